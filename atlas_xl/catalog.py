@@ -1,0 +1,418 @@
+"""Catalogs: the sourced data every model reads (the only module that reads ``catalogs/``).
+
+A catalog is a set of tables — GPUs, models, traffic patterns, offerings, throughput — each a
+CSV file in ``catalogs/``, a pandas DataFrame, or a 2-D list with a header row (what an Excel
+range delivers). `load_catalog` accepts any of them, validates every cell against `SCHEMAS`,
+and returns a `Catalog`; tables that are not given come from the built-in catalog.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import CatalogError, InputError, unknown_name
+
+BILLING = ("autoscaling", "dedicated", "per_token")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "key", "text", "number", "int", "billing"
+    doc: str
+    required: bool = True
+    minimum: float | None = None  # values must be >= minimum
+    positive: bool = False  # values must be > 0
+    maximum: float | None = None
+
+
+def _provenance():
+    return (
+        Column("source", "text", "where the row's figures come from: URL, file and commit, or 'planner spec'"),
+        Column("as_of", "text", "date of the source (YYYY-MM-DD) or 'undated'"),
+        Column("notes", "text", "caveats, conversions, proxies", required=False),
+    )
+
+
+SCHEMAS = {
+    "gpus": (
+        (
+            Column("gpu", "key", "GPU key used everywhere else (h100_sxm)"),
+            Column("name", "text", "display name"),
+            Column("vendor", "text", "NVIDIA, AMD, ..."),
+            Column("bf16_dense_tflops", "number", "dense BF16 peak [TFLOPS]", False, 0),
+            Column("fp8_dense_tflops", "number", "dense FP8 peak [TFLOPS]", False, 0),
+            Column("memory_gb", "number", "accelerator memory [GB]", True, positive=True),
+            Column("memory_bandwidth_tb_s", "number", "memory bandwidth [TB/s]", False, 0),
+            Column("tdp_w", "number", "board power [W]", False, 0),
+            *_provenance(),
+        ),
+        ("gpu",),
+    ),
+    "models": (
+        (
+            Column("model", "key", "model key (llama_70b)"),
+            Column("name", "text", "display name"),
+            Column("params_b", "number", "total parameters [billions]", positive=True),
+            Column("active_params_b", "number", "parameters used per token [billions]", positive=True),
+            Column("layers", "int", "transformer layers", positive=True),
+            Column("hidden_size", "int", "model width", positive=True),
+            Column("attention_heads", "int", "query heads", positive=True),
+            Column("kv_heads", "int", "key/value heads (GQA)", positive=True),
+            Column("head_dim", "int", "dimension per head", positive=True),
+            Column("context_length", "int", "maximum context [tokens]", positive=True),
+            *_provenance(),
+        ),
+        ("model",),
+    ),
+    "patterns": (
+        (
+            Column("pattern", "key", "traffic pattern key (steady)"),
+            Column("active_ratio", "number", "share of the week with traffic [0-1]", positive=True, maximum=1.0),
+            Column("efficiency", "number", "batching/scheduling efficiency [unitless]", positive=True),
+            Column("burst_factor", "number", "peak over average while active [unitless]", positive=True),
+            Column("batch_multiplier", "number", "throughput gain from batching [unitless]", positive=True),
+            Column("description", "text", "what the pattern means", required=False),
+            *_provenance(),
+        ),
+        ("pattern",),
+    ),
+    "offerings": (
+        (
+            Column("platform", "key", "platform key (runpod)"),
+            Column("gpu", "key", "GPU key; blank for per-token offerings", required=False),
+            Column("model", "key", "model key for per-token offerings; blank for GPU offerings", required=False),
+            Column("billing", "billing", "autoscaling | dedicated | per_token"),
+            Column("hourly_usd", "number", "price per GPU-hour [USD/h]; blank for per_token", False, 0),
+            Column("price_per_m_tokens", "number", "price per million tokens [USD/Mtok]; per_token only", False, 0),
+            *_provenance(),
+        ),
+        ("platform", "gpu", "model"),
+    ),
+    "throughput": (
+        (
+            Column("gpu", "key", "GPU key"),
+            Column("model", "key", "model key"),
+            Column("tokens_per_s", "number", "sustained output tokens per second per GPU [tokens/s]", positive=True),
+            Column("min_gpus", "int", "smallest GPU count that holds the model [GPUs]", positive=True),
+            *_provenance(),
+        ),
+        ("gpu", "model"),
+    ),
+}
+"""Every catalog table: its columns (name, kind, documentation with units) and key columns."""
+
+FILES = {name: f"{name}.csv" for name in SCHEMAS}
+
+
+def normalize_key(value):
+    """The canonical spelling of a name: trimmed, lower case, spaces and hyphens as '_'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return "_".join(str(value).strip().lower().replace("-", " ").split())
+
+
+def _is_blank(value):
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
+
+
+def _cell(value, column, where):
+    """Validate and convert one cell; ``where`` names the file/table and row for messages."""
+    at = f"{where}, column {column.name}"
+    if _is_blank(value):
+        if column.required:
+            raise CatalogError(f"{at}: empty — fill it in ({column.doc})")
+        return math.nan if column.kind in ("number", "int") else ""
+    if column.kind in ("number", "int"):
+        if isinstance(value, bool):
+            raise CatalogError(f"{at}: {value!r} is not a number — enter {column.doc}")
+        try:
+            number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError):
+            raise CatalogError(f"{at}: {value!r} is not a number — enter {column.doc}") from None
+        if math.isnan(number) or math.isinf(number):
+            raise CatalogError(f"{at}: {value!r} is not a finite number — enter {column.doc}")
+        if column.minimum is not None and number < column.minimum:
+            raise CatalogError(f"{at}: {number:g} is negative — enter a value >= {column.minimum:g}")
+        if column.positive and number <= 0:
+            raise CatalogError(f"{at}: {number:g} must be greater than 0")
+        if column.maximum is not None and number > column.maximum:
+            raise CatalogError(f"{at}: {number:g} is above {column.maximum:g} — enter {column.doc}")
+        if column.kind == "int":
+            if number != int(number):
+                raise CatalogError(f"{at}: {number:g} is not a whole number")
+            return int(number)
+        return number
+    if column.kind == "key":
+        return normalize_key(value)
+    if column.kind == "billing":
+        billing = normalize_key(value)
+        if billing not in BILLING:
+            raise CatalogError(f"{at}: billing {value!r} is unknown — use one of {', '.join(BILLING)}")
+        return billing
+    return str(value).strip()
+
+
+def _rows_of(table):
+    """(header, rows) from a DataFrame or a 2-D list whose first row is the header."""
+    if isinstance(table, pd.DataFrame):
+        return [str(c) for c in table.columns], table.astype(object).values.tolist()
+    rows = [list(r) for r in table]
+    if not rows:
+        raise CatalogError("empty table — give a header row and at least one data row")
+    header = [normalize_key(h) for h in rows[0]]
+    body = [r for r in rows[1:] if not all(_is_blank(v) for v in r)]  # Excel ranges carry blank tails
+    return header, body
+
+
+def validate_table(name, table, where=None):
+    """Check one table against its schema; returns a clean DataFrame in schema column order.
+
+    Errors name the file (or table), the row as a spreadsheet shows it (header = row 1) and the
+    column.
+    """
+    if name not in SCHEMAS:
+        raise CatalogError(f"unknown catalog table '{name}' — known: {', '.join(SCHEMAS)}")
+    where = where or f"table {name}"
+    columns, keys = SCHEMAS[name]
+    header, body = _rows_of(table)
+    header = [normalize_key(h) for h in header]
+    index = {h: i for i, h in enumerate(header) if h}
+    missing = [c.name for c in columns if c.name not in index and (c.required or c.kind == "key")]
+    if missing:
+        raise CatalogError(f"{where}: missing column {', '.join(missing)} — the header needs "
+                           f"{', '.join(c.name for c in columns)}")
+    out = {c.name: [] for c in columns}
+    seen = {}
+    for number, raw in enumerate(body, start=2):
+        at = f"{where} row {number}"
+        for column in columns:
+            i = index.get(column.name)
+            value = raw[i] if i is not None and i < len(raw) else None
+            out[column.name].append(_cell(value, column, at))
+        key = tuple(out[k][-1] for k in keys)
+        if key in seen:
+            raise CatalogError(f"{at}, column {keys[0]}: duplicate key {'/'.join(k or '-' for k in key)} "
+                               f"(also row {seen[key]}) — keep one row per key")
+        seen[key] = number
+        if name == "offerings":
+            _check_offering(out, at)
+    frame = pd.DataFrame(out, columns=[c.name for c in columns])
+    for column in columns:
+        if column.kind == "int" and not frame[column.name].isna().any():
+            frame[column.name] = frame[column.name].astype("int64")
+        elif column.kind in ("number", "int"):
+            frame[column.name] = frame[column.name].astype("float64")
+    return frame
+
+
+def _check_offering(out, at):
+    billing, gpu, model = out["billing"][-1], out["gpu"][-1], out["model"][-1]
+    hourly, price = out["hourly_usd"][-1], out["price_per_m_tokens"][-1]
+    if billing == "per_token":
+        if not model or math.isnan(price):
+            raise CatalogError(f"{at}, column price_per_m_tokens: a per_token offering needs a model "
+                               "and price_per_m_tokens")
+    elif not gpu or math.isnan(hourly):
+        raise CatalogError(f"{at}, column hourly_usd: a {billing} offering needs a gpu and hourly_usd")
+
+
+def _builtin_dir():
+    return resources.files("atlas_xl.catalogs")
+
+
+def _read_csv(source):
+    return pd.read_csv(source, dtype=str, keep_default_na=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    active_ratio: float
+    efficiency: float
+    burst_factor: float
+    batch_multiplier: float
+
+
+@dataclass(frozen=True, eq=False)
+class Offering:
+    platform: str
+    gpu: str
+    model: str
+    billing: str
+    hourly_usd: float
+    price_per_m_tokens: float
+
+
+class Catalog:
+    """Validated catalog tables plus the lookups the models need (built once, O(1) each)."""
+
+    def __init__(self, tables):
+        self.tables = {name: tables[name] for name in SCHEMAS}
+        self._check_references()
+        p = self.tables["patterns"]
+        self.patterns = {k: Pattern(*v) for k, *v in zip(
+            p.pattern, p.active_ratio, p.efficiency, p.burst_factor, p.batch_multiplier)}
+        o = self.tables["offerings"]
+        self.offerings = {(r.platform, r.gpu, r.model): Offering(
+            r.platform, r.gpu, r.model, r.billing, r.hourly_usd, r.price_per_m_tokens)
+            for r in o.itertuples(index=False)}
+        t = self.tables["throughput"]
+        self.throughput = {(g, m): (tps, int(n)) for g, m, tps, n in zip(t.gpu, t.model, t.tokens_per_s, t.min_gpus)}
+        self.models = set(self.tables["models"].model)
+        self.gpus = set(self.tables["gpus"].gpu)
+        self.platforms = sorted({k[0] for k in self.offerings})
+        self.fingerprint = hashlib.sha256(
+            "\n".join(self.tables[n].to_csv(index=False) for n in SCHEMAS).encode()).hexdigest()[:16]
+
+    def _check_references(self):
+        gpus = set(self.tables["gpus"].gpu)
+        models = set(self.tables["models"].model)
+        for name, fields in (("offerings", ("gpu", "model")), ("throughput", ("gpu", "model"))):
+            frame = self.tables[name]
+            for field, known in zip(fields, (gpus, models)):
+                for row, value in enumerate(frame[field], start=2):
+                    if value and value not in known:
+                        raise CatalogError(f"table {name} row {row}, column {field}: {unknown_name(field, value, known)}")
+
+    # lookups ---------------------------------------------------------------------------------
+    def pattern(self, name):
+        key = normalize_key(name)
+        try:
+            return self.patterns[key]
+        except KeyError:
+            raise unknown_name("pattern", name, self.patterns) from None
+
+    def check_model(self, name):
+        key = normalize_key(name)
+        if key not in self.models:
+            raise unknown_name("model", name, self.models)
+        return key
+
+    def offering(self, platform, model, gpu=None):
+        """The offering of ``platform`` that serves ``model`` (on ``gpu`` when given)."""
+        platform, model, gpu = normalize_key(platform), normalize_key(model), normalize_key(gpu)
+        if platform not in self.platforms:
+            raise unknown_name("platform", platform, self.platforms)
+        if gpu:
+            found = self.offerings.get((platform, gpu, ""))
+            if found is None:
+                gpus = sorted(k[1] for k in self.offerings if k[0] == platform and k[1])
+                raise unknown_name(f"gpu on platform '{platform}'", gpu, gpus)
+            return found
+        per_token = self.offerings.get((platform, "", model))
+        if per_token is not None:
+            return per_token
+        serving = [o for k, o in self.offerings.items()
+                   if k[0] == platform and k[1] and (k[1], model) in self.throughput]
+        if len(serving) == 1:
+            return serving[0]
+        if not serving:
+            raise InputError(f"platform '{platform}' has no offering for model '{model}' — "
+                               f"run `atlas-xl rank` to see which platforms serve it, or add a row")
+        raise InputError(f"platform '{platform}' offers {model} on several GPUs — choose gpu: "
+                           f"{', '.join(sorted(o.gpu for o in serving))}")
+
+    def gpu_throughput(self, gpu, model):
+        """(tokens_per_s per GPU, min_gpus) for ``model`` on ``gpu``."""
+        try:
+            return self.throughput[(normalize_key(gpu), normalize_key(model))]
+        except KeyError:
+            known = sorted(g for g, m in self.throughput if m == normalize_key(model))
+            raise InputError(f"no throughput figure for model '{model}' on gpu '{gpu}' — measured for: "
+                               f"{', '.join(known) or 'no GPU'}; add a row to throughput or pass "
+                               f"gpu_tokens_per_s") from None
+
+    def serving(self, model):
+        """Every offering that can serve ``model``: GPU offerings with a throughput row, per-token ones."""
+        model = normalize_key(model)
+        return [o for k, o in self.offerings.items()
+                if (k[1] and (k[1], model) in self.throughput) or (not k[1] and k[2] == model)]
+
+    def keys(self, table):
+        """The key values of one table (for drop-downs and `catalog list`)."""
+        if table == "platforms":
+            return list(self.platforms)
+        _, keys = SCHEMAS[table]
+        frame = self.tables[table]
+        return ["/".join(v for v in row if v) for row in frame[list(keys)].itertuples(index=False)]
+
+    # conversions -----------------------------------------------------------------------------
+    def to_frames(self):
+        return {n: f.copy() for n, f in self.tables.items()}
+
+    def to_lists(self):
+        """Each table as a 2-D list with a header row; blanks are None (what Excel sends)."""
+        return {n: [list(f.columns)] + [[None if _is_blank(v) else v for v in row]
+                                        for row in f.astype(object).values.tolist()]
+                for n, f in self.tables.items()}
+
+    def to_csv(self, directory):
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.tables.items():
+            frame.to_csv(directory / FILES[name], index=False)
+        return directory
+
+
+_BUILTIN = None
+
+
+def builtin_catalog():
+    """The catalog shipped with the package (loaded once)."""
+    global _BUILTIN
+    if _BUILTIN is None:
+        root = _builtin_dir()
+        tables = {}
+        for name, file in FILES.items():
+            with (root / file).open("r", encoding="utf-8") as handle:
+                tables[name] = validate_table(name, _read_csv(handle), where=file)
+        _BUILTIN = Catalog(tables)
+    return _BUILTIN
+
+
+def load_catalog(path_or_tables=None):
+    """Load and validate a catalog.
+
+    Parameters
+    ----------
+    path_or_tables : None, str, Path, dict or Catalog
+        None → the built-in catalog. A directory → the ``*.csv`` files found there. A dict →
+        table name to DataFrame, 2-D list (header row first) or CSV path. Tables that are not
+        given come from the built-in catalog.
+    """
+    if path_or_tables is None:
+        return builtin_catalog()
+    if isinstance(path_or_tables, Catalog):
+        return path_or_tables
+    base = builtin_catalog()
+    tables = dict(base.tables)
+    if isinstance(path_or_tables, (str, Path)):
+        directory = Path(path_or_tables)
+        if not directory.is_dir():
+            raise CatalogError(f"catalog folder '{directory}' does not exist — give a folder of "
+                               f"{', '.join(FILES.values())}")
+        given = {n: directory / f for n, f in FILES.items() if (directory / f).exists()}
+        if not given:
+            raise CatalogError(f"no catalog files in '{directory}' — expected any of {', '.join(FILES.values())}")
+        path_or_tables = given
+    if not isinstance(path_or_tables, dict):
+        raise CatalogError("catalog must be a folder, a dict of tables or None for the built-in one")
+    for name, table in path_or_tables.items():
+        name = normalize_key(name)
+        if name not in SCHEMAS:
+            raise CatalogError(f"unknown catalog table '{name}' — known: {', '.join(SCHEMAS)}")
+        if table is None:
+            continue
+        if isinstance(table, (str, Path)):
+            path = Path(table)
+            if not path.exists():
+                raise CatalogError(f"catalog file '{path}' does not exist")
+            tables[name] = validate_table(name, _read_csv(path), where=path.name)
+        else:
+            tables[name] = validate_table(name, table)
+    return Catalog(tables)

@@ -1,0 +1,33 @@
+"""The one exception family of atlas_xl.
+
+Every message is one line written for the person who typed the input: it names the problem and
+the way out (``unknown model 'llama70' — known: llama_8b, llama_70b``).
+"""
+import difflib
+
+
+class AtlasError(ValueError):
+    """Base of every error atlas_xl raises on purpose."""
+
+
+class CatalogError(AtlasError):
+    """A catalog table is malformed: missing column, duplicate key, bad value."""
+
+
+class InputError(AtlasError):
+    """An argument is out of range or of the wrong kind."""
+
+
+class UnknownNameError(InputError, KeyError):
+    """A name that is not in the catalog."""
+
+    def __str__(self):  # KeyError would quote the message
+        return self.args[0] if self.args else ""
+
+
+def unknown_name(kind, name, known):
+    """An `UnknownNameError` that lists close matches first, then everything known."""
+    known = sorted(known)
+    close = difflib.get_close_matches(str(name).strip().lower(), known, n=3, cutoff=0.6)
+    hint = f" — did you mean {', '.join(close)}?" if close else ""
+    return UnknownNameError(f"unknown {kind} '{name}'{hint} — known: {', '.join(known)}")

@@ -1,0 +1,575 @@
+"""The planner: traffic → peak tokens/s → GPU count → monthly cost → cost per Mtok, risk, ranking.
+
+Every equation of ``spec/inference_atlas_methodology.md`` is one function below, named after
+what it returns. Each takes scalars or numpy arrays (which broadcast) and returns a Python
+scalar when every input was a scalar.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from .catalog import load_catalog, normalize_key
+from .errors import InputError, unknown_name
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The visible, changeable assumptions of the planner (spec values as defaults)."""
+
+    hours_per_month: float = 720.0  # 30-day month (spec "Month Model")
+    days_per_month: float = 30.0
+    target_utilization: float = 0.75  # the 75 % scaling rule
+    low_risk_max: float = 0.50  # latency risk: low ≤ 0.50 < medium ≤ 0.75 < high (DESIGN.md)
+    medium_risk_max: float = 0.75
+    overload_threshold: float = 0.90
+    overload_ramp: float = 0.10  # penalty reaches overload_penalty_usd this far above the threshold
+    overload_penalty_usd: float = 20_000.0
+    max_gpus: float = 8
+    scaling_penalty_usd_per_gpu: float = 50_000.0
+    strict_latency_ms: float = 300.0
+    latency_penalty_usd: float = 30_000.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise InputError(f"assumption {f.name} = {value!r} — give a finite number >= 0")
+        if not 0 < self.target_utilization <= 1:
+            raise InputError(f"assumption target_utilization = {self.target_utilization} — give a share in (0, 1]")
+        if self.hours_per_month <= 0 or self.days_per_month <= 0 or self.overload_ramp <= 0:
+            raise InputError("assumptions hours_per_month, days_per_month and overload_ramp must be > 0")
+
+
+DEFAULT_ASSUMPTIONS = Assumptions()
+
+
+# -- scalar-or-array helpers (Python scalars stay Python scalars: ~20x faster than numpy's) --
+def _is_array(*values):
+    return any(isinstance(v, np.ndarray) for v in values)
+
+
+def _where(condition, a, b):
+    if isinstance(condition, (bool, np.bool_)):
+        return a if condition else b
+    return np.where(condition, a, b)
+
+
+def _ceil(x):
+    if isinstance(x, np.ndarray):
+        return np.ceil(x)
+    return math.ceil(x) if x == x else math.nan
+
+
+def _maximum(a, b):
+    if _is_array(a, b):
+        return np.maximum(a, b)
+    return a if a >= b or a != a else b
+
+
+# -- traffic -----------------------------------------------------------------------------------
+def avg_tokens_per_s(tokens_per_day):
+    """Daily volume spread over 24 hours.
+
+    Parameters
+    ----------
+    tokens_per_day : numeric
+        Tokens served per day. [tokens day⁻¹]
+
+    Notes
+    -----
+    avg_tps = tokens_per_day / 86 400  (planner spec, "Daily Volume → Average Throughput")
+    """
+    return tokens_per_day / SECONDS_PER_DAY
+
+
+def peak_tokens_per_s(avg_tokens_per_s, active_ratio, burst_factor):
+    """Peak load during active periods.
+
+    Parameters
+    ----------
+    avg_tokens_per_s : numeric
+        Daily volume spread over 24 h. [tokens s⁻¹]
+    active_ratio : numeric
+        Share of the week with traffic. [unitless]
+    burst_factor : numeric
+        Peak over average while active. [unitless]
+
+    Notes
+    -----
+    required_peak = avg / active_ratio × burst_factor  (planner spec, "Peak Load Calculation")
+    """
+    return avg_tokens_per_s / active_ratio * burst_factor
+
+
+# -- GPU throughput and scaling ------------------------------------------------------------------
+def effective_gpu_tokens_per_s(gpu_tokens_per_s, efficiency, batch_multiplier):
+    """Throughput one GPU sustains under the pattern's batching.
+
+    Parameters
+    ----------
+    gpu_tokens_per_s : numeric
+        Catalog (or per-model) throughput of one GPU. [tokens s⁻¹]
+    efficiency, batch_multiplier : numeric
+        Pattern factors. [unitless]
+
+    Notes
+    -----
+    effective = gpu_tokens_per_s × efficiency × batch_mult  (planner spec, "Effective Throughput")
+    """
+    return gpu_tokens_per_s * efficiency * batch_multiplier
+
+
+def utilization_ratio(peak_tokens_per_s, effective_gpu_tokens_per_s):
+    """Utilization of a single GPU at peak. [unitless]
+
+    Notes
+    -----
+    utilization_ratio = required_peak_tps / effective_gpu_tps  (planner spec, "Utilization Ratio")
+    """
+    return peak_tokens_per_s / effective_gpu_tokens_per_s
+
+
+def gpu_count(utilization_ratio, target_utilization=0.75, min_gpus=1):
+    """GPUs needed so that each runs at or below the target utilization.
+
+    Parameters
+    ----------
+    utilization_ratio : numeric
+        Single-GPU utilization at peak. [unitless]
+    target_utilization : numeric
+        The scaling threshold, 0.75 in the spec. [unitless]
+    min_gpus : numeric
+        Smallest deployment that holds the model (catalog ``throughput.min_gpus``). [GPUs]
+
+    Notes
+    -----
+    gpu_count = ceil(utilization_ratio / 0.75) if utilization_ratio > 0.75 else 1
+    (planner spec, "Scaling to Multiple GPUs"), never below ``min_gpus``. The quotient is rounded
+    to 9 decimals first so that 2.25 / 0.75 gives 3 GPUs, not 4, despite binary floating point.
+    """
+    if isinstance(utilization_ratio, np.ndarray):
+        needed = np.ceil(np.round(utilization_ratio / target_utilization, 9))
+    else:
+        needed = _ceil(round(utilization_ratio / target_utilization, 9)) if utilization_ratio == utilization_ratio else math.nan
+    return _maximum(_maximum(needed, 1), min_gpus)
+
+
+def utilization_after(utilization_ratio, gpu_count):
+    """Utilization of each GPU after scaling. [unitless]
+
+    Notes
+    -----
+    utilization_after = utilization_ratio / gpu_count  (planner spec, "Post-Scaling Utilization")
+    """
+    return utilization_ratio / gpu_count
+
+
+def latency_risk(utilization_after, low_max=0.50, medium_max=0.75):
+    """Latency-risk band: 'low' (≤ 0.50), 'medium' (≤ 0.75) or 'high'; 'n/a' when undefined (NaN).
+
+    Notes
+    -----
+    Planner spec, "Latency Risk Bands", with the boundaries of DESIGN.md.
+    """
+    if isinstance(utilization_after, np.ndarray):
+        return np.select([utilization_after <= low_max, utilization_after <= medium_max,
+                          utilization_after > medium_max], ["low", "medium", "high"], "n/a")
+    if utilization_after != utilization_after:
+        return "n/a"
+    return "low" if utilization_after <= low_max else "medium" if utilization_after <= medium_max else "high"
+
+
+# -- cost ----------------------------------------------------------------------------------------
+def active_hours_per_month(active_ratio, hours_per_month=720.0):
+    """Hours with traffic in a month. [h month⁻¹]
+
+    Notes
+    -----
+    active_hours = hours_per_month × active_ratio  (DESIGN.md, "Ambiguities resolved")
+    """
+    return hours_per_month * active_ratio
+
+
+def autoscaling_monthly_cost_usd(active_hours_per_month, hourly_usd, gpu_count):
+    """Autoscaling platforms bill active hours only. [USD month⁻¹]
+
+    Notes
+    -----
+    monthly_cost = active_hours × hourly_rate × gpu_count  (planner spec, "Autoscaling")
+    """
+    return active_hours_per_month * hourly_usd * gpu_count
+
+
+def dedicated_monthly_cost_usd(hours_per_month, hourly_usd, gpu_count):
+    """Dedicated platforms bill the whole month. [USD month⁻¹]
+
+    Notes
+    -----
+    monthly_cost = 720 × hourly_rate × gpu_count  (planner spec, "Dedicated")
+    """
+    return hours_per_month * hourly_usd * gpu_count
+
+
+def idle_waste_usd(hours_per_month, active_hours_per_month, hourly_usd, gpu_count):
+    """What a dedicated deployment pays for hours without traffic. [USD month⁻¹]
+
+    Notes
+    -----
+    idle_waste = (720 − active_hours) × hourly_rate × gpu_count  (planner spec, "Dedicated")
+    """
+    return (hours_per_month - active_hours_per_month) * hourly_usd * gpu_count
+
+
+def idle_waste_pct(idle_waste_usd, monthly_cost_usd):
+    """Idle waste as a share of the monthly cost. [%]
+
+    Notes
+    -----
+    idle_waste_pct = idle_waste / monthly_cost × 100  (planner spec, "Dedicated"); 0 when the
+    cost is 0.
+    """
+    if _is_array(idle_waste_usd, monthly_cost_usd):
+        cost = np.asarray(monthly_cost_usd, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(cost > 0, idle_waste_usd / np.where(cost > 0, cost, 1.0) * 100.0, 0.0)
+    return idle_waste_usd / monthly_cost_usd * 100.0 if monthly_cost_usd > 0 else 0.0
+
+
+def monthly_tokens(tokens_per_day, days_per_month=30.0):
+    """Tokens served in a month. [tokens month⁻¹]
+
+    Notes
+    -----
+    monthly_tokens = tokens_per_day × 30  (planner spec, "Per-Token Platforms")
+    """
+    return tokens_per_day * days_per_month
+
+
+def per_token_monthly_cost_usd(monthly_tokens, price_per_m_tokens):
+    """Per-token platforms bill tokens consumed. [USD month⁻¹]
+
+    Notes
+    -----
+    monthly_cost = monthly_tokens / 10⁶ × price_per_m_tokens  (planner spec, "Per-Token Platforms")
+    """
+    return monthly_tokens / 1e6 * price_per_m_tokens
+
+
+def cost_per_m_tokens_usd(monthly_cost_usd, monthly_tokens):
+    """Unified cost per million tokens. [USD Mtok⁻¹]
+
+    Notes
+    -----
+    cost_per_m_tokens = monthly_cost / monthly_tokens × 10⁶  (planner spec, "Cost per Million Tokens")
+    """
+    return monthly_cost_usd / monthly_tokens * 1e6
+
+
+# -- penalties -----------------------------------------------------------------------------------
+def overload_penalty_usd(utilization_after, threshold=0.90, ramp=0.10, amount_usd=20_000.0):
+    """Penalty for running hot: a linear ramp above the threshold, kept above 100 %. [USD]
+
+    Notes
+    -----
+    penalty = 20 000 × (utilization_after − 0.90) / 0.10 if utilization_after > 0.90
+    (planner spec, "Overload Penalty"; DESIGN.md keeps the ramp above 100 %). 0 for NaN.
+    """
+    over = (utilization_after - threshold) / ramp * amount_usd
+    return _where(utilization_after > threshold, over, 0.0)
+
+
+def scaling_penalty_usd(gpu_count, max_gpus=8, amount_usd_per_gpu=50_000.0):
+    """Penalty per GPU beyond ``max_gpus``. [USD]
+
+    Notes
+    -----
+    penalty = 50 000 × (gpu_count − 8) if gpu_count > 8  (planner spec, "Scaling Penalty")
+    """
+    return _where(gpu_count > max_gpus, (gpu_count - max_gpus) * amount_usd_per_gpu, 0.0)
+
+
+def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30_000.0):
+    """Penalty for a high-risk configuration under a strict latency requirement. [USD]
+
+    Parameters
+    ----------
+    latency_risk : str or array of str
+        Band from `latency_risk`.
+    latency_ms : numeric or None
+        The workload's latency requirement; None (or NaN) means none. [ms]
+
+    Notes
+    -----
+    penalty = 30 000 if latency_risk == "high" and latency_ms < 300  (planner spec, "Strict
+    Latency Penalty")
+    """
+    if latency_ms is None:
+        return np.zeros(np.shape(latency_risk)) if _is_array(latency_risk) else 0.0
+    if _is_array(latency_risk, latency_ms):
+        return np.where((np.asarray(latency_risk) == "high") & (latency_ms < strict_ms), amount_usd, 0.0)
+    return amount_usd if latency_risk == "high" and latency_ms < strict_ms else 0.0
+
+
+# -- the whole plan ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanResult:
+    """One planned deployment. Numeric fields are floats (or arrays when inputs were arrays);
+    fields that do not apply (GPU count of a per-token offering) are NaN."""
+
+    platform: str
+    gpu: str
+    model: str
+    pattern: str
+    billing: str
+    tokens_per_day: float
+    hourly_usd: float
+    price_per_m_tokens: float
+    gpu_tokens_per_s: float
+    avg_tokens_per_s: float
+    peak_tokens_per_s: float
+    effective_gpu_tokens_per_s: float
+    utilization_ratio: float
+    gpu_count: float
+    utilization_after: float
+    latency_risk: str
+    active_hours_per_month: float
+    monthly_cost_usd: float
+    idle_waste_usd: float
+    idle_waste_pct: float
+    monthly_tokens: float
+    cost_per_m_tokens_usd: float
+    overload_penalty_usd: float
+    scaling_penalty_usd: float
+    latency_penalty_usd: float
+    penalty_usd: float
+    score_usd: float
+
+    def as_dict(self):
+        return asdict(self)
+
+
+FIELDS = tuple(f.name for f in fields(PlanResult))
+
+_NUMERIC_ARGS = ("tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
+
+
+def _number(name, value, *, positive=False, allow_none=True):
+    """Validate a numeric argument: a float, or a float array when given a list or array."""
+    if value is None:
+        if allow_none:
+            return None
+        raise InputError(f"{name} is missing — give a number")
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
+        raise InputError(f"{name} must be a number, not {value!r}")
+    array = isinstance(value, (list, tuple, np.ndarray, pd.Series))
+    try:
+        number = np.asarray(value, dtype=float) if array else float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, not {value!r}") from None
+    bad = (~np.isfinite(number)).any() if array else not math.isfinite(number)
+    if bad:
+        raise InputError(f"{name} must be a finite number")
+    low = (number <= 0).any() if positive and array else (number < 0).any() if array else (
+        number <= 0 if positive else number < 0)
+    if low:
+        raise InputError(f"{name} must be {'greater than 0' if positive else '0 or more'} — got "
+                         f"{np.min(number) if array else number:g}")
+    return number
+
+
+def _compute(tokens_per_day, pattern, gpu_tokens_per_s, min_gpus, billing, hourly_usd,
+             price_per_m_tokens, fixed_gpu_count, latency_ms, a):
+    """The planner equations in order; returns a dict of the numeric and band fields."""
+    per_token = billing == "per_token"
+    avg = avg_tokens_per_s(tokens_per_day)
+    peak = peak_tokens_per_s(avg, pattern.active_ratio, pattern.burst_factor)
+    hours_active = active_hours_per_month(pattern.active_ratio, a.hours_per_month)
+    tokens_month = monthly_tokens(tokens_per_day, a.days_per_month)
+    out = {"avg_tokens_per_s": avg, "peak_tokens_per_s": peak,
+           "active_hours_per_month": hours_active, "monthly_tokens": tokens_month}
+    if per_token:  # no GPU count, no idle waste, no utilization penalties (DESIGN.md)
+        nan = math.nan if not _is_array(tokens_per_day, price_per_m_tokens) else np.full(np.shape(avg * price_per_m_tokens), np.nan)
+        zero = 0.0 if not _is_array(nan) else np.zeros(np.shape(nan))
+        cost = per_token_monthly_cost_usd(tokens_month, price_per_m_tokens)
+        out.update(effective_gpu_tokens_per_s=nan, utilization_ratio=nan, gpu_count=nan,
+                   utilization_after=nan, latency_risk=latency_risk(nan), monthly_cost_usd=cost,
+                   idle_waste_usd=zero, idle_waste_pct=zero, overload_penalty_usd=zero,
+                   scaling_penalty_usd=zero, latency_penalty_usd=zero)
+    else:
+        effective = effective_gpu_tokens_per_s(gpu_tokens_per_s, pattern.efficiency, pattern.batch_multiplier)
+        ratio = utilization_ratio(peak, effective)
+        count = gpu_count(ratio, a.target_utilization, min_gpus) if fixed_gpu_count is None else fixed_gpu_count
+        after = utilization_after(ratio, count)
+        risk = latency_risk(after, a.low_risk_max, a.medium_risk_max)
+        if billing == "autoscaling":
+            cost = autoscaling_monthly_cost_usd(hours_active, hourly_usd, count)
+            waste = 0.0 * cost
+        else:
+            cost = dedicated_monthly_cost_usd(a.hours_per_month, hourly_usd, count)
+            waste = idle_waste_usd(a.hours_per_month, hours_active, hourly_usd, count)
+        out.update(effective_gpu_tokens_per_s=effective, utilization_ratio=ratio, gpu_count=count,
+                   utilization_after=after, latency_risk=risk, monthly_cost_usd=cost,
+                   idle_waste_usd=waste, idle_waste_pct=idle_waste_pct(waste, cost),
+                   overload_penalty_usd=overload_penalty_usd(after, a.overload_threshold, a.overload_ramp,
+                                                             a.overload_penalty_usd),
+                   scaling_penalty_usd=scaling_penalty_usd(count, a.max_gpus, a.scaling_penalty_usd_per_gpu),
+                   latency_penalty_usd=latency_penalty_usd(risk, latency_ms, a.strict_latency_ms,
+                                                           a.latency_penalty_usd))
+    out["cost_per_m_tokens_usd"] = cost_per_m_tokens_usd(out["monthly_cost_usd"], tokens_month)
+    out["penalty_usd"] = out["overload_penalty_usd"] + out["scaling_penalty_usd"] + out["latency_penalty_usd"]
+    out["score_usd"] = out["monthly_cost_usd"] + out["penalty_usd"]
+    return out
+
+
+def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
+         gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None,
+         catalog=None, assumptions=None):
+    """Plan one workload on one offering.
+
+    Parameters
+    ----------
+    tokens_per_day : numeric or array
+        Daily token volume. [tokens day⁻¹]
+    pattern : str
+        Traffic pattern key (steady, business_hours, bursty, or a catalog row).
+    model : str
+        Model key (llama_70b).
+    platform : str
+        Platform key (runpod, fireworks, together...).
+    gpu : str, optional
+        GPU key; needed when the platform offers the model on several GPUs.
+    latency_ms : numeric, optional
+        Latency requirement; below 300 ms a high-risk configuration is penalised. [ms]
+    gpu_count : numeric or array, optional
+        Fix the GPU count (what-if: "we only have 4 GPUs") instead of the 75 % rule. [GPUs]
+    gpu_tokens_per_s, hourly_usd, price_per_m_tokens : numeric or array, optional
+        Replace the catalog's throughput [tokens s⁻¹ GPU⁻¹], hourly price [USD h⁻¹ GPU⁻¹] or
+        per-token price [USD Mtok⁻¹].
+    billing : str, optional
+        autoscaling | dedicated | per_token; with the overrides above, plans an offering that
+        has no catalog row.
+    catalog : Catalog, path or dict, optional
+        Defaults to the built-in catalog.
+    assumptions : Assumptions, optional
+        Month length, 75 % target, penalty amounts.
+
+    Returns
+    -------
+    PlanResult
+    """
+    cat = load_catalog(catalog)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
+    latency_ms = _number("latency_ms", latency_ms)
+    fixed = _number("gpu_count", gpu_count, positive=True)
+    if fixed is not None:
+        fixed = np.ceil(fixed) if isinstance(fixed, np.ndarray) else float(math.ceil(fixed))
+    gpu_tps = _number("gpu_tokens_per_s", gpu_tokens_per_s, positive=True)
+    hourly = _number("hourly_usd", hourly_usd)
+    price = _number("price_per_m_tokens", price_per_m_tokens)
+    pat = cat.pattern(pattern)
+    model_key, platform_key, gpu_key = normalize_key(model), normalize_key(platform), normalize_key(gpu)
+
+    if billing is not None:
+        billing = normalize_key(billing)
+        if billing not in ("autoscaling", "dedicated", "per_token"):
+            raise InputError(f"unknown billing '{billing}' — use autoscaling, dedicated or per_token")
+    offering = None
+    complete = (billing == "per_token" and price is not None) or (
+        billing in ("autoscaling", "dedicated") and hourly is not None and gpu_tps is not None)
+    if not complete:
+        model_key = cat.check_model(model)
+        offering = cat.offering(platform, model_key, gpu)
+        billing = billing or offering.billing
+        gpu_key = offering.gpu
+    if billing == "per_token":
+        if price is None:
+            price = offering.price_per_m_tokens
+        min_gpus = 1
+    else:
+        if hourly is None:
+            hourly = offering.hourly_usd if offering is not None and not math.isnan(offering.hourly_usd) else None
+            if hourly is None:
+                raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
+        if gpu_tps is None:
+            cat.check_model(model)
+            gpu_tps, min_gpus = cat.gpu_throughput(gpu_key, model_key)
+        else:
+            min_gpus = cat.throughput.get((gpu_key, model_key), (None, 1))[1]
+    values = _compute(tokens_per_day, pat, gpu_tps, min_gpus, billing, hourly, price, fixed, latency_ms, a)
+    nan = math.nan
+    return PlanResult(
+        platform=platform_key, gpu=gpu_key if billing != "per_token" else "", model=model_key,
+        pattern=normalize_key(pattern), billing=billing, tokens_per_day=tokens_per_day,
+        hourly_usd=hourly if hourly is not None and billing != "per_token" else nan,
+        price_per_m_tokens=price if billing == "per_token" else nan,
+        gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan, **values)
+
+
+RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
+    f for f in FIELDS if f not in ("platform", "gpu", "billing", "model", "pattern", "tokens_per_day"))
+
+
+def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
+         platforms=None):
+    """Rank every offering that can serve ``model`` by monthly cost + penalties, best first.
+
+    Parameters
+    ----------
+    tokens_per_day : numeric
+        Daily token volume. [tokens day⁻¹]
+    pattern, model : str
+        Catalog keys.
+    latency_ms : numeric, optional
+        Latency requirement. [ms]
+    platforms : list of str, optional
+        Only these platforms (candidate offerings).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per offering, columns ``RANK_COLUMNS``, sorted by score, then monthly cost, then
+        platform and GPU.
+    """
+    cat = load_catalog(catalog)
+    model_key = cat.check_model(model)
+    if _is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):
+        raise InputError("rank takes one tokens_per_day — call it once per volume")
+    wanted = None if platforms is None else {normalize_key(p) for p in platforms}
+    if wanted:
+        unknown = wanted - set(cat.platforms)
+        if unknown:
+            raise unknown_name("platform", sorted(unknown)[0], cat.platforms)
+    tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
+    latency_ms = _number("latency_ms", latency_ms)
+    pat = cat.pattern(pattern)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
+    columns = {f: [] for f in FIELDS}
+    for billing in ("autoscaling", "dedicated", "per_token"):  # one vectorised pass per billing type
+        group = [o for o in offerings if o.billing == billing]
+        if not group:
+            continue
+        n = len(group)
+        per_token = billing == "per_token"
+        throughput = [(math.nan, 1) if per_token else cat.throughput[(o.gpu, model_key)] for o in group]
+        tps = np.array([t for t, _ in throughput])
+        hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
+        price = np.array([o.price_per_m_tokens if per_token else math.nan for o in group])
+        values = _compute(np.full(n, tokens_per_day), pat, tps, np.array([m for _, m in throughput], dtype=float),
+                          billing, hourly, price, None, latency_ms, a)
+        values.update(platform=[o.platform for o in group], gpu=[o.gpu for o in group], model=[model_key] * n,
+                      pattern=[normalize_key(pattern)] * n, billing=[billing] * n, tokens_per_day=[tokens_per_day] * n,
+                      hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps)
+        for f in FIELDS:
+            columns[f].extend(np.broadcast_to(values[f], (n,)).tolist())
+    order = np.lexsort((columns["gpu"], columns["platform"], columns["monthly_cost_usd"], columns["score_usd"]))
+    frame = pd.DataFrame({f: [columns[f][i] for i in order] for f in FIELDS}, columns=FIELDS)
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame[list(RANK_COLUMNS)].reset_index(drop=True)

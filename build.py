@@ -1,0 +1,34 @@
+"""Build atlas_xl's deliverables from the built-in catalogs.
+
+    python build.py            # writes out/atlas_report_sample.xlsx
+    python build.py --out DIR
+
+Build outputs in the output folder are replaced on every run (they are generated files).
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from atlas_xl.errors import AtlasError
+from workbook import report
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="out", help="output folder (default: out)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    start = time.perf_counter()
+    try:
+        path = report.report(out / "atlas_report_sample.xlsx", 2e9, "steady", "llama_70b",
+                             latency_ms=250, overwrite=True)
+    except (AtlasError, OSError) as error:
+        print(f"build.py: error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} ({time.perf_counter() - start:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

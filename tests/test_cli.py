@@ -1,0 +1,120 @@
+"""Tests for the atlas-xl command (atlas_xl/cli.py)."""
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import atlas_xl
+from atlas_xl import cli
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rank_table_default(capsys):
+    code, out, err = run(capsys, "rank", "2B", "steady", "llama_70b", "--top", "3")
+    assert code == 0 and err == ""
+    lines = out.strip().splitlines()
+    assert lines[0].split()[:4] == ["#", "platform", "gpu", "billing"]
+    assert len(lines) == 4
+    best = atlas_xl.rank(2e9, "steady", "llama_70b").iloc[0]
+    assert best.platform in lines[1]
+
+
+def test_rank_json_matches_library(capsys):
+    code, out, _ = run(capsys, "rank", "500M", "bursty", "llama_8b", "--latency-ms", "200", "--json")
+    records = json.loads(out)
+    frame = atlas_xl.rank(5e8, "bursty", "llama_8b", latency_ms=200)
+    assert [r["platform"] for r in records] == list(frame.platform)
+    assert records[0]["score_usd"] == pytest.approx(frame.score_usd.iloc[0])
+    per_token = [r for r in records if r["billing"] == "per_token"][0]
+    assert per_token["gpu_count"] is None  # NaN → null, valid JSON
+
+
+def test_plan_csv_and_json(capsys):
+    code, out, _ = run(capsys, "plan", "2e9", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--csv")
+    rows = {r["field"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert rows["gpu_count"]["value"] == "8" and rows["monthly_cost_usd"]["units"] == "USD/month"
+    code, out, _ = run(capsys, "plan", "2e9", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--json")
+    expected = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+    assert json.loads(out)["monthly_cost_usd"] == pytest.approx(expected.monthly_cost_usd)
+
+
+def test_plan_overrides_without_catalog_row(capsys):
+    code, out, _ = run(capsys, "plan", "2e9", "steady", "any", "mycloud", "--billing", "dedicated",
+                       "--gpu-tokens-per-s", "15000", "--hourly-usd", "4", "--json")
+    assert code == 0
+    assert json.loads(out)["gpu_count"] == 2  # spec numbers, see test_planner
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["plan", "2B", "steady", "llama70", "runpod"], "unknown model 'llama70' — did you mean llama_70b"),
+    (["plan", "-5", "steady", "llama_70b", "runpod"], "tokens_per_day must be greater than 0"),
+    (["rank", "2B", "stedy", "llama_70b"], "unknown pattern 'stedy'"),
+    (["rank", "2B", "steady", "llama_70b", "--catalog", "/no/such"], "catalog folder '/no/such' does not exist"),
+    (["catalog", "list", "prices"], "unknown catalog table 'prices'"),
+])
+def test_errors_one_line_nonzero(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_volume_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["rank", "lots", "steady", "llama_70b"])
+    assert info.value.code == 2
+    assert "'lots' is not a token volume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, value", [("2e9", 2e9), ("2,000,000", 2e6), ("2B", 2e9), ("500m", 5e8), ("1.5k", 1500)])
+def test_parse_volume(text, value):
+    assert cli.parse_volume(text) == value
+
+
+def test_catalog_commands(capsys, tmp_path):
+    code, out, _ = run(capsys, "catalog", "validate")
+    assert code == 0 and out.startswith("catalog OK:")
+    code, out, _ = run(capsys, "catalog", "list")
+    assert "patterns: steady, business_hours, bursty" in out
+    code, out, _ = run(capsys, "catalog", "list", "patterns", "--csv")
+    assert out.splitlines()[0].startswith("pattern,active_ratio")
+    target = tmp_path / "export"
+    code, out, _ = run(capsys, "catalog", "export", str(target))
+    assert code == 0 and (target / "offerings.csv").exists()
+    code, out, err = run(capsys, "catalog", "export", str(target))
+    assert code == 1 and "pass --force" in err  # never overwrite silently
+    code, out, _ = run(capsys, "catalog", "validate", "--catalog", str(target))
+    assert code == 0
+
+
+def test_malformed_catalog_one_line(capsys, tmp_path):
+    (tmp_path / "patterns.csv").write_text("pattern,active_ratio\nsteady,x\n")
+    code, out, err = run(capsys, "rank", "2B", "steady", "llama_70b", "--catalog", str(tmp_path))
+    assert code == 1 and "patterns.csv: missing column" in err
+
+
+@pytest.mark.parametrize("command", ["plan", "rank", "catalog"])
+def test_every_command_has_help_with_example(capsys, command):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "example" in out and f"atlas-xl {command}" in out
+
+
+def test_installed_entry_point():
+    exe = shutil.which("atlas-xl")
+    assert exe, "atlas-xl is not on PATH — install the package with pip install -e ."
+    done = subprocess.run([exe, "rank", "1B", "steady", "llama_8b", "--top", "2"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "atlas_xl.cli", "plan", "1B", "nope", "llama_8b", "groq"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "unknown pattern" in done.stderr and "Traceback" not in done.stderr
