@@ -18,17 +18,22 @@ import pandas as pd
 from .errors import CatalogError, InputError, unknown_name
 
 BILLING = ("autoscaling", "dedicated", "per_token")
+MODES = ("training", "inference")
+VIRT = ("bare", "sriov")
+FABRICS = ("ib", "roce", "vendor", "nvlink", "fabric")
+TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # "key", "text", "number", "int", "billing"
+    kind: str  # "key", "text", "number", "int", "bool", "choice"
     doc: str
     required: bool = True
     minimum: float | None = None  # values must be >= minimum
     positive: bool = False  # values must be > 0
     maximum: float | None = None
+    choices: tuple = ()  # allowed values of a "choice" column
 
 
 def _provenance():
@@ -87,7 +92,7 @@ SCHEMAS = {
             Column("platform", "key", "platform key (runpod)"),
             Column("gpu", "key", "GPU key; blank for per-token offerings", required=False),
             Column("model", "key", "model key for per-token offerings; blank for GPU offerings", required=False),
-            Column("billing", "billing", "autoscaling | dedicated | per_token"),
+            Column("billing", "choice", "autoscaling | dedicated | per_token", choices=BILLING),
             Column("hourly_usd", "number", "price per GPU-hour [USD/h]; blank for per_token", False, 0),
             Column("price_per_m_tokens", "number", "price per million tokens [USD/Mtok]; per_token only", False, 0),
             *_provenance(),
@@ -107,6 +112,124 @@ SCHEMAS = {
 }
 """Every catalog table: its columns (name, kind, documentation with units) and key columns."""
 
+def _numbers(prefix, names, doc, **kw):
+    return tuple(Column(f"{prefix}{n}", "number", doc.format(n=n), **kw) for n in names)
+
+
+SCHEMAS.update({
+    "hardware_models": (
+        (
+            Column("hardware_model", "key", "hardware model key (nvidia, groq, sambanova)"),
+            Column("vendor", "text", "vendor"),
+            Column("description", "text", "what the coefficient set describes", required=False),
+            Column("compute.base_tokens_per_accel", "number", "B_base: base token rate per accelerator [tokens/s]", positive=True),
+            Column("compute.factors.training", "number", "f_vendor(training) [unitless]", positive=True),
+            Column("compute.factors.inference", "number", "f_vendor(inference) [unitless]", positive=True),
+            Column("compute.comm_penalty_coeff", "number", "kappa_comm: FLOP penalty per unit of comm overhead [unitless]", minimum=0),
+            Column("utilization.base", "number", "rho_base [0-1]", positive=True, maximum=1.0),
+            Column("utilization.knob_increments.cuda_graphs", "number", "delta_rho with CUDA graphs [unitless]", minimum=0),
+            Column("utilization.knob_increments.gpudirect_rdma", "number", "delta_rho with GPUDirect RDMA [unitless]", minimum=0),
+            Column("utilization.knob_increments.inference_bonus", "number", "delta_rho in inference mode [unitless]", minimum=0),
+            Column("utilization.max", "number", "rho_max [0-1]", positive=True, maximum=1.0),
+            Column("communication.intensity.base", "number", "chi_base [unitless]", minimum=0),
+            Column("communication.intensity.per_tp", "number", "chi_tp per extra TP stage [unitless]", minimum=0),
+            Column("communication.intensity.per_pp", "number", "chi_pp per extra PP stage [unitless]", minimum=0),
+            Column("communication.intensity.inference_scale", "number", "chi_infer_scale [unitless]", minimum=0),
+            *_numbers("communication.fabric_factors.", FABRICS, "gamma_fabric on fabric {n} [unitless]; blank = not available",
+                      required=False, positive=True),
+            Column("communication.jitter_per_sriov", "number", "SR-IOV jitter: gamma_jitter = 1 + this [unitless]", minimum=0),
+            Column("communication.gpudirect_multiplier", "number", "gamma_gpudirect when GPUDirect RDMA is on [unitless]", positive=True),
+            Column("communication.min_overhead", "number", "omega_min: floor of the comm overhead [unitless]", minimum=0),
+            Column("throughput.overhead_weight", "number", "omega: weight of comm overhead on throughput [unitless]", minimum=0),
+            Column("latency.min_p50_ms", "number", "lat_min: p50 floor [ms]", minimum=0),
+            Column("latency.base_p50_coeff", "number", "lat_base_coeff: p50 = coeff / per-accelerator rate [ms x tokens/s]", minimum=0),
+            Column("latency.ttft_ratio", "number", "r_ttft: TTFT / p50 [unitless]", minimum=0),
+            Column("latency.tail.p95_multiplier", "number", "m95 [unitless]", positive=True),
+            Column("latency.tail.p99_multiplier", "number", "m99 [unitless]", positive=True),
+            Column("latency.tail.sriov_tail", "number", "tail_sriov [unitless]", minimum=0),
+            Column("latency.tail.comm_tail", "number", "tail_comm [unitless]", minimum=0),
+            Column("hbm.base", "number", "HBM utilization floor [0-1]", minimum=0, maximum=1.0),
+            Column("hbm.seq_scale", "number", "HBM utilization per seq_norm tokens [unitless]", minimum=0),
+            Column("hbm.seq_norm", "number", "sequence-length normaliser [tokens]", positive=True),
+            Column("hbm.max", "number", "HBM utilization cap [0-1]", minimum=0, maximum=1.0),
+            Column("noise.amplitude", "number", "sigma_noise: epsilon ~ U[-a/2, a/2] [unitless]", minimum=0),
+            Column("noise.tail_scale", "number", "sigma_tail: tail noise = epsilon x this [unitless]", minimum=0),
+            Column("power.idle_fraction", "number", "phi_idle: share of node power when idle [0-1]", minimum=0, maximum=1.0),
+            Column("power.util_fraction", "number", "phi_util: extra share at full utilization [0-1]", minimum=0, maximum=1.0),
+            *_provenance(),
+        ),
+        ("hardware_model",),
+    ),
+    "targets": (
+        (
+            Column("target", "key", "target key (nvidia_h100_8x_nvlink)"),
+            Column("vendor", "text", "vendor"),
+            Column("hardware_model", "key", "hardware model whose coefficients apply"),
+            Column("instance_type", "text", "instance or system name", required=False),
+            Column("accelerators_per_node", "int", "accelerators per node", positive=True),
+            Column("num_nodes", "int", "nodes", positive=True),
+            Column("memory_gb_per_accel", "number", "memory per accelerator [GB]", False, 0),
+            Column("interconnect.type", "text", "NVLink, IB, RoCE, Fabric...", required=False),
+            Column("interconnect.bw_gbps", "number", "interconnect bandwidth [GB/s]", False, 0),
+            Column("cost.hourly_usd", "number", "price of one node [USD/h]", minimum=0),
+            Column("cost.energy_watts_node", "number", "p_node_nominal: node power [W]", minimum=0),
+            Column("cost.pue", "number", "power usage effectiveness [unitless, >= 1]", minimum=1.0),
+            *_provenance(),
+        ),
+        ("target",),
+    ),
+    "workloads": (
+        (
+            Column("workload", "key", "workload key (llama_70b_chat)"),
+            Column("mode", "choice", "training | inference", choices=MODES),
+            Column("model_family", "text", "model family", required=False),
+            *(Column(f"params.{n}", "int", f"model {n.replace('_', ' ')} (descriptive)", required=False, positive=True)
+              for n in ("hidden_size", "n_layers", "vocab_size", "n_heads")),
+            Column("parallelism.tp", "int", "tensor-parallel degree", positive=True),
+            Column("parallelism.pp", "int", "pipeline-parallel degree", positive=True),
+            Column("parallelism.dp", "int", "data-parallel replicas (queue servers)", positive=True),
+            Column("sequence.prompt", "int", "prompt tokens per request or sample [tokens]", minimum=0),
+            Column("sequence.generate", "int", "generated tokens per request [tokens]", minimum=0),
+            Column("precision.weights", "text", "weight precision (descriptive)", required=False),
+            Column("precision.activations", "text", "activation precision (descriptive)", required=False),
+            Column("runtime_tuning.microbatch", "int", "microbatch per replica [samples]", positive=True),
+            Column("runtime_tuning.cuda_graphs", "bool", "CUDA graphs on (TRUE/FALSE)"),
+            Column("runtime_tuning.gpudirect_rdma", "bool", "GPUDirect RDMA on (TRUE/FALSE)"),
+            Column("runtime_tuning.virt", "choice", "bare | sriov", choices=VIRT),
+            Column("runtime_tuning.fabric", "key", "fabric: ib, roce, vendor, nvlink, fabric"),
+            Column("arrival.profile", "key", "request profile (steady, peak, spike, low); blank = steady", required=False),
+            Column("arrival.requests_per_sec", "number", "explicit arrival rate; blank = profile x capacity [requests/s]",
+                   required=False, positive=True),
+            Column("arrival.cs2", "number", "squared CV of service time; blank = 1 [unitless]", required=False, minimum=0),
+            Column("arrival.servers", "int", "queue servers; blank = parallelism.dp", required=False, positive=True),
+            *_provenance(),
+        ),
+        ("workload",),
+    ),
+    "phases": (
+        (
+            Column("workload", "key", "workload the phase belongs to"),
+            Column("phase", "key", "phase name"),
+            Column("duration_minutes", "number", "w_i: phase duration [min]", positive=True),
+            Column("tokens_scale", "number", "throughput scale of the phase [unitless]", positive=True),
+            Column("autoscale_factor", "number", "capacity (and power) scale of the phase [unitless]", positive=True),
+            Column("request_profile", "key", "request profile during the phase; blank = the workload's", required=False),
+            Column("overrides", "text", "workload overrides: 'parallelism.dp=12; sequence.prompt=2048'", required=False),
+            *_provenance(),
+        ),
+        ("workload", "phase"),
+    ),
+    "request_profiles": (
+        (
+            Column("profile", "key", "request profile key"),
+            Column("load_factor", "number", "arrival rate / nominal capacity [unitless]", positive=True),
+            Column("arrival_cv", "number", "coefficient of variation of inter-arrival times [unitless]", minimum=0),
+            *_provenance(),
+        ),
+        ("profile",),
+    ),
+})
+
 FILES = {name: f"{name}.csv" for name in SCHEMAS}
 
 
@@ -115,6 +238,20 @@ def normalize_key(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return "_".join(str(value).strip().lower().replace("-", " ").split())
+
+
+def parse_bool(value, at="value"):
+    """TRUE/FALSE from Excel, true/yes/1/on or false/no/0/off as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise CatalogError(f"{at}: {value!r} is not TRUE or FALSE")
 
 
 def _is_blank(value):
@@ -150,11 +287,13 @@ def _cell(value, column, where):
         return number
     if column.kind == "key":
         return normalize_key(value)
-    if column.kind == "billing":
-        billing = normalize_key(value)
-        if billing not in BILLING:
-            raise CatalogError(f"{at}: billing {value!r} is unknown — use one of {', '.join(BILLING)}")
-        return billing
+    if column.kind == "choice":
+        choice = normalize_key(value)
+        if choice not in column.choices:
+            raise CatalogError(f"{at}: {column.name} {value!r} is unknown — use one of {', '.join(column.choices)}")
+        return choice
+    if column.kind == "bool":
+        return parse_bool(value, at)
     return str(value).strip()
 
 
@@ -266,18 +405,29 @@ class Catalog:
         self.models = set(self.tables["models"].model)
         self.gpus = set(self.tables["gpus"].gpu)
         self.platforms = sorted({k[0] for k in self.offerings})
+        self.hardware_models = _records(self.tables["hardware_models"], "hardware_model")
+        self.targets = _records(self.tables["targets"], "target")
+        self.workloads = _records(self.tables["workloads"], "workload")
+        self.request_profiles = _records(self.tables["request_profiles"], "profile")
+        self.phases = {}
+        for phase in _records(self.tables["phases"], None):
+            self.phases.setdefault(phase["workload"], []).append(phase)
         self.fingerprint = hashlib.sha256(
             "\n".join(self.tables[n].to_csv(index=False) for n in SCHEMAS).encode()).hexdigest()[:16]
 
     def _check_references(self):
-        gpus = set(self.tables["gpus"].gpu)
-        models = set(self.tables["models"].model)
-        for name, fields in (("offerings", ("gpu", "model")), ("throughput", ("gpu", "model"))):
-            frame = self.tables[name]
-            for field, known in zip(fields, (gpus, models)):
-                for row, value in enumerate(frame[field], start=2):
-                    if value and value not in known:
-                        raise CatalogError(f"table {name} row {row}, column {field}: {unknown_name(field, value, known)}")
+        t = self.tables
+        known = {"gpu": set(t["gpus"].gpu), "model": set(t["models"].model),
+                 "hardware_model": set(t["hardware_models"].hardware_model),
+                 "workload": set(t["workloads"].workload), "profile": set(t["request_profiles"].profile)}
+        checks = (("offerings", "gpu", "gpu"), ("offerings", "model", "model"), ("throughput", "gpu", "gpu"),
+                  ("throughput", "model", "model"), ("targets", "hardware_model", "hardware_model"),
+                  ("phases", "workload", "workload"), ("phases", "request_profile", "profile"),
+                  ("workloads", "arrival.profile", "profile"))
+        for name, field, kind in checks:
+            for row, value in enumerate(t[name][field], start=2):
+                if value and value not in known[kind]:
+                    raise CatalogError(f"table {name} row {row}, column {field}: {unknown_name(kind, value, known[kind])}")
 
     # lookups ---------------------------------------------------------------------------------
     def pattern(self, name):
@@ -316,6 +466,14 @@ class Catalog:
                                f"run `atlas-xl rank` to see which platforms serve it, or add a row")
         raise InputError(f"platform '{platform}' offers {model} on several GPUs — choose gpu: "
                            f"{', '.join(sorted(o.gpu for o in serving))}")
+
+    def record(self, kind, name):
+        """One row of a simulator table (targets, workloads, hardware_models, request_profiles) as a dict."""
+        table = getattr(self, kind)
+        key = normalize_key(name)
+        if key not in table:
+            raise unknown_name(kind.rstrip("s").replace("_", " "), name, table)
+        return dict(table[key])
 
     def gpu_throughput(self, gpu, model):
         """(tokens_per_s per GPU, min_gpus) for ``model`` on ``gpu``."""
@@ -357,6 +515,12 @@ class Catalog:
         for name, frame in self.tables.items():
             frame.to_csv(directory / FILES[name], index=False)
         return directory
+
+
+def _records(frame, key):
+    """Rows as dicts without blank cells (so that a blank means "not given"), keyed by ``key``."""
+    rows = [{k: v for k, v in row.items() if not _is_blank(v)} for row in frame.to_dict("records")]
+    return rows if key is None else {row[key]: row for row in rows}
 
 
 _BUILTIN = None

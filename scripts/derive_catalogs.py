@@ -1,6 +1,8 @@
 """Derive catalogs/gpus.csv and catalogs/throughput.csv from the sourced reference data.
 
-Run from the checkout with the shared reference data beside it:
+Also writes the simulator's catalogs (hardware_models, targets, workloads, phases,
+request_profiles) from shared/reference/atlas_fabric. Run from the checkout with the shared
+reference data beside it:
 
     python scripts/derive_catalogs.py ../shared/data
 
@@ -21,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from atlas_xl.catalog import SCHEMAS  # noqa: E402  (column order and known workload keys)
 
 GPU_KEYS = {  # gpu_specs.csv name -> (key, display name, vendor)
     "H100 SXM 80GB": ("h100_sxm", "NVIDIA H100 SXM 80GB", "NVIDIA"),
@@ -227,5 +231,177 @@ def main(data_dir):
     print(f"wrote {len(offerings)} offerings, {len(gpus)} GPUs and {len(throughput)} throughput rows")
 
 
+
+
+# -- simulator catalogs (from shared/reference/atlas_fabric) ------------------------------------
+FABRIC_REPO = "https://github.com/gramm-ai/atlas-fabric/blob/3a6815a"
+DROPPED = ("description", "match", "best_for", "notes", "memory", "retries")  # not in the equations
+
+
+def flatten(tree, prefix=""):
+    """{'a': {'b': 1}} -> {'a.b': 1}; keys lower-cased (the catalog's spelling)."""
+    flat = {}
+    for key, value in tree.items():
+        path = f"{prefix}{str(key).lower()}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def derive_simulator(reference, throughput):
+    import yaml
+
+    models = []
+    for vendor_file, key in (("nvidia.yaml", "nvidia"), ("groq.yaml", "groq"), ("sambanova.yaml", "sambanova")):
+        doc = yaml.safe_load((reference / vendor_file).read_text())
+        row = {"hardware_model": key, "vendor": doc["match"]["vendor"], "description": doc["description"]}
+        row.update(flatten({k: v for k, v in doc.items() if k not in DROPPED}))
+        row.update(source=f"{FABRIC_REPO}/accelerators/{vendor_file} (shared/reference/atlas_fabric/{vendor_file})",
+                   as_of="2025-10-07", notes=doc.get("notes", ""))
+        models.append(row)
+    tps = {(r.gpu, r.model): r.tokens_per_s for r in throughput.itertuples()}
+    for gpu, key, name in (("h200", "nvidia_h200", "H200"), ("b200", "nvidia_b200", "B200")):
+        ratio = tps[(gpu, "llama_70b")] / tps[("h100_sxm", "llama_70b")]
+        row = dict(models[0], hardware_model=key, description=f"NVIDIA {name}: the NVIDIA (H100) coefficient set with base_tokens_per_accel scaled by measured throughput")
+        row["compute.base_tokens_per_accel"] = round(models[0]["compute.base_tokens_per_accel"] * ratio, 1)
+        row.update(source=f"{models[0]['source']} ; ratio from catalogs/throughput.csv (MLPerf v5.1 Llama-2-70B Server per GPU)",
+                   as_of="2025-09-04",
+                   notes=f"DERIVED: base_tokens_per_accel = 1100 x {tps[(gpu, 'llama_70b')]:.1f} / {tps[('h100_sxm', 'llama_70b')]:.1f} "
+                         f"= x{ratio:.3f} (measured {name} vs H100 per-GPU throughput; includes precision differences)")
+        models.append(row)
+    hardware = pd.DataFrame(models)
+
+    targets = []
+    for doc in yaml.safe_load((reference / "targets.yaml").read_text()):
+        key = doc["name"].lower()
+        row = {"target": key, "vendor": doc["vendor"], "hardware_model": doc["vendor"].lower()}
+        row.update(flatten({k: doc[k] for k in ("instance_type", "accelerators_per_node", "num_nodes",
+                                               "memory_gb_per_accel", "interconnect", "cost")}))
+        row.update(source=f"{FABRIC_REPO}/workload/targets.yaml (shared/reference/atlas_fabric/targets.yaml)",
+                   as_of="2025-10-07", notes=doc.get("notes", ""))
+        targets.append(row)
+    h100 = targets[0]
+    for nodes in (32, 128):
+        targets.append(dict(h100, target=f"nvidia_h100_cluster_{nodes}n", num_nodes=nodes, **{"interconnect.type": "IB"},
+                            notes=f"DERIVED: {nodes} x the NVIDIA_H100_8x_NVLink node (same price and power per node), "
+                                  "scale-out over InfiniBand NDR 8 x 400 Gb/s per node (shared/data/gpu_specs.csv)"))
+    for key, model, mem, nvlink, price_gpu, price_src, power in (
+            ("nvidia_h200_8x", "nvidia_h200", 141, 900, 4.50, "Nebius H200 $4.50/GPU-h (catalogs/offerings.csv)", 10200),
+            ("nvidia_b200_8x", "nvidia_b200", 180, 1800, 7.15, "Nebius B200 $7.15/GPU-h (catalogs/offerings.csv)",
+             8 * 1000 + (10200 - 8 * 700))):
+        targets.append({
+            "target": key, "vendor": "NVIDIA", "hardware_model": model, "instance_type": f"HGX {model[-4:].upper()} 8-GPU",
+            "accelerators_per_node": 8, "num_nodes": 1, "memory_gb_per_accel": mem,
+            "interconnect.type": "NVLink", "interconnect.bw_gbps": nvlink,
+            "cost.hourly_usd": round(8 * price_gpu, 2), "cost.energy_watts_node": power, "cost.pue": 1.2,
+            "source": "shared/data/gpu_specs.csv (memory, NVLink, TDP) ; shared/data/cloud_and_api_prices.csv (price) ; "
+                      "shared/data/electricity_datacenter.csv (DGX H100 10.2 kW)",
+            "as_of": "2026-09-25",
+            "notes": f"DERIVED: hourly = 8 x {price_src}; node power = "
+                     + ("DGX H100 10.2 kW (same 700 W GPU TDP)" if power == 10200 else
+                        "8 x 1000 W B200 TDP + 4.6 kW host share of DGX H100 (10.2 kW - 8 x 700 W)")
+                     + "; PUE 1.2 as the seed targets",
+        })
+    return hardware, pd.DataFrame(targets)
+
+
+def derive_workloads(reference):
+    import yaml
+
+    rows, phases = [], []
+    for doc in yaml.safe_load((reference / "workloads.yaml").read_text()):
+        key = doc["name"].lower()
+        row = {"workload": key, "mode": "inference" if doc["sequence"]["generate"] > 0 else "training",
+               "model_family": doc.get("model_family", "")}
+        row.update(flatten({k: doc[k] for k in ("params", "parallelism", "sequence", "precision", "runtime_tuning")}))
+        row.update(source=f"{FABRIC_REPO}/workload/workloads.yaml (shared/reference/atlas_fabric/workloads.yaml)",
+                   as_of="2025-10-07", notes=doc.get("notes", ""))
+        rows.append(row)
+        for phase in doc.get("schedule", {}).get("phases", []):
+            known = {c.name for c in SCHEMAS["workloads"][0]}
+            flat = flatten(phase.get("overrides", {}))
+            dropped = [k for k in flat if k not in known]
+            overrides = "; ".join(f"{k}={v}" for k, v in flat.items() if k in known)
+            phases.append({"workload": key, "phase": phase["name"], "duration_minutes": phase["duration_minutes"],
+                           "tokens_scale": phase.get("tokens_scale", 1.0),
+                           "autoscale_factor": phase.get("autoscale_factor", 1.0),
+                           "request_profile": phase.get("request_profile", ""), "overrides": overrides,
+                           "source": row["source"], "as_of": "2025-10-07",
+                           "notes": f"dropped override {', '.join(dropped)} (not in the equations)" if dropped else ""})
+    return rows, phases
+
+
+EXAMPLE_SOURCE = "atlas_xl example workload; model dimensions from catalogs/models.csv (the model's config.json)"
+EXAMPLE_WORKLOADS = [  # workloads that fit one 8-accelerator node
+    {"workload": "llama_70b_chat", "mode": "inference", "model_family": "llama", "params.hidden_size": 8192,
+     "params.n_layers": 80, "params.vocab_size": 128256, "params.n_heads": 64, "parallelism.tp": 2,
+     "parallelism.pp": 1, "parallelism.dp": 4, "sequence.prompt": 1024, "sequence.generate": 256,
+     "precision.weights": "fp8", "precision.activations": "bf16", "runtime_tuning.microbatch": 1,
+     "runtime_tuning.cuda_graphs": False, "runtime_tuning.gpudirect_rdma": False, "runtime_tuning.virt": "sriov",
+     "runtime_tuning.fabric": "RoCE", "arrival.profile": "steady",
+     "notes": "chat serving on a cloud VM (SR-IOV, RoCE) before tuning: the optimizer's natural starting point"},
+    {"workload": "llama_8b_api", "mode": "inference", "model_family": "llama", "params.hidden_size": 4096,
+     "params.n_layers": 32, "params.vocab_size": 128256, "params.n_heads": 32, "parallelism.tp": 1,
+     "parallelism.pp": 1, "parallelism.dp": 8, "sequence.prompt": 512, "sequence.generate": 256,
+     "precision.weights": "bf16", "precision.activations": "bf16", "runtime_tuning.microbatch": 1,
+     "runtime_tuning.cuda_graphs": True, "runtime_tuning.gpudirect_rdma": False, "runtime_tuning.virt": "bare",
+     "runtime_tuning.fabric": "NVLink", "arrival.profile": "peak", "notes": "eight single-GPU replicas"},
+    {"workload": "llama_70b_finetune", "mode": "training", "model_family": "llama", "params.hidden_size": 8192,
+     "params.n_layers": 80, "params.vocab_size": 128256, "params.n_heads": 64, "parallelism.tp": 4,
+     "parallelism.pp": 2, "parallelism.dp": 1, "sequence.prompt": 4096, "sequence.generate": 0,
+     "precision.weights": "bf16", "precision.activations": "bf16", "runtime_tuning.microbatch": 4,
+     "runtime_tuning.cuda_graphs": False, "runtime_tuning.gpudirect_rdma": False, "runtime_tuning.virt": "bare",
+     "runtime_tuning.fabric": "RoCE", "notes": "full fine-tune on one node"},
+]
+EXAMPLE_PHASES = [
+    ("llama_70b_chat", "business_peak", 600, 1.0, 1.0, "peak", ""),
+    ("llama_70b_chat", "launch_spike", 120, 1.0, 1.4, "spike", ""),
+    ("llama_70b_chat", "night", 720, 1.0, 0.5, "low", ""),
+]
+REQUEST_PROFILES = [  # profile, load factor, arrival CV
+    ("steady", 0.70, 1.0), ("peak", 0.85, 1.1), ("spike", 1.15, 1.3), ("low", 0.40, 0.8),
+]
+
+
+def write_simulator_catalogs(reference):
+    throughput = pd.read_csv(ROOT / "catalogs" / "throughput.csv")
+    hardware, targets = derive_simulator(reference, throughput)
+    for row in range(1, 3):
+        targets.loc[row, "notes"] += (" [atlas_xl: the published file keeps hourly_usd at this value despite the "
+                                      "note; kept as published — set it to 0 if you own the hardware]")
+    workloads, phases = derive_workloads(reference)
+    for w in EXAMPLE_WORKLOADS:
+        workloads.append(dict(w, source=EXAMPLE_SOURCE, as_of="2026-11-23"))
+    for workload, name, minutes, scale, autoscale, profile, overrides in EXAMPLE_PHASES:
+        phases.append({"workload": workload, "phase": name, "duration_minutes": minutes, "tokens_scale": scale,
+                       "autoscale_factor": autoscale, "request_profile": profile, "overrides": overrides,
+                       "source": EXAMPLE_SOURCE, "as_of": "2026-11-23", "notes": ""})
+    profiles = pd.DataFrame([{
+        "profile": p, "load_factor": load, "arrival_cv": cv,
+        "source": f"{FABRIC_REPO}/atlas_fabric/adapter.py request profiles, as reported in shared/research/peers_and_physics.md section 1.4",
+        "as_of": "2025-10-07",
+        "notes": "load_factor = arrival rate / nominal capacity; arrival_cv = coefficient of variation of inter-arrival times"}
+        for p, load, cv in REQUEST_PROFILES])
+    out = ROOT / "catalogs"
+
+    def ordered(name, frame):
+        return frame.reindex(columns=[c.name for c in SCHEMAS[name][0]])
+
+    hardware, targets = ordered("hardware_models", hardware), ordered("targets", targets)
+    workloads = ordered("workloads", pd.DataFrame(workloads))
+    phases = ordered("phases", pd.DataFrame(phases))
+    hardware.to_csv(out / "hardware_models.csv", index=False)
+    targets.to_csv(out / "targets.csv", index=False)
+    workloads.to_csv(out / "workloads.csv", index=False)
+    phases.to_csv(out / "phases.csv", index=False)
+    profiles.to_csv(out / "request_profiles.csv", index=False)
+    print(f"wrote {len(hardware)} hardware models, {len(targets)} targets, {len(workloads)} workloads, "
+          f"{len(phases)} phases, {len(profiles)} request profiles")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")
+    data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")
+    main(data_dir)
+    write_simulator_catalogs(data_dir.parent / "reference" / "atlas_fabric")
