@@ -240,7 +240,7 @@ def normalize_key(value):
     return "_".join(str(value).strip().lower().replace("-", " ").split())
 
 
-def parse_bool(value, at="value"):
+def parse_bool(value, at="value", error=CatalogError):
     """TRUE/FALSE from Excel, true/yes/1/on or false/no/0/off as text."""
     if isinstance(value, bool):
         return value
@@ -251,7 +251,7 @@ def parse_bool(value, at="value"):
         return True
     if text in FALSE:
         return False
-    raise CatalogError(f"{at}: {value!r} is not TRUE or FALSE")
+    raise error(f"{at}: {value!r} is not TRUE or FALSE")
 
 
 def _is_blank(value):
@@ -309,7 +309,7 @@ def _rows_of(table):
     return header, body
 
 
-def validate_table(name, table, where=None):
+def validate_table(name, table, where=None, row_numbers=True):
     """Check one table against its schema; returns a clean DataFrame in schema column order.
 
     Errors name the file (or table), the row as a spreadsheet shows it (header = row 1) and the
@@ -329,7 +329,7 @@ def validate_table(name, table, where=None):
     out = {c.name: [] for c in columns}
     seen = {}
     for number, raw in enumerate(body, start=2):
-        at = f"{where} row {number}"
+        at = f"{where} row {number}" if row_numbers else where
         for column in columns:
             i = index.get(column.name)
             value = raw[i] if i is not None and i < len(raw) else None
@@ -348,6 +348,18 @@ def validate_table(name, table, where=None):
         elif column.kind in ("number", "int"):
             frame[column.name] = frame[column.name].astype("float64")
     return frame
+
+
+def validate_record(name, record, where):
+    """Check one record (a dict) against a table's schema without pandas; returns a clean dict
+    without blank cells. Same rules and messages as `validate_table`."""
+    columns, _ = SCHEMAS[name]
+    clean = {}
+    for column in columns:
+        value = _cell(record.get(column.name), column, where)
+        if not (value == "" or (isinstance(value, float) and math.isnan(value))):
+            clean[column.name] = value
+    return clean
 
 
 def _check_offering(out, at):
@@ -452,7 +464,7 @@ class Catalog:
             found = self.offerings.get((platform, gpu, ""))
             if found is None:
                 gpus = sorted(k[1] for k in self.offerings if k[0] == platform and k[1])
-                raise unknown_name(f"gpu on platform '{platform}'", gpu, gpus)
+                raise unknown_name("gpu", gpu, gpus, f" on platform '{platform}'")
             return found
         per_token = self.offerings.get((platform, "", model))
         if per_token is not None:

@@ -16,7 +16,10 @@ import pandas as pd
 from . import __version__
 from .catalog import SCHEMAS, load_catalog
 from .errors import AtlasError, InputError
+from .optimizer import optimize
 from .planner import plan, rank
+from .schedule import run_schedule
+from .simulator import parse_overrides, simulate
 
 SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
@@ -138,9 +141,179 @@ def cmd_catalog(args):
         print(f"wrote {len(SCHEMAS)} tables to {target}")
 
 
+SIM_VIEW = (  # (field, units) shown by simulate/schedule/optimize; --json prints everything
+    ("target", ""), ("workload", ""), ("mode", ""), ("accelerators", ""), ("tokens_per_sec", "tokens/s"),
+    ("step_time_ms", "ms"), ("utilization", ""), ("flop_utilization", ""), ("hbm_bw_util", ""),
+    ("comm_compute_ratio", ""), ("p50_ms", "ms"), ("p95_ms", "ms"), ("p99_ms", "ms"), ("ttft_ms", "ms"),
+    ("p50_service_ms", "ms"), ("p99_service_ms", "ms"), ("queue_utilization", ""), ("queue_wait_ms", "ms"),
+    ("queue_wait_p99_ms", "ms"), ("saturated", ""), ("node_power_w", "W"), ("energy_cost_per_hour_usd", "USD/h"),
+    ("hourly_cost_usd", "USD/h"), ("dollar_per_1k_tokens", "USD/1k tokens"),
+)
+PHASE_VIEW = ("phase", "duration_minutes", "tokens_per_sec", "p99_ms", "queue_utilization", "node_power_w",
+              "saturated")
+
+
+def load_spec_file(path, what, name=None):
+    """A target or workload from a YAML or JSON file (one mapping, or a list of them + ``name``)."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {what} file '{path}': {error.strerror}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InputError(f"{what} file '{path}' is not valid YAML/JSON{where} — fix the file") from None
+    if isinstance(doc, list):
+        names = [str(d.get("name", "")) for d in doc if isinstance(d, dict)]
+        if name is None and len(doc) == 1:
+            doc = doc[0]
+        else:
+            found = [d for d in doc if isinstance(d, dict) and str(d.get("name", "")).lower() == str(name).lower()]
+            if not found:
+                raise InputError(f"{what} file '{path}' holds {len(doc)} {what}s — pass --name with one of "
+                                 f"{', '.join(names)}")
+            doc = found[0]
+    if not isinstance(doc, dict):
+        raise InputError(f"{what} file '{path}' must hold a mapping of {what} fields (like workloads.yaml)")
+    return doc
+
+
+def _spec(value, what, name=None):
+    """A catalog name, or a YAML/JSON file when the value names one."""
+    if value and str(value).lower().endswith((".yaml", ".yml", ".json")):
+        return load_spec_file(value, what, name)
+    return value
+
+
+def _knobs(pairs):
+    knobs = {}
+    for pair in pairs or []:
+        knobs.update(parse_overrides(pair))
+    return knobs
+
+
+def _sim_inputs(args):
+    workload = _spec(args.workload, "workload", args.name)
+    overrides = _knobs(args.set)
+    if overrides:
+        workload = {**(workload if isinstance(workload, dict) else {"name": workload or "llama_70b_chat"}),
+                    **_nest(overrides)}
+    return _spec(args.target, "target"), workload, _knobs(args.knob) or None
+
+
+def _nest(flat):
+    tree = {}
+    for key, value in flat.items():
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _number_or_text(value)
+    return tree
+
+
+def _number_or_text(value):
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() else number
+
+
+def _print_record(record, view=SIM_VIEW):
+    rows = []
+    for field, units in view:
+        value = record.get(field)
+        if isinstance(value, dict):  # schedule aggregates: one row per percentile
+            rows.extend((f"{field}.{k}", _show(v), units) for k, v in value.items())
+        elif field in record:
+            rows.append((field, _show(value), units))
+    print(pd.DataFrame(rows, columns=["field", "value", "units"]).to_string(index=False))
+
+
+def _show(value):
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf (saturated)"
+        if math.isnan(value):
+            return "-"
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _dump(obj):
+    """JSON with inf/NaN as null (strict JSON has neither)."""
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+    print(json.dumps(clean(obj), indent=2, default=_json_default))
+
+
+def cmd_simulate(args):
+    target, workload, knobs = _sim_inputs(args)
+    record = simulate(target, workload, knobs, seed=args.seed, hardware=_spec(args.hardware, "hardware"),
+                      catalog=args.catalog, usd_per_kwh=args.usd_per_kwh, pue=args.pue)
+    _dump(dict(record)) if args.json else _print_record(record)
+
+
+def cmd_schedule(args):
+    target, workload, knobs = _sim_inputs(args)
+    record = run_schedule(target, workload, knobs, seed=args.seed, hardware=_spec(args.hardware, "hardware"),
+                          catalog=args.catalog, usd_per_kwh=args.usd_per_kwh, pue=args.pue)
+    if args.json:
+        _dump(dict(record))
+        return
+    _print_record(record)
+    print()
+    phases = pd.DataFrame([{f: _show(p.get(f)) for f in PHASE_VIEW} for p in record.phases])
+    print(phases.to_string(index=False))
+
+
+def cmd_optimize(args):
+    target, workload, knobs = _sim_inputs(args)
+    result = optimize(target, workload, knobs, seed=args.seed, sla_p99_ms=args.sla_p99_ms,
+                      hardware=_spec(args.hardware, "hardware"), catalog=args.catalog,
+                      usd_per_kwh=args.usd_per_kwh, pue=args.pue)
+    if args.json:
+        _dump(dict(result))
+        return
+    print(f"start: {result.start_knobs}")
+    print(f"best:  {result.best_knobs}  ({result.gain:+.1%} tokens/s, {result.evaluated} simulations, "
+          f"SLA p99 < {result.sla_p99_ms:g} ms)\n")
+    if result.trail:
+        trail = pd.DataFrame([{"step": s["step"], "change": s["change"], "tokens/s": _show(s["tokens_per_sec"]),
+                               "p99 ms": _show(s["p99_ms"]), "gain": f"{s['gain']:+.1%}"} for s in result.trail])
+        print(trail.to_string(index=False))
+    else:
+        print("no change improved throughput by more than 3 % within the SLA")
+    print()
+    _print_record(result.best)
+
+
 EPILOGS = {
     "plan": "example:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250",
     "rank": "example:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5",
+    "simulate": ("examples:\n  atlas-xl simulate nvidia_h100_8x_nvlink llama_70b_chat\n"
+                 "  atlas-xl simulate nvidia_h100_8x_nvlink llama_70b_chat --knob cuda_graphs=true --set parallelism.dp=2\n"
+                 "  atlas-xl simulate my_target.yaml workloads.yaml --name gpt5_1t_inference --json"),
+    "schedule": "example:\n  atlas-xl schedule nvidia_h100_cluster_32n gpt5_1t_inference",
+    "optimize": ("example:\n  atlas-xl optimize nvidia_h100_8x_nvlink llama_70b_chat --sla-p99-ms 50\n"
+                 "  atlas-xl optimize nvidia_h100_cluster_128n gpt5_1t_train --knob cuda_graphs=false"),
     "catalog": ("examples:\n  atlas-xl catalog list\n  atlas-xl catalog list offerings --csv\n"
                 "  atlas-xl catalog validate --catalog my_catalogs/\n  atlas-xl catalog export my_catalogs/"),
 }
@@ -149,7 +322,8 @@ EPILOGS = {
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="atlas-xl", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Plan LLM serving: GPU count, monthly cost per platform, cost per million tokens.",
+        description="Plan LLM serving (GPU count, monthly cost per platform, cost per million tokens) "
+                    "and simulate a configuration (throughput, latency, power, energy cost).",
         epilog="examples:\n  atlas-xl rank 2B steady llama_70b\n  atlas-xl plan 2B steady llama_70b together")
     parser.add_argument("--version", action="version", version=f"atlas-xl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -185,6 +359,27 @@ def build_parser():
     p.add_argument("--platform", action="append", help="only this platform (repeatable)")
     p.add_argument("--top", type=int, help="show only the best N")
     p.set_defaults(func=cmd_rank)
+
+    def simulation(name, help_text, func):
+        p = command(name, help_text)
+        p.add_argument("target", nargs="?", help="target key or YAML/JSON file (default nvidia_h100_8x_nvlink)")
+        p.add_argument("workload", nargs="?", help="workload key or YAML/JSON file (default llama_70b_chat)")
+        p.add_argument("--name", help="which workload of a file that holds several")
+        p.add_argument("--knob", action="append", metavar="K=V",
+                       help="optimization parameter: cuda_graphs, gpudirect_rdma, fabric, virt, microbatch")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="workload override with dotted keys, e.g. parallelism.dp=8 or sequence.prompt=2048")
+        p.add_argument("--hardware", help="hardware model key or YAML file overriding coefficients")
+        p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+        p.add_argument("--usd-per-kwh", type=float, default=0.12, help="electricity price [USD/kWh] (default 0.12)")
+        p.add_argument("--pue", type=float, help="override the target's PUE")
+        p.set_defaults(func=func)
+        return p
+
+    simulation("simulate", "Simulate one configuration: throughput, latency with queueing, power, cost.", cmd_simulate)
+    simulation("schedule", "Run a workload's multi-phase schedule and aggregate by duration.", cmd_schedule)
+    p = simulation("optimize", "Hill-climb the optimization parameters for throughput within a P99 SLA.", cmd_optimize)
+    p.add_argument("--sla-p99-ms", type=float, default=120.0, help="P99 latency limit for inference [ms] (default 120)")
 
     p = command("catalog", "List, validate or export the catalogs.")
     p.add_argument("action", choices=["list", "validate", "export"])

@@ -25,9 +25,14 @@ class UnknownNameError(InputError, KeyError):
         return self.args[0] if self.args else ""
 
 
-def unknown_name(kind, name, known):
-    """An `UnknownNameError` that lists close matches first, then everything known."""
+def unknown_name(kind, name, known, where=""):
+    """An `UnknownNameError` that lists close matches first, then everything known.
+
+    ``where`` qualifies the name: ``unknown gpu 'h100' on platform 'runpod' — did you mean ...``.
+    """
     known = sorted(known)
-    close = difflib.get_close_matches(str(name).strip().lower(), known, n=3, cutoff=0.6)
+    text = str(name).strip().lower()
+    prefixed = [k for k in known if text and k.startswith(text)]
+    close = list(dict.fromkeys(prefixed + difflib.get_close_matches(text, known, n=3, cutoff=0.6)))[:3]
     hint = f" — did you mean {', '.join(close)}?" if close else ""
-    return UnknownNameError(f"unknown {kind} '{name}'{hint} — known: {', '.join(known)}")
+    return UnknownNameError(f"unknown {kind} '{name}'{where}{hint} — known: {', '.join(known)}")

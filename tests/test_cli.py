@@ -102,7 +102,7 @@ def test_malformed_catalog_one_line(capsys, tmp_path):
     assert code == 1 and "patterns.csv: missing column" in err
 
 
-@pytest.mark.parametrize("command", ["plan", "rank", "catalog"])
+@pytest.mark.parametrize("command", ["plan", "rank", "catalog", "simulate", "schedule", "optimize"])
 def test_every_command_has_help_with_example(capsys, command):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])
@@ -118,3 +118,66 @@ def test_installed_entry_point():
     done = subprocess.run([sys.executable, "-m", "atlas_xl.cli", "plan", "1B", "nope", "llama_8b", "groq"],
                           capture_output=True, text=True)
     assert done.returncode == 1 and "unknown pattern" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- simulator commands ------------------------------------------------------------------------------
+def test_simulate_json_matches_library(capsys):
+    code, out, _ = run(capsys, "simulate", "nvidia_h100_8x_nvlink", "llama_70b_chat", "--knob", "cuda_graphs=true",
+                       "--seed", "4", "--json")
+    record = json.loads(out)
+    expected = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", {"cuda_graphs": True}, seed=4)
+    assert code == 0 and record["tokens_per_sec"] == expected.tokens_per_sec
+    assert record["knob_cuda_graphs"] is True
+
+
+def test_simulate_set_overrides_and_table(capsys):
+    code, out, _ = run(capsys, "simulate", "--set", "parallelism.dp=2", "--set", "sequence.generate=128")
+    assert code == 0 and "tokens_per_sec" in out
+    expected = atlas_xl.simulate(None, {"name": "llama_70b_chat", "parallelism": {"dp": 2}, "sequence": {"generate": 128}})
+    assert f"{expected.tokens_per_sec:,.4g}" in out
+
+
+def test_schedule_and_optimize_commands(capsys):
+    code, out, _ = run(capsys, "schedule", "nvidia_h100_cluster_32n", "gpt5_1t_inference")
+    assert code == 0 and "surge" in out and "queue_wait_ms.p99" in out
+    code, out, _ = run(capsys, "schedule", "--json")
+    assert json.loads(out)["phases"][0]["phase"] == "business_peak"
+    code, out, _ = run(capsys, "optimize", "--knob", "cuda_graphs=false", "--json")
+    result = json.loads(out)
+    assert result["best_knobs"] == atlas_xl.optimize(knobs={"cuda_graphs": False}).best_knobs
+    code, out, _ = run(capsys, "optimize", "--sla-p99-ms", "1")
+    assert "no change improved throughput" in out
+
+
+def test_saturated_json_is_valid(capsys):
+    code, out, _ = run(capsys, "simulate", "--set", "arrival.requests_per_sec=100", "--json")
+    record = json.loads(out)  # inf is not JSON: written as null
+    assert record["saturated"] is True and record["p99_ms"] is None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "nvidia_h100_8x"], "unknown target 'nvidia_h100_8x'"),
+    (["simulate", "nvidia_h100_8x_nvlink", "nope"], "unknown workload 'nope'"),
+    (["simulate", "--set", "parallelism.tp=0"], "parallelism.tp: 0 must be greater than 0"),
+    (["simulate", "--set", "sequence.prompt=-1"], "sequence.prompt: -1 is negative"),
+    (["simulate", "nvidia_h100_8x_nvlink", "gpt5_1t_train"], "needs 1024 accelerators but target"),
+    (["schedule", "--knob", "virt"], "needs key=value"),
+    (["optimize", "--sla-p99-ms", "-3"], "sla_p99_ms must be a number of milliseconds greater than 0"),
+])
+def test_simulation_errors_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_workload_files(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: w\nparallelism: {tp: 2\n")
+    code, _, err = run(capsys, "simulate", "nvidia_h100_8x_nvlink", str(bad))
+    assert code == 1 and "is not valid YAML/JSON at line" in err
+    good = tmp_path / "w.json"
+    good.write_text(json.dumps({"name": "mine", "parallelism": {"tp": 1, "pp": 1, "dp": 8},
+                                "sequence": {"prompt": 256, "generate": 64}}))
+    code, out, _ = run(capsys, "simulate", "nvidia_h100_8x_nvlink", str(good), "--json")
+    assert code == 0 and json.loads(out)["workload"] == "mine"
+    code, _, err = run(capsys, "simulate", "nvidia_h100_8x_nvlink", str(tmp_path / "missing.yaml"))
+    assert code == 1 and "cannot read workload file" in err

@@ -207,7 +207,7 @@ def test_assumptions_change_results():
     (dict(model="llama70"), "unknown model 'llama70' — did you mean llama_70b"),
     (dict(pattern="stedy"), "unknown pattern 'stedy' — did you mean steady"),
     (dict(platform="runpd"), "unknown platform 'runpd' — did you mean runpod"),
-    (dict(gpu="h100"), "unknown gpu on platform 'runpod' 'h100'"),
+    (dict(gpu="h100"), "unknown gpu 'h100' on platform 'runpod'"),
     (dict(gpu_count=-2), "gpu_count must be greater than 0"),
 ])
 def test_plan_errors_are_one_line(kwargs, message):

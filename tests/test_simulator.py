@@ -1,0 +1,208 @@
+"""Tests for atlas_xl.simulator: each equation hand-computed from the published NVIDIA coefficients,
+determinism, saturation, every knob effective, input errors."""
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import atlas_xl
+from atlas_xl import simulator as sim
+from atlas_xl.errors import AtlasError, InputError
+
+NOISELESS = {"noise": {"amplitude": 0.0}}
+
+
+# -- equations, hand-computed -------------------------------------------------------------------
+def test_utilization_with_knobs():
+    # nvidia.yaml: 0.58 + 0.12 + 0.05 + 0.10 = 0.85 (below the 0.92 cap)
+    assert sim.utilization_with_knobs(0.58, 0.12, 0.05, 0.10, 0.92, True, True, True) == pytest.approx(0.85)
+    assert sim.utilization_with_knobs(0.80, 0.12, 0.05, 0.10, 0.92, True, True, True) == 0.92  # capped
+
+
+def test_communication_intensity_spec_examples():
+    # spec 3.1 "Real-World Communication Examples" as written: 0.15 + 8×0.20 + 8×0.25 = 3.55
+    # (the text counts 8 stages; the formula uses tp − 1: 0.15 + 7×0.20 + 7×0.25 = 3.30)
+    assert sim.communication_intensity(0.15, 0.20, 0.25, 8, 8, 0.6, False) == pytest.approx(3.30)
+    assert sim.communication_intensity(0.10, 0.15, 0.20, 2, 2, 0.6, False) == pytest.approx(0.45)  # 7B example
+    assert sim.communication_intensity(0.10, 0.15, 0.20, 2, 2, 0.6, True) == pytest.approx(0.27)
+
+
+def test_communication_overhead():
+    # 0.078 × RoCE 1.1 × (1 + 0.05 SR-IOV) × 1 = 0.09009; with GPUDirect ×0.45; floor 0.02
+    assert sim.communication_overhead(0.078, 1.1, 0.05, True, 0.45, False, 0.02) == pytest.approx(0.09009)
+    assert sim.communication_overhead(0.078, 1.1, 0.05, True, 0.45, True, 0.02) == pytest.approx(0.0405405)
+    assert sim.communication_overhead(0.01, 1.0, 0.05, False, 0.45, True, 0.02) == 0.02
+
+
+def test_throughput_chain():
+    rate = sim.base_rate(8, 1100.0, 1.05)
+    assert rate == pytest.approx(9240.0)
+    tps = sim.token_throughput(rate, 0.68, 7.5, 0.09009)
+    assert tps == pytest.approx(9240 * 0.68 / (1 + 7.5 * 0.09009))
+    assert sim.decode_scaling(tps, 256, 1280) == pytest.approx(tps / 5)
+    assert sim.decode_scaling(tps, 0, 1280) == tps
+    assert sim.step_time_ms(16384, 2000.0) == pytest.approx(8192.0)
+
+
+def test_flop_hbm_power_cost():
+    assert sim.flop_utilization(0.68, 0.4, 0.09009) == pytest.approx(0.68 * (1 - 0.4 * 0.09009))
+    assert sim.hbm_utilization(1280, 0.4, 0.45, 8192, 0.82) == pytest.approx(0.4703125)
+    assert sim.hbm_utilization(32768, 0.4, 0.45, 8192, 0.82) == 0.82  # capped
+    assert sim.node_power_w(10200, 0.4, 0.6, 0.68) == pytest.approx(8241.6)
+    assert sim.energy_cost_per_hour_usd(8241.6, 1.2, 0.12) == pytest.approx(1.1867904)
+    assert sim.dollar_per_1k_tokens(98.32, 1.1867904, 1000.0) == pytest.approx((98.32 + 1.1867904) / 3600)
+
+
+def test_latency_equations():
+    assert sim.p50_service_ms(4.0, 900.0, 9240.0, 8) == 4.0  # 900 / 1155 = 0.78 < floor 4 ms
+    assert sim.p50_service_ms(4.0, 900.0, 800.0, 8) == pytest.approx(9.0)  # 900 / max(1, 100)
+    tail = sim.tail_multiplier(0.75, 0.09009, 0.18, True)
+    assert tail == pytest.approx(1 + 0.75 * 0.09009 + 0.18)
+    assert sim.tail_service_ms(4.0, 2.1, tail) == pytest.approx(4 * 2.1 * tail)
+    assert sim.ttft_service_ms(4.0, 0.7) == pytest.approx(2.8)
+
+
+def test_noise_seeded_and_bounded():
+    assert sim.noise_epsilon(7, 0.025) == sim.noise_epsilon(7, 0.025)
+    assert sim.noise_epsilon(7, 0.025) != sim.noise_epsilon(8, 0.025)
+    assert sim.noise_epsilon(7, 0.0) == 0.0
+    assert all(abs(sim.noise_epsilon(s, 0.1)) <= 0.05 for s in range(200))
+
+
+# -- simulate(): whole records ----------------------------------------------------------------------
+def test_simulate_default_inference_record_hand_computed():
+    r = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", hardware=NOISELESS)
+    # rho 0.68; chi (0.11 + 0.02) × 0.6 = 0.078; omega_comm 0.09009; base 9240 tokens/s
+    tps = 9240 * 0.68 / (1 + 7.5 * 0.09009) * 256 / 1280
+    assert r.utilization == pytest.approx(0.68)
+    assert r.comm_overhead == pytest.approx(0.09009)
+    assert r.tokens_per_sec == pytest.approx(tps, rel=1e-12)
+    assert r.step_time_ms == pytest.approx(4 * 1 * 1280 / tps * 1000)
+    assert r.flop_utilization == pytest.approx(0.68 * (1 - 0.4 * 0.09009))
+    assert r.hbm_bw_util == pytest.approx(0.4703125)
+    assert r.comm_compute_ratio == pytest.approx(7.5 * 0.09009)
+    tail = 1 + 0.75 * 0.09009 + 0.18
+    assert (r.p50_service_ms, r.p95_service_ms, r.p99_service_ms, r.ttft_service_ms) == pytest.approx(
+        (4.0, 4 * 1.45 * tail, 4 * 2.1 * tail, 2.8))
+    assert r.node_power_w == pytest.approx(8241.6)
+    assert r.energy_cost_per_hour_usd == pytest.approx(1.1867904)
+    assert r.dollar_per_1k_tokens == pytest.approx((98.32 + 1.1867904) / (tps * 3.6))
+
+
+def test_simulate_queue_is_per_replica_erlang_c():
+    r = atlas_xl.simulate(None, "llama_70b_chat", hardware=NOISELESS)
+    # 4 replicas; one request = 256 tokens at tokens_per_sec / 4; steady profile loads 70 %
+    service_s = 256 / (r.tokens_per_sec / 4)
+    assert r.queue_servers == 4
+    assert r.queue_service_time_ms == pytest.approx(service_s * 1000)
+    assert r.queue_utilization == pytest.approx(0.70)
+    assert r.queue_wait_probability == pytest.approx(0.4286, abs=1e-4)  # Erlang C(4, 2.8)
+    assert r.queue_wait_ms == pytest.approx(r.queue_wait_probability * service_s / (4 - 2.8) * 1000)
+    assert r.p50_ms == pytest.approx(r.p50_service_ms + min(r.queue_wait_ms, 0.5 * r.p50_service_ms))
+    assert r.queue_delay_capped is True  # the spec's bound hides the 0.5 s mean wait; the flag says so
+    assert r.saturated is False
+
+
+def test_simulate_saturated_says_so():
+    r = atlas_xl.simulate(None, {"name": "llama_70b_chat", "arrival": {"requests_per_sec": 50.0}})
+    assert r.saturated is True
+    assert r.queue_utilization > 1
+    assert math.isinf(r.p99_ms) and math.isinf(r.queue_wait_ms) and math.isinf(r.ttft_ms)
+
+
+def test_training_record():
+    r = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_finetune", hardware=NOISELESS)
+    # rho 0.58; chi 0.11 + 3×0.02 + 1×0.015 = 0.185; omega 0.185 × 1.1 = 0.2035; base 8800
+    tps = 8800 * 0.58 / (1 + 7.5 * 0.2035)
+    assert r.mode == "training"
+    assert r.tokens_per_sec == pytest.approx(tps)
+    assert r.step_time_ms == pytest.approx(1 * 4 * 4096 / tps * 1000)
+    assert math.isnan(r.queue_wait_ms) and r.p99_ms == r.p99_service_ms
+
+
+def test_determinism_and_noiseless():
+    a = atlas_xl.simulate(seed=11)
+    b = atlas_xl.simulate(seed=11)
+    assert a == b
+    assert atlas_xl.simulate(seed=12).tokens_per_sec != a.tokens_per_sec
+    quiet = atlas_xl.simulate(seed=11, hardware=NOISELESS)
+    assert quiet.tokens_per_sec == pytest.approx(a.tokens_per_sec / (1 + a.noise_epsilon), rel=1e-14)
+    assert quiet.noise_epsilon == 0.0
+
+
+def test_dict_inputs_in_the_seed_schema():
+    target = {"name": "my_node", "vendor": "NVIDIA", "accelerators_per_node": 8, "num_nodes": 2,
+              "interconnect": {"type": "IB", "bw_GBps": 400},
+              "cost": {"hourly_usd": 50.0, "energy_watts_node": 10200, "pue": 1.3}}
+    workload = {"name": "w", "parallelism": {"tp": 2, "pp": 1, "dp": 8}, "sequence": {"prompt": 512, "generate": 128},
+                "runtime_tuning": {"microbatch": 1, "cuda_graphs": True, "gpudirect_rdma": True, "virt": "bare",
+                                   "fabric": "IB"}}
+    r = atlas_xl.simulate(target, workload)
+    assert r.accelerators == 16 and r.mode == "inference" and r.pue == 1.3
+    assert r.hourly_cost_usd == 100.0
+
+
+def test_hardware_dict_overrides_coefficients():
+    base = atlas_xl.simulate(hardware=NOISELESS)
+    faster = atlas_xl.simulate(hardware={"compute": {"base_tokens_per_accel": 2200.0}, **NOISELESS})
+    assert faster.tokens_per_sec == pytest.approx(2 * base.tokens_per_sec)
+    groq = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_8b_api", hardware="groq", knobs={"fabric": "fabric"})
+    assert groq.hardware_model == "groq"
+
+
+@pytest.mark.parametrize("knob, value, field", [
+    ("cuda_graphs", True, "tokens_per_sec"),
+    ("gpudirect_rdma", True, "tokens_per_sec"),
+    ("fabric", "ib", "comm_overhead"),
+    ("virt", "bare", "p99_service_ms"),
+    ("microbatch", 2, "step_time_ms"),
+])
+def test_every_knob_changes_an_output(knob, value, field):
+    # DESIGN.md: a knob that changes nothing is a bug. Baseline: llama_70b_chat has every knob off
+    base = atlas_xl.simulate(None, "llama_70b_chat")
+    assert base[f"knob_{knob}"] != value
+    changed = atlas_xl.simulate(None, "llama_70b_chat", {knob: value})
+    assert changed[field] != base[field]
+
+
+def test_knobs_cover_the_optimizer_search_space():
+    assert set(sim.KNOBS) == {"cuda_graphs", "gpudirect_rdma", "fabric", "virt", "microbatch"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 16), st.integers(1, 16))
+def test_more_accelerators_never_less_throughput(n1, n2):
+    lo, hi = sorted((n1, n2))
+    node = {"name": "n", "vendor": "NVIDIA", "accelerators_per_node": 8,
+            "cost": {"hourly_usd": 98.32, "energy_watts_node": 10200, "pue": 1.2}}
+    a = atlas_xl.simulate({**node, "num_nodes": lo}, "llama_70b_chat")
+    b = atlas_xl.simulate({**node, "num_nodes": hi}, "llama_70b_chat")
+    assert b.tokens_per_sec >= a.tokens_per_sec
+
+
+# -- errors ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, kwargs, message", [
+    (("nvidia_h100_8x", None), {}, "unknown target 'nvidia_h100_8x' — did you mean nvidia_h100_8x_nvlink"),
+    ((None, "llama_70b_chatt"), {}, "unknown workload 'llama_70b_chatt' — did you mean llama_70b_chat"),
+    ((None, "gpt5_1t_train"), {}, "parallelism tp·pp·dp = 8·8·16 = 1024 needs 1024 accelerators but target "
+                                  "'nvidia_h100_8x_nvlink' has 8"),
+    ((None, {"name": "llama_70b_chat", "parallelism": {"tp": 0}}), {}, "column parallelism.tp: 0 must be greater than 0"),
+    ((None, {"name": "llama_70b_chat", "sequence": {"prompt": -5}}), {}, "column sequence.prompt: -5 is negative"),
+    ((None, {"name": "llama_70b_chat", "parallelism": {"tpp": 2}}), {}, "unknown key 'parallelism.tpp' in workload 'llama_70b_chat'"),
+    ((None, None, {"turbo": True}), {}, "unknown knob 'turbo'"),
+    ((None, None, {"virt": "vm"}), {}, "knob virt 'vm' is unknown"),
+    ((None, None, {"microbatch": 0}), {}, "knob microbatch must be a whole number >= 1"),
+    ((None, None), {"usd_per_kwh": -1}, "usd_per_kwh must be a number >= 0"),
+    ((None, None), {"pue": 0.5}, "pue must be >= 1"),
+])
+def test_errors_are_one_line(args, kwargs, message):
+    with pytest.raises(AtlasError) as info:
+        atlas_xl.simulate(*args, **kwargs)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_input_is_input_error():
+    with pytest.raises(InputError):
+        atlas_xl.simulate(None, None, {"cuda_graphs": "maybe"})
