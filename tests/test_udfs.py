@@ -1,0 +1,248 @@
+"""Tests for the ATLAS_* worksheet functions (udfs/), called directly as Excel would call them."""
+import datetime as dt
+import importlib
+import inspect
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import atlas_xl
+from udfs import calls, excel
+from udfs import functions as f
+
+PLAN = (2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- every function equals the library ------------------------------------------------------------
+@pytest.mark.parametrize("name, field", [
+    ("ATLAS_PEAK_TPS", "peak_tokens_per_s"), ("ATLAS_GPUCOUNT", "gpu_count"),
+    ("ATLAS_UTILIZATION", "utilization_after"), ("ATLAS_RISK", "latency_risk"), ("ATLAS_COST", "monthly_cost_usd"),
+    ("ATLAS_COST_PER_MTOK", "cost_per_m_tokens_usd"), ("ATLAS_IDLE_WASTE", "idle_waste_usd"),
+    ("ATLAS_PENALTY", "penalty_usd"),
+])
+def test_planner_functions_equal_plan(name, field):
+    expected = atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=200)
+    assert getattr(f, name)(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", 200) == getattr(expected, field)
+
+
+@pytest.mark.parametrize("name, field", [
+    ("ATLAS_THROUGHPUT", "tokens_per_sec"), ("ATLAS_P50", "p50_ms"), ("ATLAS_P95", "p95_ms"), ("ATLAS_P99", "p99_ms"),
+    ("ATLAS_TTFT", "ttft_ms"), ("ATLAS_STEP_TIME", "step_time_ms"), ("ATLAS_POWER", "node_power_w"),
+    ("ATLAS_ENERGY_COST", "energy_cost_per_hour_usd"), ("ATLAS_COST_PER_1K", "dollar_per_1k_tokens"),
+    ("ATLAS_QUEUE_WAIT", "queue_wait_ms"),
+])
+def test_simulator_functions_equal_simulate(name, field):
+    knobs = [["cuda_graphs", True], ["microbatch", 2.0]]
+    expected = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", {"cuda_graphs": True, "microbatch": 2},
+                                 seed=3, usd_per_kwh=0.08)
+    assert getattr(f, name)("nvidia_h100_8x_nvlink", "llama_70b_chat", knobs, 3.0, 0.08) == expected[field]
+
+
+def test_plan_and_rank_tables():
+    table = f.ATLAS_PLAN(*PLAN)
+    assert table[0] == ["field", "value"]
+    values = dict(row for row in table[1:])
+    assert values["monthly_cost_usd"] == atlas_xl.plan(*PLAN).monthly_cost_usd
+    ranking = f.ATLAS_RANK(2e9, "steady", "llama_70b", 250, 5)
+    frame = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
+    assert ranking[0][:4] == ["rank", "platform", "gpu", "billing"] and len(ranking) == 6
+    assert [r[1] for r in ranking[1:]] == list(frame.platform[:5])
+
+
+def test_simulate_schedule_optimize_tables():
+    record = dict(row for row in f.ATLAS_SIMULATE("nvidia_h100_8x_nvlink", "llama_70b_chat")[1:])
+    assert record["p99_ms"] == atlas_xl.simulate().p99_ms
+    schedule = f.ATLAS_SCHEDULE("nvidia_h100_cluster_32n", "gpt5_1t_inference")
+    assert ["surge"] == [r[0] for r in schedule if r[0] == "surge"]
+    assert len({len(r) for r in schedule}) == 1  # rectangular: spills cleanly
+    optimized = f.ATLAS_OPTIMIZE("nvidia_h100_8x_nvlink", "llama_70b_chat", [["virt", "sriov"], ["cuda_graphs", False]])
+    best = {r[0]: r[2] for r in optimized[1:6]}
+    assert best == atlas_xl.optimize(knobs={"virt": "sriov", "cuda_graphs": False}).best_knobs
+
+
+def test_catalog_and_version():
+    assert f.ATLAS_CATALOG("models") == [[m] for m in atlas_xl.load_catalog().keys("models")]
+    assert ["runpod"] in f.ATLAS_CATALOG("Platforms")
+    assert f.ATLAS_VERSION() == atlas_xl.__version__
+
+
+# -- arrays ------------------------------------------------------------------------------------------
+def test_grid_100_by_100_equals_scalar_calls():
+    volumes = [[v] for v in np.logspace(6, 11, 100)]
+    prices = [list(np.linspace(0.5, 12.0, 100))]
+    grid = f.ATLAS_COST(volumes, "bursty", "llama_70b", "runpod", "h100_sxm", 250, None, None, prices)
+    assert len(grid) == 100 and all(len(row) == 100 for row in grid)
+    for i in range(100):
+        for j in range(100):
+            scalar = f.ATLAS_COST(volumes[i][0], "bursty", "llama_70b", "runpod", "h100_sxm", 250, None, None,
+                                  prices[0][j])
+            assert grid[i][j] == scalar
+
+
+def test_grid_over_offerings_and_patterns():
+    grid = f.ATLAS_COST([[1e9], [5e9]], [["steady", "bursty", "steady"]], "llama_70b",
+                        [["runpod", "runpod", "together"]], [["h100_sxm", "h100_sxm", None]])
+    for i, volume in enumerate((1e9, 5e9)):
+        for j, (pattern, platform, gpu) in enumerate((("steady", "runpod", "h100_sxm"), ("bursty", "runpod", "h100_sxm"),
+                                                       ("steady", "together", None))):
+            assert grid[i][j] == atlas_xl.plan(volume, pattern, "llama_70b", platform, gpu).monthly_cost_usd
+
+
+def test_blank_cells_in_optional_ranges_mean_default():
+    grid = f.ATLAS_GPUCOUNT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, [[4.0, None, 16.0]])
+    assert grid == [[4, atlas_xl.plan(*PLAN).gpu_count, 16]]
+
+
+def test_one_row_or_column_arrives_1d():
+    assert f.ATLAS_COST([1e9, 2e9], *PLAN[1:]) == [[7747.2, 15494.4]]
+
+
+def test_simulator_broadcasts_targets():
+    row = f.ATLAS_THROUGHPUT([["nvidia_h100_8x_nvlink", "nvidia_h200_8x", "nope"]], "llama_70b_chat")
+    assert row[0][0] == atlas_xl.simulate("nvidia_h100_8x_nvlink").tokens_per_sec
+    assert row[0][1] == atlas_xl.simulate("nvidia_h200_8x").tokens_per_sec
+    assert row[0][2].startswith("unknown target 'nope'")
+
+
+# -- Excel values --------------------------------------------------------------------------------------
+def test_excel_values_are_normalised():
+    assert f.ATLAS_COST(2e9, " Steady ", "LLAMA_70B", "RunPod", "H100-SXM") == atlas_xl.plan(*PLAN).monthly_cost_usd
+    assert f.ATLAS_GPUCOUNT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 4.0) == 4  # counts cast
+    assert f.ATLAS_COST("2,000,000,000", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd
+    assert f.ATLAS_GPUCOUNT(1e9, "steady", "llama_70b", "together") is None  # per-token: empty cell
+
+
+@pytest.mark.parametrize("value, message", [
+    (True, "tokens_per_day must be a number, not TRUE/FALSE"),
+    (dt.datetime(2026, 1, 1), "tokens_per_day must be a number, not a date"),
+    ("lots", "tokens_per_day must be a number, not the text 'lots'"),
+    (None, "tokens_per_day is empty"),
+])
+def test_booleans_dates_text_rejected(value, message):
+    assert f.ATLAS_COST(value, *PLAN[1:]).startswith(message)
+
+
+# -- one error class, one line --------------------------------------------------------------------------
+def one_line(text):
+    assert isinstance(text, str) and "\n" not in text and "Traceback" not in text
+    return text
+
+
+def test_error_unknown_name_lists_close_and_known():
+    text = one_line(f.ATLAS_COST(2e9, "steady", "llama_70b", "runpd"))
+    assert text.startswith("unknown platform 'runpd' — did you mean runpod") and "known: aws" in text
+
+
+@pytest.mark.parametrize("volume", [0, -5e8])
+def test_error_negative_or_zero_volume(volume):
+    assert one_line(f.ATLAS_COST(volume, *PLAN[1:])).startswith("tokens_per_day must be greater than 0")
+
+
+def test_error_text_where_number_belongs():
+    assert "hourly_usd must be a number, not the text 'cheap'" in one_line(
+        f.ATLAS_COST(*PLAN, None, None, None, "cheap"))
+
+
+def test_error_wrong_shaped_range():
+    assert one_line(f.ATLAS_COST([[1e9], [2e9], [3e9]], "steady", "llama_70b", [["runpod", "runpod"], ["x", "y"]])) \
+        .startswith("ranges do not line up")
+    assert one_line(f.ATLAS_P99("nvidia_h100_8x_nvlink", [["a", 1, 2]])).startswith(
+        "workload must be a two-column range of key | value rows")
+
+
+def test_error_malformed_catalog_table():
+    offerings = atlas_xl.load_catalog().to_lists()["offerings"]
+    broken = [row[:3] for row in offerings]  # billing and prices cut off
+    assert one_line(f.ATLAS_COST(*PLAN, None, None, None, None, None, None, None, None, None, broken)).startswith(
+        "table offerings: missing column billing")
+    assert one_line(f.ATLAS_CATALOG("models", [["model"]])).startswith("models table must be a range with a header row")
+
+
+def test_error_saturated_queue():
+    text = one_line(f.ATLAS_P99("nvidia_h100_8x_nvlink", [["arrival.requests_per_sec", 50]]))
+    assert text.startswith("saturated: queue utilization") and "add replicas" in text
+
+
+def test_nothing_crashes_the_function_server(monkeypatch):
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("bug")
+    monkeypatch.setattr(atlas_xl, "plan", boom)
+    assert one_line(f.ATLAS_COST(*PLAN)).startswith("internal error (ZeroDivisionError: bug)")
+
+
+# -- catalogs through arguments -------------------------------------------------------------------------
+def test_edited_catalog_table_changes_the_result():
+    offerings = atlas_xl.load_catalog().to_lists()["offerings"]
+    column = offerings[0].index("hourly_usd")
+    edited = [list(row) for row in offerings]
+    for row in edited[1:]:
+        if row[0] == "runpod" and row[1] == "h100_sxm":
+            row[column] = 5.38
+    base = f.ATLAS_COST(*PLAN)
+    assert f.ATLAS_COST(*PLAN, None, None, None, None, None, None, None, None, None, edited) == pytest.approx(2 * base)
+
+
+def test_catalog_cache_is_keyed_by_content():
+    tables = atlas_xl.load_catalog().to_lists()
+    first = excel.catalog(patterns=tables["patterns"])
+    copy = [list(row) for row in tables["patterns"]]  # a different object, same content
+    assert excel.catalog(patterns=copy) is first
+    copy[1][1] = 0.5
+    assert excel.catalog(patterns=copy) is not first
+
+
+def test_assumptions_range():
+    table = [["hours_per_month", 730], ["target_utilization", 0.5]]
+    expected = atlas_xl.plan(*PLAN, assumptions=atlas_xl.Assumptions(hours_per_month=730, target_utilization=0.5))
+    assert f.ATLAS_COST(*PLAN, None, None, None, None, None, table) == expected.monthly_cost_usd
+    assert one_line(f.ATLAS_COST(*PLAN, None, None, None, None, None, [["months", 2]])).startswith(
+        "unknown assumption 'months'")
+
+
+# -- the surface stays honest ------------------------------------------------------------------------------
+FUNCTIONS = {n: fn for n, fn in vars(f).items() if n.startswith("ATLAS_")}
+
+
+def test_the_family_is_complete():
+    required = {"ATLAS_PEAK_TPS", "ATLAS_GPUCOUNT", "ATLAS_UTILIZATION", "ATLAS_RISK", "ATLAS_COST",
+                "ATLAS_COST_PER_MTOK", "ATLAS_IDLE_WASTE", "ATLAS_PENALTY", "ATLAS_PLAN", "ATLAS_RANK",
+                "ATLAS_THROUGHPUT", "ATLAS_P50", "ATLAS_P95", "ATLAS_P99", "ATLAS_TTFT", "ATLAS_STEP_TIME",
+                "ATLAS_POWER", "ATLAS_ENERGY_COST", "ATLAS_COST_PER_1K", "ATLAS_QUEUE_WAIT", "ATLAS_SIMULATE",
+                "ATLAS_SCHEDULE", "ATLAS_OPTIMIZE", "ATLAS_CATALOG", "ATLAS_VERSION"}
+    assert required == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_has_help_and_a_test(name):
+    function = FUNCTIONS[name]
+    doc = inspect.getdoc(function)
+    assert doc and len(doc.splitlines()[0]) <= 255  # Excel's description limit
+    for parameter in inspect.signature(function).parameters:
+        assert f.ARG_DOCS.get(parameter), f"{name}: argument {parameter} has no help"
+    here = Path(__file__).read_text()
+    assert here.count(f'"{name}"') + here.count(f"f.{name}(") >= 1, f"{name} has no test"
+
+
+def test_function_docs_are_current():
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_function_docs.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_udf_module_imports_without_excel():
+    module = importlib.import_module("udfs.functions")  # the name xlwings.conf gives
+    assert callable(module.ATLAS_COST)
+    assert not any(name in vars(module) for name in ("plan", "simulate", "rank"))  # modules, not names (STYLE 6)
+
+
+def test_cell_values():
+    assert excel.cell_value(float("nan")) is None
+    assert excel.cell_value(np.float64(2.5)) == 2.5 and type(excel.cell_value(np.float64(2.5))) is float
+    assert excel.cell_value(math.inf).startswith("saturated")
+    assert calls.workload_spec([["workload", "llama_8b_api"], ["parallelism.dp", 4.0]]) == {
+        "name": "llama_8b_api", "parallelism": {"dp": 4}}

@@ -1,0 +1,398 @@
+"""How one worksheet call becomes model calls: broadcasting, grouping, per-cell errors.
+
+A planner call over a grid is grouped by its text arguments (and by which optional cells are
+blank) and each group is one vectorised ``atlas_xl.plan`` call, so a 1,000 × 1,000 what-if grid
+costs a handful of numpy passes. Simulator calls loop per cell (one ``simulate`` is ~30 µs).
+A bad cell gets its own error text; the rest of the grid still computes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+import numpy as np
+
+import atlas_xl
+from atlas_xl import planner
+from atlas_xl.catalog import normalize_key
+from atlas_xl.errors import AtlasError, InputError
+
+from . import excel
+
+# numeric planner arguments: (required, positive, minimum)
+PLAN_NUMBERS = {
+    "tokens_per_day": (True, True, None),
+    "latency_ms": (False, False, 0.0),
+    "gpu_count": (False, True, None),
+    "gpu_tokens_per_s": (False, True, None),
+    "hourly_usd": (False, False, 0.0),
+    "price_per_m_tokens": (False, False, 0.0),
+}
+PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False}  # name → required
+PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+             "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
+PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
+SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
+
+
+def assumptions(value):
+    """A key | value range of `atlas_xl.Assumptions` fields → Assumptions (None → defaults)."""
+    pairs = excel.key_values("assumptions", value)
+    if not pairs:
+        return planner.DEFAULT_ASSUMPTIONS
+    known = [f.name for f in fields(planner.Assumptions)]
+    unknown = [k for k in pairs if k not in known]
+    if unknown:
+        raise InputError(f"unknown assumption '{unknown[0]}' — known: {', '.join(known)}")
+    return planner.Assumptions(**{k: excel.number(k, v, minimum=0.0) for k, v in pairs.items()})
+
+
+def _numeric_array(name, value, shape, spec):
+    """(floats with NaN for blanks, {flat index: error text}) for one numeric argument."""
+    required, positive, minimum = spec
+    errors = {}
+    if not excel.is_range(value):
+        try:
+            number = excel.number(name, value, default=math.nan, positive=positive, minimum=minimum)
+        except InputError as error:
+            return np.full(shape, np.nan), {i: str(error) for i in range(int(np.prod(shape)))}
+        array = np.full(shape, number)
+    else:
+        rows = excel.as_2d(value)
+        fast = not any(type(v) is bool for row in rows for v in row)
+        try:
+            array = np.array(rows, dtype=float) if fast else None
+        except (TypeError, ValueError):
+            array = None
+        if array is None:  # text, booleans or dates among the cells: one by one
+            array = np.full(np.shape(np.array(rows, dtype=object)), np.nan)
+            for (i, j), cell in np.ndenumerate(np.array(rows, dtype=object)):
+                try:
+                    array[i, j] = excel.number(name, cell, default=math.nan)
+                except InputError as error:
+                    errors[(i, j)] = str(error)
+        array = np.broadcast_to(array, shape)
+        if errors:  # map (i, j) of the range to flat indices of the broadcast grid
+            mask = np.zeros(np.shape(rows), dtype=bool)
+            for (i, j) in errors:
+                mask[i, j] = True
+            flat = {}
+            for index in np.flatnonzero(np.broadcast_to(mask, shape)):
+                i, j = np.unravel_index(index, shape)
+                flat[int(index)] = errors[(i % mask.shape[0], j % mask.shape[1])]
+            errors = flat
+    bad = np.zeros(shape, dtype=bool)
+    if required:
+        for index in np.flatnonzero(np.isnan(array)):
+            errors.setdefault(int(index), f"{name} is empty — enter a number")
+    with np.errstate(invalid="ignore"):
+        if positive:
+            bad |= array <= 0
+        if minimum is not None:
+            bad |= array < minimum
+    for index in np.flatnonzero(bad):
+        value_ = array.flat[index]
+        errors.setdefault(int(index), f"{name} must be {'greater than 0' if positive else f'{minimum:g} or more'}"
+                                      f" — got {value_:g}")
+    return np.asarray(array, dtype=float), errors
+
+
+def _text_array(name, value, shape, required):
+    if not excel.is_range(value):
+        cell = excel.text(name, value)
+        if required and cell is None:
+            raise InputError(f"{name} is empty — enter a name")
+        array = np.empty(shape, dtype=object)
+        array.fill(normalize_key(cell) if cell else "")
+        return array, {}
+    cells = np.empty(np.shape(excel.as_2d(value)), dtype=object)
+    errors = {}
+    for (i, j), cell in np.ndenumerate(np.array(excel.as_2d(value), dtype=object)):
+        try:
+            cells[i, j] = normalize_key(excel.text(name, cell) or "")
+        except InputError as error:
+            cells[i, j] = ""
+            errors[(i, j)] = str(error)
+    array = np.broadcast_to(cells, shape)
+    flat = {}
+    for index, cell in enumerate(array.flat):
+        if required and not cell:
+            flat[index] = f"{name} is empty — enter a name"
+    return array, flat
+
+
+def _shape(values):
+    shapes = [np.shape(excel.as_2d(v)) for v in values if excel.is_range(v)]
+    if not shapes:
+        return None
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise InputError("ranges do not line up (" + ", ".join(f"{r}x{c}" for r, c in shapes)
+                         + ") — use one column, one row, or ranges of the same size") from None
+
+
+def plan_field(field, args, tables, assumption_range):
+    """One planner output over broadcast arguments: a scalar, or a 2-D list that spills."""
+    try:
+        cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
+        a = assumptions(assumption_range)
+        shape = _shape(args.values())
+        if shape is None:
+            return excel.cell_value(getattr(_plan_one(args, cat, a), field))
+        return _plan_grid(field, args, shape, cat, a)
+    except Exception as error:  # noqa: BLE001 — a cell shows one line, never a traceback
+        return excel.error_text(error)
+
+
+def _plan_one(args, cat, a):
+    numbers = {}
+    for name, (required, positive, minimum) in PLAN_NUMBERS.items():
+        value = excel.number(name, args.get(name), default=None if required else math.nan,
+                             positive=positive, minimum=minimum)
+        numbers[name] = None if isinstance(value, float) and math.isnan(value) else value
+    texts = {}
+    for name, required in PLAN_TEXTS.items():
+        texts[name] = excel.text(name, args.get(name))
+        if required and texts[name] is None:
+            raise InputError(f"{name} is empty — enter a name")
+    return atlas_xl.plan(numbers.pop("tokens_per_day"), texts["pattern"], texts["model"], texts["platform"],
+                         texts["gpu"], **numbers, catalog=cat, assumptions=a)
+
+
+def _plan_grid(field, args, shape, cat, a):
+    size = int(np.prod(shape))
+    errors = {}
+    numbers = {}
+    for name, spec in PLAN_NUMBERS.items():
+        numbers[name], bad = _numeric_array(name, args.get(name), shape, spec)
+        errors.update({k: v for k, v in bad.items() if k not in errors})
+    texts = {}
+    for name, required in PLAN_TEXTS.items():
+        texts[name], bad = _text_array(name, args.get(name), shape, required)
+        errors.update({k: v for k, v in bad.items() if k not in errors})
+    # group cells by their names and by which optional numbers are blank
+    blank_bits = np.zeros(size, dtype=np.int64)
+    for bit, name in enumerate(n for n in PLAN_NUMBERS if n != "tokens_per_day"):
+        blank_bits |= np.isnan(numbers[name]).ravel().astype(np.int64) << bit
+    keys = [blank_bits]
+    for name in PLAN_TEXTS:
+        flat = texts[name].ravel()
+        if excel.is_range(args.get(name)):
+            _, codes = np.unique(flat.astype(str), return_inverse=True)
+            keys.append(codes.astype(np.int64))
+    group_key = np.zeros(size, dtype=np.int64)
+    for k in keys:
+        group_key = group_key * (int(k.max()) + 1 if k.size else 1) + k
+    if errors:
+        group_key[list(errors)] = -1
+    out = np.empty(size, dtype=object)
+    for index, message in errors.items():
+        out[index] = message
+    for key in np.unique(group_key):
+        if key < 0:
+            continue
+        idx = np.flatnonzero(group_key == key)
+        first = idx[0]
+        kwargs = {name: (None if np.isnan(numbers[name].flat[first]) else numbers[name].ravel()[idx])
+                  for name in PLAN_NUMBERS if name != "tokens_per_day"}
+        try:
+            result = atlas_xl.plan(numbers["tokens_per_day"].ravel()[idx], texts["pattern"].flat[first],
+                                   texts["model"].flat[first], texts["platform"].flat[first],
+                                   texts["gpu"].flat[first] or None, **kwargs, catalog=cat, assumptions=a)
+            values = np.broadcast_to(getattr(result, field), idx.shape)
+            out[idx] = _cells(values)
+        except AtlasError as error:
+            out[idx] = excel.error_text(error)
+    return out.reshape(shape).tolist()
+
+
+def _cells(values):
+    """Model outputs as cell values, vectorised: NaN → None, inf → the saturation text."""
+    if values.dtype.kind == "f":
+        cells = values.astype(object)
+        if not np.isfinite(values).all():
+            cells[np.isnan(values)] = None
+            cells[np.isinf(values)] = excel.cell_value(math.inf)
+        return cells
+    return values.astype(object)
+
+
+# -- scalar tables ----------------------------------------------------------------------------------
+def plan_table(args, tables, assumption_range):
+    """The whole plan of one workload as field | value rows."""
+    try:
+        if _shape(args.values()) is not None:
+            raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
+        cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
+        result = _plan_one(args, cat, assumptions(assumption_range))
+        return excel.table([["field", "value"]] + [[k, v] for k, v in result.as_dict().items()])
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)
+
+
+def rank_table(tokens_per_day, pattern, model, latency_ms, top, tables, assumption_range):
+    """The ranking as a table with a header row."""
+    try:
+        cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
+        volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
+        latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
+        frame = atlas_xl.rank(volume, excel.text("pattern", pattern) or "", excel.text("model", model) or "",
+                              latency_ms=None if math.isnan(latency) else latency, catalog=cat,
+                              assumptions=assumptions(assumption_range))
+        count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
+        if count:
+            frame = frame.head(count)
+        return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)
+
+
+# -- simulator --------------------------------------------------------------------------------------
+def workload_spec(value):
+    """A workload name, or a key | value range of dotted keys overriding the named (``workload``
+    key) or default workload."""
+    if excel.is_range(value):
+        pairs = excel.key_values("workload", value)
+        base = pairs.pop("workload", pairs.pop("name", None))
+        return {"name": base or atlas_xl.simulator.DEFAULT_WORKLOAD, **excel.nest(pairs)}
+    return excel.text("workload", value)
+
+
+def _sim_inputs(target, workload, knobs, tables):
+    cat = excel.catalog(**{t: tables.get(t) for t in SIMULATOR_TABLES})
+    return cat, workload_spec(workload), excel.key_values("knobs", knobs) or None
+
+
+def _sim_cells(target, seed, usd_per_kwh, pue):
+    """Broadcast the per-cell simulator arguments; returns (shape or None, cell tuples)."""
+    args = {"target": target, "seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}
+    shape = _shape(args.values())
+    grids = {n: np.broadcast_to(np.array(excel.as_2d(v), dtype=object), shape) if excel.is_range(v) else v
+             for n, v in args.items()} if shape else args
+    cells = []
+    for index in range(int(np.prod(shape)) if shape else 1):
+        cell = {n: (g.flat[index] if isinstance(g, np.ndarray) else g) for n, g in grids.items()}
+        cells.append(cell)
+    return shape, cells
+
+
+def _sim_kwargs(cell):
+    return dict(seed=excel.number("seed", cell["seed"], default=0.0, minimum=0.0, whole=True),
+                usd_per_kwh=excel.number("usd_per_kwh", cell["usd_per_kwh"], default=atlas_xl.simulator.DEFAULT_USD_PER_KWH,
+                                         minimum=0.0),
+                pue=None if excel.is_blank(cell["pue"]) else excel.number("pue", cell["pue"], minimum=1.0))
+
+
+def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
+    """One simulator output per cell of the broadcast target/seed/price/PUE arguments."""
+    try:
+        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+        shape, cells = _sim_cells(target, seed, usd_per_kwh, pue)
+        out = []
+        for cell in cells:
+            try:
+                record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
+                                           catalog=cat, **_sim_kwargs(cell))
+                out.append(_saturation_text(record, field) if _saturated(record, field) else excel.cell_value(record[field]))
+            except AtlasError as error:
+                out.append(excel.error_text(error))
+        return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)
+
+
+def _saturated(record, field):
+    value = record.get(field)
+    return isinstance(value, float) and math.isinf(value)
+
+
+def _saturation_text(record, field):
+    return (f"saturated: queue utilization {record['queue_utilization']:.2f} >= 1 — add replicas "
+            f"(parallelism.dp) or lower arrival.requests_per_sec")
+
+
+def _record_rows(record):
+    return [[k, _show(record, k)] for k, v in record.items() if not isinstance(v, (dict, list))]
+
+
+def _show(record, key):
+    value = record[key]
+    return _saturation_text(record, key) if _saturated(record, key) else value
+
+
+def simulate_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
+    try:
+        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+        record = atlas_xl.simulate(excel.text("target", target), spec, knob_values, catalog=cat,
+                                   **_sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+        return excel.table([["field", "value"]] + _record_rows(record))
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)
+
+
+PHASE_COLUMNS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor", "queue_profile", "tokens_per_sec",
+                 "p50_ms", "p95_ms", "p99_ms", "ttft_ms", "queue_utilization", "node_power_w",
+                 "dollar_per_1k_tokens", "saturated")
+
+
+def schedule_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
+    try:
+        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+        record = atlas_xl.run_schedule(excel.text("target", target), spec, knob_values, catalog=cat,
+                                       **_sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+        rows = [["field", "value"]] + _record_rows(record)
+        for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
+            rows += [[f"{group}.{k}", v] for k, v in record[group].items()]
+        rows += [[], list(PHASE_COLUMNS)]
+        rows += [[_show(phase, c) for c in PHASE_COLUMNS] for phase in record.phases]
+        return excel.table(rows)
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)
+
+
+OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utilization", "node_power_w",
+                    "energy_cost_per_hour_usd", "dollar_per_1k_tokens")
+
+
+def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
+    try:
+        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+        sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
+        result = atlas_xl.optimize(excel.text("target", target), spec, knob_values, sla_p99_ms=sla, catalog=cat,
+                                   **_sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+        return excel.table(optimize_rows(result))
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)
+
+
+def optimize_rows(result):
+    """The optimizer's answer as rows: knobs (start → best), metrics (baseline → best), trail.
+    Shared by ATLAS_OPTIMIZE and the Optimize button, so both show the same table."""
+    rows = [["knob", "start", "best"]]
+    rows += [[k, result.start_knobs[k], result.best_knobs[k]] for k in result.best_knobs]
+    rows += [[], ["metric", "baseline", "best"]]
+    rows += [[m, _show(result.baseline, m), _show(result.best, m)] for m in OPTIMIZE_METRICS]
+    rows += [["throughput gain", None, result.gain], ["simulations", None, result.evaluated],
+             ["SLA p99 [ms]", None, result.sla_p99_ms], [], ["step", "change", "tokens_per_sec", "p99_ms", "gain"]]
+    rows += [[s["step"], s["change"], s["tokens_per_sec"], s["p99_ms"], s["gain"]] for s in result.trail]
+    if not result.trail:
+        rows.append(["-", "no change improved throughput by more than 3 % within the SLA"])
+    return rows
+
+
+CATALOG_KINDS = {"models": "models", "patterns": "patterns", "platforms": "offerings", "gpus": "gpus",
+                 "offerings": "offerings", "throughput": "throughput", "targets": "targets",
+                 "workloads": "workloads", "hardware_models": "hardware_models",
+                 "request_profiles": "request_profiles", "phases": "phases"}
+
+
+def catalog_column(kind, table):
+    try:
+        name = normalize_key(excel.text("kind", kind) or "")
+        if name not in CATALOG_KINDS:
+            raise atlas_xl.errors.unknown_name("catalog", name, CATALOG_KINDS)
+        cat = excel.catalog(**{CATALOG_KINDS[name]: table})
+        return [[k] for k in cat.keys(name)]
+    except Exception as error:  # noqa: BLE001
+        return excel.error_text(error)

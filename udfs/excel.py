@@ -1,0 +1,217 @@
+"""What arrives from Excel, normalised in one place; what goes back, made fit for a cell.
+
+Excel (through xlwings) sends numbers as floats, empty cells as None, text as str, booleans as
+bool, dates as datetime, and ranges as (nested) lists. Worksheet functions broadcast every
+argument (a range of tokens per day against a row of platforms fills a grid) and return either a
+scalar or a 2-D list that spills. Errors become one line of text in the cell, never a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from atlas_xl import catalog as catalog_module
+from atlas_xl.errors import AtlasError, InputError
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def is_range(value):
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def as_2d(value):
+    """A range as a 2-D list: a row or column from xlwings may arrive 1-D."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    rows = list(value)
+    if rows and not is_range(rows[0]):
+        return [rows]
+    return [list(r) for r in rows]
+
+
+def is_blank(value):
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
+
+
+def number(name, value, *, default=None, positive=False, minimum=None, whole=False):
+    """One cell as a float (or int when ``whole``); None/blank → ``default``."""
+    if is_blank(value):
+        if default is None:
+            raise InputError(f"{name} is empty — enter a number")
+        return default
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a number, not TRUE/FALSE")
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        raise InputError(f"{name} must be a number, not a date — format the cell as a number")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", ""))
+        except ValueError:
+            raise InputError(f"{name} must be a number, not the text '{value.strip()}'") from None
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number")
+    if positive and value <= 0:
+        raise InputError(f"{name} must be greater than 0 — got {value:g}")
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name} must be {minimum:g} or more — got {value:g}")
+    if whole:
+        if value != int(value):
+            raise InputError(f"{name} must be a whole number — got {value:g}")
+        return int(value)
+    return value
+
+
+def text(name, value, *, default=None):
+    """One cell as a name; None/blank → ``default`` (None when optional)."""
+    if is_blank(value):
+        return default
+    if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
+        raise InputError(f"{name} must be a name, not {value!r}")
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    return str(value).strip()
+
+
+def key_values(name, value):
+    """A two-column range of key | value rows (blank rows ignored) as a dict; None → {}."""
+    if is_blank(value):
+        return {}
+    if not is_range(value):
+        raise InputError(f"{name} must be a two-column range of key | value rows, or a name")
+    rows = as_2d(value)
+    if any(len(r) != 2 for r in rows):
+        raise InputError(f"{name} must be a two-column range of key | value rows — got {len(rows[0])} columns")
+    pairs = {}
+    for key, val in rows:
+        if is_blank(key):
+            if not is_blank(val):
+                raise InputError(f"{name} has a value {val!r} without a key — fill in column 1")
+            continue
+        if is_blank(val):
+            continue
+        if isinstance(val, float) and val == int(val):
+            val = int(val)
+        pairs[catalog_module.normalize_key(key)] = val.strip() if isinstance(val, str) else val
+    return pairs
+
+
+def nest(flat):
+    """{'parallelism.dp': 4} → {'parallelism': {'dp': 4}} (the schema of workloads.yaml)."""
+    tree = {}
+    for key, value in flat.items():
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(f"key '{key}' clashes with another key")
+        node[leaf] = value
+    return tree
+
+
+# -- catalogs from worksheet ranges ---------------------------------------------------------------
+def _freeze(table):
+    return tuple(tuple(row) for row in as_2d(table))
+
+
+def catalog(**tables):
+    """The catalog for these worksheet tables (None = built-in), cached by content.
+
+    Parsing the same tables twice costs one dictionary look-up: the key is the tables' content,
+    never a cell address.
+    """
+    given = {name: table for name, table in tables.items() if not is_blank(table)}
+    if not given:
+        return catalog_module.load_catalog()
+    for name, table in given.items():
+        if not is_range(table) or len(as_2d(table)) < 2:
+            raise InputError(f"{name} table must be a range with a header row and at least one data row")
+    key = tuple(sorted((name, _freeze(table)) for name, table in given.items()))
+    try:
+        found = _CACHE[key]
+        _CACHE.move_to_end(key)
+        return found
+    except KeyError:
+        pass
+    result = catalog_module.load_catalog({name: as_2d(table) for name, table in given.items()})
+    _CACHE[key] = result
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
+
+
+# -- broadcasting ----------------------------------------------------------------------------------
+def broadcast(args):
+    """Arguments → (shape, {name: array of cells}) broadcast together; shape None if all scalar."""
+    arrays, shapes = {}, []
+    for name, value in args.items():
+        if is_range(value):
+            rows = as_2d(value)
+            widths = {len(r) for r in rows}
+            if len(widths) != 1:
+                raise InputError(f"{name} is not a rectangular range")
+            array = np.empty((len(rows), widths.pop()), dtype=object)
+            array[:] = rows
+            arrays[name] = array
+            shapes.append(array.shape)
+        else:
+            arrays[name] = value
+    if not shapes:
+        return None, arrays
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        described = ", ".join(f"{n} {a.shape[0]}x{a.shape[1]}" for n, a in arrays.items() if isinstance(a, np.ndarray))
+        raise InputError(f"ranges do not line up ({described}) — use one column, one row, or ranges of the same size") from None
+    out = {}
+    for name, value in arrays.items():
+        if isinstance(value, np.ndarray):
+            out[name] = np.broadcast_to(value, shape)
+        else:
+            cell = np.empty(shape, dtype=object)
+            cell.fill(value)
+            out[name] = cell
+    return shape, out
+
+
+def cell_value(value):
+    """A model output made fit for a cell: NaN → empty, inf → 'saturated', numpy → Python."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "saturated: arrivals exceed capacity (utilization >= 1) — add replicas or lower the load"
+    return value
+
+
+def error_text(error):
+    """One line for the cell. Library errors carry their own message; anything else is a bug
+    reported briefly, never as a traceback."""
+    if isinstance(error, AtlasError):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"internal error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}) — please report it"
+
+
+def guarded(function):
+    """Run a worksheet function; any exception becomes its one-line text."""
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 — nothing may crash the function server
+            return error_text(error)
+    return call
+
+
+def table(rows):
+    """A list of rows padded to one width, cells made fit for Excel."""
+    width = max(len(r) for r in rows)
+    return [[cell_value(v) for v in r] + [""] * (width - len(r)) for r in rows]

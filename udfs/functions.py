@@ -1,0 +1,261 @@
+"""The ATLAS_* worksheet functions (xlwings UDFs). UDF module: ``udfs.functions``.
+
+Each function is a one-line delegation to `udfs.calls`; xlwings turns the docstring and the
+argument docs into the Excel function-wizard help. Catalog arguments take the range of a catalog
+sheet, header row included (blank rows below are ignored); omitted, the built-in catalog applies.
+Any scalar argument may be a range: arguments broadcast and the result spills.
+"""
+import inspect
+
+import xlwings as xw
+
+import atlas_xl
+from udfs import calls
+
+ARG_DOCS = {
+    "tokens_per_day": "Daily token volume [tokens/day]",
+    "pattern": "Traffic pattern: steady, business_hours, bursty (or a row of the patterns table)",
+    "model": "Model key, e.g. llama_70b",
+    "platform": "Platform key, e.g. runpod, fireworks, together",
+    "gpu": "GPU key (h100_sxm); blank = the platform's only/per-token offering",
+    "latency_ms": "Latency requirement [ms]; below 300 ms a high-risk setup is penalised; blank = none",
+    "gpu_count": "Fix the GPU count instead of the 75 % rule [GPUs]; blank = rule",
+    "gpu_tokens_per_s": "Override throughput per GPU [tokens/s]; blank = catalog",
+    "hourly_usd": "Override price per GPU-hour [USD/h]; blank = catalog",
+    "price_per_m_tokens": "Override per-token price [USD per million tokens]; blank = catalog",
+    "assumptions": "Key | value range of assumptions (hours_per_month, target_utilization, ...); blank = defaults",
+    "top": "Show only the best N rows; blank = all",
+    "gpus": "GPUs catalog table (range with header row); blank = built-in",
+    "models": "Models catalog table; blank = built-in",
+    "patterns": "Traffic patterns catalog table; blank = built-in",
+    "offerings": "Offerings catalog table; blank = built-in",
+    "throughput": "Throughput catalog table; blank = built-in",
+    "target": "Target key, e.g. nvidia_h100_8x_nvlink",
+    "workload": "Workload key, or a key | value range of dotted overrides (parallelism.dp | 4)",
+    "knobs": "Key | value range: cuda_graphs, gpudirect_rdma, fabric, virt, microbatch; blank = workload's",
+    "seed": "Noise seed (whole number); blank = 0",
+    "usd_per_kwh": "Electricity price [USD/kWh]; blank = 0.12",
+    "pue": "Power usage effectiveness [>= 1]; blank = the target's",
+    "sla_p99_ms": "P99 latency limit for inference [ms]; blank = 120",
+    "hardware_models": "Hardware models catalog table; blank = built-in",
+    "targets": "Targets catalog table; blank = built-in",
+    "workloads": "Workloads catalog table; blank = built-in",
+    "phases": "Schedule phases catalog table; blank = built-in",
+    "request_profiles": "Request profiles catalog table; blank = built-in",
+    "kind": "Catalog: models, patterns, platforms, gpus, targets, workloads, offerings, throughput, ...",
+    "table": "That catalog's table (range with header row); blank = built-in",
+}
+"""Every argument's help text, with units."""
+
+
+def udf(function):
+    """Register a worksheet function with xlwings: category Atlas, argument docs from ARG_DOCS."""
+    for name in reversed(inspect.signature(function).parameters):
+        function = xw.arg(name, doc=ARG_DOCS[name])(function)
+    return xw.func(category="Atlas")(function)
+
+
+def _planner(field, local):
+    return calls.plan_field(field, {n: local[n] for n in calls.PLAN_ARGS},
+                            {t: local[t] for t in calls.PLANNER_TABLES}, local["assumptions"])
+
+
+def _simulator(field, local):
+    tables = {t: local[t] for t in calls.SIMULATOR_TABLES}
+    return calls.sim_field(field, local["target"], local["workload"], local["knobs"], local["seed"],
+                           local["usd_per_kwh"], local["pue"], tables)
+
+
+# -- planner ------------------------------------------------------------------------------------------
+@udf
+def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+                   gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+                   models=None, patterns=None, offerings=None, throughput=None):
+    """Peak load while active: tokens/day ÷ 86 400 ÷ active ratio × burst factor [tokens/s]."""
+    return _planner("peak_tokens_per_s", locals())
+
+
+@udf
+def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+                   gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+                   models=None, patterns=None, offerings=None, throughput=None):
+    """GPUs needed to serve the workload at 75 % target utilization (blank for per-token offerings)."""
+    return _planner("gpu_count", locals())
+
+
+@udf
+def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+                      gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+                      models=None, patterns=None, offerings=None, throughput=None):
+    """Utilization of each GPU at peak after scaling [0-1]."""
+    return _planner("utilization_after", locals())
+
+
+@udf
+def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+               gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+               models=None, patterns=None, offerings=None, throughput=None):
+    """Latency-risk band: low (≤ 50 % utilization), medium (≤ 75 %), high; n/a for per-token."""
+    return _planner("latency_risk", locals())
+
+
+@udf
+def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+               gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+               models=None, patterns=None, offerings=None, throughput=None):
+    """Monthly cost of serving the workload on the offering [USD/month]."""
+    return _planner("monthly_cost_usd", locals())
+
+
+@udf
+def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+                        gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None,
+                        gpus=None, models=None, patterns=None, offerings=None, throughput=None):
+    """Cost per million tokens: monthly cost ÷ monthly tokens × 10⁶ [USD/Mtok]."""
+    return _planner("cost_per_m_tokens_usd", locals())
+
+
+@udf
+def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+                     gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+                     models=None, patterns=None, offerings=None, throughput=None):
+    """What a dedicated deployment pays for hours without traffic [USD/month]."""
+    return _planner("idle_waste_usd", locals())
+
+
+@udf
+def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+                  gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+                  models=None, patterns=None, offerings=None, throughput=None):
+    """Overload + scaling + strict-latency penalties used in the ranking [USD]."""
+    return _planner("penalty_usd", locals())
+
+
+@udf
+def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
+               gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
+               models=None, patterns=None, offerings=None, throughput=None):
+    """The whole plan of one workload as a field | value table (spills)."""
+    local = locals()
+    return calls.plan_table({n: local[n] for n in calls.PLAN_ARGS}, {t: local[t] for t in calls.PLANNER_TABLES},
+                            assumptions)
+
+
+@udf
+def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, assumptions=None, gpus=None,
+               models=None, patterns=None, offerings=None, throughput=None):
+    """Every offering that serves the model, best first (cost + penalties), with a header row (spills)."""
+    local = locals()
+    return calls.rank_table(tokens_per_day, pattern, model, latency_ms, top,
+                            {t: local[t] for t in calls.PLANNER_TABLES}, assumptions)
+
+
+# -- simulator -----------------------------------------------------------------------------------------
+@udf
+def ATLAS_THROUGHPUT(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                     hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Token throughput of the target running the workload [tokens/s]."""
+    return _simulator("tokens_per_sec", locals())
+
+
+@udf
+def ATLAS_P50(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+              hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Median latency including queue delay [ms]."""
+    return _simulator("p50_ms", locals())
+
+
+@udf
+def ATLAS_P95(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+              hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """95th-percentile latency including queue delay [ms]."""
+    return _simulator("p95_ms", locals())
+
+
+@udf
+def ATLAS_P99(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+              hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """99th-percentile latency including queue delay [ms]."""
+    return _simulator("p99_ms", locals())
+
+
+@udf
+def ATLAS_TTFT(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+               hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Time to first token including the median queue wait [ms]."""
+    return _simulator("ttft_ms", locals())
+
+
+@udf
+def ATLAS_STEP_TIME(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                    hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Duration of one step: dp × microbatch × sequence tokens ÷ throughput [ms]."""
+    return _simulator("step_time_ms", locals())
+
+
+@udf
+def ATLAS_POWER(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Power of one node at the simulated utilization [W]."""
+    return _simulator("node_power_w", locals())
+
+
+@udf
+def ATLAS_ENERGY_COST(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                      hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Electricity cost of the whole target including PUE [USD/h]."""
+    return _simulator("energy_cost_per_hour_usd", locals())
+
+
+@udf
+def ATLAS_COST_PER_1K(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                      hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Infrastructure plus energy cost of a thousand tokens [USD per 1k tokens]."""
+    return _simulator("dollar_per_1k_tokens", locals())
+
+
+@udf
+def ATLAS_QUEUE_WAIT(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                     hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Mean wait in queue (G/G/m over the replicas) [ms]; text 'saturated…' when arrivals exceed capacity."""
+    return _simulator("queue_wait_ms", locals())
+
+
+@udf
+def ATLAS_SIMULATE(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """The whole simulation record as a field | value table (spills)."""
+    local = locals()
+    return calls.simulate_table(target, workload, knobs, seed, usd_per_kwh, pue,
+                                {t: local[t] for t in calls.SIMULATOR_TABLES})
+
+
+@udf
+def ATLAS_SCHEDULE(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
+                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """The multi-phase schedule: aggregated field | value rows, then one row per phase (spills)."""
+    local = locals()
+    return calls.schedule_table(target, workload, knobs, seed, usd_per_kwh, pue,
+                                {t: local[t] for t in calls.SIMULATOR_TABLES})
+
+
+@udf
+def ATLAS_OPTIMIZE(target, workload=None, knobs=None, sla_p99_ms=None, seed=None, usd_per_kwh=None, pue=None,
+                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+    """Hill-climb the knobs: start and best knobs, baseline and best metrics, accepted steps (spills)."""
+    local = locals()
+    return calls.optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue,
+                                {t: local[t] for t in calls.SIMULATOR_TABLES})
+
+
+# -- catalog ---------------------------------------------------------------------------------------------
+@udf
+def ATLAS_CATALOG(kind, table=None):
+    """The keys of one catalog as a column — what a drop-down needs (spills)."""
+    return calls.catalog_column(kind, table)
+
+
+@udf
+def ATLAS_VERSION():
+    """The version of atlas_xl that computes these functions."""
+    return atlas_xl.__version__
