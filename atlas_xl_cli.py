@@ -1,5 +1,6 @@
 """The ``atlas-xl`` command: parse → one library call → format.
 
+The top layer (DESIGN.md): it may use the model (atlas_xl) and the workbook layer (workbook).
 Library errors become one line on stderr and exit status 1, never a traceback.
 """
 from __future__ import annotations
@@ -13,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .catalog import SCHEMAS, load_catalog
-from .errors import AtlasError, InputError
-from .optimizer import optimize
-from .planner import plan, rank
-from .schedule import run_schedule
-from .simulator import parse_overrides, simulate
+from atlas_xl import __version__
+from atlas_xl.catalog import SCHEMAS, load_catalog
+from atlas_xl.errors import AtlasError, InputError
+from atlas_xl.optimizer import optimize
+from atlas_xl.planner import plan, rank
+from atlas_xl.schedule import run_schedule
+from atlas_xl.simulator import parse_overrides, simulate
 
 SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 

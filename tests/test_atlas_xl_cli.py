@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import atlas_xl
-from atlas_xl import cli
+import atlas_xl_cli as cli
 
 
 def run(capsys, *argv):
@@ -115,7 +115,7 @@ def test_installed_entry_point():
     assert exe, "atlas-xl is not on PATH — install the package with pip install -e ."
     done = subprocess.run([exe, "rank", "1B", "steady", "llama_8b", "--top", "2"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([sys.executable, "-m", "atlas_xl.cli", "plan", "1B", "nope", "llama_8b", "groq"],
+    done = subprocess.run([sys.executable, "-m", "atlas_xl_cli", "plan", "1B", "nope", "llama_8b", "groq"],
                           capture_output=True, text=True)
     assert done.returncode == 1 and "unknown pattern" in done.stderr and "Traceback" not in done.stderr
 
