@@ -24,7 +24,7 @@ EXAMPLES = {
     "ATLAS_IDLE_WASTE": '=ATLAS_IDLE_WASTE(2000000000, "bursty", "llama_70b", "runpod", "h100_sxm")',
     "ATLAS_PENALTY": '=ATLAS_PENALTY(2000000000, "bursty", "llama_70b", "runpod", "h100_sxm", 200)',
     "ATLAS_PLAN": f"=ATLAS_PLAN({PLAN}, , , , , , Assumptions!A2:B13)",
-    "ATLAS_RANK": '=ATLAS_RANK(2000000000, "steady", "llama_70b", 250, 10)',
+    "ATLAS_RANK": '=ATLAS_RANK(2000000000, "steady", "llama_70b", 250, 10, "rank, platform, gpu, monthly_cost_usd")',
     "ATLAS_THROUGHPUT": f"=ATLAS_THROUGHPUT({SIM}, Knobs!A2:B6)",
     "ATLAS_P50": f"=ATLAS_P50({SIM})",
     "ATLAS_P95": f"=ATLAS_P95({SIM})",
@@ -59,8 +59,9 @@ def render():
              "argument may be a range: arguments broadcast and the result spills. Empty cells mean the",
              "default. Errors appear as one line of text in the cell.", ""]
     for name, function in worksheet_functions().items():
-        params = inspect.signature(function).parameters
-        signature = ", ".join(p if params[p].default is inspect.Parameter.empty else f"[{p}]" for p in params)
+        defaults = inspect.signature(function).parameters
+        params = functions.arguments(function)
+        signature = ", ".join(p if defaults[p].default is inspect.Parameter.empty else f"[{p}]" for p in params)
         lines += [f"## {name}({signature})", "", inspect.getdoc(function), "",
                   f"Example: `{EXAMPLES[name]}`", ""]
         if params:

@@ -222,7 +222,7 @@ def test_every_function_has_help_and_a_test(name):
     function = FUNCTIONS[name]
     doc = inspect.getdoc(function)
     assert doc and len(doc.splitlines()[0]) <= 255  # Excel's description limit
-    for parameter in inspect.signature(function).parameters:
+    for parameter in f.arguments(function):
         assert f.ARG_DOCS.get(parameter), f"{name}: argument {parameter} has no help"
     here = Path(__file__).read_text()
     assert here.count(f'"{name}"') + here.count(f"f.{name}(") >= 1, f"{name} has no test"
@@ -246,3 +246,15 @@ def test_cell_values():
     assert excel.cell_value(math.inf).startswith("saturated")
     assert calls.workload_spec([["workload", "llama_8b_api"], ["parallelism.dp", 4.0]]) == {
         "name": "llama_8b_api", "parallelism": {"dp": 4}}
+
+
+def test_tables_fit_the_calling_array_range():
+    class Caller:  # what xlwings passes: the range the array formula was entered in
+        shape = (6, 4)
+    table = f.ATLAS_RANK(2e9, "steady", "llama_70b", 250, 3, "rank, platform", caller=Caller())
+    assert len(table) == 6 and all(len(r) == 4 for r in table)
+    assert table[1][:2] == [1, atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).platform[0]]
+    assert table[5] == ["", "", "", ""]
+    assert excel.fit("unknown model", (2, 2)) == [["unknown model", ""], ["", ""]]
+    assert one_line(f.ATLAS_RANK(2e9, "steady", "llama_70b", None, None, "platform, cost")).startswith(
+        "unknown ranking field 'cost'")

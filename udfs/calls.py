@@ -231,8 +231,8 @@ def plan_table(args, tables, assumption_range):
         return excel.error_text(error)
 
 
-def rank_table(tokens_per_day, pattern, model, latency_ms, top, tables, assumption_range):
-    """The ranking as a table with a header row."""
+def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, assumption_range):
+    """The ranking as a table with a header row (only ``fields`` when given)."""
     try:
         cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
         volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
@@ -243,9 +243,23 @@ def rank_table(tokens_per_day, pattern, model, latency_ms, top, tables, assumpti
         count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
         if count:
             frame = frame.head(count)
+        wanted = _field_list(fields)
+        if wanted:
+            unknown = [w for w in wanted if w not in frame.columns]
+            if unknown:
+                raise atlas_xl.errors.unknown_name("ranking field", unknown[0], frame.columns)
+            frame = frame[wanted]
         return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
     except Exception as error:  # noqa: BLE001
         return excel.error_text(error)
+
+
+def _field_list(fields):
+    """Field names from a range or from comma-separated text; blank → None."""
+    if excel.is_blank(fields):
+        return None
+    cells = [c for row in excel.as_2d(fields) for c in row] if excel.is_range(fields) else str(fields).split(",")
+    return [normalize_key(c) for c in cells if not excel.is_blank(c)] or None
 
 
 # -- simulator --------------------------------------------------------------------------------------

@@ -215,3 +215,15 @@ def table(rows):
     """A list of rows padded to one width, cells made fit for Excel."""
     width = max(len(r) for r in rows)
     return [[cell_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
+
+
+def fit(result, caller=None):
+    """Pad a table to the calling array range (``caller.shape``) with empty cells; Excel would
+    show #N/A in the unused cells of an array formula. Text (an error) fills the first cell only."""
+    shape = getattr(caller, "shape", caller)
+    if not shape or not isinstance(result, list):
+        return result if shape is None or not isinstance(result, str) else fit([[result]], caller)
+    rows, columns = shape
+    width = max(columns, max(len(r) for r in result))
+    padded = [list(r) + [""] * (width - len(r)) for r in result]
+    return padded + [[""] * width for _ in range(rows - len(padded))]

@@ -3,14 +3,16 @@
 Each function is a one-line delegation to `udfs.calls`; xlwings turns the docstring and the
 argument docs into the Excel function-wizard help. Catalog arguments take the range of a catalog
 sheet, header row included (blank rows below are ignored); omitted, the built-in catalog applies.
-Any scalar argument may be a range: arguments broadcast and the result spills.
+Any scalar argument may be a range: arguments broadcast and the result spills. Functions that
+return a table take a hidden ``caller`` (xlwings passes the calling range): entered as an array
+formula over a larger range, the table is padded with empty cells instead of #N/A.
 """
 import inspect
 
 import xlwings as xw
 
 import atlas_xl
-from udfs import calls
+from udfs import calls, excel
 
 ARG_DOCS = {
     "tokens_per_day": "Daily token volume [tokens/day]",
@@ -25,6 +27,7 @@ ARG_DOCS = {
     "price_per_m_tokens": "Override per-token price [USD per million tokens]; blank = catalog",
     "assumptions": "Key | value range of assumptions (hours_per_month, target_utilization, ...); blank = defaults",
     "top": "Show only the best N rows; blank = all",
+    "fields": "Columns to show: a range or comma-separated text of field names (rank, platform, monthly_cost_usd...); blank = all",
     "gpus": "GPUs catalog table (range with header row); blank = built-in",
     "models": "Models catalog table; blank = built-in",
     "patterns": "Traffic patterns catalog table; blank = built-in",
@@ -48,9 +51,14 @@ ARG_DOCS = {
 """Every argument's help text, with units."""
 
 
+def arguments(function):
+    """The arguments Excel shows: all but ``caller``, which xlwings fills with the calling range."""
+    return [name for name in inspect.signature(function).parameters if name != "caller"]
+
+
 def udf(function):
     """Register a worksheet function with xlwings: category Atlas, argument docs from ARG_DOCS."""
-    for name in reversed(inspect.signature(function).parameters):
+    for name in reversed(arguments(function)):
         function = xw.arg(name, doc=ARG_DOCS[name])(function)
     return xw.func(category="Atlas")(function)
 
@@ -134,20 +142,20 @@ def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms
 @udf
 def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-               models=None, patterns=None, offerings=None, throughput=None):
+               models=None, patterns=None, offerings=None, throughput=None, caller=None):
     """The whole plan of one workload as a field | value table (spills)."""
     local = locals()
-    return calls.plan_table({n: local[n] for n in calls.PLAN_ARGS}, {t: local[t] for t in calls.PLANNER_TABLES},
-                            assumptions)
+    return excel.fit(calls.plan_table({n: local[n] for n in calls.PLAN_ARGS},
+                                      {t: local[t] for t in calls.PLANNER_TABLES}, assumptions), caller)
 
 
 @udf
-def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, assumptions=None, gpus=None,
-               models=None, patterns=None, offerings=None, throughput=None):
+def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, fields=None, assumptions=None, gpus=None,
+               models=None, patterns=None, offerings=None, throughput=None, caller=None):
     """Every offering that serves the model, best first (cost + penalties), with a header row (spills)."""
     local = locals()
-    return calls.rank_table(tokens_per_day, pattern, model, latency_ms, top,
-                            {t: local[t] for t in calls.PLANNER_TABLES}, assumptions)
+    return excel.fit(calls.rank_table(tokens_per_day, pattern, model, latency_ms, top, fields,
+                                      {t: local[t] for t in calls.PLANNER_TABLES}, assumptions), caller)
 
 
 # -- simulator -----------------------------------------------------------------------------------------
@@ -223,36 +231,36 @@ def ATLAS_QUEUE_WAIT(target, workload=None, knobs=None, seed=None, usd_per_kwh=N
 
 @udf
 def ATLAS_SIMULATE(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
-                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None, caller=None):
     """The whole simulation record as a field | value table (spills)."""
     local = locals()
-    return calls.simulate_table(target, workload, knobs, seed, usd_per_kwh, pue,
-                                {t: local[t] for t in calls.SIMULATOR_TABLES})
+    return excel.fit(calls.simulate_table(target, workload, knobs, seed, usd_per_kwh, pue,
+                                  {t: local[t] for t in calls.SIMULATOR_TABLES}), caller)
 
 
 @udf
 def ATLAS_SCHEDULE(target, workload=None, knobs=None, seed=None, usd_per_kwh=None, pue=None,
-                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None, caller=None):
     """The multi-phase schedule: aggregated field | value rows, then one row per phase (spills)."""
     local = locals()
-    return calls.schedule_table(target, workload, knobs, seed, usd_per_kwh, pue,
-                                {t: local[t] for t in calls.SIMULATOR_TABLES})
+    return excel.fit(calls.schedule_table(target, workload, knobs, seed, usd_per_kwh, pue,
+                                  {t: local[t] for t in calls.SIMULATOR_TABLES}), caller)
 
 
 @udf
 def ATLAS_OPTIMIZE(target, workload=None, knobs=None, sla_p99_ms=None, seed=None, usd_per_kwh=None, pue=None,
-                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None):
+                   hardware_models=None, targets=None, workloads=None, phases=None, request_profiles=None, caller=None):
     """Hill-climb the knobs: start and best knobs, baseline and best metrics, accepted steps (spills)."""
     local = locals()
-    return calls.optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue,
-                                {t: local[t] for t in calls.SIMULATOR_TABLES})
+    return excel.fit(calls.optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue,
+                                          {t: local[t] for t in calls.SIMULATOR_TABLES}), caller)
 
 
 # -- catalog ---------------------------------------------------------------------------------------------
 @udf
-def ATLAS_CATALOG(kind, table=None):
+def ATLAS_CATALOG(kind, table=None, caller=None):
     """The keys of one catalog as a column — what a drop-down needs (spills)."""
-    return calls.catalog_column(kind, table)
+    return excel.fit(calls.catalog_column(kind, table), caller)
 
 
 @udf
