@@ -306,6 +306,14 @@ def cmd_optimize(args):
     _print_record(result.best)
 
 
+def cmd_optimize_workbook(args):
+    from workbook.optimizer_button import optimize_workbook
+
+    path, result = optimize_workbook(args.file, args.output, in_place=args.in_place, overwrite=args.force)
+    print(f"wrote {path}: best knobs {result.best_knobs} ({result.gain:+.1%} tokens/s, "
+          f"{len(result.trail)} accepted steps)")
+
+
 EPILOGS = {
     "plan": "example:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250",
     "rank": "example:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5",
@@ -315,6 +323,8 @@ EPILOGS = {
     "schedule": "example:\n  atlas-xl schedule nvidia_h100_cluster_32n gpt5_1t_inference",
     "optimize": ("example:\n  atlas-xl optimize nvidia_h100_8x_nvlink llama_70b_chat --sla-p99-ms 50\n"
                  "  atlas-xl optimize nvidia_h100_cluster_128n gpt5_1t_train --knob cuda_graphs=false"),
+    "optimize-workbook": ("examples:\n  atlas-xl optimize-workbook out/atlas_xl_template.xlsm -o optimized.xlsm\n"
+                          "  atlas-xl optimize-workbook my_copy.xlsm --in-place"),
     "catalog": ("examples:\n  atlas-xl catalog list\n  atlas-xl catalog list offerings --csv\n"
                 "  atlas-xl catalog validate --catalog my_catalogs/\n  atlas-xl catalog export my_catalogs/"),
 }
@@ -329,13 +339,14 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"atlas-xl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name, help_text):
+    def command(name, help_text, data=True):
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOGS[name],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        out = p.add_mutually_exclusive_group()
-        out.add_argument("--json", action="store_true", help="print JSON")
-        out.add_argument("--csv", action="store_true", help="print CSV")
-        p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files (default: built-in)")
+        if data:  # commands that print model results
+            out = p.add_mutually_exclusive_group()
+            out.add_argument("--json", action="store_true", help="print JSON")
+            out.add_argument("--csv", action="store_true", help="print CSV")
+            p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files (default: built-in)")
         return p
 
     def workload(p):
@@ -381,6 +392,15 @@ def build_parser():
     simulation("schedule", "Run a workload's multi-phase schedule and aggregate by duration.", cmd_schedule)
     p = simulation("optimize", "Hill-climb the optimization parameters for throughput within a P99 SLA.", cmd_optimize)
     p.add_argument("--sla-p99-ms", type=float, default=120.0, help="P99 latency limit for inference [ms] (default 120)")
+
+    p = command("optimize-workbook", "Do what the template's Optimize button does, on a file (no Excel needed).",
+                data=False)
+    p.add_argument("file", help="an atlas_xl template workbook (.xlsm/.xlsx)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", help="write the result here (the input stays as it is)")
+    where.add_argument("--in-place", action="store_true", help="update FILE itself")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    p.set_defaults(func=cmd_optimize_workbook)
 
     p = command("catalog", "List, validate or export the catalogs.")
     p.add_argument("action", choices=["list", "validate", "export"])

@@ -1,6 +1,9 @@
-"""Build atlas_xl's deliverables from the built-in catalogs.
+"""Build atlas_xl's deliverables from the built-in catalogs into out/ (or --out DIR):
 
-    python build.py            # writes out/atlas_report_sample.xlsx
+    atlas_xl_template.xlsm     the macro-enabled template workbook for Excel
+    atlas_report_sample.xlsx   a planner report for a sample workload
+
+    python build.py
     python build.py --out DIR
 
 Build outputs in the output folder are replaced on every run (they are generated files).
@@ -11,7 +14,7 @@ import time
 from pathlib import Path
 
 from atlas_xl.errors import AtlasError
-from workbook import report
+from workbook import report, template
 
 
 def main(argv=None):
@@ -21,12 +24,15 @@ def main(argv=None):
     out = Path(args.out)
     start = time.perf_counter()
     try:
-        path = report.report(out / "atlas_report_sample.xlsx", 2e9, "steady", "llama_70b",
-                             latency_ms=250, overwrite=True)
+        written = [template.build_template(out / template.TEMPLATE_NAME),
+                   report.report(out / "atlas_report_sample.xlsx", 2e9, "steady", "llama_70b", latency_ms=250,
+                                 overwrite=True)]
     except (AtlasError, OSError) as error:
         print(f"build.py: error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {path} ({time.perf_counter() - start:.2f} s)")
+    for path in written:
+        print(f"wrote {path}")
+    print(f"done in {time.perf_counter() - start:.2f} s")
     return 0
 
 

@@ -291,7 +291,7 @@ def _sim_cells(target, seed, usd_per_kwh, pue):
     return shape, cells
 
 
-def _sim_kwargs(cell):
+def sim_kwargs(cell):
     return dict(seed=excel.number("seed", cell["seed"], default=0.0, minimum=0.0, whole=True),
                 usd_per_kwh=excel.number("usd_per_kwh", cell["usd_per_kwh"], default=atlas_xl.simulator.DEFAULT_USD_PER_KWH,
                                          minimum=0.0),
@@ -307,7 +307,7 @@ def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
         for cell in cells:
             try:
                 record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
-                                           catalog=cat, **_sim_kwargs(cell))
+                                           catalog=cat, **sim_kwargs(cell))
                 out.append(_saturation_text(record, field) if _saturated(record, field) else excel.cell_value(record[field]))
             except AtlasError as error:
                 out.append(excel.error_text(error))
@@ -339,7 +339,7 @@ def simulate_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
     try:
         cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
         record = atlas_xl.simulate(excel.text("target", target), spec, knob_values, catalog=cat,
-                                   **_sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
         return excel.table([["field", "value"]] + _record_rows(record))
     except Exception as error:  # noqa: BLE001
         return excel.error_text(error)
@@ -354,7 +354,7 @@ def schedule_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
     try:
         cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
         record = atlas_xl.run_schedule(excel.text("target", target), spec, knob_values, catalog=cat,
-                                       **_sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+                                       **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
         rows = [["field", "value"]] + _record_rows(record)
         for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
             rows += [[f"{group}.{k}", v] for k, v in record[group].items()]
@@ -374,7 +374,7 @@ def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, 
         cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
         sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
         result = atlas_xl.optimize(excel.text("target", target), spec, knob_values, sla_p99_ms=sla, catalog=cat,
-                                   **_sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
         return excel.table(optimize_rows(result))
     except Exception as error:  # noqa: BLE001
         return excel.error_text(error)

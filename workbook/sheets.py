@@ -1,0 +1,191 @@
+"""Sheet specifications for the template: rows of (label, key, value-or-formula, units, comment).
+
+Data, not code: `workbook.template` renders these with one builder. Defined names are generated
+from each row's key (``tokens_per_day`` → ``TokensPerDay``), so a label and its name cannot drift.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from atlas_xl import planner
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    key: str
+    value: object = None  # default input, or a formula (text starting with "=")
+    units: str = ""
+    comment: str = ""
+    choices: str | None = None  # defined name of a drop-down list
+    fmt: str | None = None
+    optional: bool = False  # blank is meaningful ("blank = catalog value")
+
+
+@dataclass(frozen=True)
+class Block:
+    title: str
+    rows: tuple
+    kv_name: str | None = None  # name of the block's key | value range, passed to ATLAS_* functions
+    named: bool = True  # one defined name per row value
+
+
+def name_of(key):
+    """Defined name of a row: ``tokens_per_day`` → ``TokensPerDay``."""
+    return "".join(part[:1].upper() + part[1:] for part in key.replace(".", "_").split("_"))
+
+
+USD = '"$"#,##0'
+USD_CENTS = '"$"#,##0.00'
+USD_MILLI = '"$"#,##0.0000'
+COUNT = "#,##0"
+PCT = "0.0%"
+NUMBER = "#,##0.00"
+
+ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atlas_xl.Assumptions)
+    "hours_per_month": ("Hours per month", "h/month", "30-day month (planner spec); 730 for a calendar average"),
+    "days_per_month": ("Days per month", "days/month", "turns tokens per day into tokens per month"),
+    "target_utilization": ("Target utilization", "share", "the 75 % scaling rule: GPUs run at or below this at peak"),
+    "low_risk_max": ("Low-risk limit", "share", "latency risk is low up to this utilization"),
+    "medium_risk_max": ("Medium-risk limit", "share", "medium up to this; high above"),
+    "overload_threshold": ("Overload threshold", "share", "the overload penalty starts above this utilization"),
+    "overload_ramp": ("Overload ramp", "share", "the penalty reaches its full amount this far above the threshold"),
+    "overload_penalty_usd": ("Overload penalty", "USD", "at threshold + ramp; linear, continues above"),
+    "max_gpus": ("GPUs before the scaling penalty", "GPUs", "each GPU beyond this is penalised"),
+    "scaling_penalty_usd_per_gpu": ("Scaling penalty", "USD/GPU", "per GPU beyond the limit above"),
+    "strict_latency_ms": ("Strict latency below", "ms", "requirements below this are strict"),
+    "latency_penalty_usd": ("Strict-latency penalty", "USD", "for high risk under a strict requirement"),
+}
+ASSUMPTION_FORMATS = {"share": PCT, "USD": USD, "USD/GPU": USD}
+
+INPUTS = (
+    Block("Workload — what the planner prices", (
+        Row("Tokens per day", "tokens_per_day", 2e9, "tokens/day", "prompt + output tokens served per day", fmt=COUNT),
+        Row("Traffic pattern", "pattern", "steady", "", "how the volume arrives: steady, business_hours, bursty",
+            choices="PatternList"),
+        Row("Model", "model", "llama_70b", "", "a key of the Models sheet", choices="ModelList"),
+        Row("Latency requirement", "latency_ms", 250, "ms", "below 300 ms a high-risk setup is penalised; blank = none",
+            fmt=COUNT, optional=True),
+        Row("Platform", "platform", "runpod", "", "a platform of the Offerings sheet", choices="PlatformList"),
+        Row("GPU", "gpu", "h100_sxm", "", "blank for per-token platforms (together, groq, ...)", choices="GpuList",
+            optional=True),
+    )),
+    Block("What-if overrides — blank = catalog value or the 75 % rule", (
+        Row("Fixed GPU count", "fixed_gpu_count", None, "GPUs", "what if we only have this many GPUs?", fmt=COUNT,
+            optional=True),
+        Row("Throughput per GPU", "gpu_tokens_per_s_override", None, "tokens/s", "replaces the Throughput sheet figure",
+            fmt=COUNT, optional=True),
+        Row("Price per GPU-hour", "hourly_usd_override", None, "USD/h", "replaces the Offerings sheet price",
+            fmt=USD_CENTS, optional=True),
+        Row("Price per million tokens", "price_per_m_tok_override", None, "USD/Mtok", "per-token offerings only",
+            fmt=USD_CENTS, optional=True),
+        Row("Ranking columns", "rank_fields",
+            "rank, platform, gpu, billing, gpu_count, utilization_after, latency_risk, monthly_cost_usd, "
+            "idle_waste_usd, cost_per_m_tokens_usd, penalty_usd, score_usd", "",
+            "fields shown by the ranking on Results (any ATLAS_PLAN field)"),
+    )),
+    Block("Planner assumptions (key | value, passed to every planner function)", tuple(
+        Row(ASSUMPTION_DOCS[f.name][0], f.name, f.default, ASSUMPTION_DOCS[f.name][1], ASSUMPTION_DOCS[f.name][2],
+            fmt=ASSUMPTION_FORMATS.get(ASSUMPTION_DOCS[f.name][1], NUMBER))
+        for f in fields(planner.Assumptions)), kv_name="Assumptions", named=False),
+    Block("Simulator — target and energy", (
+        Row("Target", "target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
+            choices="TargetList"),
+        Row("Seed", "seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
+        Row("Electricity price", "usd_per_kwh", 0.12, "USD/kWh", "simulator spec default; US industrial 2023: 0.0806",
+            fmt=USD_MILLI),
+        Row("PUE", "pue", None, "ratio", "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
+            optional=True),
+    )),
+    Block("Simulator workload (key | value; blank values = the workload's own)", (
+        Row("Workload", "workload", "llama_70b_chat", "", "a key of the Workloads sheet", choices="WorkloadList"),
+        Row("Tensor parallel", "parallelism.tp", None, "GPUs", "", fmt="0", optional=True),
+        Row("Pipeline parallel", "parallelism.pp", None, "stages", "", fmt="0", optional=True),
+        Row("Data parallel replicas", "parallelism.dp", None, "replicas", "the queue's servers", fmt="0", optional=True),
+        Row("Prompt tokens", "sequence.prompt", None, "tokens", "", fmt=COUNT, optional=True),
+        Row("Generated tokens", "sequence.generate", None, "tokens", "", fmt=COUNT, optional=True),
+        Row("Arrival rate", "arrival.requests_per_sec", None, "requests/s", "blank = profile share of capacity",
+            fmt=NUMBER, optional=True),
+        Row("Request profile", "arrival.profile", None, "", "steady, peak, spike, low", optional=True),
+    ), kv_name="Workload", named=False),
+    Block("Simulator knobs (key | value; blank = the workload's runtime tuning)", (
+        Row("CUDA graphs", "cuda_graphs", None, "TRUE/FALSE", "", optional=True),
+        Row("GPUDirect RDMA", "gpudirect_rdma", None, "TRUE/FALSE", "", optional=True),
+        Row("Fabric", "fabric", None, "", "ib, roce, nvlink, vendor, fabric", optional=True),
+        Row("Virtualization", "virt", None, "", "bare or sriov", optional=True),
+        Row("Microbatch", "microbatch", None, "samples", "", fmt="0", optional=True),
+    ), kv_name="Knobs", named=False),
+)
+
+PLAN_ARGS = ("TokensPerDay,Pattern,Model,Platform,Gpu,LatencyMs,FixedGpuCount,GpuTokensPerSOverride,"
+             "HourlyUsdOverride,PricePerMTokOverride,Assumptions,GpusTable,ModelsTable,PatternsTable,"
+             "OfferingsTable,ThroughputTable")
+SIM_ARGS = "Target,Workload,Knobs,Seed,UsdPerKwh,Pue,HardwareModelsTable,TargetsTable,WorkloadsTable,PhasesTable," \
+           "RequestProfilesTable"
+
+
+def plan_formula(function):
+    return f"={function}({PLAN_ARGS})"
+
+
+def sim_formula(function):
+    return f"={function}({SIM_ARGS})"
+
+
+RESULTS = (
+    Block("Planner — the chosen offering", (
+        Row("Peak load", "peak_tokens_per_s", plan_formula("ATLAS_PEAK_TPS"), "tokens/s", "while active", fmt=COUNT),
+        Row("GPU count", "gpu_count", plan_formula("ATLAS_GPUCOUNT"), "GPUs", "75 % rule (blank for per-token)",
+            fmt=COUNT),
+        Row("Utilization per GPU", "utilization", plan_formula("ATLAS_UTILIZATION"), "share", "at peak", fmt=PCT),
+        Row("Latency risk", "latency_risk", plan_formula("ATLAS_RISK"), "band", "low ≤ 50 % < medium ≤ 75 % < high"),
+        Row("Monthly cost", "monthly_cost", plan_formula("ATLAS_COST"), "USD/month", "", fmt=USD),
+        Row("Idle waste", "idle_waste", plan_formula("ATLAS_IDLE_WASTE"), "USD/month", "dedicated hours without traffic",
+            fmt=USD),
+        Row("Cost per million tokens", "cost_per_m_tokens", plan_formula("ATLAS_COST_PER_MTOK"), "USD/Mtok", "",
+            fmt=USD_MILLI),
+        Row("Penalties", "penalty", plan_formula("ATLAS_PENALTY"), "USD", "overload + scaling + strict latency",
+            fmt=USD),
+        Row("Annual cost", "annual_cost", "=MonthlyCost*12", "USD/year", "12 × monthly cost", fmt=USD),
+    )),
+    Block("Simulator — the chosen target and workload", (
+        Row("Throughput", "throughput", sim_formula("ATLAS_THROUGHPUT"), "tokens/s", "", fmt=COUNT),
+        Row("P50 latency", "p50", sim_formula("ATLAS_P50"), "ms", "with queue delay", fmt=NUMBER),
+        Row("P95 latency", "p95", sim_formula("ATLAS_P95"), "ms", "with queue delay", fmt=NUMBER),
+        Row("P99 latency", "p99", sim_formula("ATLAS_P99"), "ms", "with queue delay", fmt=NUMBER),
+        Row("Time to first token", "ttft", sim_formula("ATLAS_TTFT"), "ms", "with the median queue wait", fmt=NUMBER),
+        Row("Mean queue wait", "queue_wait", sim_formula("ATLAS_QUEUE_WAIT"), "ms", "G/G/m over the replicas",
+            fmt=NUMBER),
+        Row("Node power", "power", sim_formula("ATLAS_POWER"), "W", "", fmt=COUNT),
+        Row("Energy cost", "energy_cost", sim_formula("ATLAS_ENERGY_COST"), "USD/h", "whole target, with PUE",
+            fmt=USD_CENTS),
+        Row("Cost per 1k tokens", "cost_per_1k", sim_formula("ATLAS_COST_PER_1K"), "USD/1k tokens",
+            "infrastructure + energy", fmt=USD_MILLI),
+    )),
+)
+
+WHATIF_VOLUMES = (1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10, 2.5e10, 5e10, 1e11)
+WHATIF_OFFERINGS = (("runpod", "h100_sxm"), ("runpod", "b200"), ("lambda", "h100_sxm"), ("nebius", "h200"),
+                    ("fireworks", "h100_sxm"), ("together", None), ("deepinfra", None))
+WHATIF_PATTERNS = ("steady", "business_hours", "bursty")
+
+CATALOG_SHEETS = {  # catalog table → (sheet title, defined name of its range, drop-down list name)
+    "gpus": ("GPUs", "GpusTable", "GpuList"),
+    "models": ("Models", "ModelsTable", "ModelList"),
+    "patterns": ("Patterns", "PatternsTable", "PatternList"),
+    "offerings": ("Offerings", "OfferingsTable", None),
+    "throughput": ("Throughput", "ThroughputTable", None),
+    "hardware_models": ("HardwareModels", "HardwareModelsTable", None),
+    "targets": ("Targets", "TargetsTable", "TargetList"),
+    "workloads": ("Workloads", "WorkloadsTable", "WorkloadList"),
+    "phases": ("Phases", "PhasesTable", None),
+    "request_profiles": ("RequestProfiles", "RequestProfilesTable", None),
+}
+SPARE_ROWS = 100  # blank rows inside each table's defined name, so added rows count
+
+XLWINGS_CONF = (  # rows of the xlwings.conf sheet (read from A1 down to the first blank)
+    ("UDF Modules", "udfs.functions"),
+    ("Debug UDFs", "False"),
+    ("Use UDF Server", "False"),
+    ("Show Console", "False"),
+)
