@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from atlas_xl.errors import AtlasError
-from workbook import report, template
+from workbook import recalc, report, template
 
 
 def main(argv=None):
@@ -24,7 +24,11 @@ def main(argv=None):
     out = Path(args.out)
     start = time.perf_counter()
     try:
-        written = [template.build_template(out / template.TEMPLATE_NAME),
+        workbook = template.build_template(out / template.TEMPLATE_NAME)
+        problems = recalc.recalc(workbook, in_place=True).problems  # cached values: viewers show numbers
+        if problems:
+            raise AtlasError(f"the template has formulas the engine cannot compute: {problems}")
+        written = [workbook,
                    report.report(out / "atlas_report_sample.xlsx", 2e9, "steady", "llama_70b", latency_ms=250,
                                  overwrite=True)]
     except (AtlasError, OSError) as error:

@@ -241,6 +241,14 @@ def _results(book, sheet):
     sheet[f"A{top}"] = ArrayFormula(ref, "=ATLAS_RANK(TokensPerDay,Pattern,Model,LatencyMs,,RankFields,Assumptions,"
                                          "GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable)")
     _name(book, "Ranking", sheet, ref)
+    formats = {"gpu_count": "0", "utilization_after": sheets.PCT, "monthly_cost_usd": sheets.USD,
+               "idle_waste_usd": sheets.USD, "cost_per_m_tokens_usd": sheets.USD_MILLI, "penalty_usd": sheets.USD,
+               "score_usd": sheets.USD, "rank": "0"}
+    for column, field in enumerate(fields, start=1):
+        letter = get_column_letter(column)
+        sheet[f"{letter}{top}"].style = "atlas_header"
+        for row in range(top + 1, top + RANK_ROWS + 1):
+            sheet[f"{letter}{row}"].number_format = formats.get(field, "General")
     chart = BarChart()
     chart.type, chart.style = "bar", 10
     chart.title = "Monthly cost by offering (best 15)"
