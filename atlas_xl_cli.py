@@ -314,6 +314,18 @@ def cmd_optimize_workbook(args):
           f"{len(result.trail)} accepted steps)")
 
 
+def cmd_recalc(args):
+    from workbook.recalc import recalc
+
+    result = recalc(args.file, args.set or [], args.output, values_only=args.values_only, in_place=args.in_place,
+                    overwrite=args.force)
+    for address, reason in sorted(result.problems.items()):
+        print(f"not computed: {address}: {reason}", file=sys.stderr)
+    where = f"wrote {result.path}" if result.path else "computed (nothing written: give -o OUT or --in-place)"
+    print(f"{where}: {len(result.values)} formula cells, {len(result.overrides)} overrides, "
+          f"{len(result.problems)} not computed")
+
+
 EPILOGS = {
     "plan": "example:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250",
     "rank": "example:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5",
@@ -325,6 +337,8 @@ EPILOGS = {
                  "  atlas-xl optimize nvidia_h100_cluster_128n gpt5_1t_train --knob cuda_graphs=false"),
     "optimize-workbook": ("examples:\n  atlas-xl optimize-workbook out/atlas_xl_template.xlsm -o optimized.xlsm\n"
                           "  atlas-xl optimize-workbook my_copy.xlsm --in-place"),
+    "recalc": ("examples:\n  atlas-xl recalc out/atlas_xl_template.xlsm --set TokensPerDay=5e9 --set Pattern=bursty "
+               "-o whatif.xlsm\n  atlas-xl recalc model.xlsx --set 'Inputs!C6=2e9' -o model_values.xlsx --values-only"),
     "catalog": ("examples:\n  atlas-xl catalog list\n  atlas-xl catalog list offerings --csv\n"
                 "  atlas-xl catalog validate --catalog my_catalogs/\n  atlas-xl catalog export my_catalogs/"),
 }
@@ -401,6 +415,17 @@ def build_parser():
     where.add_argument("--in-place", action="store_true", help="update FILE itself")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_optimize_workbook)
+
+    p = command("recalc", "Recalculate every formula of a workbook (ATLAS_* included) without Excel.", data=False)
+    p.add_argument("file", help="the workbook (.xlsx/.xlsm); it is never modified unless --in-place")
+    p.add_argument("--set", action="append", metavar="CELL=VALUE",
+                   help="what-if input: Sheet!A1=value or DefinedName=value (repeatable)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", help="write the recalculated workbook here")
+    where.add_argument("--in-place", action="store_true", help="update FILE itself")
+    p.add_argument("--values-only", action="store_true", help="write values instead of formulas with cached values")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    p.set_defaults(func=cmd_recalc)
 
     p = command("catalog", "List, validate or export the catalogs.")
     p.add_argument("action", choices=["list", "validate", "export"])

@@ -90,23 +90,24 @@ class Engine:
         for sheet in self.book.worksheets:
             title = sheet.title
             max_row = max_col = 0
-            for row in sheet.iter_rows():
-                for cell in row:
-                    value = cell.value
-                    if value is None:
-                        continue
-                    key = (title, cell.row, cell.column)
-                    max_row, max_col = max(max_row, cell.row), max(max_col, cell.column)
-                    if isinstance(value, ArrayFormula):
-                        r1, c1, r2, c2 = self._bounds(value.ref)
-                        self._add_formula(key, value.text, (r1, c1, r2, c2))
-                        max_row, max_col = max(max_row, r2), max(max_col, c2)
-                    elif cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")
-                                                   and cell.data_type != "s"):
-                        self._add_formula(key, value, None)
-                    else:
-                        self.cells[key] = float(value) if isinstance(value, int) and not isinstance(value, bool) \
-                            else value if not hasattr(value, "isoformat") else _excel_date(value)
+            # only the cells that exist: iter_rows() would walk the whole rectangle up to the
+            # farthest cell (a hostile file puts one at XFD1048576)
+            for cell in list(sheet._cells.values()):
+                value = cell.value
+                if value is None:
+                    continue
+                key = (title, cell.row, cell.column)
+                max_row, max_col = max(max_row, cell.row), max(max_col, cell.column)
+                if isinstance(value, ArrayFormula):
+                    r1, c1, r2, c2 = self._bounds(value.ref)
+                    self._add_formula(key, value.text, (r1, c1, r2, c2))
+                    max_row, max_col = max(max_row, r2), max(max_col, c2)
+                elif cell.data_type == "f":
+                    self._add_formula(key, value, None)
+                elif hasattr(value, "isoformat"):
+                    self.cells[key] = _excel_date(value)
+                else:
+                    self.cells[key] = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
             self.extent[title] = (max_row, max_col)
             for name, defined in getattr(sheet, "defined_names", {}).items():
                 self._add_name((title, name.upper()), defined.attr_text, title)
@@ -269,10 +270,11 @@ class Engine:
             visiting.add(current)
             stack.append((current, True))
             for precedent in self._precedent_formulas(current):
-                if precedent not in self.computed and precedent != current:
-                    if precedent in visiting:
-                        self.problems[current] = "circular reference"
-                        continue
+                if precedent in visiting or precedent == current:  # a cycle: Excel warns; we flag it
+                    self.problems[current] = "circular reference"
+                    self._store(current, xf.REF)
+                    break
+                if precedent not in self.computed:
                     stack.append((precedent, False))
 
     def _compute(self, key):

@@ -46,7 +46,7 @@ def split_sheet(text):
 def parse_reference(text, default_sheet=None):
     """A range operand → ("ref", sheet, r1, c1, r2, c2), or ("name", NAME) for a defined name."""
     if "[" in text:
-        if text.startswith("["):
+        if text.lstrip("'").startswith("[") or ("!" in text and "]" in text.split("!")[0]):
             raise Unsupported(f"external workbook reference {text} is not followed")
         raise Unsupported(f"structured table reference {text} — use a defined name or A1 range instead")
     sheet, ref = split_sheet(text)

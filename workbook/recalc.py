@@ -57,7 +57,12 @@ def parse_override(text, book):
     target, sep, raw = str(text).partition("=")
     if not sep or not target.strip():
         raise InputError(f"override '{text}' needs the form Sheet!A1=value or Name=value")
-    target = target.strip()
+    return parse_target(target.strip(), book, text), _parse_value(raw.strip())
+
+
+def parse_target(target, book, text=None):
+    """'Inputs!C6' or a single-cell defined name → (sheet, row, col)."""
+    text = text or target
     if "!" not in target:
         defined = book.defined_names.get(target)
         if defined is None:
@@ -76,7 +81,7 @@ def parse_override(text, book):
         raise InputError(f"override '{text}': '{ref}' is not a cell address") from None
     if (col, row) != (col2, row2):
         raise InputError(f"override '{text}': give one cell, not a range")
-    return (sheet, row, col), _parse_value(raw.strip())
+    return sheet, row, col
 
 
 def _parse_value(raw):
@@ -100,12 +105,12 @@ def recalc(path, overrides=None, output=None, *, values_only=False, in_place=Fal
     source = Path(path)
     book = open_workbook(source)
     engine = Engine(book, functions)
-    items = overrides.items() if isinstance(overrides, dict) else ((o, None) for o in overrides or ())
+    if isinstance(overrides, dict):
+        pairs = [(parse_target(str(k), book, f"{k}={v}"), v) for k, v in overrides.items()]
+    else:
+        pairs = [parse_override(text, book) for text in overrides or ()]
     changes = {}
-    for key, value in items:
-        cell, parsed = parse_override(key if value is None and "=" in str(key) else f"{key}={'' if value is None else value}", book)
-        if value is not None and not isinstance(value, str):
-            parsed = value
+    for cell, parsed in pairs:
         if cell in engine.formulas or cell in engine.members:
             raise InputError(f"override {address(*cell)} holds a formula — override its input cells instead")
         engine.set_value(*cell, parsed)
