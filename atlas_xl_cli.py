@@ -314,8 +314,25 @@ def cmd_optimize_workbook(args):
           f"{len(result.trail)} accepted steps)")
 
 
+def cmd_report(args):
+    from workbook.reports import report, scenario_from
+
+    scenario = dict(load_spec_file(args.scenario, "scenario")) if args.scenario else {}
+    flags = {"tokens_per_day": args.tokens_per_day, "pattern": args.pattern, "model": args.model,
+             "latency_ms": args.latency_ms, "platforms": args.platform, "target": args.target,
+             "workload": args.workload, "seed": args.seed, "usd_per_kwh": args.usd_per_kwh, "pue": args.pue,
+             "title": args.title}
+    values = vars(scenario_from(scenario))  # the file's scenario, with defaults filled in
+    values.update({k: v for k, v in flags.items() if v is not None})
+    if args.no_schedule:
+        values["schedule"] = False
+    merged = scenario_from(values)
+    path = report(args.output, merged, catalog=args.catalog, overwrite=args.force)
+    print(f"wrote {path}")
+
+
 def cmd_recalc(args):
-    from workbook.recalc import recalc
+    from workbook.recalculate import recalc
 
     result = recalc(args.file, args.set or [], args.output, values_only=args.values_only, in_place=args.in_place,
                     overwrite=args.force)
@@ -337,6 +354,13 @@ EPILOGS = {
                  "  atlas-xl optimize nvidia_h100_cluster_128n gpt5_1t_train --knob cuda_graphs=false"),
     "optimize-workbook": ("examples:\n  atlas-xl optimize-workbook out/atlas_xl_template.xlsm -o optimized.xlsm\n"
                           "  atlas-xl optimize-workbook my_copy.xlsm --in-place"),
+    "report": ("examples:\n  atlas-xl report -o plan.xlsx\n"
+               "  atlas-xl report -o plan.xlsx --tokens-per-day 5B --pattern bursty --model llama_8b "
+               "--platform runpod --platform groq\n  atlas-xl report -o plan.xlsx --scenario scenario.yaml\n\n"
+               "scenario.yaml:\n  title: Support bot\n  workload: {tokens_per_day: 2e9, pattern: steady, "
+               "model: llama_70b, latency_ms: 250}\n  offerings: [runpod, lambda, together]\n"
+               "  simulator: {target: nvidia_h100_8x_nvlink, workload: llama_70b_chat, seed: 0}\n"
+               "  schedule: true"),
     "recalc": ("examples:\n  atlas-xl recalc out/atlas_xl_template.xlsm --set TokensPerDay=5e9 --set Pattern=bursty "
                "-o whatif.xlsm\n  atlas-xl recalc model.xlsx --set 'Inputs!C6=2e9' -o model_values.xlsx --values-only"),
     "catalog": ("examples:\n  atlas-xl catalog list\n  atlas-xl catalog list offerings --csv\n"
@@ -415,6 +439,25 @@ def build_parser():
     where.add_argument("--in-place", action="store_true", help="update FILE itself")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_optimize_workbook)
+
+    p = command("report", "Write a report workbook (values, charts, sources) for a scenario.", data=False)
+    p.add_argument("-o", "--output", required=True, help="the .xlsx to write")
+    p.add_argument("--scenario", help="YAML or JSON scenario file; the options below override it")
+    p.add_argument("--title", help="report title")
+    p.add_argument("--tokens-per-day", type=parse_volume, help="daily token volume (2e9, 2B, 500M)")
+    p.add_argument("--pattern", help="traffic pattern")
+    p.add_argument("--model", help="model key")
+    p.add_argument("--latency-ms", type=float, help="latency requirement [ms]")
+    p.add_argument("--platform", action="append", help="candidate platform (repeatable; default all)")
+    p.add_argument("--target", help="simulator target")
+    p.add_argument("--workload", help="simulator workload")
+    p.add_argument("--seed", type=int, help="simulator noise seed")
+    p.add_argument("--usd-per-kwh", type=float, help="electricity price [USD/kWh]")
+    p.add_argument("--pue", type=float, help="override the target's PUE")
+    p.add_argument("--no-schedule", action="store_true", help="leave out the multi-phase schedule")
+    p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files (default: built-in)")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    p.set_defaults(func=cmd_report)
 
     p = command("recalc", "Recalculate every formula of a workbook (ATLAS_* included) without Excel.", data=False)
     p.add_argument("file", help="the workbook (.xlsx/.xlsm); it is never modified unless --in-place")

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from atlas_xl.errors import AtlasError
-from workbook import recalc, report, template
+import workbook
+from workbook import template
 
 
 def main(argv=None):
@@ -24,13 +25,12 @@ def main(argv=None):
     out = Path(args.out)
     start = time.perf_counter()
     try:
-        workbook = template.build_template(out / template.TEMPLATE_NAME)
-        problems = recalc.recalc(workbook, in_place=True).problems  # cached values: viewers show numbers
+        built = workbook.build_template(out / template.TEMPLATE_NAME)
+        problems = workbook.recalc(built, in_place=True).problems  # cached values: viewers show numbers
         if problems:
             raise AtlasError(f"the template has formulas the engine cannot compute: {problems}")
-        written = [workbook,
-                   report.report(out / "atlas_report_sample.xlsx", 2e9, "steady", "llama_70b", latency_ms=250,
-                                 overwrite=True)]
+        written = [built,
+                   workbook.report(out / "atlas_report_sample.xlsx", overwrite=True)]  # the default scenario
     except (AtlasError, OSError) as error:
         print(f"build.py: error: {error}", file=sys.stderr)
         return 1

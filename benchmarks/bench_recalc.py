@@ -61,7 +61,7 @@ def measure(rows):
 
 def measure_template():
     from workbook import template
-    from workbook.recalc import recalc
+    from workbook.recalculate import recalc
 
     with tempfile.TemporaryDirectory() as folder:
         path = template.build_template(Path(folder) / template.TEMPLATE_NAME)

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from atlas_xl.errors import InputError
-from workbook.recalc import recalc
+from workbook.recalculate import recalc
 from workbook.safety import Limits, check_workbook
 
 

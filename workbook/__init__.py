@@ -1,0 +1,13 @@
+"""Everything that reads or writes workbooks: reports, the template, headless recalculation.
+
+    workbook.report(path, scenario)          a report workbook of values
+    workbook.recalc(path, overrides, output) recalculate a workbook with ATLAS_* formulas
+    workbook.build_template(path)            the macro-enabled template
+    workbook.optimize_workbook(path, output) the template's Optimize button, headless
+"""
+from workbook.optimizer_button import optimize_workbook
+from workbook.recalculate import recalc
+from workbook.reports import report
+from workbook.template import build_template
+
+__all__ = ["build_template", "optimize_workbook", "recalc", "report"]

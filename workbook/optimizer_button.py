@@ -18,7 +18,7 @@ import atlas_xl
 from atlas_xl.errors import InputError
 from udfs import calls, excel
 from workbook import sheets
-from workbook.report import save_atomic
+from workbook.reports import save_atomic
 
 TABLE_NAMES = {table: name for table, (_, name, _) in sheets.CATALOG_SHEETS.items()
                if table in calls.SIMULATOR_TABLES}

@@ -32,7 +32,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 import atlas_xl
 from udfs import calls
 from workbook import sheets
-from workbook.report import save_atomic
+from workbook.reports import save_atomic
 
 TEMPLATE_NAME = "atlas_xl_template.xlsm"
 """The file name is part of the button: SampleCall imports the module named like the workbook."""

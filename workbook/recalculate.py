@@ -26,7 +26,7 @@ from atlas_xl.errors import InputError
 from workbook import excel_functions as xf
 from workbook.engine import Engine
 from workbook.formula import split_sheet
-from workbook.report import save_atomic
+from workbook.reports import save_atomic
 from workbook.safety import open_workbook
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

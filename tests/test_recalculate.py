@@ -13,9 +13,9 @@ from openpyxl.worksheet.formula import ArrayFormula
 import atlas_xl
 import atlas_xl_cli
 from atlas_xl.errors import InputError
-from workbook import recalc as recalc_module
+from workbook import recalculate as recalc_module
 from workbook import template
-from workbook.recalc import recalc
+from workbook.recalculate import recalc
 
 
 @pytest.fixture(scope="module")

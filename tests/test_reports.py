@@ -1,0 +1,121 @@
+"""Tests for report workbooks (workbook/reports.py) and `atlas-xl report`."""
+import json
+import shutil
+import subprocess
+
+import pytest
+from openpyxl import load_workbook
+
+import atlas_xl
+import atlas_xl_cli
+import workbook
+from atlas_xl.errors import InputError
+from workbook.reports import Scenario, scenario_from
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory):
+    return workbook.report(tmp_path_factory.mktemp("r") / "report.xlsx")
+
+
+def test_sheets_and_recommendation(default_report):
+    book = load_workbook(default_report)
+    assert book.sheetnames == ["Summary", "Ranking", "Breakdown", "CostVsVolume", "Simulator", "Schedule",
+                               "Assumptions", "Sources"]
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    best = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).iloc[0]
+    assert summary["Platform"] == best.platform
+    assert summary["Monthly cost"] == pytest.approx(best.monthly_cost_usd, rel=1e-14)  # openpyxl: 16 digits
+    why = next(r[0] for r in book["Summary"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith(best.platform))
+    assert "lowest monthly cost plus penalties" in why and "runner-up" in why
+    assert summary["Throughput"] == pytest.approx(atlas_xl.simulate().tokens_per_sec, rel=1e-14)
+
+
+def test_no_formulas_and_numbers_have_formats(default_report):
+    book = load_workbook(default_report)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"formula in {sheet.title}!{cell.coordinate}"
+    ranking = book["Ranking"]
+    header = [c.value for c in ranking[1]]
+    cost = ranking.cell(row=2, column=header.index("Monthly cost") + 1)
+    assert isinstance(cost.value, float) and "$" in cost.number_format
+    util = ranking.cell(row=2, column=header.index("Utilization per GPU") + 1)
+    assert util.number_format == "0.0%"
+
+
+def test_charts_present(default_report):
+    book = load_workbook(default_report)
+    assert book["Ranking"]._charts and book["CostVsVolume"]._charts and book["Simulator"]._charts
+
+
+def test_breakdown_schedule_sources(default_report):
+    book = load_workbook(default_report)
+    ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
+    breakdown = list(book["Breakdown"].iter_rows(min_row=4, values_only=True))
+    header = list(breakdown[0])
+    assert header == list(ranking.columns) and len(breakdown) - 1 == len(ranking)
+    phases = [r[0] for r in book["Schedule"].iter_rows(values_only=True)]
+    assert {"business_peak", "launch_spike", "night"} <= set(phases)
+    sources = [r for r in book["Sources"].iter_rows(min_row=5, values_only=True) if r[0]]
+    assert {"offerings", "throughput", "patterns", "targets", "hardware_models"} <= {r[0] for r in sources}
+    assert all(r[2] and r[3] for r in sources)  # every row used has a source and a date
+
+
+def test_text_from_catalogs_stays_text(tmp_path):
+    lists = atlas_xl.load_catalog().to_lists()
+    offerings = lists["offerings"]
+    hostile = "=HYPERLINK(\"http://evil\",\"x\")"
+    offerings.append([hostile, "h100_sxm", None, "dedicated", 0.5, None, "test", "2026-01-01", "=1+1"])
+    catalog = atlas_xl.load_catalog({"offerings": offerings})
+    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_70b"}, catalog=catalog)
+    book = load_workbook(path)
+    cells = [c for row in book["Ranking"].iter_rows() for c in row if c.value == hostile.lower()]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_libreoffice_opens_without_errors(default_report, tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice is required for this test: apt-get install libreoffice-calc-nogui"
+    done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "pdf", "--outdir", str(tmp_path), str(default_report)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and (tmp_path / "report.pdf").stat().st_size > 10_000, done.stderr
+
+
+def test_scenario_forms():
+    nested = scenario_from({"title": "T", "workload": {"tokens_per_day": "5e9", "pattern": "bursty"},
+                            "offerings": ["runpod", "groq"],
+                            "simulator": {"target": "nvidia_h200_8x", "workload": "llama_8b_api", "seed": "3"},
+                            "schedule": False})
+    assert nested == Scenario(title="T", tokens_per_day=5e9, pattern="bursty", platforms=("runpod", "groq"),
+                              target="nvidia_h200_8x", workload="llama_8b_api", seed=3, schedule=False)
+    assert scenario_from({"platforms": "runpod, groq"}).platforms == ("runpod", "groq")
+    with pytest.raises(InputError, match="unknown scenario key 'budget'"):
+        scenario_from({"budget": 1})
+    with pytest.raises(InputError, match="scenario tokens_per_day must be a number"):
+        scenario_from({"tokens_per_day": "lots"})
+
+
+def test_report_errors_and_overwrite(tmp_path, default_report):
+    with pytest.raises(InputError, match="already exists"):
+        workbook.report(default_report)
+    with pytest.raises(InputError, match="unknown model"):
+        workbook.report(tmp_path / "x.xlsx", {"model": "gpt9"})
+    with pytest.raises(InputError, match="unknown platform"):
+        workbook.report(tmp_path / "x.xlsx", {"platforms": ["nope"]})
+
+
+def test_cli_report(tmp_path, capsys):
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"workload": {"tokens_per_day": 1e9, "model": "llama_8b"},
+                                    "offerings": ["groq", "runpod"], "schedule": False}))
+    out = tmp_path / "cli.xlsx"
+    assert atlas_xl_cli.main(["report", "-o", str(out), "--scenario", str(scenario), "--pattern", "bursty"]) == 0
+    book = load_workbook(out)
+    assert "Schedule" not in book.sheetnames
+    platforms = {r[1] for r in book["Ranking"].iter_rows(min_row=2, values_only=True) if r[1]}
+    assert platforms <= {"groq", "runpod"}
+    assert atlas_xl_cli.main(["report", "-o", str(out), "--model", "x"]) == 1
+    assert "already exists" in capsys.readouterr().err
