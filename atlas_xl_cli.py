@@ -21,6 +21,7 @@ from atlas_xl.optimizer import optimize
 from atlas_xl.planner import plan, rank
 from atlas_xl.schedule import run_schedule
 from atlas_xl.simulator import parse_overrides, simulate
+from udfs.excel import nest
 
 SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
@@ -202,19 +203,8 @@ def _sim_inputs(args):
     overrides = _knobs(args.set)
     if overrides:
         workload = {**(workload if isinstance(workload, dict) else {"name": workload or "llama_70b_chat"}),
-                    **_nest(overrides)}
+                    **nest({k: _number_or_text(v) for k, v in overrides.items()})}
     return _spec(args.target, "target"), workload, _knobs(args.knob) or None
-
-
-def _nest(flat):
-    tree = {}
-    for key, value in flat.items():
-        node = tree
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = _number_or_text(value)
-    return tree
 
 
 def _number_or_text(value):

@@ -25,6 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from atlas_xl.catalog import SCHEMAS  # noqa: E402  (column order and known workload keys)
+from atlas_xl.simulator import flatten  # noqa: E402  (YAML key paths → catalog columns)
 
 GPU_KEYS = {  # gpu_specs.csv name -> (key, display name, vendor)
     "H100 SXM 80GB": ("h100_sxm", "NVIDIA H100 SXM 80GB", "NVIDIA"),
@@ -236,18 +237,6 @@ def main(data_dir):
 # -- simulator catalogs (from shared/reference/atlas_fabric) ------------------------------------
 FABRIC_REPO = "https://github.com/gramm-ai/atlas-fabric/blob/3a6815a"
 DROPPED = ("description", "match", "best_for", "notes", "memory", "retries")  # not in the equations
-
-
-def flatten(tree, prefix=""):
-    """{'a': {'b': 1}} -> {'a.b': 1}; keys lower-cased (the catalog's spelling)."""
-    flat = {}
-    for key, value in tree.items():
-        path = f"{prefix}{str(key).lower()}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, path + "."))
-        else:
-            flat[path] = value
-    return flat
 
 
 def derive_simulator(reference, throughput):

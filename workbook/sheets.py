@@ -117,15 +117,16 @@ INPUTS = (
     ), kv_name="Knobs", named=False),
 )
 
-PLAN_ARGS = ("TokensPerDay,Pattern,Model,Platform,Gpu,LatencyMs,FixedGpuCount,GpuTokensPerSOverride,"
-             "HourlyUsdOverride,PricePerMTokOverride,Assumptions,GpusTable,ModelsTable,PatternsTable,"
-             "OfferingsTable,ThroughputTable")
+PLAN_ARGS = ("TokensPerDay", "Pattern", "Model", "Platform", "Gpu", "LatencyMs", "FixedGpuCount",
+             "GpuTokensPerSOverride", "HourlyUsdOverride", "PricePerMTokOverride", "Assumptions", "GpusTable",
+             "ModelsTable", "PatternsTable", "OfferingsTable", "ThroughputTable")
 SIM_ARGS = "Target,Workload,Knobs,Seed,UsdPerKwh,Pue,HardwareModelsTable,TargetsTable,WorkloadsTable,PhasesTable," \
            "RequestProfilesTable"
 
 
-def plan_formula(function):
-    return f"={function}({PLAN_ARGS})"
+def plan_formula(function, **ranges):
+    """A planner formula over the Inputs names; ``ranges`` replace names by ranges (what-if axes)."""
+    return f"={function}({','.join(ranges.get(name, name) for name in PLAN_ARGS)})"
 
 
 def sim_formula(function):

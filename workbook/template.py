@@ -268,44 +268,40 @@ def _whatif(book, sheet):
                              "blue axes; each grid is one array formula.")
     volumes = sheets.WHATIF_VOLUMES
     offers = sheets.WHATIF_OFFERINGS
-    _put(sheet, "A4", "By offering", "atlas_heading")
-    _put(sheet, "A5", "Platform", "atlas_label")
-    _put(sheet, "A6", "GPU (blank = per-token)", "atlas_label")
-    _put(sheet, "A7", "Tokens per day", "atlas_header")
-    for j, (platform, gpu) in enumerate(offers):
-        column = get_column_letter(2 + j)
-        _put(sheet, f"{column}5", platform, "atlas_input")
-        _put(sheet, f"{column}6", gpu, "atlas_input")
-        sheet[f"{column}7"].style = "atlas_header"
-    first, last = 8, 8 + len(volumes) - 1
+    platforms, gpus = [p for p, _ in offers], [g for _, g in offers]
+    top = _whatif_grid(book, sheet, 4, "By offering", [("Platform", platforms), ("GPU (blank = per-token)", gpus)],
+                       lambda axes: {"Platform": axes[0], "Gpu": axes[1]}, "WhatIfByOffering")
+    _whatif_grid(book, sheet, top + 2, "By traffic pattern (the Inputs platform and GPU)",
+                 [("Pattern", list(sheets.WHATIF_PATTERNS))], lambda axes: {"Pattern": axes[0]}, "WhatIfByPattern")
+    _widths(sheet, [24] + [15] * len(offers))
+
+
+def _whatif_grid(book, sheet, top, heading, axes, replaces, name):
+    """A grid of monthly cost: tokens per day down column A × the ``axes`` rows across, filled by
+    one ATLAS_COST array formula. Returns the last row used."""
+    volumes = sheets.WHATIF_VOLUMES
+    width = len(axes[0][1])
+    last_col = get_column_letter(1 + width)
+    _put(sheet, f"A{top}", heading, "atlas_heading")
+    refs = []
+    for i, (label, values) in enumerate(axes, start=top + 1):
+        _put(sheet, f"A{i}", label, "atlas_label")
+        for j, value in enumerate(values):
+            _put(sheet, f"{get_column_letter(2 + j)}{i}", value, "atlas_input")
+        refs.append(f"B{i}:{last_col}{i}")
+    header = top + 1 + len(axes)
+    _put(sheet, f"A{header}", "Tokens per day", "atlas_header")
+    for j in range(width):
+        sheet[f"{get_column_letter(2 + j)}{header}"].style = "atlas_header"
+    first, last = header + 1, header + len(volumes)
     for i, volume in enumerate(volumes):
         _put(sheet, f"A{first + i}", volume, "atlas_input", sheets.COUNT)
-    last_col = get_column_letter(1 + len(offers))
     grid = f"B{first}:{last_col}{last}"
-    sheet[f"B{first}"] = ArrayFormula(grid, f"=ATLAS_COST(A{first}:A{last},Pattern,Model,B5:{last_col}5,"
-                                            f"B6:{last_col}6,LatencyMs,FixedGpuCount,GpuTokensPerSOverride,"
-                                            f"HourlyUsdOverride,PricePerMTokOverride,Assumptions,GpusTable,ModelsTable,"
-                                            f"PatternsTable,OfferingsTable,ThroughputTable)")
+    formula = sheets.plan_formula("ATLAS_COST", TokensPerDay=f"A{first}:A{last}", **replaces(refs))
+    sheet[f"B{first}"] = ArrayFormula(grid, formula)
     _style_grid(sheet, grid)
-    _name(book, "WhatIfByOffering", sheet, grid)
-
-    top = last + 3
-    _put(sheet, f"A{top}", "By traffic pattern (the Inputs platform and GPU)", "atlas_heading")
-    _put(sheet, f"A{top + 1}", "Tokens per day", "atlas_header")
-    for j, pattern in enumerate(sheets.WHATIF_PATTERNS):
-        _put(sheet, f"{get_column_letter(2 + j)}{top + 1}", pattern, "atlas_input")
-    first2, last2 = top + 2, top + 1 + len(volumes)
-    for i, volume in enumerate(volumes):
-        _put(sheet, f"A{first2 + i}", volume, "atlas_input", sheets.COUNT)
-    last_col2 = get_column_letter(1 + len(sheets.WHATIF_PATTERNS))
-    grid2 = f"B{first2}:{last_col2}{last2}"
-    sheet[f"B{first2}"] = ArrayFormula(grid2, f"=ATLAS_COST(A{first2}:A{last2},B{top + 1}:{last_col2}{top + 1},Model,"
-                                              f"Platform,Gpu,LatencyMs,FixedGpuCount,GpuTokensPerSOverride,"
-                                              f"HourlyUsdOverride,PricePerMTokOverride,Assumptions,GpusTable,"
-                                              f"ModelsTable,PatternsTable,OfferingsTable,ThroughputTable)")
-    _style_grid(sheet, grid2)
-    _name(book, "WhatIfByPattern", sheet, grid2)
-    _widths(sheet, [24] + [15] * len(offers))
+    _name(book, name, sheet, grid)
+    return last
 
 
 def _style_grid(sheet, ref):
