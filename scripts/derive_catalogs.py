@@ -251,14 +251,20 @@ def derive_simulator(reference, throughput):
                    as_of="2025-10-07", notes=doc.get("notes", ""))
         models.append(row)
     tps = {(r.gpu, r.model): r.tokens_per_s for r in throughput.itertuples()}
-    for gpu, key, name in (("h200", "nvidia_h200", "H200"), ("b200", "nvidia_b200", "B200")):
+    for gpu, key, name, vendor in (("h200", "nvidia_h200", "H200", "NVIDIA"), ("b200", "nvidia_b200", "B200", "NVIDIA"),
+                                   ("mi300x", "amd_mi300x", "MI300X", "AMD")):
         ratio = tps[(gpu, "llama_70b")] / tps[("h100_sxm", "llama_70b")]
-        row = dict(models[0], hardware_model=key, description=f"NVIDIA {name}: the NVIDIA (H100) coefficient set with base_tokens_per_accel scaled by measured throughput")
+        row = dict(models[0], hardware_model=key, vendor=vendor,
+                   description=f"{vendor} {name}: the NVIDIA (H100) coefficient set with base_tokens_per_accel "
+                               "scaled by measured throughput")
         row["compute.base_tokens_per_accel"] = round(models[0]["compute.base_tokens_per_accel"] * ratio, 1)
         row.update(source=f"{models[0]['source']} ; ratio from catalogs/throughput.csv (MLPerf v5.1 Llama-2-70B Server per GPU)",
                    as_of="2025-09-04",
                    notes=f"DERIVED: base_tokens_per_accel = 1100 x {tps[(gpu, 'llama_70b')]:.1f} / {tps[('h100_sxm', 'llama_70b')]:.1f} "
-                         f"= x{ratio:.3f} (measured {name} vs H100 per-GPU throughput; includes precision differences)")
+                         f"= x{ratio:.3f} (measured {name} vs H100 per-GPU throughput; includes precision differences)"
+                         + ("; PROXY: the other coefficients are NVIDIA's (no AMD set is published); no sourced "
+                            "MI300X node price, so no MI300X target — pass a target dict or add a row"
+                            if vendor == "AMD" else ""))
         models.append(row)
     hardware = pd.DataFrame(models)
 

@@ -102,7 +102,15 @@ def test_malformed_catalog_one_line(capsys, tmp_path):
     assert code == 1 and "patterns.csv: missing column" in err
 
 
-@pytest.mark.parametrize("command", ["plan", "rank", "catalog", "simulate", "schedule", "optimize"])
+COMMANDS = sorted(next(a for a in cli.build_parser()._actions if a.dest == "command").choices)
+
+
+def test_the_commands():
+    assert COMMANDS == sorted(["plan", "rank", "catalog", "simulate", "schedule", "optimize", "optimize-workbook",
+                               "report", "recalc"])
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_example(capsys, command):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])
