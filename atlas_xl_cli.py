@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -476,11 +477,12 @@ def main(argv=None):
         args.directory, args.table = args.table, None
     try:
         args.func(args)
+    except BrokenPipeError:  # `atlas-xl rank ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (AtlasError, OSError) as error:
         print(f"atlas-xl: error: {error}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 0
     return 0
 
 

@@ -104,6 +104,8 @@ class Engine:
                     max_row, max_col = max(max_row, r2), max(max_col, c2)
                 elif cell.data_type == "f":
                     self._add_formula(key, value, None)
+                elif cell.data_type == "e":  # an error typed into a cell (#N/A)
+                    self.cells[key] = xf.XLError(str(value))
                 elif hasattr(value, "isoformat"):
                     self.cells[key] = _excel_date(value)
                 else:
