@@ -85,8 +85,8 @@ def test_dropdowns_fed_by_catalog_sheets(built):
     validations = {tuple(str(r) for r in v.sqref.ranges): v.formula1 for v in book["Inputs"].data_validations.dataValidation}
     lists = set(validations.values())
     assert {"=PatternList", "=ModelList", "=PlatformList", "=GpuList", "=TargetList", "=WorkloadList"} <= lists
-    assert "OFFSET('Patterns'!$A$2" in book.defined_names["PatternList"].attr_text or \
-        "OFFSET(Patterns!$A$2" in book.defined_names["PatternList"].attr_text
+    assert book.defined_names["PatternList"].attr_text == \
+        "OFFSET('Patterns'!$A$2,0,0,MAX(1,COUNTA('Patterns'!$A:$A)-1),1)"
 
 
 def test_named_styles(built):

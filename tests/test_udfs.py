@@ -258,3 +258,10 @@ def test_tables_fit_the_calling_array_range():
     assert excel.fit("unknown model", (2, 2)) == [["unknown model", ""], ["", ""]]
     assert one_line(f.ATLAS_RANK(2e9, "steady", "llama_70b", None, None, "platform, cost")).startswith(
         "unknown ranking field 'cost'")
+
+
+def test_bad_cells_in_text_ranges_get_their_own_error():
+    grid = f.ATLAS_COST(1e9, [["steady", True, None]], "llama_70b", "together")
+    assert grid[0][0] == atlas_xl.plan(1e9, "steady", "llama_70b", "together").monthly_cost_usd
+    assert grid[0][1] == "pattern must be a name, not True"
+    assert grid[0][2] == "pattern is empty — enter a name"

@@ -71,16 +71,8 @@ def _numeric_array(name, value, shape, spec):
                     array[i, j] = excel.number(name, cell, default=math.nan)
                 except InputError as error:
                     errors[(i, j)] = str(error)
+        errors = _spread(errors, array.shape, shape)
         array = np.broadcast_to(array, shape)
-        if errors:  # map (i, j) of the range to flat indices of the broadcast grid
-            mask = np.zeros(np.shape(rows), dtype=bool)
-            for (i, j) in errors:
-                mask[i, j] = True
-            flat = {}
-            for index in np.flatnonzero(np.broadcast_to(mask, shape)):
-                i, j = np.unravel_index(index, shape)
-                flat[int(index)] = errors[(i % mask.shape[0], j % mask.shape[1])]
-            errors = flat
     bad = np.zeros(shape, dtype=bool)
     if required:
         for index in np.flatnonzero(np.isnan(array)):
@@ -105,20 +97,35 @@ def _text_array(name, value, shape, required):
         array = np.empty(shape, dtype=object)
         array.fill(normalize_key(cell) if cell else "")
         return array, {}
-    cells = np.empty(np.shape(excel.as_2d(value)), dtype=object)
+    grid = np.array(excel.as_2d(value), dtype=object)
+    cells = np.empty(grid.shape, dtype=object)
     errors = {}
-    for (i, j), cell in np.ndenumerate(np.array(excel.as_2d(value), dtype=object)):
+    for (i, j), cell in np.ndenumerate(grid):
         try:
             cells[i, j] = normalize_key(excel.text(name, cell) or "")
         except InputError as error:
             cells[i, j] = ""
             errors[(i, j)] = str(error)
+    errors = _spread(errors, cells.shape, shape)
     array = np.broadcast_to(cells, shape)
-    flat = {}
-    for index, cell in enumerate(array.flat):
-        if required and not cell:
-            flat[index] = f"{name} is empty — enter a name"
-    return array, flat
+    if required:
+        for index in np.flatnonzero(array.ravel() == ""):
+            errors.setdefault(int(index), f"{name} is empty — enter a name")
+    return array, errors
+
+
+def _spread(errors, range_shape, shape):
+    """Errors of a range's cells {(i, j): text} → errors of the broadcast grid {flat index: text}."""
+    if not errors:
+        return {}
+    mask = np.zeros(range_shape, dtype=bool)
+    for i, j in errors:
+        mask[i, j] = True
+    spread = {}
+    for index in np.flatnonzero(np.broadcast_to(mask, shape)):
+        i, j = np.unravel_index(index, shape)
+        spread[int(index)] = errors[(i % range_shape[0], j % range_shape[1])]
+    return spread
 
 
 def _shape(values):

@@ -218,8 +218,12 @@ class Engine:
         for r in range(r1, r2 + 1):
             for c in range(c1, c2 + 1):
                 key = (sheet, r, c)
-                out[r - r1, c - c1] = computed[key] if key in computed else cells.get(key) \
-                    if key not in members and key not in self.formulas else self.value(sheet, r, c)
+                if key in computed:
+                    out[r - r1, c - c1] = computed[key]
+                elif key in members or key in self.formulas:
+                    out[r - r1, c - c1] = self.value(sheet, r, c)
+                else:
+                    out[r - r1, c - c1] = cells.get(key)
         return out
 
     def _formulas_in(self, ref):
