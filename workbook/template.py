@@ -315,6 +315,11 @@ def _array_sheet(book, sheet, title, subtitle, function, rows, columns, name):
     _title(sheet, title, subtitle)
     ref = f"A4:{get_column_letter(columns)}{4 + rows - 1}"
     sheet["A4"] = ArrayFormula(ref, sheets.sim_formula(function))
+    for row in sheet[ref]:
+        for cell in row:
+            cell.number_format = "#,##0.00##"
+    for cell in sheet[4][:columns]:
+        cell.style = "atlas_header"
     _name(book, name, sheet, ref)
     _widths(sheet, [30] + [16] * (columns - 1))
 
