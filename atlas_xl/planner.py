@@ -372,14 +372,12 @@ def _number(name, value, *, positive=False, allow_none=True):
         number = np.asarray(value, dtype=float) if array else float(value)
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a number, not {value!r}") from None
-    bad = (~np.isfinite(number)).any() if array else not math.isfinite(number)
-    if bad:
+    finite = np.isfinite(number).all() if array else math.isfinite(number)  # math: fast for scalars
+    if not finite:
         raise InputError(f"{name} must be a finite number")
-    low = (number <= 0).any() if positive and array else (number < 0).any() if array else (
-        number <= 0 if positive else number < 0)
-    if low:
-        raise InputError(f"{name} must be {'greater than 0' if positive else '0 or more'} — got "
-                         f"{np.min(number) if array else number:g}")
+    smallest = (float(number.min()) if number.size else 0.0) if array else number
+    if smallest < 0 or (positive and smallest == 0):
+        raise InputError(f"{name} must be {'greater than 0' if positive else '0 or more'} — got {smallest:g}")
     return number
 
 

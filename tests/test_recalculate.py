@@ -62,7 +62,7 @@ def test_template_whatif_grid_and_simulator_sheet(template_path):
     (title, ref), = book.defined_names["WhatIfByOffering"].destinations
     sheet = book[title]
     first = ref.replace("$", "").split(":")[0]
-    row, col = int(first[1:]), 2
+    row = int(first[1:])
     volume, platform, gpu = sheet[f"A{row}"].value, sheet["B5"].value, sheet["B6"].value
     assert result.values[f"{title}!B{row}"] == atlas_xl.plan(volume, "steady", "llama_70b", platform, gpu,
                                                              latency_ms=250).monthly_cost_usd

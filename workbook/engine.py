@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from workbook import excel_functions as xf
-from workbook.formula import Unsupported, parse, parse_reference, references
+from workbook.formula import Unsupported, parse, references
 
 MAX_RANGE_CELLS = 5_000_000  # one reference may not materialise more cells than this
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from lxml import etree
 from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.worksheet.formula import ArrayFormula
 
 from atlas_xl.errors import InputError
 from workbook import excel_functions as xf
@@ -273,9 +272,3 @@ def write_cached_values(source, target, computed, changes):
         if os.path.exists(temp):
             os.remove(temp)
     return target
-
-
-def array_formula_cells(book):
-    """{'Sheet!A1': 'A1:B2'} for the array formulas of an openpyxl workbook (for reports and tests)."""
-    return {f"{s.title}!{c.coordinate}": c.value.ref for s in book.worksheets for row in s.iter_rows()
-            for c in row if isinstance(c.value, ArrayFormula)}

@@ -266,7 +266,6 @@ def _results(book, sheet):
 def _whatif(book, sheet):
     _title(sheet, "What-if", "Monthly cost [USD/month] for the model and inputs of the Inputs sheet. Edit the "
                              "blue axes; each grid is one array formula.")
-    volumes = sheets.WHATIF_VOLUMES
     offers = sheets.WHATIF_OFFERINGS
     platforms, gpus = [p for p, _ in offers], [g for _, g in offers]
     top = _whatif_grid(book, sheet, 4, "By offering", [("Platform", platforms), ("GPU (blank = per-token)", gpus)],
