@@ -147,40 +147,6 @@ def catalog(**tables):
     return result
 
 
-# -- broadcasting ----------------------------------------------------------------------------------
-def broadcast(args):
-    """Arguments → (shape, {name: array of cells}) broadcast together; shape None if all scalar."""
-    arrays, shapes = {}, []
-    for name, value in args.items():
-        if is_range(value):
-            rows = as_2d(value)
-            widths = {len(r) for r in rows}
-            if len(widths) != 1:
-                raise InputError(f"{name} is not a rectangular range")
-            array = np.empty((len(rows), widths.pop()), dtype=object)
-            array[:] = rows
-            arrays[name] = array
-            shapes.append(array.shape)
-        else:
-            arrays[name] = value
-    if not shapes:
-        return None, arrays
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        described = ", ".join(f"{n} {a.shape[0]}x{a.shape[1]}" for n, a in arrays.items() if isinstance(a, np.ndarray))
-        raise InputError(f"ranges do not line up ({described}) — use one column, one row, or ranges of the same size") from None
-    out = {}
-    for name, value in arrays.items():
-        if isinstance(value, np.ndarray):
-            out[name] = np.broadcast_to(value, shape)
-        else:
-            cell = np.empty(shape, dtype=object)
-            cell.fill(value)
-            out[name] = cell
-    return shape, out
-
-
 def cell_value(value):
     """A model output made fit for a cell: NaN → empty, inf → 'saturated', numpy → Python."""
     if isinstance(value, np.generic):
@@ -199,16 +165,6 @@ def error_text(error):
     if isinstance(error, AtlasError):
         return str(error).splitlines()[0] if str(error) else type(error).__name__
     return f"internal error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}) — please report it"
-
-
-def guarded(function):
-    """Run a worksheet function; any exception becomes its one-line text."""
-    def call(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 — nothing may crash the function server
-            return error_text(error)
-    return call
 
 
 def table(rows):
