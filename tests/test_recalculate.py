@@ -183,3 +183,25 @@ def test_cli_recalc(template_path, tmp_path, capsys):
     assert code == 0 and out.exists() and "0 not computed" in printed.out
     code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "Results!C7=1", "-o", str(tmp_path / "x.xlsm")])
     assert code == 1 and "holds a formula" in capsys.readouterr().err
+
+
+def test_shared_formulas_as_excel_writes_them(tmp_path):
+    # Excel stores a filled-down formula once (t="shared") and refers to it from the other cells
+    book = Workbook()
+    book.active.title = "S"
+    for i in range(1, 5):
+        book.active[f"A{i}"], book.active[f"B{i}"] = i, f"=A{i}*2"
+    path = tmp_path / "shared.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode().replace("<f>A1*2</f>", '<f t="shared" ref="B1:B4" si="0">A1*2</f>')
+    for i in range(2, 5):
+        sheet = sheet.replace(f"<f>A{i}*2</f>", '<f t="shared" si="0"/>')
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    result = recalc(path, ["S!A3=10"], tmp_path / "out.xlsx")
+    assert result.values == {"S!B1": 2.0, "S!B2": 4.0, "S!B3": 20.0, "S!B4": 8.0}
+    assert load_workbook(tmp_path / "out.xlsx", data_only=True)["S"]["B3"].value == 20.0
