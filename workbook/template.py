@@ -43,7 +43,7 @@ XLWINGS_PROJECT = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
 
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
-SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS = 70, 60, 60, 40
+SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS = 70, 80, 100, 40  # room to grow
 SHEET_ORDER = ("Start", "Inputs", "Results", "WhatIf", "Simulator", "Schedule", "Optimizer", "Checks")
 
 
