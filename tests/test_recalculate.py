@@ -205,3 +205,9 @@ def test_shared_formulas_as_excel_writes_them(tmp_path):
     result = recalc(path, ["S!A3=10"], tmp_path / "out.xlsx")
     assert result.values == {"S!B1": 2.0, "S!B2": 4.0, "S!B3": 20.0, "S!B4": 8.0}
     assert load_workbook(tmp_path / "out.xlsx", data_only=True)["S"]["B3"].value == 20.0
+
+
+def test_platform_dropdown_list_is_computed(template_path):
+    result = recalc(template_path)
+    listed = [result.values.get(f"Lists!A{r}") for r in range(2, 20)]
+    assert [p for p in listed if p] == atlas_xl.load_catalog().keys("platforms")

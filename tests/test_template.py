@@ -38,7 +38,8 @@ def formulas(book):
 
 def test_sheets_in_order(built):
     _, book = built
-    expected = list(template.SHEET_ORDER) + [t for t, _, _ in sheets.CATALOG_SHEETS.values()] + ["xlwings.conf"]
+    expected = list(template.SHEET_ORDER) + [t for t, _, _ in sheets.CATALOG_SHEETS.values()] + ["Lists",
+                                                                                                   "xlwings.conf"]
     assert book.sheetnames == expected
 
 
@@ -85,6 +86,9 @@ def test_dropdowns_fed_by_catalog_sheets(built):
     validations = {tuple(str(r) for r in v.sqref.ranges): v.formula1 for v in book["Inputs"].data_validations.dataValidation}
     lists = set(validations.values())
     assert {"=PatternList", "=ModelList", "=PlatformList", "=GpuList", "=TargetList", "=WorkloadList"} <= lists
+    for sheet in book.worksheets:  # every list a validation names exists
+        for rule in sheet.data_validations.dataValidation:
+            assert rule.formula1.lstrip("=") in book.defined_names, f"{sheet.title}: {rule.formula1}"
     assert book.defined_names["PatternList"].attr_text == \
         "OFFSET('Patterns'!$A$2,0,0,MAX(1,COUNTA('Patterns'!$A:$A)-1),1)"
 

@@ -43,7 +43,7 @@ XLWINGS_PROJECT = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
 
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
-SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS = 70, 80, 100, 40  # room to grow
+SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS, LIST_ROWS = 70, 80, 100, 40, 100  # room to grow
 SHEET_ORDER = ("Start", "Inputs", "Results", "WhatIf", "Simulator", "Schedule", "Optimizer", "Checks")
 
 
@@ -394,6 +394,16 @@ def _checks(book, sheet):
     _widths(sheet, [18, 36, 10, 30])
 
 
+def _lists(book, sheet):
+    """Drop-down lists that are not one catalog column: the distinct platforms of Offerings."""
+    _put(sheet, "A1", "Distinct platforms of the Offerings sheet (for the Inputs drop-down)", "atlas_comment")
+    sheet["A2"] = ArrayFormula(f"A2:A{1 + LIST_ROWS}", '=ATLAS_CATALOG("platforms",OfferingsTable)')
+    book.defined_names["PlatformList"] = DefinedName(
+        "PlatformList", attr_text=f'OFFSET(Lists!$A$2,0,0,MAX(1,COUNTIF(Lists!$A$2:$A${1 + LIST_ROWS},"?*")),1)')
+    sheet.sheet_state = "hidden"
+    _widths(sheet, [40])
+
+
 def _conf(sheet):
     for row, (key, value) in enumerate(sheets.XLWINGS_CONF, start=1):
         _put(sheet, f"A{row}", key)
@@ -466,6 +476,7 @@ def build_template(path, catalog=None, overwrite=True):
     _optimizer(book, created["Optimizer"])
     _checks(book, created["Checks"])
     _catalog_sheets(book, cat)
+    _lists(book, book.create_sheet("Lists"))
     _conf(book.create_sheet("xlwings.conf"))
     for number, sheet in enumerate(book.worksheets, start=1):
         sheet.sheet_properties.codeName = f"Sheet{number}"
