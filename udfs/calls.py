@@ -139,17 +139,15 @@ def _shape(values):
                          + ") — use one column, one row, or ranges of the same size") from None
 
 
+@excel.one_line_errors
 def plan_field(field, args, tables, assumption_range):
     """One planner output over broadcast arguments: a scalar, or a 2-D list that spills."""
-    try:
-        cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-        a = assumptions(assumption_range)
-        shape = _shape(args.values())
-        if shape is None:
-            return excel.cell_value(getattr(_plan_one(args, cat, a), field))
-        return _plan_grid(field, args, shape, cat, a)
-    except Exception as error:  # noqa: BLE001 — a cell shows one line, never a traceback
-        return excel.error_text(error)
+    cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
+    a = assumptions(assumption_range)
+    shape = _shape(args.values())
+    if shape is None:
+        return excel.cell_value(getattr(_plan_one(args, cat, a), field))
+    return _plan_grid(field, args, shape, cat, a)
 
 
 def _plan_one(args, cat, a):
@@ -226,39 +224,35 @@ def _cells(values):
 
 
 # -- scalar tables ----------------------------------------------------------------------------------
+@excel.one_line_errors
 def plan_table(args, tables, assumption_range):
     """The whole plan of one workload as field | value rows."""
-    try:
-        if _shape(args.values()) is not None:
-            raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
-        cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-        result = _plan_one(args, cat, assumptions(assumption_range))
-        return excel.table([["field", "value"]] + [[k, v] for k, v in result.as_dict().items()])
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    if _shape(args.values()) is not None:
+        raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
+    cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
+    result = _plan_one(args, cat, assumptions(assumption_range))
+    return excel.table([["field", "value"]] + [[k, v] for k, v in result.as_dict().items()])
 
 
+@excel.one_line_errors
 def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, assumption_range):
     """The ranking as a table with a header row (only ``fields`` when given)."""
-    try:
-        cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-        volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
-        latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
-        frame = atlas_xl.rank(volume, excel.text("pattern", pattern) or "", excel.text("model", model) or "",
-                              latency_ms=None if math.isnan(latency) else latency, catalog=cat,
-                              assumptions=assumptions(assumption_range))
-        count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
-        if count:
-            frame = frame.head(count)
-        wanted = _field_list(fields)
-        if wanted:
-            unknown = [w for w in wanted if w not in frame.columns]
-            if unknown:
-                raise atlas_xl.errors.unknown_name("ranking field", unknown[0], frame.columns)
-            frame = frame[wanted]
-        return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
+    volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
+    latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
+    frame = atlas_xl.rank(volume, excel.text("pattern", pattern) or "", excel.text("model", model) or "",
+                          latency_ms=None if math.isnan(latency) else latency, catalog=cat,
+                          assumptions=assumptions(assumption_range))
+    count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
+    if count:
+        frame = frame.head(count)
+    wanted = _field_list(fields)
+    if wanted:
+        unknown = [w for w in wanted if w not in frame.columns]
+        if unknown:
+            raise atlas_xl.errors.unknown_name("ranking field", unknown[0], frame.columns)
+        frame = frame[wanted]
+    return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
 
 
 def _field_list(fields):
@@ -305,22 +299,20 @@ def sim_kwargs(cell):
                 pue=None if excel.is_blank(cell["pue"]) else excel.number("pue", cell["pue"], minimum=1.0))
 
 
+@excel.one_line_errors
 def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
     """One simulator output per cell of the broadcast target/seed/price/PUE arguments."""
-    try:
-        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-        shape, cells = _sim_cells(target, seed, usd_per_kwh, pue)
-        out = []
-        for cell in cells:
-            try:
-                record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
-                                           catalog=cat, **sim_kwargs(cell))
-                out.append(_saturation_text(record, field) if _saturated(record, field) else excel.cell_value(record[field]))
-            except AtlasError as error:
-                out.append(excel.error_text(error))
-        return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+    shape, cells = _sim_cells(target, seed, usd_per_kwh, pue)
+    out = []
+    for cell in cells:
+        try:
+            record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
+                                       catalog=cat, **sim_kwargs(cell))
+            out.append(_saturation_text(record, field) if _saturated(record, field) else excel.cell_value(record[field]))
+        except AtlasError as error:
+            out.append(excel.error_text(error))
+    return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
 
 
 def _saturated(record, field):
@@ -342,14 +334,12 @@ def _show(record, key):
     return _saturation_text(record, key) if _saturated(record, key) else value
 
 
+@excel.one_line_errors
 def simulate_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
-    try:
-        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-        record = atlas_xl.simulate(excel.text("target", target), spec, knob_values, catalog=cat,
-                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
-        return excel.table([["field", "value"]] + _record_rows(record))
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+    record = atlas_xl.simulate(excel.text("target", target), spec, knob_values, catalog=cat,
+                               **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    return excel.table([["field", "value"]] + _record_rows(record))
 
 
 PHASE_COLUMNS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor", "queue_profile", "tokens_per_sec",
@@ -357,34 +347,30 @@ PHASE_COLUMNS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor"
                  "dollar_per_1k_tokens", "saturated")
 
 
+@excel.one_line_errors
 def schedule_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
-    try:
-        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-        record = atlas_xl.run_schedule(excel.text("target", target), spec, knob_values, catalog=cat,
-                                       **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
-        rows = [["field", "value"]] + _record_rows(record)
-        for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
-            rows += [[f"{group}.{k}", v] for k, v in record[group].items()]
-        rows += [[], list(PHASE_COLUMNS)]
-        rows += [[_show(phase, c) for c in PHASE_COLUMNS] for phase in record.phases]
-        return excel.table(rows)
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+    record = atlas_xl.run_schedule(excel.text("target", target), spec, knob_values, catalog=cat,
+                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    rows = [["field", "value"]] + _record_rows(record)
+    for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
+        rows += [[f"{group}.{k}", v] for k, v in record[group].items()]
+    rows += [[], list(PHASE_COLUMNS)]
+    rows += [[_show(phase, c) for c in PHASE_COLUMNS] for phase in record.phases]
+    return excel.table(rows)
 
 
 OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utilization", "node_power_w",
                     "energy_cost_per_hour_usd", "dollar_per_1k_tokens")
 
 
+@excel.one_line_errors
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
-    try:
-        cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-        sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
-        result = atlas_xl.optimize(excel.text("target", target), spec, knob_values, sla_p99_ms=sla, catalog=cat,
-                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
-        return excel.table(optimize_rows(result))
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+    sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
+    result = atlas_xl.optimize(excel.text("target", target), spec, knob_values, sla_p99_ms=sla, catalog=cat,
+                               **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    return excel.table(optimize_rows(result))
 
 
 def optimize_rows(result):
@@ -408,12 +394,10 @@ CATALOG_KINDS = {"models": "models", "patterns": "patterns", "platforms": "offer
                  "request_profiles": "request_profiles", "phases": "phases"}
 
 
+@excel.one_line_errors
 def catalog_column(kind, table):
-    try:
-        name = normalize_key(excel.text("kind", kind) or "")
-        if name not in CATALOG_KINDS:
-            raise atlas_xl.errors.unknown_name("catalog", name, CATALOG_KINDS)
-        cat = excel.catalog(**{CATALOG_KINDS[name]: table})
-        return [[k] for k in cat.keys(name)]
-    except Exception as error:  # noqa: BLE001
-        return excel.error_text(error)
+    name = normalize_key(excel.text("kind", kind) or "")
+    if name not in CATALOG_KINDS:
+        raise atlas_xl.errors.unknown_name("catalog", name, CATALOG_KINDS)
+    cat = excel.catalog(**{CATALOG_KINDS[name]: table})
+    return [[k] for k in cat.keys(name)]

@@ -8,6 +8,7 @@ scalar or a 2-D list that spills. Errors become one line of text in the cell, ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import OrderedDict
 
@@ -165,6 +166,18 @@ def error_text(error):
     if isinstance(error, AtlasError):
         return str(error).splitlines()[0] if str(error) else type(error).__name__
     return f"internal error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}) — please report it"
+
+
+def one_line_errors(function):
+    """A worksheet computation whose any exception becomes its one-line text: nothing may crash
+    the function server or show a traceback in a cell."""
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            return error_text(error)
+    return call
 
 
 def table(rows):
