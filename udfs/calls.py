@@ -309,7 +309,7 @@ def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
         try:
             record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
                                        catalog=cat, **sim_kwargs(cell))
-            out.append(_saturation_text(record, field) if _saturated(record, field) else excel.cell_value(record[field]))
+            out.append(excel.cell_value(_show(record, field)))
         except AtlasError as error:
             out.append(excel.error_text(error))
     return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
