@@ -44,6 +44,22 @@ def _provenance():
     )
 
 
+PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
+
+
+def _conditions():
+    """Columns that say under which conditions a throughput was measured."""
+    return (
+        Column("tp", "int", "GPUs per replica (tensor parallel); blank = not published", required=False, positive=True),
+        Column("dataset", "text", "benchmark dataset whose mean input length is fitted (MLPerf); blank = input_tokens",
+               required=False),
+        Column("input_tokens", "number", "input tokens per request (mean) [tokens]", required=False, positive=True),
+        Column("output_tokens", "number", "output tokens per request (mean) [tokens]", positive=True),
+        Column("ttft_ms", "number", "p99 time-to-first-token limit; blank = none [ms]", required=False, positive=True),
+        Column("tpot_ms", "number", "p99 time-per-output-token limit; blank = none [ms]", required=False, positive=True),
+    )
+
+
 SCHEMAS = {
     "gpus": (
         (
@@ -52,9 +68,12 @@ SCHEMAS = {
             Column("vendor", "text", "NVIDIA, AMD, ..."),
             Column("bf16_dense_tflops", "number", "dense BF16 peak [TFLOPS]", False, 0),
             Column("fp8_dense_tflops", "number", "dense FP8 peak [TFLOPS]", False, 0),
+            Column("fp4_dense_tflops", "number", "dense FP4 peak [TFLOPS]; blank = no FP4 tensor cores", False, 0),
             Column("memory_gb", "number", "accelerator memory [GB]", True, positive=True),
-            Column("memory_bandwidth_tb_s", "number", "memory bandwidth [TB/s]", False, 0),
+            Column("memory_bandwidth_tb_s", "number", "memory bandwidth [TB/s]", True, positive=True),
             Column("tdp_w", "number", "board power [W]", False, 0),
+            Column("interconnect_gb_s", "number", "scale-up interconnect per GPU, one direction [GB/s]; "
+                   "blank = PCIe Gen4 x16 (32 GB/s)", False, positive=True),
             *_provenance(),
         ),
         ("gpu",),
@@ -71,6 +90,11 @@ SCHEMAS = {
             Column("kv_heads", "int", "key/value heads (GQA)", positive=True),
             Column("head_dim", "int", "dimension per head", positive=True),
             Column("context_length", "int", "maximum context [tokens]", positive=True),
+            Column("experts", "int", "routed experts (mixture of experts); blank = dense", required=False, positive=True),
+            Column("experts_per_token", "int", "routed experts each token uses; blank = dense", required=False,
+                   positive=True),
+            Column("kv_latent_dim", "int", "MLA latent KV width per layer (kv_lora_rank + qk_rope_head_dim); "
+                   "blank = grouped-query attention", required=False, positive=True),
             *_provenance(),
         ),
         ("model",),
@@ -94,7 +118,12 @@ SCHEMAS = {
             Column("model", "key", "model key for per-token offerings; blank for GPU offerings", required=False),
             Column("billing", "choice", "autoscaling | dedicated | per_token", choices=BILLING),
             Column("hourly_usd", "number", "price per GPU-hour [USD/h]; blank for per_token", False, 0),
-            Column("price_per_m_tokens", "number", "price per million tokens [USD/Mtok]; per_token only", False, 0),
+            Column("price_per_m_tokens", "number", "price per million tokens, input and output 1:1 [USD/Mtok]; "
+                   "per_token only", False, 0),
+            Column("price_in_per_m_tokens", "number", "price per million input tokens [USD/Mtok]; blank = the "
+                   "blended price", False, 0),
+            Column("price_out_per_m_tokens", "number", "price per million output tokens [USD/Mtok]; blank = the "
+                   "blended price", False, 0),
             *_provenance(),
         ),
         ("platform", "gpu", "model"),
@@ -103,11 +132,46 @@ SCHEMAS = {
         (
             Column("gpu", "key", "GPU key"),
             Column("model", "key", "model key"),
-            Column("tokens_per_s", "number", "sustained output tokens per second per GPU [tokens/s]", positive=True),
-            Column("min_gpus", "int", "smallest GPU count that holds the model [GPUs]", positive=True),
+            Column("precision", "choice", "weight precision of the measurement: bf16 | fp16 | fp8 | fp4",
+                   choices=PRECISIONS),
+            Column("tokens_per_s", "number", "measured output tokens per second per GPU [tokens/s]", positive=True),
+            *_conditions(),
             *_provenance(),
         ),
-        ("gpu", "model"),
+        ("gpu", "model", "precision"),
+    ),
+    "serving_benchmarks": (
+        (
+            Column("benchmark", "key", "mlperf_server | mlperf_interactive | mlperf_offline | trtllm_max_load | inferencex"),
+            Column("gpu", "key", "GPU key"),
+            Column("model", "key", "model key"),
+            Column("precision", "choice", "weight precision: bf16 | fp16 | fp8 | fp4", choices=PRECISIONS),
+            Column("tokens_per_s", "number", "measured output tokens per second per GPU [tokens/s]", positive=True),
+            *_conditions(),
+            Column("concurrency", "int", "concurrent requests per replica (closed loop); blank = open arrivals",
+                   required=False, positive=True),
+            *_provenance(),
+        ),
+        ("benchmark", "gpu", "model", "precision", "tp", "input_tokens", "output_tokens", "concurrency", "source"),
+    ),
+    "gpu_tco": (
+        (
+            Column("gpu", "key", "GPU key"),
+            Column("tier", "choice", "hyperscaler_owned | neocloud_owned | rental_3yr",
+                   choices=("hyperscaler_owned", "neocloud_owned", "rental_3yr")),
+            Column("usd_per_gpu_hour", "number", "total cost of ownership per GPU-hour [USD/h]", positive=True),
+            *_provenance(),
+        ),
+        ("gpu", "tier"),
+    ),
+    "serving_calibration": (
+        (
+            Column("parameter", "key", "factor of the serving model (atlas_xl.serving)"),
+            Column("value", "number", "fitted or stated value [see units]", minimum=0),
+            Column("units", "text", "units of the value", required=False),
+            *_provenance(),
+        ),
+        ("parameter",),
     ),
 }
 """Every catalog table: its columns (name, kind, documentation with units) and key columns."""
@@ -397,6 +461,8 @@ class Offering:
     billing: str
     hourly_usd: float
     price_per_m_tokens: float
+    price_in_per_m_tokens: float = math.nan
+    price_out_per_m_tokens: float = math.nan
 
 
 class Catalog:
@@ -410,10 +476,14 @@ class Catalog:
             p.pattern, p.active_ratio, p.efficiency, p.burst_factor, p.batch_multiplier)}
         o = self.tables["offerings"]
         self.offerings = {(r.platform, r.gpu, r.model): Offering(
-            r.platform, r.gpu, r.model, r.billing, r.hourly_usd, r.price_per_m_tokens)
+            r.platform, r.gpu, r.model, r.billing, r.hourly_usd, r.price_per_m_tokens, r.price_in_per_m_tokens,
+            r.price_out_per_m_tokens)
             for r in o.itertuples(index=False)}
-        t = self.tables["throughput"]
-        self.throughput = {(g, m): (tps, int(n)) for g, m, tps, n in zip(t.gpu, t.model, t.tokens_per_s, t.min_gpus)}
+        self.anchors = {(r["gpu"], r["model"], r["precision"]): r for r in _records(self.tables["throughput"], None)}
+        self.model_specs = {r["model"]: _spec(r, MODEL_SPEC) for r in self.tables["models"].to_dict("records")}
+        self.gpu_specs = {r["gpu"]: _spec(r, GPU_SPEC) for r in self.tables["gpus"].to_dict("records")}
+        self.serving_calibration = dict(zip(self.tables["serving_calibration"].parameter,
+                                            self.tables["serving_calibration"].value))
         self.models = set(self.tables["models"].model)
         self.gpus = set(self.tables["gpus"].gpu)
         self.platforms = sorted({k[0] for k in self.offerings})
@@ -433,7 +503,9 @@ class Catalog:
                  "hardware_model": set(t["hardware_models"].hardware_model),
                  "workload": set(t["workloads"].workload), "profile": set(t["request_profiles"].profile)}
         checks = (("offerings", "gpu", "gpu"), ("offerings", "model", "model"), ("throughput", "gpu", "gpu"),
-                  ("throughput", "model", "model"), ("targets", "hardware_model", "hardware_model"),
+                  ("throughput", "model", "model"), ("serving_benchmarks", "gpu", "gpu"),
+                  ("serving_benchmarks", "model", "model"), ("gpu_tco", "gpu", "gpu"),
+                  ("targets", "hardware_model", "hardware_model"),
                   ("phases", "workload", "workload"), ("phases", "request_profile", "profile"),
                   ("workloads", "arrival.profile", "profile"))
         for name, field, kind in checks:
@@ -469,8 +541,7 @@ class Catalog:
         per_token = self.offerings.get((platform, "", model))
         if per_token is not None:
             return per_token
-        serving = [o for k, o in self.offerings.items()
-                   if k[0] == platform and k[1] and (k[1], model) in self.throughput]
+        serving = [o for k, o in self.offerings.items() if k[0] == platform and k[1]]
         if len(serving) == 1:
             return serving[0]
         if not serving:
@@ -487,21 +558,17 @@ class Catalog:
             raise unknown_name(kind.rstrip("s").replace("_", " "), name, table)
         return dict(table[key])
 
-    def gpu_throughput(self, gpu, model):
-        """(tokens_per_s per GPU, min_gpus) for ``model`` on ``gpu``."""
-        try:
-            return self.throughput[(normalize_key(gpu), normalize_key(model))]
-        except KeyError:
-            known = sorted(g for g, m in self.throughput if m == normalize_key(model))
-            raise InputError(f"no throughput figure for model '{model}' on gpu '{gpu}' — measured for: "
-                               f"{', '.join(known) or 'no GPU'}; add a row to throughput or pass "
-                               f"gpu_tokens_per_s") from None
+    def check_gpu(self, name):
+        key = normalize_key(name)
+        if key not in self.gpus:
+            raise unknown_name("gpu", name, self.gpus)
+        return key
 
     def serving(self, model):
-        """Every offering that can serve ``model``: GPU offerings with a throughput row, per-token ones."""
+        """Every offering that may serve ``model``: every GPU offering (the serving model estimates its
+        throughput) and the per-token offerings of the model."""
         model = normalize_key(model)
-        return [o for k, o in self.offerings.items()
-                if (k[1] and (k[1], model) in self.throughput) or (not k[1] and k[2] == model)]
+        return [o for k, o in self.offerings.items() if k[1] or k[2] == model]
 
     def keys(self, table):
         """The key values of one table (for drop-downs and `catalog list`)."""
@@ -509,7 +576,7 @@ class Catalog:
             return list(self.platforms)
         _, keys = SCHEMAS[table]
         frame = self.tables[table]
-        return ["/".join(v for v in row if v) for row in frame[list(keys)].itertuples(index=False)]
+        return ["/".join(_key_text(v) for v in row if not _is_blank(v)) for row in frame[list(keys)].itertuples(index=False)]
 
     # conversions -----------------------------------------------------------------------------
     def to_frames(self):
@@ -527,6 +594,23 @@ class Catalog:
         for name, frame in self.tables.items():
             frame.to_csv(directory / FILES[name], index=False)
         return directory
+
+
+MODEL_SPEC = {"params_b": None, "active_params_b": None, "layers": None, "hidden_size": None, "attention_heads": None,
+              "kv_heads": None, "head_dim": None, "context_length": None, "experts": 0.0, "experts_per_token": 0.0,
+              "kv_latent_dim": 0.0}
+GPU_SPEC = {"bf16_dense_tflops": math.nan, "fp8_dense_tflops": math.nan, "fp4_dense_tflops": math.nan,
+            "memory_gb": None, "memory_bandwidth_tb_s": None, "tdp_w": math.nan, "interconnect_gb_s": 32.0}
+"""The numbers the serving model reads from a row, with the value a blank cell means (None: required).
+A blank interconnect means PCIe Gen4 x16: 32 GB/s per direction."""
+
+
+def _key_text(value):
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _spec(row, columns):
+    return {c: float(default if _is_blank(row.get(c)) else row[c]) for c, default in columns.items()}
 
 
 def _records(frame, key):

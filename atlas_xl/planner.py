@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import pandas as pd
 
+from . import serving
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
 
@@ -135,8 +136,8 @@ def utilization_ratio(peak_tokens_per_s, effective_gpu_tokens_per_s):
     return peak_tokens_per_s / effective_gpu_tokens_per_s
 
 
-def gpu_count(utilization_ratio, target_utilization=0.75, min_gpus=1):
-    """GPUs needed so that each runs at or below the target utilization.
+def gpu_count(utilization_ratio, target_utilization=0.75, replica_gpus=1):
+    """GPUs needed so that each runs at or below the target utilization, in whole replicas.
 
     Parameters
     ----------
@@ -144,20 +145,23 @@ def gpu_count(utilization_ratio, target_utilization=0.75, min_gpus=1):
         Single-GPU utilization at peak. [unitless]
     target_utilization : numeric
         The scaling threshold, 0.75 in the spec. [unitless]
-    min_gpus : numeric
-        Smallest deployment that holds the model (catalog ``throughput.min_gpus``). [GPUs]
+    replica_gpus : numeric
+        GPUs one copy of the model needs (tensor parallel, from the serving model's memory fit). [GPUs]
 
     Notes
     -----
     gpu_count = ceil(utilization_ratio / 0.75) if utilization_ratio > 0.75 else 1
-    (planner spec, "Scaling to Multiple GPUs"), never below ``min_gpus``. The quotient is rounded
-    to 9 decimals first so that 2.25 / 0.75 gives 3 GPUs, not 4, despite binary floating point.
+    (planner spec, "Scaling to Multiple GPUs"), rounded up to a whole number of replicas. The
+    quotient is rounded to 9 decimals first so that 2.25 / 0.75 gives 3 GPUs, not 4, despite binary
+    floating point. With ``replica_gpus = 1`` this is the spec's equation exactly.
     """
-    if isinstance(utilization_ratio, np.ndarray):
-        needed = np.ceil(np.round(utilization_ratio / target_utilization, 9))
-    else:
-        needed = _ceil(round(utilization_ratio / target_utilization, 9)) if utilization_ratio == utilization_ratio else math.nan
-    return _maximum(_maximum(needed, 1), min_gpus)
+    if isinstance(utilization_ratio, np.ndarray) or isinstance(replica_gpus, np.ndarray):
+        needed = np.maximum(np.ceil(np.round(np.asarray(utilization_ratio) / target_utilization, 9)), 1)
+        return np.ceil(np.round(needed / replica_gpus, 9)) * replica_gpus
+    if utilization_ratio != utilization_ratio:
+        return math.nan
+    needed = max(_ceil(round(utilization_ratio / target_utilization, 9)), 1)
+    return int(math.ceil(round(needed / replica_gpus, 9)) * replica_gpus)
 
 
 def utilization_after(utilization_ratio, gpu_count):
@@ -349,6 +353,14 @@ class PlanResult:
     latency_penalty_usd: float
     penalty_usd: float
     score_usd: float
+    precision: str = ""
+    throughput_basis: str = "given"
+    replica_gpus: float = 1.0
+    input_tokens: float = math.nan
+    output_tokens: float = math.nan
+    ttft_ms: float = math.nan
+    tpot_ms: float = math.nan
+    throughput_expected_error: float = math.nan
 
     def as_dict(self):
         return asdict(self)
@@ -381,7 +393,7 @@ def _number(name, value, *, positive=False, allow_none=True):
     return number
 
 
-def _compute(tokens_per_day, pattern, gpu_tokens_per_s, min_gpus, billing, hourly_usd,
+def _compute(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, hourly_usd,
              price_per_m_tokens, fixed_gpu_count, latency_ms, a):
     """The planner equations in order; returns a dict of the numeric and band fields."""
     per_token = billing == "per_token"
@@ -402,7 +414,7 @@ def _compute(tokens_per_day, pattern, gpu_tokens_per_s, min_gpus, billing, hourl
     else:
         effective = effective_gpu_tokens_per_s(gpu_tokens_per_s, pattern.efficiency, pattern.batch_multiplier)
         ratio = utilization_ratio(peak, effective)
-        count = gpu_count(ratio, a.target_utilization, min_gpus) if fixed_gpu_count is None else fixed_gpu_count
+        count = gpu_count(ratio, a.target_utilization, replica_gpus) if fixed_gpu_count is None else fixed_gpu_count
         after = utilization_after(ratio, count)
         risk = latency_risk(after, a.low_risk_max, a.medium_risk_max)
         if billing == "autoscaling":
@@ -426,14 +438,14 @@ def _compute(tokens_per_day, pattern, gpu_tokens_per_s, min_gpus, billing, hourl
 
 
 def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
-         gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None,
-         catalog=None, assumptions=None):
+         gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None, precision=None,
+         input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, catalog=None, assumptions=None):
     """Plan one workload on one offering.
 
     Parameters
     ----------
     tokens_per_day : numeric or array
-        Daily token volume. [tokens day⁻¹]
+        Daily token volume, input plus output tokens. [tokens day⁻¹]
     pattern : str
         Traffic pattern key (steady, business_hours, bursty, or a catalog row).
     model : str
@@ -441,17 +453,26 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     platform : str
         Platform key (runpod, fireworks, together...).
     gpu : str, optional
-        GPU key; needed when the platform offers the model on several GPUs.
+        GPU key; needed when the platform offers several GPUs. Any row of gpus.csv works with
+        ``hourly_usd`` and ``billing`` (no offering row needed).
     latency_ms : numeric, optional
-        Latency requirement; below 300 ms a high-risk configuration is penalised. [ms]
+        End-to-end latency requirement for the risk band: below 300 ms a high-risk configuration is
+        penalised (planner spec). The throughput itself follows ``ttft_ms``/``tpot_ms``. [ms]
     gpu_count : numeric or array, optional
         Fix the GPU count (what-if: "we only have 4 GPUs") instead of the 75 % rule. [GPUs]
     gpu_tokens_per_s, hourly_usd, price_per_m_tokens : numeric or array, optional
-        Replace the catalog's throughput [tokens s⁻¹ GPU⁻¹], hourly price [USD h⁻¹ GPU⁻¹] or
-        per-token price [USD Mtok⁻¹].
+        Replace the serving model's throughput [tokens s⁻¹ GPU⁻¹], the hourly price [USD h⁻¹ GPU⁻¹]
+        or the per-token price [USD Mtok⁻¹]. A given ``gpu_tokens_per_s`` wins over the serving model.
     billing : str, optional
         autoscaling | dedicated | per_token; with the overrides above, plans an offering that
         has no catalog row.
+    precision : str, optional
+        Weight precision: bf16, fp8 (default), fp4 or best (`atlas_xl.serving`).
+    input_tokens, output_tokens : numeric, optional
+        Request shape (means). Default 1024 / 1024; per-token offerings then use their separate
+        input and output prices. [tokens]
+    ttft_ms, tpot_ms : numeric, optional
+        p99 limits on time to first token and per output token. Default 2000 / 200. [ms]
     catalog : Catalog, path or dict, optional
         Defaults to the built-in catalog.
     assumptions : Assumptions, optional
@@ -473,6 +494,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     price = _number("price_per_m_tokens", price_per_m_tokens)
     pat = cat.pattern(pattern)
     model_key, platform_key, gpu_key = normalize_key(model), normalize_key(platform), normalize_key(gpu)
+    shape_given = input_tokens is not None or output_tokens is not None
 
     if billing is not None:
         billing = normalize_key(billing)
@@ -480,34 +502,71 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             raise InputError(f"unknown billing '{billing}' — use autoscaling, dedicated or per_token")
     offering = None
     complete = (billing == "per_token" and price is not None) or (
-        billing in ("autoscaling", "dedicated") and hourly is not None and gpu_tps is not None)
+        billing in ("autoscaling", "dedicated") and hourly is not None and (gpu_tps is not None or gpu_key))
     if not complete:
         model_key = cat.check_model(model)
         offering = cat.offering(platform, model_key, gpu)
         billing = billing or offering.billing
         gpu_key = offering.gpu
+    serving_fields = {}
     if billing == "per_token":
         if price is None:
-            price = offering.price_per_m_tokens
-        min_gpus = 1
+            price = per_token_price(offering, input_tokens, output_tokens) if shape_given else offering.price_per_m_tokens
+        replica = 1
     else:
         if hourly is None:
             hourly = offering.hourly_usd if offering is not None and not math.isnan(offering.hourly_usd) else None
             if hourly is None:
                 raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
         if gpu_tps is None:
-            cat.check_model(model)
-            gpu_tps, min_gpus = cat.gpu_throughput(gpu_key, model_key)
+            est = serving_estimate(cat, model_key, gpu_key, precision, input_tokens, output_tokens, ttft_ms, tpot_ms)
+            gpu_tps, replica = est.total_tokens_per_s_per_gpu, est.tp
+            serving_fields = dict(precision=est.precision, throughput_basis=est.basis, replica_gpus=est.tp,
+                                  input_tokens=est.input_tokens, output_tokens=est.output_tokens, ttft_ms=est.ttft_ms,
+                                  tpot_ms=est.tpot_ms, throughput_expected_error=est.expected_error)
+            if fixed is not None and np.min(fixed) < replica:
+                raise InputError(f"gpu_count {float(np.min(fixed)):g} cannot hold {model_key} at {est.precision} on "
+                                 f"{gpu_key}: one replica needs {replica:g} GPUs — give at least {replica:g}")
         else:
-            min_gpus = cat.throughput.get((gpu_key, model_key), (None, 1))[1]
-    values = _compute(tokens_per_day, pat, gpu_tps, min_gpus, billing, hourly, price, fixed, latency_ms, a)
+            replica = 1
+    values = _compute(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a)
     nan = math.nan
     return PlanResult(
         platform=platform_key, gpu=gpu_key if billing != "per_token" else "", model=model_key,
         pattern=normalize_key(pattern), billing=billing, tokens_per_day=tokens_per_day,
         hourly_usd=hourly if hourly is not None and billing != "per_token" else nan,
         price_per_m_tokens=price if billing == "per_token" else nan,
-        gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan, **values)
+        gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan, **values, **serving_fields)
+
+
+def per_token_price(offering, input_tokens, output_tokens):
+    """Price per million tokens of a request shape from separate input and output prices. [USD Mtok⁻¹]
+
+    Notes
+    -----
+    price = (input × price_in + output × price_out) / (input + output); the catalog's blended price
+    where the offering has no separate prices.
+    """
+    p_in, p_out = offering.price_in_per_m_tokens, offering.price_out_per_m_tokens
+    if p_in != p_in or p_out != p_out:
+        return offering.price_per_m_tokens
+    i = serving.DEFAULT_INPUT_TOKENS if input_tokens is None else float(input_tokens)
+    o = serving.DEFAULT_OUTPUT_TOKENS if output_tokens is None else float(output_tokens)
+    return (i * p_in + o * p_out) / (i + o)
+
+
+def serving_estimate(cat, model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms):
+    """The serving model's estimate, refused with one line when the model cannot fit or meet the limits."""
+    est = serving.estimate(model, gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
+                           ttft_ms=ttft_ms, tpot_ms=tpot_ms, catalog=cat)
+    if not est.fits:
+        raise InputError(f"{est.model} at {est.precision} ({est.weights_gb:,.0f} GB of weights) does not fit on {est.gpu} "
+                         f"even with {serving.TP_CHOICES[-1]} GPUs per replica — use a lower precision or a larger GPU")
+    if not est.meets_limits:
+        raise InputError(f"{est.model} on {est.gpu} at {est.precision} cannot meet TTFT ≤ {est.ttft_limit_ms:g} ms and "
+                         f"TPOT ≤ {est.tpot_limit_ms:g} ms (one sequence on {est.tp:g} GPUs: TTFT {est.ttft_ms:,.0f} ms, "
+                         f"TPOT {est.tpot_ms:,.0f} ms) — relax ttft_ms/tpot_ms or choose a faster GPU")
+    return est
 
 
 RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
@@ -515,25 +574,30 @@ RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
 
 
 def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
-         platforms=None):
+         platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Rank every offering that can serve ``model`` by monthly cost + penalties, best first.
 
     Parameters
     ----------
     tokens_per_day : numeric
-        Daily token volume. [tokens day⁻¹]
+        Daily token volume, input plus output. [tokens day⁻¹]
     pattern, model : str
         Catalog keys.
     latency_ms : numeric, optional
-        Latency requirement. [ms]
+        Latency requirement for the risk band. [ms]
     platforms : list of str, optional
         Only these platforms (candidate offerings).
+    precision : str, optional
+        One precision for every GPU offering (default fp8), or ``best`` for each GPU's fastest.
+    input_tokens, output_tokens, ttft_ms, tpot_ms : numeric, optional
+        Request shape and latency limits, as in `plan`.
 
     Returns
     -------
     pandas.DataFrame
         One row per offering, columns ``RANK_COLUMNS``, sorted by score, then monthly cost, then
-        platform and GPU.
+        platform and GPU. GPU offerings that cannot hold the model or meet the limits are left out
+        and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}).
     """
     cat = load_catalog(catalog)
     model_key = cat.check_model(model)
@@ -548,26 +612,49 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     latency_ms = _number("latency_ms", latency_ms)
     pat = cat.pattern(pattern)
     a = assumptions or DEFAULT_ASSUMPTIONS
+    shape_given = input_tokens is not None or output_tokens is not None
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
+    estimates, excluded = {}, {}
+    for gpu in sorted({o.gpu for o in offerings if o.gpu}):
+        try:
+            estimates[gpu] = serving_estimate(cat, model_key, gpu, precision, input_tokens, output_tokens, ttft_ms,
+                                              tpot_ms)
+        except InputError as error:
+            excluded[gpu] = str(error)
     columns = {f: [] for f in FIELDS}
     for billing in ("autoscaling", "dedicated", "per_token"):  # one vectorised pass per billing type
-        group = [o for o in offerings if o.billing == billing]
+        per_token = billing == "per_token"
+        group = [o for o in offerings if o.billing == billing and (per_token or o.gpu in estimates)]
         if not group:
             continue
         n = len(group)
-        per_token = billing == "per_token"
-        throughput = [(math.nan, 1) if per_token else cat.throughput[(o.gpu, model_key)] for o in group]
-        tps = np.array([t for t, _ in throughput])
+        est = [None if per_token else estimates[o.gpu] for o in group]
+        tps = np.array([math.nan if e is None else e.total_tokens_per_s_per_gpu for e in est])
+        replica = np.array([1.0 if e is None else e.tp for e in est])
         hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
-        price = np.array([o.price_per_m_tokens if per_token else math.nan for o in group])
-        values = _compute(np.full(n, tokens_per_day), pat, tps, np.array([m for _, m in throughput], dtype=float),
-                          billing, hourly, price, None, latency_ms, a)
+        price = np.array([(per_token_price(o, input_tokens, output_tokens) if shape_given else o.price_per_m_tokens)
+                          if per_token else math.nan for o in group])
+        values = _compute(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a)
         values.update(platform=[o.platform for o in group], gpu=[o.gpu for o in group], model=[model_key] * n,
                       pattern=[normalize_key(pattern)] * n, billing=[billing] * n, tokens_per_day=[tokens_per_day] * n,
                       hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps)
+        for field, default in _SERVING_FIELDS.items():
+            values[field] = [default if e is None else e[_SERVING_SOURCE.get(field, field)] for e in est]
         for f in FIELDS:
-            columns[f].extend(np.broadcast_to(values[f], (n,)).tolist())
+            columns[f].extend(np.broadcast_to(np.asarray(values[f], dtype=object), (n,)).tolist())
     order = np.lexsort((columns["gpu"], columns["platform"], columns["monthly_cost_usd"], columns["score_usd"]))
     frame = pd.DataFrame({f: [columns[f][i] for i in order] for f in FIELDS}, columns=FIELDS)
+    for f in FIELDS:
+        if f not in _TEXT_FIELDS:
+            frame[f] = frame[f].astype(float)
     frame.insert(0, "rank", range(1, len(frame) + 1))
-    return frame[list(RANK_COLUMNS)].reset_index(drop=True)
+    frame = frame[list(RANK_COLUMNS)].reset_index(drop=True)
+    frame.attrs["excluded"] = {f"{o.platform}/{o.gpu}": excluded[o.gpu] for o in offerings if o.gpu in excluded}
+    return frame
+
+
+_SERVING_FIELDS = {"precision": "", "throughput_basis": "given", "replica_gpus": 1.0, "input_tokens": math.nan,
+                   "output_tokens": math.nan, "ttft_ms": math.nan, "tpot_ms": math.nan,
+                   "throughput_expected_error": math.nan}
+_SERVING_SOURCE = {"throughput_basis": "basis", "replica_gpus": "tp", "throughput_expected_error": "expected_error"}
+_TEXT_FIELDS = ("platform", "gpu", "model", "pattern", "billing", "latency_risk", "precision", "throughput_basis")

@@ -1,4 +1,4 @@
-"""Derive catalogs/gpus.csv and catalogs/throughput.csv from the sourced reference data.
+"""Derive catalogs/gpus.csv, gpu_tco.csv and offerings.csv from the sourced reference data.
 
 Also writes the simulator's catalogs (hardware_models, targets, workloads, phases,
 request_profiles) from shared/reference/atlas_fabric. Run from the checkout with the shared
@@ -10,11 +10,8 @@ The rules (documented in catalogs/README.md):
 
 * gpus.csv — one row per GPU, pivoted from gpu_specs.csv (long format); every source URL that
   contributed a value is kept in ``source``.
-* throughput.csv — sustained output tokens/s per GPU for each (GPU, model) pair:
-  MLPerf Inference *Server* scenario (Poisson arrivals under TTFT/TPOT limits) of the newest
-  round that has the pair; of that round's submissions, the lower median, cited by its own
-  result file. ``min_gpus`` is the smallest power of two whose memory holds the weights in 70 %
-  of HBM (the rest for KV cache), at the benchmark's weight precision.
+* gpu_tco.csv — InferenceX's total cost of ownership per GPU-hour (three tiers), a price reference.
+* throughput.csv and the serving model's tables come from scripts/derive_serving.py.
 """
 import math
 import sys
@@ -47,6 +44,11 @@ METRICS = {  # gpu_specs.csv metric -> gpus.csv column
     "hbm_bandwidth": "memory_bandwidth_tb_s",
     "memory_bandwidth": "memory_bandwidth_tb_s",
     "tdp": "tdp_w",
+    "nvlink_bw_unidirectional": "interconnect_gb_s",
+}
+INFERENCEX_SPECS = {  # inferencex_gpu_specs_tco.csv gpu -> catalog key (SemiAnalysis InferenceX GPU table)
+    "h100": "h100_sxm", "h200": "h200", "b200": "b200", "b300": "b300", "gb200": "gb200", "gb300": "gb300",
+    "mi300x": "mi300x", "mi325x": "mi325x", "mi355x": "mi355x",
 }
 BENCH_GPUS = {
     "NVIDIA H100-SXM-80GB": "h100_sxm",
@@ -121,7 +123,6 @@ OFFERING_NOTES = {
     "modal": "Modal bills per second of container time and scales to zero: autoscaling (the planner spec's example calls Modal dedicated)",
     "runpod_serverless": "RunPod Serverless Flex workers (scale to zero), per-second price x 3600",
 }
-KV_SHARE = 0.30  # share of HBM kept free for KV cache and activations when sizing min_gpus
 
 
 def _date(text):
@@ -144,41 +145,53 @@ def derive_gpus(data):
         row["as_of"] = max(_date(d) for d in group.source_date.fillna("undated"))
         row["notes"] = f"pivoted from shared/data/gpu_specs.csv ({len(group)} values)"
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = [c.name for c in SCHEMAS["gpus"][0]]
+    gpus = pd.DataFrame(rows).reindex(columns=columns).set_index("gpu").astype(
+        {c.name: float for c in SCHEMAS["gpus"][0] if c.kind == "number"})
+    gpus = _add_inferencex_specs(gpus, pd.read_csv(data / "inferencex_gpu_specs_tco.csv"))
+    unsized = gpus[gpus.memory_bandwidth_tb_s.isna()].index.tolist()
+    if unsized:
+        print(f"left out (no sourced memory bandwidth): {', '.join(unsized)}")
+    return gpus.drop(index=unsized).reset_index().reindex(columns=columns)
 
 
-def _round(scenario):
-    return scenario.split("closed")[0].replace("MLPerf Inference", "").strip()
+def _number(text):
+    match = pd.Series([str(text)]).str.extract(r"([\d.]+)")[0][0]
+    return float(match) if match else None
 
 
-def derive_throughput(data, gpus, models):
-    bench = pd.read_csv(data / "llm_inference_benchmarks.csv")
-    bench = bench[bench.gpu.isin(BENCH_GPUS) & bench.model.isin(BENCH_MODELS)
-                  & bench.scenario.str.contains("closed Server", na=False)].copy()
-    bench["gpu_key"] = bench.gpu.map(BENCH_GPUS)
-    bench["model_key"] = bench.model.map(BENCH_MODELS)
-    bench["round"] = bench.scenario.map(_round)
-    memory = dict(zip(gpus.gpu, gpus.memory_gb))
-    params = dict(zip(models.model, models.params_b))
+def _add_inferencex_specs(gpus, specs):
+    """Fill FP4 and interconnect figures the long-format specs lack, and add the GPUs only InferenceX lists."""
+    for r in specs.itertuples():
+        key = INFERENCEX_SPECS[r.gpu]
+        cite = f"SemiAnalysis InferenceX GPU table: {r.source}"
+        values = {"fp4_dense_tflops": r.fp4_dense_tflops, "fp8_dense_tflops": r.fp8_dense_tflops,
+                  "bf16_dense_tflops": r.bf16_dense_tflops, "memory_gb": _number(r.memory_usable),
+                  "memory_bandwidth_tb_s": _number(r.memory_bandwidth_per_gpu), "tdp_w": r.tdp_w,
+                  "interconnect_gb_s": _number(r.scale_up_bw_per_gpu_unidirectional)}
+        if key in gpus.index:
+            filled = [c for c, v in values.items() if pd.isna(gpus.at[key, c]) and pd.notna(v)]
+            for column in filled:
+                gpus.at[key, column] = values[column]
+            if filled:
+                gpus.at[key, "source"] = f"{gpus.at[key, 'source']} ; {cite}"
+                gpus.at[key, "notes"] = f"{gpus.at[key, 'notes']}; {', '.join(filled)} from InferenceX"
+        else:
+            gpus.loc[key] = {**values, "name": f"{r.vendor} {r.name}", "vendor": r.vendor, "source": cite,
+                             "as_of": "2026-07-31", "notes": "from shared/data/inferencex_gpu_specs_tco.csv"}
+    return gpus
+
+
+def derive_gpu_tco(data):
+    """Total cost of ownership per GPU-hour, three tiers (InferenceX): a price reference, not an offering."""
+    specs = pd.read_csv(data / "inferencex_gpu_specs_tco.csv")
     rows = []
-    for (gpu, model), group in bench.groupby(["gpu_key", "model_key"]):
-        newest = max(group["round"], key=lambda r: tuple(int(p) for p in r.lstrip("v").split(".")))
-        group = group[group["round"] == newest].sort_values("tokens_per_s_per_gpu")
-        pick = group.iloc[(len(group) - 1) // 2]
-        bytes_per_param = 0.5 if "fp4" in str(pick.precision) else 1.0
-        need = params[model] * bytes_per_param / (memory[gpu] * (1 - KV_SHARE))
-        min_gpus = 2 ** max(0, math.ceil(math.log2(max(need, 1.0))))
-        rows.append({
-            "gpu": gpu, "model": model,
-            "tokens_per_s": round(float(pick.tokens_per_s_per_gpu), 1),
-            "min_gpus": min_gpus,
-            "source": pick.source,
-            "as_of": _date(pick.date),
-            "notes": (f"MLPerf Inference {newest} closed Server, lower median of {len(group)} "
-                      f"submissions (range {group.tokens_per_s_per_gpu.min():.0f}-"
-                      f"{group.tokens_per_s_per_gpu.max():.0f}); {pick.precision}; "
-                      f"output tokens/s per accelerator; min_gpus derived from memory"),
-        })
+    for r in specs.itertuples():
+        for tier, column in (("hyperscaler_owned", "tco_hyperscaler_usd_per_gpu_hr"),
+                             ("neocloud_owned", "tco_neocloud_usd_per_gpu_hr"), ("rental_3yr", "tco_3yr_rental_usd_per_gpu_hr")):
+            rows.append({"gpu": INFERENCEX_SPECS[r.gpu], "tier": tier, "usd_per_gpu_hour": getattr(r, column),
+                         "source": f"SemiAnalysis InferenceX GPU table: {r.source}", "as_of": "2026-07-31",
+                         "notes": f"{r.tco_as_of}; all-in {r.all_in_power_kw_per_gpu} kW per GPU"})
     return pd.DataFrame(rows)
 
 
@@ -208,10 +221,13 @@ def derive_offerings(data):
             notes.append(f"converted ({how})")
         if platform in OFFERING_NOTES:
             notes.append(OFFERING_NOTES[platform])
+        split = [float(x) for x in str(src.price).split("/")] if how == "blend" else [price, price]
         rows.append({
             "platform": platform, "gpu": gpu, "model": model, "billing": billing,
             "hourly_usd": None if per_token else price,
             "price_per_m_tokens": price if per_token else None,
+            "price_in_per_m_tokens": split[0] if per_token else None,
+            "price_out_per_m_tokens": split[-1] if per_token else None,
             "source": src.source, "as_of": _date(src.date),
             "notes": "; ".join(n for n in notes if n and n != "nan"),
         })
@@ -222,14 +238,10 @@ def main(data_dir):
     data = Path(data_dir)
     gpus = derive_gpus(data)
     gpus.to_csv(ROOT / "catalogs" / "gpus.csv", index=False)
-    models = pd.read_csv(ROOT / "catalogs" / "models.csv")
-    measured = derive_throughput(data, gpus, models)
-    manual = pd.read_csv(ROOT / "scripts" / "throughput_extra.csv")
-    throughput = pd.concat([measured, manual], ignore_index=True)
-    throughput.to_csv(ROOT / "catalogs" / "throughput.csv", index=False)
+    derive_gpu_tco(data).to_csv(ROOT / "catalogs" / "gpu_tco.csv", index=False)
     offerings = derive_offerings(data)
     offerings.to_csv(ROOT / "catalogs" / "offerings.csv", index=False)
-    print(f"wrote {len(offerings)} offerings, {len(gpus)} GPUs and {len(throughput)} throughput rows")
+    print(f"wrote {len(offerings)} offerings and {len(gpus)} GPUs (scripts/derive_serving.py writes throughput)")
 
 
 

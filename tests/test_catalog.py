@@ -165,8 +165,8 @@ def test_bad_containers():
     with pytest.raises(CatalogError, match="empty table"):
         load_catalog({"patterns": []})
     with pytest.raises(CatalogError, match="whole number"):
-        validate_table("throughput", [["gpu", "model", "tokens_per_s", "min_gpus", "source", "as_of"],
-                                      ["h100_sxm", "llama_8b", 100, 1.5, "x", "undated"]])
+        validate_table("throughput", [["gpu", "model", "precision", "tokens_per_s", "tp", "output_tokens", "source",
+                                       "as_of"], ["h100_sxm", "llama_8b", "fp8", 100, 1.5, 200, "x", "undated"]])
 
 
 def test_normalize_key():

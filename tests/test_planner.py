@@ -34,10 +34,12 @@ def test_scaling_spec_example():
     assert planner.utilization_after(1.8, 3) == pytest.approx(0.60)
 
 
-def test_gpu_count_below_target_is_one_and_respects_min_gpus():
+def test_gpu_count_below_target_is_one_and_counts_whole_replicas():
     assert planner.gpu_count(0.2) == 1  # spec: scale only above 0.75
     assert planner.gpu_count(0.75) == 1  # exactly at the target: no scaling
-    assert planner.gpu_count(0.2, min_gpus=4) == 4  # the model needs 4 GPUs of memory
+    assert planner.gpu_count(0.2, replica_gpus=4) == 4  # one replica of the model needs 4 GPUs
+    assert planner.gpu_count(3.5, replica_gpus=4) == 8  # ceil(3.5 / 0.75) = 5 GPUs → two replicas of 4
+    assert planner.gpu_count(np.array([0.2, 3.5]), replica_gpus=np.array([2.0, 4.0])).tolist() == [2.0, 8.0]
 
 
 def test_gpu_count_exact_multiple_not_rounded_up_by_float_error():
@@ -125,10 +127,12 @@ def test_plan_without_catalog_row_spec_numbers():
 
 
 def test_plan_catalog_dedicated_bursty_with_all_penalties():
-    # hand-computed from the catalog row runpod/h100_sxm ($2.69, 3 818.8 tok/s, min 2 GPUs):
+    # hand-computed from the catalog row runpod/h100_sxm ($2.69) with a given 3 818.8 tok/s per GPU:
     # bursty: peak = 1e10/86400/0.4×3 = 868 055.6 tok/s; effective = 3818.8×0.7×1.35 = 3 608.766
     # ratio = 240.541; fixed 100 GPUs → util 2.40541 (high)
-    r = atlas_xl.plan(1e10, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=200, gpu_count=100)
+    r = atlas_xl.plan(1e10, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=200, gpu_count=100,
+                      gpu_tokens_per_s=3818.8)
+    assert r.throughput_basis == "given"
     assert r.effective_gpu_tokens_per_s == pytest.approx(3818.8 * 0.7 * 1.35)
     assert r.utilization_after == pytest.approx(868_055.555 / 3608.766 / 100, rel=1e-6)
     assert r.latency_risk == "high"
@@ -220,7 +224,7 @@ def test_plan_errors_are_one_line(kwargs, message):
 
 
 def test_platform_with_several_gpus_needs_gpu():
-    with pytest.raises(AtlasError, match="several GPUs — choose gpu: b200, h100_pcie, h100_sxm, h200, l40s"):
+    with pytest.raises(AtlasError, match="several GPUs — choose gpu: a100_80gb, b200, h100_pcie, h100_sxm, h200, l40s"):
         atlas_xl.plan(1e9, "steady", "llama_70b", "runpod_secure")
 
 

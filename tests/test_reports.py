@@ -40,8 +40,10 @@ def test_no_formulas_and_numbers_have_formats(default_report):
     ranking = book["Ranking"]
     header = [c.value for c in ranking[1]]
     cost = ranking.cell(row=2, column=header.index("Monthly cost") + 1)
-    assert isinstance(cost.value, float) and "$" in cost.number_format
-    util = ranking.cell(row=2, column=header.index("Utilization per GPU") + 1)
+    assert isinstance(cost.value, (int, float)) and "$" in cost.number_format
+    gpu_row = next(r for r in range(2, ranking.max_row + 1)
+                   if ranking.cell(row=r, column=header.index("Billing") + 1).value != "per_token")
+    util = ranking.cell(row=gpu_row, column=header.index("Utilization per GPU") + 1)
     assert util.number_format == "0.0%"
 
 
@@ -67,7 +69,7 @@ def test_text_from_catalogs_stays_text(tmp_path):
     lists = atlas_xl.load_catalog().to_lists()
     offerings = lists["offerings"]
     hostile = "=HYPERLINK(\"http://evil\",\"x\")"
-    offerings.append([hostile, "h100_sxm", None, "dedicated", 0.5, None, "test", "2026-01-01", "=1+1"])
+    offerings.append([hostile, "h100_sxm", None, "dedicated", 0.5, None, None, None, "test", "2026-01-01", "=1+1"])
     catalog = atlas_xl.load_catalog({"offerings": offerings})
     path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_70b"}, catalog=catalog)
     book = load_workbook(path)

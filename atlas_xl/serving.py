@@ -1,0 +1,490 @@
+"""The serving model: what one replica of a model on some GPUs delivers, from physics and calibration.
+
+One replica is ``tp`` GPUs holding one copy of the weights (tensor parallel) and serving a batch of
+``concurrency`` sequences with continuous batching. Every quantity is one function below (units in
+brackets, scalars or numpy arrays); `estimate` chains them and picks the largest concurrency that
+meets the time-to-first-token and time-per-output-token limits and fits in memory.
+
+The physics is a roofline: a decode step reads the weights once and every sequence's KV cache
+(memory-bound) or multiplies every sequence's activations (compute-bound), whichever is slower,
+plus tensor-parallel all-reduces over the scale-up interconnect and a fixed per-step overhead.
+Prefill is compute-bound and interleaved with decode (chunked prefill), so it stretches the time
+per output token. Three efficiency factors and the step overhead are fitted on measurements
+(``catalogs/serving_calibration.csv``, `atlas_xl.calibration`); where a measured throughput of the
+same GPU, model and precision exists (``catalogs/throughput.csv``) it anchors the estimate.
+
+References: the roofline model (Williams, Waterman & Patterson, CACM 52(4), 2009); KV-cache size
+and decode arithmetic as in Pope et al., "Efficiently Scaling Transformer Inference" (MLSys 2023);
+chunked prefill as in Agrawal et al., "Sarathi-Serve" (OSDI 2024).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .catalog import load_catalog, normalize_key
+from .errors import InputError, unknown_name
+from .record import Record
+
+PRECISIONS = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp4": 0.5625}
+"""Bytes per weight. fp4 is NVFP4/MXFP4: 4-bit values plus one 8-bit scale per 16 values (4.5 bits)."""
+
+TFLOPS_COLUMN = {"bf16": "bf16_dense_tflops", "fp16": "bf16_dense_tflops", "fp8": "fp8_dense_tflops",
+                 "fp4": "fp4_dense_tflops"}
+FALLBACK = {"fp4": ("fp4", "fp8", "bf16"), "fp8": ("fp8", "bf16"), "bf16": ("bf16",), "fp16": ("bf16",)}
+"""Tensor-core precision used when a GPU lacks the weights' precision: weight-only quantization
+(fp8 or fp4 weights, multiplied at the next wider precision the GPU has), as vLLM's Marlin kernels do."""
+
+DEFAULT_PRECISION = "fp8"
+DEFAULT_INPUT_TOKENS = 1024
+DEFAULT_OUTPUT_TOKENS = 1024
+"""The stated default request shape: SemiAnalysis InferenceX's 1k/1k chat shape (shared/data/inferencex_dsr1.csv)."""
+DEFAULT_TTFT_MS = 2000.0
+DEFAULT_TPOT_MS = 200.0
+"""The stated default latency limits: MLPerf Inference v5.1 Llama-2-70B Server (p99 TTFT ≤ 2 s, p99 TPOT ≤ 200 ms)."""
+TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
+GPUS_PER_NODE = 8  # a replica wider than this crosses nodes: its all-reduces use the scale-out network
+SCALE_OUT_GB_S = 50.0  # one 400 Gb/s NIC per GPU [GB/s] (shared/data/gpu_specs.csv, InfiniBand NDR)
+CONCURRENCY_GRID = np.unique(np.round(np.geomspace(1, 4096, 97))).astype(float)
+
+
+# -- memory ---------------------------------------------------------------------------------------
+def weights_gb(params_b, bytes_per_param):
+    """Memory of the weights. [GB]
+
+    Notes
+    -----
+    weights = params × bytes_per_param  (params in billions gives GB)
+    """
+    return params_b * bytes_per_param
+
+
+def kv_bytes_per_token(layers, kv_heads, head_dim, kv_bytes, kv_latent_dim=0.0):
+    """KV-cache bytes one token occupies across all layers. [B token⁻¹]
+
+    Notes
+    -----
+    GQA: 2 (K and V) × layers × kv_heads × head_dim × kv_bytes (Pope et al. 2023, §2).
+    MLA (DeepSeek-V2/V3/R1): layers × (kv_lora_rank + qk_rope_head_dim) × kv_bytes, given as
+    ``kv_latent_dim`` (DeepSeek-V2 report, §2.1).
+    """
+    gqa = 2.0 * layers * kv_heads * head_dim * kv_bytes
+    latent = layers * kv_latent_dim * kv_bytes
+    return np.where(np.asarray(kv_latent_dim) > 0, latent, gqa) if isinstance(kv_latent_dim, np.ndarray) \
+        else (latent if kv_latent_dim > 0 else gqa)
+
+
+def kv_gb_per_sequence(kv_bytes_per_token, input_tokens, output_tokens):
+    """KV cache one sequence holds at its full length. [GB]"""
+    return kv_bytes_per_token * (input_tokens + output_tokens) / 1e9
+
+
+def usable_memory_gb(memory_gb, tp, memory_fraction):
+    """Memory of a replica available to weights and KV cache. [GB]
+
+    Notes
+    -----
+    usable = tp × memory_gb × memory_fraction (vLLM's ``gpu_memory_utilization``, default 0.9;
+    the rest holds activations, CUDA graphs and the runtime)
+    """
+    return tp * memory_gb * memory_fraction
+
+
+def max_concurrency(usable_gb, weights_gb, kv_gb_per_sequence):
+    """Sequences whose KV cache fits beside the weights. [sequences]
+
+    Notes
+    -----
+    floor((usable − weights) / kv_per_sequence), 0 when the weights do not fit.
+    """
+    room = np.maximum(np.asarray(usable_gb - weights_gb, dtype=float), 0.0)
+    return np.floor(room / kv_gb_per_sequence)
+
+
+# -- time -----------------------------------------------------------------------------------------
+def prefill_flops(active_params_b, layers, attention_heads, attn_dim, input_tokens):
+    """FLOPs to process one prompt. [FLOP]
+
+    Notes
+    -----
+    2 × active_params × input  (matrix multiplies)  +  2 × layers × heads × attn_dim × input²
+    (causal QKᵀ and AV, half of the square each)
+    """
+    return 2e9 * active_params_b * input_tokens + 2.0 * layers * attention_heads * attn_dim * input_tokens ** 2
+
+
+def prefill_time_s(prefill_flops, tp, peak_tflops, compute_efficiency):
+    """Time of one prefill on the replica (compute-bound). [s]"""
+    return prefill_flops / (tp * peak_tflops * 1e12 * compute_efficiency)
+
+
+def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concurrency, bytes_per_param):
+    """Weights one decode step reads. [GB]
+
+    Notes
+    -----
+    Dense: all of them. Mixture of experts: the shared part and every expert some sequence of the
+    batch routes to; with uniform routing an expert is untouched with probability
+    (1 − k/E)^concurrency.
+    """
+    experts = np.asarray(experts, dtype=float)
+    share = np.where(experts > 0, 1.0 - (1.0 - experts_per_token / np.maximum(experts, 1.0)) ** concurrency, 1.0)
+    return (active_params_b + (params_b - active_params_b) * share) * bytes_per_param
+
+
+def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, concurrency, active_params_b,
+                       layers, attention_heads, attn_dim, tp, peak_tflops, bandwidth_tb_s, compute_efficiency,
+                       memory_efficiency):
+    """Roofline time of one decode step for the whole batch, before communication and overhead. [s]
+
+    Notes
+    -----
+    memory  = (weights_read + concurrency × kv_per_token × context) / (tp × bandwidth × η_mem)
+    compute = concurrency × (2 × active_params + 4 × layers × heads × attn_dim × context)
+              / (tp × peak × η_compute)
+    step    = max(memory, compute)  (roofline)
+    """
+    memory = (weights_read_gb * 1e9 + concurrency * kv_bytes_per_token * context_tokens) / (
+        tp * bandwidth_tb_s * 1e12 * memory_efficiency)
+    flops = concurrency * (2e9 * active_params_b + 4.0 * layers * attention_heads * attn_dim * context_tokens)
+    compute = flops / (tp * peak_tflops * 1e12 * compute_efficiency)
+    return np.maximum(memory, compute)
+
+
+def allreduce_time_s(layers, hidden_size, concurrency, tp, interconnect_gb_s, latency_us):
+    """Tensor-parallel all-reduces of one decode step. [s]
+
+    Notes
+    -----
+    Two all-reduces per layer of concurrency × hidden × 2 bytes (bf16 activations); a ring moves
+    2 (tp − 1)/tp of the message over each GPU's link: time = 2 × layers × (latency + bytes ×
+    2 (tp − 1)/tp / interconnect). 0 for tp = 1.
+    """
+    message = concurrency * hidden_size * 2.0
+    per_reduce = latency_us * 1e-6 + message * 2.0 * (tp - 1) / tp / (interconnect_gb_s * 1e9)
+    return np.where(tp > 1, 2.0 * layers * per_reduce, 0.0)
+
+
+def tpot_s(step_time_s, concurrency, prefill_time_s, output_tokens):
+    """Mean time per output token with chunked prefill interleaved. [s]
+
+    Notes
+    -----
+    Each sequence's prefill takes prefill_time of the replica; a batch of B sequences finishing
+    every output_tokens × TPOT needs B × prefill_time of prefill in that span, so
+    TPOT = step + B × prefill_time / output_tokens.
+    """
+    return step_time_s + concurrency * prefill_time_s / output_tokens
+
+
+def ttft_s(prefill_time_s, tpot_s):
+    """Mean time to first token of an admitted request: its prefill plus the step it joins. [s]"""
+    return prefill_time_s + tpot_s
+
+
+def output_tokens_per_s_per_gpu(concurrency, tpot_s, tp):
+    """Output tokens per second per GPU. [tokens s⁻¹ GPU⁻¹]
+
+    Notes
+    -----
+    concurrency / TPOT / tp  (Little's law over the replica's batch)
+    """
+    return concurrency / tpot_s / tp
+
+
+def power_w(tdp_w, busy_fraction, idle_fraction=0.4, util_fraction=0.6):
+    """Board power, capped by the TDP. [W]
+
+    Notes
+    -----
+    P = TDP × min(1, idle + util × busy), with the NVIDIA coefficient set's power fractions
+    (shared/reference/atlas_fabric/nvidia.yaml: idle 0.4, util 0.6).
+    """
+    return tdp_w * np.minimum(1.0, idle_fraction + util_fraction * busy_fraction)
+
+
+# -- the parameters --------------------------------------------------------------------------------
+def calibration(catalog=None):
+    """The fitted factors as {parameter: value} (``catalogs/serving_calibration.csv``)."""
+    return load_catalog(catalog).serving_calibration
+
+
+def _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, concurrency, p):
+    """Every equation for arrays that broadcast together; returns a dict of arrays."""
+    weights = weights_gb(m["params_b"], precision_bytes)
+    kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"])
+    kv_seq = kv_gb_per_sequence(kv_token, input_tokens, output_tokens)
+    usable = usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"])
+    fit_concurrency = max_concurrency(usable, weights, kv_seq)
+    attn_dim = np.where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
+    prefill = prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"], attn_dim,
+                                           input_tokens), tp, peak_tflops, p["compute_efficiency"])
+    context = input_tokens + output_tokens / 2.0
+    read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"],
+                           concurrency, precision_bytes)
+    roofline = decode_step_time_s(read, kv_token, context, concurrency, m["active_params_b"], m["layers"],
+                                  m["attention_heads"], attn_dim, tp, peak_tflops, g["memory_bandwidth_tb_s"],
+                                  p["compute_efficiency"], p["memory_efficiency"])
+    link = np.where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"])
+    comm = allreduce_time_s(m["layers"], m["hidden_size"], concurrency, tp, link, p["allreduce_latency_us"])
+    step = roofline + comm + p["step_overhead_ms"] / 1000.0
+    tpot = tpot_s(step, concurrency, prefill, output_tokens)
+    return dict(weights_gb=weights, kv_gb_per_sequence=kv_seq, usable_gb=usable, max_concurrency=fit_concurrency,
+                prefill_s=prefill, step_s=step, comm_s=comm, roofline_s=roofline, tpot_s=tpot,
+                ttft_s=ttft_s(prefill, tpot))
+
+
+def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, ttft_limit_ms,
+           tpot_limit_ms, concurrency, p):
+    """Best operating point of n scenarios (arrays of shape (n, 1, 1)) over tp candidates (axis 1, given as
+    an array broadcasting to (n, t, 1)) and a concurrency grid (axis 2) — or the given concurrency.
+
+    Returns a dict of (n,) arrays: the chosen tp and concurrency and every quantity at that point;
+    ``meets`` is False where no point meets the limits (then the quantities are those at concurrency 1
+    of the widest-fitting tp, for a message).
+    """
+    given = np.isfinite(concurrency)
+    grid = np.where(given, concurrency, CONCURRENCY_GRID)
+    q = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, grid, p)
+    cap = np.minimum(q["max_concurrency"], p["max_concurrency"])
+    fits = cap >= 1
+    ok = fits & (grid <= cap) & (q["tpot_s"] * p["tpot_tail"] * 1000.0 <= tpot_limit_ms) \
+        & (q["ttft_s"] * p["ttft_tail"] * 1000.0 <= ttft_limit_ms)
+    # the memory limit is exact: evaluate it as its own candidate so the grid's spacing does not cut it
+    qc = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, cap, p)
+    okc = fits & ~given & (qc["tpot_s"] * p["tpot_tail"] * 1000.0 <= tpot_limit_ms) \
+        & (qc["ttft_s"] * p["ttft_tail"] * 1000.0 <= ttft_limit_ms)
+    rate = np.where(ok, grid / q["tpot_s"] / tp, -1.0)
+    rate_cap = np.where(okc, cap / qc["tpot_s"] / tp, -1.0)
+    n = rate.shape[0]
+    rate = np.concatenate([rate, rate_cap], axis=2)
+    flat = rate.reshape(n, -1)
+    best = flat.argmax(axis=1)
+    meets = flat[np.arange(n), best] > 0
+    t_count, k_count = rate.shape[1], rate.shape[2]
+    ti, ki = np.unravel_index(best, (t_count, k_count))
+    tp_b = np.broadcast_to(tp, (n, t_count, 1))[np.arange(n), ti, 0]
+    fits_t = np.broadcast_to(fits, (n, t_count, 1))[:, :, 0]
+    widest = np.where(fits_t.any(axis=1), np.argmax(fits_t, axis=1), t_count - 1)  # first tp that fits
+    out = {}
+    grid_b = np.broadcast_to(grid, (n, t_count, grid.shape[2]))
+    cap_b = np.broadcast_to(cap, (n, t_count, 1))
+    conc_all = np.concatenate([grid_b, cap_b], axis=2)
+    for key in q:
+        full = np.concatenate([np.broadcast_to(q[key], grid_b.shape), np.broadcast_to(qc[key], cap_b.shape)], axis=2)
+        chosen = full[np.arange(n), ti, ki]
+        fallback = full[np.arange(n), widest, 0]
+        out[key] = np.where(meets, chosen, fallback)
+    out["tp"] = np.where(meets, tp_b, np.broadcast_to(tp, (n, t_count, 1))[np.arange(n), widest, 0])
+    out["concurrency"] = np.where(meets, conc_all[np.arange(n), ti, ki], conc_all[np.arange(n), widest, 0])
+    out["fits"] = fits_t.any(axis=1)
+    out["meets"] = meets
+    out["output_tokens_per_s_per_gpu"] = np.where(meets, out["concurrency"] / out["tpot_s"] / out["tp"], 0.0)
+    return out
+
+
+# -- building the inputs ----------------------------------------------------------------------------
+def normalize_precision(value, what="precision"):
+    """'bf16' | 'fp16' | 'fp8' | 'fp4' (or None); anything else is refused with the list."""
+    if value is None:
+        return None
+    key = normalize_key(value)
+    if key not in PRECISIONS and key != "best":
+        raise InputError(f"unknown {what} '{value}' — use bf16, fp16, fp8, fp4 or best")
+    return key
+
+
+def best_precision(gpu_spec):
+    """The narrowest precision the GPU's tensor cores run natively (fp4, else fp8, else bf16)."""
+    for precision in ("fp4", "fp8"):
+        if gpu_spec[TFLOPS_COLUMN[precision]] == gpu_spec[TFLOPS_COLUMN[precision]]:
+            return precision
+    return "bf16"
+
+
+def peak_tflops(gpu_spec, precision, gpu="gpu"):
+    """Dense peak of the tensor cores that multiply ``precision`` weights (see `FALLBACK`). [TFLOPS]"""
+    for p in FALLBACK[precision]:
+        value = gpu_spec[TFLOPS_COLUMN[p]]
+        if value == value and value > 0:
+            return value
+    raise InputError(f"gpu '{gpu}' has no dense TFLOPS figure — add bf16_dense_tflops (and fp8/fp4 where the GPU "
+                     f"has them) to its row in gpus.csv")
+
+
+def _column(values):
+    return np.asarray(values, dtype=float).reshape(-1, 1, 1)
+
+
+def _arrays(specs):
+    """A list of dicts of floats → a dict of (n, 1, 1) arrays."""
+    return {k: _column([s[k] for s in specs]) for k in specs[0]}
+
+
+def _params(cat, vendors, precisions):
+    """The calibration with the efficiencies scaled per point by its vendor's and precision's factors."""
+    p = dict(cat.serving_calibration)
+    factor = _column([p.get(f"vendor_efficiency_{normalize_key(v)}", 1.0) * (p.get("fp4_efficiency", 1.0) if x == "fp4" else 1.0)
+                      for v, x in zip(vendors, precisions)])
+    p["compute_efficiency"] = p["compute_efficiency"] * factor
+    p["memory_efficiency"] = p["memory_efficiency"] * factor
+    return p
+
+
+def _tp_candidates(tp):
+    return np.asarray(TP_CHOICES, dtype=float).reshape(1, -1, 1) if tp is None else _column([tp])
+
+
+# -- the estimate -----------------------------------------------------------------------------------
+FIELDS = ("model", "gpu", "precision", "kv_precision", "input_tokens", "output_tokens", "ttft_limit_ms",
+          "tpot_limit_ms", "output_tokens_per_s_per_gpu", "total_tokens_per_s_per_gpu", "concurrency", "tp",
+          "ttft_ms", "tpot_ms", "fits", "meets_limits", "weights_gb", "kv_gb_per_sequence", "max_concurrency",
+          "usable_memory_gb", "prefill_ms", "decode_step_ms", "allreduce_ms", "power_w_per_gpu", "basis",
+          "anchor_factor", "anchor_source", "expected_error")
+
+
+def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None, output_tokens=None, ttft_ms=None,
+             tpot_ms=None, tp=None, concurrency=None, catalog=None):
+    """The largest throughput one replica of ``model`` on ``gpu`` sustains within the latency limits.
+
+    Parameters
+    ----------
+    model, gpu : str
+        Catalog keys (``models.csv``, ``gpus.csv``): any GPU row works, measured or not.
+    precision : str, optional
+        Weight precision: bf16, fp16, fp8 (default), fp4, or ``best`` (the GPU's narrowest native one).
+    kv_precision : str, optional
+        KV-cache precision; default fp8 for fp8/fp4 weights, else the weights' precision.
+    input_tokens, output_tokens : numeric, optional
+        Request shape (means). Default 1024 / 1024. [tokens]
+    ttft_ms, tpot_ms : numeric, optional
+        p99 limits on time to first token and time per output token. Default 2000 / 200. [ms]
+    tp : int, optional
+        GPUs per replica (tensor parallel); default: the one with the most tokens/s per GPU.
+    concurrency : int, optional
+        Fix the concurrent sequences per replica (closed loop) instead of the largest that meets the limits.
+
+    Returns
+    -------
+    Record
+        ``output_tokens_per_s_per_gpu`` and ``total_tokens_per_s_per_gpu`` [tokens s⁻¹ GPU⁻¹],
+        ``concurrency``, ``tp``, ``ttft_ms``/``tpot_ms`` (p99, as the limits), ``fits``,
+        ``meets_limits``, ``weights_gb``, ``kv_gb_per_sequence``, ``basis`` (measured where a
+        measured throughput of this GPU, model and precision anchors the estimate, else estimated)
+        and ``expected_error`` (relative error of this basis in the leave-one-GPU-out back-test).
+    """
+    cat = load_catalog(catalog)
+    key = (cat.fingerprint, normalize_key(model), normalize_key(gpu), precision, kv_precision, input_tokens,
+           output_tokens, ttft_ms, tpot_ms, tp, concurrency)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms,
+                           tp, concurrency)
+        if len(_CACHE) > 4096:
+            _CACHE.clear()
+        _CACHE[key] = cached
+    return Record(cached)
+
+
+_CACHE = {}
+
+
+def _positive(name, value, default):
+    if value is None:
+        return default
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
+        raise InputError(f"{name} must be a number, not {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, not {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"{name} must be a finite number greater than 0 — got {value!r}")
+    return number
+
+
+def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency):
+    model_key, gpu_key = cat.check_model(model), cat.check_gpu(gpu)
+    m, g = cat.model_specs[model_key], cat.gpu_specs[gpu_key]
+    precision = normalize_precision(precision) or DEFAULT_PRECISION
+    if precision == "best":
+        precision = best_precision(g)
+    kv_precision = normalize_precision(kv_precision, "kv_precision") or ("fp8" if precision in ("fp8", "fp4") else precision)
+    if kv_precision == "best":
+        raise InputError("kv_precision cannot be 'best' — use bf16, fp16, fp8 or fp4")
+    shape = (_positive("input_tokens", input_tokens, DEFAULT_INPUT_TOKENS),
+             _positive("output_tokens", output_tokens, DEFAULT_OUTPUT_TOKENS))
+    limits = (_positive("ttft_ms", ttft_ms, DEFAULT_TTFT_MS), _positive("tpot_ms", tpot_ms, DEFAULT_TPOT_MS))
+    if tp is not None:
+        tp = _positive("tp", tp, None)
+        if tp != int(tp):
+            raise InputError(f"tp must be a whole number of GPUs, not {tp!r}")
+    fixed = math.nan if concurrency is None else _positive("concurrency", concurrency, None)
+    vendor = cat.tables["gpus"].set_index("gpu").at[gpu_key, "vendor"]
+    peak = peak_tflops(g, precision, gpu_key)
+    row = solve_points(cat, [m], [g], [vendor], [precision], [kv_precision], [peak], [tp], [shape[0]], [shape[1]],
+                       [limits[0]], [limits[1]], [fixed])
+    q = {k: float(v[0]) for k, v in row.items()}
+    out_rate = q["output_tokens_per_s_per_gpu"]
+    basis, factor, anchor_source = "estimated", 1.0, ""
+    anchor = cat.anchors.get((gpu_key, model_key, precision))
+    if anchor is not None and q["meets"]:
+        factor = anchor_factor(cat, anchor, m, g, vendor, kv_precision)
+        basis, anchor_source = "measured", anchor["source"]
+        out_rate *= factor
+    errors = cat.serving_calibration
+    return dict(
+        model=model_key, gpu=gpu_key, precision=precision, kv_precision=kv_precision,
+        input_tokens=shape[0], output_tokens=shape[1], ttft_limit_ms=limits[0], tpot_limit_ms=limits[1],
+        output_tokens_per_s_per_gpu=out_rate,
+        total_tokens_per_s_per_gpu=out_rate * (shape[0] + shape[1]) / shape[1],
+        concurrency=q["concurrency"], tp=q["tp"],
+        ttft_ms=q["ttft_s"] * 1000.0 * errors["ttft_tail"], tpot_ms=q["tpot_s"] * 1000.0 * errors["tpot_tail"],
+        fits=bool(q["fits"]), meets_limits=bool(q["meets"]), weights_gb=q["weights_gb"],
+        kv_gb_per_sequence=q["kv_gb_per_sequence"], max_concurrency=q["max_concurrency"],
+        usable_memory_gb=q["usable_gb"], prefill_ms=q["prefill_s"] * 1000.0, decode_step_ms=q["step_s"] * 1000.0,
+        allreduce_ms=q["comm_s"] * 1000.0,
+        power_w_per_gpu=float(power_w(g["tdp_w"], min(1.0, q["roofline_s"] / q["step_s"]))),
+        basis=basis, anchor_factor=factor, anchor_source=anchor_source,
+        expected_error=errors.get(f"expected_error_{basis}", math.nan))
+
+
+def solve_points(cat, models, gpus, vendors, precisions, kv_precisions, peaks, tps, input_tokens, output_tokens,
+                 ttft_ms, tpot_ms, concurrency, params=None):
+    """`_solve` for n points given as lists; ``params`` overrides the catalog's calibration (the fit)."""
+    p = _params(cat, vendors, precisions) if params is None else params
+    tp = np.asarray([math.nan if t is None else t for t in tps], dtype=float)
+    free = np.isnan(tp)
+    if free.any() and not free.all():  # solve the points with a given tp apart: they need no tp search
+        args = (models, gpus, vendors, precisions, kv_precisions, peaks, tps, input_tokens, output_tokens, ttft_ms,
+                tpot_ms, concurrency)
+        parts = []
+        for mask in (free, ~free):
+            index = np.flatnonzero(mask)
+            sub = {k: (v[index] if isinstance(v, np.ndarray) and v.ndim == 3 and v.shape[0] == len(tp) else v)
+                   for k, v in p.items()}
+            parts.append((index, solve_points(cat, *([a[i] for i in index] for a in args), params=sub)))
+        out = {}
+        for key in parts[0][1]:
+            merged = np.empty(len(tp), dtype=parts[0][1][key].dtype)
+            for index, part in parts:
+                merged[index] = part[key]
+            out[key] = merged
+        return out
+    tp_axis = _tp_candidates(None) if free.all() else tp.reshape(-1, 1, 1)
+    return _solve(_arrays(models), _arrays(gpus), _column([PRECISIONS[x] for x in precisions]),
+                  _column([PRECISIONS[x] for x in kv_precisions]), _column(peaks), tp_axis, _column(input_tokens),
+                  _column(output_tokens), _column(ttft_ms), _column(tpot_ms), _column(concurrency), p)
+
+
+def anchor_factor(cat, anchor, m, g, vendor, kv_precision, params=None):
+    """measured ÷ modelled throughput at the anchor's own conditions (its shape, limits and tp)."""
+    p = cat.serving_calibration if params is None else params
+    input_tokens = anchor.get("input_tokens") or p.get(f"input_tokens_{anchor.get('dataset', '')}", DEFAULT_INPUT_TOKENS)
+    peak = peak_tflops(g, anchor["precision"], anchor["gpu"])
+    row = solve_points(cat, [m], [g], [vendor], [anchor["precision"]], [kv_precision], [peak], [anchor.get("tp")],
+                       [input_tokens], [anchor["output_tokens"]], [anchor.get("ttft_ms", math.inf)],
+                       [anchor.get("tpot_ms", math.inf)], [math.nan], params)
+    modelled = float(row["output_tokens_per_s_per_gpu"][0])
+    return anchor["tokens_per_s"] / modelled if modelled > 0 else 1.0
