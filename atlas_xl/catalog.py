@@ -229,6 +229,8 @@ SCHEMAS.update({
             Column("target", "key", "target key (nvidia_h100_8x_nvlink)"),
             Column("vendor", "text", "vendor"),
             Column("hardware_model", "key", "hardware model whose coefficients apply"),
+            Column("gpu", "key", "GPU of gpus.csv the serving model uses for the base rate; blank = the "
+                   "hardware model's base_tokens_per_accel", required=False),
             Column("instance_type", "text", "instance or system name", required=False),
             Column("accelerators_per_node", "int", "accelerators per node", positive=True),
             Column("num_nodes", "int", "nodes", positive=True),
@@ -247,6 +249,8 @@ SCHEMAS.update({
             Column("workload", "key", "workload key (llama_70b_chat)"),
             Column("mode", "choice", "training | inference", choices=MODES),
             Column("model_family", "text", "model family", required=False),
+            Column("model", "key", "model of models.csv served (inference); blank = built from params.*",
+                   required=False),
             *(Column(f"params.{n}", "int", f"model {n.replace('_', ' ')} (descriptive)", required=False, positive=True)
               for n in ("hidden_size", "n_layers", "vocab_size", "n_heads")),
             Column("parallelism.tp", "int", "tensor-parallel degree", positive=True),
@@ -505,7 +509,8 @@ class Catalog:
         checks = (("offerings", "gpu", "gpu"), ("offerings", "model", "model"), ("throughput", "gpu", "gpu"),
                   ("throughput", "model", "model"), ("serving_benchmarks", "gpu", "gpu"),
                   ("serving_benchmarks", "model", "model"), ("gpu_tco", "gpu", "gpu"),
-                  ("targets", "hardware_model", "hardware_model"),
+                  ("targets", "hardware_model", "hardware_model"), ("targets", "gpu", "gpu"),
+                  ("workloads", "model", "model"),
                   ("phases", "workload", "workload"), ("phases", "request_profile", "profile"),
                   ("workloads", "arrival.profile", "profile"))
         for name, field, kind in checks:

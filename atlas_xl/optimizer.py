@@ -9,8 +9,7 @@ import math
 
 from .catalog import load_catalog
 from .errors import InputError
-from .simulator import (DEFAULT_USD_PER_KWH, Record, resolve_hardware, resolve_knobs, resolve_target,
-                        resolve_workload, _simulate)
+from .simulator import DEFAULT_USD_PER_KWH, Record, resolve, resolve_knobs, _simulate
 
 MIN_GAIN = 0.03  # accept a change only for more than 3 % throughput (spec 9)
 
@@ -52,9 +51,7 @@ def optimize(target=None, workload=None, knobs=None, *, seed=0, sla_p99_ms=120.0
     if isinstance(sla_p99_ms, bool) or not isinstance(sla_p99_ms, (int, float)) or not sla_p99_ms > 0:
         raise InputError(f"sla_p99_ms must be a number of milliseconds greater than 0, not {sla_p99_ms!r}")
     cat = load_catalog(catalog)
-    t = resolve_target(target, cat)
-    h = resolve_hardware(hardware, t, cat)
-    w = resolve_workload(workload, cat)
+    t, h, w = resolve(target, workload, hardware, cat)
     start = resolve_knobs(w, knobs, h)
     fabrics = {k.rsplit(".", 1)[1] for k in h if k.startswith("communication.fabric_factors.")}
 

@@ -350,8 +350,12 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
 
     Parameters
     ----------
-    model, gpu : str
-        Catalog keys (``models.csv``, ``gpus.csv``): any GPU row works, measured or not.
+    model : str or dict
+        A key of ``models.csv``, or the architecture as a dict with that table's columns
+        (params_b, active_params_b, layers, hidden_size, attention_heads, kv_heads, head_dim; experts,
+        experts_per_token, kv_latent_dim for mixture-of-experts and MLA models).
+    gpu : str
+        A key of ``gpus.csv``: any GPU row works, measured or not.
     precision : str, optional
         Weight precision: bf16, fp16, fp8 (default), fp4, or ``best`` (the GPU's narrowest native one).
     kv_precision : str, optional
@@ -375,7 +379,8 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
         and ``expected_error`` (relative error of this basis in the leave-one-GPU-out back-test).
     """
     cat = load_catalog(catalog)
-    key = (cat.fingerprint, normalize_key(model), normalize_key(gpu), precision, kv_precision, input_tokens,
+    model_id = tuple(sorted(model.items())) if isinstance(model, dict) else normalize_key(model)
+    key = (cat.fingerprint, model_id, normalize_key(gpu), precision, kv_precision, input_tokens,
            output_tokens, ttft_ms, tpot_ms, tp, concurrency)
     cached = _CACHE.get(key)
     if cached is None:
@@ -405,8 +410,13 @@ def _positive(name, value, default):
 
 
 def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency):
-    model_key, gpu_key = cat.check_model(model), cat.check_gpu(gpu)
-    m, g = cat.model_specs[model_key], cat.gpu_specs[gpu_key]
+    gpu_key = cat.check_gpu(gpu)
+    if isinstance(model, dict):
+        model_key, m = str(model.get("model", "custom")), architecture(model)
+    else:
+        model_key = cat.check_model(model)
+        m = cat.model_specs[model_key]
+    g = cat.gpu_specs[gpu_key]
     precision = normalize_precision(precision) or DEFAULT_PRECISION
     if precision == "best":
         precision = best_precision(g)
@@ -448,6 +458,25 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         power_w_per_gpu=float(power_w(g["tdp_w"], min(1.0, q["roofline_s"] / q["step_s"]))),
         basis=basis, anchor_factor=factor, anchor_source=anchor_source,
         expected_error=errors.get(f"expected_error_{basis}", math.nan))
+
+
+def architecture(spec):
+    """A model architecture dict → the floats `_core` reads (blank MoE/MLA fields mean dense/GQA)."""
+    missing = [k for k in ("params_b", "layers", "hidden_size", "attention_heads") if spec.get(k) in (None, "")]
+    if missing:
+        raise InputError(f"model architecture needs {', '.join(missing)} — give them (see catalogs/models.csv)")
+    heads = float(spec["attention_heads"])
+    out = {k: float(spec[k]) for k in ("params_b", "layers", "hidden_size", "attention_heads")}
+    out["active_params_b"] = float(spec.get("active_params_b") or spec["params_b"])
+    out["kv_heads"] = float(spec.get("kv_heads") or heads)
+    out["head_dim"] = float(spec.get("head_dim") or out["hidden_size"] / heads)
+    out["context_length"] = float(spec.get("context_length") or 131072)
+    for k in ("experts", "experts_per_token", "kv_latent_dim"):
+        out[k] = float(spec.get(k) or 0.0)
+    for k, v in out.items():
+        if not math.isfinite(v) or v < 0:
+            raise InputError(f"model architecture: {k} = {v!r} — give a finite number >= 0")
+    return out
 
 
 def solve_points(cat, models, gpus, vendors, precisions, kv_precisions, peaks, tps, input_tokens, output_tokens,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import random
 
-from . import queueing
+from . import queueing, serving
 from .catalog import SCHEMAS, load_catalog, normalize_key, parse_bool, validate_record
 from .errors import CatalogError, InputError, unknown_name
+from .record import Record
 
 DEFAULT_TARGET = "nvidia_h100_8x_nvlink"
 DEFAULT_WORKLOAD = "llama_70b_chat"
@@ -323,16 +324,6 @@ def resolve_knobs(workload, knobs, hardware):
             "fabric": fabric, "virt": virt, "microbatch": int(microbatch)}
 
 
-class Record(dict):
-    """A simulation result: a dict whose keys are also attributes (``record.p99_ms``)."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 # -- the whole simulation -------------------------------------------------------------------------
 def simulate(target=None, workload=None, knobs=None, *, seed=0, hardware=None, catalog=None,
              usd_per_kwh=DEFAULT_USD_PER_KWH, pue=None, _phase=None):
@@ -369,11 +360,78 @@ def simulate(target=None, workload=None, knobs=None, *, seed=0, hardware=None, c
     """
     cat = load_catalog(catalog)
     phase = _phase or {}
-    t = resolve_target(target, cat)
-    h = resolve_hardware(hardware, t, cat)
-    w = resolve_workload(workload, cat, phase.get("overrides"))
+    t, h, w = resolve(target, workload, hardware, cat, phase.get("overrides"))
     k = resolve_knobs(w, knobs, h)
     return _simulate(t, h, w, k, seed, cat, usd_per_kwh, pue, phase)
+
+
+def resolve(target, workload, hardware, cat, overrides=None):
+    """(target, hardware, workload) records; the hardware's base rate from the serving model unless
+    ``hardware`` gives ``compute.base_tokens_per_accel`` explicitly (then the seed's equations run on it)."""
+    t = resolve_target(target, cat)
+    h = resolve_hardware(hardware, t, cat)
+    w = resolve_workload(workload, cat, overrides)
+    if not (isinstance(hardware, dict) and "compute.base_tokens_per_accel" in flatten(hardware)):
+        h = dict(h, **serving_base_rate(t, h, w, cat))
+    return t, h, w
+
+
+REFERENCE_KNOBS = {"cuda_graphs": True, "gpudirect_rdma": True, "virt": "bare"}
+"""The tuned configuration a measured serving throughput (MLPerf-like) stands for; the simulator's knobs
+then degrade the base rate from it (fabric: the hardware model's best, NVLink on NVIDIA)."""
+
+
+def serving_base_rate(t, h, w, cat):
+    """The base rate per accelerator from the serving model, for inference on a target whose GPU is in
+    gpus.csv; {} (the hardware model's published base_tokens_per_accel) otherwise.
+
+    Notes
+    -----
+    base = serving total tokens/s per GPU × (1 + ω·ω_ref) / (ρ_ref × f_vendor(inference)), with ρ_ref
+    and ω_ref of `REFERENCE_KNOBS`, so that the spec's throughput equation (3.1–3.2) returns the serving
+    model's throughput for a tuned deployment and less for an untuned one. The model is the workload's
+    ``model`` or, without one, a dense model built from its ``params.*`` (12·layers·hidden² + 2·vocab·hidden
+    parameters, multi-head attention).
+    """
+    gpu = t.get("gpu")
+    if w["mode"] != "inference" or not gpu:
+        return {}
+    model = w.get("model") or _model_from_params(w)
+    if model is None:
+        return {}
+    precision = normalize_key(w.get("precision.weights", "")) or serving.DEFAULT_PRECISION
+    if precision not in serving.PRECISIONS:
+        precision = serving.DEFAULT_PRECISION
+    est = serving.estimate(model, gpu, precision=precision, input_tokens=max(w["sequence.prompt"], 1),
+                           output_tokens=w["sequence.generate"], tp=w["parallelism.tp"] * w["parallelism.pp"],
+                           catalog=cat)
+    if not est.fits:
+        raise InputError(f"{est.model} at {precision} does not fit on tp·pp = {est.tp:g} {gpu} GPUs "
+                         f"({est.weights_gb:,.0f} GB of weights) — raise parallelism.tp or use a lower precision")
+    factors = {k.rsplit(".", 1)[1]: v for k, v in h.items() if k.startswith("communication.fabric_factors.") and v}
+    ref = resolve_knobs(w, dict(REFERENCE_KNOBS, fabric=min(factors, key=factors.get)), h)
+    rho = utilization_with_knobs(h["utilization.base"], h["utilization.knob_increments.cuda_graphs"],
+                                 h["utilization.knob_increments.gpudirect_rdma"],
+                                 h["utilization.knob_increments.inference_bonus"], h["utilization.max"],
+                                 ref["cuda_graphs"], ref["gpudirect_rdma"], True)
+    chi = communication_intensity(h["communication.intensity.base"], h["communication.intensity.per_tp"],
+                                  h["communication.intensity.per_pp"], w["parallelism.tp"], w["parallelism.pp"],
+                                  h["communication.intensity.inference_scale"], True)
+    omega = communication_overhead(chi, h[f"communication.fabric_factors.{ref['fabric']}"],
+                                   h["communication.jitter_per_sriov"], False, h["communication.gpudirect_multiplier"],
+                                   True, h["communication.min_overhead"])
+    base = est.total_tokens_per_s_per_gpu * (1.0 + h["throughput.overhead_weight"] * omega) / (
+        rho * h["compute.factors.inference"])
+    return {"compute.base_tokens_per_accel": base, "base_rate_basis": f"serving model ({est.basis})"}
+
+
+def _model_from_params(w):
+    n = {k: w.get(f"params.{k}") for k in ("hidden_size", "n_layers", "vocab_size", "n_heads")}
+    if not (n["hidden_size"] and n["n_layers"] and n["n_heads"]):
+        return None
+    params = 12.0 * n["n_layers"] * n["hidden_size"] ** 2 + 2.0 * (n["vocab_size"] or 0) * n["hidden_size"]
+    return {"model": w["workload"], "params_b": params / 1e9, "layers": n["n_layers"], "hidden_size": n["hidden_size"],
+            "attention_heads": n["n_heads"]}
 
 
 def _simulate(t, h, w, k, seed, cat, usd_per_kwh, pue, phase):
@@ -434,7 +492,8 @@ def _simulate(t, h, w, k, seed, cat, usd_per_kwh, pue, phase):
         accelerators=accelerators, tp=tp, pp=pp, dp=dp, prompt_tokens=w["sequence.prompt"],
         generate_tokens=w["sequence.generate"],
         utilization=rho, comm_intensity=chi, comm_overhead=omega_comm, noise_epsilon=epsilon,
-        base_rate_tokens_per_sec=rate, tokens_per_sec=tokens, step_tokens=step_tokens,
+        base_rate_tokens_per_sec=rate, base_rate_basis=h.get("base_rate_basis", "hardware model"),
+        tokens_per_sec=tokens, step_tokens=step_tokens,
         step_time_ms=step_time_ms(step_tokens, tokens),
         flop_utilization=flop_utilization(rho, h["compute.comm_penalty_coeff"], omega_comm),
         hbm_bw_util=hbm_utilization(sequence, h["hbm.base"], h["hbm.seq_scale"], h["hbm.seq_norm"], h["hbm.max"]),

@@ -340,6 +340,11 @@ def derive_workloads(reference):
     return rows, phases
 
 
+TARGET_GPUS = {"nvidia_h100_8x_nvlink": "h100_sxm", "nvidia_h100_cluster_32n": "h100_sxm",
+               "nvidia_h100_cluster_128n": "h100_sxm", "nvidia_h200_8x": "h200", "nvidia_b200_8x": "b200"}
+"""Targets whose accelerators are rows of gpus.csv: the serving model gives their base rate (Groq and
+SambaNova keep their hardware models' published base_tokens_per_accel)."""
+WORKLOAD_MODELS = {"llama_70b_chat": "llama_70b", "llama_8b_api": "llama_8b", "llama_70b_finetune": "llama_70b"}
 EXAMPLE_SOURCE = "atlas_xl example workload; model dimensions from catalogs/models.csv (the model's config.json)"
 EXAMPLE_WORKLOADS = [  # workloads that fit one 8-accelerator node
     {"workload": "llama_70b_chat", "mode": "inference", "model_family": "llama", "params.hidden_size": 8192,
@@ -393,11 +398,15 @@ def write_simulator_catalogs(reference):
         for p, load, cv in REQUEST_PROFILES])
     out = ROOT / "catalogs"
 
+    targets["gpu"] = targets.target.map(TARGET_GPUS).fillna("")
+    workloads = pd.DataFrame(workloads)
+    workloads["model"] = workloads.workload.map(WORKLOAD_MODELS).fillna("")
+
     def ordered(name, frame):
         return frame.reindex(columns=[c.name for c in SCHEMAS[name][0]])
 
     hardware, targets = ordered("hardware_models", hardware), ordered("targets", targets)
-    workloads = ordered("workloads", pd.DataFrame(workloads))
+    workloads = ordered("workloads", workloads)
     phases = ordered("phases", pd.DataFrame(phases))
     hardware.to_csv(out / "hardware_models.csv", index=False)
     targets.to_csv(out / "targets.csv", index=False)

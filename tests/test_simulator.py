@@ -71,8 +71,12 @@ def test_noise_seeded_and_bounded():
 
 
 # -- simulate(): whole records ----------------------------------------------------------------------
-def test_simulate_default_inference_record_hand_computed():
-    r = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", hardware=NOISELESS)
+def test_simulate_seed_equations_exact_with_an_explicit_base_rate():
+    # the seed's published base rate (nvidia.yaml: 1100 tokens/s per accelerator) given explicitly:
+    # the seed's equations reproduce its numbers exactly
+    seed = {"compute": {"base_tokens_per_accel": 1100.0}, **NOISELESS}
+    r = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", hardware=seed)
+    assert r.base_rate_basis == "hardware model"
     # rho 0.68; chi (0.11 + 0.02) × 0.6 = 0.078; omega_comm 0.09009; base 9240 tokens/s
     tps = 9240 * 0.68 / (1 + 7.5 * 0.09009) * 256 / 1280
     assert r.utilization == pytest.approx(0.68)
@@ -144,7 +148,7 @@ def test_dict_inputs_in_the_seed_schema():
 
 
 def test_hardware_dict_overrides_coefficients():
-    base = atlas_xl.simulate(hardware=NOISELESS)
+    base = atlas_xl.simulate(hardware={"compute": {"base_tokens_per_accel": 1100.0}, **NOISELESS})
     faster = atlas_xl.simulate(hardware={"compute": {"base_tokens_per_accel": 2200.0}, **NOISELESS})
     assert faster.tokens_per_sec == pytest.approx(2 * base.tokens_per_sec)
     groq = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_8b_api", hardware="groq", knobs={"fabric": "fabric"})
@@ -206,3 +210,48 @@ def test_errors_are_one_line(args, kwargs, message):
 def test_bad_input_is_input_error():
     with pytest.raises(InputError):
         atlas_xl.simulate(None, None, {"cuda_graphs": "maybe"})
+
+
+# -- the serving model under the simulator (issue 9) -------------------------------------------------
+TUNED = {"cuda_graphs": True, "gpudirect_rdma": True, "virt": "bare", "fabric": "nvlink"}
+
+
+def _mlperf_shape():
+    # MLPerf Llama-2-70B: mean output 291 tokens (result logs); mean input fitted (serving_calibration.csv)
+    prompt = round(atlas_xl.load_catalog().serving_calibration["input_tokens_mlperf_openorca"])
+    return {"name": "llama_70b_chat", "sequence": {"prompt": prompt, "generate": 291}}
+
+
+def test_llama_70b_on_h100_node_matches_mlperf():
+    untuned = atlas_xl.simulate("nvidia_h100_8x_nvlink", _mlperf_shape(), hardware=NOISELESS)
+    assert untuned.base_rate_basis == "serving model (measured)"
+    # MLPerf Inference v4.1 closed Server, 8×H100-SXM: 2 698.5 output tokens/s per GPU (lower median,
+    # shared/data/llm_inference_benchmarks.csv) → 21 588 for the node; the issue's bar: within 25 %
+    assert untuned.tokens_per_sec == pytest.approx(8 * 2698.5, rel=0.25)
+    # tuned like an MLPerf submission, the node reproduces its v5.1 anchor (3 818.8 per GPU) within 5 %
+    tuned = atlas_xl.simulate("nvidia_h100_8x_nvlink", _mlperf_shape(), TUNED, hardware=NOISELESS)
+    assert tuned.tokens_per_sec == pytest.approx(8 * 3818.8, rel=0.05)
+
+
+def test_smaller_model_is_several_times_faster():
+    big = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", TUNED, hardware=NOISELESS)
+    small = atlas_xl.simulate("nvidia_h100_8x_nvlink", {"name": "llama_70b_chat", "model": "llama_8b"}, TUNED,
+                              hardware=NOISELESS)
+    assert small.tokens_per_sec > 3 * big.tokens_per_sec
+
+
+def test_model_from_dimensions_changes_the_rate():
+    # a workload without a model key is built from its params.* (8B-like dimensions vs 70B-like)
+    dims = {"name": "custom", "mode": "inference", "sequence": {"prompt": 512, "generate": 256},
+            "parallelism": {"tp": 1, "pp": 1, "dp": 8}, "precision": {"weights": "fp8"}}
+    small = atlas_xl.simulate(None, {**dims, "params": {"hidden_size": 4096, "n_layers": 32, "n_heads": 32,
+                                                          "vocab_size": 128256}}, hardware=NOISELESS)
+    big = atlas_xl.simulate(None, {**dims, "parallelism": {"tp": 2, "pp": 1, "dp": 4},
+                                   "params": {"hidden_size": 8192, "n_layers": 80, "n_heads": 64,
+                                              "vocab_size": 128256}}, hardware=NOISELESS)
+    assert small.base_rate_basis.startswith("serving model") and small.tokens_per_sec > 3 * big.tokens_per_sec
+
+
+def test_model_that_does_not_fit_its_tp_is_refused():
+    with pytest.raises(InputError, match="does not fit on tp·pp = 1 h100_sxm GPUs"):
+        atlas_xl.simulate(None, {"name": "llama_70b_chat", "model": "llama_405b", "parallelism": {"tp": 1}})
