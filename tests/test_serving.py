@@ -1,0 +1,255 @@
+"""The serving model (atlas_xl/serving.py): equations, estimate(), properties, GPUs from specs."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import atlas_xl
+from atlas_xl import serving
+from atlas_xl.errors import AtlasError, CatalogError, InputError
+
+CAT = atlas_xl.load_catalog()
+H100 = CAT.gpu_specs["h100_sxm"]
+L70 = CAT.model_specs["llama_70b"]
+
+
+# -- equations, hand-computed ----------------------------------------------------------------------
+def test_memory_equations():
+    assert serving.weights_gb(70.6, 1.0) == pytest.approx(70.6)  # 70.6 B parameters × 1 byte
+    assert serving.weights_gb(70.6, 0.5625) == pytest.approx(39.7125)  # NVFP4: 4.5 bits per weight
+    # Llama 70B GQA: 2 × 80 layers × 8 KV heads × 128 × 1 byte (fp8) = 163 840 B per token
+    assert serving.kv_bytes_per_token(80, 8, 128, 1.0) == 163_840
+    # DeepSeek-R1 MLA: 61 layers × (512 + 64) × 1 byte = 35 136 B per token
+    assert serving.kv_bytes_per_token(61, 128, 192, 1.0, 576) == 35_136
+    assert serving.kv_gb_per_sequence(163_840, 1024, 1024) == pytest.approx(0.33554432)
+    assert serving.usable_memory_gb(80, 2, 0.9) == pytest.approx(144)
+    assert serving.max_concurrency(144, 70.6, 0.33554432) == 218  # floor(73.4 / 0.3355)
+    assert serving.max_concurrency(60, 70.6, 0.3) == 0  # the weights do not fit
+
+
+def test_time_equations():
+    # prefill of 1000 tokens on Llama 70B: 2 × 70.6e9 × 1000 + 2 × 80 × 64 × 128 × 1000²
+    flops = serving.prefill_flops(70.6, 80, 64, 128, 1000)
+    assert flops == pytest.approx(1.412e14 + 1.31072e12)
+    assert serving.prefill_time_s(flops, 2, 1979, 0.5) == pytest.approx(flops / (2 * 1979e12 * 0.5))
+    # memory-bound decode: 70.6 GB + 10 sequences × 163 840 B × 1000 tokens over 2 × 3.35 TB/s × 0.6
+    step = serving.decode_step_time_s(70.6, 163_840, 1000, 10, 70.6, 80, 64, 128, 2, 1979, 3.35, 0.5, 0.6)
+    assert step == pytest.approx((70.6e9 + 10 * 163_840 * 1000) / (2 * 3.35e12 * 0.6))
+    # compute-bound at a large batch: 2000 × (2 × 70.6e9 + 4 × 80 × 64 × 128 × 1000) / (2 × 1979e12 × 0.5)
+    step = serving.decode_step_time_s(70.6, 163_840, 1000, 2000, 70.6, 80, 64, 128, 2, 1979, 3.35, 0.5, 0.6)
+    compute = 2000 * (1.412e11 + 4 * 80 * 64 * 128 * 1000) / (2 * 1979e12 * 0.5)
+    memory = (70.6e9 + 2000 * 163_840 * 1000) / (2 * 3.35e12 * 0.6)
+    assert step == pytest.approx(max(compute, memory))
+    assert serving.allreduce_time_s(80, 8192, 64, 1, 450, 10) == 0.0  # no all-reduce on one GPU
+    # tp 8: 2 × 80 × (10 µs + 64 × 8192 × 2 B × 2 × 7/8 / 450 GB/s)
+    assert serving.allreduce_time_s(80, 8192, 64, 8, 450, 10) == pytest.approx(
+        160 * (10e-6 + 64 * 8192 * 2 * 1.75 / 450e9))
+    assert serving.tpot_s(0.03, 64, 0.05, 500) == pytest.approx(0.03 + 64 * 0.05 / 500)
+    assert serving.output_tokens_per_s_per_gpu(64, 0.0364, 2) == pytest.approx(64 / 0.0364 / 2)
+    assert serving.power_w(700, 0.5) == pytest.approx(700 * 0.7)
+    assert serving.power_w(700, 2.0) == 700  # capped by the TDP
+
+
+def test_moe_weights_read_grow_with_the_batch():
+    # DeepSeek-R1: 37 B active of 671 B; one sequence reads 8 of 256 routed experts
+    one = serving.weights_read_gb(671, 37, 256, 8, 1, 1.0)
+    many = serving.weights_read_gb(671, 37, 256, 8, 512, 1.0)
+    assert one == pytest.approx(37 + 634 * (8 / 256))
+    assert many == pytest.approx(671, rel=1e-6)  # every expert is touched
+    assert serving.weights_read_gb(70.6, 70.6, 0, 0, 50, 1.0) == pytest.approx(70.6)  # dense
+
+
+# -- estimate() ------------------------------------------------------------------------------------
+def test_estimate_record():
+    r = atlas_xl.estimate("llama_70b", "h100_sxm")
+    assert r["output_tokens_per_s_per_gpu"] == r.output_tokens_per_s_per_gpu > 0
+    assert r.total_tokens_per_s_per_gpu == pytest.approx(r.output_tokens_per_s_per_gpu * 2)  # 1024 in / 1024 out
+    assert r.precision == "fp8" and r.fits and r.meets_limits and r.tp in (1, 2, 4, 8)
+    assert r.tpot_ms <= 200 and r.ttft_ms <= 2000  # the default limits hold at the chosen point
+    assert r.weights_gb == pytest.approx(70.6)
+    assert r.basis == "measured" and r.anchor_source.startswith("https://github.com/mlcommons/")
+    assert 0 < r.expected_error < 1
+    assert set(serving.FIELDS) <= set(r)
+
+
+def test_anchor_reproduces_its_measurement():
+    # the MLPerf v5.1 H100 Server point: 3 818.8 output tokens/s per GPU at its own conditions
+    anchor = CAT.anchors[("h100_sxm", "llama_70b", "fp8")]
+    p = CAT.serving_calibration
+    r = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=p["input_tokens_mlperf_openorca"],
+                          output_tokens=anchor["output_tokens"], ttft_ms=anchor["ttft_ms"], tpot_ms=anchor["tpot_ms"])
+    assert r.output_tokens_per_s_per_gpu == pytest.approx(anchor["tokens_per_s"], rel=1e-9)
+
+
+def test_unmeasured_gpu_is_estimated():
+    r = atlas_xl.estimate("llama_70b", "a100_80gb", precision="bf16")
+    assert r.basis == "estimated" and r.output_tokens_per_s_per_gpu > 0
+    assert r.expected_error == pytest.approx(CAT.serving_calibration["expected_error_estimated"])
+
+
+def test_tighter_tpot_needs_more_gpus_in_the_plan():
+    # MLPerf v5.1: Interactive limits (TPOT 40 ms) give ~40 % less per GPU than Server (200 ms)
+    server = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h200", tpot_ms=200)
+    interactive = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h200", tpot_ms=40, ttft_ms=450)
+    assert interactive.gpu_count > server.gpu_count
+    assert interactive.gpu_tokens_per_s < 0.8 * server.gpu_tokens_per_s
+
+
+def test_precision_and_best():
+    fp8 = atlas_xl.estimate("llama_70b", "b200", precision="fp8")
+    best = atlas_xl.estimate("llama_70b", "b200", precision="best")
+    assert best.precision == "fp4" and best.output_tokens_per_s_per_gpu > fp8.output_tokens_per_s_per_gpu
+    assert atlas_xl.estimate("llama_70b", "h100_sxm", precision="best").precision == "fp8"
+    bf16 = atlas_xl.estimate("llama_70b", "h100_pcie", precision="bf16")
+    assert bf16.weights_gb == pytest.approx(141.2) and bf16.tp >= 2  # 70B in BF16 needs more than one 80 GB GPU
+
+
+def test_model_as_architecture_dict():
+    spec = {k: CAT.tables["models"].set_index("model").at["llama_8b", k]
+            for k in ("params_b", "layers", "hidden_size", "attention_heads", "kv_heads", "head_dim")}
+    mine = atlas_xl.estimate(dict(spec, model="my_8b"), "h100_sxm", precision="bf16")
+    built_in = atlas_xl.estimate("llama_8b", "h100_sxm", precision="bf16")
+    assert mine.model == "my_8b" and mine.basis == "estimated"
+    assert mine.output_tokens_per_s_per_gpu == pytest.approx(built_in.output_tokens_per_s_per_gpu)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(precision="int3"), "unknown precision 'int3' — use bf16, fp16, fp8, fp4 or best"),
+    (dict(input_tokens=-5), "input_tokens must be a finite number greater than 0"),
+    (dict(tpot_ms="fast"), "tpot_ms must be a number, not 'fast'"),
+    (dict(tp=1.5), "tp must be a whole number of GPUs"),
+])
+def test_bad_input_one_line(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        atlas_xl.estimate("llama_70b", "h100_sxm", **kwargs)
+
+
+def test_unknown_names():
+    with pytest.raises(AtlasError, match="unknown gpu 'h1000' — did you mean h200, h100_sxm"):
+        atlas_xl.estimate("llama_70b", "h1000")
+    with pytest.raises(AtlasError, match="unknown model 'llama70'"):
+        atlas_xl.estimate("llama70", "h100_sxm")
+
+
+def test_model_that_fits_nowhere_is_flagged_and_refused_by_the_planner():
+    models = CAT.to_lists()["models"]
+    header = models[0]
+    huge = list(models[1])  # a copy of the first model, made 3 T parameters
+    huge[header.index("model")], huge[header.index("params_b")], huge[header.index("active_params_b")] = "huge", 3000, 3000
+    cat = atlas_xl.load_catalog({"models": models + [huge]})
+    r = atlas_xl.estimate("huge", "l4", precision="bf16", catalog=cat)  # 6 TB of weights; 64 × 24 GB GPUs hold 1.4 TB
+    assert not r.fits and r.output_tokens_per_s_per_gpu == 0
+    with pytest.raises(InputError, match="does not fit on l4 even with 64 GPUs per replica"):
+        atlas_xl.plan(1e9, "steady", "huge", "x", gpu="l4", hourly_usd=1.0, billing="dedicated", precision="bf16",
+                      catalog=cat)
+
+
+def test_impossible_latency_is_refused():
+    with pytest.raises(InputError, match="cannot meet TTFT"):
+        atlas_xl.plan(1e9, "steady", "llama_405b", "x", gpu="l40s", hourly_usd=1.0, billing="dedicated", tpot_ms=5)
+
+
+# -- GPUs from specs -------------------------------------------------------------------------------
+def test_gpu_added_through_a_catalog_folder(tmp_path):
+    gpus = CAT.tables["gpus"].copy()
+    mine = {"gpu": "rtx_pro_6000", "name": "NVIDIA RTX PRO 6000 Blackwell Server", "vendor": "NVIDIA",
+            "bf16_dense_tflops": 500, "fp8_dense_tflops": 1000, "fp4_dense_tflops": 2000, "memory_gb": 96,
+            "memory_bandwidth_tb_s": 1.6, "tdp_w": 600, "source": "NVIDIA datasheet", "as_of": "2025-05-19"}
+    pd.concat([gpus, pd.DataFrame([mine])]).to_csv(tmp_path / "gpus.csv", index=False)
+    cat = atlas_xl.load_catalog(tmp_path)
+    r = atlas_xl.estimate("llama_70b", "rtx_pro_6000", catalog=cat)
+    assert r.basis == "estimated" and r.fits and r.output_tokens_per_s_per_gpu > 0
+    plan = atlas_xl.plan(2e9, "steady", "llama_70b", "my_cloud", gpu="rtx_pro_6000", hourly_usd=1.8,
+                         billing="dedicated", catalog=cat)
+    assert plan.throughput_basis == "estimated" and plan.gpu_count % plan.replica_gpus == 0
+
+
+def test_gpu_row_without_bandwidth_is_refused(tmp_path):
+    gpus = CAT.tables["gpus"].copy()
+    gpus.loc[0, "memory_bandwidth_tb_s"] = math.nan
+    gpus.to_csv(tmp_path / "gpus.csv", index=False)
+    with pytest.raises(CatalogError, match="gpus.csv row 2, column memory_bandwidth_tb_s: empty"):
+        atlas_xl.load_catalog(tmp_path)
+
+
+def test_gpu_without_tflops_is_refused_when_estimated():
+    gpus = CAT.to_lists()["gpus"]
+    header = gpus[0]
+    gpus.append(["bare", "Bare", "X"] + [None] * (len(header) - 3))
+    row = gpus[-1]
+    row[header.index("memory_gb")], row[header.index("memory_bandwidth_tb_s")] = 80, 2.0
+    row[header.index("source")], row[header.index("as_of")] = "test", "undated"
+    cat = atlas_xl.load_catalog({"gpus": gpus})
+    with pytest.raises(InputError, match="gpu 'bare' has no dense TFLOPS figure — add bf16_dense_tflops"):
+        atlas_xl.estimate("llama_8b", "bare", catalog=cat)
+
+
+# -- properties ------------------------------------------------------------------------------------
+def _rate(model=L70, gpu=H100, precision="fp8", tpot=200.0, ttft=2000.0, i=1024.0, o=1024.0):
+    out = serving.solve_points(CAT, [model], [gpu], ["nvidia"], [precision], ["fp8"],
+                               [serving.peak_tflops(gpu, precision)], [None], [i], [o], [ttft], [tpot], [math.nan])
+    return float(out["output_tokens_per_s_per_gpu"][0]), out
+
+
+shapes = st.tuples(st.floats(64, 8192), st.floats(64, 4096))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes, st.floats(1.0, 3.0))
+def test_more_bandwidth_never_lowers_throughput(shape, factor):
+    slow, _ = _rate(i=shape[0], o=shape[1])
+    fast, _ = _rate(gpu=dict(H100, memory_bandwidth_tb_s=H100["memory_bandwidth_tb_s"] * factor), i=shape[0], o=shape[1])
+    assert fast >= slow * (1 - 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes, st.floats(20, 400), st.floats(0.2, 1.0))
+def test_tighter_tpot_never_raises_throughput(shape, tpot, tighter):
+    loose, _ = _rate(tpot=tpot, i=shape[0], o=shape[1])
+    tight, _ = _rate(tpot=tpot * tighter, i=shape[0], o=shape[1])
+    assert tight <= loose * (1 + 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes, st.floats(1.0, 4.0))
+def test_larger_model_never_raises_throughput(shape, factor):
+    small, _ = _rate(i=shape[0], o=shape[1])
+    big = dict(L70, params_b=L70["params_b"] * factor, active_params_b=L70["active_params_b"] * factor)
+    large, _ = _rate(model=big, i=shape[0], o=shape[1])
+    assert large <= small * (1 + 1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(CAT.models)), st.sampled_from(sorted(CAT.gpus)), st.sampled_from(["bf16", "fp8", "fp4"]),
+       shapes)
+def test_fits_iff_weights_and_kv_fit(model, gpu, precision, shape):
+    r = atlas_xl.estimate(model, gpu, precision=precision, input_tokens=round(shape[0]), output_tokens=round(shape[1]))
+    if r.fits:
+        assert r.weights_gb + r.concurrency * r.kv_gb_per_sequence <= r.usable_memory_gb * (1 + 1e-9)
+    else:  # not even one sequence beside the weights on the widest replica
+        widest = serving.usable_memory_gb(CAT.gpu_specs[gpu]["memory_gb"], serving.TP_CHOICES[-1], 0.9)
+        assert r.weights_gb + r.kv_gb_per_sequence > widest
+
+
+def test_physical_ceiling_holds():
+    # no estimate may exceed the compute roofline: peak / (2 × active parameters) per GPU
+    for model in sorted(CAT.models):
+        for gpu in sorted(CAT.gpus):
+            r = atlas_xl.estimate(model, gpu, precision="best")
+            if not r.meets_limits:
+                continue
+            peak = serving.peak_tflops(CAT.gpu_specs[gpu], r.precision) * 1e12
+            ceiling = peak / (2e9 * CAT.model_specs[model]["active_params_b"])
+            assert r.total_tokens_per_s_per_gpu <= ceiling, (model, gpu)
+
+
+def test_array_of_points_matches_scalars():
+    out = serving.solve_points(CAT, [L70, L70], [H100, H100], ["nvidia"] * 2, ["fp8"] * 2, ["fp8"] * 2, [1979.0] * 2,
+                               [None, None], [1024.0, 4096.0], [1024.0, 256.0], [2000.0] * 2, [200.0, 50.0],
+                               [math.nan] * 2)
+    one, _ = _rate(i=4096.0, o=256.0, tpot=50.0)
+    assert out["output_tokens_per_s_per_gpu"][1] == pytest.approx(one)
+    assert isinstance(out["tp"], np.ndarray)
