@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atlas_xl import __version__
+from atlas_xl import __version__, calibration, serving
 from atlas_xl.catalog import SCHEMAS, load_catalog
 from atlas_xl.errors import AtlasError, InputError
 from atlas_xl.optimizer import optimize
@@ -47,6 +47,16 @@ PLAN_UNITS = {
     "monthly_cost_usd": "USD/month", "idle_waste_usd": "USD/month", "idle_waste_pct": "%",
     "monthly_tokens": "tokens/month", "cost_per_m_tokens_usd": "USD/Mtok", "overload_penalty_usd": "USD",
     "scaling_penalty_usd": "USD", "latency_penalty_usd": "USD", "penalty_usd": "USD", "score_usd": "USD",
+    "replica_gpus": "GPUs", "input_tokens": "tokens", "output_tokens": "tokens", "ttft_ms": "ms (p99)",
+    "tpot_ms": "ms (p99)", "throughput_expected_error": "relative",
+}
+ESTIMATE_UNITS = {
+    "input_tokens": "tokens", "output_tokens": "tokens", "ttft_limit_ms": "ms (p99)", "tpot_limit_ms": "ms (p99)",
+    "output_tokens_per_s_per_gpu": "tokens/s/GPU", "total_tokens_per_s_per_gpu": "tokens/s/GPU",
+    "concurrency": "sequences/replica", "tp": "GPUs/replica", "ttft_ms": "ms (p99)", "tpot_ms": "ms (p99)",
+    "weights_gb": "GB", "kv_gb_per_sequence": "GB", "max_concurrency": "sequences", "usable_memory_gb": "GB",
+    "prefill_ms": "ms", "decode_step_ms": "ms", "allreduce_ms": "ms", "power_w_per_gpu": "W",
+    "anchor_factor": "measured/modelled", "expected_error": "relative",
 }
 
 
@@ -90,32 +100,70 @@ def _fmt(value, fmt):
     return fmt.format(value)
 
 
+def _serving_args(args):
+    return dict(precision=args.precision, input_tokens=args.input_tokens, output_tokens=args.output_tokens,
+                ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms)
+
+
 def cmd_plan(args):
     result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
                   latency_ms=args.latency_ms, gpu_count=args.gpu_count,
                   gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
                   price_per_m_tokens=args.price_per_m_tokens, billing=args.billing,
-                  catalog=args.catalog)
-    record = {k: _jsonable(v) for k, v in result.as_dict().items()}
+                  catalog=args.catalog, **_serving_args(args))
+    _print_fields(result.as_dict(), PLAN_UNITS, args)
+
+
+def cmd_estimate(args):
+    record = serving.estimate(args.model, args.gpu, tp=args.tp, catalog=args.catalog, **_serving_args(args))
+    _print_fields(record, ESTIMATE_UNITS, args)
+
+
+def cmd_backtest(args):
+    frame = calibration.backtest(catalog=args.catalog)
+    if args.json or args.csv:
+        _emit_frame(frame, args)
+        return
+    table = calibration.summary(frame)
+    print("Leave-one-GPU-out back-test: mean absolute % error of output tokens/s per GPU; each GPU's points are")
+    print("predicted by a fit that never saw that GPU (catalogs/serving_benchmarks.csv; InferenceX data:")
+    print("SemiAnalysis InferenceX).\n")
+    print(table.astype(object).where(table.notna(), "").to_string())
+    ratio = calibration.interactive_server_ratio(frame)
+    print(f"\nMLPerf Interactive/Server throughput ratio: mean absolute error {ratio.error.abs().mean():.1%} "
+          f"over {len(ratio)} GPU/model pairs")
+
+
+def _short(text, width=72):
+    """Long text (a source URL) shortened for the table view; --json and --csv print it whole."""
+    return text if len(text) <= width else f"{text[:width - 30]}…{text[-29:]}"
+
+
+def _print_fields(record, units, args):
+    record = {k: _jsonable(v) for k, v in record.items()}
     if args.json:
         print(json.dumps(record, indent=2))
         return
     frame = pd.DataFrame({"field": list(record), "value": list(record.values()),
-                          "units": [PLAN_UNITS.get(k, "") for k in record]})
+                          "units": [units.get(k, "") for k in record]})
     if args.csv:
         frame.to_csv(sys.stdout, index=False)
         return
     frame["value"] = [("-" if v is None else f"{v:,.4g}" if isinstance(v, float) and abs(v) < 1e4 else
-                       f"{v:,.0f}" if isinstance(v, float) else str(v)) for v in frame["value"]]
+                       f"{v:,.0f}" if isinstance(v, float) else _short(str(v))) for v in frame["value"]]
     print(frame.to_string(index=False))
 
 
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
-                 catalog=args.catalog, platforms=args.platform or None)
+                 catalog=args.catalog, platforms=args.platform or None, **_serving_args(args))
+    excluded = frame.attrs.get("excluded", {})
     if args.top:
         frame = frame.head(args.top)
     _emit_frame(frame, args, view=RANK_VIEW)
+    if excluded and not (args.json or args.csv):
+        print(f"\nleft out ({len(excluded)} offerings): " + "; ".join(
+            f"{k}: {v}" for k, v in sorted(excluded.items())), file=sys.stderr)
 
 
 def cmd_catalog(args):
@@ -335,8 +383,14 @@ def cmd_recalc(args):
 
 
 EPILOGS = {
-    "plan": "example:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250",
-    "rank": "example:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5",
+    "plan": ("examples:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250\n"
+             "  atlas-xl plan 2B steady llama_70b runpod --gpu h200 --input-tokens 8000 --output-tokens 1000 --tpot-ms 40\n"
+             "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated"),
+    "estimate": ("examples:\n  atlas-xl estimate llama_70b h100_sxm\n"
+                 "  atlas-xl estimate deepseek_r1 b200 --precision fp4 --input-tokens 8192 --output-tokens 1024 --tpot-ms 50"),
+    "backtest": "example:\n  atlas-xl backtest\n  atlas-xl backtest --csv > backtest.csv",
+    "rank": ("examples:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5\n"
+             "  atlas-xl rank 2B steady llama_70b --precision best --tpot-ms 40 --ttft-ms 450"),
     "simulate": ("examples:\n  atlas-xl simulate nvidia_h100_8x_nvlink llama_70b_chat\n"
                  "  atlas-xl simulate nvidia_h100_8x_nvlink llama_70b_chat --knob cuda_graphs=true --set parallelism.dp=2\n"
                  "  atlas-xl simulate my_target.yaml workloads.yaml --name gpt5_1t_inference --json"),
@@ -383,6 +437,14 @@ def build_parser():
         p.add_argument("pattern", help="traffic pattern: steady, business_hours, bursty")
         p.add_argument("model", help="model key, e.g. llama_70b")
         p.add_argument("--latency-ms", type=float, help="latency requirement [ms]; < 300 penalises high risk")
+        serving_options(p)
+
+    def serving_options(p):
+        p.add_argument("--precision", help="weight precision: bf16, fp8 (default), fp4, best")
+        p.add_argument("--input-tokens", type=float, help="input tokens per request (default 1024)")
+        p.add_argument("--output-tokens", type=float, help="output tokens per request (default 1024)")
+        p.add_argument("--ttft-ms", type=float, help="p99 time-to-first-token limit [ms] (default 2000)")
+        p.add_argument("--tpot-ms", type=float, help="p99 time-per-output-token limit [ms] (default 200)")
 
     p = command("plan", "Plan one workload on one platform.")
     workload(p)
@@ -394,6 +456,16 @@ def build_parser():
     p.add_argument("--price-per-m-tokens", type=float, help="override per-token price [USD/Mtok]")
     p.add_argument("--billing", choices=["autoscaling", "dedicated", "per_token"], help="override billing")
     p.set_defaults(func=cmd_plan)
+
+    p = command("estimate", "What one replica of a model on a GPU serves within latency limits (the serving model).")
+    p.add_argument("model", help="model key, e.g. llama_70b")
+    p.add_argument("gpu", help="GPU key, any row of gpus.csv (h100_sxm, a100_80gb, or one you added)")
+    p.add_argument("--tp", type=int, help="GPUs per replica (default: the best)")
+    serving_options(p)
+    p.set_defaults(func=cmd_estimate)
+
+    p = command("backtest", "Leave-one-GPU-out accuracy of the serving model per GPU and benchmark.")
+    p.set_defaults(func=cmd_backtest)
 
     p = command("rank", "Rank every offering that serves the model by monthly cost + penalties.")
     workload(p)

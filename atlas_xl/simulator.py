@@ -541,3 +541,52 @@ def _queue(w, cat, phase, tokens, nominal_tokens, dp, service, inference):
                                         or max(2.0 * wq, w95) > 0.9 * p99_s))
 
 
+
+
+# -- a planned deployment as simulator inputs --------------------------------------------------------
+HOST_W_PER_GPU = 575.0
+"""Host share of a GPU node's power per GPU [W]: (DGX H100 10.2 kW − 8 × 700 W) / 8
+(shared/data/electricity_datacenter.csv, shared/data/gpu_specs.csv)."""
+GPUS_PER_NODE = 8
+
+
+def deployment(plan_result, catalog=None):
+    """(target, workload) dicts that simulate what `atlas_xl.plan` planned: the same model, GPU, GPU
+    count, replica size, precision and request shape, tuned as a serving deployment, with a schedule
+    from the traffic pattern (active share of the week at the pattern's load, the rest quiet).
+
+    Raises InputError for a per-token plan (no GPUs to simulate).
+    """
+    cat = load_catalog(catalog)
+    p = plan_result
+    if p.billing == "per_token" or not p.gpu:
+        raise InputError(f"{p.platform} bills per token: there are no GPUs to simulate — pick a GPU offering")
+    count, tp = int(p.gpu_count), int(p.replica_gpus)
+    nodes = math.ceil(count / GPUS_PER_NODE)
+    while count % nodes:  # equal nodes that hold exactly the planned GPUs
+        nodes += 1
+    per_node = count // nodes
+    vendor = cat.tables["gpus"].set_index("gpu").at[p.gpu, "vendor"]
+    tdp = cat.gpu_specs[p.gpu]["tdp_w"]
+    hardware = "amd_mi300x" if normalize_key(vendor) == "amd" else "nvidia"
+    target = {"name": f"{p.platform}_{p.gpu}_x{count}", "vendor": vendor, "hardware_model": hardware, "gpu": p.gpu,
+              "accelerators_per_node": per_node, "num_nodes": nodes, "memory_gb_per_accel": cat.gpu_specs[p.gpu]["memory_gb"],
+              "interconnect": {"type": "NVLink" if per_node > 1 else "PCIe"},
+              "cost": {"hourly_usd": p.hourly_usd * per_node,
+                       "energy_watts_node": per_node * ((tdp if tdp == tdp else 700.0) + HOST_W_PER_GPU), "pue": 1.2}}
+    pattern = cat.pattern(p.pattern)
+    phases = [{"name": "active", "duration_minutes": 10080.0 * pattern.active_ratio,
+               "request_profile": "peak" if pattern.burst_factor > 1 else "steady"}]
+    if pattern.active_ratio < 1:
+        phases.append({"name": "quiet", "duration_minutes": 10080.0 * (1 - pattern.active_ratio),
+                       "request_profile": "low"})
+    inputs = serving.DEFAULT_INPUT_TOKENS if p.input_tokens != p.input_tokens else p.input_tokens
+    outputs = serving.DEFAULT_OUTPUT_TOKENS if p.output_tokens != p.output_tokens else p.output_tokens
+    workload = {"name": f"{p.model}_planned", "mode": "inference", "model": p.model,
+                "parallelism": {"tp": tp, "pp": 1, "dp": max(count // tp, 1)},
+                "sequence": {"prompt": int(round(inputs)), "generate": int(round(outputs))},
+                "precision": {"weights": p.precision or serving.DEFAULT_PRECISION},
+                "runtime_tuning": {"microbatch": 1, "cuda_graphs": True, "gpudirect_rdma": True, "virt": "bare",
+                                   "fabric": "nvlink" if per_node > 1 and hardware == "nvidia" else "ib"},
+                "arrival": {"profile": "steady"}, "schedule": {"phases": phases}}
+    return target, workload

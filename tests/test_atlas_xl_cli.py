@@ -106,8 +106,35 @@ COMMANDS = sorted(next(a for a in cli.build_parser()._actions if a.dest == "comm
 
 
 def test_the_commands():
-    assert COMMANDS == sorted(["plan", "rank", "catalog", "simulate", "schedule", "optimize", "optimize-workbook",
-                               "report", "recalc"])
+    assert COMMANDS == sorted(["plan", "rank", "estimate", "backtest", "catalog", "simulate", "schedule", "optimize",
+                               "optimize-workbook", "report", "recalc"])
+
+
+def test_estimate_command(capsys):
+    code, out, _ = run(capsys, "estimate", "llama_70b", "h200", "--tpot-ms", "40", "--ttft-ms", "450", "--json")
+    record = json.loads(out)
+    expected = atlas_xl.estimate("llama_70b", "h200", tpot_ms=40, ttft_ms=450)
+    assert code == 0 and record["output_tokens_per_s_per_gpu"] == pytest.approx(expected.output_tokens_per_s_per_gpu)
+    assert record["basis"] == "measured" and record["tpot_ms"] <= 40
+    code, out, _ = run(capsys, "estimate", "llama_70b", "a100_80gb")
+    assert code == 0 and "estimated" in out and "tokens/s/GPU" in out
+    code, _, err = run(capsys, "estimate", "llama_70b", "h100_sxm", "--precision", "int4")
+    assert code == 1 and err.count("\n") == 1 and "unknown precision 'int4'" in err
+
+
+def test_plan_and_rank_take_the_request_shape(capsys):
+    code, out, _ = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h200", "--tpot-ms", "40",
+                       "--input-tokens", "8000", "--output-tokens", "1000", "--json")
+    record = json.loads(out)
+    assert code == 0 and record["input_tokens"] == 8000 and record["throughput_basis"] == "measured"
+    code, out, _ = run(capsys, "rank", "2B", "steady", "llama_70b", "--precision", "best", "--csv")
+    frame = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and {r["precision"] for r in frame if r["gpu"] == "b200"} == {"fp4"}
+
+
+def test_backtest_command(capsys):
+    code, out, _ = run(capsys, "backtest")
+    assert code == 0 and "Leave-one-GPU-out" in out and "mlperf_server" in out and "InferenceX" in out
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -43,8 +43,8 @@ def test_stored_factors_are_the_fit_of_the_stored_points():
         assert CAT.serving_calibration[name] == pytest.approx(value, rel=2e-3, abs=1e-3), name
 
 
-def test_expected_errors_are_the_back_test():
+def test_expected_errors_are_the_back_test(backtest):
     assert CAT.serving_calibration["expected_error_estimated"] == pytest.approx(
-        calibration.backtest().error.abs().mean(), abs=5e-4)
+        backtest.error.abs().mean(), abs=5e-4)
     anchored = calibration.anchored_errors(CAT.tables["serving_benchmarks"])
     assert CAT.serving_calibration["expected_error_measured"] == pytest.approx(abs(anchored).mean(), abs=5e-4)

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 import atlas_xl
+from atlas_xl import simulator
 import atlas_xl_cli
 import workbook
 from atlas_xl.errors import InputError
@@ -28,7 +29,14 @@ def test_sheets_and_recommendation(default_report):
     assert summary["Monthly cost"] == pytest.approx(best.monthly_cost_usd, rel=1e-14)  # openpyxl: 16 digits
     why = next(r[0] for r in book["Summary"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith(best.platform))
     assert "lowest monthly cost plus penalties" in why and "runner-up" in why
-    assert summary["Throughput"] == pytest.approx(atlas_xl.simulate().tokens_per_sec, rel=1e-14)
+    # the Simulator section simulates the planned deployment of the best GPU offering: same model, GPU, count
+    ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
+    gpu_best = ranking[ranking.billing != "per_token"].iloc[0]
+    planned = atlas_xl.plan(2e9, "steady", "llama_70b", gpu_best.platform, gpu_best.gpu, latency_ms=250)
+    record = atlas_xl.simulate(*simulator.deployment(planned))
+    assert record.accelerators == planned.gpu_count and record.tp == planned.replica_gpus
+    assert summary["Throughput"] == pytest.approx(record.tokens_per_sec, rel=1e-14)
+    assert f"Simulator: llama_70b_planned on {gpu_best.platform}_{gpu_best.gpu}_x{planned.gpu_count:.0f}" in summary
 
 
 def test_no_formulas_and_numbers_have_formats(default_report):
@@ -59,9 +67,10 @@ def test_breakdown_schedule_sources(default_report):
     header = list(breakdown[0])
     assert header == list(ranking.columns) and len(breakdown) - 1 == len(ranking)
     phases = [r[0] for r in book["Schedule"].iter_rows(values_only=True)]
-    assert {"business_peak", "launch_spike", "night"} <= set(phases)
+    assert "active" in phases  # steady traffic: one phase, all week (the pattern's schedule)
     sources = [r for r in book["Sources"].iter_rows(min_row=5, values_only=True) if r[0]]
-    assert {"offerings", "throughput", "patterns", "targets", "hardware_models"} <= {r[0] for r in sources}
+    assert {"offerings", "throughput", "patterns", "gpus", "hardware_models", "serving_calibration"} <= {
+        r[0] for r in sources}
     assert all(r[2] and r[3] for r in sources)  # every row used has a source and a date
 
 
@@ -121,3 +130,18 @@ def test_cli_report(tmp_path, capsys):
     assert platforms <= {"groq", "runpod"}
     assert atlas_xl_cli.main(["report", "-o", str(out), "--model", "x"]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_report_simulates_the_planned_model_not_a_default(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_8b", "pattern": "bursty", "tokens_per_day": 5e9,
+                                                  "offerings": ["runpod", "groq"]})
+    title = load_workbook(path)["Simulator"]["A1"].value
+    assert "llama_8b_planned on runpod_" in title
+    phases = [r[0] for r in load_workbook(path)["Schedule"].iter_rows(values_only=True)]
+    assert {"active", "quiet"} <= set(phases)  # bursty: 40 % of the week active
+
+
+def test_report_with_per_token_offerings_only_has_no_simulator(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_8b", "offerings": ["groq"]})
+    book = load_workbook(path)
+    assert "Simulator" not in book.sheetnames and "Schedule" not in book.sheetnames

@@ -24,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 import atlas_xl
+from atlas_xl import simulator
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import InputError
 from atlas_xl.planner import DEFAULT_ASSUMPTIONS
@@ -65,8 +66,8 @@ class Scenario:
     model: str = "llama_70b"
     latency_ms: float | None = 250.0
     platforms: tuple | None = None  # candidate platforms; None = every platform that serves the model
-    target: str = "nvidia_h100_8x_nvlink"
-    workload: object = "llama_70b_chat"  # a catalog name or a dict in the schema of workloads.yaml
+    target: object = None  # None: the planned deployment of the best GPU offering (atlas_xl.simulator.deployment)
+    workload: object = None  # a catalog name or a dict in the schema of workloads.yaml; None: as target
     knobs: dict | None = None
     seed: int = 0
     usd_per_kwh: float = 0.12
@@ -223,11 +224,13 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
                          f"{' on ' + ', '.join(scenario.platforms) if scenario.platforms else ''} — "
                          "add a throughput or per-token row, or widen the platforms")
     sim_args = dict(seed=scenario.seed, catalog=cat, usd_per_kwh=scenario.usd_per_kwh, pue=scenario.pue)
+    target, workload = _simulated(scenario, ranking, cat)
+    simulate = target is not None or workload is not None
     results = _Results(
         ranking=ranking,
-        simulation=atlas_xl.simulate(scenario.target, scenario.workload, scenario.knobs, **sim_args),
-        schedule=atlas_xl.run_schedule(scenario.target, scenario.workload, scenario.knobs, **sim_args)
-        if scenario.schedule else None)
+        simulation=atlas_xl.simulate(target, workload, scenario.knobs, **sim_args) if simulate else None,
+        schedule=atlas_xl.run_schedule(target, workload, scenario.knobs, **sim_args)
+        if simulate and scenario.schedule else None)
     volumes = np.asarray(scenario.sweep, dtype=float)
     for offer in ranking.head(scenario.top).itertuples():
         plan = atlas_xl.plan(volumes, scenario.pattern, scenario.model, offer.platform, offer.gpu or None,
@@ -239,7 +242,8 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     _ranking(book.create_sheet("Ranking"), ranking)
     _breakdown(book.create_sheet("Breakdown"), ranking)
     _sweep(book.create_sheet("CostVsVolume"), volumes, results.sweep)
-    _simulator(book.create_sheet("Simulator"), results.simulation)
+    if results.simulation is not None:
+        _simulator(book.create_sheet("Simulator"), results.simulation)
     if results.schedule is not None:
         _schedule(book.create_sheet("Schedule"), results.schedule)
     _assumptions(book.create_sheet("Assumptions"), scenario)
@@ -249,6 +253,20 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         sheet.sheet_properties.pageSetUpPr.fitToPage = True
         sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     return save_atomic(book, path, overwrite)
+
+
+def _simulated(scenario, ranking, cat):
+    """What the Simulator and Schedule sheets simulate: the scenario's own target/workload when it names
+    them, else the planned deployment of the best-ranked GPU offering (same model, GPU, count)."""
+    if scenario.target is not None or scenario.workload is not None:
+        return scenario.target, scenario.workload
+    gpu_rows = ranking[ranking.billing != "per_token"]
+    if gpu_rows.empty:
+        return None, None  # only per-token offerings: no GPUs of ours to simulate
+    best = gpu_rows.iloc[0]
+    planned = atlas_xl.plan(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform, best.gpu,
+                            latency_ms=scenario.latency_ms, catalog=cat)
+    return simulator.deployment(planned, cat)
 
 
 def _summary(sheet, scenario, results, cat):
@@ -271,14 +289,17 @@ def _summary(sheet, scenario, results, cat):
                             ("Cost per million tokens", best.cost_per_m_tokens_usd, USD_MILLI, "USD/Mtok"),
                             ("Idle waste", best.idle_waste_usd, USD, "USD/month"),
                             ("Penalties", best.penalty_usd, USD, "USD")]),
-        (f"Simulator: {sim.workload} on {sim.target}", [
-            ("Throughput", sim.tokens_per_sec, COUNT, "tokens/s"), ("P99 latency", sim.p99_ms, "#,##0.00", "ms"),
-            ("Time to first token", sim.ttft_ms, "#,##0.00", "ms"),
+        (f"Simulator: {sim.workload} on {sim.target}" if sim is not None else "", [
+            ("Throughput", sim.tokens_per_sec, COUNT, "tokens/s"),
+            ("P99 service time (without queue)", sim.p99_service_ms, "#,##0.00", "ms"),
+            ("P99 wait in the queue", sim.queue_wait_p99_ms, "#,##0.00", "ms"),
+            ("Time to first token (without queue)", sim.ttft_service_ms, "#,##0.00", "ms"),
             ("Queue utilization", sim.queue_utilization, PCT, ""),
             ("Node power", sim.node_power_w, COUNT, "W"),
             ("Energy cost", sim.energy_cost_per_hour_usd, USD_CENTS, "USD/h"),
-            ("Cost per 1k tokens", sim.dollar_per_1k_tokens, USD_MILLI, "USD/1k tokens")]),
+            ("Cost per 1k tokens", sim.dollar_per_1k_tokens, USD_MILLI, "USD/1k tokens")] if sim is not None else []),
     ]
+    blocks = [b for b in blocks if b[1]]
     row = 4
     for heading, rows in blocks:
         write_cell(sheet, row, 1, heading).font = BOLD
@@ -461,10 +482,15 @@ def _sources(sheet, ranking, record, cat, scenario):
     model = normalize_key(scenario.model)
     for t in cat.tables["throughput"][cat.tables["throughput"].model == model].itertuples():
         rows.append(("throughput", f"{t.gpu}/{t.model}", t.source, t.as_of, t.notes))
-    for table, key_column, key in (("patterns", "pattern", normalize_key(scenario.pattern)),
-                                   ("models", "model", model), ("targets", "target", record.target),
-                                   ("hardware_models", "hardware_model", record.hardware_model),
-                                   ("workloads", "workload", record.workload)):
+    keys = [("patterns", "pattern", normalize_key(scenario.pattern)), ("models", "model", model)]
+    keys += [("gpus", "gpu", g) for g in sorted({g for g in ranking.gpu if g})]
+    if record is not None:
+        keys += [("targets", "target", record.target), ("hardware_models", "hardware_model", record.hardware_model),
+                 ("workloads", "workload", record.workload)]
+    calibration = cat.tables["serving_calibration"]
+    for r in calibration[calibration.parameter.str.startswith("expected_error")].itertuples():
+        rows.append(("serving_calibration", r.parameter, r.source, r.as_of, f"{r.value:.1%} {r.units}; {r.notes}"))
+    for table, key_column, key in keys:
         frame = cat.tables[table]
         for r in frame[frame[key_column] == key].itertuples():
             rows.append((table, key, r.source, r.as_of, r.notes))
