@@ -486,6 +486,7 @@ class Catalog:
         self.anchors = {(r["gpu"], r["model"], r["precision"]): r for r in _records(self.tables["throughput"], None)}
         self.model_specs = {r["model"]: _spec(r, MODEL_SPEC) for r in self.tables["models"].to_dict("records")}
         self.gpu_specs = {r["gpu"]: _spec(r, GPU_SPEC) for r in self.tables["gpus"].to_dict("records")}
+        self.gpu_vendors = dict(zip(self.tables["gpus"].gpu, self.tables["gpus"].vendor))
         self.serving_calibration = dict(zip(self.tables["serving_calibration"].parameter,
                                             self.tables["serving_calibration"].value))
         self.models = set(self.tables["models"].model)

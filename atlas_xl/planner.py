@@ -641,12 +641,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         for field, default in _SERVING_FIELDS.items():
             values[field] = [default if e is None else e[_SERVING_SOURCE.get(field, field)] for e in est]
         for f in FIELDS:
-            columns[f].extend(np.broadcast_to(np.asarray(values[f], dtype=object), (n,)).tolist())
+            columns[f].extend(np.broadcast_to(values[f], (n,)).tolist())
     order = np.lexsort((columns["gpu"], columns["platform"], columns["monthly_cost_usd"], columns["score_usd"]))
     frame = pd.DataFrame({f: [columns[f][i] for i in order] for f in FIELDS}, columns=FIELDS)
-    for f in FIELDS:
-        if f not in _TEXT_FIELDS:
-            frame[f] = frame[f].astype(float)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     frame = frame[list(RANK_COLUMNS)].reset_index(drop=True)
     frame.attrs["excluded"] = {f"{o.platform}/{o.gpu}": excluded[o.gpu] for o in offerings if o.gpu in excluded}
@@ -657,4 +654,3 @@ _SERVING_FIELDS = {"precision": "", "throughput_basis": "given", "replica_gpus":
                    "output_tokens": math.nan, "ttft_ms": math.nan, "tpot_ms": math.nan,
                    "throughput_expected_error": math.nan}
 _SERVING_SOURCE = {"throughput_basis": "basis", "replica_gpus": "tp", "throughput_expected_error": "expected_error"}
-_TEXT_FIELDS = ("platform", "gpu", "model", "pattern", "billing", "latency_risk", "precision", "throughput_basis")

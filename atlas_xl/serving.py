@@ -240,44 +240,41 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, outpu
     """Best operating point of n scenarios (arrays of shape (n, 1, 1)) over tp candidates (axis 1, given as
     an array broadcasting to (n, t, 1)) and a concurrency grid (axis 2) — or the given concurrency.
 
-    Returns a dict of (n,) arrays: the chosen tp and concurrency and every quantity at that point;
-    ``meets`` is False where no point meets the limits (then the quantities are those at concurrency 1
-    of the widest-fitting tp, for a message).
+    The grid holds `CONCURRENCY_GRID` plus the exact memory limit of each tp, so the grid's spacing never
+    cuts the memory-bound optimum. Returns a dict of (n,) arrays: the chosen tp and concurrency and every
+    quantity at that point; ``meets`` is False where no point meets the limits (then the quantities are
+    those at concurrency 1 of the first tp that fits, for a message).
     """
+    weights = weights_gb(m["params_b"], precision_bytes)
+    kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"])
+    cap = np.minimum(max_concurrency(usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights,
+                                     kv_gb_per_sequence(kv_token, input_tokens, output_tokens)), p["max_concurrency"])
+    n, t_count = np.broadcast_shapes(np.shape(cap), np.shape(m["params_b"]))[:2]
+    cap = np.broadcast_to(cap, (n, t_count, 1))
     given = np.isfinite(concurrency)
     grid = np.where(given, concurrency, CONCURRENCY_GRID)
-    q = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, grid, p)
-    cap = np.minimum(q["max_concurrency"], p["max_concurrency"])
+    grid = np.concatenate([np.broadcast_to(grid, (n, t_count, grid.shape[2])), np.where(given, np.inf, cap)], axis=2)
+    q = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
+              np.maximum(np.minimum(grid, cap), 1.0), p)
     fits = cap >= 1
     ok = fits & (grid <= cap) & (q["tpot_s"] * p["tpot_tail"] * 1000.0 <= tpot_limit_ms) \
         & (q["ttft_s"] * p["ttft_tail"] * 1000.0 <= ttft_limit_ms)
-    # the memory limit is exact: evaluate it as its own candidate so the grid's spacing does not cut it
-    qc = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, cap, p)
-    okc = fits & ~given & (qc["tpot_s"] * p["tpot_tail"] * 1000.0 <= tpot_limit_ms) \
-        & (qc["ttft_s"] * p["ttft_tail"] * 1000.0 <= ttft_limit_ms)
-    rate = np.where(ok, grid / q["tpot_s"] / tp, -1.0)
-    rate_cap = np.where(okc, cap / qc["tpot_s"] / tp, -1.0)
-    n = rate.shape[0]
-    rate = np.concatenate([rate, rate_cap], axis=2)
-    flat = rate.reshape(n, -1)
-    best = flat.argmax(axis=1)
-    meets = flat[np.arange(n), best] > 0
-    t_count, k_count = rate.shape[1], rate.shape[2]
-    ti, ki = np.unravel_index(best, (t_count, k_count))
-    tp_b = np.broadcast_to(tp, (n, t_count, 1))[np.arange(n), ti, 0]
-    fits_t = np.broadcast_to(fits, (n, t_count, 1))[:, :, 0]
-    widest = np.where(fits_t.any(axis=1), np.argmax(fits_t, axis=1), t_count - 1)  # first tp that fits
-    out = {}
-    grid_b = np.broadcast_to(grid, (n, t_count, grid.shape[2]))
-    cap_b = np.broadcast_to(cap, (n, t_count, 1))
-    conc_all = np.concatenate([grid_b, cap_b], axis=2)
-    for key in q:
-        full = np.concatenate([np.broadcast_to(q[key], grid_b.shape), np.broadcast_to(qc[key], cap_b.shape)], axis=2)
-        chosen = full[np.arange(n), ti, ki]
-        fallback = full[np.arange(n), widest, 0]
-        out[key] = np.where(meets, chosen, fallback)
-    out["tp"] = np.where(meets, tp_b, np.broadcast_to(tp, (n, t_count, 1))[np.arange(n), widest, 0])
-    out["concurrency"] = np.where(meets, conc_all[np.arange(n), ti, ki], conc_all[np.arange(n), widest, 0])
+    rate = np.where(ok, grid / q["tpot_s"] / tp, -1.0).reshape(n, -1)
+    best = rate.argmax(axis=1)
+    meets = rate[np.arange(n), best] > 0
+    fits_t = fits[:, :, 0]
+    first_fit = np.where(fits_t.any(axis=1), np.argmax(fits_t, axis=1), t_count - 1)
+    k_count = grid.shape[2]
+    flat = np.where(meets, best, first_fit * k_count)  # the fallback: concurrency 1 of the first tp that fits
+    index, zero = (np.arange(n), flat // k_count, flat % k_count), np.zeros(n, dtype=int)
+
+    def pick(value):  # value[index] of an array that broadcasts to the grid, without materialising it
+        value = np.asarray(value, dtype=float).reshape((1,) * (3 - np.ndim(value)) + np.shape(value))
+        return value[tuple(i if size > 1 else zero for i, size in zip(index, value.shape))]
+
+    out = {key: pick(value) for key, value in q.items()}
+    out["tp"] = pick(tp)
+    out["concurrency"] = np.where(meets, pick(grid), 1.0)
     out["fits"] = fits_t.any(axis=1)
     out["meets"] = meets
     out["output_tokens_per_s_per_gpu"] = np.where(meets, out["concurrency"] / out["tpot_s"] / out["tp"], 0.0)
@@ -393,6 +390,7 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
 
 
 _CACHE = {}
+_ANCHOR_FACTORS = {}
 
 
 def _positive(name, value, default):
@@ -431,7 +429,7 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         if tp != int(tp):
             raise InputError(f"tp must be a whole number of GPUs, not {tp!r}")
     fixed = math.nan if concurrency is None else _positive("concurrency", concurrency, None)
-    vendor = cat.tables["gpus"].set_index("gpu").at[gpu_key, "vendor"]
+    vendor = cat.gpu_vendors[gpu_key]
     peak = peak_tflops(g, precision, gpu_key)
     row = solve_points(cat, [m], [g], [vendor], [precision], [kv_precision], [peak], [tp], [shape[0]], [shape[1]],
                        [limits[0]], [limits[1]], [fixed])
@@ -440,7 +438,10 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
     basis, factor, anchor_source = "estimated", 1.0, ""
     anchor = cat.anchors.get((gpu_key, model_key, precision))
     if anchor is not None and q["meets"]:
-        factor = anchor_factor(cat, anchor, m, g, vendor, kv_precision)
+        factor_key = (cat.fingerprint, gpu_key, model_key, precision, kv_precision)
+        if factor_key not in _ANCHOR_FACTORS:
+            _ANCHOR_FACTORS[factor_key] = anchor_factor(cat, anchor, m, g, vendor, kv_precision)
+        factor = _ANCHOR_FACTORS[factor_key]
         basis, anchor_source = "measured", anchor["source"]
         out_rate *= factor
     errors = cat.serving_calibration

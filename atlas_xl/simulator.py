@@ -566,7 +566,7 @@ def deployment(plan_result, catalog=None):
     while count % nodes:  # equal nodes that hold exactly the planned GPUs
         nodes += 1
     per_node = count // nodes
-    vendor = cat.tables["gpus"].set_index("gpu").at[p.gpu, "vendor"]
+    vendor = cat.gpu_vendors[p.gpu]
     tdp = cat.gpu_specs[p.gpu]["tdp_w"]
     hardware = "amd_mi300x" if normalize_key(vendor) == "amd" else "nvidia"
     target = {"name": f"{p.platform}_{p.gpu}_x{count}", "vendor": vendor, "hardware_model": hardware, "gpu": p.gpu,

@@ -21,10 +21,11 @@ def median_seconds(fn, repeat, number):
 
 
 def bare_numpy(tpd, tps, hourly):
-    """The same equations as plan() for a dedicated offering, written as one numpy expression."""
+    """The same equations as plan() for a dedicated offering with a given throughput per GPU (replicas of
+    one GPU), written as one numpy expression."""
     peak = tpd / 86_400.0 / 0.4 * 3.0
     ratio = peak / (tps * 0.7 * 1.35)
-    count = np.maximum(np.ceil(np.round(ratio / 0.75, 9)), 2)
+    count = np.maximum(np.ceil(np.round(ratio / 0.75, 9)), 1)
     after = ratio / count
     cost = 720.0 * hourly * count
     waste = (720.0 - 288.0) * hourly * count
@@ -53,12 +54,13 @@ def main():
     tpd = rng.uniform(1e6, 1e11, 1_000_000)
     tps = np.full_like(tpd, 3818.8)
     vector = median_seconds(lambda: atlas_xl.plan(tpd, "bursty", "llama_70b", "runpod", "h100_sxm",
-                                                  latency_ms=250), repeat=5, number=1)
+                                                  latency_ms=250, gpu_tokens_per_s=3818.8), repeat=5, number=1)
     bare = median_seconds(lambda: bare_numpy(tpd, tps, 2.69), repeat=5, number=1)
     row("plan() over 1,000,000 workloads (arrays)", vector, 0.3, "s")
     print(f"{'bare numpy expression, same equations':<44} {bare:>12.3f} s   "
           f"plan()/bare = {vector / bare:.2f}x (target <= 3x)  {'OK' if vector <= 3 * bare else 'SLOW'}")
-    check = atlas_xl.plan(tpd[:1000], "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250)
+    check = atlas_xl.plan(tpd[:1000], "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250,
+                          gpu_tokens_per_s=3818.8)
     np.testing.assert_allclose(check.score_usd, bare_numpy(tpd[:1000], tps[:1000], 2.69)[0])
 
 

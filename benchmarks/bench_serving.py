@@ -1,0 +1,58 @@
+"""Serving-model speed: prints numbers against the targets (run on demand, not a test).
+
+    python benchmarks/bench_serving.py
+
+Target (issue 9): one scalar estimate() ≤ 100 µs. estimate() caches its results by argument content
+(catalog fingerprint included), so a workbook or a planner that asks again pays a lookup; the first
+call for a new combination solves the model over every tensor-parallel size and a concurrency grid.
+"""
+import statistics
+import time
+
+import atlas_xl
+from atlas_xl import calibration, serving
+
+
+def median_seconds(fn, repeat, number):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
+    return statistics.median(times)
+
+
+def row(name, seconds, target, unit="µs", scale=1e6):
+    verdict = "OK" if seconds <= target else "SLOW"
+    print(f"{name:<52} {seconds * scale:>10.1f} {unit:<3} target {target * scale:>8.1f} {unit:<3} "
+          f"ratio {seconds / target:5.2f}  {verdict}")
+
+
+def uncached(model, gpu, **kwargs):
+    serving._CACHE.clear()
+    return atlas_xl.estimate(model, gpu, **kwargs)
+
+
+def main():
+    cat = atlas_xl.load_catalog()
+    atlas_xl.estimate("llama_70b", "h100_sxm")  # anchors computed once per catalog
+    for model, gpu in (("llama_70b", "h100_sxm"), ("llama_8b", "a100_80gb"), ("deepseek_r1", "b200")):
+        row(f"estimate() {model} on {gpu}, first call", median_seconds(lambda: uncached(model, gpu), 7, 200), 100e-6)
+    row("estimate() repeated call (cached)", median_seconds(lambda: atlas_xl.estimate("llama_70b", "h100_sxm"), 7, 5000),
+        100e-6)
+    row("plan() with the serving model (cached estimate)",
+        median_seconds(lambda: atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm"), 7, 2000), 20e-6)
+    row("rank() over the whole catalog (cached estimates)",
+        median_seconds(lambda: atlas_xl.rank(2e9, "steady", "llama_70b"), 7, 50), 2e-3, "ms", 1e3)
+    points = cat.tables["serving_benchmarks"]
+    prepared = calibration._prepare(cat, points)
+    seconds = median_seconds(lambda: calibration.predict(cat, prepared, {}), 5, 5)
+    print(f"{'model over all ' + str(len(points)) + ' benchmark points (one pass)':<52} {seconds * 1e3:>10.1f} ms")
+    start = time.perf_counter()
+    calibration.fit(points, cat)
+    print(f"{'one fit (least squares)':<52} {time.perf_counter() - start:>10.2f} s")
+
+
+if __name__ == "__main__":
+    main()
