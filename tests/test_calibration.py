@@ -1,4 +1,6 @@
 """Calibration and back-test (atlas_xl/calibration.py): the thresholds the issue sets, on unseen GPUs."""
+from pathlib import Path
+
 import pytest
 
 import atlas_xl
@@ -48,3 +50,12 @@ def test_expected_errors_are_the_back_test(backtest):
         backtest.error.abs().mean(), abs=5e-4)
     anchored = calibration.anchored_errors(CAT.tables["serving_benchmarks"])
     assert CAT.serving_calibration["expected_error_measured"] == pytest.approx(abs(anchored).mean(), abs=5e-4)
+
+
+def test_published_table_is_the_back_test(backtest):
+    # docs/serving.md publishes the back-test; it must be the one the code produces
+    text = (Path(__file__).parents[1] / "docs" / "serving.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| **all** |"))
+    published = [float(c.strip(" *")) for c in row.split("|")[2:-1]]
+    table = calibration.summary(backtest)
+    assert published == pytest.approx(list(table.loc["all"]), abs=0.05)
