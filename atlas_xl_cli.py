@@ -360,7 +360,7 @@ def cmd_report(args):
     flags = {"tokens_per_day": args.tokens_per_day, "pattern": args.pattern, "model": args.model,
              "latency_ms": args.latency_ms, "platforms": args.platform, "target": args.target,
              "workload": args.workload, "seed": args.seed, "usd_per_kwh": args.usd_per_kwh, "pue": args.pue,
-             "title": args.title}
+             "title": args.title, **_serving_args(args)}
     values = vars(scenario_from(scenario))  # the file's scenario, with defaults filled in
     values.update({k: v for k, v in flags.items() if v is not None})
     if args.no_schedule:
@@ -511,6 +511,7 @@ def build_parser():
     p.add_argument("--pattern", help="traffic pattern")
     p.add_argument("--model", help="model key")
     p.add_argument("--latency-ms", type=float, help="latency requirement [ms]")
+    serving_options(p)
     p.add_argument("--platform", action="append", help="candidate platform (repeatable; default all)")
     p.add_argument("--target", help="simulator target")
     p.add_argument("--workload", help="simulator workload")

@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 import atlas_xl
-from atlas_xl import simulator
+from atlas_xl import serving, simulator
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import InputError
 from atlas_xl.planner import DEFAULT_ASSUMPTIONS
@@ -65,6 +65,11 @@ class Scenario:
     pattern: str = "steady"
     model: str = "llama_70b"
     latency_ms: float | None = 250.0
+    precision: str | None = None  # serving precision (default fp8; "best" per GPU)
+    input_tokens: float | None = None  # request shape [tokens]; None = the serving model's default
+    output_tokens: float | None = None
+    ttft_ms: float | None = None  # p99 serving limits [ms]; None = the serving model's default
+    tpot_ms: float | None = None
     platforms: tuple | None = None  # candidate platforms; None = every platform that serves the model
     target: object = None  # None: the planned deployment of the best GPU offering (atlas_xl.simulator.deployment)
     workload: object = None  # a catalog name or a dict in the schema of workloads.yaml; None: as target
@@ -78,7 +83,8 @@ class Scenario:
 
 
 SECTIONS = {  # the nested form of a scenario file → Scenario fields
-    "workload": {"tokens_per_day", "pattern", "model", "latency_ms"},
+    "workload": {"tokens_per_day", "pattern", "model", "latency_ms", "precision", "input_tokens", "output_tokens",
+                 "ttft_ms", "tpot_ms"},
     "simulator": {"target", "workload", "knobs", "seed", "usd_per_kwh", "pue"},
 }
 
@@ -106,7 +112,8 @@ def scenario_from(mapping):
             values[key] = value
         else:
             raise InputError(f"unknown scenario key '{key}' — known: {', '.join(sorted(known | set(SECTIONS)))}, offerings")
-    for key in ("tokens_per_day", "latency_ms", "usd_per_kwh", "pue", "seed", "top"):
+    for key in ("tokens_per_day", "latency_ms", "usd_per_kwh", "pue", "seed", "top", "input_tokens", "output_tokens",
+                "ttft_ms", "tpot_ms"):
         if values.get(key) is not None:
             values[key] = _scenario_number(key, values[key])
     if values.get("sweep") is not None:
@@ -218,7 +225,8 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     scenario = scenario if isinstance(scenario, Scenario) else scenario_from(scenario or {})
     cat = atlas_xl.load_catalog(catalog)
     ranking = atlas_xl.rank(scenario.tokens_per_day, scenario.pattern, scenario.model,
-                            latency_ms=scenario.latency_ms, catalog=cat, platforms=scenario.platforms)
+                            latency_ms=scenario.latency_ms, catalog=cat, platforms=scenario.platforms,
+                            **serving_args(scenario))
     if ranking.empty:
         raise InputError(f"no offering serves model '{scenario.model}'"
                          f"{' on ' + ', '.join(scenario.platforms) if scenario.platforms else ''} — "
@@ -234,7 +242,7 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     volumes = np.asarray(scenario.sweep, dtype=float)
     for offer in ranking.head(scenario.top).itertuples():
         plan = atlas_xl.plan(volumes, scenario.pattern, scenario.model, offer.platform, offer.gpu or None,
-                             latency_ms=scenario.latency_ms, catalog=cat)
+                             latency_ms=scenario.latency_ms, catalog=cat, **serving_args(scenario))
         results.sweep[f"{offer.platform} {offer.gpu or 'per-token'}"] = np.broadcast_to(plan.monthly_cost_usd,
                                                                                         volumes.shape)
     book = Workbook()
@@ -255,6 +263,15 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     return save_atomic(book, path, overwrite)
 
 
+def _or(value, default):
+    return default if value is None else value
+
+
+def serving_args(scenario):
+    """The serving model's arguments of a scenario (precision, request shape, latency limits)."""
+    return {k: getattr(scenario, k) for k in ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")}
+
+
 def _simulated(scenario, ranking, cat):
     """What the Simulator and Schedule sheets simulate: the scenario's own target/workload when it names
     them, else the planned deployment of the best-ranked GPU offering (same model, GPU, count)."""
@@ -265,7 +282,7 @@ def _simulated(scenario, ranking, cat):
         return None, None  # only per-token offerings: no GPUs of ours to simulate
     best = gpu_rows.iloc[0]
     planned = atlas_xl.plan(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform, best.gpu,
-                            latency_ms=scenario.latency_ms, catalog=cat)
+                            latency_ms=scenario.latency_ms, catalog=cat, **serving_args(scenario))
     return simulator.deployment(planned, cat)
 
 
@@ -280,6 +297,12 @@ def _summary(sheet, scenario, results, cat):
                       ("Traffic pattern", scenario.pattern, None, ""), ("Model", scenario.model, None, ""),
                       ("Latency requirement", scenario.latency_ms if scenario.latency_ms is not None else "none",
                        "0", "ms"),
+                      ("Serving precision", scenario.precision or f"{serving.DEFAULT_PRECISION} (default)", None, ""),
+                      ("Request shape", f"{_or(scenario.input_tokens, serving.DEFAULT_INPUT_TOKENS):,.0f} in / "
+                                        f"{_or(scenario.output_tokens, serving.DEFAULT_OUTPUT_TOKENS):,.0f} out",
+                       None, "tokens per request"),
+                      ("Latency limits", f"TTFT {_or(scenario.ttft_ms, serving.DEFAULT_TTFT_MS):,.0f} / TPOT "
+                                         f"{_or(scenario.tpot_ms, serving.DEFAULT_TPOT_MS):,.0f}", None, "ms, p99"),
                       ("Offerings compared", len(results.ranking), "0", "")]),
         ("Recommendation", [("Platform", best.platform, None, ""), ("GPU", best.gpu or "(per-token API)", None, ""),
                             ("Billing", best.billing, None, ""), ("GPUs", best.gpu_count, "0", "GPUs"),
