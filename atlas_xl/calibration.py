@@ -19,7 +19,7 @@ from .catalog import load_catalog, normalize_key
 FITTED = {  # parameter: (initial, lower, upper, units)
     "compute_efficiency": (0.5, 0.05, 1.0, "share of dense peak"),
     "memory_efficiency": (0.7, 0.1, 1.0, "share of peak bandwidth"),
-    "step_overhead_ms": (2.0, 0.0, 50.0, "ms per decode step"),
+    "step_overhead_us_per_layer": (30.0, 0.0, 500.0, "µs per layer per decode step (kernel launches, synchronisation)"),
     "tpot_tail": (1.3, 1.0, 4.0, "p99 / mean TPOT"),
     "ttft_tail": (2.0, 1.0, 10.0, "p99 / mean TTFT"),
     "vendor_efficiency_amd": (0.8, 0.2, 2.0, "AMD software efficiency relative to NVIDIA"),
@@ -30,6 +30,8 @@ FITTED = {  # parameter: (initial, lower, upper, units)
 }
 """What the fit adjusts. The MLPerf datasets' mean input lengths are not in the result logs, so they are
 fitted too; they are properties of a dataset, shared by every GPU, so the back-test stays honest."""
+
+
 
 SOURCE = "fitted by atlas_xl.calibration on catalogs/serving_benchmarks.csv (scripts/derive_serving.py)"
 
@@ -64,15 +66,12 @@ def predict(cat, prepared, params):
     """Modelled output tokens/s per GPU of every prepared point under ``params``."""
     p = dict(cat.serving_calibration)
     p.update(params)
-    factor = serving._column([p.get(f"vendor_efficiency_{v}", 1.0) * (p.get("fp4_efficiency", 1.0) if x == "fp4" else 1.0)
-                              for v, x in zip(prepared["vendors"], prepared["precisions"])])
-    scaled = dict(p, compute_efficiency=p["compute_efficiency"] * factor,
-                  memory_efficiency=p["memory_efficiency"] * factor)
+    factor = np.array([serving.efficiency_factor(p, v, x) for v, x in zip(prepared["vendors"], prepared["precisions"])])
     inputs = [x if x == x else p.get(f"input_tokens_{d}", serving.DEFAULT_INPUT_TOKENS)
               for x, d in zip(prepared["input_tokens"], prepared["datasets"])]
     out = serving.solve_points(cat, prepared["models"], prepared["gpus"], prepared["vendors"], prepared["precisions"],
                                prepared["kv"], prepared["peaks"], prepared["tps"], inputs, prepared["output_tokens"],
-                               prepared["ttft"], prepared["tpot"], prepared["concurrency"], scaled)
+                               prepared["ttft"], prepared["tpot"], prepared["concurrency"], serving.scaled(p, factor))
     return out["output_tokens_per_s_per_gpu"]
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import serving
+from .arith import ceil, is_array, maximum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
 
@@ -48,29 +49,6 @@ class Assumptions:
 
 
 DEFAULT_ASSUMPTIONS = Assumptions()
-
-
-# -- scalar-or-array helpers (Python scalars stay Python scalars: ~20x faster than numpy's) --
-def _is_array(*values):
-    return any(isinstance(v, np.ndarray) for v in values)
-
-
-def _where(condition, a, b):
-    if isinstance(condition, (bool, np.bool_)):
-        return a if condition else b
-    return np.where(condition, a, b)
-
-
-def _ceil(x):
-    if isinstance(x, np.ndarray):
-        return np.ceil(x)
-    return math.ceil(x) if x == x else math.nan
-
-
-def _maximum(a, b):
-    if _is_array(a, b):
-        return np.maximum(a, b)
-    return a if a >= b or a != a else b
 
 
 # -- traffic -----------------------------------------------------------------------------------
@@ -160,7 +138,7 @@ def gpu_count(utilization_ratio, target_utilization=0.75, replica_gpus=1):
         return np.ceil(np.round(needed / replica_gpus, 9)) * replica_gpus
     if utilization_ratio != utilization_ratio:
         return math.nan
-    needed = max(_ceil(round(utilization_ratio / target_utilization, 9)), 1)
+    needed = max(ceil(round(utilization_ratio / target_utilization, 9)), 1)
     return int(math.ceil(round(needed / replica_gpus, 9)) * replica_gpus)
 
 
@@ -238,7 +216,7 @@ def idle_waste_pct(idle_waste_usd, monthly_cost_usd):
     idle_waste_pct = idle_waste / monthly_cost × 100  (planner spec, "Dedicated"); 0 when the
     cost is 0.
     """
-    if _is_array(idle_waste_usd, monthly_cost_usd):
+    if is_array(idle_waste_usd, monthly_cost_usd):
         cost = np.asarray(monthly_cost_usd, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(cost > 0, idle_waste_usd / np.where(cost > 0, cost, 1.0) * 100.0, 0.0)
@@ -285,7 +263,7 @@ def overload_penalty_usd(utilization_after, threshold=0.90, ramp=0.10, amount_us
     (planner spec, "Overload Penalty"; DESIGN.md keeps the ramp above 100 %). 0 for NaN.
     """
     over = (utilization_after - threshold) / ramp * amount_usd
-    return _where(utilization_after > threshold, over, 0.0)
+    return where(utilization_after > threshold, over, 0.0)
 
 
 def scaling_penalty_usd(gpu_count, max_gpus=8, amount_usd_per_gpu=50_000.0):
@@ -295,7 +273,7 @@ def scaling_penalty_usd(gpu_count, max_gpus=8, amount_usd_per_gpu=50_000.0):
     -----
     penalty = 50 000 × (gpu_count − 8) if gpu_count > 8  (planner spec, "Scaling Penalty")
     """
-    return _where(gpu_count > max_gpus, (gpu_count - max_gpus) * amount_usd_per_gpu, 0.0)
+    return where(gpu_count > max_gpus, (gpu_count - max_gpus) * amount_usd_per_gpu, 0.0)
 
 
 def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30_000.0):
@@ -314,8 +292,8 @@ def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30
     Latency Penalty")
     """
     if latency_ms is None:
-        return np.zeros(np.shape(latency_risk)) if _is_array(latency_risk) else 0.0
-    if _is_array(latency_risk, latency_ms):
+        return np.zeros(np.shape(latency_risk)) if is_array(latency_risk) else 0.0
+    if is_array(latency_risk, latency_ms):
         return np.where((np.asarray(latency_risk) == "high") & (latency_ms < strict_ms), amount_usd, 0.0)
     return amount_usd if latency_risk == "high" and latency_ms < strict_ms else 0.0
 
@@ -404,8 +382,8 @@ def _compute(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, h
     out = {"avg_tokens_per_s": avg, "peak_tokens_per_s": peak,
            "active_hours_per_month": hours_active, "monthly_tokens": tokens_month}
     if per_token:  # no GPU count, no idle waste, no utilization penalties (DESIGN.md)
-        nan = math.nan if not _is_array(tokens_per_day, price_per_m_tokens) else np.full(np.shape(avg * price_per_m_tokens), np.nan)
-        zero = 0.0 if not _is_array(nan) else np.zeros(np.shape(nan))
+        nan = math.nan if not is_array(tokens_per_day, price_per_m_tokens) else np.full(np.shape(avg * price_per_m_tokens), np.nan)
+        zero = 0.0 if not is_array(nan) else np.zeros(np.shape(nan))
         cost = per_token_monthly_cost_usd(tokens_month, price_per_m_tokens)
         out.update(effective_gpu_tokens_per_s=nan, utilization_ratio=nan, gpu_count=nan,
                    utilization_after=nan, latency_risk=latency_risk(nan), monthly_cost_usd=cost,
@@ -601,7 +579,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     """
     cat = load_catalog(catalog)
     model_key = cat.check_model(model)
-    if _is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):
+    if is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):
         raise InputError("rank takes one tokens_per_day — call it once per volume")
     wanted = None if platforms is None else {normalize_key(p) for p in platforms}
     if wanted:

@@ -3,7 +3,8 @@
 One replica is ``tp`` GPUs holding one copy of the weights (tensor parallel) and serving a batch of
 ``concurrency`` sequences with continuous batching. Every quantity is one function below (units in
 brackets, scalars or numpy arrays); `estimate` chains them and picks the largest concurrency that
-meets the time-to-first-token and time-per-output-token limits and fits in memory.
+meets the time-to-first-token and time-per-output-token limits and fits in memory (exactly: the
+TPOT is piecewise linear in the concurrency, `concurrency_within`).
 
 The physics is a roofline: a decode step reads the weights once and every sequence's KV cache
 (memory-bound) or multiplies every sequence's activations (compute-bound), whichever is slower,
@@ -23,6 +24,7 @@ import math
 
 import numpy as np
 
+from .arith import floor, maximum, minimum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
 from .record import Record
@@ -46,7 +48,6 @@ DEFAULT_TPOT_MS = 200.0
 TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 GPUS_PER_NODE = 8  # a replica wider than this crosses nodes: its all-reduces use the scale-out network
 SCALE_OUT_GB_S = 50.0  # one 400 Gb/s NIC per GPU [GB/s] (shared/data/gpu_specs.csv, InfiniBand NDR)
-CONCURRENCY_GRID = np.unique(np.round(np.geomspace(1, 4096, 97))).astype(float)
 
 
 # -- memory ---------------------------------------------------------------------------------------
@@ -71,8 +72,7 @@ def kv_bytes_per_token(layers, kv_heads, head_dim, kv_bytes, kv_latent_dim=0.0):
     """
     gqa = 2.0 * layers * kv_heads * head_dim * kv_bytes
     latent = layers * kv_latent_dim * kv_bytes
-    return np.where(np.asarray(kv_latent_dim) > 0, latent, gqa) if isinstance(kv_latent_dim, np.ndarray) \
-        else (latent if kv_latent_dim > 0 else gqa)
+    return where(kv_latent_dim > 0, latent, gqa)
 
 
 def kv_gb_per_sequence(kv_bytes_per_token, input_tokens, output_tokens):
@@ -98,11 +98,9 @@ def max_concurrency(usable_gb, weights_gb, kv_gb_per_sequence):
     -----
     floor((usable − weights) / kv_per_sequence), 0 when the weights do not fit.
     """
-    room = np.maximum(np.asarray(usable_gb - weights_gb, dtype=float), 0.0)
-    return np.floor(room / kv_gb_per_sequence)
+    return floor(maximum(usable_gb - weights_gb, 0.0) / kv_gb_per_sequence)
 
 
-# -- time -----------------------------------------------------------------------------------------
 def prefill_flops(active_params_b, layers, attention_heads, attn_dim, input_tokens):
     """FLOPs to process one prompt. [FLOP]
 
@@ -128,8 +126,7 @@ def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concu
     batch routes to; with uniform routing an expert is untouched with probability
     (1 − k/E)^concurrency.
     """
-    experts = np.asarray(experts, dtype=float)
-    share = np.where(experts > 0, 1.0 - (1.0 - experts_per_token / np.maximum(experts, 1.0)) ** concurrency, 1.0)
+    share = where(experts > 0, 1.0 - (1.0 - experts_per_token / maximum(experts, 1.0)) ** concurrency, 1.0)
     return (active_params_b + (params_b - active_params_b) * share) * bytes_per_param
 
 
@@ -149,7 +146,7 @@ def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, conc
         tp * bandwidth_tb_s * 1e12 * memory_efficiency)
     flops = concurrency * (2e9 * active_params_b + 4.0 * layers * attention_heads * attn_dim * context_tokens)
     compute = flops / (tp * peak_tflops * 1e12 * compute_efficiency)
-    return np.maximum(memory, compute)
+    return maximum(memory, compute)
 
 
 def allreduce_time_s(layers, hidden_size, concurrency, tp, interconnect_gb_s, latency_us):
@@ -163,7 +160,7 @@ def allreduce_time_s(layers, hidden_size, concurrency, tp, interconnect_gb_s, la
     """
     message = concurrency * hidden_size * 2.0
     per_reduce = latency_us * 1e-6 + message * 2.0 * (tp - 1) / tp / (interconnect_gb_s * 1e9)
-    return np.where(tp > 1, 2.0 * layers * per_reduce, 0.0)
+    return where(tp > 1, 2.0 * layers * per_reduce, 0.0)
 
 
 def tpot_s(step_time_s, concurrency, prefill_time_s, output_tokens):
@@ -176,6 +173,33 @@ def tpot_s(step_time_s, concurrency, prefill_time_s, output_tokens):
     TPOT = step + B × prefill_time / output_tokens.
     """
     return step_time_s + concurrency * prefill_time_s / output_tokens
+
+
+def concurrency_within(budget_s, step_intercept_memory_s, step_slope_memory_s, step_slope_compute_s,
+                       fixed_s, slope_s):
+    """The largest concurrency whose mean TPOT stays within a budget. [sequences]
+
+    Parameters
+    ----------
+    budget_s : numeric
+        Time per output token allowed. [s]
+    step_intercept_memory_s, step_slope_memory_s : numeric
+        The memory-bound decode step a + b·B: weights read, and KV cache read per sequence. [s], [s sequence⁻¹]
+    step_slope_compute_s : numeric
+        The compute-bound decode step c·B. [s sequence⁻¹]
+    fixed_s, slope_s : numeric
+        What every step adds besides the roofline: all-reduce latency and overhead, and per sequence the
+        all-reduce volume and its share of prefill (prefill / output_tokens). [s], [s sequence⁻¹]
+
+    Notes
+    -----
+    TPOT(B) = max(a + b·B, c·B) + fixed + slope·B (the functions above) is increasing and piecewise
+    linear, so TPOT(B) ≤ budget ⇔ B ≤ min((budget − fixed − a) / (b + slope), (budget − fixed) / (c + slope)).
+    Throughput per replica B / TPOT(B) grows with B, so this is the best concurrency the limit allows.
+    """
+    memory = (budget_s - fixed_s - step_intercept_memory_s) / (step_slope_memory_s + slope_s)
+    compute = (budget_s - fixed_s) / (step_slope_compute_s + slope_s)
+    return minimum(memory, compute)
 
 
 def ttft_s(prefill_time_s, tpot_s):
@@ -201,7 +225,7 @@ def power_w(tdp_w, busy_fraction, idle_fraction=0.4, util_fraction=0.6):
     P = TDP × min(1, idle + util × busy), with the NVIDIA coefficient set's power fractions
     (shared/reference/atlas_fabric/nvidia.yaml: idle 0.4, util 0.6).
     """
-    return tdp_w * np.minimum(1.0, idle_fraction + util_fraction * busy_fraction)
+    return tdp_w * minimum(1.0, idle_fraction + util_fraction * busy_fraction)
 
 
 # -- the parameters --------------------------------------------------------------------------------
@@ -217,7 +241,7 @@ def _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output
     kv_seq = kv_gb_per_sequence(kv_token, input_tokens, output_tokens)
     usable = usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"])
     fit_concurrency = max_concurrency(usable, weights, kv_seq)
-    attn_dim = np.where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
+    attn_dim = where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
     prefill = prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"], attn_dim,
                                            input_tokens), tp, peak_tflops, p["compute_efficiency"])
     context = input_tokens + output_tokens / 2.0
@@ -226,59 +250,88 @@ def _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output
     roofline = decode_step_time_s(read, kv_token, context, concurrency, m["active_params_b"], m["layers"],
                                   m["attention_heads"], attn_dim, tp, peak_tflops, g["memory_bandwidth_tb_s"],
                                   p["compute_efficiency"], p["memory_efficiency"])
-    link = np.where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"])
+    link = where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"])
     comm = allreduce_time_s(m["layers"], m["hidden_size"], concurrency, tp, link, p["allreduce_latency_us"])
-    step = roofline + comm + p["step_overhead_ms"] / 1000.0
+    step = roofline + comm + p["step_overhead_us_per_layer"] * 1e-6 * m["layers"]
     tpot = tpot_s(step, concurrency, prefill, output_tokens)
     return dict(weights_gb=weights, kv_gb_per_sequence=kv_seq, usable_gb=usable, max_concurrency=fit_concurrency,
                 prefill_s=prefill, step_s=step, comm_s=comm, roofline_s=roofline, tpot_s=tpot,
                 ttft_s=ttft_s(prefill, tpot))
 
 
-def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, ttft_limit_ms,
-           tpot_limit_ms, concurrency, p):
-    """Best operating point of n scenarios (arrays of shape (n, 1, 1)) over tp candidates (axis 1, given as
-    an array broadcasting to (n, t, 1)) and a concurrency grid (axis 2) — or the given concurrency.
+def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, ttft_limit_ms,
+                     tpot_limit_ms, concurrency, p):
+    """Every quantity at the largest concurrency one tp allows (scalars, or arrays of points).
 
-    The grid holds `CONCURRENCY_GRID` plus the exact memory limit of each tp, so the grid's spacing never
-    cuts the memory-bound optimum. Returns a dict of (n,) arrays: the chosen tp and concurrency and every
-    quantity at that point; ``meets`` is False where no point meets the limits (then the quantities are
-    those at concurrency 1 of the first tp that fits, for a message).
+    The concurrency is the given one, or the largest within the memory and the limits
+    (`concurrency_within`, exact for dense models; for mixture of experts the weights read grow with the
+    batch, so it iterates from the memory limit: the odd iterates stay below the fixed point, so the
+    limits hold). ``rate`` is the output tokens/s per GPU, −1 where nothing meets the limits.
     """
     weights = weights_gb(m["params_b"], precision_bytes)
     kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"])
-    cap = np.minimum(max_concurrency(usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights,
-                                     kv_gb_per_sequence(kv_token, input_tokens, output_tokens)), p["max_concurrency"])
-    n, t_count = np.broadcast_shapes(np.shape(cap), np.shape(m["params_b"]))[:2]
-    cap = np.broadcast_to(cap, (n, t_count, 1))
-    given = np.isfinite(concurrency)
-    grid = np.where(given, concurrency, CONCURRENCY_GRID)
-    grid = np.concatenate([np.broadcast_to(grid, (n, t_count, grid.shape[2])), np.where(given, np.inf, cap)], axis=2)
-    q = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
-              np.maximum(np.minimum(grid, cap), 1.0), p)
+    cap = minimum(max_concurrency(usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights,
+                                  kv_gb_per_sequence(kv_token, input_tokens, output_tokens)), p["max_concurrency"])
+    attn_dim = where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
+    prefill = prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"], attn_dim,
+                                           input_tokens), tp, peak_tflops, p["compute_efficiency"])
+    context = input_tokens + output_tokens / 2.0
+    bandwidth = tp * g["memory_bandwidth_tb_s"] * 1e12 * p["memory_efficiency"]
+    link = where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"])
+    fixed = allreduce_time_s(m["layers"], m["hidden_size"], 0.0, tp, link, p["allreduce_latency_us"]) \
+        + p["step_overhead_us_per_layer"] * 1e-6 * m["layers"]
+    slope = allreduce_time_s(m["layers"], m["hidden_size"], 1.0, tp, link, 0.0) + prefill / output_tokens
+    kv_slope = kv_token * context / bandwidth
+    flops_slope = (2e9 * m["active_params_b"] + 4.0 * m["layers"] * m["attention_heads"] * attn_dim * context) / (
+        tp * peak_tflops * 1e12 * p["compute_efficiency"])
+    budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]), ttft_limit_ms / (1000.0 * p["ttft_tail"]) - prefill)
+    batch = cap
+    moe = m["experts"] > 0
+    for _ in range(5 if (moe.any() if isinstance(moe, np.ndarray) else moe) else 1):
+        read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"],
+                               maximum(batch, 1.0), precision_bytes)
+        batch = minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, kv_slope, flops_slope, fixed, slope))
+    batch = where(concurrency == concurrency, concurrency, floor(batch))  # a given concurrency (not NaN) wins
     fits = cap >= 1
-    ok = fits & (grid <= cap) & (q["tpot_s"] * p["tpot_tail"] * 1000.0 <= tpot_limit_ms) \
-        & (q["ttft_s"] * p["ttft_tail"] * 1000.0 <= ttft_limit_ms)
-    rate = np.where(ok, grid / q["tpot_s"] / tp, -1.0).reshape(n, -1)
-    best = rate.argmax(axis=1)
-    meets = rate[np.arange(n), best] > 0
-    fits_t = fits[:, :, 0]
-    first_fit = np.where(fits_t.any(axis=1), np.argmax(fits_t, axis=1), t_count - 1)
-    k_count = grid.shape[2]
-    flat = np.where(meets, best, first_fit * k_count)  # the fallback: concurrency 1 of the first tp that fits
-    index, zero = (np.arange(n), flat // k_count, flat % k_count), np.zeros(n, dtype=int)
+    ok = fits & (batch >= 1) & (batch <= cap)
+    point = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, maximum(batch, 1.0), p)
+    point.update(tp=tp + 0.0 * cap, concurrency=maximum(batch, 1.0), fits=fits, meets=ok,
+                 rate=where(ok, batch / point["tpot_s"] / tp, -1.0))
+    return point
 
-    def pick(value):  # value[index] of an array that broadcasts to the grid, without materialising it
-        value = np.asarray(value, dtype=float).reshape((1,) * (3 - np.ndim(value)) + np.shape(value))
-        return value[tuple(i if size > 1 else zero for i, size in zip(index, value.shape))]
 
-    out = {key: pick(value) for key, value in q.items()}
-    out["tp"] = pick(tp)
-    out["concurrency"] = np.where(meets, pick(grid), 1.0)
-    out["fits"] = fits_t.any(axis=1)
-    out["meets"] = meets
-    out["output_tokens_per_s_per_gpu"] = np.where(meets, out["concurrency"] / out["tpot_s"] / out["tp"], 0.0)
-    return out
+def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, ttft_limit_ms,
+           tpot_limit_ms, concurrency, p):
+    """The operating point with the most output tokens/s per GPU over the tp candidates ``tps``.
+
+    Inputs are scalars or (n,) arrays of points. Returns a dict of the same: the chosen tp and
+    concurrency and every quantity at that point; ``meets`` is False where no tp meets the limits, and
+    then the quantities are those at concurrency 1 of the first tp that fits (for the message), ``fits``
+    is False where no tp holds the weights and one sequence.
+    """
+    best = first = None
+    for tp in tps:
+        point = _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
+                                 ttft_limit_ms, tpot_limit_ms, concurrency, p)
+        if best is None:
+            best, first = point, point["tp"]
+            fits = point["fits"]
+            continue
+        better = point["rate"] > best["rate"]
+        if isinstance(better, np.ndarray):
+            best = {key: np.where(better, point[key], value) for key, value in best.items()}
+        elif better:
+            best = point
+        first = where(fits, first, point["tp"])
+        fits = fits | point["fits"]
+    meets = best["meets"]
+    if not (meets.all() if isinstance(meets, np.ndarray) else meets):  # the quantities at one sequence on the first tp that fits, for the message
+        one = _core(m, g, precision_bytes, kv_bytes, peak_tflops, first, input_tokens, output_tokens, 1.0, p)
+        one.update(tp=first, concurrency=1.0)
+        best = {key: where(meets, value, one.get(key, value)) for key, value in best.items()}
+    best["fits"] = fits
+    best["output_tokens_per_s_per_gpu"] = where(meets, best["concurrency"] / best["tpot_s"] / best["tp"], 0.0)
+    return best
 
 
 # -- building the inputs ----------------------------------------------------------------------------
@@ -311,26 +364,24 @@ def peak_tflops(gpu_spec, precision, gpu="gpu"):
 
 
 def _column(values):
-    return np.asarray(values, dtype=float).reshape(-1, 1, 1)
+    return np.asarray(values, dtype=float)
 
 
 def _arrays(specs):
-    """A list of dicts of floats → a dict of (n, 1, 1) arrays."""
+    """A list of dicts of floats → a dict of (n,) arrays."""
     return {k: _column([s[k] for s in specs]) for k in specs[0]}
 
 
-def _params(cat, vendors, precisions):
-    """The calibration with the efficiencies scaled per point by its vendor's and precision's factors."""
-    p = dict(cat.serving_calibration)
-    factor = _column([p.get(f"vendor_efficiency_{normalize_key(v)}", 1.0) * (p.get("fp4_efficiency", 1.0) if x == "fp4" else 1.0)
-                      for v, x in zip(vendors, precisions)])
-    p["compute_efficiency"] = p["compute_efficiency"] * factor
-    p["memory_efficiency"] = p["memory_efficiency"] * factor
-    return p
+def efficiency_factor(calibration, vendor, precision):
+    """The fitted software factor of a vendor (NVIDIA = 1) times that of FP4 kernels. [unitless]"""
+    return calibration.get(f"vendor_efficiency_{normalize_key(vendor)}", 1.0) * (
+        calibration.get("fp4_efficiency", 1.0) if precision == "fp4" else 1.0)
 
 
-def _tp_candidates(tp):
-    return np.asarray(TP_CHOICES, dtype=float).reshape(1, -1, 1) if tp is None else _column([tp])
+def scaled(calibration, factor):
+    """The calibration with both efficiencies multiplied by ``factor`` (a number or an array of points)."""
+    return dict(calibration, compute_efficiency=calibration["compute_efficiency"] * factor,
+                memory_efficiency=calibration["memory_efficiency"] * factor)
 
 
 # -- the estimate -----------------------------------------------------------------------------------
@@ -431,9 +482,9 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
     fixed = math.nan if concurrency is None else _positive("concurrency", concurrency, None)
     vendor = cat.gpu_vendors[gpu_key]
     peak = peak_tflops(g, precision, gpu_key)
-    row = solve_points(cat, [m], [g], [vendor], [precision], [kv_precision], [peak], [tp], [shape[0]], [shape[1]],
-                       [limits[0]], [limits[1]], [fixed])
-    q = {k: float(v[0]) for k, v in row.items()}
+    p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
+    q = _solve(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, TP_CHOICES if tp is None else (tp,),
+               float(shape[0]), float(shape[1]), limits[0], limits[1], fixed, p)
     out_rate = q["output_tokens_per_s_per_gpu"]
     basis, factor, anchor_source = "estimated", 1.0, ""
     anchor = cat.anchors.get((gpu_key, model_key, precision))
@@ -482,8 +533,10 @@ def architecture(spec):
 
 def solve_points(cat, models, gpus, vendors, precisions, kv_precisions, peaks, tps, input_tokens, output_tokens,
                  ttft_ms, tpot_ms, concurrency, params=None):
-    """`_solve` for n points given as lists; ``params`` overrides the catalog's calibration (the fit)."""
-    p = _params(cat, vendors, precisions) if params is None else params
+    """`_solve` for n points given as lists (the calibration's path); ``params`` overrides the catalog's
+    calibration (the fit), already scaled per point."""
+    p = params if params is not None else scaled(cat.serving_calibration, _column(
+        [efficiency_factor(cat.serving_calibration, v, x) for v, x in zip(vendors, precisions)]))
     tp = np.asarray([math.nan if t is None else t for t in tps], dtype=float)
     free = np.isnan(tp)
     if free.any() and not free.all():  # solve the points with a given tp apart: they need no tp search
@@ -492,29 +545,30 @@ def solve_points(cat, models, gpus, vendors, precisions, kv_precisions, peaks, t
         parts = []
         for mask in (free, ~free):
             index = np.flatnonzero(mask)
-            sub = {k: (v[index] if isinstance(v, np.ndarray) and v.ndim == 3 and v.shape[0] == len(tp) else v)
-                   for k, v in p.items()}
+            sub = {k: (v[index] if isinstance(v, np.ndarray) and v.shape == tp.shape else v) for k, v in p.items()}
             parts.append((index, solve_points(cat, *([a[i] for i in index] for a in args), params=sub)))
         out = {}
         for key in parts[0][1]:
-            merged = np.empty(len(tp), dtype=parts[0][1][key].dtype)
+            merged = np.empty(len(tp), dtype=np.asarray(parts[0][1][key]).dtype)
             for index, part in parts:
                 merged[index] = part[key]
             out[key] = merged
         return out
-    tp_axis = _tp_candidates(None) if free.all() else tp.reshape(-1, 1, 1)
+    candidates = TP_CHOICES if free.all() else (tp,)
     return _solve(_arrays(models), _arrays(gpus), _column([PRECISIONS[x] for x in precisions]),
-                  _column([PRECISIONS[x] for x in kv_precisions]), _column(peaks), tp_axis, _column(input_tokens),
+                  _column([PRECISIONS[x] for x in kv_precisions]), _column(peaks), candidates, _column(input_tokens),
                   _column(output_tokens), _column(ttft_ms), _column(tpot_ms), _column(concurrency), p)
 
 
-def anchor_factor(cat, anchor, m, g, vendor, kv_precision, params=None):
+def anchor_factor(cat, anchor, m, g, vendor, kv_precision):
     """measured ÷ modelled throughput at the anchor's own conditions (its shape, limits and tp)."""
-    p = cat.serving_calibration if params is None else params
+    p = cat.serving_calibration
     input_tokens = anchor.get("input_tokens") or p.get(f"input_tokens_{anchor.get('dataset', '')}", DEFAULT_INPUT_TOKENS)
-    peak = peak_tflops(g, anchor["precision"], anchor["gpu"])
-    row = solve_points(cat, [m], [g], [vendor], [anchor["precision"]], [kv_precision], [peak], [anchor.get("tp")],
-                       [input_tokens], [anchor["output_tokens"]], [anchor.get("ttft_ms", math.inf)],
-                       [anchor.get("tpot_ms", math.inf)], [math.nan], params)
-    modelled = float(row["output_tokens_per_s_per_gpu"][0])
+    tp = anchor.get("tp")
+    point = _solve(m, g, PRECISIONS[anchor["precision"]], PRECISIONS[kv_precision],
+                   peak_tflops(g, anchor["precision"], anchor["gpu"]), TP_CHOICES if tp is None else (float(tp),),
+                   float(input_tokens), float(anchor["output_tokens"]), anchor.get("ttft_ms", math.inf),
+                   anchor.get("tpot_ms", math.inf), math.nan,
+                   scaled(p, efficiency_factor(p, vendor, anchor["precision"])))
+    modelled = point["output_tokens_per_s_per_gpu"]
     return anchor["tokens_per_s"] / modelled if modelled > 0 else 1.0
