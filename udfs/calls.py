@@ -33,6 +33,10 @@ PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_m
              "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
 PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
 SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
+RESULTS = excel.Memo(size=512)
+"""Pure call results (plans, simulation records, planner grids) keyed by argument content and the
+catalog fingerprint: the template's eight planner cells cost one plan, its nine simulator cells
+one simulation."""
 
 
 def assumptions(value):
@@ -145,9 +149,11 @@ def plan_field(field, args, tables, assumption_range):
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     a = assumptions(assumption_range)
     shape = _shape(args.values())
+    key = (cat.fingerprint, excel.freeze(a.__dict__), excel.freeze(args))
     if shape is None:
-        return excel.cell_value(getattr(_plan_one(args, cat, a), field))
-    return _plan_grid(field, args, shape, cat, a)
+        return excel.cell_value(getattr(RESULTS.get(("plan",) + key, lambda: _plan_one(args, cat, a)), field))
+    return RESULTS.get(("plan grid", field) + key, lambda: _plan_grid(field, args, shape, cat, a),
+                       cells=int(np.prod(shape)))
 
 
 def _plan_one(args, cat, a):
@@ -230,7 +236,9 @@ def plan_table(args, tables, assumption_range):
     if _shape(args.values()) is not None:
         raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-    result = _plan_one(args, cat, assumptions(assumption_range))
+    a = assumptions(assumption_range)
+    key = ("plan", cat.fingerprint, excel.freeze(a.__dict__), excel.freeze(args))
+    result = RESULTS.get(key, lambda: _plan_one(args, cat, a))
     return excel.table([["field", "value"]] + [[k, v] for k, v in result.as_dict().items()])
 
 
@@ -307,12 +315,17 @@ def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
     out = []
     for cell in cells:
         try:
-            record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
-                                       catalog=cat, **sim_kwargs(cell))
+            record = _simulate(cat, excel.text("target", cell["target"]), spec, knob_values, sim_kwargs(cell))
             out.append(excel.cell_value(_show(record, field)))
         except AtlasError as error:
             out.append(excel.error_text(error))
     return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
+
+
+def _simulate(cat, target, spec, knob_values, kwargs):
+    """One simulation record, computed once per content of its arguments."""
+    key = ("simulate", cat.fingerprint, target, excel.freeze(spec), excel.freeze(knob_values), excel.freeze(kwargs))
+    return RESULTS.get(key, lambda: atlas_xl.simulate(target, spec, knob_values, catalog=cat, **kwargs))
 
 
 def _saturated(record, field):
@@ -337,8 +350,8 @@ def _show(record, key):
 @excel.one_line_errors
 def simulate_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    record = atlas_xl.simulate(excel.text("target", target), spec, knob_values, catalog=cat,
-                               **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    record = _simulate(cat, excel.text("target", target), spec, knob_values,
+                       sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
     return excel.table([["field", "value"]] + _record_rows(record))
 
 

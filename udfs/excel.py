@@ -8,7 +8,9 @@ scalar or a 2-D list that spills. Errors become one line of text in the cell, ne
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
+import inspect
 import math
 from collections import OrderedDict
 
@@ -21,8 +23,104 @@ _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 32
 
 
+class Memo:
+    """A bounded least-recently-used cache of pure results, keyed by argument *content*.
+
+    Excel recalculates every ATLAS_* cell that depends on a changed input; many of them ask the
+    same model question (ATLAS_COST, ATLAS_GPUCOUNT... of one workload; ATLAS_P50, ATLAS_P99... of
+    one simulation), so the answer is computed once and looked up after. Keys are frozen argument
+    values plus the catalog's content fingerprint — never a cell address — so an edited input or
+    catalog cell is a different key. Results larger than ``max_cells`` are not kept.
+    """
+
+    def __init__(self, size, max_cells=10_000):
+        self.size, self.max_cells = size, max_cells
+        self.entries = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key, compute, cells=1):
+        try:
+            found = self.entries[key]
+        except KeyError:
+            self.misses += 1
+            found = compute()
+            if cells <= self.max_cells:
+                self.entries[key] = found
+                if len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+            return found
+        except TypeError:  # an unhashable argument: compute, keep nothing
+            return compute()
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return found
+
+    def clear(self):
+        self.entries.clear()
+        self.hits = self.misses = 0
+
+
+def freeze(value):
+    """A hashable copy of an argument's content: ranges → tuples of tuples, dicts → sorted items."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+    return value
+
+
+EXCEL_ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"))
+"""Error values as a host hands them over as text (xlwings ``err_to_str``; LibreOffice)."""
+
+
 def is_range(value):
     return isinstance(value, (list, tuple, np.ndarray))
+
+
+def argument(value):
+    """One worksheet-function argument as any host delivers it, in the one shape the calls expect.
+
+    Excel through xlwings (arguments declared ``ndim=2``) and LibreOffice hand over every range as
+    rows of cells, a single cell included; a Python caller may pass a scalar, a flat list (a row)
+    or a numpy array. A 1 × 1 range becomes its value, so a cell and a literal behave alike; a
+    currency-formatted cell (``decimal.Decimal`` from COM) becomes a float. Larger ranges pass
+    through unchanged: their cells are read where they are used.
+    """
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.ndim else value.item()
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        only = value[0]
+        if not is_range(only):
+            value = only
+        elif len(only) == 1 and not is_range(only[0]):
+            value = only[0]
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def normalised(function):
+    """``function`` with every argument passed through `argument` first (one place for all)."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for name, value in bound.arguments.items():
+            if name != "caller":
+                bound.arguments[name] = argument(value)
+        return function(*bound.args, **bound.kwargs)
+    return call
+
+
+def error_value(name, value):
+    """InputError for a cell that holds an Excel error value ("#N/A"...), else None."""
+    if isinstance(value, str) and value in EXCEL_ERRORS:
+        return InputError(f"{name} is {value} — fix the cell it comes from")
+    return None
 
 
 def as_2d(value):
@@ -48,6 +146,8 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
         return default
     if isinstance(value, bool):
         raise InputError(f"{name} must be a number, not TRUE/FALSE")
+    if error_value(name, value):
+        raise error_value(name, value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         raise InputError(f"{name} must be a number, not a date — format the cell as a number")
     if isinstance(value, str):
@@ -73,6 +173,8 @@ def text(name, value, *, default=None):
     """One cell as a name; None/blank → ``default`` (None when optional)."""
     if is_blank(value):
         return default
+    if error_value(name, value):
+        raise error_value(name, value)
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
         raise InputError(f"{name} must be a name, not {value!r}")
     if isinstance(value, float) and value == int(value):
@@ -97,6 +199,10 @@ def key_values(name, value):
             continue
         if is_blank(val):
             continue
+        if error_value(key, val) or error_value(name, key):
+            raise error_value(key, val) or error_value(name, key)
+        if isinstance(val, decimal.Decimal):
+            val = float(val)
         if isinstance(val, float) and val == int(val):
             val = int(val)
         pairs[catalog_module.normalize_key(key)] = val.strip() if isinstance(val, str) else val
@@ -122,6 +228,19 @@ def _freeze(table):
     return tuple(tuple(row) for row in as_2d(table))
 
 
+def _clean_table(name, table):
+    """A catalog range's cells as the loader expects: currency cells (Decimal) as floats; an error
+    value in any cell is the user's to fix, never a silent blank."""
+    rows = as_2d(table)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, decimal.Decimal):
+                row[c] = float(value)
+            elif isinstance(value, str) and value in EXCEL_ERRORS:
+                raise InputError(f"{name} table has {value} in row {r + 1}, column {c + 1} — fix that cell")
+    return rows
+
+
 def catalog(**tables):
     """The catalog for these worksheet tables (None = built-in), cached by content.
 
@@ -141,7 +260,7 @@ def catalog(**tables):
         return found
     except KeyError:
         pass
-    result = catalog_module.load_catalog({name: as_2d(table) for name, table in given.items()})
+    result = catalog_module.load_catalog({name: _clean_table(name, table) for name, table in given.items()})
     _CACHE[key] = result
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -186,12 +305,26 @@ def table(rows):
     return [[cell_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
 
 
+def caller_shape(caller):
+    """(rows, columns) of the calling range, or None when there is none or it cannot be read
+    (called from Python or VBA; a COM object that no longer answers)."""
+    try:
+        shape = getattr(caller, "shape", caller)
+        rows, columns = shape
+        return int(rows), int(columns)
+    except Exception:  # noqa: BLE001 — any failure means: no caller, return the table unpadded
+        return None
+
+
 def fit(result, caller=None):
     """Pad a table to the calling array range (``caller.shape``) with empty cells; Excel would
-    show #N/A in the unused cells of an array formula. Text (an error) fills the first cell only."""
-    shape = getattr(caller, "shape", caller)
+    show #N/A in the unused cells of an array formula. Text (an error) fills the first cell only.
+    Without a readable caller the table comes back unpadded."""
+    shape = caller_shape(caller)
+    if isinstance(result, str) and shape:
+        result = [[result]]
     if not shape or not isinstance(result, list):
-        return result if shape is None or not isinstance(result, str) else fit([[result]], caller)
+        return result
     rows, columns = shape
     width = max(columns, max(len(r) for r in result))
     padded = [list(r) + [""] * (width - len(r)) for r in result]
