@@ -15,6 +15,7 @@ buttons drawn as legacy VML: *Optimize* → ``SampleCall`` and *Import functions
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import xlwings
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import FORMULAE, get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
@@ -81,8 +82,37 @@ def _put(sheet, ref, value, style=None, fmt=None):
     return cell
 
 
+def name_problem(name):
+    """Why ``name`` cannot be a defined name, or None (ECMA-376 Part 1 §18.2.5 and Excel's rules).
+
+    A name starts with a letter, "_" or "\\", continues with letters, digits, "_", "." or "\\", has
+    at most 255 characters, and must not read as a cell reference in A1 form (``P99``, ``AB12``)
+    or R1C1 form (``R``, ``C``, ``R2C3``, ``R10``), nor as a worksheet function (``POWER``), which
+    Excel repairs by deleting the name or reads as the function.
+    """
+    if not name or len(name) > 255:
+        return f"defined name {name!r} must have 1 to 255 characters"
+    if not re.fullmatch(r"[A-Za-z_\\][A-Za-z0-9_.\\]*", name):
+        return f"defined name {name!r} has a character Excel does not allow (letters, digits, _ . \\ only)"
+    if re.fullmatch(r"[A-Za-z]{1,3}[0-9]+", name):
+        return f"defined name {name!r} reads as a cell address (A1 form)"
+    if re.fullmatch(r"[RrCc][0-9]*|[Rr][0-9]*[Cc][0-9]*", name):
+        return f"defined name {name!r} reads as a cell address (R1C1 form)"
+    if name.upper() in FORMULAE or name.upper().startswith("ATLAS_"):
+        return f"defined name {name!r} is the name of a worksheet function"
+    return None
+
+
+def _define(book, name, attr_text):
+    """Every defined name of the template goes through here: a name Excel would repair stops the build."""
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(problem + " — rename it in workbook/sheets.py")
+    book.defined_names[name] = DefinedName(name, attr_text=attr_text)
+
+
 def _name(book, name, sheet, ref):
-    book.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(sheet.title)}!{_absolute(ref)}")
+    _define(book, name, f"{quote_sheetname(sheet.title)}!{_absolute(ref)}")
 
 
 def _absolute(ref):
@@ -136,7 +166,7 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
 
 
 def _validate(sheet, ref, list_name):
-    rule = DataValidation(type="list", formula1=f"={list_name}", allow_blank=True, showErrorMessage=True,
+    rule = DataValidation(type="list", formula1=list_name, allow_blank=True, showErrorMessage=True,  # as Excel stores it
                           errorStyle="warning", errorTitle="Not in the catalog",
                           error="This name is not in the catalog sheet. Keep it only if you add it there.")
     sheet.add_data_validation(rule)
@@ -166,8 +196,7 @@ def _catalog_sheets(book, catalog):
         sheet.add_table(excel_table)
         _name(book, range_name, sheet, f"A1:{last_col}{last_row + sheets.SPARE_ROWS}")
         if list_name:
-            book.defined_names[list_name] = DefinedName(
-                list_name, attr_text=f"OFFSET({quote_sheetname(title)}!$A$2,0,0,"
+            _define(book, list_name, f"OFFSET({quote_sheetname(title)}!$A$2,0,0,"
                                      f"MAX(1,COUNTA({quote_sheetname(title)}!$A:$A)-1),1)")
         for column, heading in enumerate(columns, start=1):
             width = 48 if heading in ("source", "notes", "description") else max(12, min(30, len(heading) + 3))
@@ -398,8 +427,7 @@ def _lists(book, sheet):
     """Drop-down lists that are not one catalog column: the distinct platforms of Offerings."""
     _put(sheet, "A1", "Distinct platforms of the Offerings sheet (for the Inputs drop-down)", "atlas_comment")
     sheet["A2"] = ArrayFormula(f"A2:A{1 + LIST_ROWS}", '=ATLAS_CATALOG("platforms",OfferingsTable)')
-    book.defined_names["PlatformList"] = DefinedName(
-        "PlatformList", attr_text=f'OFFSET(Lists!$A$2,0,0,MAX(1,COUNTIF(Lists!$A$2:$A${1 + LIST_ROWS},"?*")),1)')
+    _define(book, "PlatformList", f'OFFSET(Lists!$A$2,0,0,MAX(1,COUNTIF(Lists!$A$2:$A${1 + LIST_ROWS},"?*")),1)')
     sheet.sheet_state = "hidden"
     _widths(sheet, [40])
 
