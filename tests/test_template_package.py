@@ -252,3 +252,32 @@ def test_formulas_and_validations_are_stored_as_excel_stores_them(package):
             assert not formula.startswith("="), f"{sheet}: drop-down list stored as {formula}"
             validations += 1
     assert validations >= 6
+
+
+# -- the pinned add-in ---------------------------------------------------------------------------------------------------
+def test_the_vba_loads_the_pinned_xlwings_dll(tmp_path):
+    import shutil
+    import subprocess
+    import tomllib
+    from pathlib import Path
+    olevba = shutil.which("olevba")
+    assert olevba, "olevba (pip install oletools) is required for this test"
+    path = template.build_template(tmp_path / template.TEMPLATE_NAME)
+    code = subprocess.run([olevba, "--code", str(path)], capture_output=True, text=True).stdout
+    dlls = set(re.findall(r'Lib "xlwings(?:32|64)-([0-9.]+)\.dll"', code))
+    assert dlls == {template.XLWINGS_VERSION}, dlls
+    assert f'XLWINGS_VERSION As String = "{template.XLWINGS_VERSION}"' in code
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("xlwings")]
+    assert pins == [f"xlwings=={template.XLWINGS_VERSION}"]
+
+
+def test_build_refuses_another_xlwings(monkeypatch, tmp_path, capsys):
+    import xlwings
+
+    import build
+    monkeypatch.setattr(xlwings, "__version__", "0.38.0")
+    assert build.main(["--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "xlwings 0.38.0 is installed" in err and "pip install xlwings==0.37.8" in err
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -31,6 +31,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 import atlas_xl
+from atlas_xl.errors import AtlasError
 from udfs import calls
 from workbook import sheets
 from workbook.reports import save_atomic
@@ -41,6 +42,9 @@ BUTTON_MODULE = Path(TEMPLATE_NAME).stem
 OPTIMIZE_MACRO = "SampleCall"
 IMPORT_MACRO = "ImportPythonUDFs"
 XLWINGS_PROJECT = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+XLWINGS_VERSION = "0.37.8"
+"""The xlwings release whose VBA the template embeds: its macros load ``xlwings64-<version>.dll``
+from the Python installation, which only that release installs. pyproject.toml pins the same."""
 
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
@@ -476,12 +480,21 @@ def _vba_archive(buttons):
     return zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
 
 
+def check_xlwings(installed):
+    """Refuse to embed the VBA of an xlwings other than the pinned one (its macros would look for
+    a DLL that the user's pinned install does not have: "File not found")."""
+    if installed != XLWINGS_VERSION:
+        raise AtlasError(f"xlwings {installed} is installed, but the template's macros are pinned to "
+                         f"{XLWINGS_VERSION} (xlwings64-{XLWINGS_VERSION}.dll) — run: pip install xlwings=={XLWINGS_VERSION}")
+
+
 # -- the workbook ----------------------------------------------------------------------------------------
 def build_template(path, catalog=None, overwrite=True):
     """Write the template workbook to ``path`` (atomically); returns the path.
 
     ``catalog`` (a Catalog, folder or dict; default built-in) fills the catalog sheets.
     """
+    check_xlwings(xlwings.__version__)
     cat = atlas_xl.load_catalog(catalog)
     book = Workbook()
     _register_styles(book)
