@@ -281,3 +281,12 @@ def test_build_refuses_another_xlwings(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "xlwings 0.38.0 is installed" in err and "pip install xlwings==0.37.8" in err
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_start_sheet_says_how_to_get_past_blocked_macros_and_name_errors(tmp_path):
+    from openpyxl import load_workbook
+    start = load_workbook(template.build_template(tmp_path / template.TEMPLATE_NAME))["Start"]
+    text = " ".join(str(c.value) for row in start.iter_rows() for c in row if c.value)
+    for needed in ("Unblock", "Trusted Location", "Import functions", "SAVE this file", "#NAME?", "atlas-xl doctor",
+                   f"xlwings {template.XLWINGS_VERSION}", "Interpreter_Win"):
+        assert needed in text, needed

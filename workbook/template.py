@@ -219,15 +219,20 @@ def _start(sheet, book):
                          "hardware (throughput, P50/P95/P99/TTFT with queueing, power, energy cost) and tunes it."),
         ("What it needs", "Windows desktop Excel; Python 3.11+ with atlas_xl installed (pip install atlas-xl, "
                           "which brings xlwings); macros enabled for this file."),
-        ("Set-up, once", "1. In a terminal: pip install atlas-xl (or pip install -e . in the atlas_xl folder)."),
-        ("", "2. Excel: File > Options > Trust Center > Macro Settings: tick 'Trust access to the VBA project "
-             "object model' (needed by step 4 only)."),
-        ("", "3. If python.exe is not on PATH: on the xlwings.conf sheet add a row Interpreter_Win | "
+        ("Set-up, once", "1. In a terminal: pip install atlas-xl (or pip install -e . in the atlas_xl folder); it brings "
+                         f"xlwings {XLWINGS_VERSION}, the version these macros need. Then run: atlas-xl doctor"),
+        ("", "2. A copy that came by e-mail or download has its macros blocked (Mark of the Web): close it, "
+             "right-click the file > Properties > tick Unblock > OK. Or keep it in a Trusted Location."),
+        ("", "3. Excel: File > Options > Trust Center > Macro Settings: tick 'Trust access to the VBA project "
+             "object model' (needed by step 5 only)."),
+        ("", "4. If python.exe is not on PATH: on the xlwings.conf sheet add a row Interpreter_Win | "
              "C:\\path\\to\\python.exe directly below the existing rows."),
-        ("", "4. Click 'Import functions' (right) once. It writes the ATLAS_* functions into this workbook "
-             "(xlwings' Import Functions). Then press Ctrl+Alt+F9 to recalculate."),
-        ("", "5. Keep the file name atlas_xl_template.xlsm: the Optimize button runs the Python module of the "
+        ("", "5. Click 'Import functions' (right) once, then SAVE this file (Ctrl+S): the ATLAS_* functions are "
+             "written into the workbook and stay only if it is saved. Then Ctrl+Alt+F9 recalculates."),
+        ("", "6. Keep the file name atlas_xl_template.xlsm: the Optimize button runs the Python module of the "
              "same name. To keep several copies, put them in different folders."),
+        ("#NAME? in cells", "This file has no ATLAS_* functions yet: do step 5 (Import functions, then save). "
+                            "Text in a cell (unknown platform ...) is a message from a function: fix the input it names."),
         ("Without Excel", "On a server: atlas-xl recalc FILE -o OUT recalculates every formula; atlas-xl "
                           "optimize-workbook FILE -o OUT does what the Optimize button does."),
         ("Catalog check", "=CatalogCheck"),
@@ -238,7 +243,7 @@ def _start(sheet, book):
         cell = _put(sheet, f"B{row}", value, "atlas_note" if label != "Catalog check" else "atlas_output")
         if label != "Catalog check":
             sheet.merge_cells(f"B{row}:H{row}")
-            sheet.row_dimensions[row].height = 30 if len(value) > 95 else 16
+            sheet.row_dimensions[row].height = 15 * -(-len(value) // 95) + 1  # one line per ~95 characters
         row += 1
     row += 1
     _put(sheet, f"A{row}", "Contents", "atlas_heading")
