@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
-from openpyxl.worksheet.formula import ArrayFormula
 
 import atlas_xl
 import xlwings_com as com
@@ -30,67 +29,11 @@ SIMULATOR_FIELDS = {"ATLAS_THROUGHPUT": "tokens_per_sec", "ATLAS_P50": "p50_ms",
                     "ATLAS_P99": "p99_ms", "ATLAS_TTFT": "ttft_ms", "ATLAS_STEP_TIME": "step_time_ms",
                     "ATLAS_POWER": "node_power_w", "ATLAS_ENERGY_COST": "energy_cost_per_hour_usd",
                     "ATLAS_COST_PER_1K": "dollar_per_1k_tokens", "ATLAS_QUEUE_WAIT": "queue_wait_ms"}
-FORMULA = re.compile(r'=(ATLAS_[A-Z0-9_]+)\(((?:[^()"]|"[^"]*")*)\)')
 
 
 @pytest.fixture(autouse=True)
 def cold_cache():
     calls.RESULTS.clear()  # every test computes; caching is tested on its own
-
-
-# -- formulas → arguments as COM delivers them ----------------------------------------------------------
-def split_arguments(text):
-    """Top-level arguments of a formula's argument list (quotes respected)."""
-    parts, current, quoted = [], "", False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    return parts + [current.strip()] if text.strip() else []
-
-
-def com_value(value):
-    """A cell's value as pywin32 returns it: numbers are doubles, empty cells None."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    return float(value)
-
-
-def block(book, sheet, ref):
-    cells = book[sheet][ref.replace("$", "")]
-    cells = cells if isinstance(cells, tuple) else ((cells,),)
-    return [[com_value(c.value) for c in row] for row in cells]
-
-
-def resolve(token, book, sheet, extra=None):
-    """(what COM hands xlwings, what a Python caller would pass) for one formula argument."""
-    extra = extra or {}
-    if token == "":
-        return com.MISSING, None
-    if token.startswith('"'):
-        return token.strip('"'), token.strip('"')
-    if re.fullmatch(r"-?\d+(\.\d+)?([eE]\d+)?", token):
-        return float(token), float(token)
-    if token in extra:
-        rows = extra[token]
-    elif token in book.defined_names:
-        (title, ref), = book.defined_names[token].destinations
-        rows = block(book, title, ref)
-    else:
-        title, ref = token.split("!") if "!" in token else (sheet, token)
-        rows = block(book, title.strip("'"), ref)
-    return com.Range(rows), rows
-
-
-def evaluate(formula, book, sheet, caller_shape=(1, 1), extra=None):
-    name, text = FORMULA.fullmatch(formula.strip()).groups()
-    resolved = [resolve(t, book, sheet, extra) for t in split_arguments(text)]
-    result = com.call(name, *(c for c, _ in resolved), caller=com.cells(*caller_shape))
-    return name, [p for _, p in resolved], result
 
 
 def as_grid(value):
@@ -183,23 +126,10 @@ def book(tmp_path_factory):
     return load_workbook(path)
 
 
-def template_formulas(book):
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for c in row:
-                value = c.value
-                if isinstance(value, ArrayFormula):
-                    low, high = value.ref.split(":")
-                    cells = sheet[value.ref]
-                    yield sheet.title, c.coordinate, value.text, (len(cells), len(cells[0]))
-                elif isinstance(value, str) and value.startswith("=ATLAS_"):
-                    yield sheet.title, c.coordinate, value, (1, 1)
-
-
 def test_every_template_formula_through_xlwings_conversion(book):
     seen = set()
-    for sheet, coordinate, formula, shape in template_formulas(book):
-        name, args, result = evaluate(formula, book, sheet, shape)
+    for sheet, coordinate, formula, shape in com.template_formulas(book):
+        name, args, result = com.evaluate(formula, book, sheet, shape)
         grid = check(name, args, result, shape)
         seen.add(name)
         if shape != (1, 1):  # an array range gets exactly its shape back: no #N/A, nothing cut off
@@ -210,7 +140,7 @@ def test_every_template_formula_through_xlwings_conversion(book):
 def test_whatif_grid_is_volumes_down_by_offerings_across(book):
     (title, ref), = book.defined_names["WhatIfByOffering"].destinations
     formula = book[title][ref.replace("$", "").split(":")[0]].value
-    _, args, result = evaluate(formula.text, book, title, (10, 7))
+    _, args, result = com.evaluate(formula.text, book, title, (10, 7))
     grid = as_grid(result)
     assert np.shape(grid) == (10, 7)  # was "ranges do not line up (1x10, 1x7, 1x7)" with xlwings' default
     volumes, platforms, gpus = [r[0] for r in args[0]], args[3][0], args[4][0]
@@ -237,7 +167,7 @@ def docs_sample_ranges():
 
 def documented_formulas():
     text = (ROOT / "docs" / "functions.md").read_text() + (ROOT / "README.md").read_text()
-    return [m.group(0) for m in FORMULA.finditer(text) if m.group(2) != "..."]  # "=ATLAS_COST(...)" is prose
+    return [m.group(0) for m in com.FORMULA.finditer(text) if m.group(2) != "..."]  # "=ATLAS_COST(...)" is prose
 
 
 def test_documented_examples_through_xlwings_conversion(book):
@@ -245,7 +175,7 @@ def test_documented_examples_through_xlwings_conversion(book):
     assert len(formulas) >= 26 and '=ATLAS_COST(A2:A101,"steady","llama_70b",B1:K1)' in formulas
     for formula in formulas:
         shape = (40, 14) if re.match(r"=ATLAS_(PLAN|RANK|SIMULATE|SCHEDULE|OPTIMIZE|CATALOG)\(", formula) else (1, 1)
-        name, args, result = evaluate(formula, book, "Inputs", shape, extra=docs_sample_ranges())
+        name, args, result = com.evaluate(formula, book, "Inputs", shape, extra=docs_sample_ranges())
         grid = check(name, args, result, shape)
         if name == "ATLAS_COST" and "A2:A101" in formula:
             assert np.shape(grid) == (100, 10)  # a column × a row is a grid

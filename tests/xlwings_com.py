@@ -23,8 +23,11 @@ import collections
 import ctypes
 import datetime as dt
 import importlib.util
+import re
 import sys
 import types
+
+from openpyxl.worksheet.formula import ArrayFormula
 
 IID_RANGE = "{00020846-0000-0000-C000-000000000046}"  # Excel's Range interface (xlwings is_range_instance)
 MISSING = -2147352572  # DISP_E_PARAMNOTFOUND: what VBA passes for an omitted Optional argument
@@ -134,12 +137,8 @@ class Range:
         attr = types.SimpleNamespace(iid=IID_RANGE)
         self._oleobj_ = types.SimpleNamespace(GetTypeInfo=lambda: types.SimpleNamespace(GetTypeAttr=lambda: attr))
 
-    @property
-    def Value(self):
         cells = [[ERRORS.get(v, v) if isinstance(v, str) else v for v in row] for row in self.rows]
-        if len(cells) == 1 and len(cells[0]) == 1:
-            return cells[0][0]
-        return tuple(tuple(row) for row in cells)
+        self.Value = cells[0][0] if len(cells) == 1 and len(cells[0]) == 1 else tuple(tuple(r) for r in cells)
 
 
 def cells(rows, columns):
@@ -184,3 +183,79 @@ def call(name, *args, caller=None, module_name="udfs.functions"):
 def declared(name, module_name="udfs.functions"):
     """{argument: conversion options} as the decorators declared them."""
     return {a["name"]: a["options"] for a in getattr(load(module_name), name).__xlfunc__["args"]}
+
+
+# -- workbook formulas → CallUDF ----------------------------------------------------------------------------------
+FORMULA = re.compile(r'=(ATLAS_[A-Z0-9_]+)\(((?:[^()"]|"[^"]*")*)\)')
+
+
+def split_arguments(text):
+    """Top-level arguments of a formula's argument list (quotes respected)."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return parts + [current.strip()] if text.strip() else []
+
+
+def com_value(value):
+    """A cell's value as pywin32 returns it: numbers are doubles, empty cells None."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    return float(value)
+
+
+def block(book, sheet, ref):
+    cells = book[sheet][ref.replace("$", "")]
+    cells = cells if isinstance(cells, tuple) else ((cells,),)
+    return [[com_value(c.value) for c in row] for row in cells]
+
+
+def resolve(token, book, sheet, extra=None):
+    """(what COM hands xlwings, what a Python caller would pass) for one formula argument."""
+    extra = extra or {}
+    if token == "":
+        return MISSING, None
+    if token.startswith('"'):
+        return token.strip('"'), token.strip('"')
+    if re.fullmatch(r"-?\d+(\.\d+)?([eE]\d+)?", token):
+        return float(token), float(token)
+    if token in extra:
+        rows = extra[token]
+    elif token in book.defined_names:
+        (title, ref), = book.defined_names[token].destinations
+        rows = block(book, title, ref)
+    else:
+        title, ref = token.split("!") if "!" in token else (sheet, token)
+        rows = block(book, title.strip("'"), ref)
+    return Range(rows), rows
+
+
+def evaluate(formula, book, sheet, caller_shape=(1, 1), extra=None):
+    """Evaluate one ``=ATLAS_*(...)`` formula of ``book`` as Excel would: names and ranges become
+    COM Ranges of the cells' values (``extra`` maps a reference to rows of its own), literals stay
+    literals, blanks are omitted arguments. Returns (function, Python-side arguments, result)."""
+    name, text = FORMULA.fullmatch(formula.strip()).groups()
+    resolved = [resolve(t, book, sheet, extra) for t in split_arguments(text)]
+    result = call(name, *(c for c, _ in resolved), caller=cells(*caller_shape))
+    return name, [p for _, p in resolved], result
+
+
+def template_formulas(book):
+    """(sheet, cell, formula, calling range shape) of every ATLAS_* formula in an openpyxl book."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for c in row:
+                value = c.value
+                if isinstance(value, ArrayFormula):
+                    area = sheet[value.ref]
+                    yield sheet.title, c.coordinate, value.text, (len(area), len(area[0]))
+                elif isinstance(value, str) and value.startswith("=ATLAS_"):
+                    yield sheet.title, c.coordinate, value, (1, 1)
+
+

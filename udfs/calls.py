@@ -149,7 +149,7 @@ def plan_field(field, args, tables, assumption_range):
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     a = assumptions(assumption_range)
     shape = _shape(args.values())
-    key = (cat.fingerprint, excel.freeze(a.__dict__), excel.freeze(args))
+    key = (cat.fingerprint, a) + tuple(excel.freeze(v) for v in args.values())  # Assumptions is frozen
     if shape is None:
         return excel.cell_value(getattr(RESULTS.get(("plan",) + key, lambda: _plan_one(args, cat, a)), field))
     return RESULTS.get(("plan grid", field) + key, lambda: _plan_grid(field, args, shape, cat, a),
@@ -237,7 +237,7 @@ def plan_table(args, tables, assumption_range):
         raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     a = assumptions(assumption_range)
-    key = ("plan", cat.fingerprint, excel.freeze(a.__dict__), excel.freeze(args))
+    key = ("plan", cat.fingerprint, a) + tuple(excel.freeze(v) for v in args.values())
     result = RESULTS.get(key, lambda: _plan_one(args, cat, a))
     return excel.table([["field", "value"]] + [[k, v] for k, v in result.as_dict().items()])
 

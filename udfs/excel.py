@@ -62,6 +62,8 @@ class Memo:
 
 def freeze(value):
     """A hashable copy of an argument's content: ranges → tuples of tuples, dicts → sorted items."""
+    if value is None or type(value) in (float, str, int, bool):
+        return value
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
@@ -103,16 +105,16 @@ def argument(value):
 
 
 def normalised(function):
-    """``function`` with every argument passed through `argument` first (one place for all)."""
-    signature = inspect.signature(function)
+    """``function`` with every argument passed through `argument` first (one place for all);
+    ``caller``, the calling range, passes untouched."""
+    names = list(inspect.signature(function).parameters)
+    caller = names.index("caller") if "caller" in names else -1
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        for name, value in bound.arguments.items():
-            if name != "caller":
-                bound.arguments[name] = argument(value)
-        return function(*bound.args, **bound.kwargs)
+        args = [a if i == caller else argument(a) for i, a in enumerate(args)]
+        kwargs = {k: v if k == "caller" else argument(v) for k, v in kwargs.items()}
+        return function(*args, **kwargs)
     return call
 
 
