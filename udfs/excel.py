@@ -243,6 +243,20 @@ def _clean_table(name, table):
     return rows
 
 
+@functools.lru_cache(maxsize=1)
+def _builtin_lists():
+    """The built-in tables as rows (header first, blanks None), as a catalog sheet holds them."""
+    return catalog_module.load_catalog().to_lists()
+
+
+def _trimmed(rows):
+    """Rows without the trailing blank rows a catalog range keeps for additions."""
+    end = len(rows)
+    while end > 1 and all(is_blank(v) for v in rows[end - 1]):
+        end -= 1
+    return rows[:end]
+
+
 def catalog(**tables):
     """The catalog for these worksheet tables (None = built-in), cached by content.
 
@@ -262,7 +276,12 @@ def catalog(**tables):
         return found
     except KeyError:
         pass
-    result = catalog_module.load_catalog({name: _clean_table(name, table) for name, table in given.items()})
+    cleaned = {name: _clean_table(name, table) for name, table in given.items()}
+    builtin = _builtin_lists()
+    if all(_trimmed(rows) == builtin.get(name) for name, rows in cleaned.items()):
+        result = catalog_module.load_catalog()  # the sheets hold the built-in tables: nothing to parse
+    else:
+        result = catalog_module.load_catalog(cleaned)
     _CACHE[key] = result
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
