@@ -286,3 +286,24 @@ def test_cache_is_bounded():
     memo.get("big", lambda: [[0] * 5], cells=5)
     assert "big" not in memo.entries
     assert memo.get([1], lambda: "unhashable") == "unhashable"
+
+
+# -- Import Functions: the VBA wrappers xlwings writes into the workbook ------------------------------------------
+def test_import_functions_writes_a_wrapper_for_every_function():
+    import io
+    import types
+
+    module = com.load()  # installs xlwings' Windows modules first
+    from xlwings import udfs as xlwings_udfs
+    buffer = io.StringIO()
+    xlwings_udfs.generate_vba_wrapper("udfs.functions", module, buffer,
+                                      types.SimpleNamespace(Name=template.TEMPLATE_NAME))
+    vba = buffer.getvalue().replace(" _\n", "")
+    for name in (n for n in vars(f) if n.startswith("ATLAS_")):
+        header = re.search(rf"^Function {name}\((.*)\)$", vba, re.M)
+        assert header, name
+        shown = [a.strip() for a in header.group(1).split(",") if a.strip()]
+        assert [a.replace("Optional ", "") for a in shown] == f.arguments(getattr(f, name)), name  # caller hidden
+        call = re.search(rf'{name} = XLPy.CallUDF\("udfs.functions", "{name}", Array\((.*?)\), ThisWorkbook', vba)
+        passed = [a.strip() for a in call.group(1).split(",")]
+        assert passed[-1] == "Nothing" if "caller" in com.declared(name) else "Nothing" not in passed, name

@@ -152,8 +152,9 @@ def plan_field(field, args, tables, assumption_range):
     key = (cat.fingerprint, a) + tuple(excel.freeze(v) for v in args.values())  # Assumptions is frozen
     if shape is None:
         return excel.cell_value(getattr(RESULTS.get(("plan",) + key, lambda: _plan_one(args, cat, a)), field))
-    return RESULTS.get(("plan grid", field) + key, lambda: _plan_grid(field, args, shape, cat, a),
+    grid = RESULTS.get(("plan grid", field) + key, lambda: _plan_grid(field, args, shape, cat, a),
                        cells=int(np.prod(shape)))
+    return [list(row) for row in grid]  # the caller's copy: the cached grid stays as computed
 
 
 def _plan_one(args, cat, a):
