@@ -82,6 +82,9 @@ def is_range(value):
     return isinstance(value, (list, tuple, np.ndarray))
 
 
+_PLAIN = frozenset((float, int, str, bool, type(None)))
+
+
 def argument(value):
     """One worksheet-function argument as any host delivers it, in the one shape the calls expect.
 
@@ -91,6 +94,8 @@ def argument(value):
     currency-formatted cell (``decimal.Decimal`` from COM) becomes a float. Larger ranges pass
     through unchanged: their cells are read where they are used.
     """
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, np.ndarray):
         value = value.tolist() if value.ndim else value.item()
     if isinstance(value, (list, tuple)) and len(value) == 1:
