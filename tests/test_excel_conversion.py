@@ -5,8 +5,11 @@ Every ATLAS_* formula of the template and every example in docs/functions.md and
 evaluated that way, with cells delivered as COM delivers them, and compared with atlas_xl's
 plan / simulate / rank.
 """
+import io
 import math
 import re
+import types
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -232,7 +235,6 @@ def test_ranking_fields_in_one_cell_are_one_text():
 
 
 def test_currency_cells_arrive_as_decimal_and_count():
-    from decimal import Decimal
     hourly = com.call("ATLAS_COST", 2e9, *PLAN, com.MISSING, com.MISSING, com.MISSING, com.Range([[Decimal("5.38")]]))
     assert hourly == atlas_xl.plan(2e9, *PLAN, hourly_usd=5.38).monthly_cost_usd
     assert excel.argument([[Decimal("2.5")]]) == 2.5
@@ -290,9 +292,6 @@ def test_cache_is_bounded():
 
 # -- Import Functions: the VBA wrappers xlwings writes into the workbook ------------------------------------------
 def test_import_functions_writes_a_wrapper_for_every_function():
-    import io
-    import types
-
     module = com.load()  # installs xlwings' Windows modules first
     from xlwings import udfs as xlwings_udfs
     buffer = io.StringIO()

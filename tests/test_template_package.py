@@ -1,12 +1,19 @@
 """The template's .xlsm package against what Excel itself writes and accepts without a repair:
 content types, relationships, legacy VML buttons and their shape ids, tables, defined names
 (ECMA-376 Part 1 §18.2.5), data validations and formulas stored without a leading "="."""
+import importlib.util
 import posixpath
 import re
+import shutil
+import subprocess
+import tomllib
 import zipfile
+from pathlib import Path
 
 import pytest
+import xlwings
 from lxml import etree
+from openpyxl import load_workbook
 from openpyxl.utils import FORMULAE
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
 
@@ -256,10 +263,6 @@ def test_formulas_and_validations_are_stored_as_excel_stores_them(package):
 
 # -- the pinned add-in ---------------------------------------------------------------------------------------------------
 def test_the_vba_loads_the_pinned_xlwings_dll(tmp_path):
-    import shutil
-    import subprocess
-    import tomllib
-    from pathlib import Path
     olevba = shutil.which("olevba")
     assert olevba, "olevba (pip install oletools) is required for this test"
     path = template.build_template(tmp_path / template.TEMPLATE_NAME)
@@ -273,9 +276,9 @@ def test_the_vba_loads_the_pinned_xlwings_dll(tmp_path):
 
 
 def test_build_refuses_another_xlwings(monkeypatch, tmp_path, capsys):
-    import xlwings
-
-    import build
+    spec = importlib.util.spec_from_file_location("build_script", Path(__file__).resolve().parents[1] / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
     monkeypatch.setattr(xlwings, "__version__", "0.38.0")
     assert build.main(["--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
@@ -284,7 +287,6 @@ def test_build_refuses_another_xlwings(monkeypatch, tmp_path, capsys):
 
 
 def test_start_sheet_says_how_to_get_past_blocked_macros_and_name_errors(tmp_path):
-    from openpyxl import load_workbook
     start = load_workbook(template.build_template(tmp_path / template.TEMPLATE_NAME))["Start"]
     text = " ".join(str(c.value) for row in start.iter_rows() for c in row if c.value)
     for needed in ("Unblock", "Trusted Location", "Import functions", "SAVE this file", "#NAME?", "atlas-xl doctor",
