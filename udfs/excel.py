@@ -19,10 +19,6 @@ import numpy as np
 from atlas_xl import catalog as catalog_module
 from atlas_xl.errors import AtlasError, InputError
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 32
-
-
 class Memo:
     """A bounded least-recently-used cache of pure results, keyed by argument *content*.
 
@@ -58,6 +54,10 @@ class Memo:
     def clear(self):
         self.entries.clear()
         self.hits = self.misses = 0
+
+
+CATALOGS = Memo(size=32)
+"""Catalogs parsed from worksheet tables, keyed by the tables' content."""
 
 
 def freeze(value):
@@ -123,11 +123,10 @@ def normalised(function):
     return call
 
 
-def error_value(name, value):
-    """InputError for a cell that holds an Excel error value ("#N/A"...), else None."""
+def refuse_error(name, value):
+    """A cell that holds an Excel error value ("#N/A"...) is the user's to fix, never a blank."""
     if isinstance(value, str) and value in EXCEL_ERRORS:
-        return InputError(f"{name} is {value} — fix the cell it comes from")
-    return None
+        raise InputError(f"{name} is {value} — fix the cell it comes from")
 
 
 def as_2d(value):
@@ -153,8 +152,7 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
         return default
     if isinstance(value, bool):
         raise InputError(f"{name} must be a number, not TRUE/FALSE")
-    if error_value(name, value):
-        raise error_value(name, value)
+    refuse_error(name, value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         raise InputError(f"{name} must be a number, not a date — format the cell as a number")
     if isinstance(value, str):
@@ -180,8 +178,7 @@ def text(name, value, *, default=None):
     """One cell as a name; None/blank → ``default`` (None when optional)."""
     if is_blank(value):
         return default
-    if error_value(name, value):
-        raise error_value(name, value)
+    refuse_error(name, value)
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
         raise InputError(f"{name} must be a name, not {value!r}")
     if isinstance(value, float) and value == int(value):
@@ -206,8 +203,8 @@ def key_values(name, value):
             continue
         if is_blank(val):
             continue
-        if error_value(key, val) or error_value(name, key):
-            raise error_value(key, val) or error_value(name, key)
+        refuse_error(name, key)
+        refuse_error(key, val)
         if isinstance(val, decimal.Decimal):
             val = float(val)
         if isinstance(val, float) and val == int(val):
@@ -275,22 +272,15 @@ def catalog(**tables):
         if not is_range(table) or len(as_2d(table)) < 2:
             raise InputError(f"{name} table must be a range with a header row and at least one data row")
     key = tuple(sorted((name, _freeze(table)) for name, table in given.items()))
-    try:
-        found = _CACHE[key]
-        _CACHE.move_to_end(key)
-        return found
-    except KeyError:
-        pass
+    return CATALOGS.get(key, lambda: _parse_catalog(given))
+
+
+def _parse_catalog(given):
     cleaned = {name: _clean_table(name, table) for name, table in given.items()}
     builtin = _builtin_lists()
     if all(_trimmed(rows) == builtin.get(name) for name, rows in cleaned.items()):
-        result = catalog_module.load_catalog()  # the sheets hold the built-in tables: nothing to parse
-    else:
-        result = catalog_module.load_catalog(cleaned)
-    _CACHE[key] = result
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return result
+        return catalog_module.load_catalog()  # the sheets hold the built-in tables: nothing to parse
+    return catalog_module.load_catalog(cleaned)
 
 
 def cell_value(value):
