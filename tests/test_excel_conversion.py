@@ -62,19 +62,19 @@ def library_cell(compute):
 
 def expected_planner(name, args):
     """Per cell of the broadcast grid: atlas_xl.plan with that cell's arguments."""
-    values = dict(zip(calls.PLAN_ARGS, args + [None] * (16 - len(args))))
-    pairs = dict(args[10]) if len(args) > 10 and args[10] else {}
+    names = f.arguments(getattr(f, name))
+    given = dict(zip(names, args + [None] * (len(names) - len(args))))
+    pairs = dict(given["assumptions"]) if given["assumptions"] else {}
     assumptions = atlas_xl.Assumptions(**{k: v for k, v in pairs.items() if v is not None})
-    grids = {k: np.array(v, dtype=object) if isinstance(v, list) else v for k, v in values.items()}
+    grids = {k: np.array(given[k], dtype=object) if isinstance(given[k], list) else given[k] for k in calls.PLAN_ARGS}
     shape = np.broadcast_shapes(*[g.shape for g in grids.values() if isinstance(g, np.ndarray)] or [(1, 1)])
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(shape):
         one = {k: cell(np.broadcast_to(g, shape)[index] if isinstance(g, np.ndarray) else g) for k, g in grids.items()}
-        out[index] = library_cell(lambda: getattr(atlas_xl.plan(
-            one["tokens_per_day"], one["pattern"], one["model"], one["platform"], one["gpu"],
-            latency_ms=one["latency_ms"], gpu_count=one["gpu_count"], gpu_tokens_per_s=one["gpu_tokens_per_s"],
-            hourly_usd=one["hourly_usd"], price_per_m_tokens=one["price_per_m_tokens"],
-            assumptions=assumptions), PLANNER_FIELDS[name]))
+        positional = [one[k] for k in calls.PLAN_ARGS[:5]]  # tokens_per_day, pattern, model, platform, gpu
+        keywords = {k: one[k] for k in calls.PLAN_ARGS[5:]}
+        out[index] = library_cell(lambda: getattr(atlas_xl.plan(*positional, **keywords, assumptions=assumptions),
+                                                  PLANNER_FIELDS[name]))
     return out.tolist()
 
 
