@@ -74,7 +74,7 @@ def render():
              "a 10 × 7 grid of `ATLAS_COST` with the catalog ranges took 3–13 ms as one array formula and",
              "90–170 ms as 70 cell formulas (10–35× slower); a 100 × 100 grid is one call of a few",
              "milliseconds against about a second for 10,000 cells.", "",
-             "Results are also cached, bounded (512 entries), by argument *content* plus the catalog's",
+             "Results are also cached (at most 512 results and 200,000 cells) by argument *content* plus the catalog's",
              "fingerprint — never by cell address: the template's eight planner cells of one workload cost",
              "one plan, its nine simulator cells one simulation, and an edited catalog cell is a new key.",
              "The whole template (23 `ATLAS_*` formulas, catalog ranges included) recalculates in 0.1–0.2 s",

@@ -282,12 +282,14 @@ def test_results_are_cached_by_content_and_catalog():
 
 
 def test_cache_is_bounded():
-    memo = excel.Memo(size=3, max_cells=4)
+    memo = excel.Memo(size=3, max_cells=4, total_cells=5)
     for i in range(10):
         memo.get(i, lambda: i)
     assert list(memo.entries) == [7, 8, 9]
     memo.get("big", lambda: [[0] * 5], cells=5)
     assert "big" not in memo.entries
+    memo.get("grid", lambda: [[0] * 4], cells=4)  # 3 + 4 cells > 5: the oldest go
+    assert list(memo.entries) == [9, "grid"] and memo.cells == 5
     assert memo.get([1], lambda: "unhashable") == "unhashable"
 
 

@@ -26,24 +26,28 @@ class Memo:
     same model question (ATLAS_COST, ATLAS_GPUCOUNT... of one workload; ATLAS_P50, ATLAS_P99... of
     one simulation), so the answer is computed once and looked up after. Keys are frozen argument
     values plus the catalog's content fingerprint — never a cell address — so an edited input or
-    catalog cell is a different key. Results larger than ``max_cells`` are not kept.
+    catalog cell is a different key. At most ``size`` results and ``total_cells`` cells are kept
+    (a grid counts its cells); a result larger than ``max_cells`` is not kept at all.
     """
 
-    def __init__(self, size, max_cells=10_000):
-        self.size, self.max_cells = size, max_cells
-        self.entries = OrderedDict()
+    def __init__(self, size, max_cells=10_000, total_cells=200_000):
+        self.size, self.max_cells, self.total_cells = size, max_cells, total_cells
+        self.entries = OrderedDict()  # key → (result, cells)
+        self.cells = 0
         self.hits = self.misses = 0
 
     def get(self, key, compute, cells=1):
         try:
-            found = self.entries[key]
+            found, _ = self.entries[key]
         except KeyError:
             self.misses += 1
             found = compute()
             if cells <= self.max_cells:
-                self.entries[key] = found
-                if len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
+                self.entries[key] = (found, cells)
+                self.cells += cells
+                while len(self.entries) > self.size or self.cells > self.total_cells:
+                    _, (_, dropped) = self.entries.popitem(last=False)
+                    self.cells -= dropped
             return found
         except TypeError:  # an unhashable argument: compute, keep nothing
             return compute()
@@ -53,7 +57,7 @@ class Memo:
 
     def clear(self):
         self.entries.clear()
-        self.hits = self.misses = 0
+        self.cells = self.hits = self.misses = 0
 
 
 CATALOGS = Memo(size=32)
