@@ -249,9 +249,11 @@ def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, 
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
     latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
-    frame = atlas_xl.rank(volume, excel.text("pattern", pattern) or "", excel.text("model", model) or "",
-                          latency_ms=None if math.isnan(latency) else latency, catalog=cat,
-                          assumptions=assumptions(assumption_range))
+    a = assumptions(assumption_range)
+    texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
+    latency = None if math.isnan(latency) else latency
+    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency),
+                        lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a))
     count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
@@ -323,10 +325,12 @@ def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
     return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
 
 
-def _simulate(cat, target, spec, knob_values, kwargs):
-    """One simulation record, computed once per content of its arguments."""
-    key = ("simulate", cat.fingerprint, target, excel.freeze(spec), excel.freeze(knob_values), excel.freeze(kwargs))
-    return RESULTS.get(key, lambda: atlas_xl.simulate(target, spec, knob_values, catalog=cat, **kwargs))
+def _simulate(cat, target, spec, knob_values, kwargs, run=None):
+    """One simulation record (or, with ``run=atlas_xl.run_schedule``, one schedule), computed once
+    per content of its arguments."""
+    run = run or atlas_xl.simulate
+    key = (run.__name__, cat.fingerprint, target, excel.freeze(spec), excel.freeze(knob_values), excel.freeze(kwargs))
+    return RESULTS.get(key, lambda: run(target, spec, knob_values, catalog=cat, **kwargs))
 
 
 def _saturated(record, field):
@@ -364,8 +368,8 @@ PHASE_COLUMNS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor"
 @excel.one_line_errors
 def schedule_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    record = atlas_xl.run_schedule(excel.text("target", target), spec, knob_values, catalog=cat,
-                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    record = _simulate(cat, excel.text("target", target), spec, knob_values,
+                       sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}), atlas_xl.run_schedule)
     rows = [["field", "value"]] + _record_rows(record)
     for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
         rows += [[f"{group}.{k}", v] for k, v in record[group].items()]
@@ -382,8 +386,9 @@ OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utili
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
     sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
-    result = atlas_xl.optimize(excel.text("target", target), spec, knob_values, sla_p99_ms=sla, catalog=cat,
-                               **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    name, kwargs = excel.text("target", target), sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
+    key = ("optimize", cat.fingerprint, name, excel.freeze(spec), excel.freeze(knob_values), sla, excel.freeze(kwargs))
+    result = RESULTS.get(key, lambda: atlas_xl.optimize(name, spec, knob_values, sla_p99_ms=sla, catalog=cat, **kwargs))
     return excel.table(optimize_rows(result))
 
 
