@@ -77,9 +77,10 @@ def render():
              "Results are also cached (at most 512 results and 200,000 cells) by argument *content* plus the catalog's",
              "fingerprint — never by cell address: the template's eight planner cells of one workload cost",
              "one plan, its nine simulator cells one simulation, and an edited catalog cell is a new key.",
-             "The whole template (23 `ATLAS_*` formulas, catalog ranges included) recalculates in 0.1–0.2 s",
-             "of Python warm and about 0.3 s cold (target 0.5 s; catalog sheets that still hold the built-in",
-             "tables are recognised by content and not parsed again).", ""]
+             "The whole template (23 `ATLAS_*` formulas, catalog ranges included) recalculates in about",
+             "0.1 s of Python warm — most of it xlwings converting the catalog ranges — and about 0.2 s cold",
+             "(target 0.5 s; catalog sheets that still hold the built-in tables are recognised by content",
+             "and not parsed again).", ""]
     for name, function in worksheet_functions().items():
         defaults = inspect.signature(function).parameters
         params = functions.arguments(function)

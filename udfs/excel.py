@@ -233,7 +233,12 @@ def nest(flat):
 
 # -- catalogs from worksheet ranges ---------------------------------------------------------------
 def _freeze(table):
-    return tuple(tuple(row) for row in as_2d(table))
+    """A range's content as a hashable key, without copying it into lists first."""
+    if isinstance(table, np.ndarray):
+        table = table.tolist()
+    if table and is_range(table[0]):
+        return tuple(map(tuple, table))
+    return (tuple(table),)
 
 
 def _clean_table(name, table):
@@ -273,7 +278,7 @@ def catalog(**tables):
     if not given:
         return catalog_module.load_catalog()
     for name, table in given.items():
-        if not is_range(table) or len(as_2d(table)) < 2:
+        if not is_range(table) or len(table) < 2 or not is_range(table[0]):  # header + one row at least
             raise InputError(f"{name} table must be a range with a header row and at least one data row")
     key = tuple(sorted((name, _freeze(table)) for name, table in given.items()))
     return CATALOGS.get(key, lambda: _parse_catalog(given))
