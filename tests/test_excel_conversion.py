@@ -309,3 +309,16 @@ def test_import_functions_writes_a_wrapper_for_every_function():
         call = re.search(rf'{name} = XLPy.CallUDF\("udfs.functions", "{name}", Array\((.*?)\), ThisWorkbook', vba)
         passed = [a.strip() for a in call.group(1).split(",")]
         assert passed[-1] == "Nothing" if "caller" in com.declared(name) else "Nothing" not in passed, name
+
+
+def test_the_normalising_layer_accepts_every_host_shape():
+    assert excel.argument(2e9) == 2e9 and excel.argument(None) is None
+    assert excel.argument([[5.0]]) == 5.0 and excel.argument(((5.0,),)) == 5.0  # xlwings ndim=2 / LibreOffice
+    assert excel.argument([5.0]) == 5.0 and excel.argument(np.float64(5.0)) == 5.0  # flat list, numpy scalar
+    assert excel.argument(np.array([[1.0], [2.0]])) == [[1.0], [2.0]]
+    assert excel.argument(((1.0, 2.0),)) == ((1.0, 2.0),)  # a row stays a row
+    assert excel.argument(Decimal("1.25")) == 1.25
+    # a Python caller and a LibreOffice-style tuple of rows give the same grid
+    rows = ((1e9,), (2e9,))
+    assert f.ATLAS_COST(rows, *PLAN) == f.ATLAS_COST([[1e9], [2e9]], *PLAN) == \
+        [[atlas_xl.plan(v, *PLAN).monthly_cost_usd] for v in (1e9, 2e9)]
