@@ -382,7 +382,20 @@ def cmd_recalc(args):
           f"{len(result.problems)} not computed")
 
 
+def cmd_doctor(args):
+    from workbook import doctor
+    checks = doctor.run(args.catalog)
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if not c.ok]
+    print(f"\n{len(failed)} problem{'s' if len(failed) != 1 else ''} found." if failed
+          else "\nPython side ready.")
+    print(doctor.AFTER)
+    return 1 if failed else 0
+
+
 EPILOGS = {
+    "doctor": "example:\n  atlas-xl doctor",
     "plan": ("examples:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250\n"
              "  atlas-xl plan 2B steady llama_70b runpod --gpu h200 --input-tokens 8000 --output-tokens 1000 --tpot-ms 40\n"
              "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated"),
@@ -534,6 +547,10 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_recalc)
 
+    p = command("doctor", "Check that this Python can serve the template's ATLAS_* functions to Excel.", data=False)
+    p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files to check (default: built-in)")
+    p.set_defaults(func=cmd_doctor)
+
     p = command("catalog", "List, validate or export the catalogs.")
     p.add_argument("action", choices=["list", "validate", "export"])
     p.add_argument("table", nargs="?", help="list: one table to print in full")
@@ -549,14 +566,14 @@ def main(argv=None):
     if args.command == "catalog" and args.action == "export" and args.table and not args.directory:
         args.directory, args.table = args.table, None
     try:
-        args.func(args)
+        status = args.func(args)
     except BrokenPipeError:  # `atlas-xl rank ... | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (AtlasError, OSError) as error:
         print(f"atlas-xl: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0  # a command may report a problem through its status (doctor)
 
 
 if __name__ == "__main__":

@@ -85,10 +85,10 @@ def test_dropdowns_fed_by_catalog_sheets(built):
     _, book = built
     validations = {tuple(str(r) for r in v.sqref.ranges): v.formula1 for v in book["Inputs"].data_validations.dataValidation}
     lists = set(validations.values())
-    assert {"=PatternList", "=ModelList", "=PlatformList", "=GpuList", "=TargetList", "=WorkloadList"} <= lists
-    for sheet in book.worksheets:  # every list a validation names exists
+    assert {"PatternList", "ModelList", "PlatformList", "GpuList", "TargetList", "WorkloadList"} <= lists
+    for sheet in book.worksheets:  # every list a validation names exists, stored as Excel stores it (no "=")
         for rule in sheet.data_validations.dataValidation:
-            assert rule.formula1.lstrip("=") in book.defined_names, f"{sheet.title}: {rule.formula1}"
+            assert rule.formula1 in book.defined_names, f"{sheet.title}: {rule.formula1}"
     assert book.defined_names["PatternList"].attr_text == \
         "OFFSET('Patterns'!$A$2,0,0,MAX(1,COUNTA('Patterns'!$A:$A)-1),1)"
 

@@ -33,6 +33,10 @@ PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_m
              "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
 PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
 SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
+RESULTS = excel.Memo(size=512)
+"""Pure call results (plans, simulation records, planner grids) keyed by argument content and the
+catalog fingerprint: the template's eight planner cells cost one plan, its nine simulator cells
+one simulation."""
 
 
 def assumptions(value):
@@ -145,9 +149,12 @@ def plan_field(field, args, tables, assumption_range):
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     a = assumptions(assumption_range)
     shape = _shape(args.values())
+    key = (cat.fingerprint, a) + tuple(excel.freeze(v) for v in args.values())  # Assumptions is frozen
     if shape is None:
-        return excel.cell_value(getattr(_plan_one(args, cat, a), field))
-    return _plan_grid(field, args, shape, cat, a)
+        return excel.cell_value(getattr(RESULTS.get(("plan",) + key, lambda: _plan_one(args, cat, a)), field))
+    grid = RESULTS.get(("plan grid", field) + key, lambda: _plan_grid(field, args, shape, cat, a),
+                       cells=int(np.prod(shape)))
+    return [list(row) for row in grid]  # the caller's copy: the cached grid stays as computed
 
 
 def _plan_one(args, cat, a):
@@ -230,7 +237,9 @@ def plan_table(args, tables, assumption_range):
     if _shape(args.values()) is not None:
         raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-    result = _plan_one(args, cat, assumptions(assumption_range))
+    a = assumptions(assumption_range)
+    key = ("plan", cat.fingerprint, a) + tuple(excel.freeze(v) for v in args.values())
+    result = RESULTS.get(key, lambda: _plan_one(args, cat, a))
     return excel.table([["field", "value"]] + [[k, v] for k, v in result.as_dict().items()])
 
 
@@ -240,9 +249,11 @@ def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, 
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
     latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
-    frame = atlas_xl.rank(volume, excel.text("pattern", pattern) or "", excel.text("model", model) or "",
-                          latency_ms=None if math.isnan(latency) else latency, catalog=cat,
-                          assumptions=assumptions(assumption_range))
+    a = assumptions(assumption_range)
+    texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
+    latency = None if math.isnan(latency) else latency
+    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency),
+                        lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a))
     count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
@@ -307,12 +318,19 @@ def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
     out = []
     for cell in cells:
         try:
-            record = atlas_xl.simulate(excel.text("target", cell["target"]), spec, knob_values,
-                                       catalog=cat, **sim_kwargs(cell))
+            record = _simulate(cat, excel.text("target", cell["target"]), spec, knob_values, sim_kwargs(cell))
             out.append(excel.cell_value(_show(record, field)))
         except AtlasError as error:
             out.append(excel.error_text(error))
     return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
+
+
+def _simulate(cat, target, spec, knob_values, kwargs, run=None):
+    """One simulation record (or, with ``run=atlas_xl.run_schedule``, one schedule), computed once
+    per content of its arguments."""
+    run = run or atlas_xl.simulate
+    key = (run.__name__, cat.fingerprint, target, excel.freeze(spec), excel.freeze(knob_values), excel.freeze(kwargs))
+    return RESULTS.get(key, lambda: run(target, spec, knob_values, catalog=cat, **kwargs))
 
 
 def _saturated(record, field):
@@ -337,8 +355,8 @@ def _show(record, key):
 @excel.one_line_errors
 def simulate_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    record = atlas_xl.simulate(excel.text("target", target), spec, knob_values, catalog=cat,
-                               **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    record = _simulate(cat, excel.text("target", target), spec, knob_values,
+                       sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
     return excel.table([["field", "value"]] + _record_rows(record))
 
 
@@ -350,8 +368,8 @@ PHASE_COLUMNS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor"
 @excel.one_line_errors
 def schedule_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    record = atlas_xl.run_schedule(excel.text("target", target), spec, knob_values, catalog=cat,
-                                   **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    record = _simulate(cat, excel.text("target", target), spec, knob_values,
+                       sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}), atlas_xl.run_schedule)
     rows = [["field", "value"]] + _record_rows(record)
     for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
         rows += [[f"{group}.{k}", v] for k, v in record[group].items()]
@@ -368,8 +386,9 @@ OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utili
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
     sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
-    result = atlas_xl.optimize(excel.text("target", target), spec, knob_values, sla_p99_ms=sla, catalog=cat,
-                               **sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
+    name, kwargs = excel.text("target", target), sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
+    key = ("optimize", cat.fingerprint, name, excel.freeze(spec), excel.freeze(knob_values), sla, excel.freeze(kwargs))
+    result = RESULTS.get(key, lambda: atlas_xl.optimize(name, spec, knob_values, sla_p99_ms=sla, catalog=cat, **kwargs))
     return excel.table(optimize_rows(result))
 
 

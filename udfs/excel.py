@@ -8,7 +8,9 @@ scalar or a 2-D list that spills. Errors become one line of text in the cell, ne
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
+import inspect
 import math
 from collections import OrderedDict
 
@@ -17,12 +19,118 @@ import numpy as np
 from atlas_xl import catalog as catalog_module
 from atlas_xl.errors import AtlasError, InputError
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 32
+class Memo:
+    """A bounded least-recently-used cache of pure results, keyed by argument *content*.
+
+    Excel recalculates every ATLAS_* cell that depends on a changed input; many of them ask the
+    same model question (ATLAS_COST, ATLAS_GPUCOUNT... of one workload; ATLAS_P50, ATLAS_P99... of
+    one simulation), so the answer is computed once and looked up after. Keys are frozen argument
+    values plus the catalog's content fingerprint — never a cell address — so an edited input or
+    catalog cell is a different key. At most ``size`` results and ``total_cells`` cells are kept
+    (a grid counts its cells); a result larger than ``max_cells`` is not kept at all.
+    """
+
+    def __init__(self, size, max_cells=10_000, total_cells=200_000):
+        self.size, self.max_cells, self.total_cells = size, max_cells, total_cells
+        self.entries = OrderedDict()  # key → (result, cells)
+        self.cells = 0
+        self.hits = self.misses = 0
+
+    def get(self, key, compute, cells=1):
+        try:
+            found, _ = self.entries[key]
+        except KeyError:
+            self.misses += 1
+            found = compute()
+            if cells <= self.max_cells:
+                self.entries[key] = (found, cells)
+                self.cells += cells
+                while len(self.entries) > self.size or self.cells > self.total_cells:
+                    _, (_, dropped) = self.entries.popitem(last=False)
+                    self.cells -= dropped
+            return found
+        except TypeError:  # an unhashable argument: compute, keep nothing
+            return compute()
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return found
+
+    def clear(self):
+        self.entries.clear()
+        self.cells = self.hits = self.misses = 0
+
+
+CATALOGS = Memo(size=32)
+"""Catalogs parsed from worksheet tables, keyed by the tables' content."""
+
+
+def freeze(value):
+    """A hashable copy of an argument's content: ranges → tuples of tuples, dicts → sorted items."""
+    if value is None or type(value) in (float, str, int, bool):
+        return value
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
+    return value
+
+
+EXCEL_ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"))
+"""Error values as a host hands them over as text (xlwings ``err_to_str``; LibreOffice)."""
 
 
 def is_range(value):
     return isinstance(value, (list, tuple, np.ndarray))
+
+
+_PLAIN = frozenset((float, int, str, bool, type(None)))
+
+
+def argument(value):
+    """One worksheet-function argument as any host delivers it, in the one shape the calls expect.
+
+    Excel through xlwings (arguments declared ``ndim=2``) and LibreOffice hand over every range as
+    rows of cells, a single cell included; a Python caller may pass a scalar, a flat list (a row)
+    or a numpy array. A 1 × 1 range becomes its value, so a cell and a literal behave alike; a
+    currency-formatted cell (``decimal.Decimal`` from COM) becomes a float. Larger ranges pass
+    through unchanged: their cells are read where they are used.
+    """
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.ndim else value.item()
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        only = value[0]
+        if not is_range(only):
+            value = only
+        elif len(only) == 1 and not is_range(only[0]):
+            value = only[0]
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def normalised(function):
+    """``function`` with every argument passed through `argument` first (one place for all);
+    ``caller``, the calling range, passes untouched."""
+    names = list(inspect.signature(function).parameters)
+    caller = names.index("caller") if "caller" in names else -1
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        args = [a if i == caller else argument(a) for i, a in enumerate(args)]
+        kwargs = {k: v if k == "caller" else argument(v) for k, v in kwargs.items()}
+        return function(*args, **kwargs)
+    return call
+
+
+def refuse_error(name, value):
+    """A cell that holds an Excel error value ("#N/A"...) is the user's to fix, never a blank."""
+    if isinstance(value, str) and value in EXCEL_ERRORS:
+        raise InputError(f"{name} is {value} — fix the cell it comes from")
 
 
 def as_2d(value):
@@ -48,6 +156,7 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
         return default
     if isinstance(value, bool):
         raise InputError(f"{name} must be a number, not TRUE/FALSE")
+    refuse_error(name, value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         raise InputError(f"{name} must be a number, not a date — format the cell as a number")
     if isinstance(value, str):
@@ -73,6 +182,7 @@ def text(name, value, *, default=None):
     """One cell as a name; None/blank → ``default`` (None when optional)."""
     if is_blank(value):
         return default
+    refuse_error(name, value)
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
         raise InputError(f"{name} must be a name, not {value!r}")
     if isinstance(value, float) and value == int(value):
@@ -97,6 +207,10 @@ def key_values(name, value):
             continue
         if is_blank(val):
             continue
+        refuse_error(name, key)
+        refuse_error(key, val)
+        if isinstance(val, decimal.Decimal):
+            val = float(val)
         if isinstance(val, float) and val == int(val):
             val = int(val)
         pairs[catalog_module.normalize_key(key)] = val.strip() if isinstance(val, str) else val
@@ -119,7 +233,39 @@ def nest(flat):
 
 # -- catalogs from worksheet ranges ---------------------------------------------------------------
 def _freeze(table):
-    return tuple(tuple(row) for row in as_2d(table))
+    """A range's content as a hashable key, without copying it into lists first."""
+    if isinstance(table, np.ndarray):
+        table = table.tolist()
+    if table and is_range(table[0]):
+        return tuple(map(tuple, table))
+    return (tuple(table),)
+
+
+def _clean_table(name, table):
+    """A catalog range's cells as the loader expects: currency cells (Decimal) as floats; an error
+    value in any cell is the user's to fix, never a silent blank."""
+    rows = as_2d(table)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, decimal.Decimal):
+                row[c] = float(value)
+            elif isinstance(value, str) and value in EXCEL_ERRORS:
+                raise InputError(f"{name} table has {value} in row {r + 1}, column {c + 1} — fix that cell")
+    return rows
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_lists():
+    """The built-in tables as rows (header first, blanks None), as a catalog sheet holds them."""
+    return catalog_module.load_catalog().to_lists()
+
+
+def _trimmed(rows):
+    """Rows without the trailing blank rows a catalog range keeps for additions."""
+    end = len(rows)
+    while end > 1 and all(is_blank(v) for v in rows[end - 1]):
+        end -= 1
+    return rows[:end]
 
 
 def catalog(**tables):
@@ -132,20 +278,18 @@ def catalog(**tables):
     if not given:
         return catalog_module.load_catalog()
     for name, table in given.items():
-        if not is_range(table) or len(as_2d(table)) < 2:
+        if not is_range(table) or len(table) < 2 or not is_range(table[0]):  # header + one row at least
             raise InputError(f"{name} table must be a range with a header row and at least one data row")
     key = tuple(sorted((name, _freeze(table)) for name, table in given.items()))
-    try:
-        found = _CACHE[key]
-        _CACHE.move_to_end(key)
-        return found
-    except KeyError:
-        pass
-    result = catalog_module.load_catalog({name: as_2d(table) for name, table in given.items()})
-    _CACHE[key] = result
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return result
+    return CATALOGS.get(key, lambda: _parse_catalog(given))
+
+
+def _parse_catalog(given):
+    cleaned = {name: _clean_table(name, table) for name, table in given.items()}
+    builtin = _builtin_lists()
+    if all(_trimmed(rows) == builtin.get(name) for name, rows in cleaned.items()):
+        return catalog_module.load_catalog()  # the sheets hold the built-in tables: nothing to parse
+    return catalog_module.load_catalog(cleaned)
 
 
 def cell_value(value):
@@ -186,12 +330,26 @@ def table(rows):
     return [[cell_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
 
 
+def caller_shape(caller):
+    """(rows, columns) of the calling range, or None when there is none or it cannot be read
+    (called from Python or VBA; a COM object that no longer answers)."""
+    try:
+        shape = getattr(caller, "shape", caller)
+        rows, columns = shape
+        return int(rows), int(columns)
+    except Exception:  # noqa: BLE001 — any failure means: no caller, return the table unpadded
+        return None
+
+
 def fit(result, caller=None):
     """Pad a table to the calling array range (``caller.shape``) with empty cells; Excel would
-    show #N/A in the unused cells of an array formula. Text (an error) fills the first cell only."""
-    shape = getattr(caller, "shape", caller)
+    show #N/A in the unused cells of an array formula. Text (an error) fills the first cell only.
+    Without a readable caller the table comes back unpadded."""
+    shape = caller_shape(caller)
+    if isinstance(result, str) and shape:
+        result = [[result]]
     if not shape or not isinstance(result, list):
-        return result if shape is None or not isinstance(result, str) else fit([[result]], caller)
+        return result
     rows, columns = shape
     width = max(columns, max(len(r) for r in result))
     padded = [list(r) + [""] * (width - len(r)) for r in result]

@@ -56,10 +56,20 @@ def arguments(function):
     return [name for name in inspect.signature(function).parameters if name != "caller"]
 
 
+ARG_OPTIONS = {"ndim": 2, "err_to_str": True}
+"""How xlwings converts every argument: ``ndim=2`` keeps a one-column range a column (xlwings'
+default flattens a 1 × n or n × 1 range to a 1-D list, so a column against a row could not
+broadcast to a grid); ``err_to_str`` hands an error cell over as "#N/A" instead of an empty cell, so
+an upstream error is reported, never silently read as "blank = default". `excel.argument` turns a
+1 × 1 range back into its value."""
+
+
 def udf(function):
-    """Register a worksheet function with xlwings: category Atlas, argument docs from ARG_DOCS."""
+    """Register a worksheet function with xlwings: category Atlas, argument docs from ARG_DOCS,
+    every argument converted with ARG_OPTIONS and normalised by `udfs.excel.argument`."""
+    function = excel.normalised(function)
     for name in reversed(arguments(function)):
-        function = xw.arg(name, doc=ARG_DOCS[name])(function)
+        function = xw.arg(name, doc=ARG_DOCS[name], **ARG_OPTIONS)(function)
     return xw.func(category="Atlas")(function)
 
 

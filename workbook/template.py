@@ -15,6 +15,7 @@ buttons drawn as legacy VML: *Optimize* → ``SampleCall`` and *Import functions
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import xlwings
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import FORMULAE, get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
@@ -30,6 +31,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 import atlas_xl
+from atlas_xl.errors import AtlasError
 from udfs import calls
 from workbook import sheets
 from workbook.reports import save_atomic
@@ -40,6 +42,9 @@ BUTTON_MODULE = Path(TEMPLATE_NAME).stem
 OPTIMIZE_MACRO = "SampleCall"
 IMPORT_MACRO = "ImportPythonUDFs"
 XLWINGS_PROJECT = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+XLWINGS_VERSION = "0.37.8"
+"""The xlwings release whose VBA the template embeds: its macros load ``xlwings64-<version>.dll``
+from the Python installation, which only that release installs. pyproject.toml pins the same."""
 
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
@@ -81,8 +86,37 @@ def _put(sheet, ref, value, style=None, fmt=None):
     return cell
 
 
+def name_problem(name):
+    """Why ``name`` cannot be a defined name, or None (ECMA-376 Part 1 §18.2.5 and Excel's rules).
+
+    A name starts with a letter, "_" or "\\", continues with letters, digits, "_", "." or "\\", has
+    at most 255 characters, and must not read as a cell reference in A1 form (``P99``, ``AB12``)
+    or R1C1 form (``R``, ``C``, ``R2C3``, ``R10``), nor as a worksheet function (``POWER``), which
+    Excel repairs by deleting the name or reads as the function.
+    """
+    if not name or len(name) > 255:
+        return f"defined name {name!r} must have 1 to 255 characters"
+    if not re.fullmatch(r"[A-Za-z_\\][A-Za-z0-9_.\\]*", name):
+        return f"defined name {name!r} has a character Excel does not allow (letters, digits, _ . \\ only)"
+    if re.fullmatch(r"[A-Za-z]{1,3}[0-9]+", name):
+        return f"defined name {name!r} reads as a cell address (A1 form)"
+    if re.fullmatch(r"[RrCc][0-9]*|[Rr][0-9]*[Cc][0-9]*", name):
+        return f"defined name {name!r} reads as a cell address (R1C1 form)"
+    if name.upper() in FORMULAE or name.upper().startswith("ATLAS_"):
+        return f"defined name {name!r} is the name of a worksheet function"
+    return None
+
+
+def _define(book, name, attr_text):
+    """Every defined name of the template goes through here: a name Excel would repair stops the build."""
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(problem + " — rename it in workbook/sheets.py")
+    book.defined_names[name] = DefinedName(name, attr_text=attr_text)
+
+
 def _name(book, name, sheet, ref):
-    book.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(sheet.title)}!{_absolute(ref)}")
+    _define(book, name, f"{quote_sheetname(sheet.title)}!{_absolute(ref)}")
 
 
 def _absolute(ref):
@@ -136,7 +170,7 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
 
 
 def _validate(sheet, ref, list_name):
-    rule = DataValidation(type="list", formula1=f"={list_name}", allow_blank=True, showErrorMessage=True,
+    rule = DataValidation(type="list", formula1=list_name, allow_blank=True, showErrorMessage=True,  # as Excel stores it
                           errorStyle="warning", errorTitle="Not in the catalog",
                           error="This name is not in the catalog sheet. Keep it only if you add it there.")
     sheet.add_data_validation(rule)
@@ -166,8 +200,7 @@ def _catalog_sheets(book, catalog):
         sheet.add_table(excel_table)
         _name(book, range_name, sheet, f"A1:{last_col}{last_row + sheets.SPARE_ROWS}")
         if list_name:
-            book.defined_names[list_name] = DefinedName(
-                list_name, attr_text=f"OFFSET({quote_sheetname(title)}!$A$2,0,0,"
+            _define(book, list_name, f"OFFSET({quote_sheetname(title)}!$A$2,0,0,"
                                      f"MAX(1,COUNTA({quote_sheetname(title)}!$A:$A)-1),1)")
         for column, heading in enumerate(columns, start=1):
             width = 48 if heading in ("source", "notes", "description") else max(12, min(30, len(heading) + 3))
@@ -186,15 +219,20 @@ def _start(sheet, book):
                          "hardware (throughput, P50/P95/P99/TTFT with queueing, power, energy cost) and tunes it."),
         ("What it needs", "Windows desktop Excel; Python 3.11+ with atlas_xl installed (pip install atlas-xl, "
                           "which brings xlwings); macros enabled for this file."),
-        ("Set-up, once", "1. In a terminal: pip install atlas-xl (or pip install -e . in the atlas_xl folder)."),
-        ("", "2. Excel: File > Options > Trust Center > Macro Settings: tick 'Trust access to the VBA project "
-             "object model' (needed by step 4 only)."),
-        ("", "3. If python.exe is not on PATH: on the xlwings.conf sheet add a row Interpreter_Win | "
+        ("Set-up, once", "1. In a terminal: pip install atlas-xl (or pip install -e . in the atlas_xl folder); it brings "
+                         f"xlwings {XLWINGS_VERSION}, the version these macros need. Then run: atlas-xl doctor"),
+        ("", "2. A copy that came by e-mail or download has its macros blocked (Mark of the Web): close it, "
+             "right-click the file > Properties > tick Unblock > OK. Or keep it in a Trusted Location."),
+        ("", "3. Excel: File > Options > Trust Center > Macro Settings: tick 'Trust access to the VBA project "
+             "object model' (needed by step 5 only)."),
+        ("", "4. If python.exe is not on PATH: on the xlwings.conf sheet add a row Interpreter_Win | "
              "C:\\path\\to\\python.exe directly below the existing rows."),
-        ("", "4. Click 'Import functions' (right) once. It writes the ATLAS_* functions into this workbook "
-             "(xlwings' Import Functions). Then press Ctrl+Alt+F9 to recalculate."),
-        ("", "5. Keep the file name atlas_xl_template.xlsm: the Optimize button runs the Python module of the "
+        ("", "5. Click 'Import functions' (right) once, then SAVE this file (Ctrl+S): the ATLAS_* functions are "
+             "written into the workbook and stay only if it is saved. Then Ctrl+Alt+F9 recalculates."),
+        ("", "6. Keep the file name atlas_xl_template.xlsm: the Optimize button runs the Python module of the "
              "same name. To keep several copies, put them in different folders."),
+        ("#NAME? in cells", "This file has no ATLAS_* functions yet: do step 5 (Import functions, then save). "
+                            "Text in a cell (unknown platform ...) is a message from a function: fix the input it names."),
         ("Without Excel", "On a server: atlas-xl recalc FILE -o OUT recalculates every formula; atlas-xl "
                           "optimize-workbook FILE -o OUT does what the Optimize button does."),
         ("Catalog check", "=CatalogCheck"),
@@ -205,7 +243,7 @@ def _start(sheet, book):
         cell = _put(sheet, f"B{row}", value, "atlas_note" if label != "Catalog check" else "atlas_output")
         if label != "Catalog check":
             sheet.merge_cells(f"B{row}:H{row}")
-            sheet.row_dimensions[row].height = 30 if len(value) > 95 else 16
+            sheet.row_dimensions[row].height = 15 * -(-len(value) // 95) + 1  # one line per ~95 characters
         row += 1
     row += 1
     _put(sheet, f"A{row}", "Contents", "atlas_heading")
@@ -398,8 +436,7 @@ def _lists(book, sheet):
     """Drop-down lists that are not one catalog column: the distinct platforms of Offerings."""
     _put(sheet, "A1", "Distinct platforms of the Offerings sheet (for the Inputs drop-down)", "atlas_comment")
     sheet["A2"] = ArrayFormula(f"A2:A{1 + LIST_ROWS}", '=ATLAS_CATALOG("platforms",OfferingsTable)')
-    book.defined_names["PlatformList"] = DefinedName(
-        "PlatformList", attr_text=f'OFFSET(Lists!$A$2,0,0,MAX(1,COUNTIF(Lists!$A$2:$A${1 + LIST_ROWS},"?*")),1)')
+    _define(book, "PlatformList", f'OFFSET(Lists!$A$2,0,0,MAX(1,COUNTIF(Lists!$A$2:$A${1 + LIST_ROWS},"?*")),1)')
     sheet.sheet_state = "hidden"
     _widths(sheet, [40])
 
@@ -448,12 +485,21 @@ def _vba_archive(buttons):
     return zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
 
 
+def check_xlwings(installed):
+    """Refuse to embed the VBA of an xlwings other than the pinned one (its macros would look for
+    a DLL that the user's pinned install does not have: "File not found")."""
+    if installed != XLWINGS_VERSION:
+        raise AtlasError(f"xlwings {installed} is installed, but the template's macros are pinned to "
+                         f"{XLWINGS_VERSION} (xlwings64-{XLWINGS_VERSION}.dll) — run: pip install xlwings=={XLWINGS_VERSION}")
+
+
 # -- the workbook ----------------------------------------------------------------------------------------
 def build_template(path, catalog=None, overwrite=True):
     """Write the template workbook to ``path`` (atomically); returns the path.
 
     ``catalog`` (a Catalog, folder or dict; default built-in) fills the catalog sheets.
     """
+    check_xlwings(xlwings.__version__)
     cat = atlas_xl.load_catalog(catalog)
     book = Workbook()
     _register_styles(book)
