@@ -535,16 +535,9 @@ def per_token_price(offering, input_tokens, output_tokens):
 
 def serving_estimate(cat, model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms):
     """The serving model's estimate, refused with one line when the model cannot fit or meet the limits."""
-    est = serving.estimate(model, gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-                           ttft_ms=ttft_ms, tpot_ms=tpot_ms, catalog=cat)
-    if not est.fits:
-        raise InputError(f"{est.model} at {est.precision} ({est.weights_gb:,.0f} GB of weights) does not fit on {est.gpu} "
-                         f"even with {serving.TP_CHOICES[-1]} GPUs per replica — use a lower precision or a larger GPU")
-    if not est.meets_limits:
-        raise InputError(f"{est.model} on {est.gpu} at {est.precision} cannot meet TTFT ≤ {est.ttft_limit_ms:g} ms and "
-                         f"TPOT ≤ {est.tpot_limit_ms:g} ms (one sequence on {est.tp:g} GPUs: TTFT {est.ttft_ms:,.0f} ms, "
-                         f"TPOT {est.tpot_ms:,.0f} ms) — relax ttft_ms/tpot_ms or choose a faster GPU")
-    return est
+    return serving.servable(serving.estimate(model, gpu, precision=precision, input_tokens=input_tokens,
+                                             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+                                             catalog=cat))
 
 
 RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(

@@ -300,6 +300,23 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     return point
 
 
+def _closest(best, meets, m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, p):
+    """Where no tp meets the limits: the quantities at one sequence on the tp with the lowest TPOT among
+    those that fit (what the message reports: the best the GPU can do)."""
+    one = None
+    for tp in tps:
+        point = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, 1.0, p)
+        point.update(tp=tp + 0.0 * point["tpot_s"], concurrency=1.0 + 0.0 * point["tpot_s"])
+        score = where(point["max_concurrency"] >= 1, point["tpot_s"], math.inf)
+        if one is None:
+            one, lowest = point, score
+            continue
+        lower = score < lowest
+        one = {key: where(lower, point[key], value) for key, value in one.items()}
+        lowest = minimum(score, lowest)
+    return {key: where(meets, value, one.get(key, value)) for key, value in best.items()}
+
+
 def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, ttft_limit_ms,
            tpot_limit_ms, concurrency, p):
     """The operating point with the most output tokens/s per GPU over the tp candidates ``tps``.
@@ -309,26 +326,22 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, outp
     then the quantities are those at concurrency 1 of the first tp that fits (for the message), ``fits``
     is False where no tp holds the weights and one sequence.
     """
-    best = first = None
+    best = None
     for tp in tps:
         point = _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
                                  ttft_limit_ms, tpot_limit_ms, concurrency, p)
         if best is None:
-            best, first = point, point["tp"]
-            fits = point["fits"]
+            best, fits = point, point["fits"]
             continue
         better = point["rate"] > best["rate"]
         if isinstance(better, np.ndarray):
             best = {key: np.where(better, point[key], value) for key, value in best.items()}
         elif better:
             best = point
-        first = where(fits, first, point["tp"])
         fits = fits | point["fits"]
     meets = best["meets"]
-    if not (meets.all() if isinstance(meets, np.ndarray) else meets):  # the quantities at one sequence on the first tp that fits, for the message
-        one = _core(m, g, precision_bytes, kv_bytes, peak_tflops, first, input_tokens, output_tokens, 1.0, p)
-        one.update(tp=first, concurrency=1.0)
-        best = {key: where(meets, value, one.get(key, value)) for key, value in best.items()}
+    if not (meets.all() if isinstance(meets, np.ndarray) else meets):
+        best = _closest(best, meets, m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, p)
     best["fits"] = fits
     best["output_tokens_per_s_per_gpu"] = where(meets, best["concurrency"] / best["tpot_s"] / best["tp"], 0.0)
     return best
@@ -510,6 +523,18 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         power_w_per_gpu=float(power_w(g["tdp_w"], min(1.0, q["roofline_s"] / q["step_s"]))),
         basis=basis, anchor_factor=factor, anchor_source=anchor_source,
         expected_error=errors.get(f"expected_error_{basis}", math.nan))
+
+
+def servable(est):
+    """``est`` itself when the model fits and meets the limits; else one line that names the fix."""
+    if not est.fits:
+        raise InputError(f"{est.model} at {est.precision} ({est.weights_gb:,.0f} GB of weights) does not fit on {est.gpu} "
+                         f"even with {TP_CHOICES[-1]} GPUs per replica — use a lower precision or a larger GPU")
+    if not est.meets_limits:
+        raise InputError(f"{est.model} on {est.gpu} at {est.precision} cannot meet TTFT ≤ {est.ttft_limit_ms:g} ms and "
+                         f"TPOT ≤ {est.tpot_limit_ms:g} ms (one sequence on {est.tp:g} GPUs: TTFT {est.ttft_ms:,.0f} ms, "
+                         f"TPOT {est.tpot_ms:,.0f} ms) — relax ttft_ms/tpot_ms or choose a faster GPU")
+    return est
 
 
 def architecture(spec):

@@ -205,6 +205,36 @@ def test_assumptions_range():
         "unknown assumption 'months'")
 
 
+# -- the serving model ---------------------------------------------------------------------------------------
+def test_serving_functions_equal_estimate():
+    expected = atlas_xl.estimate("llama_70b", "h200", tpot_ms=40, ttft_ms=450)
+    assert f.ATLAS_GPU_TPS("llama_70b", "h200", None, None, None, 450, 40) == expected.output_tokens_per_s_per_gpu
+    assert f.ATLAS_TPOT("llama_70b", "h200", None, None, None, 450, 40) == expected.tpot_ms
+    table = dict(map(tuple, f.ATLAS_ESTIMATE("llama_70b", "h200", ttft_ms=450, tpot_ms=40)[1:]))
+    assert table["basis"] == "measured" and table["concurrency"] == expected.concurrency
+    assert f.ATLAS_FIT("llama_405b", "l40s", "bf16") is True  # 812 GB across many 48 GB GPUs
+    assert f.ATLAS_FIT("llama_70b", "h100_sxm", "fp8", 1024, 1024, None, None, 1) is True
+
+
+def test_serving_functions_broadcast_and_refuse_per_cell():
+    grid = f.ATLAS_GPU_TPS([["llama_70b"], ["llama_8b"]], [["h100_sxm", "a100_80gb"]], None, None, None, None, 40)
+    assert grid[1][0] == atlas_xl.estimate("llama_8b", "h100_sxm", tpot_ms=40).output_tokens_per_s_per_gpu
+    slow = f.ATLAS_GPU_TPS("llama_405b", [["l40s", "b200"]], None, None, None, None, 30)
+    assert one_line(slow[0][0]).startswith("llama_405b on l40s at fp8 cannot meet") and isinstance(slow[0][1], float)
+    assert one_line(f.ATLAS_GPU_TPS("llama_70b", "h100_sxm", "int3")).startswith("unknown precision 'int3'")
+    assert one_line(f.ATLAS_FIT("llama_70b", "h1000")).startswith("unknown gpu 'h1000'")
+
+
+def test_planner_functions_take_the_serving_arguments():
+    expected = atlas_xl.plan(*PLAN, tpot_ms=40, input_tokens=8000, output_tokens=1000, precision="fp8")
+    got = f.ATLAS_GPUCOUNT(*PLAN, tpot_ms=40, input_tokens=8000, output_tokens=1000, precision="fp8")
+    assert got == expected.gpu_count
+    row = f.ATLAS_GPUCOUNT(*PLAN, tpot_ms=[[40, 200]])  # a row of limits against one workload
+    assert row == [[atlas_xl.plan(*PLAN, tpot_ms=40).gpu_count, atlas_xl.plan(*PLAN, tpot_ms=200).gpu_count]]
+    ranking = f.ATLAS_RANK(2e9, "steady", "llama_70b", None, 3, "gpu,precision", precision="best")
+    assert ranking[0] == ["gpu", "precision"] and ["b200", "fp4"] in ranking[1:]
+
+
 # -- the surface stays honest ------------------------------------------------------------------------------
 FUNCTIONS = {n: fn for n, fn in vars(f).items() if n.startswith("ATLAS_")}
 
@@ -214,7 +244,8 @@ def test_the_family_is_complete():
                 "ATLAS_COST_PER_MTOK", "ATLAS_IDLE_WASTE", "ATLAS_PENALTY", "ATLAS_PLAN", "ATLAS_RANK",
                 "ATLAS_THROUGHPUT", "ATLAS_P50", "ATLAS_P95", "ATLAS_P99", "ATLAS_TTFT", "ATLAS_STEP_TIME",
                 "ATLAS_POWER", "ATLAS_ENERGY_COST", "ATLAS_COST_PER_1K", "ATLAS_QUEUE_WAIT", "ATLAS_SIMULATE",
-                "ATLAS_SCHEDULE", "ATLAS_OPTIMIZE", "ATLAS_CATALOG", "ATLAS_VERSION"}
+                "ATLAS_SCHEDULE", "ATLAS_OPTIMIZE", "ATLAS_CATALOG", "ATLAS_VERSION", "ATLAS_GPU_TPS", "ATLAS_FIT",
+                "ATLAS_TPOT", "ATLAS_ESTIMATE"}
     assert required == set(FUNCTIONS)
 
 

@@ -27,10 +27,17 @@ PLAN_NUMBERS = {
     "gpu_tokens_per_s": (False, True, None),
     "hourly_usd": (False, False, 0.0),
     "price_per_m_tokens": (False, False, 0.0),
+    "input_tokens": (False, True, None),
+    "output_tokens": (False, True, None),
+    "ttft_ms": (False, True, None),
+    "tpot_ms": (False, True, None),
 }
-PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False}  # name → required
+SERVING_NUMBERS = ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+"""Arguments of the serving model, one value per `atlas_xl.plan` call: a grid groups its cells by them."""
+PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False, "precision": False}  # name → required
 PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
-             "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
+             "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "precision", "input_tokens", "output_tokens",
+             "ttft_ms", "tpot_ms")
 PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
 SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
 RESULTS = excel.Memo(size=512)
@@ -169,7 +176,7 @@ def _plan_one(args, cat, a):
         if required and texts[name] is None:
             raise InputError(f"{name} is empty — enter a name")
     return atlas_xl.plan(numbers.pop("tokens_per_day"), texts["pattern"], texts["model"], texts["platform"],
-                         texts["gpu"], **numbers, catalog=cat, assumptions=a)
+                         texts["gpu"], **numbers, precision=texts["precision"], catalog=cat, assumptions=a)
 
 
 def _plan_grid(field, args, shape, cat, a):
@@ -188,6 +195,10 @@ def _plan_grid(field, args, shape, cat, a):
     for bit, name in enumerate(n for n in PLAN_NUMBERS if n != "tokens_per_day"):
         blank_bits |= np.isnan(numbers[name]).ravel().astype(np.int64) << bit
     keys = [blank_bits]
+    for name in SERVING_NUMBERS:
+        if excel.is_range(args.get(name)):
+            _, codes = np.unique(np.nan_to_num(numbers[name].ravel(), nan=-1.0), return_inverse=True)
+            keys.append(codes.astype(np.int64))
     for name in PLAN_TEXTS:
         flat = texts[name].ravel()
         if excel.is_range(args.get(name)):
@@ -206,12 +217,14 @@ def _plan_grid(field, args, shape, cat, a):
             continue
         idx = np.flatnonzero(group_key == key)
         first = idx[0]
-        kwargs = {name: (None if np.isnan(numbers[name].flat[first]) else numbers[name].ravel()[idx])
+        kwargs = {name: (None if np.isnan(numbers[name].flat[first]) else
+                         float(numbers[name].flat[first]) if name in SERVING_NUMBERS else numbers[name].ravel()[idx])
                   for name in PLAN_NUMBERS if name != "tokens_per_day"}
         try:
             result = atlas_xl.plan(numbers["tokens_per_day"].ravel()[idx], texts["pattern"].flat[first],
                                    texts["model"].flat[first], texts["platform"].flat[first],
-                                   texts["gpu"].flat[first] or None, **kwargs, catalog=cat, assumptions=a)
+                                   texts["gpu"].flat[first] or None, **kwargs,
+                                   precision=texts["precision"].flat[first] or None, catalog=cat, assumptions=a)
             values = np.broadcast_to(getattr(result, field), idx.shape)
             out[idx] = _cells(values)
         except AtlasError as error:
@@ -244,7 +257,7 @@ def plan_table(args, tables, assumption_range):
 
 
 @excel.one_line_errors
-def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, assumption_range):
+def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, assumption_range, serving=None):
     """The ranking as a table with a header row (only ``fields`` when given)."""
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
@@ -252,8 +265,10 @@ def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, 
     a = assumptions(assumption_range)
     texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
     latency = None if math.isnan(latency) else latency
-    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency),
-                        lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a))
+    options = serving_options(serving or {})
+    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(options.items()))),
+                        lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a,
+                                              **options))
     count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
@@ -405,6 +420,55 @@ def optimize_rows(result):
     if not result.trail:
         rows.append(["-", "no change improved throughput by more than 3 % within the SLA"])
     return rows
+
+
+# -- the serving model ----------------------------------------------------------------------------
+ESTIMATE_TABLES = ("gpus", "models", "throughput")
+ESTIMATE_ARGS = ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+
+
+def serving_options(args):
+    """precision and the serving numbers of one cell → keyword arguments of estimate/plan/rank."""
+    options = {"precision": excel.text("precision", args.get("precision"))}
+    for name in SERVING_NUMBERS + ("tp",):
+        if name in args:
+            value = excel.number(name, args.get(name), default=math.nan, positive=True, whole=name == "tp")
+            options[name] = None if math.isnan(value) else value
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@excel.one_line_errors
+def estimate_field(field, args, tables):
+    """One output of `atlas_xl.estimate` per cell of the broadcast arguments."""
+    cat = excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES})
+    shape = _shape(args.values())
+    grids = {n: np.broadcast_to(np.array(excel.as_2d(v), dtype=object), shape) if excel.is_range(v) else v
+             for n, v in args.items()} if shape else args
+    out = []
+    for index in range(int(np.prod(shape)) if shape else 1):
+        cell = {n: (g.flat[index] if isinstance(g, np.ndarray) else g) for n, g in grids.items()}
+        try:
+            record = _estimate(cell, cat)
+            out.append(excel.cell_value(record[field] if field == "fits" else atlas_xl.serving.servable(record)[field]))
+        except AtlasError as error:
+            out.append(excel.error_text(error))
+    return out[0] if shape is None else np.array(out, dtype=object).reshape(shape).tolist()
+
+
+def _estimate(cell, cat):
+    model, gpu = excel.text("model", cell["model"]), excel.text("gpu", cell["gpu"])
+    if model is None or gpu is None:
+        raise InputError(f"{'model' if model is None else 'gpu'} is empty — enter a name")
+    return atlas_xl.estimate(model, gpu, catalog=cat, **serving_options(cell))
+
+
+@excel.one_line_errors
+def estimate_table(args, tables):
+    """The whole estimate of one model on one GPU as field | value rows."""
+    if _shape(args.values()) is not None:
+        raise InputError("ATLAS_ESTIMATE takes one model and GPU — use ATLAS_GPU_TPS and friends for grids")
+    record = _estimate(args, excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES}))
+    return excel.table([["field", "value"]] + [[k, v] for k, v in record.items()])
 
 
 CATALOG_KINDS = {"models": "models", "patterns": "patterns", "platforms": "offerings", "gpus": "gpus",

@@ -46,6 +46,12 @@ ARG_DOCS = {
     "phases": "Schedule phases catalog table; blank = built-in",
     "request_profiles": "Request profiles catalog table; blank = built-in",
     "kind": "Catalog: models, patterns, platforms, gpus, targets, workloads, offerings, throughput, ...",
+    "precision": "Weight precision: bf16, fp8, fp4 or best (each GPU's fastest); blank = fp8",
+    "input_tokens": "Input tokens per request [tokens]; blank = 1024",
+    "output_tokens": "Output tokens per request [tokens]; blank = 1024",
+    "ttft_ms": "p99 time-to-first-token limit [ms]; blank = 2000",
+    "tpot_ms": "p99 time-per-output-token limit [ms]; blank = 200",
+    "tp": "GPUs per replica (tensor parallel); blank = the fastest that fits",
     "table": "That catalog's table (range with header row); blank = built-in",
 }
 """Every argument's help text, with units."""
@@ -88,7 +94,8 @@ def _simulator(field, local):
 @udf
 def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                    gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-                   models=None, patterns=None, offerings=None, throughput=None):
+                   models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Peak load while active: tokens/day ÷ 86 400 ÷ active ratio × burst factor [tokens/s]."""
     return _planner("peak_tokens_per_s", locals())
 
@@ -96,7 +103,8 @@ def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_m
 @udf
 def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                    gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-                   models=None, patterns=None, offerings=None, throughput=None):
+                   models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """GPUs needed to serve the workload at 75 % target utilization (blank for per-token offerings)."""
     return _planner("gpu_count", locals())
 
@@ -104,7 +112,8 @@ def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_m
 @udf
 def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                       gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-                      models=None, patterns=None, offerings=None, throughput=None):
+                      models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                      input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Utilization of each GPU at peak after scaling [0-1]."""
     return _planner("utilization_after", locals())
 
@@ -112,7 +121,8 @@ def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latenc
 @udf
 def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-               models=None, patterns=None, offerings=None, throughput=None):
+               models=None, patterns=None, offerings=None, throughput=None, precision=None,
+               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Latency-risk band: low (≤ 50 % utilization), medium (≤ 75 %), high; n/a for per-token."""
     return _planner("latency_risk", locals())
 
@@ -120,7 +130,8 @@ def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 @udf
 def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-               models=None, patterns=None, offerings=None, throughput=None):
+               models=None, patterns=None, offerings=None, throughput=None, precision=None,
+               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Monthly cost of serving the workload on the offering [USD/month]."""
     return _planner("monthly_cost_usd", locals())
 
@@ -128,7 +139,8 @@ def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 @udf
 def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                         gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None,
-                        gpus=None, models=None, patterns=None, offerings=None, throughput=None):
+                        gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                        input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Cost per million tokens: monthly cost ÷ monthly tokens × 10⁶ [USD/Mtok]."""
     return _planner("cost_per_m_tokens_usd", locals())
 
@@ -136,7 +148,8 @@ def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, late
 @udf
 def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                      gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-                     models=None, patterns=None, offerings=None, throughput=None):
+                     models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """What a dedicated deployment pays for hours without traffic [USD/month]."""
     return _planner("idle_waste_usd", locals())
 
@@ -144,7 +157,8 @@ def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency
 @udf
 def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                   gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-                  models=None, patterns=None, offerings=None, throughput=None):
+                  models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                  input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Overload + scaling + strict-latency penalties used in the ranking [USD]."""
     return _planner("penalty_usd", locals())
 
@@ -152,7 +166,8 @@ def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms
 @udf
 def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
-               models=None, patterns=None, offerings=None, throughput=None, caller=None):
+               models=None, patterns=None, offerings=None, throughput=None, precision=None,
+               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
     """The whole plan of one workload as a field | value table (spills)."""
     local = locals()
     return excel.fit(calls.plan_table({n: local[n] for n in calls.PLAN_ARGS},
@@ -161,11 +176,49 @@ def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 
 @udf
 def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, fields=None, assumptions=None, gpus=None,
-               models=None, patterns=None, offerings=None, throughput=None, caller=None):
+               models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
+               output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
     """Every offering that serves the model, best first (cost + penalties), with a header row (spills)."""
     local = locals()
     return excel.fit(calls.rank_table(tokens_per_day, pattern, model, latency_ms, top, fields,
-                                      {t: local[t] for t in calls.PLANNER_TABLES}, assumptions), caller)
+                                      {t: local[t] for t in calls.PLANNER_TABLES}, assumptions,
+                                      {n: local[n] for n in ("precision",) + calls.SERVING_NUMBERS}), caller)
+
+
+# -- serving model ---------------------------------------------------------------------------------------
+def _serving(field, local):
+    return calls.estimate_field(field, {n: local[n] for n in calls.ESTIMATE_ARGS},
+                                {t: local[t] for t in calls.ESTIMATE_TABLES})
+
+
+@udf
+def ATLAS_GPU_TPS(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None,
+                  tp=None, gpus=None, models=None, throughput=None):
+    """Output tokens per second one GPU serves within the TTFT/TPOT limits (the serving model) [tokens/s/GPU]."""
+    return _serving("output_tokens_per_s_per_gpu", locals())
+
+
+@udf
+def ATLAS_FIT(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None,
+              tp=None, gpus=None, models=None, throughput=None):
+    """TRUE when the model's weights and at least one sequence's KV cache fit on the GPUs of a replica."""
+    return _serving("fits", locals())
+
+
+@udf
+def ATLAS_TPOT(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None,
+               tp=None, gpus=None, models=None, throughput=None):
+    """p99 time per output token at the serving model's operating point [ms]."""
+    return _serving("tpot_ms", locals())
+
+
+@udf
+def ATLAS_ESTIMATE(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None,
+                   tp=None, gpus=None, models=None, throughput=None, caller=None):
+    """The serving model's whole estimate: tokens/s, replica size, memory fit, TTFT/TPOT, basis (spills)."""
+    local = locals()
+    return excel.fit(calls.estimate_table({n: local[n] for n in calls.ESTIMATE_ARGS},
+                                          {t: local[t] for t in calls.ESTIMATE_TABLES}), caller)
 
 
 # -- simulator -----------------------------------------------------------------------------------------

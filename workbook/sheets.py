@@ -70,6 +70,17 @@ INPUTS = (
         Row("GPU", "gpu", "h100_sxm", "", "blank for per-token platforms (together, groq, ...)", choices="GpuList",
             optional=True),
     )),
+    Block("Serving — precision, request shape and latency limits (blank = the stated defaults)", (
+        Row("Precision", "precision", None, "", "weights: bf16, fp8, fp4, or best (each GPU's fastest); blank = fp8",
+            optional=True),
+        Row("Input tokens per request", "input_tokens", None, "tokens", "blank = 1 024; per-token APIs then price "
+            "input and output apart", fmt=COUNT, optional=True),
+        Row("Output tokens per request", "output_tokens", None, "tokens", "blank = 1 024", fmt=COUNT, optional=True),
+        Row("Time to first token limit", "ttft_limit_ms", None, "ms (p99)", "blank = 2 000 (MLPerf Server)", fmt=COUNT,
+            optional=True),
+        Row("Time per output token limit", "tpot_limit_ms", None, "ms (p99)", "blank = 200 (MLPerf Server); 40 "
+            "streams 25 tokens/s per user and needs more GPUs", fmt=COUNT, optional=True),
+    )),
     Block("What-if overrides — blank = catalog value or the 75 % rule", (
         Row("Fixed GPU count", "fixed_gpu_count", None, "GPUs", "what if we only have this many GPUs?", fmt=COUNT,
             optional=True),
@@ -117,9 +128,16 @@ INPUTS = (
     ), kv_name="Knobs", named=False),
 )
 
+def input_row(key):
+    """The Inputs row of ``key``."""
+    return next(row for block in INPUTS for row in block.rows if row.key == key)
+
+
 PLAN_ARGS = ("TokensPerDay", "Pattern", "Model", "Platform", "Gpu", "LatencyMs", "FixedGpuCount",
              "GpuTokensPerSOverride", "HourlyUsdOverride", "PricePerMTokOverride", "Assumptions", "GpusTable",
-             "ModelsTable", "PatternsTable", "OfferingsTable", "ThroughputTable")
+             "ModelsTable", "PatternsTable", "OfferingsTable", "ThroughputTable", "Precision", "InputTokens",
+             "OutputTokens", "TtftLimitMs", "TpotLimitMs")
+SERVING_ARGS = "Model,Gpu,Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs,,GpusTable,ModelsTable,ThroughputTable"
 SIM_ARGS = "Target,Workload,Knobs,Seed,UsdPerKwh,Pue,HardwareModelsTable,TargetsTable,WorkloadsTable,PhasesTable," \
            "RequestProfilesTable"
 
@@ -131,6 +149,11 @@ def plan_formula(function, **ranges):
 
 def sim_formula(function):
     return f"={function}({SIM_ARGS})"
+
+
+def serving_formula(function):
+    """A serving-model formula for the chosen GPU; a per-token offering has none (blank GPU)."""
+    return f'=IF(Gpu="","",{function}({SERVING_ARGS}))'
 
 
 RESULTS = (
@@ -148,6 +171,14 @@ RESULTS = (
         Row("Penalties", "penalty", plan_formula("ATLAS_PENALTY"), "USD", "overload + scaling + strict latency",
             fmt=USD),
         Row("Annual cost", "annual_cost", "=MonthlyCost*12", "USD/year", "12 × monthly cost", fmt=USD),
+    )),
+    Block("Serving model — one GPU of the chosen offering (blank for per-token offerings)", (
+        Row("Throughput per GPU", "serving_tokens_per_s", serving_formula("ATLAS_GPU_TPS"), "tokens/s/GPU",
+            "output tokens within the TTFT/TPOT limits", fmt=COUNT),
+        Row("Time per output token", "serving_tpot_ms", serving_formula("ATLAS_TPOT"), "ms (p99)",
+            "at that throughput", fmt=NUMBER),
+        Row("Model fits", "serving_fits", serving_formula("ATLAS_FIT"), "TRUE/FALSE",
+            "weights + one sequence's KV cache on a replica of at most 64 GPUs"),
     )),
     Block("Simulator — the chosen target and workload", (
         Row("Throughput", "throughput", sim_formula("ATLAS_THROUGHPUT"), "tokens/s", "", fmt=COUNT),

@@ -273,11 +273,12 @@ def _results(book, sheet):
     _put(sheet, f"A{row}", "Ranking — every offering that serves the model, best first (cost + penalties)",
          "atlas_heading")
     top = row + 1
-    fields = [f.strip() for f in sheets.INPUTS[1].rows[-1].value.split(",")]
+    fields = [f.strip() for f in sheets.input_row("rank_fields").value.split(",")]
     width = len(fields)
     ref = f"A{top}:{get_column_letter(width)}{top + RANK_ROWS}"
     sheet[f"A{top}"] = ArrayFormula(ref, "=ATLAS_RANK(TokensPerDay,Pattern,Model,LatencyMs,,RankFields,Assumptions,"
-                                         "GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable)")
+                                         "GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable,"
+                                         "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs)")
     _name(book, "Ranking", sheet, ref)
     formats = {"gpu_count": "0", "utilization_after": sheets.PCT, "monthly_cost_usd": sheets.USD,
                "idle_waste_usd": sheets.USD, "cost_per_m_tokens_usd": sheets.USD_MILLI, "penalty_usd": sheets.USD,
