@@ -6,21 +6,12 @@ Target (issue 9): one scalar estimate() ≤ 100 µs. estimate() caches its resul
 (catalog fingerprint included), so a workbook or a planner that asks again pays a lookup; the first
 call for a new combination solves the model over every tensor-parallel size and a concurrency grid.
 """
-import statistics
 import time
+
+from bench_planner import median_seconds
 
 import atlas_xl
 from atlas_xl import calibration, serving
-
-
-def median_seconds(fn, repeat, number):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
 
 
 def row(name, seconds, target, unit="µs", scale=1e6):

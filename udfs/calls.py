@@ -306,8 +306,12 @@ def _sim_inputs(target, workload, knobs, tables):
 
 
 def _sim_cells(target, seed, usd_per_kwh, pue):
-    """Broadcast the per-cell simulator arguments; returns (shape or None, cell tuples)."""
-    args = {"target": target, "seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}
+    """Broadcast the per-cell simulator arguments; returns (shape or None, cell dicts)."""
+    return _broadcast_cells({"target": target, "seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
+
+
+def _broadcast_cells(args):
+    """Broadcast arguments that are computed cell by cell; returns (shape or None, one dict per cell)."""
     shape = _shape(args.values())
     grids = {n: np.broadcast_to(np.array(excel.as_2d(v), dtype=object), shape) if excel.is_range(v) else v
              for n, v in args.items()} if shape else args
@@ -441,12 +445,9 @@ def serving_options(args):
 def estimate_field(field, args, tables):
     """One output of `atlas_xl.estimate` per cell of the broadcast arguments."""
     cat = excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES})
-    shape = _shape(args.values())
-    grids = {n: np.broadcast_to(np.array(excel.as_2d(v), dtype=object), shape) if excel.is_range(v) else v
-             for n, v in args.items()} if shape else args
+    shape, cells = _broadcast_cells(args)
     out = []
-    for index in range(int(np.prod(shape)) if shape else 1):
-        cell = {n: (g.flat[index] if isinstance(g, np.ndarray) else g) for n, g in grids.items()}
+    for cell in cells:
         try:
             record = _estimate(cell, cat)
             out.append(excel.cell_value(record[field] if field == "fits" else atlas_xl.serving.servable(record)[field]))
