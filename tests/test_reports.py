@@ -21,7 +21,7 @@ def default_report(tmp_path_factory):
 
 def test_sheets_and_recommendation(default_report):
     book = load_workbook(default_report)
-    assert book.sheetnames == ["Summary", "Ranking", "Breakdown", "CostVsVolume", "Simulator", "Schedule",
+    assert book.sheetnames == ["Summary", "Ranking", "Breakdown", "Costs", "Serving", "CostVsVolume", "Simulator", "Schedule",
                                "Assumptions", "Sources"]
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     best = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).iloc[0]
@@ -46,12 +46,12 @@ def test_no_formulas_and_numbers_have_formats(default_report):
             for cell in row:
                 assert cell.data_type != "f", f"formula in {sheet.title}!{cell.coordinate}"
     ranking = book["Ranking"]
-    header = [c.value for c in ranking[1]]
-    cost = ranking.cell(row=2, column=header.index("Monthly cost") + 1)
-    assert isinstance(cost.value, (int, float)) and "$" in cost.number_format
-    gpu_row = next(r for r in range(2, ranking.max_row + 1)
+    header = [c.value for c in ranking[4]]
+    cost = ranking.cell(row=5, column=header.index("Monthly cost\n[USD/month]") + 1)
+    assert isinstance(cost.value, (int, float)) and cost.number_format == '"$"#,##0'
+    gpu_row = next(r for r in range(5, ranking.max_row + 1)
                    if ranking.cell(row=r, column=header.index("Billing") + 1).value != "per_token")
-    util = ranking.cell(row=gpu_row, column=header.index("Utilization per GPU") + 1)
+    util = ranking.cell(row=gpu_row, column=header.index("Utilization per GPU\n[%]") + 1)
     assert util.number_format == "0.0%"
 
 
@@ -63,9 +63,12 @@ def test_charts_present(default_report):
 def test_breakdown_schedule_sources(default_report):
     book = load_workbook(default_report)
     ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
-    breakdown = list(book["Breakdown"].iter_rows(min_row=4, values_only=True))
-    header = list(breakdown[0])
-    assert header == list(ranking.columns) and len(breakdown) - 1 == len(ranking)
+    shown = set()
+    for title in ("Breakdown", "Costs", "Serving"):
+        rows = list(book[title].iter_rows(min_row=4, values_only=True))
+        shown |= {h.split("\n")[0] for h in rows[0] if h}
+        assert len(rows) - 1 == len(ranking)
+    assert shown == {atlas_xl.fields.field(c, plan=True).label for c in ranking.columns}  # every field, by name
     phases = [r[0] for r in book["Schedule"].iter_rows(values_only=True)]
     assert "active" in phases  # steady traffic: one phase, all week (the pattern's schedule)
     sources = [r for r in book["Sources"].iter_rows(min_row=5, values_only=True) if r[0]]
@@ -126,7 +129,7 @@ def test_cli_report(tmp_path, capsys):
     assert atlas_xl_cli.main(["report", "-o", str(out), "--scenario", str(scenario), "--pattern", "bursty"]) == 0
     book = load_workbook(out)
     assert "Schedule" not in book.sheetnames
-    platforms = {r[1] for r in book["Ranking"].iter_rows(min_row=2, values_only=True) if r[1]}
+    platforms = {r[1] for r in book["Ranking"].iter_rows(min_row=5, values_only=True) if r[1]}
     assert platforms <= {"groq", "runpod"}
     assert atlas_xl_cli.main(["report", "-o", str(out), "--model", "x"]) == 1
     assert "already exists" in capsys.readouterr().err
@@ -145,3 +148,33 @@ def test_report_with_per_token_offerings_only_has_no_simulator(tmp_path):
     path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_8b", "offerings": ["groq"]})
     book = load_workbook(path)
     assert "Simulator" not in book.sheetnames and "Schedule" not in book.sheetnames
+
+
+def test_runner_up_percentage_is_of_the_recommendation():
+    from types import SimpleNamespace as Offer
+    from workbook.reports import runner_up_text
+    best = Offer(platform="a", gpu="h100_sxm", monthly_cost_usd=9_750.0, score_usd=9_750.0, penalty_usd=0.0)
+    second = Offer(platform="b", gpu="", monthly_cost_usd=30_000.0, score_usd=30_000.0, penalty_usd=0.0)
+    # issue 12: $30,000 against $9,750 is 208 % more (20,250 / 9,750), not 68 % (20,250 / 30,000)
+    assert runner_up_text(best, second) == "The runner-up, b, costs $20,250 more a month (208% more)"
+    penalised = Offer(platform="c", gpu="l40s", monthly_cost_usd=8_000.0, score_usd=1_008_000.0, penalty_usd=1e6)
+    assert "in score (cost + penalties)" in runner_up_text(best, penalised)  # penalties are not a monthly bill
+
+
+def test_breakdown_formats_follow_the_field_table(default_report):
+    book = load_workbook(default_report)
+    sheet = book["Breakdown"]
+    header = [c.value.split("\n")[0] if c.value else None for c in sheet[4]]
+    gpu_row = next(c.row for c in sheet["D"][4:] if c.value != "per_token")
+    load = sheet.cell(row=gpu_row, column=header.index("Load at peak") + 1)
+    assert load.number_format == "#,##0.00" and 1 < load.value < 10  # GPU-equivalents, not 175.8 %
+    costs = book["Costs"]
+    header = [c.value.split("\n")[0] if c.value else None for c in costs[4]]
+    tokens = costs.cell(row=5, column=header.index("Tokens per month") + 1)
+    width = costs.column_dimensions[tokens.column_letter].width
+    assert width >= len(f"{tokens.value:,.0f}") + 1  # wide enough: no ###
+    simulator = {r[0]: r for r in book["Simulator"].iter_rows(min_row=5, values_only=True) if r[0]}
+    cuda = book["Simulator"].cell(row=[r[0] for r in book["Simulator"].iter_rows(values_only=True)].index("CUDA graphs") + 1,
+                                  column=2)
+    assert isinstance(cuda.value, bool) and cuda.number_format == atlas_xl.fields.YES_NO
+    assert simulator["P99 latency"][2] == "ms" and simulator["Noise seed"][1] == 0

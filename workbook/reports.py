@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields as dataclass_fields, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
-from openpyxl.styles import Alignment, Font, PatternFill
-
+from openpyxl.chart.axis import ChartLines
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 import atlas_xl
@@ -28,31 +28,11 @@ from atlas_xl import serving, simulator
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import InputError
 from atlas_xl.planner import DEFAULT_ASSUMPTIONS
+from workbook import layout
+from workbook.layout import BOLD, write_cell
 
-HEADER_FILL = PatternFill("solid", fgColor="1F3864")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-TITLE_FONT = Font(bold=True, size=14, color="1F3864")
-BOLD = Font(bold=True)
-USD = '"$"#,##0'
-USD_CENTS = '"$"#,##0.00'
-USD_MILLI = '"$"#,##0.0000'
-PCT = "0.0%"
-COUNT = "#,##0"
+fields = layout.fields  # atlas_xl.fields: labels, units and number formats of every field
 
-RANKING_COLUMNS = [  # (field, heading, number format)
-    ("rank", "Rank", "0"),
-    ("platform", "Platform", None),
-    ("gpu", "GPU", None),
-    ("billing", "Billing", None),
-    ("gpu_count", "GPUs", "0"),
-    ("utilization_after", "Utilization per GPU", PCT),
-    ("latency_risk", "Latency risk", None),
-    ("monthly_cost_usd", "Monthly cost", USD),
-    ("idle_waste_usd", "Idle waste", USD),
-    ("cost_per_m_tokens_usd", "Cost per Mtok", USD_MILLI),
-    ("penalty_usd", "Penalties", USD),
-    ("score_usd", "Score (cost + penalties)", USD),
-]
 SWEEP = (1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10, 2.5e10, 5e10, 1e11)
 
 
@@ -95,7 +75,7 @@ def scenario_from(mapping):
     ``simulator:`` (target, workload, knobs, seed, usd_per_kwh, pue), ``schedule:``, ``sweep:``."""
     if not isinstance(mapping, dict):
         raise InputError("a scenario must be a mapping of fields (see atlas-xl report --help)")
-    known = {f.name for f in fields(Scenario)}
+    known = {f.name for f in dataclass_fields(Scenario)}
     values = {}
     for key, value in mapping.items():
         key = normalize_key(key)
@@ -138,55 +118,12 @@ def _scenario_number(key, value):
 
 
 # -- cells ------------------------------------------------------------------------------------------------
-def write_cell(sheet, row, column, value, number_format=None):
-    """Write one value; strings are always text, NaN becomes an empty cell."""
-    cell = sheet.cell(row=row, column=column)
-    if isinstance(value, float) and math.isnan(value):
-        return cell
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and math.isinf(value):
-        value = "saturated (infinite)"
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text starts with
-    elif number_format:
-        cell.number_format = number_format
-    return cell
-
-
-def _header(sheet, row, headings):
-    for column, heading in enumerate(headings, start=1):
-        cell = write_cell(sheet, row, column, heading)
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-
-
 def _widths(sheet, widths):
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+    layout.widths(sheet, widths)
 
 
 def _title(sheet, title, subtitle=None):
-    write_cell(sheet, 1, 1, title).font = TITLE_FONT
-    if subtitle:
-        write_cell(sheet, 2, 1, subtitle).font = Font(italic=True, color="808080")
-
-
-def field_format(name):
-    """A number format from a field name's units."""
-    if name in ("utilization_after", "utilization_ratio", "utilization", "flop_utilization", "hbm_bw_util",
-                "queue_utilization", "queue_wait_probability"):
-        return PCT
-    if name in ("cost_per_m_tokens_usd", "dollar_per_1k_tokens", "price_per_m_tokens"):
-        return USD_MILLI
-    if name.endswith(("_usd", "_usd_per_month")) or name in ("hourly_usd",):
-        return USD_CENTS if "hour" in name else USD
-    if name.endswith("_ms"):
-        return "#,##0.00"
-    if name.endswith(("_w", "tokens_per_s", "tokens_per_sec", "tokens_per_day", "monthly_tokens")) or "tokens" in name:
-        return COUNT
-    return "#,##0.####"
+    return layout.title(sheet, title, subtitle)
 
 
 def save_atomic(book, path, overwrite=False):
@@ -248,7 +185,13 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     book = Workbook()
     _summary(book.active, scenario, results, cat)
     _ranking(book.create_sheet("Ranking"), ranking)
-    _breakdown(book.create_sheet("Breakdown"), ranking)
+    _breakdown(book.create_sheet("Breakdown"), ranking, CAPACITY_FIELDS, "Breakdown: load and capacity",
+               "Per offering, in ranking order: prices, throughput, load and the GPUs it takes.")
+    _breakdown(book.create_sheet("Costs"), ranking, COST_FIELDS, "Breakdown: costs and penalties",
+               "Per offering, in ranking order: what a month costs, idle waste and the ranking penalties.")
+    _breakdown(book.create_sheet("Serving"), ranking, SERVING_FIELDS, "Breakdown: serving model",
+               "Per offering, in ranking order: the precision, replica and request shape the throughput is "
+               "planned for, the latency limits it meets, and how well that throughput is known.")
     _sweep(book.create_sheet("CostVsVolume"), volumes, results.sweep)
     if results.simulation is not None:
         _simulator(book.create_sheet("Simulator"), results.simulation)
@@ -256,10 +199,6 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         _schedule(book.create_sheet("Schedule"), results.schedule)
     _assumptions(book.create_sheet("Assumptions"), scenario)
     _sources(book.create_sheet("Sources"), ranking, results.simulation, cat, scenario)
-    for sheet in book.worksheets:
-        sheet.page_setup.orientation = "portrait" if sheet.title == "Summary" else "landscape"
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     return save_atomic(book, path, overwrite)
 
 
@@ -293,53 +232,56 @@ def _summary(sheet, scenario, results, cat):
     _title(sheet, scenario.title, f"atlas_xl {atlas_xl.__version__} · {date.today().isoformat()} · catalog "
                                   f"{cat.fingerprint}")
     blocks = [
-        ("Workload", [("Tokens per day", scenario.tokens_per_day, COUNT, "tokens/day"),
-                      ("Traffic pattern", scenario.pattern, None, ""), ("Model", scenario.model, None, ""),
-                      ("Latency requirement", scenario.latency_ms if scenario.latency_ms is not None else "none",
-                       "0", "ms"),
-                      ("Serving precision", scenario.precision or f"{serving.DEFAULT_PRECISION} (default)", None, ""),
+        ("Workload", [("tokens_per_day", scenario.tokens_per_day), ("pattern", scenario.pattern),
+                      ("model", scenario.model),
+                      ("latency_ms", scenario.latency_ms if scenario.latency_ms is not None else "none"),
+                      ("precision", scenario.precision or f"{serving.DEFAULT_PRECISION} (default)",
+                       "Serving precision"),
                       ("Request shape", f"{_or(scenario.input_tokens, serving.DEFAULT_INPUT_TOKENS):,.0f} in / "
                                         f"{_or(scenario.output_tokens, serving.DEFAULT_OUTPUT_TOKENS):,.0f} out",
-                       None, "tokens per request"),
+                       "Request shape", "tokens per request"),
                       ("Latency limits", f"TTFT {_or(scenario.ttft_ms, serving.DEFAULT_TTFT_MS):,.0f} / TPOT "
-                                         f"{_or(scenario.tpot_ms, serving.DEFAULT_TPOT_MS):,.0f}", None, "ms, p99"),
-                      ("Offerings compared", len(results.ranking), "0", "")]),
-        ("Recommendation", [("Platform", best.platform, None, ""), ("GPU", best.gpu or "(per-token API)", None, ""),
-                            ("Billing", best.billing, None, ""), ("GPUs", best.gpu_count, "0", "GPUs"),
-                            ("Utilization per GPU", best.utilization_after, PCT, "at peak"),
-                            ("Latency risk", best.latency_risk, None, ""),
-                            ("Monthly cost", best.monthly_cost_usd, USD, "USD/month"),
-                            ("Cost per million tokens", best.cost_per_m_tokens_usd, USD_MILLI, "USD/Mtok"),
-                            ("Idle waste", best.idle_waste_usd, USD, "USD/month"),
-                            ("Penalties", best.penalty_usd, USD, "USD")]),
+                                         f"{_or(scenario.tpot_ms, serving.DEFAULT_TPOT_MS):,.0f}",
+                       "Latency limits", "ms, p99"),
+                      ("Offerings compared", len(results.ranking))]),
+        ("Recommendation", [("platform", best.platform), ("gpu", best.gpu or "(per-token API)"),
+                            ("billing", best.billing), ("gpu_count", best.gpu_count),
+                            ("utilization_after", best.utilization_after), ("latency_risk", best.latency_risk),
+                            ("monthly_cost_usd", best.monthly_cost_usd),
+                            ("cost_per_m_tokens_usd", best.cost_per_m_tokens_usd),
+                            ("idle_waste_usd", best.idle_waste_usd), ("penalty_usd", best.penalty_usd)]),
         (f"Simulator: {sim.workload} on {sim.target}" if sim is not None else "", [
-            ("Throughput", sim.tokens_per_sec, COUNT, "tokens/s"),
-            ("P99 service time (without queue)", sim.p99_service_ms, "#,##0.00", "ms"),
-            ("P99 wait in the queue", sim.queue_wait_p99_ms, "#,##0.00", "ms"),
-            ("Time to first token (without queue)", sim.ttft_service_ms, "#,##0.00", "ms"),
-            ("Queue utilization", sim.queue_utilization, PCT, ""),
-            ("Node power", sim.node_power_w, COUNT, "W"),
-            ("Energy cost", sim.energy_cost_per_hour_usd, USD_CENTS, "USD/h"),
-            ("Cost per 1k tokens", sim.dollar_per_1k_tokens, USD_MILLI, "USD/1k tokens")] if sim is not None else []),
+            ("tokens_per_sec", sim.tokens_per_sec),
+            ("p99_service_ms", sim.p99_service_ms, "P99 service time (without queue)"),
+            ("queue_wait_p99_ms", sim.queue_wait_p99_ms, "P99 wait in the queue"),
+            ("ttft_service_ms", sim.ttft_service_ms, "Time to first token (without queue)"),
+            ("queue_utilization", sim.queue_utilization), ("node_power_w", sim.node_power_w),
+            ("energy_cost_per_hour_usd", sim.energy_cost_per_hour_usd),
+            ("dollar_per_1k_tokens", sim.dollar_per_1k_tokens)] if sim is not None else []),
     ]
     blocks = [b for b in blocks if b[1]]
     row = 4
     for heading, rows in blocks:
         write_cell(sheet, row, 1, heading).font = BOLD
+        for column in (1, 2, 3):
+            sheet.cell(row=row, column=column).border = layout.RULE
         row += 1
-        for label, value, fmt, units in rows:
-            write_cell(sheet, row, 1, label)
+        for name, value, *label in rows:  # (field, value[, label[, units]] where the summary words it its own way)
+            meta = fields.field(name) if name in fields.FIELDS else fields.Field(name, name, "count")
+            fmt = fields.INTEGER if name == "latency_ms" else meta.number_format
+            write_cell(sheet, row, 1, label[0] if label else meta.label)
             write_cell(sheet, row, 2, value, fmt).alignment = Alignment(horizontal="right")
-            write_cell(sheet, row, 3, units).font = Font(color="808080", italic=True)
+            write_cell(sheet, row, 3, label[1] if len(label) > 1 else layout.unit_text(meta.units, True)).font = \
+                layout.UNITS_FONT
             row += 1
         row += 1
     write_cell(sheet, row, 1, "Why").font = BOLD
-    why = sheet.cell(row=row + 1, column=1)
-    write_cell(sheet, row + 1, 1, _why(results.ranking, scenario)).alignment = Alignment(wrap_text=True,
-                                                                                         vertical="top")
+    why = _why(results.ranking, scenario)
+    write_cell(sheet, row + 1, 1, why).alignment = layout.WRAP_TOP
     sheet.merge_cells(start_row=row + 1, start_column=1, end_row=row + 1, end_column=3)
-    sheet.row_dimensions[why.row].height = 90
+    sheet.row_dimensions[row + 1].height = 15 * (len(why) // 70 + 2)  # ~70 characters a line across A:C
     _widths(sheet, [34, 26, 16])
+    layout.print_setup(sheet, landscape=False, area=f"A1:C{row + 1}")
 
 
 def _why(ranking, scenario):
@@ -351,102 +293,158 @@ def _why(ranking, scenario):
     if best.billing != "per_token":
         text += f", {best.gpu_count:.0f} GPUs at {best.utilization_after:.0%} utilization ({best.latency_risk} risk)"
     if len(ranking) > 1:
-        second = ranking.iloc[1]
-        saving = second.score_usd - best.score_usd
-        text += (f". The runner-up, {second.platform}{' on ' + second.gpu if second.gpu else ''}, costs "
-                 f"${saving:,.0f} more a month ({saving / second.score_usd:.0%})")
+        text += ". " + runner_up_text(best, ranking.iloc[1])
     if best.penalty_usd > 0:
-        text += f". Penalties of ${best.penalty_usd:,.0f} apply: see the Breakdown sheet"
+        text += f". Penalties of ${best.penalty_usd:,.0f} apply: see the Costs sheet"
     return text + "."
 
 
+def runner_up_text(best, second):
+    """How much more the runner-up costs, as a percentage of the recommendation's cost (the base a
+    reader compares against: $30,000 against $9,750 is 208 % more, not 68 %)."""
+    name = f"{second.platform}{' on ' + second.gpu if second.gpu else ''}"
+    if best.penalty_usd == 0 and second.penalty_usd == 0:
+        more, base, what = second.monthly_cost_usd - best.monthly_cost_usd, best.monthly_cost_usd, "a month"
+    else:  # penalties are a ranking device, not a monthly bill: compare scores
+        more, base, what = second.score_usd - best.score_usd, best.score_usd, "in score (cost + penalties)"
+    share = f" ({more / base:.0%} more)" if base > 0 else ""
+    return f"The runner-up, {name}, costs ${more:,.0f} more {what}{share}"
+
+
+RANKING_FIELDS = ("rank", "platform", "gpu", "billing", "gpu_count", "utilization_after", "latency_risk",
+                  "monthly_cost_usd", "idle_waste_usd", "cost_per_m_tokens_usd", "penalty_usd", "score_usd")
+CAPACITY_FIELDS = ("rank", "platform", "gpu", "billing", "hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s",
+                   "effective_gpu_tokens_per_s", "avg_tokens_per_s", "peak_tokens_per_s", "utilization_ratio",
+                   "gpu_count", "utilization_after", "latency_risk")
+COST_FIELDS = ("rank", "platform", "gpu", "billing", "active_hours_per_month", "monthly_tokens", "monthly_cost_usd",
+               "idle_waste_usd", "idle_waste_pct", "cost_per_m_tokens_usd", "overload_penalty_usd",
+               "scaling_penalty_usd", "latency_penalty_usd", "penalty_usd", "score_usd")
+SERVING_FIELDS = ("rank", "platform", "gpu", "billing", "precision", "replica_gpus", "input_tokens", "output_tokens",
+                  "ttft_ms", "tpot_ms", "throughput_basis", "throughput_expected_error", "gpu_tokens_per_s")
+CHART_BARS = 15
+
+
+def _records(ranking, names):
+    return [{n: r.get(n) for n in names} for r in ranking.to_dict("records")]
+
+
 def _ranking(sheet, ranking):
-    _header(sheet, 1, [h for _, h, _ in RANKING_COLUMNS])
-    for r, record in enumerate(ranking.to_dict("records"), start=2):
-        for c, (name, _, fmt) in enumerate(RANKING_COLUMNS, start=1):
-            write_cell(sheet, r, c, record[name], fmt)
-    sheet.freeze_panes = "C2"
-    _widths(sheet, [6, 18, 11, 12, 7, 11, 9, 13, 12, 12, 12, 14])
-    sheet.row_dimensions[1].height = 32
-    labels = len(RANKING_COLUMNS) + 2
-    last = min(len(ranking), 15) + 1
-    write_cell(sheet, 1, labels, "offering").font = Font(color="808080")
-    for r in range(2, last + 1):  # "platform gpu" labels beside the table, for the chart
-        write_cell(sheet, r, labels, f"{sheet.cell(r, 2).value} {sheet.cell(r, 3).value or 'per-token'}")
+    top = _title(sheet, "Ranking", "Every offering that serves the model, best first by monthly cost + "
+                                   "penalties. Penalties rank setups; they are not billed.")
+    last = layout.table(sheet, top, list(RANKING_FIELDS), _records(ranking, RANKING_FIELDS), plan=True)
+    sheet.freeze_panes = f"C{top + 1}"
+    labels = len(RANKING_FIELDS) + 2  # "platform gpu" beside the table: the chart's category labels
+    write_cell(sheet, top, labels, "Offering (chart label)").font = layout.NOTE_FONT
+    bars = min(len(ranking), CHART_BARS)
+    names = []
+    for r in range(top + 1, top + 1 + bars):
+        names.append(f"{sheet.cell(r, 2).value}/{sheet.cell(r, 3).value or 'per-token'}")
+        write_cell(sheet, r, labels, names[-1]).font = layout.NOTE_FONT
+    layout.set_width(sheet, labels, layout.fit_width(names))
+    cost = RANKING_FIELDS.index("monthly_cost_usd") + 1
+    chart = _bar_chart(f"Monthly cost by offering (best {bars})", "USD per month",
+                       Reference(sheet, min_col=cost, min_row=top, max_row=top + bars),
+                       Reference(sheet, min_col=labels, min_row=top + 1, max_row=top + bars), bars)
+    sheet.add_chart(chart, f"B{last + 3}")
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:{get_column_letter(len(RANKING_FIELDS))}"
+                                                            f"{last + 3 + math.ceil(chart.height / 0.5)}")
+
+
+def _bar_chart(title, axis_title, data, categories, bars):
+    """A horizontal bar chart, best first from the top, with labels that fit: one bar per centimetre."""
     chart = BarChart()
-    chart.type, chart.title, chart.legend = "bar", "Monthly cost by offering (best 15)", None
-    chart.y_axis.title = "USD per month"
-    chart.add_data(Reference(sheet, min_col=8, min_row=1, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(sheet, min_col=labels, min_row=2, max_row=last))
+    chart.type, chart.title, chart.legend, chart.style = "bar", title, None, 10
+    chart.y_axis.title = axis_title
+    chart.y_axis.number_format = fields.USD
+    chart.y_axis.majorGridlines = ChartLines()
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(categories)
     chart.x_axis.scaling.orientation = "maxMin"
-    chart.height, chart.width = 10, 18
-    sheet.add_chart(chart, f"B{len(ranking) + 4}")
+    chart.x_axis.txPr = _axis_font(800)
+    chart.y_axis.txPr = _axis_font(800)
+    chart.x_axis.tickLblSkip = 1  # every offering named, none skipped
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.gapWidth = 40
+    chart.height, chart.width = max(7.5, 3 + 1.0 * bars), 20
+    return chart
 
 
-def _breakdown(sheet, ranking):
-    _title(sheet, "Per-offering breakdown", "Every field of the plan of each offering, in ranking order.")
-    columns = [c for c in ranking.columns]
-    _header(sheet, 4, columns)
-    for r, record in enumerate(ranking.to_dict("records"), start=5):
-        for c, name in enumerate(columns, start=1):
-            write_cell(sheet, r, c, record[name], field_format(name))
-    sheet.freeze_panes = "D5"
-    sheet.row_dimensions[4].height = 45
-    _widths(sheet, [6, 18, 11] + [13] * (len(columns) - 3))
+def _axis_font(size):
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)), endParaRPr=
+                                 CharacterProperties(sz=size))])
+
+
+def _breakdown(sheet, ranking, names, title, subtitle):
+    names = [n for n in names if n in ranking.columns]
+    top = _title(sheet, title, subtitle)
+    last = layout.table(sheet, top, names, _records(ranking, names), plan=True)
+    sheet.freeze_panes = f"D{top + 1}"
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:{get_column_letter(len(names))}{last}")
+
+
+VOLUME = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0,,"M";#,##0'  # 2.5B, 250M: tokens per day, readable
 
 
 def _sweep(sheet, volumes, series):
-    _title(sheet, "Monthly cost against tokens per day", "The best offerings at the scenario's volume, over a "
-                                                         "range of volumes [USD/month].")
-    _header(sheet, 4, ["Tokens per day"] + list(series))
-    for i, volume in enumerate(volumes, start=5):
-        write_cell(sheet, i, 1, float(volume), COUNT)
+    top = _title(sheet, "Monthly cost against tokens per day", "The best offerings at the scenario's volume, over "
+                                                               "a range of volumes [USD/month].")
+    layout.header(sheet, top, ["Tokens per day\n[tokens/day]"] + [f"{name}\n[USD/month]" for name in series])
+    shown = [[] for _ in range(len(series) + 1)]
+    for i, volume in enumerate(volumes, start=top + 1):
+        write_cell(sheet, i, 1, float(volume), VOLUME)
+        shown[0].append(f"{volume:,.0f}")
         for j, costs in enumerate(series.values(), start=2):
-            write_cell(sheet, i, j, float(costs[i - 5]), USD)
+            write_cell(sheet, i, j, float(costs[i - top - 1]), fields.USD)
+            shown[j - 1].append(fields.display(float(costs[i - top - 1]), fields.USD))
+    for j, name in enumerate(["Tokens per day"] + list(series)):
+        layout.set_width(sheet, j + 1, max(14, layout.fit_width(shown[j], name)))
+    sheet.row_dimensions[top].height = 45
+    last = top + len(volumes)
     chart = ScatterChart()
-    chart.title, chart.style = "Monthly cost against tokens per day", 13
+    chart.title, chart.style = "Monthly cost against tokens per day", 2  # style 2: distinct colours
     chart.x_axis.title, chart.y_axis.title = "tokens per day (log scale)", "USD per month (log scale)"
     chart.x_axis.scaling.logBase = 10
     chart.y_axis.scaling.logBase = 10
-    xs = Reference(sheet, min_col=1, min_row=5, max_row=4 + len(volumes))
-    for j in range(2, 2 + len(series)):
-        line = Series(Reference(sheet, min_col=j, min_row=4, max_row=4 + len(volumes)), xs, title_from_data=True)
+    chart.x_axis.number_format, chart.y_axis.number_format = VOLUME, fields.USD
+    chart.x_axis.txPr = _axis_font(900)
+    chart.y_axis.txPr = _axis_font(900)
+    chart.x_axis.delete = chart.y_axis.delete = False
+    xs = Reference(sheet, min_col=1, min_row=top + 1, max_row=last)
+    for j, name in enumerate(series, start=2):
+        line = Series(Reference(sheet, min_col=j, min_row=top + 1, max_row=last), xs, title=name)
         line.marker.symbol = "circle"
         chart.series.append(line)
-    chart.height, chart.width = 10, 18
-    sheet.add_chart(chart, f"A{len(volumes) + 7}")
-    sheet.row_dimensions[4].height = 32
-    _widths(sheet, [18] + [20] * len(series))
-
-
-def _record_rows(sheet, record, row):
-    for key, value in record.items():
-        if isinstance(value, (dict, list)):
-            continue
-        write_cell(sheet, row, 1, key)
-        write_cell(sheet, row, 2, value, field_format(key) if not isinstance(value, bool) else None)
-        row += 1
-    return row
+    chart.height, chart.width = 11, 22
+    sheet.add_chart(chart, f"A{last + 3}")
+    layout.print_setup(sheet, area=f"A1:{get_column_letter(max(len(series) + 1, 8))}{last + 26}", one_page=True)
 
 
 def _simulator(sheet, record):
-    _title(sheet, f"Simulator: {record.workload} on {record.target}", "The whole simulation record; latencies in "
-                                                                      "ms, with and without queue delay.")
-    _header(sheet, 4, ["Field", "Value"])
-    end = _record_rows(sheet, record, 5)
-    _header(sheet, 4, ["Field", "Value", "", "Percentile", "Service [ms]", "With queue [ms]"])
-    for i, p in enumerate(("p50", "p95", "p99", "ttft"), start=5):
-        write_cell(sheet, i, 4, p.upper())
-        write_cell(sheet, i, 5, record[f"{p}_service_ms"], "#,##0.00")
-        write_cell(sheet, i, 6, record[f"{p}_ms"], "#,##0.00")
+    top = _title(sheet, f"Simulator: {record.workload} on {record.target}",
+                 "The whole simulation record. Latencies with and without the queue delay.")
+    last = layout.record(sheet, top, record)
+    column = 6  # percentile table and chart to the right of the record
+    layout.header(sheet, top, ["Percentile", "Service\n[ms]", "With queue\n[ms]"], column)
+    for i, p in enumerate(("p50", "p95", "p99", "ttft"), start=top + 1):
+        write_cell(sheet, i, column, fields.label(f"{p}_ms"))
+        write_cell(sheet, i, column + 1, record[f"{p}_service_ms"], fields.DECIMAL)
+        write_cell(sheet, i, column + 2, record[f"{p}_ms"], fields.DECIMAL)
+    layout.widths(sheet, [22, 12, 12], column)
+    sheet.column_dimensions["E"].width = 3
     chart = BarChart()
-    chart.title, chart.y_axis.title = "Latency percentiles", "ms"
-    chart.add_data(Reference(sheet, min_col=5, max_col=6, min_row=4, max_row=8), titles_from_data=True)
-    chart.set_categories(Reference(sheet, min_col=4, min_row=5, max_row=8))
+    chart.title, chart.y_axis.title, chart.style = "Latency percentiles", "ms", 10
+    chart.add_data(Reference(sheet, min_col=column + 1, max_col=column + 2, min_row=top, max_row=top + 4),
+                   titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=column, min_row=top + 1, max_row=top + 4))
+    chart.x_axis.txPr, chart.y_axis.txPr = _axis_font(900), _axis_font(900)
+    chart.x_axis.delete = chart.y_axis.delete = False
     chart.height, chart.width = 8, 14
-    sheet.add_chart(chart, "D11")
-    _widths(sheet, [30, 20, 3, 12, 14, 16])
-    return end
+    sheet.add_chart(chart, f"F{top + 7}")
+    sheet.freeze_panes = f"A{top + 1}"
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:H{last}", landscape=False)
+    return last
 
 
 PHASE_FIELDS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor", "queue_profile", "tokens_per_sec",
@@ -455,46 +453,45 @@ PHASE_FIELDS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor",
 
 
 def _schedule(sheet, aggregated):
-    _title(sheet, f"Schedule: {aggregated.workload} on {aggregated.target}",
-           f"{aggregated.phase_count} phases over {aggregated.duration_minutes:,.0f} minutes, aggregated by duration.")
-    _header(sheet, 4, ["Field", "Value"])
-    row = _record_rows(sheet, aggregated, 5)
-    for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
-        for key, value in aggregated[group].items():
-            write_cell(sheet, row, 1, f"{group}.{key}")
-            write_cell(sheet, row, 2, value, "#,##0.00")
-            row += 1
-    row += 1
-    _header(sheet, row, list(PHASE_FIELDS))
-    for phase in aggregated.phases:
-        row += 1
-        for c, name in enumerate(PHASE_FIELDS, start=1):
-            write_cell(sheet, row, c, phase[name], field_format(name) if not isinstance(phase[name], bool) else None)
-    _widths(sheet, [30, 18] + [14] * (len(PHASE_FIELDS) - 2))
+    top = _title(sheet, f"Schedule: {aggregated.workload} on {aggregated.target}",
+                 f"{aggregated.phase_count} phases over {aggregated.duration_minutes:,.0f} minutes. Each phase, "
+                 f"then the schedule aggregated by duration.")
+    last = layout.table(sheet, top, list(PHASE_FIELDS), [{n: p[n] for n in PHASE_FIELDS} for p in aggregated.phases])
+    write_cell(sheet, last + 2, 1, "Whole schedule, weighted by phase duration").font = BOLD
+    end = layout.record(sheet, last + 3, aggregated, describe=False)
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:{get_column_letter(len(PHASE_FIELDS))}{end}")
 
 
 def _assumptions(sheet, scenario):
-    _title(sheet, "Assumptions", "Every constant the numbers depend on.")
-    _header(sheet, 4, ["Assumption", "Value", "Source"])
-    row = 5
-    for name, value in asdict(DEFAULT_ASSUMPTIONS).items():
-        write_cell(sheet, row, 1, name)
-        write_cell(sheet, row, 2, value, "#,##0.00")
-        write_cell(sheet, row, 3, "planner spec default (atlas_xl.Assumptions)")
-        row += 1
+    top = _title(sheet, "Assumptions", "Every constant the numbers depend on.")
+    layout.header(sheet, top, ["Assumption", "Value", "Units", "Source", "What it means"])
+    rows = [(fields.field(name, assumption=True), value, "planner spec default (atlas_xl.Assumptions)")
+            for name, value in asdict(DEFAULT_ASSUMPTIONS).items()]
     for name in ("usd_per_kwh", "pue", "seed", "target", "workload", "knobs"):
         value = getattr(scenario, name)
-        write_cell(sheet, row, 1, name)
-        write_cell(sheet, row, 2, "target's" if value is None and name == "pue" else
-                   value if isinstance(value, (int, float, str)) else str(value or "workload's"))
-        write_cell(sheet, row, 3, "scenario")
-        row += 1
-    _widths(sheet, [30, 26, 46])
+        if value is None:
+            value = {"pue": "the target's", "knobs": "the workload's"}.get(name, "the planned deployment")
+        elif not isinstance(value, (int, float, str)):
+            value = str(value)
+        meta = fields.field(name) if name != "knobs" else fields.Field("knobs", "Knobs", "", "simulator settings")
+        rows.append((meta, value, "scenario"))
+    shown = [[], [], [], [], []]
+    for row, (meta, value, source) in enumerate(rows, start=top + 1):
+        fmt = fields.number_format(meta.name, value)
+        cells = (meta.label, value, layout.unit_text(meta.units, True), source, meta.description)
+        for column, item in enumerate(cells, start=1):
+            cell = write_cell(sheet, row, column, item, fmt if column == 2 else None)
+            if column == 2:
+                cell.alignment = Alignment(horizontal="right")
+            shown[column - 1].append(fields.display(item, fmt) if column == 2 else str(item))
+    for column, values in enumerate(shown, start=1):
+        layout.set_width(sheet, column, layout.fit_width(values, "Assumption"))
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:E{top + len(rows)}")
 
 
 def _sources(sheet, ranking, record, cat, scenario):
-    _title(sheet, "Catalog rows used", "Where every figure of this report comes from.")
-    _header(sheet, 4, ["Table", "Key", "Source", "As of", "Notes"])
+    top = _title(sheet, "Catalog rows used", "Where every figure of this report comes from.")
+    layout.header(sheet, top, ["Table", "Key", "Source", "As of", "Notes"])
     rows = []
     offerings = cat.tables["offerings"]
     for offer in ranking.itertuples():
@@ -521,3 +518,4 @@ def _sources(sheet, ranking, record, cat, scenario):
         for c, value in enumerate(values, start=1):
             write_cell(sheet, r, c, value).alignment = Alignment(wrap_text=c in (3, 5), vertical="top")
     _widths(sheet, [16, 28, 60, 12, 60])
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:E{top + len(rows)}")

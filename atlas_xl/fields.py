@@ -1,0 +1,273 @@
+"""Field metadata: the display name, units, number format and a short description of every output.
+
+One table for everything that shows a number to a person: report workbooks, the template's
+labels (through its Fields sheet), the CLI and ``docs/fields.md``. A field is named by its key in
+the model's records (``monthly_cost_usd``, ``p99_ms``; schedule groups as ``queue_wait_ms.p99``);
+its number format follows from its units (``UNIT_FORMATS``) unless the row says otherwise.
+
+Data only: format strings are spreadsheet number-format codes (Excel and LibreOffice read the
+same codes), kept here as text so the model package never imports a workbook library.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# -- number formats ------------------------------------------------------------------------------------
+USD = '"$"#,##0'
+USD_CENTS = '"$"#,##0.00'
+USD_MILLI = '"$"#,##0.0000'
+COUNT = "#,##0"
+INTEGER = "0"
+SHARE = "0.0%"  # a share stored as 0.586 shows as 58.6 %
+PERCENT = '0.0" %"'  # a value already in percent (60 → "60.0 %")
+DECIMAL = "#,##0.00"
+RATIO = "0.000"
+FINE = "0.0000"
+YES_NO = '"yes";"yes";"no"'  # TRUE (1) → yes, FALSE (0) → no, in Excel and LibreOffice alike
+TEXT = "@"
+
+UNIT_FORMATS = {
+    "USD": USD, "USD/month": USD, "USD/year": USD, "USD/GPU": USD,
+    "USD/h": USD_CENTS, "USD/GPU-hour": USD_CENTS, "USD/kWh": USD_MILLI,
+    "USD/Mtok": USD_MILLI, "USD/1k tokens": USD_MILLI,
+    "tokens/day": COUNT, "tokens/month": COUNT, "tokens/s": COUNT, "tokens/s/GPU": COUNT, "tokens": COUNT,
+    "GPUs": COUNT, "W": COUNT, "minutes": COUNT, "h/month": COUNT, "days/month": COUNT,
+    "ms": DECIMAL, "requests/s": DECIMAL, "GPU-equivalents": DECIMAL,
+    "share": SHARE, "%": PERCENT, "ratio": RATIO, "×": DECIMAL, "count": INTEGER,
+    "yes/no": YES_NO, "": TEXT,
+}
+"""Number format of each unit: whole dollars for budgets, cents for hourly prices, four decimals
+for prices per token volume, thousands separators for volumes, one decimal for percentages."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    units: str = ""
+    description: str = ""
+    format: str | None = None  # None = the format of the units
+
+    @property
+    def number_format(self):
+        return self.format or UNIT_FORMATS.get(self.units, DECIMAL)
+
+    @property
+    def is_text(self):
+        return self.number_format == TEXT
+
+
+def _rows(*rows):
+    return {row[0]: Field(*row) for row in rows}
+
+
+FIELDS = _rows(
+    # -- the planner (atlas_xl.plan / rank) ---------------------------------------------------------------
+    ("rank", "Rank", "count", "position in the ranking by cost + penalties"),
+    ("platform", "Platform", "", "the serving platform (Offerings sheet)"),
+    ("gpu", "GPU", "", "accelerator type; blank for per-token APIs"),
+    ("model", "Model", "", "the model served"),
+    ("pattern", "Traffic pattern", "", "how the daily volume arrives"),
+    ("billing", "Billing", "", "dedicated, autoscaling or per_token"),
+    ("tokens_per_day", "Tokens per day", "tokens/day", "prompt + output tokens served per day"),
+    ("hourly_usd", "Price per GPU-hour", "USD/GPU-hour", "the offering's price of one GPU for one hour"),
+    ("price_per_m_tokens", "Price per million tokens", "USD/Mtok", "per-token offerings only"),
+    ("gpu_tokens_per_s", "Catalog throughput per GPU", "tokens/s/GPU", "measured throughput (Throughput sheet)"),
+    ("avg_tokens_per_s", "Average load", "tokens/s", "daily volume spread over 24 h"),
+    ("peak_tokens_per_s", "Peak load", "tokens/s", "average ÷ active share × burst factor"),
+    ("effective_gpu_tokens_per_s", "Effective throughput per GPU", "tokens/s/GPU",
+     "catalog throughput × the pattern's efficiency and the latency derating"),
+    ("utilization_ratio", "Load at peak", "GPU-equivalents", "peak load ÷ effective throughput of one GPU"),
+    ("gpu_count", "GPUs", "GPUs", "75 % rule: GPUs so that each runs at or below the target at peak"),
+    ("utilization_after", "Utilization per GPU", "share", "load at peak ÷ GPUs"),
+    ("latency_risk", "Latency risk", "", "low ≤ 50 % < medium ≤ 75 % < high"),
+    ("active_hours_per_month", "Billed hours per month", "h/month", "720 h, or the active share for autoscaling"),
+    ("monthly_cost_usd", "Monthly cost", "USD/month", "GPUs × price × billed hours, or tokens × price"),
+    ("idle_waste_usd", "Idle waste", "USD/month", "dedicated GPU-hours paid without traffic"),
+    ("idle_waste_pct", "Idle waste share", "%", "idle waste as a percentage of the monthly cost"),
+    ("monthly_tokens", "Tokens per month", "tokens/month", "tokens per day × days per month"),
+    ("cost_per_m_tokens_usd", "Cost per million tokens", "USD/Mtok", "monthly cost ÷ monthly tokens × 10⁶"),
+    ("overload_penalty_usd", "Overload penalty", "USD", "utilization above the overload threshold"),
+    ("scaling_penalty_usd", "Scaling penalty", "USD", "GPUs beyond the scaling limit"),
+    ("latency_penalty_usd", "Strict-latency penalty", "USD", "high risk under a strict latency requirement"),
+    ("penalty_usd", "Penalties", "USD", "overload + scaling + strict latency; ranking only, not a bill"),
+    ("score_usd", "Score (cost + penalties)", "USD", "monthly cost + penalties: the ranking key"),
+    ("latency_ms", "Latency requirement", "ms", "blank = none"),
+    ("precision", "Precision", "", "weight precision of the serving model: bf16, fp8, fp4"),
+    ("throughput_basis", "Throughput basis", "", "measured (anchored on a benchmark), estimated, or given"),
+    ("throughput_expected_error", "Expected throughput error", "share",
+     "relative error of this basis in the leave-one-GPU-out back-test"),
+    ("replica_gpus", "GPUs per replica", "GPUs", "tensor-parallel GPUs one copy of the model needs"),
+    ("input_tokens", "Input tokens per request", "tokens", "mean prompt length of the request shape"),
+    ("output_tokens", "Output tokens per request", "tokens", "mean generated length of the request shape"),
+    ("tpot_ms", "Time per output token limit", "ms", "p99 limit the serving throughput is planned to meet"),
+    # -- planner assumptions (atlas_xl.Assumptions) ---------------------------------------------------------
+    ("hours_per_month", "Hours per month", "h/month", "30-day month (planner spec); 730 for a calendar average"),
+    ("days_per_month", "Days per month", "days/month", "turns tokens per day into tokens per month"),
+    ("target_utilization", "Target utilization", "share", "the 75 % scaling rule: GPUs run at or below this at peak"),
+    ("low_risk_max", "Low-risk limit", "share", "latency risk is low up to this utilization"),
+    ("medium_risk_max", "Medium-risk limit", "share", "medium up to this; high above"),
+    ("overload_threshold", "Overload threshold", "share", "the overload penalty starts above this utilization"),
+    ("overload_ramp", "Overload ramp", "share", "the penalty reaches its full amount this far above the threshold"),
+    ("overload_penalty_usd_assumption", "Overload penalty", "USD", "at threshold + ramp; linear, continues above"),
+    ("max_gpus", "GPUs before the scaling penalty", "GPUs", "each GPU beyond this is penalised"),
+    ("scaling_penalty_usd_per_gpu", "Scaling penalty", "USD/GPU", "per GPU beyond the limit above"),
+    ("strict_latency_ms", "Strict latency below", "ms", "requirements below this are strict"),
+    ("latency_penalty_usd_assumption", "Strict-latency penalty", "USD", "for high risk under a strict requirement"),
+    # -- the simulator (atlas_xl.simulate) ----------------------------------------------------------------
+    ("target", "Target", "", "node or cluster simulated (Targets sheet)"),
+    ("workload", "Workload", "", "simulated workload (Workloads sheet)"),
+    ("hardware_model", "Hardware model", "", "coefficient set of the target's vendor"),
+    ("mode", "Mode", "", "inference or training"),
+    ("seed", "Noise seed", "count", "same inputs and seed give the same numbers"),
+    ("knob_cuda_graphs", "CUDA graphs", "yes/no", "knob: kernel launch overhead removed"),
+    ("knob_gpudirect_rdma", "GPUDirect RDMA", "yes/no", "knob: GPU-to-NIC transfers without the CPU"),
+    ("knob_fabric", "Fabric", "", "knob: ib, roce, nvlink, vendor"),
+    ("knob_virt", "Virtualization", "", "knob: bare metal or SR-IOV"),
+    ("knob_microbatch", "Microbatch", "count", "knob: samples per micro-batch"),
+    ("accelerators", "Accelerators", "GPUs", "GPUs in the target"),
+    ("tp", "Tensor parallel", "count", "GPUs per tensor-parallel group"),
+    ("pp", "Pipeline parallel", "count", "pipeline stages"),
+    ("dp", "Data-parallel replicas", "count", "replicas: the queue's servers"),
+    ("prompt_tokens", "Prompt tokens", "tokens", "per request"),
+    ("generate_tokens", "Generated tokens", "tokens", "per request"),
+    ("utilization", "Utilization", "share", "accelerator utilization of the hardware model"),
+    ("comm_intensity", "Communication intensity", "ratio", "share of the step spent communicating, before tuning"),
+    ("comm_overhead", "Communication overhead", "ratio", "throughput = … ÷ (1 + this)"),
+    ("noise_epsilon", "Noise", "ratio", "seeded run-to-run variation", FINE),
+    ("base_rate_tokens_per_sec", "Base rate per GPU", "tokens/s/GPU", "hardware model's tokens/s per accelerator"),
+    ("tokens_per_sec", "Throughput", "tokens/s", "accelerators × base rate × utilization ÷ (1 + overhead)"),
+    ("step_tokens", "Tokens per step", "tokens", "tokens processed per step"),
+    ("step_time_ms", "Step time", "ms", "time of one step"),
+    ("flop_utilization", "FLOP utilization", "share", "share of peak compute used"),
+    ("hbm_bw_util", "Memory-bandwidth utilization", "share", "share of HBM bandwidth used"),
+    ("comm_compute_ratio", "Communication ÷ compute", "ratio", "communication time over compute time"),
+    ("p50_service_ms", "P50 service latency", "ms", "without queue delay"),
+    ("p95_service_ms", "P95 service latency", "ms", "without queue delay"),
+    ("p99_service_ms", "P99 service latency", "ms", "without queue delay"),
+    ("ttft_service_ms", "Time to first token (service)", "ms", "without queue delay"),
+    ("p50_ms", "P50 latency", "ms", "with queue delay"),
+    ("p95_ms", "P95 latency", "ms", "with queue delay"),
+    ("p99_ms", "P99 latency", "ms", "with queue delay"),
+    ("ttft_ms", "Time to first token", "ms", "with the median queue wait"),
+    ("queue_profile", "Request profile", "", "steady, peak, spike or low"),
+    ("queue_servers", "Queue servers", "count", "replicas serving the queue"),
+    ("queue_service_time_ms", "Service time per request", "ms", "one replica, one request"),
+    ("queue_arrival_rate_per_sec", "Arrival rate", "requests/s", "requests arriving per second"),
+    ("queue_utilization", "Queue utilization", "share", "arrival rate × service time ÷ servers"),
+    ("queue_wait_probability", "Probability of waiting", "share", "Erlang C"),
+    ("queue_wait_ms", "Mean queue wait", "ms", "G/G/m (Allen–Cunneen)"),
+    ("queue_wait_p50_ms", "P50 queue wait", "ms", ""),
+    ("queue_wait_p95_ms", "P95 queue wait", "ms", ""),
+    ("queue_wait_p99_ms", "P99 queue wait", "ms", ""),
+    ("queue_ca2", "Arrival variability (ca²)", "ratio", "squared coefficient of variation of arrivals", DECIMAL),
+    ("queue_cs2", "Service variability (cs²)", "ratio", "squared coefficient of variation of service", DECIMAL),
+    ("saturated", "Saturated", "yes/no", "arrivals exceed capacity: waits grow without bound"),
+    ("queue_delay_capped", "Queue delay capped", "yes/no", "latency percentiles cap the queue delay"),
+    ("node_power_w", "Node power", "W", "power drawn by one node"),
+    ("cluster_power_w", "Cluster power", "W", "power drawn by the whole target"),
+    ("pue", "PUE", "ratio", "data-centre power usage effectiveness", DECIMAL),
+    ("usd_per_kwh", "Electricity price", "USD/kWh", ""),
+    ("hourly_cost_usd", "Infrastructure cost", "USD/h", "whole target"),
+    ("energy_cost_per_hour_usd", "Energy cost", "USD/h", "whole target, with PUE"),
+    ("dollar_per_1k_tokens", "Cost per 1k tokens", "USD/1k tokens", "infrastructure + energy"),
+    # -- schedules (atlas_xl.run_schedule) -----------------------------------------------------------------
+    ("phase", "Phase", "", "schedule phase (Phases sheet)"),
+    ("phase_count", "Phases", "count", "phases in the schedule"),
+    ("duration_minutes", "Duration", "minutes", ""),
+    ("tokens_scale", "Load scale", "×", "phase load relative to the workload's"),
+    ("autoscale_factor", "Autoscale factor", "×", "replicas relative to the workload's"),
+    ("total_tokens", "Tokens served", "tokens", "over the whole schedule"),
+    ("total_cost_usd", "Total cost", "USD", "infrastructure + energy over the whole schedule"),
+    ("service_latency_ms.p50", "P50 service latency", "ms", "duration-weighted, without queue delay"),
+    ("service_latency_ms.p95", "P95 service latency", "ms", "duration-weighted, without queue delay"),
+    ("service_latency_ms.p99", "P99 service latency", "ms", "duration-weighted, without queue delay"),
+    ("service_latency_ms.ttft", "Time to first token (service)", "ms", "duration-weighted, without queue delay"),
+    ("queue_latency_ms.p50", "P50 latency", "ms", "duration-weighted, with queue delay"),
+    ("queue_latency_ms.p95", "P95 latency", "ms", "duration-weighted, with queue delay"),
+    ("queue_latency_ms.p99", "P99 latency", "ms", "duration-weighted, with queue delay"),
+    ("queue_latency_ms.ttft", "Time to first token", "ms", "duration-weighted, with queue delay"),
+    ("queue_wait_ms.mean", "Mean queue wait", "ms", "duration-weighted"),
+    ("queue_wait_ms.p50", "P50 queue wait", "ms", "duration-weighted"),
+    ("queue_wait_ms.p95", "P95 queue wait", "ms", "duration-weighted"),
+    ("queue_wait_ms.p99", "P99 queue wait", "ms", "duration-weighted"),
+    # -- optimizer ------------------------------------------------------------------------------------------
+    ("cuda_graphs", "CUDA graphs", "yes/no", "knob"),
+    ("gpudirect_rdma", "GPUDirect RDMA", "yes/no", "knob"),
+    ("fabric", "Fabric", "", "knob: ib, roce, nvlink, vendor"),
+    ("virt", "Virtualization", "", "knob: bare or sriov"),
+    ("microbatch", "Microbatch", "count", "knob"),
+    ("gain", "Throughput gain", "share", "best over the starting configuration"),
+    ("step", "Step", "count", ""),
+    ("change", "Change", "", ""),
+)
+"""Every field a person sees, keyed by its name in the model's records."""
+
+PLAN_FIELDS = _rows(
+    ("ttft_ms", "Time to first token limit", "ms", "p99 limit the serving throughput is planned to meet"),
+)
+"""Planner fields whose name the simulator uses for another quantity (the simulator's ttft_ms is a
+latency it computes; the planner's is the limit it plans for)."""
+
+ASSUMPTION_KEYS = {"overload_penalty_usd": "overload_penalty_usd_assumption",
+                   "latency_penalty_usd": "latency_penalty_usd_assumption"}
+"""Assumptions whose name is also a plan field (the penalty amount versus the penalty applied)."""
+
+
+def field(name, *, assumption=False, plan=False):
+    """The metadata of ``name`` (``assumption``: of the planner assumption, ``plan``: of the plan
+    field, where the name means something else elsewhere); a name not in the table gets a readable
+    label and units guessed from its suffix, so a new model output still displays sensibly (tests
+    keep the table complete)."""
+    if plan and name in PLAN_FIELDS:
+        return PLAN_FIELDS[name]
+    key = ASSUMPTION_KEYS.get(name, name) if assumption else name
+    if key in FIELDS:
+        return FIELDS[key]
+    return Field(name, name.replace(".", " ").replace("_", " ").strip().capitalize(), _guess_units(name))
+
+
+def _guess_units(name):
+    for suffix, units in (("_usd_per_month", "USD/month"), ("_per_hour_usd", "USD/h"), ("_usd", "USD"),
+                          ("_ms", "ms"), ("_w", "W"), ("_per_sec", "tokens/s"), ("_per_s", "tokens/s"),
+                          ("_pct", "%"), ("_tokens", "tokens")):
+        if name.endswith(suffix):
+            return units
+    return "ratio"
+
+
+def label(name):
+    return field(name).label
+
+
+def units(name):
+    return field(name).units
+
+
+def number_format(name, value=None, plan=False):
+    """The number format of ``name``; booleans always read yes/no, text is shown as it is."""
+    if isinstance(value, bool):
+        return YES_NO
+    return field(name, plan=plan).number_format
+
+
+def display(value, fmt):
+    """``value`` as a spreadsheet shows it under ``fmt`` (close enough to size a column)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool) or fmt == YES_NO:
+        return "yes" if value else "no"
+    if isinstance(value, str) or fmt == TEXT:
+        return str(value)
+    if isinstance(value, float) and math.isinf(value):
+        return "saturated (infinite)"
+    number = float(value)
+    if fmt == SHARE:
+        return f"{number:.1%}"
+    if fmt == PERCENT:
+        return f"{number:.1f} %"
+    decimals = {USD: 0, USD_CENTS: 2, USD_MILLI: 4, COUNT: 0, INTEGER: 0, DECIMAL: 2, RATIO: 3, FINE: 4}.get(fmt, 2)
+    thousands = "," if fmt not in (INTEGER, RATIO, FINE) else ""
+    text = f"{abs(number):{thousands}.{decimals}f}"
+    return ("-" if number < 0 else "") + ("$" if fmt.startswith('"$"') else "") + text
