@@ -67,7 +67,9 @@ def test_template_whatif_grid_and_simulator_sheet(template_path):
     assert result.values[f"{title}!B{row}"] == atlas_xl.plan(volume, "steady", "llama_70b", platform, gpu,
                                                              latency_ms=250).monthly_cost_usd
     record = atlas_xl.simulate()
-    sim = {result.values.get(f"Simulator!A{r}"): result.values.get(f"Simulator!B{r}") for r in range(5, 70)}
+    (title, ref), = book.defined_names["SimulationRecord"].destinations
+    key, value = ref.replace("$", "").split(":")[0][0], ref.replace("$", "").split(":")[1][0]
+    sim = {result.values.get(f"{title}!{key}{r}"): result.values.get(f"{title}!{value}{r}") for r in range(5, 70)}
     assert sim["tokens_per_sec"] == record.tokens_per_sec and sim["saturated"] is False
 
 

@@ -38,7 +38,7 @@ def formulas(book):
 
 def test_sheets_in_order(built):
     _, book = built
-    expected = list(template.SHEET_ORDER) + [t for t, _, _ in sheets.CATALOG_SHEETS.values()] + ["Lists",
+    expected = list(template.SHEET_ORDER) + [t for t, _, _ in sheets.CATALOG_SHEETS.values()] + ["Fields", "Lists",
                                                                                                    "xlwings.conf"]
     assert book.sheetnames == expected
 
@@ -108,10 +108,18 @@ def test_no_functions_the_engines_cannot_evaluate(built):
             assert hasattr(functions, name), f"{sheet.title}!{cell.coordinate} calls unknown {name}"
 
 
+def _cells_of(ref):
+    c1, r1, c2, r2 = range_boundaries(ref)
+    return [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+
+
 def test_every_reference_points_at_something(built):
     _, book = built
     optional = {sheets.name_of(s.key) for b in sheets.INPUTS if b.named for s in b.rows if s.optional}
     catalog_titles = {title for title, _, _ in sheets.CATALOG_SHEETS.values()}
+    spilled = {(s.title, r, c) for s in book.worksheets for row in s.iter_rows() for cell in row
+               if isinstance(cell.value, ArrayFormula)
+               for r, c in _cells_of(cell.value.ref)}  # cells an array formula fills count as filled
     checked = 0
     for sheet, cell, text in formulas(book):
         for token in Tokenizer(text).items:
@@ -133,7 +141,8 @@ def test_every_reference_points_at_something(built):
             if title in catalog_titles:  # a column of a catalog table may be empty; its header may not
                 target = re.sub(r"\d+", "1", target.split(":")[0])
             cells = book[title][target]
-            values = [c.value for row in cells for c in row] if isinstance(cells, tuple) else [cells.value]
+            cells = [c for row in cells for c in row] if isinstance(cells, tuple) else [cells]
+            values = [c.value for c in cells] + [1 for c in cells if (title, c.row, c.column) in spilled]
             assert any(v not in (None, "") for v in values), \
                 f"{sheet.title}!{cell.coordinate} refers to empty {title}!{target}"
     assert checked > 100

@@ -105,8 +105,13 @@ def table(sheet, top, names, records, column=1, widths=None, plan=False):
             shown[name].append(fields.display(value, fmt))
     for offset, name in enumerate(names):
         set_width(sheet, column + offset, (widths or {}).get(name) or fit_width(shown[name][1:], shown[name][0]))
-    sheet.row_dimensions[top].height = 15 * max(2, _header_lines(names, sheet, column))
+    sheet.row_dimensions[top].height = header_height(sheet, names, column)
     return row
+
+
+def header_height(sheet, names, column=1):
+    """Height [points] of a header row of the headings of ``names`` once the columns have their widths."""
+    return 15 * max(2, _header_lines(names, sheet, column))
 
 
 def _header_lines(names, sheet, column):

@@ -33,7 +33,8 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 import atlas_xl
 from atlas_xl.errors import AtlasError
 from udfs import calls
-from workbook import sheets
+from atlas_xl import fields
+from workbook import layout, sheets
 from workbook.reports import save_atomic
 
 TEMPLATE_NAME = "atlas_xl_template.xlsm"
@@ -49,26 +50,29 @@ from the Python installation, which only that release installs. pyproject.toml p
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
 SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS, LIST_ROWS = 70, 80, 100, 40, 100  # room to grow
-SHEET_ORDER = ("Start", "Inputs", "Results", "WhatIf", "Simulator", "Schedule", "Optimizer", "Checks")
+SHEET_ORDER = ("Start", "Inputs", "Results", "Ranking", "WhatIf", "Simulator", "Schedule", "Optimizer", "Checks")
 
 
 # -- styles (registered once) -------------------------------------------------------------------------
 def _register_styles(book):
     border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+    font = layout.FONT  # named, so LibreOffice draws a sans font as Excel does
     styles = {
-        "atlas_title": dict(font=Font(bold=True, size=16, color=NAVY)),
-        "atlas_heading": dict(font=Font(bold=True, size=12, color=NAVY), border=Border(bottom=Side("medium", color=NAVY))),
-        "atlas_header": dict(font=Font(bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor=NAVY),
+        "atlas_title": dict(font=Font(name=font, bold=True, size=16, color=NAVY)),
+        "atlas_heading": dict(font=Font(name=font, bold=True, size=12, color=NAVY),
+                              border=Border(bottom=Side("medium", color=NAVY))),
+        "atlas_header": dict(font=Font(name=font, bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor=NAVY),
                              alignment=Alignment(vertical="center", wrap_text=True)),
-        "atlas_label": dict(font=Font(color="000000")),
-        "atlas_key": dict(font=Font(color=GREY, size=9)),
-        "atlas_units": dict(font=Font(color=GREY, italic=True)),
-        "atlas_comment": dict(font=Font(color=GREY, size=9), alignment=Alignment(wrap_text=False)),
-        "atlas_input": dict(font=Font(color="0000FF"), fill=PatternFill("solid", fgColor=PALE_YELLOW), border=border),
-        "atlas_calc": dict(font=Font(color="000000"), border=border),
-        "atlas_output": dict(font=Font(bold=True, color="000000"), fill=PatternFill("solid", fgColor=PALE_GREEN),
+        "atlas_label": dict(font=Font(name=font, color="000000")),
+        "atlas_key": dict(font=Font(name=font, color=GREY, size=9)),
+        "atlas_units": dict(font=Font(name=font, color=GREY, italic=True)),
+        "atlas_comment": dict(font=Font(name=font, color=GREY, size=9), alignment=Alignment(wrap_text=False)),
+        "atlas_input": dict(font=Font(name=font, color="0000FF"), fill=PatternFill("solid", fgColor=PALE_YELLOW),
+                            border=border),
+        "atlas_calc": dict(font=Font(name=font, color="000000"), border=border),
+        "atlas_output": dict(font=Font(name=font, bold=True, color="000000"), fill=PatternFill("solid", fgColor=PALE_GREEN),
                              border=border),
-        "atlas_note": dict(font=Font(color="000000"), alignment=Alignment(wrap_text=True, vertical="top")),
+        "atlas_note": dict(font=Font(name=font, color="000000"), alignment=Alignment(wrap_text=True, vertical="top")),
     }
     for name, attrs in styles.items():
         book.add_named_style(NamedStyle(name=name, **attrs))
@@ -239,67 +243,118 @@ def _start(sheet, book):
     ]
     row = 4
     for label, value in text:
-        _put(sheet, f"A{row}", label, "atlas_label").font = Font(bold=True)
+        label_cell = _put(sheet, f"A{row}", label, "atlas_label")
+        label_cell.font = Font(name=layout.FONT, bold=True)
+        label_cell.alignment = Alignment(vertical="top")
         cell = _put(sheet, f"B{row}", value, "atlas_note" if label != "Catalog check" else "atlas_output")
         if label != "Catalog check":
             sheet.merge_cells(f"B{row}:H{row}")
-            sheet.row_dimensions[row].height = 15 * -(-len(value) // 95) + 1  # one line per ~95 characters
+            sheet.row_dimensions[row].height = _text_height(value, START_TEXT_WIDTH)
+        else:
+            sheet.merge_cells(f"B{row}:E{row}")
         row += 1
     row += 1
     _put(sheet, f"A{row}", "Contents", "atlas_heading")
     row += 1
     contents = [(t, d) for t, d in (
         ("Inputs", "the workload, overrides, assumptions and the simulator's target, workload and knobs"),
-        ("Results", "planner and simulator outputs, the ranking of every offering and a cost chart"),
+        ("Results", "planner and simulator outputs for the Inputs offering"),
+        ("Ranking", "every offering that serves the model, best first, and a cost chart"),
         ("WhatIf", "monthly cost over tokens per day × offering and × traffic pattern"),
         ("Simulator", "the whole simulation record"),
         ("Schedule", "the multi-phase schedule, aggregated and per phase"),
         ("Optimizer", "the SLA, starting knobs, the Optimize button and its results"),
-        ("Checks", "catalog integrity: blanks, duplicates, negative prices"),
+        ("Checks", "inputs in range, results without errors, catalog integrity; one overall check"),
     )] + [(title, "catalog (editable Excel Table)") for title, _, _ in sheets.CATALOG_SHEETS.values()] + [
+        ("Fields", "display name, units and number format of every output field"),
         ("xlwings.conf", "settings read by xlwings: the UDF module and options")]
     for title, description in contents:
         cell = _put(sheet, f"A{row}", title, "atlas_label")
         cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheetname(title)}!A1", display=title)
-        cell.font = Font(color="0563C1", underline="single")
+        cell.font = Font(name=layout.FONT, color="0563C1", underline="single")
         _put(sheet, f"B{row}", description, "atlas_comment")
         row += 1
-    _widths(sheet, [18, 14, 14, 14, 14, 14, 14, 14, 4, 18])
+    _widths(sheet, [18] + [START_TEXT_WIDTH / 7] * 7 + [4, 18])
+
+
+START_TEXT_WIDTH = 98  # characters across the merged B:H of the Start sheet
+
+
+def _text_height(text, width):
+    """Row height [points] that shows ``text`` wrapped in a ``width``-character cell (15 pt a line;
+    a line holds about 0.75 × width characters of proportional text, as LibreOffice wraps it)."""
+    return 15 * max(1, -(-len(text) // int(width * 0.75))) + 2
 
 
 def _results(book, sheet):
     _title(sheet, "Results", "Every value is an ATLAS_* formula over the Inputs sheet and the catalog sheets.")
-    row = _render_blocks(book, sheet, sheets.RESULTS, "atlas_output")
-    _put(sheet, f"A{row}", "Ranking — every offering that serves the model, best first (cost + penalties)",
-         "atlas_heading")
-    top = row + 1
-    fields = [f.strip() for f in sheets.input_row("rank_fields").value.split(",")]
-    width = len(fields)
-    ref = f"A{top}:{get_column_letter(width)}{top + RANK_ROWS}"
+    _render_blocks(book, sheet, sheets.RESULTS, "atlas_output")
+    _widths(sheet, [26, 20, 16, 14, 40])
+
+
+def _ranking(book, sheet, cat):
+    """ATLAS_RANK spilled from row 5 (its own header row of field keys, grey), under a header row of
+    display names and units looked up in the Fields sheet, so edited RankFields still read well."""
+    _title(sheet, "Ranking", "Every offering that serves the model, best first by monthly cost + penalties "
+                             "(ATLAS_RANK). Penalties rank setups; they are not billed.")
+    heading, top = 4, 5
+    names = [f.strip() for f in sheets.input_row("rank_fields").value.split(",")]
+    width = len(names)
+    last_col = get_column_letter(width)
+    ref = f"A{top}:{last_col}{top + RANK_ROWS}"
     sheet[f"A{top}"] = ArrayFormula(ref, "=ATLAS_RANK(TokensPerDay,Pattern,Model,LatencyMs,,RankFields,Assumptions,"
                                          "GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable,"
                                          "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs)")
     _name(book, "Ranking", sheet, ref)
-    formats = {"gpu_count": "0", "utilization_after": sheets.PCT, "monthly_cost_usd": sheets.USD,
-               "idle_waste_usd": sheets.USD, "cost_per_m_tokens_usd": sheets.USD_MILLI, "penalty_usd": sheets.USD,
-               "score_usd": sheets.USD, "rank": "0"}
-    for column, field in enumerate(fields, start=1):
+    sample = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250, catalog=cat)  # sizes the columns
+    for column, name in enumerate(names, start=1):
         letter = get_column_letter(column)
-        sheet[f"{letter}{top}"].style = "atlas_header"
+        _put(sheet, f"{letter}{heading}", f'=IF({letter}{top}="","",IFERROR(VLOOKUP({letter}{top},FieldsTable,2,FALSE),'
+                                          f'{letter}{top}))', "atlas_header")
+        sheet[f"{letter}{heading}"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet[f"{letter}{top}"].style = "atlas_key"
+        fmt = fields.number_format(name)
+        shown = [fields.display(v, fmt) for v in (sample[name] if name in sample else [])]
         for row in range(top + 1, top + RANK_ROWS + 1):
-            sheet[f"{letter}{row}"].number_format = formats.get(field, "General")
+            sheet[f"{letter}{row}"].number_format = "General" if fmt == fields.TEXT else fmt
+            if fmt == fields.INTEGER:
+                sheet[f"{letter}{row}"].alignment = Alignment(horizontal="center")
+        layout.set_width(sheet, column, layout.fit_width(shown + [name], layout.heading_text(name)))
+    sheet.row_dimensions[heading].height = layout.header_height(sheet, names)
+    sheet.freeze_panes = f"C{top + 1}"
+    # chart helpers beside the table, found by key so they follow edited RankFields
+    label_col, cost_col = width + 2, width + 3
+    keys = f"$A${top}:${last_col}${top}"
+    _put(sheet, f"{get_column_letter(label_col)}{heading}", "Chart label", "atlas_header")
+    _put(sheet, f"{get_column_letter(cost_col)}{heading}", "Monthly cost [USD/month]", "atlas_header")
+    for row in range(top + 1, top + 1 + CHART_BARS):
+        cells = f"$A{row}:${last_col}{row}"
+        platform = f'IFERROR(INDEX({cells},MATCH("platform",{keys},0)),"")'
+        gpu = f'IFERROR(INDEX({cells},MATCH("gpu",{keys},0)),"")'
+        _put(sheet, f"{get_column_letter(label_col)}{row}",
+             f'=IF({platform}="","",{platform}&"/"&IF({gpu}="","per-token",{gpu}))', "atlas_key")
+        _put(sheet, f"{get_column_letter(cost_col)}{row}",
+             f'=IFERROR(INDEX({cells},MATCH("monthly_cost_usd",{keys},0))*1,"")', "atlas_key", fields.USD)
+    layout.set_width(sheet, label_col, 26)
+    layout.set_width(sheet, cost_col, 14)
     chart = BarChart()
-    chart.type, chart.style = "bar", 10
-    chart.title = "Monthly cost by offering (best 15)"
+    chart.type, chart.style, chart.legend = "bar", 10, None
+    chart.title = f"Monthly cost by offering (best {CHART_BARS})"
     chart.y_axis.title = "USD per month"
-    cost_column = fields.index("monthly_cost_usd") + 1
-    chart.add_data(Reference(sheet, min_col=cost_column, min_row=top, max_row=top + 15), titles_from_data=True)
-    chart.set_categories(Reference(sheet, min_col=2, max_col=3, min_row=top + 1, max_row=top + 15))
+    chart.y_axis.number_format = fields.USD
+    chart.add_data(Reference(sheet, min_col=cost_col, min_row=top + 1, max_row=top + CHART_BARS))
+    chart.set_categories(Reference(sheet, min_col=label_col, min_row=top + 1, max_row=top + CHART_BARS))
     chart.x_axis.scaling.orientation = "maxMin"
-    chart.legend = None
-    chart.height, chart.width = 9, 16
-    sheet.add_chart(chart, "G4")
-    _widths(sheet, [26, 14, 16, 12, 40, 10, 10, 12, 12, 10, 10, 12])
+    chart.x_axis.tickLblSkip = 1
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.gapWidth = 40
+    chart.height, chart.width = 3 + CHART_BARS, 18
+    sheet.add_chart(chart, f"{get_column_letter(cost_col + 2)}{heading}")
+    layout.print_setup(sheet, title_rows=(heading, top), area=f"A1:{last_col}{top + len(sample) + 5}")
+
+
+CHART_BARS = 15
+CATALOG_TITLES = {title for title, _, _ in sheets.CATALOG_SHEETS.values()}
 
 
 def _whatif(book, sheet):
@@ -328,9 +383,10 @@ def _whatif_grid(book, sheet, top, heading, axes, replaces, name):
             _put(sheet, f"{get_column_letter(2 + j)}{i}", value, "atlas_input")
         refs.append(f"B{i}:{last_col}{i}")
     header = top + 1 + len(axes)
-    _put(sheet, f"A{header}", "Tokens per day", "atlas_header")
+    _put(sheet, f"A{header}", "Tokens per day [tokens/day]", "atlas_header")
     for j in range(width):
         sheet[f"{get_column_letter(2 + j)}{header}"].style = "atlas_header"
+    _put(sheet, f"B{header}", "Monthly cost [USD/month]", "atlas_header")
     first, last = header + 1, header + len(volumes)
     for i, volume in enumerate(volumes):
         _put(sheet, f"A{first + i}", volume, "atlas_input", sheets.COUNT)
@@ -349,17 +405,113 @@ def _style_grid(sheet, ref):
             cell.number_format = sheets.USD
 
 
-def _array_sheet(book, sheet, title, subtitle, function, rows, columns, name):
-    _title(sheet, title, subtitle)
-    ref = f"A4:{get_column_letter(columns)}{4 + rows - 1}"
-    sheet["A4"] = ArrayFormula(ref, sheets.sim_formula(function))
-    for row in sheet[ref]:
-        for cell in row:
-            cell.number_format = "#,##0.00##"
-    for cell in sheet[4][:columns]:
-        cell.style = "atlas_header"
-    _name(book, name, sheet, ref)
-    _widths(sheet, [30] + [16] * (columns - 1))
+def _sample_rows(function):
+    """The rows an ATLAS_SIMULATE / ATLAS_SCHEDULE table has for the Inputs defaults: their order
+    is the record's, whatever the inputs, so each row and column gets its field's number format."""
+    values = {spec.key: spec.value for block in sheets.INPUTS for spec in block.rows}
+    rows = function(values["target"], values["workload"], None, values["seed"], values["usd_per_kwh"], None, {})
+    if not isinstance(rows, list):
+        raise atlas_xl.errors.AtlasError(f"the template's default simulation failed: {rows}")
+    return rows
+
+
+def _lookup(key_ref, column, fallback=None):
+    """A FieldsTable lookup of ``key_ref``'s display text (column 2 heading, 3 label, 4 units)."""
+    fallback = key_ref if fallback is None else fallback
+    return f'=IF({key_ref}="","",IFERROR(VLOOKUP({key_ref},FieldsTable,{column},FALSE),{fallback}))'
+
+
+def _record_header(sheet, row):
+    for column, text in enumerate(("Field", "Key", "Value", "Units"), start=1):
+        _put(sheet, f"{get_column_letter(column)}{row}", text, "atlas_header")
+
+
+def _format_value(cell, key, fmt=None):
+    fmt = fmt or fields.number_format(key)
+    cell.number_format = "General" if fmt == fields.TEXT else fmt
+    cell.alignment = Alignment(horizontal="left" if fmt == fields.TEXT else "right")
+
+
+def _simulator(book, sheet):
+    """ATLAS_SIMULATE spilled into Key | Value (B:C) with display names and units beside it."""
+    _title(sheet, "Simulator", "ATLAS_SIMULATE for the Inputs target, workload and knobs: the whole simulation "
+                               "record.")
+    _record_header(sheet, 4)
+    top = 5
+    ref = f"B{top}:C{top + SIMULATOR_ROWS - 1}"
+    sheet[f"B{top}"] = ArrayFormula(ref, sheets.sim_formula("ATLAS_SIMULATE"))
+    _name(book, "SimulationRecord", sheet, ref)
+    sheet[f"B{top}"].style = sheet[f"C{top}"].style = "atlas_key"
+    sample = _sample_rows(calls.simulate_table)
+    for row in range(top + 1, top + SIMULATOR_ROWS):
+        _put(sheet, f"A{row}", _lookup(f"B{row}", 3), "atlas_label")
+        _put(sheet, f"D{row}", _lookup(f"B{row}", 4, '""'), "atlas_units")
+        sheet[f"B{row}"].style = "atlas_key"
+        index = row - top
+        key = sample[index][0] if index < len(sample) else ""
+        _format_value(sheet[f"C{row}"], key)
+    labels = [fields.label(r[0]) for r in sample[1:]]
+    _widths(sheet, [layout.fit_width(labels), 26, 24, 16])
+    sheet.freeze_panes = f"A{top + 1}"
+    layout.print_setup(sheet, title_rows=(4, 4), landscape=False, area=f"A1:D{top + len(sample) - 1}")
+
+
+def _schedule(book, sheet):
+    """ATLAS_SCHEDULE spilled into hidden columns; the visible sheet shows it by reference with
+    display names, units and formats: the whole schedule (Field | Key | Value | Units), then a
+    table of the phases under a header of display names."""
+    _title(sheet, "Schedule", "ATLAS_SCHEDULE for the Inputs target and workload: the schedule aggregated by "
+                              "phase duration, then each phase.")
+    width = len(calls.PHASE_COLUMNS)
+    first = SCHEDULE_SPILL_COLUMN
+    ref = f"{get_column_letter(first)}5:{get_column_letter(first + width - 1)}{5 + SCHEDULE_ROWS - 1}"
+    sheet[f"{get_column_letter(first)}5"] = ArrayFormula(ref, sheets.sim_formula("ATLAS_SCHEDULE"))
+    _name(book, "ScheduleTable", sheet, ref)
+    for column in range(first, first + width):
+        sheet.column_dimensions[get_column_letter(column)].hidden = True
+    sample = _sample_rows(calls.schedule_table)
+    blank = next(i for i, r in enumerate(sample) if not any(v not in ("", None) for v in r))
+
+    def cell(r, c):  # row r, column c (1-based) of the spilled table, as a plain reference (cheap to compute)
+        return f"{get_column_letter(first + c - 1)}{4 + r}"
+
+    _record_header(sheet, 4)
+    top = 5
+    for index in range(blank):  # the spill's key row (or its one-line error), then the aggregate
+        row = top + index
+        _put(sheet, f"B{row}", f'=IF({cell(index + 1, 1)}="","",{cell(index + 1, 1)})', "atlas_key")
+        _put(sheet, f"C{row}", f'=IF({cell(index + 1, 2)}="","",{cell(index + 1, 2)})',
+             "atlas_key" if index == 0 else None)
+        if index:
+            _put(sheet, f"A{row}", _lookup(f"B{row}", 3), "atlas_label")
+            _put(sheet, f"D{row}", _lookup(f"B{row}", 4, '""'), "atlas_units")
+            _format_value(sheet[f"C{row}"], sample[index][0])
+    heading = top + blank + 1
+    _put(sheet, f"A{heading}", "Phases", "atlas_heading")
+    header = heading + 1
+    keys = header + 1
+    for c, key in enumerate(calls.PHASE_COLUMNS, start=1):
+        letter = get_column_letter(c)
+        _put(sheet, f"{letter}{header}", _lookup(f"{letter}{keys}", 2), "atlas_header")
+        sheet[f"{letter}{header}"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        for offset in range(SCHEDULE_ROWS - blank - 1):
+            row, r = keys + offset, blank + 2 + offset
+            _put(sheet, f"{letter}{row}", f'=IF({cell(r, c)}="","",{cell(r, c)})', "atlas_key" if not offset else None)
+            if offset:
+                _format_value(sheet[f"{letter}{row}"], key)
+    phases = [r for r in sample[blank + 2:] if any(v not in ("", None) for v in r)]
+    for c, key in enumerate(calls.PHASE_COLUMNS, start=1):
+        shown = [fields.display(r[c - 1], fields.number_format(key, r[c - 1])) for r in phases]
+        layout.set_width(sheet, c, layout.fit_width(shown, layout.heading_text(key)))
+    layout.set_width(sheet, 1, layout.fit_width([fields.label(r[0]) for r in sample[1:blank]]))
+    layout.set_width(sheet, 2, 24)
+    layout.set_width(sheet, 3, 16)
+    sheet.row_dimensions[header].height = layout.header_height(sheet, calls.PHASE_COLUMNS)
+    last = keys + len(phases)
+    layout.print_setup(sheet, title_rows=(4, 4), area=f"A1:{get_column_letter(width)}{last}")
+
+
+SCHEDULE_SPILL_COLUMN = 20  # T: the raw ATLAS_SCHEDULE table, hidden
 
 
 def _optimizer(book, sheet):
@@ -431,6 +583,26 @@ def _checks(book, sheet):
          "atlas_output")
     _name(book, "CatalogCheck", sheet, f"D{row}")
     _widths(sheet, [18, 36, 10, 30])
+
+
+def _fields(book, sheet):
+    """The field table of atlas_xl.fields as a sheet: the template's headers and labels look names
+    up here (FieldsTable), and a reader sees what every output means."""
+    _title(sheet, "Fields", "Display name, units and number format of every output field (atlas_xl.fields).")
+    columns = ("Field", "Heading", "Label", "Units", "Number format", "Description")
+    for column, text in enumerate(columns, start=1):
+        _put(sheet, f"{get_column_letter(column)}4", text, "atlas_header")
+    rows = sorted(fields.FIELDS.values(), key=lambda f: f.name)
+    for row, meta in enumerate(rows, start=5):
+        values = (meta.name, layout.heading_text(meta.name), meta.label, layout.unit_text(meta.units, True),
+                  meta.number_format, meta.description)
+        for column, value in enumerate(values, start=1):
+            _put(sheet, f"{get_column_letter(column)}{row}", value, "atlas_key" if column == 1 else None)
+    _name(book, "FieldsTable", sheet, f"A5:F{4 + len(rows)}")
+    _widths(sheet, [32, 36, 32, 14, 24, 70])
+    sheet.freeze_panes = "B5"
+    sheet.sheet_properties.tabColor = "A6A6A6"
+    layout.print_setup(sheet, title_rows=(4, 4))
 
 
 def _lists(book, sheet):
@@ -516,20 +688,19 @@ def build_template(path, catalog=None, overwrite=True):
     _widths(inputs, [30, 26, 22, 12, 70])
     _results(book, created["Results"])
     _whatif(book, created["WhatIf"])
-    _array_sheet(book, created["Simulator"], "Simulator", "ATLAS_SIMULATE for the Inputs target, workload and knobs.",
-                 "ATLAS_SIMULATE", SIMULATOR_ROWS, 2, "SimulationRecord")
-    _array_sheet(book, created["Schedule"], "Schedule", "ATLAS_SCHEDULE: aggregated by phase duration, then each "
-                 "phase of the Inputs workload.", "ATLAS_SCHEDULE", SCHEDULE_ROWS, len(calls.PHASE_COLUMNS), "ScheduleTable")
+    _ranking(book, created["Ranking"], cat)
+    _simulator(book, created["Simulator"])
+    _schedule(book, created["Schedule"])
     _optimizer(book, created["Optimizer"])
     _checks(book, created["Checks"])
     _catalog_sheets(book, cat)
+    _fields(book, book.create_sheet("Fields"))
     _lists(book, book.create_sheet("Lists"))
     _conf(book.create_sheet("xlwings.conf"))
     for number, sheet in enumerate(book.worksheets, start=1):
         sheet.sheet_properties.codeName = f"Sheet{number}"
-        sheet.page_setup.orientation = "landscape"
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        if sheet.page_setup.orientation is None:  # sheets without their own print setup
+            layout.print_setup(sheet, title_rows=(1, 1) if sheet.title in CATALOG_TITLES else None)
     book.code_name = "ThisWorkbook"
     start.legacy_drawing = "xl/drawings/vmlDrawing1.vml"
     created["Optimizer"].legacy_drawing = "xl/drawings/vmlDrawing2.vml"
