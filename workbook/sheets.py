@@ -221,3 +221,79 @@ XLWINGS_CONF = (  # rows of the xlwings.conf sheet (read from A1 down to the fir
     ("Use UDF Server", "False"),
     ("Show Console", "False"),
 )
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the Checks sheet accepts in one input cell. ``kind``: number, choice or bool.
+
+    number: ``minimum``/``maximum`` inclusive, ``above`` = strictly greater than ``minimum``,
+    ``whole`` = no fractions. choice: ``choices`` is a (catalog table, key column) or a tuple of
+    words. ``optional``: blank is fine. ``fix`` is the one line shown when the check fails.
+    """
+    kind: str
+    fix: str
+    minimum: float | None = None
+    maximum: float | None = None
+    above: bool = False
+    whole: bool = False
+    choices: object = None
+    optional: bool = False
+
+
+SHARE = dict(minimum=0.0, maximum=1.0)
+INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from what the model accepts)
+    "tokens_per_day": Check("number", "a number above 0, e.g. 2000000000 (2e9)", minimum=0.0, above=True),
+    "pattern": Check("choice", "a key of the Patterns sheet", choices=("patterns", "pattern")),
+    "model": Check("choice", "a key of the Models sheet", choices=("models", "model")),
+    "latency_ms": Check("number", "blank, or 0 ms or more", minimum=0.0, optional=True),
+    "platform": Check("choice", "a platform of the Offerings sheet", choices=("offerings", "platform")),
+    "gpu": Check("choice", "blank, or a key of the GPUs sheet", choices=("gpus", "gpu"), optional=True),
+    "fixed_gpu_count": Check("number", "blank, or a whole number of GPUs, 1 or more", minimum=1.0, whole=True,
+                             optional=True),
+    "gpu_tokens_per_s_override": Check("number", "blank, or tokens/s above 0", minimum=0.0, above=True,
+                                       optional=True),
+    "hourly_usd_override": Check("number", "blank, or a price of 0 or more", minimum=0.0, optional=True),
+    "price_per_m_tok_override": Check("number", "blank, or a price of 0 or more", minimum=0.0, optional=True),
+    "hours_per_month": Check("number", "hours in a month: above 0, at most 744 (31 × 24)", minimum=0.0,
+                             maximum=744.0, above=True),
+    "days_per_month": Check("number", "days in a month: above 0, at most 31", minimum=0.0, maximum=31.0, above=True),
+    "target_utilization": Check("number", "a share above 0 % and at most 100 %", minimum=0.0, maximum=1.0,
+                                above=True),
+    "low_risk_max": Check("number", "a share from 0 % to 100 %", **SHARE),
+    "medium_risk_max": Check("number", "a share from 0 % to 100 %", **SHARE),
+    "overload_threshold": Check("number", "a share of 0 % or more", minimum=0.0),
+    "overload_ramp": Check("number", "a share above 0 %", minimum=0.0, above=True),
+    "overload_penalty_usd": Check("number", "0 USD or more", minimum=0.0),
+    "max_gpus": Check("number", "a whole number of GPUs, 1 or more", minimum=1.0, whole=True),
+    "scaling_penalty_usd_per_gpu": Check("number", "0 USD or more", minimum=0.0),
+    "strict_latency_ms": Check("number", "0 ms or more", minimum=0.0),
+    "latency_penalty_usd": Check("number", "0 USD or more", minimum=0.0),
+    "target": Check("choice", "a key of the Targets sheet", choices=("targets", "target")),
+    "seed": Check("number", "a whole number, 0 or more", minimum=0.0, whole=True),
+    "usd_per_kwh": Check("number", "a price of 0 or more", minimum=0.0),
+    "pue": Check("number", "blank, or 1 or more", minimum=1.0, optional=True),
+    "workload": Check("choice", "a key of the Workloads sheet", choices=("workloads", "workload")),
+    "parallelism.tp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
+    "parallelism.pp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
+    "parallelism.dp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
+    "sequence.prompt": Check("number", "blank, or a whole number of tokens, 1 or more", minimum=1.0, whole=True,
+                             optional=True),
+    "sequence.generate": Check("number", "blank, or a whole number of tokens, 1 or more", minimum=1.0, whole=True,
+                               optional=True),
+    "arrival.requests_per_sec": Check("number", "blank, or 0 requests/s or more", minimum=0.0, optional=True),
+    "arrival.profile": Check("choice", "blank, or a profile of the RequestProfiles sheet",
+                             choices=("request_profiles", "profile"), optional=True),
+    "cuda_graphs": Check("bool", "blank, TRUE or FALSE", optional=True),
+    "gpudirect_rdma": Check("bool", "blank, TRUE or FALSE", optional=True),
+    "fabric": Check("choice", "blank, or ib, roce, nvlink, vendor, fabric", choices=("ib", "roce", "nvlink", "vendor",
+                                                                                    "fabric"), optional=True),
+    "virt": Check("choice", "blank, bare or sriov", choices=("bare", "sriov"), optional=True),
+    "microbatch": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
+}
+"""Input rules of the Checks sheet, one per Inputs row (rank_fields is checked by the ranking itself)."""
+
+CROSS_CHECKS = (  # checks across inputs: (label, condition that must hold, over Inputs keys, fix)
+    ("Low-risk limit ≤ medium-risk limit", "{low_risk_max}<={medium_risk_max}",
+     "the low-risk limit must not exceed the medium-risk limit"),
+)

@@ -22,6 +22,7 @@ from pathlib import Path
 import xlwings
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import FORMULAE, get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
@@ -239,19 +240,22 @@ def _start(sheet, book):
                             "Text in a cell (unknown platform ...) is a message from a function: fix the input it names."),
         ("Without Excel", "On a server: atlas-xl recalc FILE -o OUT recalculates every formula; atlas-xl "
                           "optimize-workbook FILE -o OUT does what the Optimize button does."),
-        ("Catalog check", "=CatalogCheck"),
+        ("Checks", "=AllChecks"),
     ]
     row = 4
     for label, value in text:
         label_cell = _put(sheet, f"A{row}", label, "atlas_label")
         label_cell.font = Font(name=layout.FONT, bold=True)
         label_cell.alignment = Alignment(vertical="top")
-        cell = _put(sheet, f"B{row}", value, "atlas_note" if label != "Catalog check" else "atlas_output")
-        if label != "Catalog check":
+        cell = _put(sheet, f"B{row}", value, "atlas_note" if label != "Checks" else "atlas_output")
+        if label != "Checks":
             sheet.merge_cells(f"B{row}:H{row}")
             sheet.row_dimensions[row].height = _text_height(value, START_TEXT_WIDTH)
-        else:
+        else:  # the overall check: red until every check passes
             sheet.merge_cells(f"B{row}:E{row}")
+            sheet.conditional_formatting.add(f"B{row}", FormulaRule(
+                formula=[f'LEFT(B{row},2)<>"OK"'], fill=PatternFill("solid", fgColor="C00000"),
+                font=Font(name=layout.FONT, bold=True, color="FFFFFF")))
         row += 1
     row += 1
     _put(sheet, f"A{row}", "Contents", "atlas_heading")
@@ -540,11 +544,135 @@ def _optimizer(book, sheet):
     _widths(sheet, [30, 24, 16, 16, 12])
 
 
-def _checks(book, sheet):
-    _title(sheet, "Checks", "Catalog integrity, as ordinary formulas. 0 = fine.")
-    for column, heading in enumerate(("Catalog", "Check", "Count", "Status"), start=1):
-        _put(sheet, f"{get_column_letter(column)}4", heading, "atlas_header")
-    row = 5
+def _checks(book, sheet, inputs, results):
+    """Input checks (ranges, allowed values), result checks (no error or stray text where numbers
+    belong) and catalog integrity, each a count of problems (0 = fine) and a one-line status;
+    an overall check on top that turns red when any fails (named AllChecks, shown on Start)."""
+    _title(sheet, "Checks", "Every check counts problems: 0 = fine. A failed check says what to fix. The overall "
+                            "check turns red when any fails.")
+    _put(sheet, "A4", "All checks", "atlas_heading")
+    _put(sheet, "B4", "inputs, results and catalogs", "atlas_comment")
+    header = 6
+    for column, heading in enumerate(("Area", "Check", "Where", "Problems", "Status"), start=1):
+        _put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
+    rows = _input_checks(inputs) + _result_checks(results) + _catalog_checks()
+    row = header + 1
+    for area, label, where, formula, fix in rows:
+        _put(sheet, f"A{row}", area, "atlas_label")
+        _put(sheet, f"B{row}", label, "atlas_label")
+        _put(sheet, f"C{row}", where, "atlas_key")
+        _put(sheet, f"D{row}", formula, "atlas_calc", "0")
+        status = f"{label}: {fix}".replace('"', '""')
+        _put(sheet, f"E{row}", f'=IF(D{row}=0,"OK","CHECK: {status}")', "atlas_calc")
+        row += 1
+    last = row - 1
+    _put(sheet, "D4", f"=SUM(D{header + 1}:D{last})", "atlas_output", "0")
+    _put(sheet, "E4", f'=IF(D4=0,"OK: all {len(rows)} checks pass","CHECK: "&COUNTIF(D{header + 1}:D{last},">0")&'
+                      f'" of {len(rows)} checks fail — see the Checks sheet")', "atlas_output")
+    _name(book, "AllChecks", sheet, "E4")
+    catalog_rows = [i for i, r in enumerate(rows) if r[0] == "Catalog"]
+    first, end = header + 1 + catalog_rows[0], header + 1 + catalog_rows[-1]
+    total = last + 2
+    _put(sheet, f"A{total}", "All catalogs", "atlas_heading")
+    _put(sheet, f"D{total}", f"=SUM(D{first}:D{end})", "atlas_output", "0")
+    _put(sheet, f"E{total}", f'=IF(D{total}=0,"OK: catalogs are complete","CHECK: see the Checks sheet")',
+         "atlas_output")
+    _name(book, "CatalogCheck", sheet, f"E{total}")
+    red = dict(fill=PatternFill("solid", fgColor="C00000"), font=Font(name=layout.FONT, bold=True, color="FFFFFF"))
+    green = dict(fill=PatternFill("solid", fgColor="C6EFCE"), font=Font(name=layout.FONT, bold=True, color="006100"))
+    for ref, count in (("D4:E4", "$D$4"), (f"D{header + 1}:E{last}", f"$D{header + 1}"),
+                       (f"D{total}:E{total}", f"$D${total}")):
+        sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}>0"], **red))
+        sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}=0"], **green))
+    _widths(sheet, [12, 44, 26, 10, 70])
+    sheet.freeze_panes = f"A{header + 1}"
+    layout.print_setup(sheet, title_rows=(header, header), area=f"A1:E{total}")
+
+
+def _input_cells(inputs):
+    """Row key → its value cell ('Inputs!$C$7'), read from the rendered Key column of a row-spec sheet."""
+    return {cell.value: f"{quote_sheetname(inputs.title)}!$C${cell.row}" for cell in inputs["B"]
+            if isinstance(cell.value, str) and cell.style == "atlas_key"}
+
+
+def _input_checks(inputs):
+    cells = _input_cells(inputs)
+    labels = {spec.key: spec.label for block in sheets.INPUTS for spec in block.rows}
+    rows = []
+    for key, check in sheets.INPUT_CHECKS.items():
+        x = cells[key]
+        blank = "0" if check.optional else "1"
+        if check.kind == "number":
+            conditions = [f"{x}>{check.minimum:g}" if check.above else f"{x}>={check.minimum:g}"] \
+                if check.minimum is not None else []
+            conditions += [f"{x}<={check.maximum:g}"] if check.maximum is not None else []
+            conditions += [f"{x}=INT({x})"] if check.whole else []
+            test = f"IF(ISNUMBER({x}),IF(AND({','.join(conditions)}),0,1),1)" if conditions else f"IF(ISNUMBER({x}),0,1)"
+        elif check.kind == "bool":
+            test = f"IF(OR({x}=TRUE,{x}=FALSE),0,1)"
+        elif isinstance(check.choices[0], str) and check.choices[0] in sheets.CATALOG_SHEETS:
+            table, column = check.choices
+            test = f"IF(SUMPRODUCT(--({_catalog_column(table, column)}={x}))>0,0,1)"
+        else:
+            test = f"IF(OR({','.join(f'{x}={chr(34)}{c}{chr(34)}' for c in check.choices)}),0,1)"
+        formula = f"=IF(ISERROR({x}),1,IF(LEN({x})=0,{blank},{test}))"
+        rows.append(("Inputs", labels[key], x.replace("$", ""), formula, check.fix))
+    for label, condition, fix in sheets.CROSS_CHECKS:
+        test = condition.format(**cells)
+        rows.append(("Inputs", label, "Inputs", f"=IF(ISERROR({test}),1,IF({test},0,1))", fix))
+    return rows
+
+
+def _catalog_column(table, column):
+    title = sheets.CATALOG_SHEETS[table][0]
+    schema, _ = atlas_xl.catalog.SCHEMAS[table]
+    letter = get_column_letter([c.name for c in schema].index(column) + 1)
+    last = len(atlas_xl.load_catalog().tables[table]) + 1 + sheets.SPARE_ROWS
+    return f"{quote_sheetname(title)}!${letter}$2:${letter}${last}"
+
+
+RISK_BANDS = ("low", "medium", "high", "n/a")
+MAY_BE_BLANK = {"gpu_count", "utilization", "idle_waste"}  # per-token offerings have no GPUs
+
+
+def _result_checks(results):
+    """A number (or a risk band) where each Results value belongs: error text from an ATLAS_*
+    function, #VALUE! or #NAME? (functions not imported) all count."""
+    cells = _input_cells(results)  # by address: a name such as P50 would read as a cell reference
+    rows = []
+    for block, area in zip(sheets.RESULTS, ("planner", "simulator")):
+        terms = []
+        for spec in block.rows:
+            x = cells[spec.key]
+            if spec.key == "latency_risk":
+                ok = "OR(" + ",".join(f'{x}="{band}"' for band in RISK_BANDS) + ")"
+            elif spec.key in MAY_BE_BLANK:
+                ok = f'OR(ISNUMBER({x}),LEN({x})=0)'
+            else:
+                ok = f"ISNUMBER({x})"
+            terms.append(f"IF(ISERROR({x}),1,IF({ok},0,1))")
+        rows.append(("Results", f"Results ({area}): a number in every value cell", "Results", "=" + "+".join(terms),
+                     "a value is an error or text — read it on the Results sheet, then fix the input it names"))
+    first = "INDEX(Ranking,1,1)"
+    rows.append(("Results", "Ranking: computed, at least one offering", "Ranking",
+                 f'=IF(ISERROR({first}),1,IF(ISERROR(VLOOKUP({first},FieldsTable,1,FALSE)),1,'
+                 f'IF(LEN(INDEX(Ranking,2,1))=0,1,0)))',
+                 "the ranking shows an error or no offering — read Ranking!A5"))
+    for name, label in (("WhatIfByOffering", "What-if by offering"), ("WhatIfByPattern", "What-if by pattern")):
+        rows.append(("Results", f"{label}: a cost in every cell", "WhatIf",
+                     f"=ROWS({name})*COLUMNS({name})-COUNT({name})",
+                     "some grid cells are errors or text — read them on the WhatIf sheet"))
+    for name, label, where in (("SimulationRecord", "Simulator", "Simulator!B5"),
+                               ("ScheduleTable", "Schedule", "Schedule!B5")):
+        first = f"INDEX({name},1,1)"
+        rows.append(("Results", f"{label}: computed", where.split("!")[0],
+                     f'=IF(ISERROR({first}),1,IF({first}="field",0,1))',
+                     f"the simulation failed — read {where} for the reason"))
+    return rows
+
+
+def _catalog_checks():
+    rows = []
     for table, (title, _, _) in sheets.CATALOG_SHEETS.items():
         schema, keys = atlas_xl.catalog.SCHEMAS[table]
         columns = [c.name for c in schema]
@@ -558,31 +686,23 @@ def _checks(book, sheet):
         source = col("source")
         required = [c.name for c in schema if c.required and c.name != "source"]
         blanks = "+".join(f'COUNTIFS({source},"<>",{col(c)},"")' for c in required)
-        checks = [("required cells left blank", f"={blanks}")]
+        rows.append(("Catalog", f"{title}: required cells left blank", title, f"={blanks}",
+                     "fill the blank cells of rows that have a source"))
         if len(keys) == 1:
             key = col(keys[0])
-            checks.append(("duplicate keys", f'=SUMPRODUCT(({key}<>"")*(COUNTIF({key},{key})>1))'))
+            duplicates = f'=SUMPRODUCT(({key}<>"")*(COUNTIF({key},{key})>1))'
         else:
             parts = ",".join(f"{col(k)},{col(k)}" for k in keys)
-            checks.append(("duplicate keys", f'=SUMPRODUCT(({col(keys[0])}<>"")*(COUNTIFS({parts})>1))'))
+            duplicates = f'=SUMPRODUCT(({col(keys[0])}<>"")*(COUNTIFS({parts})>1))'
+        rows.append(("Catalog", f"{title}: duplicate keys", title, duplicates,
+                     f"each {' + '.join(keys)} may appear once"))
         limits = [(c.name, "<=0" if c.positive else f"<{c.minimum:g}") for c in schema
                   if c.kind in ("number", "int") and (c.positive or c.minimum is not None)]
         if limits:
-            checks.append(("below the allowed minimum (negative price...)",
-                           "=" + "+".join(f'COUNTIF({col(name)},"{limit}")' for name, limit in limits)))
-        for label, formula in checks:
-            _put(sheet, f"A{row}", title, "atlas_label")
-            _put(sheet, f"B{row}", label, "atlas_label")
-            _put(sheet, f"C{row}", formula, "atlas_calc", "0")
-            _put(sheet, f"D{row}", f'=IF(C{row}=0,"OK","CHECK")', "atlas_calc")
-            row += 1
-    row += 1
-    _put(sheet, f"A{row}", "All catalogs", "atlas_heading")
-    _put(sheet, f"C{row}", f"=SUM(C5:C{row - 2})", "atlas_output", "0")
-    _put(sheet, f"D{row}", f'=IF(C{row}=0,"OK: catalogs are complete","CHECK: see the Checks sheet")',
-         "atlas_output")
-    _name(book, "CatalogCheck", sheet, f"D{row}")
-    _widths(sheet, [18, 36, 10, 30])
+            rows.append(("Catalog", f"{title}: values below the allowed minimum", title,
+                         "=" + "+".join(f'COUNTIF({col(name)},"{limit}")' for name, limit in limits),
+                         "prices, counts and rates cannot be negative"))
+    return rows
 
 
 def _fields(book, sheet):
@@ -692,7 +812,7 @@ def build_template(path, catalog=None, overwrite=True):
     _simulator(book, created["Simulator"])
     _schedule(book, created["Schedule"])
     _optimizer(book, created["Optimizer"])
-    _checks(book, created["Checks"])
+    _checks(book, created["Checks"], inputs, created["Results"])
     _catalog_sheets(book, cat)
     _fields(book, book.create_sheet("Fields"))
     _lists(book, book.create_sheet("Lists"))

@@ -1,0 +1,129 @@
+"""The template's Checks sheet: every input driven through good, boundary and bad values, and the
+checks say what happened (workbook/template.py `_checks`, rules in workbook/sheets.py INPUT_CHECKS).
+
+Each case is one headless recalculation of the built template with the inputs overridden.
+"""
+import pytest
+from openpyxl import load_workbook
+
+import workbook
+from workbook import sheets, template
+
+BOUNDARY = {  # the edge of what each input allows: every check must still pass
+    "tokens_per_day": 1, "pattern": "bursty", "model": "llama_8b", "latency_ms": 0, "platform": "together",
+    "gpu": None, "fixed_gpu_count": 1, "gpu_tokens_per_s_override": 0.001, "hourly_usd_override": 0,
+    "price_per_m_tok_override": 0, "hours_per_month": 744, "days_per_month": 31, "target_utilization": 1,
+    "low_risk_max": 0, "medium_risk_max": 1, "overload_threshold": 0, "overload_ramp": 0.001,
+    "overload_penalty_usd": 0, "max_gpus": 1, "scaling_penalty_usd_per_gpu": 0, "strict_latency_ms": 0,
+    "latency_penalty_usd": 0, "target": "nvidia_h200_8x", "seed": 0, "usd_per_kwh": 0, "pue": 1,
+    "workload": "llama_8b_api", "parallelism.tp": 1, "parallelism.pp": 1, "parallelism.dp": 1,
+    "sequence.prompt": 1, "sequence.generate": 1, "arrival.requests_per_sec": 0, "arrival.profile": "spike",
+    "cuda_graphs": True, "gpudirect_rdma": False, "fabric": "ib", "virt": "bare", "microbatch": 1,
+}
+OUT_OF_RANGE = {  # one step outside what each input allows
+    "tokens_per_day": -5e9, "pattern": "weekly", "model": "gpt4", "latency_ms": -1, "platform": "runpd",
+    "gpu": "h100", "fixed_gpu_count": 2.5, "gpu_tokens_per_s_override": 0, "hourly_usd_override": -1,
+    "price_per_m_tok_override": -0.5, "hours_per_month": 745, "days_per_month": 32, "target_utilization": 1.5,
+    "low_risk_max": 1.2, "medium_risk_max": -0.1, "overload_threshold": -0.1, "overload_ramp": 0,
+    "overload_penalty_usd": -1, "max_gpus": 0.5, "scaling_penalty_usd_per_gpu": -1, "strict_latency_ms": -1,
+    "latency_penalty_usd": -1, "target": "nvidia", "seed": 1.5, "usd_per_kwh": -0.1, "pue": 0.9,
+    "workload": "chat", "parallelism.tp": 0, "parallelism.pp": 1.5, "parallelism.dp": 0, "sequence.prompt": 0,
+    "sequence.generate": 2.5, "arrival.requests_per_sec": -1, "arrival.profile": "weekend", "cuda_graphs": "yes",
+    "gpudirect_rdma": "maybe", "fabric": "ethernet", "virt": "vm", "microbatch": 0,
+}
+WRONG_TYPE = {  # blank where a value is required, text where a number belongs, a number for a name
+    "tokens_per_day": "5B", "pattern": None, "model": None, "latency_ms": "fast", "platform": None, "gpu": 5,
+    "fixed_gpu_count": "two", "gpu_tokens_per_s_override": "x", "hourly_usd_override": "x",
+    "price_per_m_tok_override": "x", "hours_per_month": None, "days_per_month": "x", "target_utilization": None,
+    "low_risk_max": "x", "medium_risk_max": None, "overload_threshold": "x", "overload_ramp": None,
+    "overload_penalty_usd": "x", "max_gpus": None, "scaling_penalty_usd_per_gpu": "x", "strict_latency_ms": None,
+    "latency_penalty_usd": "x", "target": None, "seed": "x", "usd_per_kwh": None, "pue": "x", "workload": None,
+    "parallelism.tp": "x", "parallelism.pp": "x", "parallelism.dp": "x", "sequence.prompt": "x",
+    "sequence.generate": "x", "arrival.requests_per_sec": "x", "arrival.profile": 3, "cuda_graphs": 2,
+    "gpudirect_rdma": "x", "fabric": 1, "virt": 0, "microbatch": "x",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = template.build_template(tmp_path_factory.mktemp("checks") / template.TEMPLATE_NAME)
+    book = load_workbook(path)
+    inputs = {cell.value: f"Inputs!C{cell.row}" for cell in book["Inputs"]["B"]
+              if isinstance(cell.value, str) and cell.style == "atlas_key"}
+    checks = {}  # check label → row on the Checks sheet
+    for row in book["Checks"].iter_rows(min_row=7):
+        if row[1].value and row[3].value is not None:
+            checks[row[1].value] = row[1].row
+    return path, inputs, checks
+
+
+def run(built, values):
+    path, inputs, checks = built
+    result = workbook.recalc(path, {inputs[k]: v for k, v in values.items()})
+    status = {label: (result.values[f"Checks!D{row}"], result.values[f"Checks!E{row}"])
+              for label, row in checks.items()}
+    return status, (result.values["Checks!D4"], result.values["Checks!E4"])
+
+
+def input_label(key):
+    return next(spec.label for block in sheets.INPUTS for spec in block.rows if spec.key == key)
+
+
+def test_every_input_has_a_rule_and_a_check_row(built):
+    _, inputs, checks = built
+    assert set(sheets.INPUT_CHECKS) == set(inputs) - {"rank_fields"}  # rank_fields: checked by the ranking
+    assert set(BOUNDARY) == set(OUT_OF_RANGE) == set(WRONG_TYPE) == set(sheets.INPUT_CHECKS)
+    assert {input_label(k) for k in sheets.INPUT_CHECKS} <= set(checks)
+
+
+def test_defaults_pass_every_check(built):
+    status, (count, overall) = run(built, {})
+    assert count == 0 and overall.startswith("OK: all"), [s for s in status.items() if s[1][0]]
+
+
+def test_boundary_values_pass_the_input_checks(built):
+    status, _ = run(built, BOUNDARY)
+    failed = {k: status[input_label(k)] for k in BOUNDARY if status[input_label(k)][0] != 0}
+    assert not failed
+
+
+@pytest.mark.parametrize("bad", [OUT_OF_RANGE, WRONG_TYPE], ids=["out_of_range", "wrong_type"])
+def test_every_bad_value_is_caught_and_named(built, bad):
+    status, (count, overall) = run(built, bad)
+    missed = {k: v for k, v in bad.items() if status[input_label(k)][0] != 1}
+    assert not missed  # each input's own check fired
+    for key in bad:
+        assert status[input_label(key)][1] == f"CHECK: {input_label(key)}: {sheets.INPUT_CHECKS[key].fix}"
+    assert count >= len(bad) and overall.startswith("CHECK:")
+
+
+@pytest.mark.parametrize("values, inputs_failing, results_failing", [
+    # issue 12: these exited 0 with "0 not computed" and a Checks sheet that said OK
+    ({"tokens_per_day": "5B"}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
+                                                    "Ranking: computed, at least one offering"}),
+    ({"tokens_per_day": "=abc"}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
+                                                      "Ranking: computed, at least one offering"}),
+    ({"tokens_per_day": -5e9}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
+                                                    "Ranking: computed, at least one offering"}),
+    ({"model": "gpt4"}, {"Model"}, {"Results (planner): a number in every value cell",
+                                    "Ranking: computed, at least one offering",
+                                    "What-if by offering: a cost in every cell", "What-if by pattern: a cost in every cell"}),
+    ({"parallelism.dp": 0}, {"Data parallel replicas"}, {"Results (simulator): a number in every value cell",
+                                                         "Simulator: computed", "Schedule: computed"}),
+    ({"low_risk_max": 0.8}, {"Low-risk limit ≤ medium-risk limit"}, set()),
+])
+def test_one_bad_input_fails_its_check_and_the_results_it_breaks(built, values, inputs_failing, results_failing):
+    status, (count, overall) = run(built, values)
+    failing = {label for label, (problems, _) in status.items() if problems}
+    assert failing == inputs_failing | results_failing
+    assert count == sum(p for p, _ in status.values()) and overall.startswith("CHECK:")
+
+
+def test_overall_check_turns_red(built):
+    path, _, _ = built
+    book = load_workbook(path)
+    rules = {str(r.sqref): [rule.formula[0] for rule in r.rules] for r in book["Checks"].conditional_formatting}
+    assert rules["D4:E4"] == ["$D$4>0", "$D$4=0"]
+    red = next(rule for r in book["Checks"].conditional_formatting for rule in r.rules if rule.formula == ["$D$4>0"])
+    assert red.dxf.fill.fgColor.rgb.endswith("C00000")
+    assert list(book.defined_names["AllChecks"].destinations) == [("Checks", "$E$4")]
