@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 # -- number formats ------------------------------------------------------------------------------------
 USD = '"$"#,##0'
@@ -264,10 +265,16 @@ def display(value, fmt):
         return "saturated (infinite)"
     number = float(value)
     if fmt == SHARE:
-        return f"{number:.1%}"
+        return _rounded(number * 100, 1, "") + "%"
     if fmt == PERCENT:
-        return f"{number:.1f} %"
+        return _rounded(number, 1, "") + " %"
     decimals = {USD: 0, USD_CENTS: 2, USD_MILLI: 4, COUNT: 0, INTEGER: 0, DECIMAL: 2, RATIO: 3, FINE: 4}.get(fmt, 2)
-    thousands = "," if fmt not in (INTEGER, RATIO, FINE) else ""
-    text = f"{abs(number):{thousands}.{decimals}f}"
-    return ("-" if number < 0 else "") + ("$" if fmt.startswith('"$"') else "") + text
+    text = _rounded(abs(number), decimals, "," if fmt not in (INTEGER, RATIO, FINE) else "")
+    negative = number < 0 and text.strip("0.,") != ""
+    return ("-" if negative else "") + ("$" if fmt.startswith('"$"') else "") + text
+
+
+def _rounded(number, decimals, thousands):
+    """Rounded half away from zero, as spreadsheets round for display (Python rounds half to even)."""
+    exact = Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{exact:{thousands}.{decimals}f}"
