@@ -195,6 +195,7 @@ def _catalog_sheets(book, catalog):
                 if value == "" or (isinstance(value, float) and value != value):
                     continue
                 cell = sheet.cell(row=r, column=c, value=value)
+                cell.alignment = Alignment(vertical="top")
                 if isinstance(value, str):
                     cell.data_type = "s"  # a name beginning with "=" stays text
         last_col = get_column_letter(len(columns))
@@ -208,8 +209,16 @@ def _catalog_sheets(book, catalog):
             _define(book, list_name, f"OFFSET({quote_sheetname(title)}!$A$2,0,0,"
                                      f"MAX(1,COUNTA({quote_sheetname(title)}!$A:$A)-1),1)")
         for column, heading in enumerate(columns, start=1):
-            width = 48 if heading in ("source", "notes", "description") else max(12, min(30, len(heading) + 3))
+            long_text = heading in ("source", "notes", "description")
+            longest = max([len(str(v)) for v in frame[heading] if v == v] + [len(heading)])  # v == v: not NaN
+            width = 48 if long_text else max(10, min(30, longest + 3))
             sheet.column_dimensions[get_column_letter(column)].width = width
+            if long_text:  # wrapped in their column, so a printed page is as wide as the table
+                for row in range(2, last_row + 1):
+                    cell = sheet.cell(row=row, column=column)
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                    height = _text_height(str(cell.value or ""), width) - 2
+                    sheet.row_dimensions[row].height = max(sheet.row_dimensions[row].height or 15, height)
         sheet.freeze_panes = "B2"
         sheet.sheet_properties.tabColor = "A6A6A6"
 
@@ -286,8 +295,8 @@ START_TEXT_WIDTH = 98  # characters across the merged B:H of the Start sheet
 
 def _text_height(text, width):
     """Row height [points] that shows ``text`` wrapped in a ``width``-character cell (15 pt a line;
-    a line holds about 0.75 × width characters of proportional text, as LibreOffice wraps it)."""
-    return 15 * max(1, -(-len(text) // int(width * 0.75))) + 2
+    a line holds about 0.8 × width characters of proportional text, as LibreOffice wraps it)."""
+    return 15 * max(1, -(-len(text) // int(width * 0.8))) + 2
 
 
 def _results(book, sheet):
@@ -561,9 +570,10 @@ def _checks(book, sheet, inputs, results):
         _put(sheet, f"A{row}", area, "atlas_label")
         _put(sheet, f"B{row}", label, "atlas_label")
         _put(sheet, f"C{row}", where, "atlas_key")
-        _put(sheet, f"D{row}", formula, "atlas_calc", "0")
+        _put(sheet, f"D{row}", formula, "atlas_calc", "0").alignment = Alignment(horizontal="center")
         status = f"{label}: {fix}".replace('"', '""')
-        _put(sheet, f"E{row}", f'=IF(D{row}=0,"OK","CHECK: {status}")', "atlas_calc")
+        _put(sheet, f"E{row}", f'=IF(D{row}=0,"OK","CHECK: {status}")', "atlas_calc").alignment = \
+            Alignment(wrap_text=True, vertical="top")
         row += 1
     last = row - 1
     _put(sheet, "D4", f"=SUM(D{header + 1}:D{last})", "atlas_output", "0")
@@ -584,7 +594,8 @@ def _checks(book, sheet, inputs, results):
                        (f"D{total}:E{total}", f"$D${total}")):
         sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}>0"], **red))
         sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}=0"], **green))
-    _widths(sheet, [12, 44, 26, 10, 70])
+    sheet["D4"].alignment = Alignment(horizontal="center")
+    _widths(sheet, [12, 44, 16, 10, 100])
     sheet.freeze_panes = f"A{header + 1}"
     layout.print_setup(sheet, title_rows=(header, header), area=f"A1:E{total}")
 
@@ -616,7 +627,7 @@ def _input_checks(inputs):
         else:
             test = f"IF(OR({','.join(f'{x}={chr(34)}{c}{chr(34)}' for c in check.choices)}),0,1)"
         formula = f"=IF(ISERROR({x}),1,IF(LEN({x})=0,{blank},{test}))"
-        rows.append(("Inputs", labels[key], x.replace("$", ""), formula, check.fix))
+        rows.append(("Inputs", labels[key], x.replace("$", "").replace("'", ""), formula, check.fix))
     for label, condition, fix in sheets.CROSS_CHECKS:
         test = condition.format(**cells)
         rows.append(("Inputs", label, "Inputs", f"=IF(ISERROR({test}),1,IF({test},0,1))", fix))
