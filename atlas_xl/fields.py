@@ -78,15 +78,16 @@ FIELDS = _rows(
     ("avg_tokens_per_s", "Average load", "tokens/s", "daily volume spread over 24 h"),
     ("peak_tokens_per_s", "Peak load", "tokens/s", "average ÷ active share × burst factor"),
     ("effective_gpu_tokens_per_s", "Effective throughput per GPU", "tokens/s/GPU",
-     "catalog throughput × the pattern's efficiency and the latency derating"),
+     "catalog throughput × the pattern's efficiency × batch multiplier"),
     ("utilization_ratio", "Load at peak", "GPU-equivalents", "peak load ÷ effective throughput of one GPU"),
     ("gpu_count", "GPUs", "GPUs", "75 % rule: GPUs so that each runs at or below the target at peak"),
     ("utilization_after", "Utilization per GPU", "share", "load at peak ÷ GPUs"),
     ("latency_risk", "Latency risk", "", "low ≤ 50 % < medium ≤ 75 % < high"),
-    ("active_hours_per_month", "Billed hours per month", "h/month", "720 h, or the active share for autoscaling"),
-    ("monthly_cost_usd", "Monthly cost", "USD/month", "GPUs × price × billed hours, or tokens × price"),
+    ("active_hours_per_month", "Active hours per month", "h/month", "hours per month × the pattern's active share"),
+    ("monthly_cost_usd", "Monthly cost", "USD/month",
+     "GPUs × price per GPU-hour × hours billed (all hours dedicated, active hours autoscaling), or tokens × price"),
     ("idle_waste_usd", "Idle waste", "USD/month", "dedicated GPU-hours paid without traffic"),
-    ("idle_waste_pct", "Idle waste share", "%", "idle waste as a percentage of the monthly cost"),
+    ("idle_waste_pct", "Idle waste share", "%", "idle waste ÷ monthly cost × 100"),
     ("monthly_tokens", "Tokens per month", "tokens/month", "tokens per day × days per month"),
     ("cost_per_m_tokens_usd", "Cost per million tokens", "USD/Mtok", "monthly cost ÷ monthly tokens × 10⁶"),
     ("overload_penalty_usd", "Overload penalty", "USD", "utilization above the overload threshold"),
@@ -278,3 +279,19 @@ def _rounded(number, decimals, thousands):
     """Rounded half away from zero, as spreadsheets round for display (Python rounds half to even)."""
     exact = Decimal(repr(number)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return f"{exact:{thousands}.{decimals}f}"
+
+
+def markdown():
+    """The field table as the Markdown of docs/fields.md."""
+    lines = ["# Fields", "",
+             "Display name, units, number format and meaning of every output field, as report workbooks,",
+             "the template (its Fields sheet) and these docs show them. Generated from `atlas_xl/fields.py`",
+             "by `python scripts/gen_field_docs.py`; a test fails when this page is stale.", "",
+             "Number formats follow the units: whole dollars for monthly and one-off amounts, cents for hourly",
+             "prices, four decimals for prices per token volume, thousands separators for volumes, one decimal",
+             "for percentages (a share of 0.586 shows as 58.6 %).", "",
+             "| field | display name | units | number format | meaning |", "|---|---|---|---|---|"]
+    for meta in sorted(FIELDS.values(), key=lambda f: f.name):
+        cells = (f"`{meta.name}`", meta.label, meta.units, f"`{meta.number_format}`", meta.description)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from atlas_xl import planner
+from atlas_xl import fields as field_table, planner
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,10 @@ PCT = "0.0%"
 NUMBER = "#,##0.00"
 
 ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atlas_xl.Assumptions)
-    "hours_per_month": ("Hours per month", "h/month", "30-day month (planner spec); 730 for a calendar average"),
-    "days_per_month": ("Days per month", "days/month", "turns tokens per day into tokens per month"),
-    "target_utilization": ("Target utilization", "share", "the 75 % scaling rule: GPUs run at or below this at peak"),
-    "low_risk_max": ("Low-risk limit", "share", "latency risk is low up to this utilization"),
-    "medium_risk_max": ("Medium-risk limit", "share", "medium up to this; high above"),
-    "overload_threshold": ("Overload threshold", "share", "the overload penalty starts above this utilization"),
-    "overload_ramp": ("Overload ramp", "share", "the penalty reaches its full amount this far above the threshold"),
-    "overload_penalty_usd": ("Overload penalty", "USD", "at threshold + ramp; linear, continues above"),
-    "max_gpus": ("GPUs before the scaling penalty", "GPUs", "each GPU beyond this is penalised"),
-    "scaling_penalty_usd_per_gpu": ("Scaling penalty", "USD/GPU", "per GPU beyond the limit above"),
-    "strict_latency_ms": ("Strict latency below", "ms", "requirements below this are strict"),
-    "latency_penalty_usd": ("Strict-latency penalty", "USD", "for high risk under a strict requirement"),
-}
-ASSUMPTION_FORMATS = {"share": PCT, "USD": USD, "USD/GPU": USD}
+    f.name: (field_table.field(f.name, assumption=True).label, field_table.field(f.name, assumption=True).units,
+             field_table.field(f.name, assumption=True).description) for f in fields(planner.Assumptions)}
+ASSUMPTION_FORMATS = {f.name: field_table.field(f.name, assumption=True).number_format
+                      for f in fields(planner.Assumptions)}  # by name: formats follow the field table
 
 INPUTS = (
     Block("Workload — what the planner prices", (
@@ -97,7 +87,7 @@ INPUTS = (
     )),
     Block("Planner assumptions (key | value, passed to every planner function)", tuple(
         Row(ASSUMPTION_DOCS[f.name][0], f.name, f.default, ASSUMPTION_DOCS[f.name][1], ASSUMPTION_DOCS[f.name][2],
-            fmt=ASSUMPTION_FORMATS.get(ASSUMPTION_DOCS[f.name][1], NUMBER))
+            fmt=ASSUMPTION_FORMATS[f.name])
         for f in fields(planner.Assumptions)), kv_name="Assumptions", named=False),
     Block("Simulator — target and energy", (
         Row("Target", "target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
