@@ -32,7 +32,7 @@ def render(path, folder):
                           check=True).stdout
     pages = {}
     for page in text.split("\f"):
-        footer = re.search(r"^\s*(\S.*?) — page \d+ of \d+\s*$", page, re.M)
+        footer = re.search(r"(\S+) — page \d+ of \d+\s*$", page, re.M)  # sheet names here have no spaces
         if footer:
             pages[footer.group(1)] = pages.get(footer.group(1), "") + page
     return pages
