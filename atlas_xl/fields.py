@@ -103,7 +103,7 @@ FIELDS = _rows(
     ("replica_gpus", "GPUs per replica", "GPUs", "tensor-parallel GPUs one copy of the model needs"),
     ("input_tokens", "Input tokens per request", "tokens", "mean prompt length of the request shape"),
     ("output_tokens", "Output tokens per request", "tokens", "mean generated length of the request shape"),
-    ("tpot_ms", "Time per output token limit", "ms", "p99 limit the serving throughput is planned to meet"),
+    ("tpot_ms", "P99 time per output token", "ms", "estimated at the planned operating point, within the limit"),
     # -- planner assumptions (atlas_xl.Assumptions) ---------------------------------------------------------
     ("hours_per_month", "Hours per month", "h/month", "30-day month (planner spec); 730 for a calendar average"),
     ("days_per_month", "Days per month", "days/month", "turns tokens per day into tokens per month"),
@@ -208,10 +208,11 @@ FIELDS = _rows(
 """Every field a person sees, keyed by its name in the model's records."""
 
 PLAN_FIELDS = _rows(
-    ("ttft_ms", "Time to first token limit", "ms", "p99 limit the serving throughput is planned to meet"),
+    ("ttft_ms", "P99 time to first token", "ms", "estimated at the planned operating point, within the limit"),
 )
-"""Planner fields whose name the simulator uses for another quantity (the simulator's ttft_ms is a
-latency it computes; the planner's is the limit it plans for)."""
+"""Planner fields whose name the simulator uses for another quantity (the simulator's ttft_ms is its
+simulated time to first token with the median queue wait; the planner's is the serving model's
+p99 estimate at the operating point it plans for)."""
 
 ASSUMPTION_KEYS = {"overload_penalty_usd": "overload_penalty_usd_assumption",
                    "latency_penalty_usd": "latency_penalty_usd_assumption"}

@@ -191,7 +191,7 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
                "Per offering, in ranking order: what a month costs, idle waste and the ranking penalties.")
     _breakdown(book.create_sheet("Serving"), ranking, SERVING_FIELDS, "Breakdown: serving model",
                "Per offering, in ranking order: the precision, replica and request shape the throughput is "
-               "planned for, the latency limits it meets, and how well that throughput is known.")
+               "planned for, its p99 latencies (within the limits), and how well that throughput is known.")
     _sweep(book.create_sheet("CostVsVolume"), volumes, results.sweep)
     if results.simulation is not None:
         _simulator(book.create_sheet("Simulator"), results.simulation)
