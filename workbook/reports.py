@@ -269,6 +269,8 @@ def _summary(sheet, scenario, results, cat):
         for name, value, *label in rows:  # (field, value[, label[, units]] where the summary words it its own way)
             meta = fields.field(name) if name in fields.FIELDS else fields.Field(name, name, "count")
             fmt = fields.INTEGER if name == "latency_ms" else meta.number_format
+            if isinstance(value, float) and math.isnan(value):
+                value = "n/a"  # per-token offerings have no GPUs: say so rather than leave a hole
             write_cell(sheet, row, 1, label[0] if label else meta.label)
             write_cell(sheet, row, 2, value, fmt).alignment = Alignment(horizontal="right")
             write_cell(sheet, row, 3, label[1] if len(label) > 1 else layout.unit_text(meta.units, True)).font = \
