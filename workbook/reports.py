@@ -126,6 +126,14 @@ def _title(sheet, title, subtitle=None):
     return layout.title(sheet, title, subtitle)
 
 
+_header = layout.header  # white on navy header row: (sheet, row, texts)
+
+
+def field_format(name):
+    """The number format of a field, from its units (atlas_xl.fields)."""
+    return fields.number_format(name)
+
+
 def save_atomic(book, path, overwrite=False):
     """Save to a temporary file beside ``path`` and rename it into place."""
     path = Path(path)
@@ -199,6 +207,9 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         _schedule(book.create_sheet("Schedule"), results.schedule)
     _assumptions(book.create_sheet("Assumptions"), scenario)
     _sources(book.create_sheet("Sources"), ranking, results.simulation, cat, scenario)
+    for sheet in book.worksheets:
+        if sheet.page_setup.orientation is None:  # a sheet without its own print setup
+            layout.print_setup(sheet)
     return save_atomic(book, path, overwrite)
 
 
