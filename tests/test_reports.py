@@ -178,3 +178,14 @@ def test_breakdown_formats_follow_the_field_table(default_report):
                                   column=2)
     assert isinstance(cuda.value, bool) and cuda.number_format == atlas_xl.fields.YES_NO
     assert simulator["P99 latency"][2] == "ms" and simulator["Noise seed"][1] == 0
+
+
+def test_every_sheet_prints_one_page_wide_with_its_header_repeated(default_report):
+    book = load_workbook(default_report)
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation in ("landscape", "portrait"), sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1, sheet.title
+        assert "&A" in sheet.oddFooter.center.text, sheet.title  # sheet name and page number on every page
+    for title in ("Ranking", "Breakdown", "Costs", "Serving", "Simulator", "Schedule", "Assumptions", "Sources"):
+        assert book[title].print_title_rows == "$4:$4", title
+    assert book["Summary"].page_setup.orientation == "portrait"

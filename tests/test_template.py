@@ -228,3 +228,12 @@ def test_libreoffice_opens_and_converts(built, tmp_path):
                           capture_output=True, text=True, timeout=240)
     pdf = tmp_path / (path.stem + ".pdf")
     assert done.returncode == 0 and pdf.exists() and pdf.stat().st_size > 10_000, done.stderr
+
+
+def test_every_sheet_prints_one_page_wide(built):
+    _, book = built
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation in ("landscape", "portrait"), sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1, sheet.title
+    assert book["Ranking"].print_title_rows == "$4:$5" and book["Checks"].print_title_rows == "$6:$6"
+    assert book["Offerings"].print_title_rows == "$1:$1"
