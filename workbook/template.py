@@ -570,10 +570,13 @@ def _checks(book, sheet, inputs, results):
         _put(sheet, f"A{row}", area, "atlas_label")
         _put(sheet, f"B{row}", label, "atlas_label")
         _put(sheet, f"C{row}", where, "atlas_key")
-        _put(sheet, f"D{row}", formula, "atlas_calc", "0").alignment = Alignment(horizontal="center")
+        _put(sheet, f"D{row}", formula, "atlas_calc", "0")
         status = f"{label}: {fix}".replace('"', '""')
         _put(sheet, f"E{row}", f'=IF(D{row}=0,"OK","CHECK: {status}")', "atlas_calc").alignment = \
             Alignment(wrap_text=True, vertical="top")
+        sheet.row_dimensions[row].height = _text_height(f"CHECK: {label}: {fix}", CHECK_TEXT_WIDTH)
+        for column in "ABCD":
+            sheet[f"{column}{row}"].alignment = Alignment(vertical="top", horizontal="center" if column == "D" else None)
         row += 1
     last = row - 1
     _put(sheet, "D4", f"=SUM(D{header + 1}:D{last})", "atlas_output", "0")
@@ -595,9 +598,12 @@ def _checks(book, sheet, inputs, results):
         sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}>0"], **red))
         sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}=0"], **green))
     sheet["D4"].alignment = Alignment(horizontal="center")
-    _widths(sheet, [12, 44, 16, 10, 100])
+    _widths(sheet, [12, 44, 16, 10, CHECK_TEXT_WIDTH])
     sheet.freeze_panes = f"A{header + 1}"
     layout.print_setup(sheet, title_rows=(header, header), area=f"A1:E{total}")
+
+
+CHECK_TEXT_WIDTH = 100  # characters of the Status column
 
 
 def _input_cells(inputs):
