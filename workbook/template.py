@@ -363,7 +363,7 @@ def _ranking(book, sheet, cat):
     chart.gapWidth = 40
     chart.height, chart.width = 3 + CHART_BARS, 18
     sheet.add_chart(chart, f"{get_column_letter(cost_col + 2)}{heading}")
-    layout.print_setup(sheet, title_rows=(heading, top), area=f"A1:{last_col}{top + len(sample) + 5}")
+    layout.print_setup(sheet, title_rows=(heading, top), area=f"A1:{last_col}{top + RANK_ROWS}")
 
 
 CHART_BARS = 15
