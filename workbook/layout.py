@@ -147,7 +147,7 @@ def record(sheet, top, items, column=1, describe=True):
         write_cell(sheet, row, column, meta.label)
         cell = write_cell(sheet, row, column + 1, value, fmt)
         cell.alignment = Alignment(horizontal="right")
-        write_cell(sheet, row, column + 2, unit_text(meta.units, True)).font = UNITS_FONT
+        units_cell(write_cell(sheet, row, column + 2, unit_text(meta.units, True)))
         if describe:
             write_cell(sheet, row, column + 3, meta.description).font = NOTE_FONT
             notes.append(meta.description)
@@ -157,6 +157,12 @@ def record(sheet, top, items, column=1, describe=True):
     for offset, shown in enumerate([labels, values, units] + ([notes] if describe else [])):
         set_width(sheet, column + offset, fit_width(shown[1:], shown[0]))
     return row
+
+
+def units_cell(cell):
+    """Grey italic units, set off from the right-aligned value beside them."""
+    cell.font, cell.alignment = UNITS_FONT, Alignment(indent=1)
+    return cell
 
 
 def _flat(items):

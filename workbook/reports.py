@@ -284,8 +284,7 @@ def _summary(sheet, scenario, results, cat):
                 value = "n/a"  # per-token offerings have no GPUs: say so rather than leave a hole
             write_cell(sheet, row, 1, label[0] if label else meta.label)
             write_cell(sheet, row, 2, value, fmt).alignment = Alignment(horizontal="right")
-            write_cell(sheet, row, 3, label[1] if len(label) > 1 else layout.unit_text(meta.units, True)).font = \
-                layout.UNITS_FONT
+            layout.units_cell(write_cell(sheet, row, 3, label[1] if len(label) > 1 else layout.unit_text(meta.units, True)))
             row += 1
         row += 1
     write_cell(sheet, row, 1, "Why").font = BOLD
@@ -496,6 +495,8 @@ def _assumptions(sheet, scenario):
             cell = write_cell(sheet, row, column, item, fmt if column == 2 else None)
             if column == 2:
                 cell.alignment = Alignment(horizontal="right")
+            elif column == 3:
+                layout.units_cell(cell)
             shown[column - 1].append(fields.display(item, fmt) if column == 2 else str(item))
     for column, values in enumerate(shown, start=1):
         layout.set_width(sheet, column, layout.fit_width(values, "Assumption"))
