@@ -180,8 +180,9 @@ def test_every_defined_name_is_valid(package):
         assert not reads_as_r1c1(name), f"{name} is an R1C1 address"
         assert name.upper() not in excel_functions, f"{name} is a function name"
         assert text and not text.startswith("="), f"{name} = {text}"
-    lowered = [n.lower() for n, _ in names]
-    assert len(lowered) == len(set(lowered)), "names differ only in case"
+    scoped = [(d.get("name").lower(), d.get("localSheetId")) for d in
+              xml(package, "xl/workbook.xml").iter(f"{{{NS['m']}}}definedName")]  # print areas are per sheet
+    assert len(scoped) == len(set(scoped)), "names differ only in case"
 
 
 def test_the_builder_refuses_names_excel_would_repair():
