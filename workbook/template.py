@@ -295,8 +295,8 @@ START_TEXT_WIDTH = 98  # characters across the merged B:H of the Start sheet
 
 def _text_height(text, width):
     """Row height [points] that shows ``text`` wrapped in a ``width``-character cell (15 pt a line;
-    a line holds about 0.8 × width characters of proportional text, as LibreOffice wraps it)."""
-    return 15 * max(1, -(-len(text) // int(width * 0.8))) + 2
+    a line holds about 0.9 × width characters of proportional text, as LibreOffice wraps it)."""
+    return 15 * max(1, -(-len(text) // int(width * 0.9))) + 2
 
 
 def _results(book, sheet):
