@@ -11,7 +11,8 @@ from workbook import sheets, template
 
 BOUNDARY = {  # the edge of what each input allows: every check must still pass
     "tokens_per_day": 1, "pattern": "bursty", "model": "llama_8b", "latency_ms": 0, "platform": "together",
-    "gpu": None, "fixed_gpu_count": 1, "gpu_tokens_per_s_override": 0.001, "hourly_usd_override": 0,
+    "gpu": None, "precision": "bf16", "input_tokens": 1, "output_tokens": 1, "ttft_limit_ms": 1, "tpot_limit_ms": 1,
+    "fixed_gpu_count": 1, "gpu_tokens_per_s_override": 0.001, "hourly_usd_override": 0,
     "price_per_m_tok_override": 0, "hours_per_month": 744, "days_per_month": 31, "target_utilization": 1,
     "low_risk_max": 0, "medium_risk_max": 1, "overload_threshold": 0, "overload_ramp": 0.001,
     "overload_penalty_usd": 0, "max_gpus": 1, "scaling_penalty_usd_per_gpu": 0, "strict_latency_ms": 0,
@@ -22,7 +23,8 @@ BOUNDARY = {  # the edge of what each input allows: every check must still pass
 }
 OUT_OF_RANGE = {  # one step outside what each input allows
     "tokens_per_day": -5e9, "pattern": "weekly", "model": "gpt4", "latency_ms": -1, "platform": "runpd",
-    "gpu": "h100", "fixed_gpu_count": 2.5, "gpu_tokens_per_s_override": 0, "hourly_usd_override": -1,
+    "gpu": "h100", "precision": "int3", "input_tokens": 0, "output_tokens": 0.5, "ttft_limit_ms": 0,
+    "tpot_limit_ms": -1, "fixed_gpu_count": 2.5, "gpu_tokens_per_s_override": 0, "hourly_usd_override": -1,
     "price_per_m_tok_override": -0.5, "hours_per_month": 745, "days_per_month": 32, "target_utilization": 1.5,
     "low_risk_max": 1.2, "medium_risk_max": -0.1, "overload_threshold": -0.1, "overload_ramp": 0,
     "overload_penalty_usd": -1, "max_gpus": 0.5, "scaling_penalty_usd_per_gpu": -1, "strict_latency_ms": -1,
@@ -33,6 +35,7 @@ OUT_OF_RANGE = {  # one step outside what each input allows
 }
 WRONG_TYPE = {  # blank where a value is required, text where a number belongs, a number for a name
     "tokens_per_day": "5B", "pattern": None, "model": None, "latency_ms": "fast", "platform": None, "gpu": 5,
+    "precision": 8, "input_tokens": "x", "output_tokens": "x", "ttft_limit_ms": "x", "tpot_limit_ms": "x",
     "fixed_gpu_count": "two", "gpu_tokens_per_s_override": "x", "hourly_usd_override": "x",
     "price_per_m_tok_override": "x", "hours_per_month": None, "days_per_month": "x", "target_utilization": None,
     "low_risk_max": "x", "medium_risk_max": None, "overload_threshold": "x", "overload_ramp": None,
@@ -106,6 +109,7 @@ def test_every_bad_value_is_caught_and_named(built, bad):
     ({"tokens_per_day": -5e9}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
                                                     "Ranking: computed, at least one offering"}),
     ({"model": "gpt4"}, {"Model"}, {"Results (planner): a number in every value cell",
+                                    "Results (serving model): a number in every value cell",
                                     "Ranking: computed, at least one offering",
                                     "What-if by offering: a cost in every cell", "What-if by pattern: a cost in every cell"}),
     ({"parallelism.dp": 0}, {"Data parallel replicas"}, {"Results (simulator): a number in every value cell",

@@ -657,13 +657,16 @@ def _result_checks(results):
     function, #VALUE! or #NAME? (functions not imported) all count."""
     cells = _input_cells(results)  # by address: a name such as P50 would read as a cell reference
     rows = []
-    for block, area in zip(sheets.RESULTS, ("planner", "simulator")):
+    for block in sheets.RESULTS:
+        area = block.title.split(" — ")[0].lower()
         terms = []
         for spec in block.rows:
             x = cells[spec.key]
             if spec.key == "latency_risk":
                 ok = "OR(" + ",".join(f'{x}="{band}"' for band in RISK_BANDS) + ")"
-            elif spec.key in MAY_BE_BLANK:
+            elif spec.units == "TRUE/FALSE":
+                ok = f"OR({x}=TRUE,{x}=FALSE,LEN({x})=0)"
+            elif spec.key in MAY_BE_BLANK or block.title.startswith("Serving"):  # per-token: no GPU, blank
                 ok = f'OR(ISNUMBER({x}),LEN({x})=0)'
             else:
                 ok = f"ISNUMBER({x})"
