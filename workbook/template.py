@@ -158,10 +158,11 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
         for spec in block.rows:
             _put(sheet, f"A{row}", spec.label, "atlas_label")
             _put(sheet, f"B{row}", spec.key, "atlas_key")
-            cell = _put(sheet, f"C{row}", spec.value, style, spec.fmt)
+            fmt = spec.fmt or (fields.YES_NO if spec.units == "TRUE/FALSE" and style == "atlas_output" else None)
+            cell = _put(sheet, f"C{row}", spec.value, style, fmt)  # a TRUE/FALSE result reads yes/no everywhere
             if isinstance(spec.value, str) and not spec.value.startswith("="):
                 cell.alignment = Alignment(horizontal="left", shrink_to_fit=True)
-            _put(sheet, f"D{row}", spec.units, "atlas_units")
+            _put(sheet, f"D{row}", spec.units, "atlas_units").alignment = Alignment(indent=1)
             _put(sheet, f"E{row}", spec.comment, "atlas_comment")
             if block.named:
                 _name(book, sheets.name_of(spec.key), sheet, f"C{row}")
