@@ -35,12 +35,9 @@ def name_of(key):
     return "".join(part[:1].upper() + part[1:] for part in key.replace(".", "_").split("_"))
 
 
-USD = '"$"#,##0'
-USD_CENTS = '"$"#,##0.00'
-USD_MILLI = '"$"#,##0.0000'
-COUNT = "#,##0"
-PCT = "0.0%"
-NUMBER = "#,##0.00"
+# number formats: the field table's (atlas_xl.fields), so a sheet row and a report column agree
+USD, USD_CENTS, USD_MILLI = field_table.USD, field_table.USD_CENTS, field_table.USD_MILLI
+COUNT, PCT, NUMBER = field_table.COUNT, field_table.SHARE, field_table.DECIMAL
 
 ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atlas_xl.Assumptions)
     f.name: (field_table.field(f.name, assumption=True).label, field_table.field(f.name, assumption=True).units,
