@@ -181,7 +181,7 @@ def _run_numbered(chunk, offset, catalog, assumptions):
 
 
 def sweep(scenarios, *, catalog=None, assumptions=None, scheduler=None, workers=None, chunk_size=2000,
-          progress=None):
+          progress=None, connect_timeout_s=10):
     """Evaluate every scenario; one row per scenario-month, ordered by scenario and month.
 
     Parameters
@@ -195,6 +195,8 @@ def sweep(scenarios, *, catalog=None, assumptions=None, scheduler=None, workers=
         Local processes (default: the CPU count); 1 runs in this process.
     chunk_size : int
         Scenarios per task.
+    connect_timeout_s : numeric
+        How long to try reaching the scheduler. [s]
     progress : callable(done, total), optional
         Called as scenarios finish.
 
@@ -228,7 +230,7 @@ def sweep(scenarios, *, catalog=None, assumptions=None, scheduler=None, workers=
             raise InputError("--scheduler needs dask.distributed — pip install 'atlas-xl[dask]'") from None
         own = not isinstance(scheduler, Client)
         try:
-            client = Client(scheduler, timeout="10s") if own else scheduler
+            client = Client(scheduler, timeout=f"{float(connect_timeout_s)}s") if own else scheduler
         except (OSError, TimeoutError, ValueError) as error:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error}) — check the address") \
                 from None
