@@ -548,10 +548,14 @@ def _usage_frame(frame_or_csv):
 
 
 def _timestamps(series, column):
-    if pd.api.types.is_numeric_dtype(series):
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = pd.to_numeric(series, errors="coerce")
-        unit = "ms" if values.abs().max() > 1e11 else "s"  # Unix seconds or milliseconds
-        stamps = pd.to_datetime(values, unit=unit, errors="coerce", utc=True)
+        largest = values.abs().max()
+        if largest < 1e6:  # spreadsheet date serials: days since 1899-12-30 (Excel and LibreOffice)
+            stamps = pd.to_datetime(values, unit="D", origin="1899-12-30", errors="coerce", utc=True)
+            stamps = stamps.dt.round("s")  # 46391 + 9/24 is 08:59:59.99… in binary floating point
+        else:  # Unix seconds or milliseconds
+            stamps = pd.to_datetime(values, unit="ms" if largest > 1e11 else "s", errors="coerce", utc=True)
     else:
         stamps = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
     bad = int(stamps.isna().sum())
@@ -570,7 +574,8 @@ def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_thresh
     ----------
     frame_or_csv : DataFrame, CSV path, or rows with a header
         One row per request or per time bucket (hourly or finer): a timestamp column
-        (timestamp, time, date, start_time, ...; ISO text or Unix seconds) and either a tokens
+        (timestamp, time, date, start_time, ...; ISO text, Unix seconds or spreadsheet date
+        serials) and either a tokens
         column (tokens, total_tokens) or parts that are added (input_tokens + output_tokens, ...).
     period : (start, end), optional
         The time the log covers (its export period), when it omits idle hours at its ends;
