@@ -710,7 +710,8 @@ def _lognormal(rng, spread, n):
 
 def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_000, seed=0, throughput_error=None,
                price_spread=0.0, volume_spread=0.0, month=1, monthly_growth=0.0, growth_spread=0.0,
-               percentiles=(10, 50, 90), catalog=None, assumptions=None, **plan_kwargs):
+               start=None, price_change_per_year=0.0, percentiles=(10, 50, 90), catalog=None, assumptions=None,
+               **plan_kwargs):
     """P10/P50/P90 (or any percentiles) of the monthly cost under stated uncertainties. Seeded.
 
     Parameters
@@ -733,6 +734,9 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     month, monthly_growth, growth_spread :
         The cost of month ``month`` with volume × (1 + g)^(month−1), g ~ Normal(monthly_growth,
         growth_spread) clipped above −100 %. growth_spread default 0.
+    start, price_change_per_year :
+        As `forecast`: month ``month`` then has its calendar length and its changed price, so the
+        range brackets the forecast's month (P50 ≈ forecast when the spreads are 0).
     percentiles : sequence of numbers in [0, 100]
     **plan_kwargs : other `plan` arguments, unchanged.
 
@@ -753,6 +757,11 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
         raise InputError(f"percentiles {percentiles!r} — give numbers from 0 to 100, e.g. 10, 50, 90")
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
+    change = _rate("price_change_per_year", price_change_per_year)
+    first = parse_start(start)
+    if first:
+        days = float(calendar_months(first, month)[1][-1])
+        a = dataclasses.replace(a, hours_per_month=days * HOURS_PER_DAY, days_per_month=days)
     base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)
     if isinstance(base.monthly_cost_usd, np.ndarray):
         raise InputError("cost_range takes one tokens_per_day — call it once per volume")
@@ -772,14 +781,15 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
         volume = volume * np.maximum(1.0 + g, 1e-9) ** (month - 1)
     kwargs = dict(plan_kwargs)
     price_key = "price_per_m_tokens" if per_token else "hourly_usd"
-    kwargs[price_key] = getattr(base, price_key) * _lognormal(rng, spreads["price_spread"], draws)
+    price = getattr(base, price_key) * float(price_factors(month, change)[-1])
+    kwargs[price_key] = price * _lognormal(rng, spreads["price_spread"], draws)
     if not per_token:
         kwargs["gpu_tokens_per_s"] = base.gpu_tokens_per_s * _lognormal(rng, error, draws)
     result = plan(volume, pattern, model, platform, gpu, catalog=cat, assumptions=a, **kwargs)
     cost = np.asarray(result.monthly_cost_usd, dtype=float)
     values = np.percentile(cost, qs)
     point = plan(float(monthly_volumes(base.tokens_per_day, month, growth)[-1]), pattern, model, platform, gpu,
-                 catalog=cat, assumptions=a, **plan_kwargs).monthly_cost_usd
+                 catalog=cat, assumptions=a, **{**plan_kwargs, price_key: price}).monthly_cost_usd
     return CostRange(percentiles={float(q): float(v) for q, v in zip(qs, values)}, mean_usd=float(cost.mean()),
                      point_usd=float(point), draws=draws, seed=int(seed), throughput_error=error,
                      price_spread=spreads["price_spread"], volume_spread=spreads["volume_spread"],

@@ -371,6 +371,15 @@ def test_cost_range_growth_uncertainty_widens_later_months():
                                             ["monthly_cost_usd"].iloc[11])
 
 
+def test_cost_range_point_is_the_forecast_month_with_calendar_and_price_change():
+    kw = dict(monthly_growth=0.05, start="2027-01", price_change_per_year=-0.2)
+    frame = finance.forecast(2e9, *WORKLOAD, months=14, **kw)
+    for month in (2, 14):  # February 2027 (28 days), February 2028 (29 days)
+        result = finance.cost_range(2e9, *WORKLOAD, throughput_error=0.0, month=month, draws=50, **kw)
+        assert result.point_usd == pytest.approx(frame["monthly_cost_usd"].iloc[month - 1])
+        assert result.p50 == pytest.approx(result.point_usd)
+
+
 def test_cost_range_default_throughput_error_asks_for_it():
     with pytest.raises(InputError, match="pass throughput_error"):
         finance.cost_range(2e9, *WORKLOAD)

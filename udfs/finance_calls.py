@@ -164,8 +164,8 @@ def _percentiles(value):
 
 @excel.one_line_errors
 def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread,
-                     volume_spread, draws, seed, month, monthly_growth, growth_spread, latency_ms, tables,
-                     assumption_range):
+                     volume_spread, draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year,
+                     latency_ms, tables, assumption_range):
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
     result = finance.cost_range(
@@ -179,6 +179,7 @@ def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, 
         month=excel.number("month", month, default=1.0, positive=True, whole=True),
         monthly_growth=_rate("monthly_growth", monthly_growth),
         growth_spread=excel.number("growth_spread", growth_spread, default=0.0, minimum=0.0),
+        start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
         **_plan_kwargs(latency_ms))
     if isinstance(qs, list):

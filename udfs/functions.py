@@ -396,12 +396,12 @@ def ATLAS_PATTERN(timestamps, tokens, pattern_field=None, patterns=None, caller=
 @udf
 def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percentile=None, throughput_error=None,
                      price_spread=None, volume_spread=None, draws=None, seed=None, month=None, monthly_growth=None,
-                     growth_spread=None, latency_ms=None, assumptions=None, gpus=None, models=None, patterns=None,
-                     offerings=None, throughput=None):
+                     growth_spread=None, start=None, price_change_per_year=None, latency_ms=None, assumptions=None,
+                     gpus=None, models=None, patterns=None, offerings=None, throughput=None):
     """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month]."""
     return finance_calls.cost_range_value(
         tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread, volume_spread,
-        draws, seed, month, monthly_growth, growth_spread, latency_ms,
+        draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year, latency_ms,
         {t: v for t, v in locals().items() if t in calls.PLANNER_TABLES}, assumptions)
 
 
