@@ -16,7 +16,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 import atlas_xl
 from atlas_xl.catalog import SCHEMAS
 from udfs import functions
-from workbook import sheets, template
+from workbook import finance_sheets, sheets, template
 from workbook.optimizer_button import optimize_workbook
 
 
@@ -111,6 +111,7 @@ def test_no_functions_the_engines_cannot_evaluate(built):
 def test_every_reference_points_at_something(built):
     _, book = built
     optional = {sheets.name_of(s.key) for b in sheets.INPUTS if b.named for s in b.rows if s.optional}
+    optional |= set(finance_sheets.OPTIONAL_NAMES)  # Forecast inputs whose blank means "default"
     catalog_titles = {title for title, _, _ in sheets.CATALOG_SHEETS.values()}
     checked = 0
     for sheet, cell, text in formulas(book):

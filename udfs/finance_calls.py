@@ -73,6 +73,9 @@ def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthl
                                                                                 positive=True),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(latency_ms))
     wanted = calls._field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
+    for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
+        if column in wanted and column not in frame.columns:
+            frame[column] = None
     unknown = [w for w in wanted if w not in frame.columns]
     if unknown:
         from atlas_xl.errors import unknown_name

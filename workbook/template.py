@@ -33,7 +33,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 import atlas_xl
 from atlas_xl.errors import AtlasError
 from udfs import calls
-from workbook import sheets
+from workbook import finance_sheets, sheets
 from workbook.reports import save_atomic
 
 TEMPLATE_NAME = "atlas_xl_template.xlsm"
@@ -49,7 +49,8 @@ from the Python installation, which only that release installs. pyproject.toml p
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
 SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS, LIST_ROWS = 70, 80, 100, 40, 100  # room to grow
-SHEET_ORDER = ("Start", "Inputs", "Results", "WhatIf", "Simulator", "Schedule", "Optimizer", "Checks")
+SHEET_ORDER = ("Start", "Inputs", "Results", "WhatIf", "Forecast", "Sensitivity", "Simulator", "Schedule", "Optimizer",
+               "Checks")
 
 
 # -- styles (registered once) -------------------------------------------------------------------------
@@ -252,6 +253,8 @@ def _start(sheet, book):
         ("Inputs", "the workload, overrides, assumptions and the simulator's target, workload and knobs"),
         ("Results", "planner and simulator outputs, the ranking of every offering and a cost chart"),
         ("WhatIf", "monthly cost over tokens per day × offering and × traffic pattern"),
+        ("Forecast", "month-by-month cost as usage grows, P10–P90 band, commitments, break-even month"),
+        ("Sensitivity", "tornado: which input moves the monthly cost most"),
         ("Simulator", "the whole simulation record"),
         ("Schedule", "the multi-phase schedule, aggregated and per phase"),
         ("Optimizer", "the SLA, starting knobs, the Optimize button and its results"),
@@ -516,6 +519,8 @@ def build_template(path, catalog=None, overwrite=True):
     _widths(inputs, [30, 26, 22, 12, 70])
     _results(book, created["Results"])
     _whatif(book, created["WhatIf"])
+    finance_sheets.forecast_template_sheet(book, created["Forecast"], _name)
+    finance_sheets.sensitivity_template_sheet(book, created["Sensitivity"], _name)
     _array_sheet(book, created["Simulator"], "Simulator", "ATLAS_SIMULATE for the Inputs target, workload and knobs.",
                  "ATLAS_SIMULATE", SIMULATOR_ROWS, 2, "SimulationRecord")
     _array_sheet(book, created["Schedule"], "Schedule", "ATLAS_SCHEDULE: aggregated by phase duration, then each "
