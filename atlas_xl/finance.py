@@ -36,14 +36,19 @@ def _months(months):
     return int(months)
 
 
+def _float(name, value, example):
+    """A number argument as a float; bool, text and None are refused in one line."""
+    if isinstance(value, (bool, str)) or value is None:
+        raise InputError(f"{name} must be a number{example}, not {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number{example}, not {value!r}") from None
+
+
 def _rate(name, value, lowest=-1.0):
     """A growth or price-change rate as a fraction (0.05 = +5 %); above −100 %."""
-    if isinstance(value, (bool, str)) or value is None:
-        raise InputError(f"{name} must be a number such as 0.05 for +5 %, not {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number such as 0.05 for +5 %, not {value!r}") from None
+    value = _float(name, value, " such as 0.05 for +5 %")
     if not math.isfinite(value) or value <= lowest:
         raise InputError(f"{name} = {value:g} is {'not finite' if not math.isfinite(value) else 'at or below −100 %'}"
                          f" — give a fraction above {lowest:g} (0.05 = +5 %, −0.1 = −10 %)")
@@ -53,12 +58,7 @@ def _rate(name, value, lowest=-1.0):
 def _spread(name, value):
     if value is None:
         return 0.0
-    if isinstance(value, (bool, str)):
-        raise InputError(f"{name} must be a fraction such as 0.1 for ±10 %, not {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a fraction such as 0.1 for ±10 %, not {value!r}") from None
+    value = _float(name, value, " (a fraction such as 0.1 for ±10 %)")
     if not math.isfinite(value) or value < 0:
         raise InputError(f"{name} = {value!r} — give a fraction >= 0 (0.1 = ±10 %)")
     return value
@@ -132,12 +132,7 @@ def _volumes(tokens_per_day, months, monthly_growth):
         return volumes, _months(volumes.size)
     months = _months(12 if months is None else months)
     growth = _rate("monthly_growth", monthly_growth)
-    if isinstance(tokens_per_day, (bool, str)) or tokens_per_day is None:
-        raise InputError(f"tokens_per_day must be a number, not {tokens_per_day!r}")
-    try:
-        base = float(tokens_per_day)
-    except (TypeError, ValueError):
-        raise InputError(f"tokens_per_day must be a number, not {tokens_per_day!r}") from None
+    base = _float("tokens_per_day", tokens_per_day, "")
     if not math.isfinite(base) or base <= 0:
         raise InputError(f"tokens_per_day = {tokens_per_day!r} — give a daily volume > 0")
     volumes = monthly_volumes(base, months, growth)

@@ -2,26 +2,14 @@
 
     python benchmarks/bench_finance.py
 """
-import statistics
-import time
-
 import numpy as np
 import pandas as pd
 
 import atlas_xl
 from atlas_xl import finance, sweeps
+from bench_planner import median_seconds  # benchmarks/ is on sys.path when this script runs
 
 WORKLOAD = ("bursty", "llama_70b", "runpod", "h100_sxm")
-
-
-def median_seconds(fn, repeat, number):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
 
 
 def row(name, seconds, target, unit="ms", scale=1e3):

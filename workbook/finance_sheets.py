@@ -53,15 +53,8 @@ PLANNER_ARGS = "Assumptions,GpusTable,ModelsTable,PatternsTable,OfferingsTable,T
 
 
 def _put(sheet, ref, value, style=None, fmt=None):
-    cell = sheet[ref]
-    cell.value = value
-    if isinstance(value, str) and not value.startswith("="):
-        cell.data_type = "s"
-    if style:
-        cell.style = style
-    if fmt:
-        cell.number_format = fmt
-    return cell
+    from workbook.template import _put as put  # here: template imports this module
+    return put(sheet, ref, value, style, fmt)
 
 
 def forecast_template_sheet(book, sheet, name):
