@@ -465,7 +465,8 @@ def parse_rate(text):
 
 
 def _plan_overrides(args):
-    names = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "billing")
+    names = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "billing",
+             "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
@@ -636,6 +637,11 @@ def add_finance_commands(command):
         p.add_argument("--hourly-usd", type=float, help="override price per GPU-hour [USD]")
         p.add_argument("--price-per-m-tokens", type=float, help="override per-token price [USD/Mtok]")
         p.add_argument("--billing", choices=["autoscaling", "dedicated", "per_token"], help="override billing")
+        p.add_argument("--precision", help="weight precision of the serving model: bf16, fp8 (default), fp4, best")
+        p.add_argument("--input-tokens", type=float, help="mean prompt tokens per request (default 1024)")
+        p.add_argument("--output-tokens", type=float, help="mean output tokens per request (default 1024)")
+        p.add_argument("--ttft-ms", type=float, help="p99 time-to-first-token limit [ms] (default 2000)")
+        p.add_argument("--tpot-ms", type=float, help="p99 time-per-output-token limit [ms] (default 200)")
 
     def growth(p):
         p.add_argument("--months", type=int, help="months to forecast (default 12)")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
+from . import planner
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
@@ -173,16 +174,13 @@ def find_commitment(catalog, platform, gpu, term):
 
 
 # -- forecast ------------------------------------------------------------------------------------
-_TEXT_FIELDS = ("platform", "gpu", "model", "pattern", "billing", "latency_risk")
-
 def _plan_months(volumes, days, pattern, model, platform, gpu, factors, base, assumptions, catalog, plan_kwargs):
     """plan() over all months at once: one array call per distinct month length (≤ 4)."""
     a = assumptions or DEFAULT_ASSUMPTIONS
     kwargs = dict(plan_kwargs)
     price_key = "price_per_m_tokens" if base.billing == "per_token" else "hourly_usd"
     base_price = getattr(base, price_key)
-    columns = {field: np.empty(volumes.size, dtype=object if field in _TEXT_FIELDS else float) for field in FIELDS}
-    columns["hours_in_month"] = np.empty(volumes.size)
+    columns = {"hours_in_month": np.empty(volumes.size)}
     lengths = [None] if days is None else sorted(set(days.tolist()))
     for length in lengths:
         mask = slice(None) if length is None else days == length
@@ -192,7 +190,11 @@ def _plan_months(volumes, days, pattern, model, platform, gpu, factors, base, as
             kwargs[price_key] = base_price * factors[mask]
         result = plan(volumes[mask], pattern, model, platform, gpu, catalog=catalog, assumptions=month_a, **kwargs)
         for field in FIELDS:
-            columns[field][mask] = getattr(result, field)  # scalars (names, per-token NaNs) broadcast
+            value = getattr(result, field)
+            if field not in columns:
+                text = isinstance(value, str) or getattr(value, "dtype", np.dtype(float)).kind in "OUS"
+                columns[field] = np.empty(volumes.size, dtype=object if text else float)
+            columns[field][mask] = value  # scalars (names, per-token NaNs) broadcast
         columns["hours_in_month"][mask] = month_a.hours_per_month
     return columns
 
@@ -654,14 +656,44 @@ def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_thresh
 
 
 # -- uncertainty ---------------------------------------------------------------------------------
-def _default_throughput_error(model, gpu, catalog):
-    """The serving model's relative throughput error (1-sigma) for ``model`` on ``gpu``.
+def _default_throughput_error(model, gpu, catalog, expected_error=math.nan):
+    """The serving model's throughput error for ``model`` on ``gpu`` as a relative 1-sigma.
 
-    The calibrated serving model (issue 9) provides it as ``estimate(model, gpu).expected_error``;
-    until it is wired in here the caller states it.
+    ``expected_error`` is the serving model's ``estimate(model, gpu).expected_error`` (the mean
+    absolute relative error of its basis in the leave-one-GPU-out back-test), which `plan()`
+    reports as ``throughput_expected_error``; without it, ``estimate`` is asked. A mean absolute
+    error e of a normal error is σ·√(2/π), so σ = e·√(π/2).
     """
-    raise InputError(f"no throughput error is known yet for {model} on {gpu} — pass throughput_error "
-                     "(relative 1-sigma, e.g. 0.15 for ±15 %)")
+    if not math.isfinite(expected_error):
+        from .serving import estimate  # here: serving imports the planner, which this module imports
+        try:
+            expected_error = float(estimate(model, gpu, catalog=catalog).expected_error)
+        except InputError:
+            expected_error = math.nan
+    if not math.isfinite(expected_error):
+        raise InputError(f"no throughput error is known for {model} on {gpu} — pass throughput_error "
+                         "(relative 1-sigma, e.g. 0.15 for ±15 %)")
+    return expected_error * math.sqrt(math.pi / 2.0)
+
+
+def _replan(base, tokens_per_day, cat, pattern, a, plan_kwargs, **changes):
+    """plan()'s equations (its array path) around one base plan, with some of its inputs changed.
+
+    plan() with a given ``gpu_tokens_per_s`` plans replicas of one GPU; varying the serving
+    model's throughput must keep the base plan's replica size (whole replicas of
+    ``replica_gpus``), so the draws go through the planner's equations with the base plan's
+    billing, replica size, fixed GPU count and latency requirement. ``changes``: gpu_tokens_per_s,
+    hourly_usd, price_per_m_tokens (arrays or numbers).
+    """
+    fixed = plan_kwargs.get("gpu_count")
+    fixed = None if fixed is None else float(math.ceil(float(fixed)))
+    latency = plan_kwargs.get("latency_ms")
+    return planner._compute(tokens_per_day, cat.pattern(pattern),
+                            changes.get("gpu_tokens_per_s", base.gpu_tokens_per_s),
+                            getattr(base, "replica_gpus", 1.0), base.billing,
+                            changes.get("hourly_usd", base.hourly_usd),
+                            changes.get("price_per_m_tokens", base.price_per_m_tokens), fixed,
+                            None if latency is None else float(latency), a)
 
 
 @dataclass(frozen=True)
@@ -719,8 +751,8 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
         Random seed: the same inputs and seed give the same numbers.
     throughput_error : numeric, optional
         Relative 1-sigma error of the throughput per GPU, drawn lognormal: throughput × exp(N(0,
-        ln(1 + e))). Default: the serving model's ``expected_error`` (see
-        `_default_throughput_error`). Unused for per-token offerings.
+        ln(1 + e))). Default: from the serving model's ``expected_error`` for the plan's
+        throughput (see `_default_throughput_error`). Unused for per-token offerings.
     price_spread : numeric
         Relative 1-sigma spread of the price (hourly or per token), lognormal as above. Default 0
         (price as in the catalog): no source gives a price distribution, so state yours.
@@ -764,7 +796,11 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     if per_token:
         error = 0.0 if throughput_error is None else _spread("throughput_error", throughput_error)
     elif throughput_error is None:
-        error = _spread("throughput_error", _default_throughput_error(base.model, base.gpu, cat))
+        if getattr(base, "throughput_basis", "") == "given":  # the caller's own throughput: no model error applies
+            raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
+                             "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
+        error = _default_throughput_error(base.model, base.gpu, cat,
+                                          float(getattr(base, "throughput_expected_error", math.nan)))
     else:
         error = _spread("throughput_error", throughput_error)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -774,14 +810,12 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     if month > 1:
         g = growth + spreads["growth_spread"] * rng.standard_normal(draws) if spreads["growth_spread"] else growth
         volume = volume * np.maximum(1.0 + g, 1e-9) ** (month - 1)
-    kwargs = dict(plan_kwargs)
     price_key = "price_per_m_tokens" if per_token else "hourly_usd"
     price = getattr(base, price_key) * float(price_factors(month, change)[-1])
-    kwargs[price_key] = price * _lognormal(rng, spreads["price_spread"], draws)
+    draws_of = {price_key: price * _lognormal(rng, spreads["price_spread"], draws)}
     if not per_token:
-        kwargs["gpu_tokens_per_s"] = base.gpu_tokens_per_s * _lognormal(rng, error, draws)
-    result = plan(volume, pattern, model, platform, gpu, catalog=cat, assumptions=a, **kwargs)
-    cost = np.asarray(result.monthly_cost_usd, dtype=float)
+        draws_of["gpu_tokens_per_s"] = base.gpu_tokens_per_s * _lognormal(rng, error, draws)
+    cost = np.asarray(_replan(base, volume, cat, pattern, a, plan_kwargs, **draws_of)["monthly_cost_usd"], dtype=float)
     values = np.percentile(cost, qs)
     point = plan(float(monthly_volumes(base.tokens_per_day, month, growth)[-1]), pattern, model, platform, gpu,
                  catalog=cat, assumptions=a, **{**plan_kwargs, price_key: price}).monthly_cost_usd
@@ -871,7 +905,11 @@ def _vary(name, value, tokens_per_day, pattern, model, platform, gpu, cat, a, ou
         raise InputError(f"sensitivity range of {name} reaches {value:g} — keep it above 0")
     if name == "tokens_per_day":
         tokens_per_day = value
-    elif name in ("hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s"):
+    elif name == "gpu_tokens_per_s":  # keep the serving model's replica size (see _replan)
+        base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **kwargs)
+        values = _replan(base, base.tokens_per_day, cat, pattern, a, kwargs, gpu_tokens_per_s=value)
+        return float(values.get(output, value if output == "gpu_tokens_per_s" else getattr(base, output)))
+    elif name in ("hourly_usd", "price_per_m_tokens"):
         kwargs[name] = value
     elif name == "target_utilization":
         a = dataclasses.replace(a, **{name: value})

@@ -119,9 +119,7 @@ def run_chunk(scenarios, catalog=None, assumptions=None):
     cat = load_catalog(catalog)
     index, month, volume, factor = _expand(scenarios)
     n = index.size
-    columns = {f: np.full(n, np.nan) for f in FIELDS}
-    for f in ("platform", "gpu", "model", "pattern", "billing", "latency_risk"):
-        columns[f] = np.full(n, "", dtype=object)
+    columns = {}  # field → array, made at the first result (text or numbers, as plan() returns it)
     errors = np.full(n, "", dtype=object)
     given = {c: ~np.isnan(scenarios[c].to_numpy())[index] for c in NUMBER_COLUMNS}
     keys = pd.DataFrame({c: scenarios[c].to_numpy()[index] for c in KEY_COLUMNS})
@@ -132,7 +130,7 @@ def run_chunk(scenarios, catalog=None, assumptions=None):
         _run_group(rows, scenarios, index, volume, factor, columns, errors, cat, assumptions)
     frame = pd.DataFrame({"scenario": index + 1, "month": month})
     for f in FIELDS:
-        frame[f] = columns[f]
+        frame[f] = columns.get(f, np.full(n, np.nan))
     frame["cumulative_cost_usd"] = frame.groupby("scenario")["monthly_cost_usd"].cumsum()
     frame["error"] = errors
     return frame
@@ -163,8 +161,11 @@ def _run_group(rows, scenarios, index, volume, factor, columns, errors, cat, ass
             errors[rows] = str(error)
         return
     for f in FIELDS:
-        columns[f][rows] = np.broadcast_to(np.asarray(getattr(result, f), dtype=object if
-                                                      columns[f].dtype == object else float), (rows.size,))
+        value = getattr(result, f)
+        if f not in columns:
+            text = isinstance(value, str) or getattr(value, "dtype", np.dtype(float)).kind in "OUS"
+            columns[f] = np.full(index.size, "" if text else np.nan, dtype=object if text else float)
+        columns[f][rows] = value  # a scalar broadcasts
 
 
 def _chunks(scenarios, size):

@@ -13,7 +13,8 @@ from atlas_xl import finance
 from atlas_xl.errors import InputError
 from atlas_xl.planner import Assumptions, FIELDS
 
-# runpod h100_sxm: 2.69 USD/GPU-h (offerings.csv); llama_70b on h100_sxm: 3818.8 tokens/s, min 2 GPUs
+# runpod h100_sxm: 2.69 USD/GPU-h (offerings.csv); llama_70b on h100_sxm: the serving model's replica of 4 GPUs
+# (FP8, the default precision), so a deployment is a whole number of 4-GPU replicas
 WORKLOAD = ("steady", "llama_70b", "runpod", "h100_sxm")
 RUNPOD_H100_USD_H = 2.69
 H100_3Y_USD_H = 1.78  # commitments.csv, InferenceX 3-year rental tier
@@ -148,15 +149,17 @@ def test_gpus_beyond_the_commitment_pay_on_demand():
 
 def test_oversized_commitment_never_pays_off():
     frame = finance.forecast(2e8, *WORKLOAD, months=12, commitment="3y", committed_gpus=20)
-    # 20 × 1.78 = 35.6 USD/h committed against 2 GPUs × 2.69 = 5.38 on demand: always worse
+    # 20 × 1.78 = 35.6 USD/h committed against 4 GPUs × 2.69 = 10.76 on demand: always worse
     assert frame.attrs["commitment_payoff_month"] is None
     assert frame.attrs["commitment_term_savings_usd"] < 0
     assert (frame["savings_usd"] < 0).all()
 
 
 def test_commitment_that_pays_off_later():
-    # 4 GPUs committed while 2 are needed, volume growing 10 %/month: early months overpay
-    frame = finance.forecast(2e8, *WORKLOAD, months=36, monthly_growth=0.1, commitment="3y", committed_gpus=4)
+    # 8 GPUs committed while one 4-GPU replica is needed, volume growing 10 %/month: early months overpay
+    # (8 × 1.78 = 14.24 USD/h against 4 × 2.69 = 10.76), later months save 8 × (2.69 − 1.78) USD/h
+    frame = finance.forecast(2e8, *WORKLOAD, months=36, monthly_growth=0.1, commitment="3y", committed_gpus=8)
+    assert frame["gpu_count"].iloc[0] == 4
     payoff = frame.attrs["commitment_payoff_month"]
     assert payoff is not None and payoff > 1
     cumulative = frame["cumulative_savings_usd"].to_numpy()
@@ -184,9 +187,9 @@ def test_platform_commitment_row_wins_over_market_reference():
 # -- break-even ------------------------------------------------------------------------------------
 def test_breakeven_per_token_against_gpus_hand_computed():
     result = finance.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm")
-    # below ~1e8 tokens/day runpod runs its minimum 2 GPUs: 2 × 2.69 × 720 = 3,873.60 USD/month;
-    # together costs V × 30 / 1e6 × 0.88 → equal at V = 3,873.6 / 2.64e-5 = 146,727,272.7 tokens/day
-    assert result.tokens_per_day == pytest.approx(2 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)
+    # below ~1e9 tokens/day runpod runs one 4-GPU replica: 4 × 2.69 × 720 = 7,747.20 USD/month;
+    # together costs V × 30 / 1e6 × 0.88 → equal at V = 7,747.2 / 2.64e-5 = 293,454,545.5 tokens/day
+    assert result.tokens_per_day == pytest.approx(4 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)
     assert result.exact and result.gap_pct < 1.0
     assert (result.cheaper_below, result.cheaper_above) == ("together", "runpod/h100_sxm")
     a = atlas_xl.plan(result.tokens_per_day, "steady", "llama_70b", "together").monthly_cost_usd
@@ -235,10 +238,10 @@ def test_breakeven_bad_options():
 
 
 def test_breakeven_month_in_a_forecast():
-    # 1e8 tokens/day growing 50 %/month passes the 1.467e8 break-even in month 2 (1.5e8)
+    # 1e8 tokens/day growing 50 %/month passes the 2.935e8 break-even in month 4 (1e8 × 1.5³ = 3.375e8)
     found = finance.breakeven_month(1e8, "steady", "llama_70b", "together", "runpod/h100_sxm", months=6,
                                     monthly_growth=0.5, start="2027-03")
-    assert found["month"] == 2 and found["period"] == "2027-04"
+    assert found["month"] == 4 and found["period"] == "2027-06"
     assert (found["cheaper_before"], found["cheaper_after"]) == ("together", "runpod/h100_sxm")
     assert finance.breakeven_month(1e8, "steady", "llama_70b", "together", "runpod/h100_sxm", months=3) is None
 
@@ -380,9 +383,20 @@ def test_cost_range_point_is_the_forecast_month_with_calendar_and_price_change()
         assert result.p50 == pytest.approx(result.point_usd)
 
 
-def test_cost_range_default_throughput_error_asks_for_it():
-    with pytest.raises(InputError, match="pass throughput_error"):
-        finance.cost_range(2e9, *WORKLOAD)
+def test_cost_range_default_throughput_error_is_the_serving_models():
+    base = atlas_xl.plan(2e10, *WORKLOAD)  # ~80 GPUs: the 4-GPU steps are finer than the spread
+    result = finance.cost_range(2e10, *WORKLOAD)
+    # the back-test's mean absolute error e is σ·√(2/π) for a normal error, so σ = e·√(π/2)
+    assert result.throughput_error == pytest.approx(base.throughput_expected_error * math.sqrt(math.pi / 2))
+    assert result.p10 < result.p50 < result.p90
+    with pytest.raises(InputError, match="pass throughput_error"):  # a throughput of one's own has no model error
+        finance.cost_range(2e9, *WORKLOAD, gpu_tokens_per_s=3000)
+
+
+def test_cost_range_keeps_the_serving_models_replica_size():
+    # one 4-GPU replica at low volume: a faster draw cannot plan fewer than 4 GPUs
+    result = finance.cost_range(1e8, *WORKLOAD, throughput_error=0.5, percentiles=[0, 100], draws=2000)
+    assert result.percentiles[0.0] == pytest.approx(4 * 2.69 * 720)
 
 
 def test_cost_range_any_percentile_and_bad_input():

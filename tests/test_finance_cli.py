@@ -57,8 +57,8 @@ def test_breakeven_prints_volume_and_month(capsys):
     code, out, _ = run(capsys, "breakeven", "steady", "llama_70b", "together", "runpod/h100_sxm",
                        "--tokens-per-day", "100M", "--growth", "20%")
     assert code == 0
-    assert "146,727,273 tokens/day" in out  # 2 × 2.69 × 720 / (30 × 0.88e-6), see test_finance
-    assert "month 4" in out  # 100M × 1.2³ = 172.8M is the first month above it
+    assert "293,454,545 tokens/day" in out  # 4 × 2.69 × 720 / (30 × 0.88e-6), see test_finance
+    assert "month 7" in out  # 100M × 1.2⁶ = 298.6M is the first month above it (1.2⁵ → 248.8M)
     code, out, _ = run(capsys, "breakeven", "bursty", "llama_8b", "groq", "runpod/h100_sxm", "--json")
     assert json.loads(out)["tokens_per_day"] is None
 
@@ -111,3 +111,13 @@ def test_sweep_with_a_failing_scenario_is_not_success(capsys, tmp_path):
     code, out, err = run(capsys, "sweep", str(scenarios), "-o", str(tmp_path / "r.csv"), "--quiet")
     assert code == 1 and "1 scenario(s) failed" in err and "unknown platform 'runpd'" in err
     assert pd.read_csv(tmp_path / "r.csv")["error"].str.contains("runpd").all()
+
+
+def test_serving_model_options_reach_plan(capsys):
+    code, out, _ = run(capsys, "forecast", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--months", "2",
+                       "--precision", "bf16", "--tpot-ms", "50", "--json")
+    assert code == 0
+    expected = finance.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=2, precision="bf16",
+                                tpot_ms=50)
+    month = json.loads(out)["months"][0]
+    assert month["precision"] == "bf16" and month["monthly_cost_usd"] == expected["monthly_cost_usd"].iloc[0]

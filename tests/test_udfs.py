@@ -329,7 +329,7 @@ def test_forecast_commitment_rows_and_errors():
 
 def test_breakeven_number_or_reason():
     volume = f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm")
-    assert volume == pytest.approx(2 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)  # see test_finance
+    assert volume == pytest.approx(4 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)  # see test_finance
     assert f.ATLAS_BREAKEVEN("bursty", "llama_8b", "groq", "runpod/h100_sxm").startswith("never cross")
     assert f.ATLAS_BREAKEVEN("steady", "llama_70b", None, "together").startswith("option_a is empty")
 
@@ -354,7 +354,8 @@ def test_cost_range_percentiles_spill_and_match_library():
     assert [r[0] for r in cells] == [result.p10, result.p50, result.p90]
     # a cell formatted as 90 % arrives as 0.9: the same percentile
     assert f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 0.9, 0.15, 0.1) == result.p90
-    assert "pass throughput_error" in f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+    default = atlas_xl.cost_range(2e9, "steady", "llama_70b", "runpod", "h100_sxm", percentiles=[90])
+    assert f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 90) == default.percentiles[90.0]
 
 
 def test_sensitivity_spills_a_tornado_table():
