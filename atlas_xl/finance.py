@@ -482,9 +482,12 @@ def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, month
 TIME_COLUMNS = ("timestamp", "time", "datetime", "date", "start_time", "bucket_start", "start", "hour",
                 "created_at", "created", "period_start")
 TOKEN_COLUMNS = ("tokens", "total_tokens", "token_count", "n_tokens")
-PART_COLUMNS = ("input_tokens", "output_tokens", "prompt_tokens", "completion_tokens",
-                "n_context_tokens_total", "n_generated_tokens_total", "cache_read_input_tokens",
-                "cache_creation_input_tokens", "input_cached_tokens", "input_audio_tokens", "output_audio_tokens")
+# Columns that add up to the tokens served, as API usage exports name them. OpenAI's input_tokens
+# already include input_cached_tokens and audio tokens (its Usage API reference), so those are
+# not added; Anthropic's input_tokens exclude the cache_* columns, which are added.
+PART_COLUMNS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+                "prompt_tokens", "completion_tokens", "n_context_tokens_total", "n_generated_tokens_total",
+                "context_tokens_total", "generated_tokens_total")
 ACTIVE_THRESHOLD = 0.05  # an hour with < 5 % of the median active hour's tokens counts as idle
 PEAK_QUANTILE = 0.99  # the peak hour is the 99th percentile of active hours (one outlier does not set it)
 

@@ -315,6 +315,18 @@ def test_pattern_from_csv_with_unix_seconds_and_total_tokens(tmp_path):
     assert found.note == ""
 
 
+def test_usage_export_columns_are_added_without_double_counting():
+    hours = pd.date_range("2027-01-01", periods=48, freq="h", tz="UTC").astype(str)
+    # OpenAI usage buckets: input_tokens already include input_cached_tokens → 300 + 100 per hour
+    openai = pd.DataFrame({"start_time": hours, "input_tokens": 300.0, "input_cached_tokens": 200.0,
+                           "output_tokens": 100.0})
+    assert finance.pattern_from_usage(openai).tokens_per_day == pytest.approx(400 * 24)
+    # Anthropic usage: cache reads and writes are outside input_tokens → 300 + 50 + 20 + 100 per hour
+    anthropic = pd.DataFrame({"timestamp": hours, "input_tokens": 300.0, "cache_read_input_tokens": 50.0,
+                              "cache_creation_input_tokens": 20.0, "output_tokens": 100.0})
+    assert finance.pattern_from_usage(anthropic).tokens_per_day == pytest.approx(470 * 24)
+
+
 def test_plan_from_an_observed_pattern():
     log, _ = synthetic_log("bursty")
     found = finance.pattern_from_usage(log)
