@@ -173,9 +173,9 @@ def test_forecast_settings_from_a_scenario(tmp_path):
     sheet = load_workbook(path)["Forecast"]
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     header = list(rows[0])
-    assert {"Period", "Saved by commitment", "P10 monthly cost", "P90 monthly cost"} <= set(header)
+    assert {"Period", "Saved by commitment", "P10 on-demand cost", "P90 on-demand cost"} <= set(header)
     assert rows[1][header.index("Period")] == "2027-01"
-    low, mid, high = (rows[12][header.index(h)] for h in ("P10 monthly cost", "Monthly cost", "P90 monthly cost"))
+    low, high = (rows[12][header.index(h)] for h in ("P10 on-demand cost", "P90 on-demand cost"))
     assert low <= high
     text = " ".join(str(c) for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str))
     assert "Commitment 3y" in text and "InferenceX" in text

@@ -192,6 +192,7 @@ def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
     chart.set_categories(Reference(sheet, min_col=column_index_from_string(label_letter), min_row=top + 1,
                                    max_row=last))
     chart.x_axis.scaling.orientation = "maxMin"
+    chart.x_axis.tickLblPos = "low"  # input names at the left edge, clear of bars that go below 0
     chart.height, chart.width = 9, 16
     sheet.add_chart(chart, anchor or f"A{last + 3}")
 
@@ -252,8 +253,10 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
     headings = [FORECAST_HEADINGS[FORECAST_COLUMNS.index(c)] for c in columns]
     formats = [FORECAST_FORMATS[FORECAST_COLUMNS.index(c)] for c in columns]
     low, high, note = _band(best, scenario, cat, settings, months)
-    if low is not None:
-        headings += ["P10 monthly cost", "P90 monthly cost"]
+    committed = bool(frame.attrs)
+    if low is not None:  # the band is of the on-demand cost: cost_range does not model commitments
+        headings += (["P10 on-demand cost", "P90 on-demand cost"] if committed
+                     else ["P10 monthly cost", "P90 monthly cost"])
     header(sheet, 4, headings)
     for r, record in enumerate(frame[columns].to_dict("records"), start=5):
         for c, (column, fmt) in enumerate(zip(columns, formats), start=1):
@@ -287,22 +290,30 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
                      f"{'month ' + str(a['commitment_payoff_month']) if a['commitment_payoff_month'] else 'never'}; "
                      f"saves ${a['commitment_term_savings_usd']:,.0f} over its term; still owed after month {months}: "
                      f"${a['commitment_owed_after_forecast_usd']:,.0f}.")
-    for text in notes:
-        write_cell(sheet, row, 1, text).alignment = Alignment(wrap_text=False)
+    span = max(len(headings), 8)
+    for text in notes:  # one wrapped paragraph across the table's width, so the page keeps its scale
+        write_cell(sheet, row, 1, text).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=span)
+        sheet.row_dimensions[row].height = 15 * (1 + len(text) // (15 * span))
         row += 1
     chart = LineChart()
-    chart.title, chart.y_axis.title, chart.x_axis.title = "Monthly cost", "USD per month", "month"
+    chart.title = "Monthly cost" + (" with the P10–P90 band" if low is not None else "")
+    chart.y_axis.title, chart.x_axis.title = "USD per month", "month"
     cost_col = columns.index("monthly_cost_usd") + 1
     chart.add_data(Reference(sheet, min_col=cost_col, min_row=4, max_row=4 + months), titles_from_data=True)
+    if committed:
+        chart.add_data(Reference(sheet, min_col=columns.index("on_demand_cost_usd") + 1, min_row=4,
+                                 max_row=4 + months), titles_from_data=True)
     if low is not None:
         chart.add_data(Reference(sheet, min_col=len(columns) + 1, max_col=len(columns) + 2, min_row=4,
                                  max_row=4 + months), titles_from_data=True)
-        for series in chart.series[1:]:
+        for series in chart.series[-2:]:
             series.graphicalProperties = GraphicalProperties()
             series.graphicalProperties.line.dashStyle = "dash"
     chart.set_categories(Reference(sheet, min_col=1, min_row=5, max_row=4 + months))
     chart.height, chart.width = 9, 18
     sheet.add_chart(chart, f"A{row + 1}")
+    sheet.row_dimensions[4].height = 32  # two-line headings
     sheet.freeze_panes = "B5"
     for c in range(1, len(headings) + 1):
         sheet.column_dimensions["ABCDEFGHIJKLMN"[c - 1]].width = 15
@@ -323,13 +334,14 @@ def sensitivity_report_sheet(sheet, scenario, ranking, cat, write_cell, header, 
     header(sheet, 4, headings)
     for r, record in enumerate(frame.to_dict("records"), start=5):
         values = [record[c] for c in finance.SENSITIVITY_COLUMNS]
-        for c, (value, fmt) in enumerate(zip(values, (None, "#,##0.00##", "#,##0.00##", "#,##0.00##", sheets.USD,
+        number = "#,##0" if abs(record["base"]) >= 1000 else "#,##0.00##"
+        for c, (value, fmt) in enumerate(zip(values, (None, number, number, number, sheets.USD,
                                                       sheets.USD, sheets.USD, sheets.USD)), start=1):
             write_cell(sheet, r, c, value, fmt)
         write_cell(sheet, r, 10, record["cost_at_low_usd"] - record["base_cost_usd"], sheets.USD)
         write_cell(sheet, r, 11, record["cost_at_high_usd"] - record["base_cost_usd"], sheets.USD)
     last = 4 + len(frame)
     _tornado(sheet, 4, last, "J", "A", anchor=f"A{last + 3}")
-    for letter, width_ in zip("ABCDEFGHIJK", (22, 14, 14, 14, 14, 14, 14, 14, 3, 14, 14)):
+    for letter, width_ in zip("ABCDEFGHIJK", (22, 16, 16, 16, 14, 14, 14, 14, 3, 14, 14)):
         sheet.column_dimensions[letter].width = width_
     return frame
