@@ -116,7 +116,7 @@ def forecast_template_sheet(book, sheet, name):
     _put(sheet, f"K{top}", "Month no.", "atlas_header")
     band = {"L": 10, "M": 90}
     for letter, q in band.items():
-        _put(sheet, f"{letter}{top}", f"P{q} monthly cost", "atlas_header")
+        _put(sheet, f"{letter}{top}", f"P{q} on-demand cost", "atlas_header")  # cost_range has no commitments
     for r in range(first, last + 1):
         _put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
         for letter, q in band.items():
