@@ -193,3 +193,14 @@ def test_sensitivity_section_is_a_tornado(default_report):
     swings = [r[6] for r in rows if isinstance(r[6], (int, float))]
     assert swings == sorted(swings, reverse=True) and len(swings) >= 2
     assert sheet._charts
+
+
+def test_forecast_section_uses_the_scenarios_serving_settings(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"tokens_per_day": 5e9, "offerings": ["runpod"], "precision": "bf16",
+                                                 "tpot_ms": 50, "schedule": False})
+    rows = list(load_workbook(path)["Forecast"].iter_rows(min_row=4, values_only=True))
+    best = atlas_xl.rank(5e9, "steady", "llama_70b", latency_ms=250, platforms=["runpod"], precision="bf16",
+                         tpot_ms=50).iloc[0]
+    expected = atlas_xl.forecast(5e9, "steady", "llama_70b", best.platform, best.gpu, latency_ms=250,
+                                 precision="bf16", tpot_ms=50)
+    assert rows[1][list(rows[0]).index("Monthly cost")] == pytest.approx(expected["monthly_cost_usd"].iloc[0])

@@ -198,6 +198,12 @@ def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
 
 
 # -- report sections (values) ------------------------------------------------------------------------
+def _plan_args(scenario):
+    """The plan() arguments the report's ranking used: latency requirement, precision, request shape."""
+    from workbook.reports import serving_args  # here: reports imports this module when it writes
+    return {"latency_ms": scenario.latency_ms, **serving_args(scenario)}
+
+
 def _settings(scenario):
     given = dict(getattr(scenario, "forecast", None) or {})
     known = {"months", "monthly_growth", "start", "price_change_per_year", "commitment", "committed_gpus",
@@ -214,7 +220,7 @@ def _band(best, scenario, cat, settings, months):
     kwargs = dict(monthly_growth=settings.get("monthly_growth", 0.0), start=settings.get("start"),
                   price_change_per_year=settings.get("price_change_per_year", 0.0),
                   price_spread=settings.get("price_spread", 0.0), volume_spread=settings.get("volume_spread", 0.0),
-                  growth_spread=settings.get("growth_spread", 0.0), latency_ms=scenario.latency_ms, catalog=cat)
+                  growth_spread=settings.get("growth_spread", 0.0), catalog=cat, **_plan_args(scenario))
     error = settings.get("throughput_error")
     if error is None and best.billing != "per_token":
         try:
@@ -242,7 +248,7 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
                              best.gpu or None, months=months, monthly_growth=settings.get("monthly_growth", 0.0),
                              start=settings.get("start"), price_change_per_year=settings.get("price_change_per_year", 0.0),
                              commitment=settings.get("commitment"), committed_gpus=settings.get("committed_gpus"),
-                             latency_ms=scenario.latency_ms, catalog=cat)
+                             catalog=cat, **_plan_args(scenario))
     where = f"{best.platform}{' on ' + best.gpu if best.gpu else ' (per-token)'}"
     title(sheet, f"Forecast: {where}", f"{months} months from {scenario.tokens_per_day:,.0f} tokens/day, growth "
                                        f"{settings.get('monthly_growth', 0.0):.1%} a month, price change "
@@ -277,7 +283,7 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
                                  catalog=cat)
         month = finance.breakeven_month(scenario.tokens_per_day, scenario.pattern, scenario.model, option_a, option_b,
                                         months=months, monthly_growth=settings.get("monthly_growth", 0.0),
-                                        start=settings.get("start"), latency_ms=scenario.latency_ms, catalog=cat)
+                                        start=settings.get("start"), catalog=cat, **_plan_args(scenario))
         notes.append(f"Break-even against {option_b['label'] if isinstance(option_b, dict) else option_b}: " + (
             f"{even.tokens_per_day:,.0f} tokens/day — {even.reason}." if even.tokens_per_day else even.reason + "."))
         notes.append(f"In this forecast {month['cheaper_after']} becomes cheaper in month {month['month']}."
@@ -326,7 +332,7 @@ def sensitivity_report_sheet(sheet, scenario, ranking, cat, write_cell, header, 
     best = ranking.iloc[0]
     spread = settings.get("spread", finance.SENSITIVITY_SPREAD)
     frame = finance.sensitivity(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform,
-                                best.gpu or None, spread=spread, latency_ms=scenario.latency_ms, catalog=cat)
+                                best.gpu or None, spread=spread, catalog=cat, **_plan_args(scenario))
     title(sheet, f"Sensitivity: {best.platform}{' on ' + best.gpu if best.gpu else ''}",
           f"Monthly cost with each input at ±{spread:.0%} of its base value, one at a time, largest swing first.")
     headings = ["Input", "Base", "Low", "High", "Cost at low", "Cost at high", "Swing", "Base cost", "",
