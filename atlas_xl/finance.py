@@ -178,8 +178,9 @@ def _plan_months(volumes, days, pattern, model, platform, gpu, factors, base, as
     """plan() over all months at once: one array call per distinct month length (≤ 4)."""
     a = assumptions or DEFAULT_ASSUMPTIONS
     kwargs = dict(plan_kwargs)
-    price_key = "price_per_m_tokens" if base.billing == "per_token" else "hourly_usd"
-    base_price = getattr(base, price_key)
+    if factors is not None:
+        price_key = "price_per_m_tokens" if base.billing == "per_token" else "hourly_usd"
+        base_price = getattr(base, price_key)
     columns = {"hours_in_month": np.empty(volumes.size)}
     lengths = [None] if days is None else sorted(set(days.tolist()))
     for length in lengths:
@@ -252,7 +253,9 @@ def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None,
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     labels, days = calendar_months(first, n) if first else ([""] * n, None)
-    base = plan(float(volumes[0]), pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)
+    # month 1's plan gives the price to change and the billing; without either, no extra call
+    base = (plan(float(volumes[0]), pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)
+            if change or commitment is not None else None)
     factors = price_factors(n, change) if change else None
     term = None
     if commitment is not None:
