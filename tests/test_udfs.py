@@ -332,6 +332,9 @@ def test_breakeven_number_or_reason():
     assert volume == pytest.approx(4 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)  # see test_finance
     assert f.ATLAS_BREAKEVEN("bursty", "llama_8b", "groq", "runpod/h100_sxm").startswith("never cross")
     assert f.ATLAS_BREAKEVEN("steady", "llama_70b", None, "together").startswith("option_a is empty")
+    # the platform and its GPU in cells of their own, as the template's Inputs hold them
+    assert f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod", None, "h100_sxm") == volume
+    assert "already names a GPU" in f.ATLAS_BREAKEVEN("steady", "llama_70b", "runpod/h100_sxm", "together", "b200")
 
 
 def test_pattern_from_ranges_of_dates_and_tokens():

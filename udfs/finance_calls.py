@@ -93,19 +93,26 @@ def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthl
     return excel.table(rows)
 
 
-def _option(value, name):
+def _option(value, gpu, name):
+    """'platform' or 'platform/gpu', or a platform with its GPU in a cell of its own."""
     option = excel.text(name, value)
     if option is None:
         raise InputError(f"{name} is empty — enter a platform or platform/gpu, e.g. runpod/h100_sxm")
+    gpu = excel.text(f"gpu_{name[-1]}", gpu)
+    if gpu:
+        if "/" in option:
+            raise InputError(f"{name} '{option}' already names a GPU — leave gpu_{name[-1]} blank")
+        return {"platform": option, "gpu": gpu, "label": f"{option}/{gpu}"}
     return option
 
 
 @excel.one_line_errors
-def breakeven_value(pattern, model, option_a, option_b, latency_ms, tables, assumption_range):
+def breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, latency_ms, tables, assumption_range):
     pattern_, model_ = excel.text("pattern", pattern), excel.text("model", model)
     if pattern_ is None or model_ is None:
         raise InputError("pattern and model are needed — enter both")
-    result = finance.breakeven(pattern_, model_, _option(option_a, "option_a"), _option(option_b, "option_b"),
+    result = finance.breakeven(pattern_, model_, _option(option_a, gpu_a, "option_a"),
+                               _option(option_b, gpu_b, "option_b"),
                                catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
                                **_plan_kwargs(latency_ms))
     if result.tokens_per_day is None:

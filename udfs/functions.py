@@ -346,6 +346,8 @@ ARG_DOCS.update({
     "commitments": "Commitments catalog table (reserved prices); blank = built-in",
     "option_a": "First option: platform or platform/gpu, e.g. together",
     "option_b": "Second option: platform or platform/gpu, e.g. runpod/h100_sxm",
+    "gpu_a": "GPU of the first option when option_a is a platform alone; blank = none",
+    "gpu_b": "GPU of the second option when option_b is a platform alone; blank = none",
     "timestamps": "Range of usage timestamps (dates/times, hourly or finer)",
     "tokens": "Range of token counts, one beside each timestamp [tokens]",
     "pattern_field": "One field to return (active_ratio, burst_factor, efficiency, batch_multiplier, tokens_per_day); blank = the whole table",
@@ -379,10 +381,10 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
 
 
 @udf
-def ATLAS_BREAKEVEN(pattern, model, option_a, option_b, latency_ms=None, assumptions=None, gpus=None, models=None,
-                    patterns=None, offerings=None, throughput=None):
+def ATLAS_BREAKEVEN(pattern, model, option_a, option_b, gpu_a=None, gpu_b=None, latency_ms=None, assumptions=None,
+                    gpus=None, models=None, patterns=None, offerings=None, throughput=None):
     """Daily volume at which two options cost the same per month [tokens/day]; text when they never cross."""
-    return finance_calls.breakeven_value(pattern, model, option_a, option_b, latency_ms,
+    return finance_calls.breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, latency_ms,
                                          {t: v for t, v in locals().items() if t in calls.PLANNER_TABLES},
                                          assumptions)
 

@@ -77,7 +77,7 @@ def forecast_template_sheet(book, sheet, name):
             for i, term in enumerate(("1y", "3y"), start=5):
                 _put(sheet, f"P{i}", term, "atlas_comment")
             name(book, "TermList", sheet, "P5:P6")
-            rule = DataValidation(type="list", formula1="=TermList", allow_blank=True)
+            rule = DataValidation(type="list", formula1="TermList", allow_blank=True)  # as Excel stores it: no "="
             sheet.add_data_validation(rule)
             rule.add(f"B{row}")
         row += 1
@@ -85,8 +85,8 @@ def forecast_template_sheet(book, sheet, name):
     _put(sheet, f"A{row}", "Break-even", "atlas_heading")
     volume_row = row + 1
     _put(sheet, f"A{volume_row}", "Volume where both cost the same", "atlas_label")
-    _put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,IF(Gpu=\"\",Platform,Platform&\"/\"&Gpu),"
-                                  f"FcCompareWith,LatencyMs,{PLANNER_ARGS})", "atlas_output", sheets.COUNT)
+    _put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS})",
+         "atlas_output", sheets.COUNT)
     _put(sheet, f"C{volume_row}", "tokens/day", "atlas_units")
     _put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
          "atlas_comment")
