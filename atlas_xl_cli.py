@@ -430,7 +430,7 @@ EPILOGS = {
 EPILOGS.update({
     "forecast": ("examples:\n  atlas-xl forecast 2B steady llama_70b runpod --gpu h100_sxm --months 24 --growth 5% "
                  "--start 2027-01\n  atlas-xl forecast 2B steady llama_70b runpod --gpu h100_sxm --months 36 "
-                 "--commitment 3y\n  atlas-xl forecast 1B bursty llama_70b together --price-change=-20% --csv   (a negative rate needs the =)"),
+                 "--commitment 3y\n  atlas-xl forecast 1B,1.5B,3B,3B steady llama_70b together\n  atlas-xl forecast 1B bursty llama_70b together --price-change=-20% --csv   (a negative rate needs the =)"),
     "breakeven": ("examples:\n  atlas-xl breakeven steady llama_70b together runpod/h100_sxm\n"
                   "  atlas-xl breakeven steady llama_70b together runpod/h100_sxm --tokens-per-day 100M "
                   "--growth 20% --months 24"),
@@ -453,6 +453,13 @@ FORECAST_VIEW = {
 }
 COMMITMENT_VIEW = {"on_demand_cost_usd": ("on-demand $", "{:,.0f}"), "savings_usd": ("saved $", "{:,.0f}"),
                    "cumulative_savings_usd": ("cum. saved $", "{:,.0f}")}
+
+
+def parse_volumes(text):
+    """'2B' → one daily volume; '1B,1.5B,3B' → one daily volume per month."""
+    parts = [p for p in str(text).split(",") if p.strip()] if "," in str(text) else [text]
+    volumes = [parse_volume(p) for p in parts]
+    return volumes if len(volumes) > 1 or "," in str(text) else volumes[0]
 
 
 def parse_rate(text):
@@ -649,7 +656,8 @@ def add_finance_commands(command):
         p.add_argument("--start", help="first calendar month YYYY-MM (real month lengths; default 720-h months)")
 
     p = command("forecast", "Month-by-month cost as usage grows, with price changes and commitments.")
-    p.add_argument("tokens_per_day", type=parse_volume, help="daily token volume of month 1 (2e9, 2B, 500M)")
+    p.add_argument("tokens_per_day", type=parse_volumes,
+                   help="daily token volume of month 1 (2e9, 2B, 500M), or one per month: 1B,1.5B,3B")
     p.add_argument("pattern", help="traffic pattern: steady, business_hours, bursty")
     p.add_argument("model", help="model key, e.g. llama_70b")
     p.add_argument("platform", help="platform key, e.g. runpod, together")

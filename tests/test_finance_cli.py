@@ -121,3 +121,11 @@ def test_serving_model_options_reach_plan(capsys):
                                 tpot_ms=50)
     month = json.loads(out)["months"][0]
     assert month["precision"] == "bf16" and month["monthly_cost_usd"] == expected["monthly_cost_usd"].iloc[0]
+
+
+def test_forecast_of_monthly_volumes(capsys):
+    code, out, _ = run(capsys, "forecast", "1B,1.5B,3B", "steady", "llama_70b", "together", "--json")
+    months = json.loads(out)["months"]
+    assert code == 0 and [m["tokens_per_day"] for m in months] == [1e9, 1.5e9, 3e9]
+    code, _, err = run(capsys, "forecast", "1B,2B", "steady", "llama_70b", "together", "--months", "5")
+    assert code == 1 and "2 monthly volumes but months = 5" in err
