@@ -367,3 +367,16 @@ def test_sensitivity_spills_a_tornado_table():
     rows = {r[0]: r for r in table[1:]}
     assert rows["price_per_m_tokens"][4] == pytest.approx(26_400 * 0.9)  # 1e9 × 30 / 1e6 × 0.88 × 0.9
     assert "not a plan field" in f.ATLAS_SENSITIVITY(1e9, "steady", "llama_70b", "together", None, None, "profit")
+
+
+def test_finance_functions_forward_the_serving_settings():
+    serving = dict(precision="bf16", tpot_ms=50.0)
+    table = f.ATLAS_FORECAST(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 2, **serving)
+    expected = atlas_xl.forecast(5e9, "steady", "llama_70b", "runpod", "h100_sxm", months=2, **serving)
+    assert [r[3] for r in table[1:]] == list(expected["monthly_cost_usd"])
+    assert f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm", **serving) == \
+        atlas_xl.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm", **serving).tokens_per_day
+    assert f.ATLAS_COST_RANGE(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 90, **serving) == \
+        atlas_xl.cost_range(5e9, "steady", "llama_70b", "runpod", "h100_sxm", percentiles=[90], **serving).p90
+    assert "precision" in f.ATLAS_SENSITIVITY(5e9, "steady", "llama_70b", "runpod", "h100_sxm",
+                                               precision="int3")  # the serving model's one-line refusal

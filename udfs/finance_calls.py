@@ -26,9 +26,19 @@ def _catalog(tables):
     return excel.catalog(**{t: tables.get(t) for t in FINANCE_TABLES})
 
 
-def _plan_kwargs(latency_ms):
-    latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
-    return {} if math.isnan(latency) else {"latency_ms": latency}
+PLAN_KWARGS = ("latency_ms", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+
+
+def _plan_kwargs(raw):
+    """The given ones of latency_ms and the serving settings, as plan() takes them (blank = default)."""
+    out = {}
+    for name in PLAN_KWARGS:
+        value = raw.get(name)
+        if excel.is_blank(value):
+            continue
+        out[name] = excel.text(name, value) if name == "precision" else excel.number(
+            name, value, minimum=0.0 if name == "latency_ms" else None, positive=name != "latency_ms")
+    return out
 
 
 def _rate(name, value):
@@ -59,7 +69,7 @@ def _start(value):
 
 @excel.one_line_errors
 def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start,
-                   price_change_per_year, commitment, committed_gpus, latency_ms, fields, tables, assumption_range):
+                   price_change_per_year, commitment, committed_gpus, plan_args, fields, tables, assumption_range):
     volumes = _volumes(tokens_per_day)
     term = excel.text("commitment", commitment)
     frame = finance.forecast(
@@ -70,7 +80,7 @@ def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthl
         commitment=term.lower() if term else None,
         committed_gpus=None if excel.is_blank(committed_gpus) else excel.number("committed_gpus", committed_gpus,
                                                                                 positive=True),
-        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(latency_ms))
+        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     wanted = calls._field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
     for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
         if column in wanted and column not in frame.columns:
@@ -106,14 +116,14 @@ def _option(value, gpu, name):
 
 
 @excel.one_line_errors
-def breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, latency_ms, tables, assumption_range):
+def breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, plan_args, tables, assumption_range):
     pattern_, model_ = excel.text("pattern", pattern), excel.text("model", model)
     if pattern_ is None or model_ is None:
         raise InputError("pattern and model are needed — enter both")
     result = finance.breakeven(pattern_, model_, _option(option_a, gpu_a, "option_a"),
                                _option(option_b, gpu_b, "option_b"),
                                catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
-                               **_plan_kwargs(latency_ms))
+                               **_plan_kwargs(plan_args))
     if result.tokens_per_day is None:
         return result.reason
     return result.tokens_per_day
@@ -174,7 +184,7 @@ def _percentiles(value):
 @excel.one_line_errors
 def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread,
                      volume_spread, draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year,
-                     latency_ms, tables, assumption_range):
+                     plan_args, tables, assumption_range):
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
     result = finance.cost_range(
@@ -190,18 +200,18 @@ def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, 
         growth_spread=excel.number("growth_spread", growth_spread, default=0.0, minimum=0.0),
         start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
-        **_plan_kwargs(latency_ms))
+        **_plan_kwargs(plan_args))
     if isinstance(qs, list):
         return [[result.percentiles[q] for q in row] for row in qs]
     return result.percentiles[qs]
 
 
 @excel.one_line_errors
-def sensitivity_table(tokens_per_day, pattern, model, platform, gpu, spread, output, latency_ms, tables,
+def sensitivity_table(tokens_per_day, pattern, model, platform, gpu, spread, output, plan_args, tables,
                       assumption_range):
     frame = finance.sensitivity(
         excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
         spread=excel.number("spread", spread, default=finance.SENSITIVITY_SPREAD, minimum=0.0),
         output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
-        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(latency_ms))
+        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())

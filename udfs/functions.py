@@ -367,26 +367,33 @@ def _finance_tables(local):
     return {t: local[t] for t in finance_calls.FINANCE_TABLES}
 
 
+def _plan_args(local):
+    """The plan() arguments every finance function forwards: latency requirement and serving settings."""
+    return {n: local[n] for n in finance_calls.PLAN_KWARGS}
+
+
 @udf
 def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=None, monthly_growth=None, start=None,
                    price_change_per_year=None, commitment=None, committed_gpus=None, latency_ms=None,
                    forecast_fields=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
-                   throughput=None, commitments=None, caller=None):
+                   throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None,
+                   ttft_ms=None, tpot_ms=None, caller=None):
     """Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, cumulative cost (spills).
     tokens_per_day may be a range of monthly volumes."""
     local = locals()
     return excel.fit(finance_calls.forecast_table(
         tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start, price_change_per_year,
-        commitment, committed_gpus, latency_ms, forecast_fields, _finance_tables(local), assumptions), caller)
+        commitment, committed_gpus, _plan_args(local), forecast_fields, _finance_tables(local), assumptions), caller)
 
 
 @udf
 def ATLAS_BREAKEVEN(pattern, model, option_a, option_b, gpu_a=None, gpu_b=None, latency_ms=None, assumptions=None,
-                    gpus=None, models=None, patterns=None, offerings=None, throughput=None):
+                    gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                    input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """Daily volume at which two options cost the same per month [tokens/day]; text when they never cross."""
-    return finance_calls.breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, latency_ms,
-                                         {t: v for t, v in locals().items() if t in calls.PLANNER_TABLES},
-                                         assumptions)
+    local = locals()
+    return finance_calls.breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, _plan_args(local),
+                                         {t: local[t] for t in calls.PLANNER_TABLES}, assumptions)
 
 
 @udf
@@ -399,20 +406,22 @@ def ATLAS_PATTERN(timestamps, tokens, pattern_field=None, patterns=None, caller=
 def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percentile=None, throughput_error=None,
                      price_spread=None, volume_spread=None, draws=None, seed=None, month=None, monthly_growth=None,
                      growth_spread=None, start=None, price_change_per_year=None, latency_ms=None, assumptions=None,
-                     gpus=None, models=None, patterns=None, offerings=None, throughput=None):
+                     gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
     """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month]."""
+    local = locals()
     return finance_calls.cost_range_value(
         tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread, volume_spread,
-        draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year, latency_ms,
-        {t: v for t, v in locals().items() if t in calls.PLANNER_TABLES}, assumptions)
+        draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year, _plan_args(local),
+        {t: local[t] for t in calls.PLANNER_TABLES}, assumptions)
 
 
 @udf
 def ATLAS_SENSITIVITY(tokens_per_day, pattern, model, platform, gpu=None, spread=None, output=None, latency_ms=None,
                       assumptions=None, gpus=None, models=None, patterns=None, offerings=None, throughput=None,
-                      caller=None):
+                      precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
     """Tornado table: the monthly cost at the low and high end of each input, largest swing first (spills)."""
     local = locals()
     return excel.fit(finance_calls.sensitivity_table(
-        tokens_per_day, pattern, model, platform, gpu, spread, output, latency_ms,
+        tokens_per_day, pattern, model, platform, gpu, spread, output, _plan_args(local),
         {t: local[t] for t in calls.PLANNER_TABLES}, assumptions), caller)

@@ -49,6 +49,7 @@ FORECAST_INPUTS = (
 )
 OPTIONAL_NAMES = tuple(row[1] for row in FORECAST_INPUTS if row[2] is None)  # blank is meaningful
 PLANNER_ARGS = "Assumptions,GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable"
+SERVING = "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs"  # the Inputs' serving settings, as Results uses
 
 
 def _put(sheet, ref, value, style=None, fmt=None):
@@ -84,7 +85,8 @@ def forecast_template_sheet(book, sheet, name):
     _put(sheet, f"A{row}", "Break-even", "atlas_heading")
     volume_row = row + 1
     _put(sheet, f"A{volume_row}", "Volume where both cost the same", "atlas_label")
-    _put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS})",
+    _put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS},"
+                                  f"{SERVING})",
          "atlas_output", sheets.COUNT)
     _put(sheet, f"C{volume_row}", "tokens/day", "atlas_units")
     _put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
@@ -111,7 +113,7 @@ def forecast_template_sheet(book, sheet, name):
     sheet[f"A{top}"] = ArrayFormula(
         f"A{top}:{end_col}{last}",
         f'=ATLAS_FORECAST(TokensPerDay,Pattern,Model,Platform,Gpu,FcMonths,FcGrowth,FcStart,FcPriceChange,'
-        f'FcCommitment,FcCommittedGpus,LatencyMs,"{fields}",{PLANNER_ARGS},CommitmentsTable)')
+        f'FcCommitment,FcCommittedGpus,LatencyMs,"{fields}",{PLANNER_ARGS},CommitmentsTable,{SERVING})')
     _put(sheet, f"K{top}", "Month no.", "atlas_header")
     band = {"L": 10, "M": 90}
     for letter, q in band.items():
@@ -122,7 +124,7 @@ def forecast_template_sheet(book, sheet, name):
             sheet[f"{letter}{r}"] = (
                 f'=IF(K{r}<=FcMonths,ATLAS_COST_RANGE(TokensPerDay,Pattern,Model,Platform,Gpu,{q},FcThroughputError,'
                 f'FcPriceSpread,FcVolumeSpread,,,K{r},FcGrowth,FcGrowthSpread,FcStart,FcPriceChange,LatencyMs,'
-                f'{PLANNER_ARGS}),"")')
+                f'{PLANNER_ARGS},{SERVING}),"")')
             sheet[f"{letter}{r}"].number_format = sheets.USD
     for column, (heading, fmt) in enumerate(zip(FORECAST_HEADINGS, FORECAST_FORMATS), start=1):
         letter = "ABCDEFGHIJ"[column - 1]
@@ -159,7 +161,7 @@ def sensitivity_template_sheet(book, sheet, name):
     top, last = 6, 6 + SENSITIVITY_ROWS
     sheet[f"A{top}"] = ArrayFormula(
         f"A{top}:H{last}", f"=ATLAS_SENSITIVITY(TokensPerDay,Pattern,Model,Platform,Gpu,SensSpread,,LatencyMs,"
-                           f"{PLANNER_ARGS})")
+                           f"{PLANNER_ARGS},{SERVING})")
     formats = ("@", sheets.NUMBER, sheets.NUMBER, sheets.NUMBER, sheets.USD, sheets.USD, sheets.USD, sheets.USD)
     for column, fmt in enumerate(formats, start=1):
         letter = "ABCDEFGH"[column - 1]
