@@ -426,6 +426,280 @@ EPILOGS = {
 }
 
 
+# -- finance commands (issue 14): forecast, breakeven, pattern, sweep ------------------------------
+EPILOGS.update({
+    "forecast": ("examples:\n  atlas-xl forecast 2B steady llama_70b runpod --gpu h100_sxm --months 24 --growth 5% "
+                 "--start 2027-01\n  atlas-xl forecast 2B steady llama_70b runpod --gpu h100_sxm --months 36 "
+                 "--commitment 3y\n  atlas-xl forecast 1B,1.5B,3B,3B steady llama_70b together\n  atlas-xl forecast 1B bursty llama_70b together --price-change=-20% --csv   (a negative rate needs the =)"),
+    "breakeven": ("examples:\n  atlas-xl breakeven steady llama_70b together runpod/h100_sxm\n"
+                  "  atlas-xl breakeven steady llama_70b together runpod/h100_sxm --tokens-per-day 100M "
+                  "--growth 20% --months 24"),
+    "pattern": ("examples:\n  atlas-xl pattern usage.csv\n"
+                "  atlas-xl pattern usage.csv --name ours --add-to my_catalogs/   (then: atlas-xl plan 2B ours "
+                "llama_70b runpod --gpu h100_sxm --catalog my_catalogs/)\n\n"
+                "usage.csv: a timestamp column (timestamp, time, date, start_time; ISO text or Unix seconds) and\n"
+                "tokens or input_tokens + output_tokens, one row per request or per hour"),
+    "sweep": ("examples:\n  atlas-xl sweep scenarios.csv -o results.parquet\n"
+              "  atlas-xl sweep scenarios.csv -o results.csv --workers 4\n"
+              "  atlas-xl sweep scenarios.csv -o results.parquet --scheduler tcp://10.0.0.5:8786\n\n"
+              "scenarios.csv: one scenario per row; columns tokens_per_day, pattern, model, platform (required),\n"
+              "gpu, latency_ms, gpu_count, gpu_tokens_per_s, hourly_usd, price_per_m_tokens, billing, months,\n"
+              "monthly_growth, price_change_per_year (blank = not given)"),
+})
+FORECAST_VIEW = {
+    "month": ("month", "{:.0f}"), "period": ("period", "{}"), "tokens_per_day": ("tokens/day", "{:,.0f}"),
+    "gpu_count": ("GPUs", "{:.0f}"), "monthly_cost_usd": ("$/month", "{:,.0f}"),
+    "cost_per_m_tokens_usd": ("$/Mtok", "{:.3f}"), "cumulative_cost_usd": ("cumulative $", "{:,.0f}"),
+}
+COMMITMENT_VIEW = {"on_demand_cost_usd": ("on-demand $", "{:,.0f}"), "savings_usd": ("saved $", "{:,.0f}"),
+                   "cumulative_savings_usd": ("cum. saved $", "{:,.0f}")}
+
+
+def parse_volumes(text):
+    """'2B' → one daily volume; '1B,1.5B,3B' → one daily volume per month."""
+    parts = [p for p in str(text).split(",") if p.strip()] if "," in str(text) else [text]
+    volumes = [parse_volume(p) for p in parts]
+    return volumes if len(volumes) > 1 or "," in str(text) else volumes[0]
+
+
+def parse_rate(text):
+    """'5%', '0.05', '-20%' → a fraction."""
+    raw = str(text).strip().replace(" ", "")
+    try:
+        return float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a rate — write 5% or 0.05") from None
+
+
+def _plan_overrides(args):
+    names = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "billing",
+             "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def cmd_forecast(args):
+    from atlas_xl.finance import forecast
+
+    frame = forecast(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, months=args.months,
+                     monthly_growth=args.growth, start=args.start, price_change_per_year=args.price_change,
+                     commitment=args.commitment, committed_gpus=args.committed_gpus, catalog=args.catalog,
+                     **_plan_overrides(args))
+    if args.json:
+        _dump({"months": [{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")],
+               "summary": {k: _jsonable(v) for k, v in frame.attrs.items()}})
+        return
+    if args.csv:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    view = dict(FORECAST_VIEW)
+    if not args.start:
+        view.pop("period")
+    if args.commitment:
+        view.update(COMMITMENT_VIEW)
+    _emit_frame(frame, args, view=view)
+    total = frame["cumulative_cost_usd"].iloc[-1]
+    print(f"\n{len(frame)} months: {total:,.0f} USD"
+          + ("" if args.start else " (720-hour months; --start YYYY-MM for calendar months)"))
+    a = frame.attrs
+    if a:
+        payoff = a["commitment_payoff_month"]
+        print(f"commitment {a['commitment']}: {a['committed_gpus']:.0f} GPUs at {a['commitment_hourly_usd']:g} USD/GPU-h "
+              f"for {a['commitment_min_term_months']} months ({a['commitment_basis']}; {a['commitment_source']}, "
+              f"{a['commitment_as_of']})")
+        print(f"pays off: {'month ' + str(payoff) if payoff else 'never within its term'}; saves "
+              f"{a['commitment_term_savings_usd']:,.0f} USD over the term; still owed after month {len(frame)}: "
+              f"{a['commitment_owed_after_forecast_usd']:,.0f} USD")
+
+
+def cmd_breakeven(args):
+    from atlas_xl.finance import breakeven, breakeven_month
+
+    kwargs = _plan_overrides(args)
+    result = breakeven(args.pattern, args.model, args.option_a, args.option_b, catalog=args.catalog, **kwargs)
+    month = None
+    if args.tokens_per_day is not None:
+        month = breakeven_month(args.tokens_per_day, args.pattern, args.model, args.option_a, args.option_b,
+                                months=args.months, monthly_growth=args.growth, start=args.start,
+                                catalog=args.catalog, **kwargs)
+    if args.json or args.csv:
+        record = {k: _jsonable(v) for k, v in result.as_dict().items()}
+        if args.tokens_per_day is not None:
+            record["breakeven_month"] = month["month"] if month else None
+        if args.json:
+            _dump(record)
+        else:
+            pd.DataFrame([record]).to_csv(sys.stdout, index=False)
+        return
+    if result.tokens_per_day is None:
+        print(result.reason)
+    else:
+        print(f"break-even: {result.tokens_per_day:,.0f} tokens/day — {result.reason}")
+        print(f"monthly cost there: {args.option_a} {result.cost_a_usd:,.2f} USD, {args.option_b} "
+              f"{result.cost_b_usd:,.2f} USD ({result.gap_pct:.2g} % apart)")
+    if args.tokens_per_day is not None:
+        if month:
+            print(f"in the forecast: month {month['month']}{' (' + month['period'] + ')' if month['period'] else ''}"
+                  f" — {month['cheaper_after']} becomes cheaper than {month['cheaper_before']}")
+        else:
+            print("in the forecast: the cheaper option does not change")
+
+
+def cmd_pattern(args):
+    from atlas_xl.finance import pattern_from_usage
+
+    period = (args.period_start, args.period_end) if args.period_start or args.period_end else None
+    if period and not all(period):
+        raise InputError("give both --period-start and --period-end")
+    found = pattern_from_usage(args.file, period=period, catalog=args.catalog)
+    record = found.as_dict()
+    if args.add_to:
+        _add_pattern(found, args)
+    if args.json:
+        _dump(record)
+    elif args.csv:
+        pd.DataFrame([record]).to_csv(sys.stdout, index=False)
+    else:
+        units = {"tokens_per_day": "tokens/day", "hours": "h"}
+        print(pd.DataFrame({"field": list(record), "value": [_show(v) for v in record.values()],
+                            "units": [units.get(k, "") for k in record]}).to_string(index=False))
+    if args.add_to:
+        print(f"added pattern '{args.name}' to {Path(args.add_to) / 'patterns.csv'}", file=sys.stderr)
+
+
+def _add_pattern(found, args):
+    from atlas_xl.finance import with_pattern
+
+    target = Path(args.add_to) / "patterns.csv"
+    if target.exists() and not args.force:
+        raise InputError(f"'{target}' exists — pass --force to replace it, or choose another folder")
+    table = with_pattern(found, args.name, args.catalog, source=Path(args.file).name).tables["patterns"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target, lambda path: table.to_csv(path, index=False))
+
+
+def _atomic_write(target, write):
+    """Write through a temporary file in the same folder, then rename: never a half-written file."""
+    import tempfile
+
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(handle)
+    try:
+        write(temp)
+        os.replace(temp, target)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+class _Progress:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, width=30):
+        self.width = width
+
+    def __call__(self, done, total):
+        filled = int(self.width * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done:,}/{total:,} scenarios")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_sweep(args):
+    from atlas_xl.sweeps import sweep
+
+    target = Path(args.output)
+    if target.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError(f"'{target}': write .parquet or .csv")
+    if target.exists() and not args.force:
+        raise InputError(f"'{target}' exists — pass --force to replace it, or choose another name")
+    if target.suffix.lower() == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError("writing .parquet needs pyarrow — pip install 'atlas-xl[parquet]', or write .csv") \
+                from None
+    result = sweep(args.scenarios, catalog=args.catalog, scheduler=args.scheduler, workers=args.workers,
+                   chunk_size=args.chunk_size, progress=None if args.quiet else _Progress())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() == ".parquet":
+        _atomic_write(target, lambda path: result.to_parquet(path, index=False))
+    else:
+        _atomic_write(target, lambda path: result.to_csv(path, index=False))
+    failed = result[result["error"] != ""].drop_duplicates("scenario")
+    scenarios = result["scenario"].nunique()
+    print(f"wrote {target}: {scenarios:,} scenarios, {len(result):,} scenario-months, {len(failed):,} failed")
+    if len(failed):
+        first = failed.iloc[0]
+        raise InputError(f"{len(failed)} scenario(s) failed (their rows carry the reason in column error) — "
+                         f"first: scenario {first['scenario']} (row {first['scenario'] + 1}): {first['error']}")
+
+
+def add_finance_commands(command):
+    """The forecast, breakeven, pattern and sweep commands (``command`` is build_parser's factory)."""
+    def overrides(p):
+        p.add_argument("--latency-ms", type=float, help="latency requirement [ms]; < 300 penalises high risk")
+        p.add_argument("--gpu-count", type=float, help="fix the GPU count instead of the 75%% rule")
+        p.add_argument("--gpu-tokens-per-s", type=float, help="override throughput per GPU [tokens/s]")
+        p.add_argument("--hourly-usd", type=float, help="override price per GPU-hour [USD]")
+        p.add_argument("--price-per-m-tokens", type=float, help="override per-token price [USD/Mtok]")
+        p.add_argument("--billing", choices=["autoscaling", "dedicated", "per_token"], help="override billing")
+        p.add_argument("--precision", help="weight precision of the serving model: bf16, fp8 (default), fp4, best")
+        p.add_argument("--input-tokens", type=float, help="mean prompt tokens per request (default 1024)")
+        p.add_argument("--output-tokens", type=float, help="mean output tokens per request (default 1024)")
+        p.add_argument("--ttft-ms", type=float, help="p99 time-to-first-token limit [ms] (default 2000)")
+        p.add_argument("--tpot-ms", type=float, help="p99 time-per-output-token limit [ms] (default 200)")
+
+    def growth(p):
+        p.add_argument("--months", type=int, help="months to forecast (default 12)")
+        p.add_argument("--growth", type=parse_rate, default=0.0, help="volume growth per month: 5%% or 0.05")
+        p.add_argument("--start", help="first calendar month YYYY-MM (real month lengths; default 720-h months)")
+
+    p = command("forecast", "Month-by-month cost as usage grows, with price changes and commitments.")
+    p.add_argument("tokens_per_day", type=parse_volumes,
+                   help="daily token volume of month 1 (2e9, 2B, 500M), or one per month: 1B,1.5B,3B")
+    p.add_argument("pattern", help="traffic pattern: steady, business_hours, bursty")
+    p.add_argument("model", help="model key, e.g. llama_70b")
+    p.add_argument("platform", help="platform key, e.g. runpod, together")
+    p.add_argument("--gpu", help="GPU key when the platform offers several (h100_sxm)")
+    growth(p)
+    p.add_argument("--price-change", type=parse_rate, default=0.0, help="price change per year: --price-change=-20%% or 0.1")
+    p.add_argument("--commitment", choices=["1y", "3y"], help="reserved price from the commitments catalog")
+    p.add_argument("--committed-gpus", type=float, help="GPUs committed (default: month 1's count)")
+    overrides(p)
+    p.set_defaults(func=cmd_forecast)
+
+    p = command("breakeven", "The daily volume at which two options cost the same per month.")
+    p.add_argument("pattern", help="traffic pattern")
+    p.add_argument("model", help="model key")
+    p.add_argument("option_a", help="platform or platform/gpu, e.g. together")
+    p.add_argument("option_b", help="platform or platform/gpu, e.g. runpod/h100_sxm")
+    p.add_argument("--tokens-per-day", type=parse_volume, help="today's volume: also find the month of crossing")
+    growth(p)
+    overrides(p)
+    p.set_defaults(func=cmd_breakeven)
+
+    p = command("pattern", "Traffic-pattern factors (active ratio, burst factor, ...) from a usage log.")
+    p.add_argument("file", help="usage CSV: timestamps and token counts (hourly or finer)")
+    p.add_argument("--period-start", help="start of the period the log covers, when idle hours are left out")
+    p.add_argument("--period-end", help="end of that period")
+    p.add_argument("--add-to", metavar="DIR", help="write DIR/patterns.csv with the observed pattern added")
+    p.add_argument("--name", default="observed", help="pattern name for --add-to (default observed)")
+    p.add_argument("--force", action="store_true", help="replace DIR/patterns.csv if it exists")
+    p.set_defaults(func=cmd_pattern)
+
+    p = command("sweep", "Evaluate a table of scenarios (plan/forecast arguments per row) in parallel.", data=False)
+    p.add_argument("scenarios", help="CSV or Parquet file, one scenario per row")
+    p.add_argument("-o", "--output", required=True, help="results file: .parquet or .csv (one row per scenario-month)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); needs atlas-xl[dask]")
+    p.add_argument("--workers", type=int, help="local processes (default: one per CPU)")
+    p.add_argument("--chunk-size", type=int, default=2000, help="scenarios per task (default 2000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files (default: built-in)")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    p.set_defaults(func=cmd_sweep)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="atlas-xl", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -557,6 +831,8 @@ def build_parser():
     p.add_argument("directory", nargs="?", help="export: the folder to write")
     p.add_argument("--force", action="store_true", help="export: overwrite existing CSV files")
     p.set_defaults(func=cmd_catalog)
+
+    add_finance_commands(command)
     return parser
 
 

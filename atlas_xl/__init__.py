@@ -15,6 +15,8 @@ from .schedule import run_schedule
 from .record import Record
 from .serving import estimate
 from .simulator import simulate
+from .finance import breakeven, breakeven_month, cost_range, forecast, pattern_from_usage, sensitivity
+from .sweeps import sweep
 
 __version__ = "0.1.0"
 
@@ -22,4 +24,6 @@ __all__ = [
     "AtlasError", "Assumptions", "Catalog", "CatalogError", "InputError", "PlanResult", "Record",
     "UnknownNameError", "__version__", "estimate", "load_catalog", "optimize", "plan", "queueing", "rank",
     "run_schedule", "serving", "simulate",
+    # finance (issue 14)
+    "breakeven", "breakeven_month", "cost_range", "forecast", "pattern_from_usage", "sensitivity", "sweep",
 ]

@@ -298,6 +298,20 @@ SCHEMAS.update({
     ),
 })
 
+# -- commitments (finance, issue 14): reserved / committed prices with their minimum term ------
+TERMS = ("1y", "3y")
+SCHEMAS["commitments"] = (
+    (
+        Column("platform", "key", "platform key; blank = a market reference price for any platform", required=False),
+        Column("gpu", "key", "GPU key"),
+        Column("term", "choice", "commitment term: 1y | 3y", choices=TERMS),
+        Column("hourly_usd", "number", "committed price per GPU-hour [USD/h]", positive=True),
+        Column("min_term_months", "int", "months the commitment must be paid for [months]", positive=True),
+        *_provenance(),
+    ),
+    ("platform", "gpu", "term"),
+)
+
 FILES = {name: f"{name}.csv" for name in SCHEMAS}
 
 

@@ -44,6 +44,15 @@ EXAMPLES = {
     "ATLAS_OPTIMIZE": f"=ATLAS_OPTIMIZE({SIM}, Knobs!A2:B6, 120)",
     "ATLAS_CATALOG": '=ATLAS_CATALOG("platforms")',
     "ATLAS_VERSION": "=ATLAS_VERSION()",
+    # finance (issue 14)
+    "ATLAS_FORECAST": f'=ATLAS_FORECAST({PLAN}, 24, 0.05, "2027-01")   or with a 3-year commitment: '
+                      f'=ATLAS_FORECAST({PLAN}, 36, , , , "3y")',
+    "ATLAS_BREAKEVEN": '=ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm")',
+    "ATLAS_PATTERN": '=ATLAS_PATTERN(Usage!A2:A745, Usage!B2:B745)   or one factor: '
+                     '=ATLAS_PATTERN(Usage!A2:A745, Usage!B2:B745, "burst_factor")   (timestamps, token counts)',
+    "ATLAS_COST_RANGE": f"=ATLAS_COST_RANGE({PLAN}, 90, 0.15, 0.1)   or P10/P50/P90 at once: "
+                        f"=ATLAS_COST_RANGE({PLAN}, D1:D3, 0.15)",
+    "ATLAS_SENSITIVITY": f"=ATLAS_SENSITIVITY({PLAN}, 0.2)",
 }
 
 

@@ -166,6 +166,10 @@ def docs_sample_ranges():
                         ["microbatch", 2.0]],
         "D2:E5": [["workload", "llama_70b_chat"], ["parallelism.dp", 4.0], ["arrival.profile", "steady"],
                   [None, None]],
+        # finance (issue 14): percentiles, and a month of hourly usage (date serials, business hours)
+        "D1:D3": [[10.0], [50.0], [90.0]],
+        "Usage!A2:A745": [[46388.0 + h / 24] for h in range(744)],
+        "Usage!B2:B745": [[1000.0 if (h // 24) % 7 < 5 and 9 <= h % 24 < 17 else 0.0] for h in range(744)],
     }
 
 

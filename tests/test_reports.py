@@ -21,8 +21,8 @@ def default_report(tmp_path_factory):
 
 def test_sheets_and_recommendation(default_report):
     book = load_workbook(default_report)
-    assert book.sheetnames == ["Summary", "Ranking", "Breakdown", "Costs", "Serving", "CostVsVolume", "Simulator", "Schedule",
-                               "Assumptions", "Sources"]
+    assert book.sheetnames == ["Summary", "Ranking", "Breakdown", "Costs", "Serving", "CostVsVolume", "Simulator",
+                               "Schedule", "Forecast", "Sensitivity", "Assumptions", "Sources"]
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     best = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).iloc[0]
     assert summary["Platform"] == best.platform
@@ -189,3 +189,62 @@ def test_every_sheet_prints_one_page_wide_with_its_header_repeated(default_repor
     for title in ("Ranking", "Breakdown", "Costs", "Serving", "Simulator", "Schedule", "Assumptions", "Sources"):
         assert book[title].print_title_rows == "$4:$4", title
     assert book["Summary"].page_setup.orientation == "portrait"
+
+
+# -- Forecast and Sensitivity sections (issue 14) ------------------------------------------------------------
+def test_forecast_section_equals_the_library(default_report):
+    book = load_workbook(default_report)
+    sheet = book["Forecast"]
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    header = list(rows[0])
+    best = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).iloc[0]
+    frame = atlas_xl.forecast(2e9, "steady", "llama_70b", best.platform, best.gpu or None, latency_ms=250)
+    costs = [r[header.index("Monthly cost")] for r in rows[1:13]]
+    assert costs == pytest.approx(list(frame["monthly_cost_usd"]))
+    text = " ".join(str(c) for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str))
+    assert "No P10–P90 band" in text or "P10–P90" in text  # the band, or why there is none
+    assert "Break-even against" in text
+    assert sheet._charts
+
+
+def test_forecast_settings_from_a_scenario(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"workload": {"tokens_per_day": 2e9, "pattern": "steady",
+                                                              "model": "llama_70b"},
+                                                 "offerings": ["runpod"], "schedule": False,
+                                                 "forecast": {"months": 36, "monthly_growth": 0.03,
+                                                              "start": "2027-01", "commitment": "3y",
+                                                              "throughput_error": 0.15, "price_spread": 0.1}})
+    sheet = load_workbook(path)["Forecast"]
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    header = list(rows[0])
+    assert {"Period", "Saved by commitment", "P10 on-demand cost", "P90 on-demand cost"} <= set(header)
+    assert rows[1][header.index("Period")] == "2027-01"
+    low, high = (rows[12][header.index(h)] for h in ("P10 on-demand cost", "P90 on-demand cost"))
+    assert low <= high
+    text = " ".join(str(c) for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str))
+    assert "Commitment 3y" in text and "InferenceX" in text
+
+
+def test_unknown_forecast_key_is_one_line(tmp_path):
+    with pytest.raises(InputError, match="unknown forecast key 'growth'"):
+        workbook.report(tmp_path / "r.xlsx", {"forecast": {"growth": 0.1}})
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_sensitivity_section_is_a_tornado(default_report):
+    sheet = load_workbook(default_report)["Sensitivity"]
+    rows = list(sheet.iter_rows(min_row=5, values_only=True))
+    swings = [r[6] for r in rows if isinstance(r[6], (int, float))]
+    assert swings == sorted(swings, reverse=True) and len(swings) >= 2
+    assert sheet._charts
+
+
+def test_forecast_section_uses_the_scenarios_serving_settings(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"tokens_per_day": 5e9, "offerings": ["runpod"], "precision": "bf16",
+                                                 "tpot_ms": 50, "schedule": False})
+    rows = list(load_workbook(path)["Forecast"].iter_rows(min_row=4, values_only=True))
+    best = atlas_xl.rank(5e9, "steady", "llama_70b", latency_ms=250, platforms=["runpod"], precision="bf16",
+                         tpot_ms=50).iloc[0]
+    expected = atlas_xl.forecast(5e9, "steady", "llama_70b", best.platform, best.gpu, latency_ms=250,
+                                 precision="bf16", tpot_ms=50)
+    assert rows[1][list(rows[0]).index("Monthly cost")] == pytest.approx(expected["monthly_cost_usd"].iloc[0])

@@ -16,7 +16,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 import atlas_xl
 from atlas_xl.catalog import SCHEMAS
 from udfs import functions
-from workbook import sheets, template
+from workbook import finance_sheets, sheets, template
 from workbook.optimizer_button import optimize_workbook
 
 
@@ -117,6 +117,7 @@ def test_every_reference_points_at_something(built):
     _, book = built
     optional = {sheets.name_of(s.key) for b in sheets.INPUTS if b.named for s in b.rows if s.optional}
     optional_keys = {s.key for b in sheets.INPUTS for s in b.rows if s.optional}  # blank is meaningful
+    optional |= set(finance_sheets.OPTIONAL_NAMES)  # Forecast inputs whose blank means "default"
     catalog_titles = {title for title, _, _ in sheets.CATALOG_SHEETS.values()}
     spilled = {(s.title, r, c) for s in book.worksheets for row in s.iter_rows() for cell in row
                if isinstance(cell.value, ArrayFormula)

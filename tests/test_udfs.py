@@ -245,7 +245,8 @@ def test_the_family_is_complete():
                 "ATLAS_THROUGHPUT", "ATLAS_P50", "ATLAS_P95", "ATLAS_P99", "ATLAS_TTFT", "ATLAS_STEP_TIME",
                 "ATLAS_POWER", "ATLAS_ENERGY_COST", "ATLAS_COST_PER_1K", "ATLAS_QUEUE_WAIT", "ATLAS_SIMULATE",
                 "ATLAS_SCHEDULE", "ATLAS_OPTIMIZE", "ATLAS_CATALOG", "ATLAS_VERSION", "ATLAS_GPU_TPS", "ATLAS_FIT",
-                "ATLAS_TPOT", "ATLAS_ESTIMATE"}
+                "ATLAS_TPOT", "ATLAS_ESTIMATE",
+                "ATLAS_FORECAST", "ATLAS_BREAKEVEN", "ATLAS_PATTERN", "ATLAS_COST_RANGE", "ATLAS_SENSITIVITY"}
     assert required == set(FUNCTIONS)
 
 
@@ -297,3 +298,85 @@ def test_bad_cells_in_text_ranges_get_their_own_error():
     assert grid[0][0] == atlas_xl.plan(1e9, "steady", "llama_70b", "together").monthly_cost_usd
     assert grid[0][1] == "pattern must be a name, not True"
     assert grid[0][2] == "pattern is empty — enter a name"
+
+
+# -- finance functions (issue 14) ----------------------------------------------------------------------------
+def test_forecast_spills_the_library_table():
+    table = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 3, 0.05)
+    frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3, monthly_growth=0.05)
+    assert table[0] == ["month", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
+                        "cumulative_cost_usd"]
+    assert [r[3] for r in table[1:]] == list(frame["monthly_cost_usd"])
+
+
+def test_forecast_from_a_column_of_volumes_and_an_excel_date():
+    table = f.ATLAS_FORECAST([[1e9], [2e9], [None]], "steady", "llama_70b", "runpod", "h100_sxm",
+                             start=dt.datetime(2027, 2, 1))
+    assert [r[1] for r in table[1:]] == ["2027-02", "2027-03"]
+    assert table[1][4] == pytest.approx(4 * 2.69 * 28 * 24)  # 1e9 steady → 4 GPUs; February 2027 has 28 days
+
+
+def test_forecast_commitment_rows_and_errors():
+    table = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 12, None, None, None, "3y")
+    assert "savings_usd" in table[0]
+    labels = [r[0] for r in table]
+    assert "commitment pays off in month" in labels and "basis" in labels
+    assert one_line(f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 0)).startswith("months")
+    assert "−100 %" in f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 12, -1.5)
+    assert "no 1y commitment" in f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 12, None, None,
+                                                 None, "1y")
+
+
+def test_breakeven_number_or_reason():
+    volume = f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm")
+    assert volume == pytest.approx(4 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)  # see test_finance
+    assert f.ATLAS_BREAKEVEN("bursty", "llama_8b", "groq", "runpod/h100_sxm").startswith("never cross")
+    assert f.ATLAS_BREAKEVEN("steady", "llama_70b", None, "together").startswith("option_a is empty")
+    # the platform and its GPU in cells of their own, as the template's Inputs hold them
+    assert f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod", None, "h100_sxm") == volume
+    assert "already names a GPU" in f.ATLAS_BREAKEVEN("steady", "llama_70b", "runpod/h100_sxm", "together", "b200")
+
+
+def test_pattern_from_ranges_of_dates_and_tokens():
+    times = [[dt.datetime(2027, 1, 4) + dt.timedelta(hours=h)] for h in range(7 * 24)]
+    tokens = [[1000.0 if (h // 24) < 5 and 9 <= h % 24 < 17 else 0.0] for h in range(7 * 24)]
+    table = dict((r[0], r[1]) for r in f.ATLAS_PATTERN(times, tokens)[1:])
+    assert table["active_ratio"] == pytest.approx(40 / 168)  # Mon–Fri 09–17 of one week
+    assert table["nearest_pattern"] == "business_hours"
+    assert f.ATLAS_PATTERN(times, tokens, "burst_factor") == pytest.approx(1.0)
+    serials = [[46391 + h / 24] for h in range(7 * 24)]  # the same week as spreadsheet date serials
+    assert f.ATLAS_PATTERN(serials, tokens, "active_ratio") == pytest.approx(40 / 168)
+    assert "same size" in f.ATLAS_PATTERN(times, tokens[:-1])
+    assert "unknown pattern field" in f.ATLAS_PATTERN(times, tokens, "colour")
+
+
+def test_cost_range_percentiles_spill_and_match_library():
+    cells = f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", [[10], [50], [90]], 0.15, 0.1)
+    result = atlas_xl.cost_range(2e9, "steady", "llama_70b", "runpod", "h100_sxm", throughput_error=0.15,
+                                 price_spread=0.1)
+    assert [r[0] for r in cells] == [result.p10, result.p50, result.p90]
+    # a cell formatted as 90 % arrives as 0.9: the same percentile
+    assert f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 0.9, 0.15, 0.1) == result.p90
+    default = atlas_xl.cost_range(2e9, "steady", "llama_70b", "runpod", "h100_sxm", percentiles=[90])
+    assert f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 90) == default.percentiles[90.0]
+
+
+def test_sensitivity_spills_a_tornado_table():
+    table = f.ATLAS_SENSITIVITY(1e9, "steady", "llama_70b", "together")
+    assert table[0][:2] == ["input", "base"]
+    rows = {r[0]: r for r in table[1:]}
+    assert rows["price_per_m_tokens"][4] == pytest.approx(26_400 * 0.9)  # 1e9 × 30 / 1e6 × 0.88 × 0.9
+    assert "not a plan field" in f.ATLAS_SENSITIVITY(1e9, "steady", "llama_70b", "together", None, None, "profit")
+
+
+def test_finance_functions_forward_the_serving_settings():
+    serving = dict(precision="bf16", tpot_ms=50.0)
+    table = f.ATLAS_FORECAST(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 2, **serving)
+    expected = atlas_xl.forecast(5e9, "steady", "llama_70b", "runpod", "h100_sxm", months=2, **serving)
+    assert [r[3] for r in table[1:]] == list(expected["monthly_cost_usd"])
+    assert f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm", **serving) == \
+        atlas_xl.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm", **serving).tokens_per_day
+    assert f.ATLAS_COST_RANGE(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 90, **serving) == \
+        atlas_xl.cost_range(5e9, "steady", "llama_70b", "runpod", "h100_sxm", percentiles=[90], **serving).p90
+    assert "precision" in f.ATLAS_SENSITIVITY(5e9, "steady", "llama_70b", "runpod", "h100_sxm",
+                                               precision="int3")  # the serving model's one-line refusal

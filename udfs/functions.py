@@ -330,3 +330,98 @@ def ATLAS_CATALOG(kind, table=None, caller=None):
 def ATLAS_VERSION():
     """The version of atlas_xl that computes these functions."""
     return atlas_xl.__version__
+
+
+# -- finance (issue 14): forecast, break-even, usage pattern, cost range, sensitivity -------------------
+from udfs import finance_calls  # noqa: E402  (a module, not names: xlwings exports decorated attributes)
+
+ARG_DOCS.update({
+    "months": "Months to forecast; blank = 12 (or the number of volumes given) [months]",
+    "monthly_growth": "Volume growth per month, e.g. 5 % or 0.05; blank = 0 [1/month]",
+    "start": "First calendar month (a date, or text YYYY-MM): months get their real length; blank = 720-h months",
+    "price_change_per_year": "Price change per year, e.g. -20 %; blank = 0 [1/year]",
+    "commitment": "Reserved price term: 1y or 3y (commitments table); blank = on demand",
+    "committed_gpus": "GPUs committed; blank = month 1's GPU count [GPUs]",
+    "forecast_fields": "Columns to show: a range or comma-separated text (month, monthly_cost_usd, ...); blank = the main ones",
+    "commitments": "Commitments catalog table (reserved prices); blank = built-in",
+    "option_a": "First option: platform or platform/gpu, e.g. together",
+    "option_b": "Second option: platform or platform/gpu, e.g. runpod/h100_sxm",
+    "gpu_a": "GPU of the first option when option_a is a platform alone; blank = none",
+    "gpu_b": "GPU of the second option when option_b is a platform alone; blank = none",
+    "timestamps": "Range of usage timestamps (dates/times, hourly or finer)",
+    "tokens": "Range of token counts, one beside each timestamp [tokens]",
+    "pattern_field": "One field to return (active_ratio, burst_factor, efficiency, batch_multiplier, tokens_per_day); blank = the whole table",
+    "percentile": "Percentile of the monthly cost: 10, 50, 90 (or 10 %, 50 %, 90 %); a range spills; blank = 50",
+    "throughput_error": "Relative 1-sigma throughput error, e.g. 0.15; blank = the serving model's",
+    "price_spread": "Relative 1-sigma price spread, e.g. 0.1; blank = 0",
+    "volume_spread": "Relative 1-sigma error of the daily volume, e.g. 0.2; blank = 0",
+    "draws": "Monte-Carlo draws; blank = 10000",
+    "month": "Which forecast month (1 = now); blank = 1",
+    "growth_spread": "1-sigma of the monthly growth rate, e.g. 0.02; blank = 0",
+    "spread": "Low/high of every input as ± this share, e.g. 0.1; blank = 0.1",
+    "output": "Plan field to compare: monthly_cost_usd (blank), cost_per_m_tokens_usd, score_usd, gpu_count",
+})
+
+
+def _finance_tables(local):
+    return {t: local[t] for t in finance_calls.FINANCE_TABLES}
+
+
+def _plan_args(local):
+    """The plan() arguments every finance function forwards: latency requirement and serving settings."""
+    return {n: local[n] for n in finance_calls.PLAN_KWARGS}
+
+
+@udf
+def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=None, monthly_growth=None, start=None,
+                   price_change_per_year=None, commitment=None, committed_gpus=None, latency_ms=None,
+                   forecast_fields=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
+                   throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None,
+                   ttft_ms=None, tpot_ms=None, caller=None):
+    """Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, cumulative cost (spills).
+    tokens_per_day may be a range of monthly volumes."""
+    local = locals()
+    return excel.fit(finance_calls.forecast_table(
+        tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start, price_change_per_year,
+        commitment, committed_gpus, _plan_args(local), forecast_fields, _finance_tables(local), assumptions), caller)
+
+
+@udf
+def ATLAS_BREAKEVEN(pattern, model, option_a, option_b, gpu_a=None, gpu_b=None, latency_ms=None, assumptions=None,
+                    gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                    input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+    """Daily volume at which two options cost the same per month [tokens/day]; text when they never cross."""
+    local = locals()
+    return finance_calls.breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, _plan_args(local),
+                                         {t: local[t] for t in calls.PLANNER_TABLES}, assumptions)
+
+
+@udf
+def ATLAS_PATTERN(timestamps, tokens, pattern_field=None, patterns=None, caller=None):
+    """Traffic-pattern factors observed in a usage log: active ratio, burst factor, suggested batching (spills)."""
+    return excel.fit(finance_calls.pattern_table(timestamps, tokens, pattern_field, {"patterns": patterns}), caller)
+
+
+@udf
+def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percentile=None, throughput_error=None,
+                     price_spread=None, volume_spread=None, draws=None, seed=None, month=None, monthly_growth=None,
+                     growth_spread=None, start=None, price_change_per_year=None, latency_ms=None, assumptions=None,
+                     gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
+                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+    """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month]."""
+    local = locals()
+    return finance_calls.cost_range_value(
+        tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread, volume_spread,
+        draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year, _plan_args(local),
+        {t: local[t] for t in calls.PLANNER_TABLES}, assumptions)
+
+
+@udf
+def ATLAS_SENSITIVITY(tokens_per_day, pattern, model, platform, gpu=None, spread=None, output=None, latency_ms=None,
+                      assumptions=None, gpus=None, models=None, patterns=None, offerings=None, throughput=None,
+                      precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
+    """Tornado table: the monthly cost at the low and high end of each input, largest swing first (spills)."""
+    local = locals()
+    return excel.fit(finance_calls.sensitivity_table(
+        tokens_per_day, pattern, model, platform, gpu, spread, output, _plan_args(local),
+        {t: local[t] for t in calls.PLANNER_TABLES}, assumptions), caller)

@@ -60,6 +60,7 @@ class Scenario:
     schedule: bool = True
     sweep: tuple = SWEEP  # tokens per day for the cost-versus-volume sheet
     top: int = 5  # offerings drawn in the cost-versus-volume chart
+    forecast: dict | None = None  # Forecast/Sensitivity sheets: months, monthly_growth, start, commitment, ... (docs/finance.md)
 
 
 SECTIONS = {  # the nested form of a scenario file → Scenario fields
@@ -205,6 +206,11 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         _simulator(book.create_sheet("Simulator"), results.simulation)
     if results.schedule is not None:
         _schedule(book.create_sheet("Schedule"), results.schedule)
+    from workbook import finance_sheets  # here: finance_sheets imports this module
+    finance_sheets.forecast_report_sheet(book.create_sheet("Forecast"), scenario, ranking, cat, write_cell, _header,
+                                         _title)
+    finance_sheets.sensitivity_report_sheet(book.create_sheet("Sensitivity"), scenario, ranking, cat, write_cell,
+                                            _header, _title)
     _assumptions(book.create_sheet("Assumptions"), scenario)
     _sources(book.create_sheet("Sources"), ranking, results.simulation, cat, scenario)
     for sheet in book.worksheets:

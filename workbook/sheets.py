@@ -199,6 +199,7 @@ CATALOG_SHEETS = {  # catalog table → (sheet title, defined name of its range,
     "workloads": ("Workloads", "WorkloadsTable", "WorkloadList"),
     "phases": ("Phases", "PhasesTable", None),
     "request_profiles": ("RequestProfiles", "RequestProfilesTable", None),
+    "commitments": ("Commitments", "CommitmentsTable", None),  # reserved prices for the Forecast sheet
 }
 SPARE_ROWS = 100  # blank rows inside each table's defined name, so added rows count
 

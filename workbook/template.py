@@ -35,7 +35,7 @@ import atlas_xl
 from atlas_xl.errors import AtlasError
 from udfs import calls
 from atlas_xl import fields
-from workbook import layout, sheets
+from workbook import finance_sheets, layout, sheets
 from workbook.reports import save_atomic
 
 TEMPLATE_NAME = "atlas_xl_template.xlsm"
@@ -51,7 +51,8 @@ from the Python installation, which only that release installs. pyproject.toml p
 NAVY, PALE_YELLOW, PALE_GREEN, GREY = "1F3864", "FFF2CC", "E2EFDA", "808080"
 THIN = Side(style="thin", color="BFBFBF")
 SIMULATOR_ROWS, SCHEDULE_ROWS, RANK_ROWS, OPTIMIZER_ROWS, LIST_ROWS = 70, 80, 100, 40, 100  # room to grow
-SHEET_ORDER = ("Start", "Inputs", "Results", "Ranking", "WhatIf", "Simulator", "Schedule", "Optimizer", "Checks")
+SHEET_ORDER = ("Start", "Inputs", "Results", "Ranking", "WhatIf", "Forecast", "Sensitivity", "Simulator", "Schedule",
+               "Optimizer", "Checks")
 
 
 # -- styles (registered once) -------------------------------------------------------------------------
@@ -275,6 +276,8 @@ def _start(sheet, book):
         ("Results", "planner and simulator outputs for the Inputs offering"),
         ("Ranking", "every offering that serves the model, best first, and a cost chart"),
         ("WhatIf", "monthly cost over tokens per day × offering and × traffic pattern"),
+        ("Forecast", "month-by-month cost as usage grows, P10–P90 band, commitments, break-even month"),
+        ("Sensitivity", "tornado: which input moves the monthly cost most"),
         ("Simulator", "the whole simulation record"),
         ("Schedule", "the multi-phase schedule, aggregated and per phase"),
         ("Optimizer", "the SLA, starting knobs, the Optimize button and its results"),
@@ -830,6 +833,8 @@ def build_template(path, catalog=None, overwrite=True):
     _results(book, created["Results"])
     _whatif(book, created["WhatIf"])
     _ranking(book, created["Ranking"], cat)
+    finance_sheets.forecast_template_sheet(book, created["Forecast"], _name)
+    finance_sheets.sensitivity_template_sheet(book, created["Sensitivity"], _name)
     _simulator(book, created["Simulator"])
     _schedule(book, created["Schedule"])
     _optimizer(book, created["Optimizer"])

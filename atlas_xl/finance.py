@@ -1,0 +1,927 @@
+"""Finance-grade planning on top of the planner: monthly forecasts, commitments, break-even,
+traffic patterns from usage logs, cost ranges, sensitivity (tornado) tables and scenario sweeps.
+
+Every function calls `planner.plan` (through its array path where there are many cases) and
+forwards any other keyword argument of ``plan`` unchanged (``**plan_kwargs``), so what plan()
+learns (precision, latency limits, ...) reaches every function here. See ``docs/finance.md``.
+"""
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalog import load_catalog, normalize_key
+from .errors import InputError
+from . import planner
+from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
+
+HOURS_PER_DAY = 24.0
+BREAKEVEN_LOW, BREAKEVEN_HIGH = 1e6, 1e13  # tokens/day searched by breakeven() (issue 14)
+BREAKEVEN_GRID_PER_DECADE = 64  # scan density before bisection; two crossings closer than one cell are seen as none
+MAX_MONTHS = 1200  # 100 years: a forecast longer than that is a typo
+
+
+# -- argument checks -----------------------------------------------------------------------------
+def _months(months):
+    if isinstance(months, bool) or not isinstance(months, (int, float, np.integer, np.floating)):
+        raise InputError(f"months must be a whole number of months, not {months!r}")
+    if not math.isfinite(months) or months != int(months) or not 1 <= months <= MAX_MONTHS:
+        raise InputError(f"months = {months!r} — give a whole number from 1 to {MAX_MONTHS}")
+    return int(months)
+
+
+def _float(name, value, example):
+    """A number argument as a float; bool, text and None are refused in one line."""
+    if isinstance(value, (bool, str)) or value is None:
+        raise InputError(f"{name} must be a number{example}, not {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number{example}, not {value!r}") from None
+
+
+def _rate(name, value, lowest=-1.0):
+    """A growth or price-change rate as a fraction (0.05 = +5 %); above −100 %."""
+    value = _float(name, value, " such as 0.05 for +5 %")
+    if not math.isfinite(value) or value <= lowest:
+        raise InputError(f"{name} = {value:g} is {'not finite' if not math.isfinite(value) else 'at or below −100 %'}"
+                         f" — give a fraction above {lowest:g} (0.05 = +5 %, −0.1 = −10 %)")
+    return value
+
+
+def _spread(name, value):
+    if value is None:
+        return 0.0
+    value = _float(name, value, " (a fraction such as 0.1 for ±10 %)")
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{name} = {value!r} — give a fraction >= 0 (0.1 = ±10 %)")
+    return value
+
+
+def parse_start(start):
+    """'2027-01' (or a date, a datetime, a pandas Period/Timestamp) → (year, month)."""
+    if start is None:
+        return None
+    if isinstance(start, (pd.Timestamp, pd.Period)) or hasattr(start, "year") and hasattr(start, "month"):
+        return int(start.year), int(start.month)
+    text = str(start).strip()
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?", text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InputError(f"start '{start}' is not a month — write YYYY-MM, e.g. 2027-01")
+    return int(match.group(1)), int(match.group(2))
+
+
+def calendar_months(start, months):
+    """Labels ('2027-01') and day counts of ``months`` calendar months from ``start`` (year, month)."""
+    year, month = start
+    labels, days = [], []
+    for _ in range(months):
+        labels.append(f"{year:04d}-{month:02d}")
+        days.append(calendar.monthrange(year, month)[1])
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return labels, np.array(days, dtype=float)
+
+
+# -- month-by-month volumes and prices ----------------------------------------------------------
+def monthly_volumes(tokens_per_day, months, monthly_growth=0.0):
+    """Daily volume of month k = tokens_per_day × (1 + monthly_growth)^(k−1). [tokens day⁻¹]
+
+    Parameters
+    ----------
+    tokens_per_day : numeric
+        Daily volume in month 1. [tokens day⁻¹]
+    months : int
+        Number of months.
+    monthly_growth : numeric
+        Growth per month as a fraction (0.05 = +5 % a month). [month⁻¹]
+    """
+    return tokens_per_day * (1.0 + monthly_growth) ** np.arange(months, dtype=float)
+
+
+def price_factors(months, price_change_per_year=0.0):
+    """Price of month k relative to month 1 = (1 + price_change_per_year)^((k−1)/12). [unitless]
+
+    A constant yearly rate compounded monthly: −0.2 means prices fall 20 % a year.
+    """
+    return (1.0 + price_change_per_year) ** (np.arange(months, dtype=float) / 12.0)
+
+
+def _volumes(tokens_per_day, months, monthly_growth):
+    """(volumes array, months) from a scalar + growth, or a list/array/Series of monthly volumes."""
+    if isinstance(tokens_per_day, (list, tuple, np.ndarray, pd.Series)):
+        values = np.asarray(tokens_per_day, dtype=object).ravel()
+        try:
+            volumes = np.asarray([float(v) for v in values], dtype=float)
+        except (TypeError, ValueError):
+            raise InputError("tokens_per_day: every monthly volume must be a number") from None
+        if volumes.size == 0:
+            raise InputError("tokens_per_day is an empty list — give one volume per month")
+        if months is not None and _months(months) != volumes.size:
+            raise InputError(f"{volumes.size} monthly volumes but months = {months} — give one volume per month "
+                             "or leave months out")
+        if monthly_growth:
+            raise InputError("give either a list of monthly volumes or monthly_growth, not both")
+        if not np.isfinite(volumes).all() or (volumes <= 0).any():
+            raise InputError("tokens_per_day: every monthly volume must be a finite number > 0")
+        return volumes, _months(volumes.size)
+    months = _months(12 if months is None else months)
+    growth = _rate("monthly_growth", monthly_growth)
+    base = _float("tokens_per_day", tokens_per_day, "")
+    if not math.isfinite(base) or base <= 0:
+        raise InputError(f"tokens_per_day = {tokens_per_day!r} — give a daily volume > 0")
+    volumes = monthly_volumes(base, months, growth)
+    if not np.isfinite(volumes).all():
+        raise InputError(f"monthly_growth {growth:g} over {months} months overflows — shorten the forecast")
+    return volumes, months
+
+
+# -- commitments ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Commitment:
+    """A reserved price: ``hourly_usd`` per GPU-hour, owed for ``min_term_months`` months."""
+
+    term: str
+    platform: str  # "" when the row is a market reference price for any platform
+    gpu: str
+    hourly_usd: float
+    min_term_months: int
+    source: str
+    as_of: str
+
+
+def find_commitment(catalog, platform, gpu, term):
+    """The commitment row for (platform, gpu, term); a platform's own row before a market one."""
+    term_key = str(term).strip().lower()
+    if term_key not in ("1y", "3y"):
+        raise InputError(f"commitment '{term}' is unknown — use 1y or 3y")
+    table = load_catalog(catalog).tables["commitments"]
+    for wanted in (normalize_key(platform), ""):
+        rows = table[(table.platform == wanted) & (table.gpu == normalize_key(gpu)) & (table.term == term_key)]
+        if len(rows):
+            r = rows.iloc[0]
+            return Commitment(term_key, r.platform, r.gpu, float(r.hourly_usd), int(r.min_term_months),
+                              r.source, r.as_of)
+    known = sorted({f"{p or 'any'}/{g}/{t}" for p, g, t in zip(table.platform, table.gpu, table.term)})
+    raise InputError(f"no {term_key} commitment price for gpu '{gpu}' on platform '{platform}' — the catalog "
+                     f"has {', '.join(known) or 'none'}; add a row to commitments.csv with its source")
+
+
+# -- forecast ------------------------------------------------------------------------------------
+def _plan_months(volumes, days, pattern, model, platform, gpu, factors, base, assumptions, catalog, plan_kwargs):
+    """plan() over all months at once: one array call per distinct month length (≤ 4)."""
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    kwargs = dict(plan_kwargs)
+    if factors is not None:
+        price_key = "price_per_m_tokens" if base.billing == "per_token" else "hourly_usd"
+        base_price = getattr(base, price_key)
+    columns = {"hours_in_month": np.empty(volumes.size)}
+    lengths = [None] if days is None else sorted(set(days.tolist()))
+    for length in lengths:
+        mask = slice(None) if length is None else days == length
+        month_a = a if length is None else dataclasses.replace(a, hours_per_month=length * HOURS_PER_DAY,
+                                                                days_per_month=length)
+        if factors is not None:
+            kwargs[price_key] = base_price * factors[mask]
+        result = plan(volumes[mask], pattern, model, platform, gpu, catalog=catalog, assumptions=month_a, **kwargs)
+        for field in FIELDS:
+            value = getattr(result, field)
+            if field not in columns:
+                text = isinstance(value, str) or getattr(value, "dtype", np.dtype(float)).kind in "OUS"
+                columns[field] = np.empty(volumes.size, dtype=object if text else float)
+            columns[field][mask] = value  # scalars (names, per-token NaNs) broadcast
+        columns["hours_in_month"][mask] = month_a.hours_per_month
+    return columns
+
+
+def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None, monthly_growth=0.0,
+             start=None, price_change_per_year=0.0, commitment=None, committed_gpus=None, catalog=None,
+             assumptions=None, **plan_kwargs):
+    """Month-by-month cost of one workload on one offering as usage grows.
+
+    Parameters
+    ----------
+    tokens_per_day : numeric, or list/array/Series of numbers
+        Daily volume of month 1 (grown by ``monthly_growth``), or one daily volume per month.
+        [tokens day⁻¹]
+    pattern, model, platform, gpu :
+        As `plan`.
+    months : int, optional
+        Forecast length (default 12, or the length of the volume list). [months]
+    monthly_growth : numeric
+        Volume growth per month as a fraction, > −1 (0.05 = +5 % a month). [month⁻¹]
+    start : 'YYYY-MM', optional
+        First calendar month: each month then has its real length (28–31 days × 24 h). Without
+        it every month is the planner's month (720 h, 30 days by default).
+    price_change_per_year : numeric
+        Change of the offering's price per year, compounded monthly (−0.2 = −20 % a year).
+        Committed prices do not change during their term. [year⁻¹]
+    commitment : '1y' | '3y', optional
+        Commit ``committed_gpus`` GPUs at the catalog's reserved price (table ``commitments``) for
+        the row's minimum term; GPUs needed beyond them are paid at the on-demand price.
+    committed_gpus : numeric, optional
+        GPUs committed (default: month 1's GPU count). [GPUs]
+    **plan_kwargs :
+        Any other keyword argument of `plan` (latency_ms, gpu_count, hourly_usd, ...), unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per month: ``month`` (1, 2, ...), ``period`` ('2027-01' or ''), ``days``,
+        ``hours_in_month``, every `plan` field (``tokens_per_day``, ``gpu_count``,
+        ``monthly_cost_usd``, ``cost_per_m_tokens_usd``, ...) and ``cumulative_cost_usd``. With a
+        commitment also ``on_demand_cost_usd``, ``committed_gpus``, ``commitment_cost_usd``,
+        ``savings_usd`` and ``cumulative_savings_usd``, and ``frame.attrs`` holds the commitment,
+        its payoff month and what is still owed after the last month.
+
+    Notes
+    -----
+    tokens_per_day(k) = tokens_per_day × (1 + monthly_growth)^(k−1); price(k) = price ×
+    (1 + price_change_per_year)^((k−1)/12); monthly_cost(k) = plan(tokens_per_day(k), price(k))
+    with the month's hours. Month 1 equals plan() (with the month's hours when ``start`` is
+    given). cumulative_cost(k) = Σ_{j≤k} monthly_cost(j).
+    """
+    volumes, n = _volumes(tokens_per_day, months, monthly_growth)
+    change = _rate("price_change_per_year", price_change_per_year)
+    first = parse_start(start)
+    cat = load_catalog(catalog)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    labels, days = calendar_months(first, n) if first else ([""] * n, None)
+    # month 1's plan gives the price to change and the billing; without either, no extra call
+    base = (plan(float(volumes[0]), pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)
+            if change or commitment is not None else None)
+    factors = price_factors(n, change) if change else None
+    term = None
+    if commitment is not None:
+        if base.billing == "per_token":
+            raise InputError(f"'{base.platform}' bills per token — commitments apply to GPU offerings only")
+        term = find_commitment(cat, base.platform, base.gpu, commitment)
+        n_total = max(n, term.min_term_months)  # evaluate the whole term, show the months asked for
+        if n_total > n:
+            if isinstance(tokens_per_day, (list, tuple, np.ndarray, pd.Series)):
+                volumes = np.concatenate([volumes, np.full(n_total - n, volumes[-1])])  # last volume held
+            else:
+                volumes = monthly_volumes(volumes[0], n_total, float(monthly_growth))
+            labels, days = calendar_months(first, n_total) if first else ([""] * n_total, None)
+            factors = price_factors(n_total, change) if change else None
+    columns = _plan_months(volumes, days, pattern, model, platform, gpu, factors, base, a, cat, plan_kwargs)
+    total = volumes.size
+    data = {"month": np.arange(1, total + 1), "period": np.asarray(labels, dtype=object),
+            "days": days if days is not None else np.full(total, float(a.days_per_month)),
+            "hours_in_month": columns.pop("hours_in_month")}
+    data.update((field, columns[field]) for field in FIELDS)
+    attrs = {}
+    if term is not None:
+        attrs = _apply_commitment(data, term, committed_gpus, n)
+    data["cumulative_cost_usd"] = np.cumsum(data["monthly_cost_usd"])
+    frame = pd.DataFrame({k: v[:n] for k, v in data.items()})  # one construction: column inserts cost ~1 ms
+    frame.attrs = attrs
+    return frame
+
+
+def _apply_commitment(data, term, committed_gpus, shown):
+    """Replace on-demand GPU-hours by committed ones for the term; the rest stays on demand.
+
+    committed_cost(k) = committed × hourly_committed × hours(k) for k ≤ term (owed whether used
+    or not); overflow(k) = max(0, gpu_count(k) − committed) × on-demand cost per GPU in month k.
+    Updates the column arrays in ``data``; returns the frame's attrs.
+    """
+    on_demand = np.asarray(data["monthly_cost_usd"], dtype=float)
+    count = np.asarray(data["gpu_count"], dtype=float)
+    if committed_gpus is None:
+        committed = float(count[0])
+    else:
+        committed = float(committed_gpus) if not isinstance(committed_gpus, (bool, str)) else -1.0
+        if not math.isfinite(committed) or committed <= 0:
+            raise InputError(f"committed_gpus = {committed_gpus!r} — give a GPU count > 0")
+        committed = float(math.ceil(committed))
+    in_term = data["month"] <= term.min_term_months
+    per_gpu = on_demand / count
+    committed_cost = np.where(in_term, committed * term.hourly_usd * data["hours_in_month"], 0.0)
+    overflow = np.where(in_term, np.maximum(count - committed, 0.0), count) * per_gpu
+    total = committed_cost + overflow
+    savings = on_demand - total
+    data.update(on_demand_cost_usd=on_demand, committed_gpus=np.where(in_term, committed, 0.0),
+                commitment_cost_usd=committed_cost, monthly_cost_usd=total, savings_usd=savings,
+                cumulative_savings_usd=np.cumsum(savings),
+                cost_per_m_tokens_usd=total / np.asarray(data["monthly_tokens"], dtype=float) * 1e6)
+    cumulative = data["cumulative_savings_usd"][:term.min_term_months]
+    negative = np.nonzero(cumulative < 0)[0]
+    if cumulative[-1] < 0:
+        payoff = None  # over its whole term the commitment costs more than on demand
+    else:
+        payoff = int(negative[-1]) + 2 if negative.size else 1
+    platform = str(data["platform"][0])
+    return dict(commitment=term.term, commitment_hourly_usd=term.hourly_usd,
+                commitment_min_term_months=term.min_term_months,
+                commitment_basis=(f"market reference price, not a quote of {platform}" if not term.platform
+                                  else f"{term.platform} price"),
+                commitment_source=term.source, commitment_as_of=term.as_of, committed_gpus=committed,
+                commitment_payoff_month=payoff, commitment_term_savings_usd=float(cumulative[-1]),
+                commitment_owed_after_forecast_usd=float(committed_cost[shown:].sum()))
+
+
+# -- break-even ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BreakEven:
+    """Where two options cost the same per month.
+
+    ``tokens_per_day`` is None when the costs never cross in the searched range; ``reason`` then
+    says which option is cheaper throughout. ``exact`` is False when the cheaper option changes at
+    a GPU-count step (the costs jump past each other rather than meet); ``gap_pct`` is the
+    remaining difference there.
+    """
+
+    tokens_per_day: float | None
+    cost_a_usd: float
+    cost_b_usd: float
+    gap_pct: float
+    exact: bool
+    cheaper_below: str
+    cheaper_above: str
+    crossings: int
+    reason: str
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _option(option, name):
+    """An option → (label, plan arguments). 'runpod/h100_sxm', 'together' or a dict of plan arguments."""
+    if isinstance(option, dict):
+        args = dict(option)
+        if "platform" not in args:
+            raise InputError(f"{name} needs a platform: {{'platform': 'runpod', 'gpu': 'h100_sxm', ...}}")
+        label = args.pop("label", None) or "/".join(str(args[k]) for k in ("platform", "gpu") if args.get(k))
+        return label, args
+    if not isinstance(option, str) or not option.strip():
+        raise InputError(f"{name} must be a platform, platform/gpu (runpod/h100_sxm) or a dict of plan arguments")
+    platform, _, gpu = option.strip().partition("/")
+    return option.strip(), {"platform": platform, "gpu": gpu or None}
+
+
+def _option_costs(volumes, pattern, model, args, catalog, assumptions, plan_kwargs):
+    args = {**plan_kwargs, **args}
+    platform, gpu = args.pop("platform"), args.pop("gpu", None)
+    return np.asarray(plan(volumes, pattern, model, platform, gpu, catalog=catalog, assumptions=assumptions,
+                           **args).monthly_cost_usd, dtype=float)
+
+
+def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BREAKEVEN_HIGH, catalog=None,
+              assumptions=None, **plan_kwargs):
+    """The daily volume at which two options have the same monthly cost.
+
+    Parameters
+    ----------
+    pattern, model : str
+        As `plan`.
+    option_a, option_b : str or dict
+        'platform' or 'platform/gpu' (runpod/h100_sxm), or a dict of `plan` arguments
+        ({'platform': 'runpod', 'gpu': 'h100_sxm', 'hourly_usd': 2.0}).
+    low, high : numeric
+        Volumes searched. [tokens day⁻¹]
+    **plan_kwargs :
+        Other `plan` arguments applied to both options (an option's own dict wins).
+
+    Returns
+    -------
+    BreakEven
+
+    Notes
+    -----
+    Scans cost_a − cost_b on a log grid (64 points per decade) through plan's array path, then
+    bisects in log volume inside the first cell where the sign changes, to a relative width of
+    1e-10. Monthly cost is compared (one-off penalties are not). GPU costs are steps; where a step
+    carries one option past the other, the result is marked ``exact=False``.
+    """
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
+        raise InputError(f"breakeven range {low:g}–{high:g} tokens/day — give 0 < low < high")
+    label_a, args_a = _option(option_a, "option_a")
+    label_b, args_b = _option(option_b, "option_b")
+    cat = load_catalog(catalog)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    points = int(math.ceil(math.log10(high / low) * BREAKEVEN_GRID_PER_DECADE)) + 1
+    grid = np.logspace(math.log10(low), math.log10(high), points)
+    cost_a = _option_costs(grid, pattern, model, args_a, cat, a, plan_kwargs)
+    cost_b = _option_costs(grid, pattern, model, args_b, cat, a, plan_kwargs)
+    diff = cost_a - cost_b
+    sign = np.sign(diff)
+    nonzero = np.nonzero(sign)[0]
+    changes = np.nonzero(sign[nonzero][1:] != sign[nonzero][:-1])[0]
+    if changes.size == 0:
+        if not nonzero.size:
+            reason = f"{label_a} and {label_b} cost the same at every volume from {low:.3g} to {high:.3g} tokens/day"
+        else:
+            cheaper = label_a if diff[nonzero[0]] < 0 else label_b
+            reason = (f"never cross between {low:.3g} and {high:.3g} tokens/day: {cheaper} is cheaper "
+                      "throughout")
+        return BreakEven(None, math.nan, math.nan, math.nan, False,
+                         label_a if nonzero.size and diff[nonzero[0]] < 0 else label_b,
+                         label_a if nonzero.size and diff[nonzero[-1]] < 0 else label_b, 0, reason)
+    i, j = nonzero[changes[0]], nonzero[changes[0] + 1]
+    lo, hi = math.log(grid[i]), math.log(grid[j])
+    sign_lo = sign[i]
+    for _ in range(200):  # bisection in log volume; 1e-10 relative width is far below any price's precision
+        if hi - lo <= 1e-10:
+            break
+        mid = 0.5 * (lo + hi)
+        d = float(_option_costs(math.exp(mid), pattern, model, args_a, cat, a, plan_kwargs)
+                  - _option_costs(math.exp(mid), pattern, model, args_b, cat, a, plan_kwargs))
+        if d == 0:
+            lo = hi = mid
+            break
+        if np.sign(d) == sign_lo:
+            lo = mid
+        else:
+            hi = mid
+    volume = math.exp(0.5 * (lo + hi))
+    ca = float(_option_costs(volume, pattern, model, args_a, cat, a, plan_kwargs))
+    cb = float(_option_costs(volume, pattern, model, args_b, cat, a, plan_kwargs))
+    gap = abs(ca - cb) / max(ca, cb) * 100.0 if max(ca, cb) > 0 else 0.0
+    exact = gap <= 1.0
+    below = label_a if sign_lo < 0 else label_b
+    above = label_b if sign_lo < 0 else label_a
+    reason = (f"{below} is cheaper below {volume:.4g} tokens/day, {above} above"
+              + ("" if exact else f" (the costs jump past each other at a GPU-count step; {gap:.1f} % apart there)"))
+    return BreakEven(volume, ca, cb, gap, exact, below, above, int(changes.size), reason)
+
+
+def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, months=None, monthly_growth=0.0,
+                    start=None, price_change_per_year=0.0, catalog=None, assumptions=None, **plan_kwargs):
+    """The first forecast month in which the cheaper of two options is not month 1's.
+
+    Returns a dict {month, period, cheaper_before, cheaper_after, cost_a_usd, cost_b_usd}, or
+    None when the same option is cheaper (or they are equal) in every month.
+    """
+    label_a, args_a = _option(option_a, "option_a")
+    label_b, args_b = _option(option_b, "option_b")
+    common = dict(months=months, monthly_growth=monthly_growth, start=start,
+                  price_change_per_year=price_change_per_year, catalog=catalog, assumptions=assumptions)
+    frames = []
+    for args in (args_a, args_b):
+        args = {**plan_kwargs, **args}
+        frames.append(forecast(tokens_per_day, pattern, model, args.pop("platform"), args.pop("gpu", None),
+                               **common, **args))
+    cost_a, cost_b = (f["monthly_cost_usd"].to_numpy() for f in frames)
+    cheaper = np.where(cost_a < cost_b, 1, np.where(cost_b < cost_a, -1, 0))
+    first = cheaper[0]
+    flips = np.nonzero((cheaper != first) & (cheaper != 0))[0] if first else np.nonzero(cheaper != 0)[0]
+    if not flips.size:
+        return None
+    k = int(flips[0])
+    name = {1: label_a, -1: label_b, 0: "neither"}
+    return {"month": k + 1, "period": frames[0]["period"].iloc[k], "cheaper_before": name[int(first)],
+            "cheaper_after": name[int(cheaper[k])], "cost_a_usd": float(cost_a[k]), "cost_b_usd": float(cost_b[k])}
+
+
+# -- traffic pattern from a usage log -----------------------------------------------------------
+TIME_COLUMNS = ("timestamp", "time", "datetime", "date", "start_time", "bucket_start", "start", "hour",
+                "created_at", "created", "period_start")
+TOKEN_COLUMNS = ("tokens", "total_tokens", "token_count", "n_tokens")
+# Columns that add up to the tokens served, as API usage exports name them. OpenAI's input_tokens
+# already include input_cached_tokens and audio tokens (its Usage API reference), so those are
+# not added; Anthropic's input_tokens exclude the cache_* columns, which are added.
+PART_COLUMNS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+                "prompt_tokens", "completion_tokens", "n_context_tokens_total", "n_generated_tokens_total",
+                "context_tokens_total", "generated_tokens_total")
+ACTIVE_THRESHOLD = 0.05  # an hour with < 5 % of the median active hour's tokens counts as idle
+PEAK_QUANTILE = 0.99  # the peak hour is the 99th percentile of active hours (one outlier does not set it)
+
+
+@dataclass(frozen=True)
+class UsagePattern:
+    """Planner pattern factors observed in a usage log (see `pattern_from_usage`)."""
+
+    active_ratio: float
+    burst_factor: float
+    efficiency: float
+    batch_multiplier: float
+    tokens_per_day: float
+    nearest_pattern: str
+    hours: int
+    first: str
+    last: str
+    note: str
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    def pattern_row(self, name="observed", source="usage log"):
+        """A row for the catalog's patterns table (``load_catalog({'patterns': ...})``)."""
+        return {"pattern": name, "active_ratio": self.active_ratio, "efficiency": self.efficiency,
+                "burst_factor": self.burst_factor, "batch_multiplier": self.batch_multiplier,
+                "description": f"observed in {source}, {self.first} to {self.last}",
+                "source": f"{source} via atlas_xl.pattern_from_usage", "as_of": self.last[:10],
+                "notes": f"efficiency and batch_multiplier of the nearest catalog pattern ({self.nearest_pattern})"}
+
+
+def with_pattern(usage, name="observed", catalog=None, source="usage log"):
+    """A catalog whose patterns table also holds ``usage`` as pattern ``name``."""
+    cat = load_catalog(catalog)
+    patterns = cat.tables["patterns"]
+    row = pd.DataFrame([usage.pattern_row(name, source)])
+    table = pd.concat([patterns[patterns.pattern != normalize_key(name)], row], ignore_index=True)
+    return load_catalog({**cat.tables, "patterns": table})
+
+
+def _usage_frame(frame_or_csv):
+    if isinstance(frame_or_csv, pd.DataFrame):
+        return frame_or_csv.copy(), "usage log"
+    if isinstance(frame_or_csv, (str, Path)):
+        path = Path(frame_or_csv)
+        if not path.is_file():
+            raise InputError(f"usage log '{path}' does not exist — give a CSV with a timestamp and a tokens column")
+        try:
+            return pd.read_csv(path), path.name
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise InputError(f"usage log '{path}' is not a readable CSV ({str(error).splitlines()[0]}) — "
+                             "export it as CSV with a header row") from None
+    if isinstance(frame_or_csv, (list, tuple)) and frame_or_csv and isinstance(frame_or_csv[0], (list, tuple)):
+        header = [str(h) for h in frame_or_csv[0]]
+        return pd.DataFrame([list(r) for r in frame_or_csv[1:]], columns=header), "usage log"
+    raise InputError("usage log must be a DataFrame, a CSV path or rows with a header "
+                     "(timestamp, tokens)")
+
+
+def _timestamps(series, column):
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = pd.to_numeric(series, errors="coerce")
+        largest = values.abs().max()
+        if largest < 1e6:  # spreadsheet date serials: days since 1899-12-30 (Excel and LibreOffice)
+            stamps = pd.to_datetime(values, unit="D", origin="1899-12-30", errors="coerce", utc=True)
+            stamps = stamps.dt.round("s")  # 46391 + 9/24 is 08:59:59.99… in binary floating point
+        else:  # Unix seconds or milliseconds
+            stamps = pd.to_datetime(values, unit="ms" if largest > 1e11 else "s", errors="coerce", utc=True)
+    else:
+        stamps = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+    bad = int(stamps.isna().sum())
+    if bad:
+        first = series[stamps.isna()].iloc[0]
+        raise InputError(f"usage log column '{column}': {bad} value(s) are not timestamps (first: {first!r}) — "
+                         "write ISO times such as 2027-01-05T14:00:00Z or Unix seconds")
+    return stamps
+
+
+def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_threshold=ACTIVE_THRESHOLD,
+                       peak_quantile=PEAK_QUANTILE):
+    """Traffic-pattern factors of the planner, measured on a usage log.
+
+    Parameters
+    ----------
+    frame_or_csv : DataFrame, CSV path, or rows with a header
+        One row per request or per time bucket (hourly or finer): a timestamp column
+        (timestamp, time, date, start_time, ...; ISO text, Unix seconds or spreadsheet date
+        serials) and either a tokens
+        column (tokens, total_tokens) or parts that are added (input_tokens + output_tokens, ...).
+    period : (start, end), optional
+        The time the log covers (its export period), when it omits idle hours at its ends;
+        default: its first to its last hour.
+    catalog :
+        Where the named patterns come from (for the suggested efficiency and batch multiplier).
+    active_threshold : numeric
+        An hour counts as active when it carries at least this share of the median active hour.
+    peak_quantile : numeric
+        Quantile of active hours that defines the peak. [0–1]
+
+    Returns
+    -------
+    UsagePattern
+
+    Notes
+    -----
+    Tokens are summed per clock hour over the whole span (hours missing from the log are idle):
+    tokens_per_day = Σ tokens / hours × 24;  active_ratio = active hours / hours;
+    burst_factor = quantile_q(active hourly tokens) / mean(active hourly tokens), so that the
+    planner's peak avg / active_ratio × burst_factor is the observed peak hour (spec "Peak Load
+    Calculation"). No measured relation ties efficiency or batch multiplier to traffic, so those
+    are the nearest catalog pattern's (nearest in log active ratio and log burst factor).
+    """
+    frame, source = _usage_frame(frame_or_csv)
+    columns = {normalize_key(c): c for c in frame.columns}
+    time_col = next((columns[c] for c in TIME_COLUMNS if c in columns), None)
+    if time_col is None:
+        raise InputError(f"usage log has no timestamp column (found: {', '.join(map(str, frame.columns)) or 'none'})"
+                         f" — add one named timestamp, time or date")
+    token_cols = [columns[c] for c in TOKEN_COLUMNS if c in columns][:1] or [columns[c] for c in PART_COLUMNS
+                                                                            if c in columns]
+    if not token_cols:
+        raise InputError(f"usage log has no token column (found: {', '.join(map(str, frame.columns))}) — add "
+                         "tokens, total_tokens or input_tokens and output_tokens")
+    if frame.empty:
+        raise InputError("usage log has no rows — export at least one day of usage")
+    stamps = _timestamps(frame[time_col], time_col)
+    tokens = pd.Series(0.0, index=frame.index)
+    for col in token_cols:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        if values.isna().any() or not np.isfinite(values).all():
+            raise InputError(f"usage log column '{col}' has a value that is not a number — fill it with 0 or fix it")
+        if (values < 0).any():
+            raise InputError(f"usage log column '{col}' has a negative token count — token counts are >= 0")
+        tokens = tokens + values.astype(float)
+    hourly = tokens.groupby(stamps.dt.floor("h").to_numpy()).sum()
+    first, last = hourly.index.min(), hourly.index.max()
+    if period is not None:
+        try:
+            lo, hi = (_timestamps(pd.Series([v]), "period").iloc[0].floor("h") for v in period)
+        except (TypeError, ValueError):
+            raise InputError("period must be (start, end), e.g. ('2027-01-01', '2027-01-31T23:00')") from None
+        if lo > first or hi < last:
+            raise InputError(f"period {period[0]} – {period[1]} does not hold the log ({first} – {last}) — widen it")
+        first, last = lo, hi
+    span = pd.date_range(first, last, freq="h")
+    hourly = hourly.reindex(span, fill_value=0.0).to_numpy(dtype=float)
+    if hourly.sum() <= 0:
+        raise InputError("usage log has no tokens — every token count is 0")
+    hours = hourly.size
+    if hours < 24:
+        raise InputError(f"usage log covers {hours} hour(s) — give at least one day (a week or more is better)")
+    positive = hourly[hourly > 0]
+    threshold = float(active_threshold) * float(np.median(positive))
+    active = hourly[hourly >= threshold]
+    active_ratio = active.size / hours
+    burst = float(np.quantile(active, float(peak_quantile)) / active.mean())
+    tokens_per_day = float(hourly.sum() / hours * HOURS_PER_DAY)
+    cat = load_catalog(catalog)
+    best, best_d = None, math.inf
+    for name, p in cat.patterns.items():
+        d = math.hypot(math.log(active_ratio / p.active_ratio), math.log(burst / p.burst_factor))
+        if d < best_d:
+            best, best_d = name, d
+    p = cat.patterns[best]
+    note = "" if hours >= 7 * 24 else "covers less than a week: the active ratio may not be the week's"
+    return UsagePattern(active_ratio=active_ratio, burst_factor=max(burst, 1.0), efficiency=p.efficiency,
+                        batch_multiplier=p.batch_multiplier, tokens_per_day=tokens_per_day, nearest_pattern=best,
+                        hours=hours, first=str(span[0].isoformat()), last=str(span[-1].isoformat()), note=note)
+
+
+# -- uncertainty ---------------------------------------------------------------------------------
+def _default_throughput_error(model, gpu, catalog, expected_error=math.nan):
+    """The serving model's throughput error for ``model`` on ``gpu`` as a relative 1-sigma.
+
+    ``expected_error`` is the serving model's ``estimate(model, gpu).expected_error`` (the mean
+    absolute relative error of its basis in the leave-one-GPU-out back-test), which `plan()`
+    reports as ``throughput_expected_error``; without it, ``estimate`` is asked. A mean absolute
+    error e of a normal error is σ·√(2/π), so σ = e·√(π/2).
+    """
+    if not math.isfinite(expected_error):
+        from .serving import estimate  # here: serving imports the planner, which this module imports
+        try:
+            expected_error = float(estimate(model, gpu, catalog=catalog).expected_error)
+        except InputError:
+            expected_error = math.nan
+    if not math.isfinite(expected_error):
+        raise InputError(f"no throughput error is known for {model} on {gpu} — pass throughput_error "
+                         "(relative 1-sigma, e.g. 0.15 for ±15 %)")
+    return expected_error * math.sqrt(math.pi / 2.0)
+
+
+def _replan(base, tokens_per_day, cat, pattern, a, plan_kwargs, **changes):
+    """plan()'s equations (its array path) around one base plan, with some of its inputs changed.
+
+    plan() with a given ``gpu_tokens_per_s`` plans replicas of one GPU; varying the serving
+    model's throughput must keep the base plan's replica size (whole replicas of
+    ``replica_gpus``), so the draws go through the planner's equations with the base plan's
+    billing, replica size, fixed GPU count and latency requirement. ``changes``: gpu_tokens_per_s,
+    hourly_usd, price_per_m_tokens (arrays or numbers).
+    """
+    fixed = plan_kwargs.get("gpu_count")
+    fixed = None if fixed is None else float(math.ceil(float(fixed)))
+    latency = plan_kwargs.get("latency_ms")
+    return planner._compute(tokens_per_day, cat.pattern(pattern),
+                            changes.get("gpu_tokens_per_s", base.gpu_tokens_per_s),
+                            getattr(base, "replica_gpus", 1.0), base.billing,
+                            changes.get("hourly_usd", base.hourly_usd),
+                            changes.get("price_per_m_tokens", base.price_per_m_tokens), fixed,
+                            None if latency is None else float(latency), a)
+
+
+@dataclass(frozen=True)
+class CostRange:
+    """Percentiles of the monthly cost over seeded draws (see `cost_range`)."""
+
+    percentiles: dict
+    mean_usd: float
+    point_usd: float
+    draws: int
+    seed: int
+    throughput_error: float
+    price_spread: float
+    volume_spread: float
+    growth_spread: float
+    month: int
+
+    @property
+    def p10(self):
+        return self.percentiles.get(10.0, math.nan)
+
+    @property
+    def p50(self):
+        return self.percentiles.get(50.0, math.nan)
+
+    @property
+    def p90(self):
+        return self.percentiles.get(90.0, math.nan)
+
+    def as_dict(self):
+        out = dataclasses.asdict(self)
+        out.pop("percentiles")
+        out.update({f"p{q:g}_usd": v for q, v in self.percentiles.items()})
+        return out
+
+
+def _lognormal(rng, spread, n):
+    """Multipliers exp(N(0, ln(1 + spread))): median 1, 1-sigma factor (1 + spread), never ≤ 0."""
+    return np.exp(rng.standard_normal(n) * math.log1p(spread)) if spread else np.ones(n)
+
+
+def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_000, seed=0, throughput_error=None,
+               price_spread=0.0, volume_spread=0.0, month=1, monthly_growth=0.0, growth_spread=0.0,
+               start=None, price_change_per_year=0.0, percentiles=(10, 50, 90), catalog=None, assumptions=None,
+               **plan_kwargs):
+    """P10/P50/P90 (or any percentiles) of the monthly cost under stated uncertainties. Seeded.
+
+    Parameters
+    ----------
+    tokens_per_day : numeric
+        Daily volume of month 1. [tokens day⁻¹]
+    draws : int
+        Monte-Carlo draws (10 000 default).
+    seed : int
+        Random seed: the same inputs and seed give the same numbers.
+    throughput_error : numeric, optional
+        Relative 1-sigma error of the throughput per GPU, drawn lognormal: throughput × exp(N(0,
+        ln(1 + e))). Default: from the serving model's ``expected_error`` for the plan's
+        throughput (see `_default_throughput_error`). Unused for per-token offerings.
+    price_spread : numeric
+        Relative 1-sigma spread of the price (hourly or per token), lognormal as above. Default 0
+        (price as in the catalog): no source gives a price distribution, so state yours.
+    volume_spread : numeric
+        Relative 1-sigma error of the daily volume itself, lognormal. Default 0 (state yours).
+    month, monthly_growth, growth_spread :
+        The cost of month ``month`` with volume × (1 + g)^(month−1), g ~ Normal(monthly_growth,
+        growth_spread) clipped above −100 %. growth_spread default 0.
+    start, price_change_per_year :
+        As `forecast`: month ``month`` then has its calendar length and its changed price, so the
+        range brackets the forecast's month (P50 ≈ forecast when the spreads are 0).
+    percentiles : sequence of numbers in [0, 100]
+    **plan_kwargs : other `plan` arguments, unchanged.
+
+    Returns
+    -------
+    CostRange
+    """
+    if (isinstance(draws, bool) or not isinstance(draws, (int, float, np.integer)) or not math.isfinite(draws)
+            or draws != int(draws) or not 1 <= draws <= 10_000_000):
+        raise InputError(f"draws = {draws!r} — give a whole number from 1 to 10,000,000, e.g. 10000")
+    draws = int(draws)
+    month = _months(month)
+    growth = _rate("monthly_growth", monthly_growth)
+    spreads = {n: _spread(n, v) for n, v in (("price_spread", price_spread), ("volume_spread", volume_spread),
+                                             ("growth_spread", growth_spread))}
+    qs = np.atleast_1d(np.asarray(percentiles, dtype=float))
+    if qs.size == 0 or not np.isfinite(qs).all() or (qs < 0).any() or (qs > 100).any():
+        raise InputError(f"percentiles {percentiles!r} — give numbers from 0 to 100, e.g. 10, 50, 90")
+    cat = load_catalog(catalog)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    change = _rate("price_change_per_year", price_change_per_year)
+    first = parse_start(start)
+    if first:
+        days = float(calendar_months(first, month)[1][-1])
+        a = dataclasses.replace(a, hours_per_month=days * HOURS_PER_DAY, days_per_month=days)
+    base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)
+    if isinstance(base.monthly_cost_usd, np.ndarray):
+        raise InputError("cost_range takes one tokens_per_day — call it once per volume")
+    per_token = base.billing == "per_token"
+    if per_token:
+        error = 0.0 if throughput_error is None else _spread("throughput_error", throughput_error)
+    elif throughput_error is None:
+        if getattr(base, "throughput_basis", "") == "given":  # the caller's own throughput: no model error applies
+            raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
+                             "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
+        error = _default_throughput_error(base.model, base.gpu, cat,
+                                          float(getattr(base, "throughput_expected_error", math.nan)))
+    else:
+        error = _spread("throughput_error", throughput_error)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise InputError(f"seed must be a whole number, not {seed!r}")
+    rng = np.random.default_rng(seed)
+    volume = base.tokens_per_day * _lognormal(rng, spreads["volume_spread"], draws)
+    if month > 1:
+        g = growth + spreads["growth_spread"] * rng.standard_normal(draws) if spreads["growth_spread"] else growth
+        volume = volume * np.maximum(1.0 + g, 1e-9) ** (month - 1)
+    price_key = "price_per_m_tokens" if per_token else "hourly_usd"
+    price = getattr(base, price_key) * float(price_factors(month, change)[-1])
+    draws_of = {price_key: price * _lognormal(rng, spreads["price_spread"], draws)}
+    if not per_token:
+        draws_of["gpu_tokens_per_s"] = base.gpu_tokens_per_s * _lognormal(rng, error, draws)
+    cost = np.asarray(_replan(base, volume, cat, pattern, a, plan_kwargs, **draws_of)["monthly_cost_usd"], dtype=float)
+    values = np.percentile(cost, qs)
+    point = plan(float(monthly_volumes(base.tokens_per_day, month, growth)[-1]), pattern, model, platform, gpu,
+                 catalog=cat, assumptions=a, **{**plan_kwargs, price_key: price}).monthly_cost_usd
+    return CostRange(percentiles={float(q): float(v) for q, v in zip(qs, values)}, mean_usd=float(cost.mean()),
+                     point_usd=float(point), draws=draws, seed=int(seed), throughput_error=error,
+                     price_spread=spreads["price_spread"], volume_spread=spreads["volume_spread"],
+                     growth_spread=spreads["growth_spread"], month=month)
+
+
+# -- sensitivity (tornado) -----------------------------------------------------------------------
+SENSITIVITY_SPREAD = 0.10  # ±10 % one at a time unless a range is given: a convention, not a measurement
+PATTERN_INPUTS = ("active_ratio", "burst_factor", "efficiency", "batch_multiplier")
+SENSITIVITY_COLUMNS = ("input", "base", "low", "high", "cost_at_low_usd", "cost_at_high_usd", "swing_usd",
+                       "base_cost_usd")
+
+
+def sensitivity(tokens_per_day, pattern, model, platform, gpu=None, *, spread=SENSITIVITY_SPREAD, ranges=None,
+                output="monthly_cost_usd", catalog=None, assumptions=None, **plan_kwargs):
+    """One row per input: the output at the low and at the high end of that input's range (a tornado).
+
+    Parameters
+    ----------
+    spread : numeric
+        Default range of every input: base × (1 − spread) to base × (1 + spread). Default ±10 %.
+    ranges : dict, optional
+        Per input, a (low, high) pair of absolute values or one number (a relative spread):
+        {'tokens_per_day': (1e9, 4e9), 'hourly_usd': 0.3}. Inputs: tokens_per_day,
+        gpu_tokens_per_s, hourly_usd (GPU offerings) or price_per_m_tokens (per-token),
+        active_ratio, burst_factor, efficiency, batch_multiplier, target_utilization.
+    output : str
+        The `plan` field to report (monthly_cost_usd, cost_per_m_tokens_usd, score_usd, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``SENSITIVITY_COLUMNS``, largest swing first. active_ratio and target_utilization
+        are capped at 1.
+    """
+    spread = _spread("spread", spread)
+    if output not in FIELDS:
+        raise InputError(f"output '{output}' is not a plan field — use one of monthly_cost_usd, "
+                         "cost_per_m_tokens_usd, score_usd, gpu_count")
+    cat = load_catalog(catalog)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)
+    if isinstance(base.monthly_cost_usd, np.ndarray):
+        raise InputError("sensitivity takes one tokens_per_day — call it once per volume")
+    per_token = base.billing == "per_token"
+    pat = cat.pattern(pattern)
+    inputs = {"tokens_per_day": base.tokens_per_day}
+    inputs["price_per_m_tokens" if per_token else "hourly_usd"] = (base.price_per_m_tokens if per_token
+                                                                   else base.hourly_usd)
+    if not per_token:
+        inputs["gpu_tokens_per_s"] = base.gpu_tokens_per_s
+    inputs.update({k: getattr(pat, k) for k in PATTERN_INPUTS})
+    if not per_token:
+        inputs["target_utilization"] = a.target_utilization
+    ranges = dict(ranges or {})
+    unknown = set(ranges) - set(inputs)
+    if unknown:
+        raise InputError(f"no sensitivity input '{sorted(unknown)[0]}' for this offering — known: "
+                         f"{', '.join(inputs)}")
+    base_value = getattr(base, output)
+    rows = []
+    for name, value in inputs.items():
+        given = ranges.get(name)
+        if given is None or isinstance(given, (int, float)) and not isinstance(given, bool):
+            s = spread if given is None else _spread(f"ranges['{name}']", given)
+            low, high = value * (1 - s), value * (1 + s)
+        else:
+            try:
+                low, high = (float(v) for v in given)
+            except (TypeError, ValueError):
+                raise InputError(f"ranges['{name}'] must be (low, high) or one relative spread like 0.2") from None
+        if name in ("active_ratio", "target_utilization"):
+            high = min(high, 1.0)
+        results = [_vary(name, v, tokens_per_day, pattern, model, platform, gpu, cat, a, output, plan_kwargs)
+                   for v in (low, high)]
+        rows.append((name, value, low, high, results[0], results[1], abs(results[1] - results[0]), base_value))
+    frame = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+    return frame.sort_values("swing_usd", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _vary(name, value, tokens_per_day, pattern, model, platform, gpu, cat, a, output, plan_kwargs):
+    kwargs = dict(plan_kwargs)
+    if value <= 0:
+        raise InputError(f"sensitivity range of {name} reaches {value:g} — keep it above 0")
+    if name == "tokens_per_day":
+        tokens_per_day = value
+    elif name == "gpu_tokens_per_s":  # keep the serving model's replica size (see _replan)
+        base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **kwargs)
+        values = _replan(base, base.tokens_per_day, cat, pattern, a, kwargs, gpu_tokens_per_s=value)
+        return float(values.get(output, value if output == "gpu_tokens_per_s" else getattr(base, output)))
+    elif name in ("hourly_usd", "price_per_m_tokens"):
+        kwargs[name] = value
+    elif name == "target_utilization":
+        a = dataclasses.replace(a, **{name: value})
+    else:
+        patterns = cat.tables["patterns"].copy()
+        patterns.loc[patterns.pattern == normalize_key(pattern), name] = value
+        cat = load_catalog({**cat.tables, "patterns": patterns})
+    return float(getattr(plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a,
+                              **kwargs), output))

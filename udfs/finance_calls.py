@@ -1,0 +1,217 @@
+"""How the finance worksheet functions (ATLAS_FORECAST, ATLAS_BREAKEVEN, ATLAS_PATTERN,
+ATLAS_COST_RANGE, ATLAS_SENSITIVITY) become `atlas_xl.finance` calls.
+
+Each takes one workload (a range where the function says so) and returns a number, a text
+reason, or a table with a header row that spills. Arguments are normalised with `udfs.excel`.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from atlas_xl import finance
+from atlas_xl.catalog import normalize_key
+from atlas_xl.errors import InputError
+
+from . import calls, excel
+
+FINANCE_TABLES = calls.PLANNER_TABLES + ("commitments",)
+FORECAST_VIEW = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
+                 "cumulative_cost_usd")
+COMMITMENT_VIEW = ("on_demand_cost_usd", "commitment_cost_usd", "savings_usd", "cumulative_savings_usd")
+
+
+def _catalog(tables):
+    return excel.catalog(**{t: tables.get(t) for t in FINANCE_TABLES})
+
+
+PLAN_KWARGS = ("latency_ms", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+
+
+def _plan_kwargs(raw):
+    """The given ones of latency_ms and the serving settings, as plan() takes them (blank = default)."""
+    out = {}
+    for name in PLAN_KWARGS:
+        value = raw.get(name)
+        if excel.is_blank(value):
+            continue
+        out[name] = excel.text(name, value) if name == "precision" else excel.number(
+            name, value, minimum=0.0 if name == "latency_ms" else None, positive=name != "latency_ms")
+    return out
+
+
+def _rate(name, value):
+    return excel.number(name, value, default=0.0)
+
+
+def _names(pattern, model, platform, gpu):
+    out = [excel.text(n, v) for n, v in (("pattern", pattern), ("model", model), ("platform", platform))]
+    for name, value in zip(("pattern", "model", "platform"), out):
+        if value is None:
+            raise InputError(f"{name} is empty — enter a name")
+    return (*out, excel.text("gpu", gpu))
+
+
+def _volumes(tokens_per_day):
+    """One daily volume, or a row/column range of monthly volumes."""
+    if excel.is_range(tokens_per_day):
+        cells = [c for row in excel.as_2d(tokens_per_day) for c in row if not excel.is_blank(c)]
+        return [excel.number("tokens_per_day", c, positive=True) for c in cells]
+    return excel.number("tokens_per_day", tokens_per_day, positive=True)
+
+
+def _start(value):
+    if excel.is_blank(value):
+        return None
+    return value if hasattr(value, "year") else excel.text("start", value)
+
+
+@excel.one_line_errors
+def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start,
+                   price_change_per_year, commitment, committed_gpus, plan_args, fields, tables, assumption_range):
+    volumes = _volumes(tokens_per_day)
+    term = excel.text("commitment", commitment)
+    frame = finance.forecast(
+        volumes, *_names(pattern, model, platform, gpu),
+        months=None if excel.is_blank(months) else excel.number("months", months, positive=True, whole=True),
+        monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
+        price_change_per_year=_rate("price_change_per_year", price_change_per_year),
+        commitment=term.lower() if term else None,
+        committed_gpus=None if excel.is_blank(committed_gpus) else excel.number("committed_gpus", committed_gpus,
+                                                                                positive=True),
+        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
+    wanted = calls._field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
+    for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
+        if column in wanted and column not in frame.columns:
+            frame[column] = None
+    unknown = [w for w in wanted if w not in frame.columns]
+    if unknown:
+        from atlas_xl.errors import unknown_name
+        raise unknown_name("forecast field", unknown[0], frame.columns)
+    if start is None or excel.is_blank(start):
+        wanted = [w for w in wanted if w != "period"] if not fields else wanted
+    rows = [wanted] + frame[wanted].astype(object).values.tolist()
+    if frame.attrs:
+        a = frame.attrs
+        rows += [[], ["commitment pays off in month", a["commitment_payoff_month"] or "never within its term"],
+                 ["commitment saves over its term [USD]", a["commitment_term_savings_usd"]],
+                 ["still owed after the last month [USD]", a["commitment_owed_after_forecast_usd"]],
+                 ["committed price [USD/GPU-h]", a["commitment_hourly_usd"]],
+                 ["basis", a["commitment_basis"]], ["source", f"{a['commitment_source']} ({a['commitment_as_of']})"]]
+    return excel.table(rows)
+
+
+def _option(value, gpu, name):
+    """'platform' or 'platform/gpu', or a platform with its GPU in a cell of its own."""
+    option = excel.text(name, value)
+    if option is None:
+        raise InputError(f"{name} is empty — enter a platform or platform/gpu, e.g. runpod/h100_sxm")
+    gpu = excel.text(f"gpu_{name[-1]}", gpu)
+    if gpu:
+        if "/" in option:
+            raise InputError(f"{name} '{option}' already names a GPU — leave gpu_{name[-1]} blank")
+        return {"platform": option, "gpu": gpu, "label": f"{option}/{gpu}"}
+    return option
+
+
+@excel.one_line_errors
+def breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, plan_args, tables, assumption_range):
+    pattern_, model_ = excel.text("pattern", pattern), excel.text("model", model)
+    if pattern_ is None or model_ is None:
+        raise InputError("pattern and model are needed — enter both")
+    result = finance.breakeven(pattern_, model_, _option(option_a, gpu_a, "option_a"),
+                               _option(option_b, gpu_b, "option_b"),
+                               catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
+                               **_plan_kwargs(plan_args))
+    if result.tokens_per_day is None:
+        return result.reason
+    return result.tokens_per_day
+
+
+PATTERN_FIELDS = ("active_ratio", "burst_factor", "efficiency", "batch_multiplier", "tokens_per_day",
+                  "nearest_pattern", "hours", "first", "last", "note")
+
+
+@excel.one_line_errors
+def pattern_table(timestamps, tokens, field, tables):
+    if excel.is_blank(timestamps) or not excel.is_range(timestamps):
+        raise InputError("timestamps must be a range of dates/times (one per usage row)")
+    if excel.is_blank(tokens) or not excel.is_range(tokens):
+        raise InputError("tokens must be a range of token counts beside the timestamps")
+    times = [c for row in excel.as_2d(timestamps) for c in row]
+    counts = [c for row in excel.as_2d(tokens) for c in row]
+    if len(times) != len(counts):
+        raise InputError(f"{len(times)} timestamps but {len(counts)} token counts — give ranges of the same size")
+    keep = [i for i, (t, c) in enumerate(zip(times, counts)) if not (excel.is_blank(t) and excel.is_blank(c))]
+    values = []
+    for i in keep:
+        values.append(0.0 if excel.is_blank(counts[i]) else excel.number("tokens", counts[i], minimum=0.0))
+    stamps = [times[i] for i in keep]
+    if any(excel.is_blank(t) for t in stamps):
+        raise InputError("a token count has no timestamp — fill in every timestamp")
+    if all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in stamps):
+        column = pd.Series(stamps, dtype=float)  # date serials (a host that sends dates as numbers)
+    else:
+        column = pd.Series([t.isoformat() if hasattr(t, "isoformat") else str(t) for t in stamps], dtype=object)
+    found = finance.pattern_from_usage(pd.DataFrame({"timestamp": column, "tokens": values}),
+                                       catalog=_catalog(tables))
+    record = found.as_dict()
+    name = excel.text("field", field)
+    if name:
+        key = normalize_key(name)
+        if key not in record:
+            from atlas_xl.errors import unknown_name
+            raise unknown_name("pattern field", name, PATTERN_FIELDS)
+        return excel.cell_value(record[key])
+    return excel.table([["field", "value"]] + [[k, record[k]] for k in PATTERN_FIELDS])
+
+
+def _percentiles(value):
+    """Percentiles as 10, 50, 90 or as fractions (10 %, 50 %, 90 % cells arrive as 0.1, 0.5, 0.9)."""
+    def one(cell):
+        q = excel.number("percentile", cell, minimum=0.0)
+        q = q * 100.0 if q < 1 else q
+        if q > 100:
+            raise InputError(f"percentile {q:g} — give 0 to 100 (or 0 % to 100 %)")
+        return q
+    if excel.is_range(value):
+        grid = excel.as_2d(value)
+        return [[one(c) for c in row] for row in grid]
+    return one(50.0 if excel.is_blank(value) else value)
+
+
+@excel.one_line_errors
+def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread,
+                     volume_spread, draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year,
+                     plan_args, tables, assumption_range):
+    qs = _percentiles(percentile)
+    flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
+    result = finance.cost_range(
+        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
+        draws=excel.number("draws", draws, default=10_000.0, positive=True, whole=True),
+        seed=int(excel.number("seed", seed, default=0.0, minimum=0.0, whole=True)),
+        throughput_error=None if excel.is_blank(throughput_error) else excel.number("throughput_error",
+                                                                                    throughput_error, minimum=0.0),
+        price_spread=excel.number("price_spread", price_spread, default=0.0, minimum=0.0),
+        volume_spread=excel.number("volume_spread", volume_spread, default=0.0, minimum=0.0),
+        month=excel.number("month", month, default=1.0, positive=True, whole=True),
+        monthly_growth=_rate("monthly_growth", monthly_growth),
+        growth_spread=excel.number("growth_spread", growth_spread, default=0.0, minimum=0.0),
+        start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
+        percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
+        **_plan_kwargs(plan_args))
+    if isinstance(qs, list):
+        return [[result.percentiles[q] for q in row] for row in qs]
+    return result.percentiles[qs]
+
+
+@excel.one_line_errors
+def sensitivity_table(tokens_per_day, pattern, model, platform, gpu, spread, output, plan_args, tables,
+                      assumption_range):
+    frame = finance.sensitivity(
+        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
+        spread=excel.number("spread", spread, default=finance.SENSITIVITY_SPREAD, minimum=0.0),
+        output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
+        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
+    return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())

@@ -1,0 +1,354 @@
+"""Forecast and Sensitivity sheets: formulas in the template, values in the report (issue 14).
+
+Template (`forecast_template_sheet`, `sensitivity_template_sheet`): inputs for growth, start month,
+price change, commitment and the uncertainty spreads (blue on yellow, defined names ``Fc*``), the
+monthly table as one ATLAS_FORECAST array formula, P10/P90 per month by ATLAS_COST_RANGE, a cost
+chart with the P10–P90 band, the break-even volume and month against a second option; a tornado
+table (ATLAS_SENSITIVITY) with its chart.
+
+Report (`forecast_report_sheet`, `sensitivity_report_sheet`): the same content as values for the
+report's recommended offering.
+"""
+from __future__ import annotations
+
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.styles import Alignment
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
+
+from atlas_xl import finance
+from atlas_xl.errors import InputError
+from workbook import sheets
+
+FORECAST_ROWS = 60  # the monthly table has room for five years
+FORECAST_COLUMNS = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
+                    "cumulative_cost_usd", "on_demand_cost_usd", "savings_usd", "cumulative_savings_usd")
+FORECAST_HEADINGS = ("Month", "Period", "Tokens per day", "GPUs", "Monthly cost", "Cost per Mtok", "Cumulative cost",
+                     "On-demand cost", "Saved by commitment", "Cumulative saving")
+FORECAST_FORMATS = ("0", "@", sheets.COUNT, "0", sheets.USD, sheets.USD_MILLI, sheets.USD, sheets.USD, sheets.USD,
+                    sheets.USD)
+SENSITIVITY_ROWS = 12
+
+# (label, defined name, default, units, comment, number format)
+FORECAST_INPUTS = (
+    ("Months", "FcMonths", 24, "months", "length of the forecast (up to 60 on this sheet)", "0"),
+    ("Monthly growth", "FcGrowth", 0.05, "per month", "volume growth; 5 % = ×1.05 each month", sheets.PCT),
+    ("Start month", "FcStart", "2027-01", "YYYY-MM", "months get their real length (28–31 days); blank = 720-h months",
+     "@"),
+    ("Price change per year", "FcPriceChange", 0.0, "per year", "e.g. −20 % as GPU prices fall", sheets.PCT),
+    ("Commitment", "FcCommitment", None, "1y / 3y", "reserved price from the Commitments sheet; blank = on demand",
+     "@"),
+    ("Committed GPUs", "FcCommittedGpus", None, "GPUs", "blank = month 1's GPU count", "0"),
+    ("Throughput error", "FcThroughputError", None, "1-sigma", "relative throughput error for the band; blank = the "
+                                                               "serving model's", sheets.PCT),
+    ("Price spread", "FcPriceSpread", 0.0, "1-sigma", "relative price uncertainty; 0 = catalog price", sheets.PCT),
+    ("Volume spread", "FcVolumeSpread", 0.0, "1-sigma", "relative error of the daily volume", sheets.PCT),
+    ("Growth spread", "FcGrowthSpread", 0.0, "1-sigma", "uncertainty of the monthly growth rate", sheets.PCT),
+    ("Compare with", "FcCompareWith", "together", "platform[/gpu]", "the other option of the break-even", "@"),
+)
+OPTIONAL_NAMES = tuple(row[1] for row in FORECAST_INPUTS if row[2] is None)  # blank is meaningful
+PLANNER_ARGS = "Assumptions,GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable"
+SERVING = "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs"  # the Inputs' serving settings, as Results uses
+
+
+def _put(sheet, ref, value, style=None, fmt=None):
+    from workbook.template import _put as put  # here: template imports this module
+    return put(sheet, ref, value, style, fmt)
+
+
+def forecast_template_sheet(book, sheet, name):
+    """Fill the template's Forecast sheet; ``name(book, defined_name, sheet, ref)`` defines names."""
+    sheet["A1"], sheet["A2"] = "Forecast", ("Monthly cost of the Inputs workload and offering as usage grows, with "
+                                            "a P10–P90 band and the break-even against a second option.")
+    sheet["A1"].style, sheet["A2"].style = "atlas_title", "atlas_comment"
+    sheet.sheet_view.showGridLines = False
+    for column, heading in enumerate(("Item", "Value", "Units", "Comment"), start=1):
+        _put(sheet, f"{'ABCD'[column - 1]}4", heading, "atlas_header")
+    row = 5
+    for label, defined, default, units, comment, fmt in FORECAST_INPUTS:
+        _put(sheet, f"A{row}", label, "atlas_label")
+        _put(sheet, f"B{row}", default, "atlas_input", fmt)
+        _put(sheet, f"C{row}", units, "atlas_units")
+        _put(sheet, f"D{row}", comment, "atlas_comment")
+        name(book, defined, sheet, f"B{row}")
+        if defined == "FcCommitment":
+            _put(sheet, "P4", "Commitment terms", "atlas_comment")
+            for i, term in enumerate(("1y", "3y"), start=5):
+                _put(sheet, f"P{i}", term, "atlas_comment")
+            name(book, "TermList", sheet, "P5:P6")
+            rule = DataValidation(type="list", formula1="TermList", allow_blank=True)  # as Excel stores it: no "="
+            sheet.add_data_validation(rule)
+            rule.add(f"B{row}")
+        row += 1
+    row += 1
+    _put(sheet, f"A{row}", "Break-even", "atlas_heading")
+    volume_row = row + 1
+    _put(sheet, f"A{volume_row}", "Volume where both cost the same", "atlas_label")
+    _put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS},"
+                                  f"{SERVING})",
+         "atlas_output", sheets.COUNT)
+    _put(sheet, f"C{volume_row}", "tokens/day", "atlas_units")
+    _put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
+         "atlas_comment")
+    name(book, "FcBreakevenVolume", sheet, f"B{volume_row}")
+    top = volume_row + 4
+    first, last = top + 1, top + FORECAST_ROWS
+    _put(sheet, f"A{volume_row + 1}", "First month at or above it", "atlas_label")
+    # first month k with TokensPerDay × (1 + g)^(k−1) ≥ break-even volume: k = ceil(ln(V/T) / ln(1 + g)) + 1
+    _put(sheet, f"B{volume_row + 1}",
+         '=IF(NOT(ISNUMBER(FcBreakevenVolume)),"—",IF(TokensPerDay>=FcBreakevenVolume,1,'
+         'IF(FcGrowth<=0,"not with this growth",IF(ROUNDUP(LN(FcBreakevenVolume/TokensPerDay)/LN(1+FcGrowth),0)+1'
+         '>FcMonths,"not within the forecast",ROUNDUP(LN(FcBreakevenVolume/TokensPerDay)/LN(1+FcGrowth),0)+1))))',
+         "atlas_output", "0")
+    _put(sheet, f"D{volume_row + 1}", "first month whose volume reaches it (720-h months at today's prices)",
+         "atlas_comment")
+    name(book, "FcBreakevenMonth", sheet, f"B{volume_row + 1}")
+
+    _put(sheet, f"A{top - 1}", "Monthly table (ATLAS_FORECAST) with the P10–P90 band (ATLAS_COST_RANGE)",
+         "atlas_heading")
+    width = len(FORECAST_COLUMNS)
+    end_col = "ABCDEFGHIJ"[width - 1]
+    fields = ",".join(FORECAST_COLUMNS)
+    sheet[f"A{top}"] = ArrayFormula(
+        f"A{top}:{end_col}{last}",
+        f'=ATLAS_FORECAST(TokensPerDay,Pattern,Model,Platform,Gpu,FcMonths,FcGrowth,FcStart,FcPriceChange,'
+        f'FcCommitment,FcCommittedGpus,LatencyMs,"{fields}",{PLANNER_ARGS},CommitmentsTable,{SERVING})')
+    _put(sheet, f"K{top}", "Month no.", "atlas_header")
+    band = {"L": 10, "M": 90}
+    for letter, q in band.items():
+        _put(sheet, f"{letter}{top}", f"P{q} on-demand cost", "atlas_header")  # cost_range has no commitments
+    for r in range(first, last + 1):
+        _put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
+        for letter, q in band.items():
+            sheet[f"{letter}{r}"] = (
+                f'=IF(K{r}<=FcMonths,ATLAS_COST_RANGE(TokensPerDay,Pattern,Model,Platform,Gpu,{q},FcThroughputError,'
+                f'FcPriceSpread,FcVolumeSpread,,,K{r},FcGrowth,FcGrowthSpread,FcStart,FcPriceChange,LatencyMs,'
+                f'{PLANNER_ARGS},{SERVING}),"")')
+            sheet[f"{letter}{r}"].number_format = sheets.USD
+    for column, (heading, fmt) in enumerate(zip(FORECAST_HEADINGS, FORECAST_FORMATS), start=1):
+        letter = "ABCDEFGHIJ"[column - 1]
+        sheet[f"{letter}{top}"].style = "atlas_header"
+        for r in range(first, last + 1):
+            sheet[f"{letter}{r}"].number_format = fmt
+    name(book, "ForecastTable", sheet, f"A{top}:J{last}")
+    chart = LineChart()
+    chart.title, chart.y_axis.title, chart.x_axis.title = "Monthly cost with the P10–P90 band", "USD per month", "month"
+    chart.add_data(Reference(sheet, min_col=5, min_row=top, max_row=top + 36), titles_from_data=True)
+    chart.add_data(Reference(sheet, min_col=12, max_col=13, min_row=top, max_row=top + 36), titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=first, max_row=top + 36))
+    for series in chart.series[1:]:
+        series.graphicalProperties = GraphicalProperties()
+        series.graphicalProperties.line.dashStyle = "dash"
+    chart.height, chart.width = 9, 18
+    sheet.add_chart(chart, "F4")
+    for letter, width_ in zip("ABCDEFGHIJKLM", (30, 16, 16, 60, 16, 14, 16, 16, 16, 16, 10, 16, 16)):
+        sheet.column_dimensions[letter].width = width_
+    sheet.freeze_panes = f"B{first}"
+
+
+def sensitivity_template_sheet(book, sheet, name):
+    """Fill the template's Sensitivity sheet: the tornado table and its chart."""
+    sheet["A1"], sheet["A2"] = "Sensitivity", ("Monthly cost of the Inputs workload and offering at the low and the "
+                                               "high end of each input, one at a time, largest swing first.")
+    sheet["A1"].style, sheet["A2"].style = "atlas_title", "atlas_comment"
+    sheet.sheet_view.showGridLines = False
+    _put(sheet, "A4", "Range of every input (±)", "atlas_label")
+    _put(sheet, "B4", finance.SENSITIVITY_SPREAD, "atlas_input", sheets.PCT)
+    _put(sheet, "D4", "one-at-a-time ± share around each base value (a convention, not a measurement)",
+         "atlas_comment")
+    name(book, "SensSpread", sheet, "B4")
+    top, last = 6, 6 + SENSITIVITY_ROWS
+    sheet[f"A{top}"] = ArrayFormula(
+        f"A{top}:H{last}", f"=ATLAS_SENSITIVITY(TokensPerDay,Pattern,Model,Platform,Gpu,SensSpread,,LatencyMs,"
+                           f"{PLANNER_ARGS},{SERVING})")
+    formats = ("@", sheets.NUMBER, sheets.NUMBER, sheets.NUMBER, sheets.USD, sheets.USD, sheets.USD, sheets.USD)
+    for column, fmt in enumerate(formats, start=1):
+        letter = "ABCDEFGH"[column - 1]
+        sheet[f"{letter}{top}"].style = "atlas_header"
+        for r in range(top + 1, last + 1):
+            sheet[f"{letter}{r}"].number_format = fmt
+    _put(sheet, f"J{top}", "low − base", "atlas_header")
+    _put(sheet, f"K{top}", "high − base", "atlas_header")
+    _put(sheet, f"I{top}", "row", "atlas_header")
+    for r in range(top + 1, last + 1):
+        _put(sheet, f"I{r}", r - top, "atlas_key", "0")  # which row of the spilled table, read through its name
+        for letter, column in (("J", 5), ("K", 6)):
+            cost, base = f"INDEX(SensitivityTable,I{r}+1,{column})", f"INDEX(SensitivityTable,I{r}+1,8)"
+            sheet[f"{letter}{r}"] = f'=IF(ISNUMBER({cost}),{cost}-{base},"")'
+    name(book, "SensitivityTable", sheet, f"A{top}:H{last}")
+    _tornado(sheet, top, last, "J", "A")
+    for letter, width_ in zip("ABCDEFGHIJK", (22, 20, 20, 20, 16, 16, 14, 14, 5, 14, 14)):  # 2,000,000,000.00 fits
+        sheet.column_dimensions[letter].width = width_
+
+
+def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
+    """Horizontal bars of (low − base) and (high − base) per input, overlapping: a tornado."""
+    from openpyxl.utils import column_index_from_string
+    col = column_index_from_string(delta_letter)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "clustered", 100
+    chart.title, chart.y_axis.title = "Tornado: change of the monthly cost", "USD per month against the base"
+    chart.add_data(Reference(sheet, min_col=col, max_col=col + 1, min_row=top, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=column_index_from_string(label_letter), min_row=top + 1,
+                                   max_row=last))
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.x_axis.tickLblPos = "low"  # input names at the left edge, clear of bars that go below 0
+    chart.height, chart.width = 9, 16
+    sheet.add_chart(chart, anchor or f"A{last + 3}")
+
+
+# -- report sections (values) ------------------------------------------------------------------------
+def _plan_args(scenario):
+    """The plan() arguments the report's ranking used: latency requirement, precision, request shape."""
+    from workbook.reports import serving_args  # here: reports imports this module when it writes
+    return {"latency_ms": scenario.latency_ms, **serving_args(scenario)}
+
+
+def _settings(scenario):
+    given = dict(getattr(scenario, "forecast", None) or {})
+    known = {"months", "monthly_growth", "start", "price_change_per_year", "commitment", "committed_gpus",
+             "throughput_error", "price_spread", "volume_spread", "growth_spread", "compare_with", "spread"}
+    unknown = set(given) - known
+    if unknown:
+        raise InputError(f"unknown forecast key '{sorted(unknown)[0]}' — known: {', '.join(sorted(known))}")
+    return given
+
+
+def _band(best, scenario, cat, settings, months):
+    """(P10 list, P90 list, note) for each forecast month; no band with the reason when no
+    throughput error is known."""
+    kwargs = dict(monthly_growth=settings.get("monthly_growth", 0.0), start=settings.get("start"),
+                  price_change_per_year=settings.get("price_change_per_year", 0.0),
+                  price_spread=settings.get("price_spread", 0.0), volume_spread=settings.get("volume_spread", 0.0),
+                  growth_spread=settings.get("growth_spread", 0.0), catalog=cat, **_plan_args(scenario))
+    error = settings.get("throughput_error")
+    if error is None and best.billing != "per_token":
+        try:
+            error = finance._default_throughput_error(scenario.model, best.gpu, cat)
+        except InputError as reason:
+            return None, None, f"No P10–P90 band: {reason}."
+    low, high = [], []
+    for month in range(1, months + 1):
+        result = finance.cost_range(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform,
+                                    best.gpu or None, month=month, throughput_error=error, percentiles=(10, 90),
+                                    **kwargs)
+        low.append(result.p10)
+        high.append(result.p90)
+    return low, high, (f"P10–P90: {settings.get('price_spread', 0.0):.0%} price spread, "
+                       f"{settings.get('volume_spread', 0.0):.0%} volume spread, throughput error "
+                       f"{error if error is not None else 0:.0%} (1-sigma, lognormal), 10,000 seeded draws.")
+
+
+def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, title):
+    """The report's Forecast sheet for the recommended offering (values)."""
+    settings = _settings(scenario)
+    best = ranking.iloc[0]
+    months = int(settings.get("months", 12))
+    frame = finance.forecast(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform,
+                             best.gpu or None, months=months, monthly_growth=settings.get("monthly_growth", 0.0),
+                             start=settings.get("start"), price_change_per_year=settings.get("price_change_per_year", 0.0),
+                             commitment=settings.get("commitment"), committed_gpus=settings.get("committed_gpus"),
+                             catalog=cat, **_plan_args(scenario))
+    where = f"{best.platform}{' on ' + best.gpu if best.gpu else ' (per-token)'}"
+    title(sheet, f"Forecast: {where}", f"{months} months from {scenario.tokens_per_day:,.0f} tokens/day, growth "
+                                       f"{settings.get('monthly_growth', 0.0):.1%} a month, price change "
+                                       f"{settings.get('price_change_per_year', 0.0):.0%} a year"
+                                       + (f", from {settings['start']}" if settings.get("start") else
+                                          " (720-hour months)"))
+    columns = [c for c in FORECAST_COLUMNS if c in frame.columns and (c != "period" or settings.get("start"))]
+    headings = [FORECAST_HEADINGS[FORECAST_COLUMNS.index(c)] for c in columns]
+    formats = [FORECAST_FORMATS[FORECAST_COLUMNS.index(c)] for c in columns]
+    low, high, note = _band(best, scenario, cat, settings, months)
+    committed = bool(frame.attrs)
+    if low is not None:  # the band is of the on-demand cost: cost_range does not model commitments
+        headings += (["P10 on-demand cost", "P90 on-demand cost"] if committed
+                     else ["P10 monthly cost", "P90 monthly cost"])
+    header(sheet, 4, headings)
+    for r, record in enumerate(frame[columns].to_dict("records"), start=5):
+        for c, (column, fmt) in enumerate(zip(columns, formats), start=1):
+            write_cell(sheet, r, c, record[column], None if fmt == "@" else fmt)
+        if low is not None:
+            write_cell(sheet, r, len(columns) + 1, low[r - 5], sheets.USD)
+            write_cell(sheet, r, len(columns) + 2, high[r - 5], sheets.USD)
+    row = 6 + months
+    notes = [note]
+    if len(ranking) > 1:
+        other = ranking.iloc[1]
+        def option(row):  # a dict, so a name holding "/" stays one name
+            return {"platform": row.platform, "gpu": row.gpu or None,
+                    "label": f"{row.platform}/{row.gpu}" if row.gpu else row.platform}
+        option_a = option(best)
+        option_b = settings.get("compare_with") or option(other)
+        even = finance.breakeven(scenario.pattern, scenario.model, option_a, option_b, latency_ms=scenario.latency_ms,
+                                 catalog=cat)
+        month = finance.breakeven_month(scenario.tokens_per_day, scenario.pattern, scenario.model, option_a, option_b,
+                                        months=months, monthly_growth=settings.get("monthly_growth", 0.0),
+                                        start=settings.get("start"), catalog=cat, **_plan_args(scenario))
+        notes.append(f"Break-even against {option_b['label'] if isinstance(option_b, dict) else option_b}: " + (
+            f"{even.tokens_per_day:,.0f} tokens/day — {even.reason}." if even.tokens_per_day else even.reason + "."))
+        notes.append(f"In this forecast {month['cheaper_after']} becomes cheaper in month {month['month']}."
+                     if month else "In this forecast the cheaper of the two does not change.")
+    if frame.attrs:
+        a = frame.attrs
+        notes.append(f"Commitment {a['commitment']}: {a['committed_gpus']:.0f} GPUs at ${a['commitment_hourly_usd']:g}"
+                     f"/GPU-h for {a['commitment_min_term_months']} months ({a['commitment_basis']}; "
+                     f"{a['commitment_source']}, {a['commitment_as_of']}). Pays off: "
+                     f"{'month ' + str(a['commitment_payoff_month']) if a['commitment_payoff_month'] else 'never'}; "
+                     f"saves ${a['commitment_term_savings_usd']:,.0f} over its term; still owed after month {months}: "
+                     f"${a['commitment_owed_after_forecast_usd']:,.0f}.")
+    span = max(len(headings), 8)
+    for text in notes:  # one wrapped paragraph across the table's width, so the page keeps its scale
+        write_cell(sheet, row, 1, text).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=span)
+        sheet.row_dimensions[row].height = 15 * (1 + len(text) // (15 * span))
+        row += 1
+    chart = LineChart()
+    chart.title = "Monthly cost" + (" with the P10–P90 band" if low is not None else "")
+    chart.y_axis.title, chart.x_axis.title = "USD per month", "month"
+    cost_col = columns.index("monthly_cost_usd") + 1
+    chart.add_data(Reference(sheet, min_col=cost_col, min_row=4, max_row=4 + months), titles_from_data=True)
+    if committed:
+        chart.add_data(Reference(sheet, min_col=columns.index("on_demand_cost_usd") + 1, min_row=4,
+                                 max_row=4 + months), titles_from_data=True)
+    if low is not None:
+        chart.add_data(Reference(sheet, min_col=len(columns) + 1, max_col=len(columns) + 2, min_row=4,
+                                 max_row=4 + months), titles_from_data=True)
+        for series in chart.series[-2:]:
+            series.graphicalProperties = GraphicalProperties()
+            series.graphicalProperties.line.dashStyle = "dash"
+    chart.set_categories(Reference(sheet, min_col=1, min_row=5, max_row=4 + months))
+    chart.height, chart.width = 9, 18
+    sheet.add_chart(chart, f"A{row + 1}")
+    sheet.row_dimensions[4].height = 32  # two-line headings
+    sheet.freeze_panes = "B5"
+    for c in range(1, len(headings) + 1):
+        sheet.column_dimensions["ABCDEFGHIJKLMN"[c - 1]].width = 15
+    return frame
+
+
+def sensitivity_report_sheet(sheet, scenario, ranking, cat, write_cell, header, title):
+    """The report's Sensitivity sheet (tornado table and chart) for the recommended offering."""
+    settings = _settings(scenario)
+    best = ranking.iloc[0]
+    spread = settings.get("spread", finance.SENSITIVITY_SPREAD)
+    frame = finance.sensitivity(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform,
+                                best.gpu or None, spread=spread, catalog=cat, **_plan_args(scenario))
+    title(sheet, f"Sensitivity: {best.platform}{' on ' + best.gpu if best.gpu else ''}",
+          f"Monthly cost with each input at ±{spread:.0%} of its base value, one at a time, largest swing first.")
+    headings = ["Input", "Base", "Low", "High", "Cost at low", "Cost at high", "Swing", "Base cost", "",
+                "low − base", "high − base"]
+    header(sheet, 4, headings)
+    for r, record in enumerate(frame.to_dict("records"), start=5):
+        values = [record[c] for c in finance.SENSITIVITY_COLUMNS]
+        number = "#,##0" if abs(record["base"]) >= 1000 else "#,##0.00##"
+        for c, (value, fmt) in enumerate(zip(values, (None, number, number, number, sheets.USD,
+                                                      sheets.USD, sheets.USD, sheets.USD)), start=1):
+            write_cell(sheet, r, c, value, fmt)
+        write_cell(sheet, r, 10, record["cost_at_low_usd"] - record["base_cost_usd"], sheets.USD)
+        write_cell(sheet, r, 11, record["cost_at_high_usd"] - record["base_cost_usd"], sheets.USD)
+    last = 4 + len(frame)
+    _tornado(sheet, 4, last, "J", "A", anchor=f"A{last + 3}")
+    for letter, width_ in zip("ABCDEFGHIJK", (22, 16, 16, 16, 14, 14, 14, 14, 3, 14, 14)):
+        sheet.column_dimensions[letter].width = width_
+    return frame
