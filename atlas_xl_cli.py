@@ -6,9 +6,12 @@ Library errors become one line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import os
+import re
+import signal
 import sys
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from atlas_xl import __version__, calibration, serving
+from atlas_xl import values
 from atlas_xl.catalog import SCHEMAS, load_catalog
 from atlas_xl.errors import AtlasError, InputError
 from atlas_xl.optimizer import optimize
@@ -23,8 +27,6 @@ from atlas_xl.planner import plan, rank
 from atlas_xl.schedule import run_schedule
 from atlas_xl.simulator import parse_overrides, simulate
 from udfs.excel import nest
-
-SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
 RANK_VIEW = {  # column → (heading, format)
     "rank": ("#", "{:.0f}"),
@@ -61,29 +63,51 @@ ESTIMATE_UNITS = {
 
 
 def parse_volume(text):
-    """'2e9', '2,000,000,000', '2B', '500M' → tokens per day as a float."""
-    raw = str(text).strip().replace(",", "").replace("_", "")
-    scale = 1.0
-    if raw and raw[-1].lower() in SUFFIXES:
-        scale, raw = SUFFIXES[raw[-1].lower()], raw[:-1]
+    """'2e9', '2,000,000,000', '2B', '500M' → tokens per day as a float (atlas_xl.values rules)."""
     try:
-        return float(raw) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a token volume — write e.g. 2e9, 2B or 500M") from None
+        kind = values.parse_value(text, "tokens_per_day")
+        if kind is None or isinstance(kind, (str, bool, dt.date)):
+            raise argparse.ArgumentTypeError(f"'{text}' is not a token volume — write e.g. 2e9, 2B or 500M")
+        return float(values.parse_volume(text))
+    except AtlasError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def argument(name):
+    """An argparse type: the value parser with the LIMITS of ``name`` (one line on error)."""
+    def parse(text):
+        try:
+            return values.parse_argument(text, name)
+        except AtlasError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+def text_argument(what):
+    def parse(text):
+        try:
+            return values.check_text(text, what)
+        except AtlasError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parse.__name__ = what
+    return parse
 
 
 def _jsonable(value):
     if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
+        return values.finite_or_none(float(value))
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
     return value
 
 
 def _emit_frame(frame, args, view=None):
     if args.json:
         records = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
-        print(json.dumps(records, indent=2))
+        print(json.dumps(records, indent=2, allow_nan=False))
     elif args.csv:
         frame.to_csv(sys.stdout, index=False)
     else:
@@ -141,8 +165,9 @@ def _short(text, width=72):
 
 def _print_fields(record, units, args):
     record = {k: _jsonable(v) for k, v in record.items()}
+    _warn_implausible([record])
     if args.json:
-        print(json.dumps(record, indent=2))
+        print(json.dumps(record, indent=2, allow_nan=False))
         return
     frame = pd.DataFrame({"field": list(record), "value": list(record.values()),
                           "units": [units.get(k, "") for k in record]})
@@ -158,12 +183,25 @@ def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
                  catalog=args.catalog, platforms=args.platform or None, **_serving_args(args))
     excluded = frame.attrs.get("excluded", {})
-    if args.top:
+    if args.top is not None:
         frame = frame.head(args.top)
+    _warn_implausible(frame.head(1).to_dict("records"))
     _emit_frame(frame, args, view=RANK_VIEW)
     if excluded and not (args.json or args.csv):
         print(f"\nleft out ({len(excluded)} offerings): " + "; ".join(
             f"{k}: {v}" for k, v in sorted(excluded.items())), file=sys.stderr)
+
+
+def _warn_implausible(records):
+    """A cost or penalty above any plausible budget is not an answer: say so (stderr, one line)."""
+    for record in records:
+        for field in ("penalty_usd", "monthly_cost_usd"):
+            amount = record.get(field)
+            if isinstance(amount, (int, float)) and amount is not None and amount > values.PLAUSIBLE_BUDGET_USD:
+                print(f"atlas-xl: warning: {field} {amount:.3g} USD/month is above any plausible budget "
+                      f"(> {values.PLAUSIBLE_BUDGET_USD:.0e} USD/month) — this workload cannot be served this way; "
+                      "check tokens_per_day and gpu_count", file=sys.stderr)
+                return
 
 
 def cmd_catalog(args):
@@ -240,28 +278,29 @@ def _spec(value, what, name=None):
     return value
 
 
-def _knobs(pairs):
+def _knobs(pairs, what="--knob"):
     knobs = {}
     for pair in pairs or []:
-        knobs.update(parse_overrides(pair))
+        for key, raw in parse_overrides(values.check_text(pair, what)).items():
+            if not key:
+                raise InputError(f"{what} '{pair}' has no key — write KEY=VALUE")
+            knobs[key] = values.parse_value(raw, f"{what} {key}")
     return knobs
+
+
+SETTABLE = tuple(c.name for c in SCHEMAS["workloads"][0] if c.name not in ("workload", "source", "as_of", "notes"))
 
 
 def _sim_inputs(args):
     workload = _spec(args.workload, "workload", args.name)
-    overrides = _knobs(args.set)
+    overrides = _knobs(args.set, "--set")
+    unknown = [k for k in overrides if k not in SETTABLE]
+    if unknown:
+        raise InputError(f"--set {unknown[0]}: unknown workload key — known: {', '.join(SETTABLE)}")
     if overrides:
         workload = {**(workload if isinstance(workload, dict) else {"name": workload or "llama_70b_chat"}),
-                    **nest({k: _number_or_text(v) for k, v in overrides.items()})}
+                    **nest(overrides)}
     return _spec(args.target, "target"), workload, _knobs(args.knob) or None
-
-
-def _number_or_text(value):
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return int(number) if number.is_integer() else number
 
 
 def _print_record(record, view=SIM_VIEW):
@@ -296,12 +335,12 @@ def _dump(obj):
     def clean(value):
         if isinstance(value, dict):
             return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):
             return [clean(v) for v in value]
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
-    print(json.dumps(clean(obj), indent=2, default=_json_default))
+        if isinstance(value, np.generic):
+            value = value.item()
+        return values.finite_or_none(value)
+    print(json.dumps(clean(obj), indent=2, default=_json_default, allow_nan=False))
 
 
 def cmd_simulate(args):
@@ -353,9 +392,16 @@ def cmd_optimize_workbook(args):
           f"{len(result.trail)} accepted steps)")
 
 
+def _check_output(path, suffixes):
+    if Path(path).suffix.lower() not in suffixes:
+        raise InputError(f"output '{path}' must end in {' or '.join(suffixes)} — this command writes an Excel "
+                         f"workbook (e.g. -o {Path(path).stem or 'out'}{suffixes[0]})")
+
+
 def cmd_report(args):
     from workbook.reports import report, scenario_from
 
+    _check_output(args.output, (".xlsx",))
     scenario = dict(load_spec_file(args.scenario, "scenario")) if args.scenario else {}
     flags = {"tokens_per_day": args.tokens_per_day, "pattern": args.pattern, "model": args.model,
              "latency_ms": args.latency_ms, "platforms": args.platform, "target": args.target,
@@ -700,8 +746,33 @@ def add_finance_commands(command):
     p.set_defaults(func=cmd_sweep)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with errors as one line — the reason first, then where to read the usage."""
+
+    def error(self, message):
+        message = re.sub(r"^argument ([\w-]+): \1 ", r"\1 ", message)  # not "argument x: x ..."
+        message = re.sub(r"^argument --([\w-]+): \w+ ", lambda m: f"--{m.group(1)} ", message)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+NEGATIVE = re.compile(r"-(\d|\.\d)")
+SCALE_WORDS = ("thousand", "million", "billion", "trillion", "k", "m", "b", "bn", "t")
+
+
+def _explain_argv(argv):
+    """Mistakes argparse words badly, caught before parsing: the reason as one line, or None."""
+    for i, token in enumerate(argv):
+        option_value = i > 0 and argv[i - 1].startswith("-") and not NEGATIVE.match(argv[i - 1])
+        plain = re.fullmatch(r"-\d+|-\d*\.\d+", token)  # argparse reads these as values itself
+        if NEGATIVE.match(token) and not plain and i > 0 and not option_value:
+            return f"'{token}': a negative value is not allowed here — volumes and counts must be greater than 0"
+        if token.lower() in SCALE_WORDS and i > 0 and re.fullmatch(r"[\d.,_eE+]+", argv[i - 1]):
+            return f"'{argv[i - 1]} {token}' must be one word — write {argv[i - 1]}{token[0].upper()} (like 2B or 500M)"
+    return None
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="atlas-xl", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Plan LLM serving (GPU count, monthly cost per platform, cost per million tokens) "
                     "and simulate a configuration (throughput, latency, power, energy cost).",
@@ -723,31 +794,31 @@ def build_parser():
         p.add_argument("tokens_per_day", type=parse_volume, help="daily token volume (2e9, 2B, 500M)")
         p.add_argument("pattern", help="traffic pattern: steady, business_hours, bursty")
         p.add_argument("model", help="model key, e.g. llama_70b")
-        p.add_argument("--latency-ms", type=float, help="latency requirement [ms]; < 300 penalises high risk")
+        p.add_argument("--latency-ms", type=argument("latency_ms"), help="latency requirement [ms]; < 300 penalises high risk")
         serving_options(p)
 
     def serving_options(p):
         p.add_argument("--precision", help="weight precision: bf16, fp8 (default), fp4, best")
-        p.add_argument("--input-tokens", type=float, help="input tokens per request (default 1024)")
-        p.add_argument("--output-tokens", type=float, help="output tokens per request (default 1024)")
-        p.add_argument("--ttft-ms", type=float, help="p99 time-to-first-token limit [ms] (default 2000)")
-        p.add_argument("--tpot-ms", type=float, help="p99 time-per-output-token limit [ms] (default 200)")
+        p.add_argument("--input-tokens", type=argument("input_tokens"), help="input tokens per request (default 1024)")
+        p.add_argument("--output-tokens", type=argument("output_tokens"), help="output tokens per request (default 1024)")
+        p.add_argument("--ttft-ms", type=argument("ttft_ms"), help="p99 time-to-first-token limit [ms] (default 2000)")
+        p.add_argument("--tpot-ms", type=argument("tpot_ms"), help="p99 time-per-output-token limit [ms] (default 200)")
 
     p = command("plan", "Plan one workload on one platform.")
     workload(p)
     p.add_argument("platform", help="platform key, e.g. runpod, fireworks, together")
     p.add_argument("--gpu", help="GPU key when the platform offers several (h100_sxm)")
-    p.add_argument("--gpu-count", type=float, help="fix the GPU count instead of the 75%% rule")
-    p.add_argument("--gpu-tokens-per-s", type=float, help="override throughput per GPU [tokens/s]")
-    p.add_argument("--hourly-usd", type=float, help="override price per GPU-hour [USD]")
-    p.add_argument("--price-per-m-tokens", type=float, help="override per-token price [USD/Mtok]")
+    p.add_argument("--gpu-count", type=argument("gpu_count"), help="fix the (whole) GPU count instead of the 75%% rule")
+    p.add_argument("--gpu-tokens-per-s", type=argument("gpu_tokens_per_s"), help="override throughput per GPU [tokens/s]")
+    p.add_argument("--hourly-usd", type=argument("hourly_usd"), help="override price per GPU-hour [USD]")
+    p.add_argument("--price-per-m-tokens", type=argument("price_per_m_tokens"), help="override per-token price [USD/Mtok]")
     p.add_argument("--billing", choices=["autoscaling", "dedicated", "per_token"], help="override billing")
     p.set_defaults(func=cmd_plan)
 
     p = command("estimate", "What one replica of a model on a GPU serves within latency limits (the serving model).")
     p.add_argument("model", help="model key, e.g. llama_70b")
     p.add_argument("gpu", help="GPU key, any row of gpus.csv (h100_sxm, a100_80gb, or one you added)")
-    p.add_argument("--tp", type=int, help="GPUs per replica (default: the best)")
+    p.add_argument("--tp", type=argument("tp"), help="GPUs per replica (default: the best)")
     serving_options(p)
     p.set_defaults(func=cmd_estimate)
 
@@ -757,7 +828,7 @@ def build_parser():
     p = command("rank", "Rank every offering that serves the model by monthly cost + penalties.")
     workload(p)
     p.add_argument("--platform", action="append", help="only this platform (repeatable)")
-    p.add_argument("--top", type=int, help="show only the best N")
+    p.add_argument("--top", type=argument("top"), help="show only the best N (N >= 1)")
     p.set_defaults(func=cmd_rank)
 
     def simulation(name, help_text, func):
@@ -770,16 +841,16 @@ def build_parser():
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="workload override with dotted keys, e.g. parallelism.dp=8 or sequence.prompt=2048")
         p.add_argument("--hardware", help="hardware model key or YAML file overriding coefficients")
-        p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-        p.add_argument("--usd-per-kwh", type=float, default=0.12, help="electricity price [USD/kWh] (default 0.12)")
-        p.add_argument("--pue", type=float, help="override the target's PUE")
+        p.add_argument("--seed", type=argument("seed"), default=0, help="noise seed (default 0)")
+        p.add_argument("--usd-per-kwh", type=argument("usd_per_kwh"), default=0.12, help="electricity price [USD/kWh] (default 0.12)")
+        p.add_argument("--pue", type=argument("pue"), help="override the target's PUE")
         p.set_defaults(func=func)
         return p
 
     simulation("simulate", "Simulate one configuration: throughput, latency with queueing, power, cost.", cmd_simulate)
     simulation("schedule", "Run a workload's multi-phase schedule and aggregate by duration.", cmd_schedule)
     p = simulation("optimize", "Hill-climb the optimization parameters for throughput within a P99 SLA.", cmd_optimize)
-    p.add_argument("--sla-p99-ms", type=float, default=120.0, help="P99 latency limit for inference [ms] (default 120)")
+    p.add_argument("--sla-p99-ms", type=argument("sla_p99_ms"), default=120.0, help="P99 latency limit for inference [ms] (default 120)")
 
     p = command("optimize-workbook", "Do what the template's Optimize button does, on a file (no Excel needed).",
                 data=False)
@@ -793,18 +864,18 @@ def build_parser():
     p = command("report", "Write a report workbook (values, charts, sources) for a scenario.", data=False)
     p.add_argument("-o", "--output", required=True, help="the .xlsx to write")
     p.add_argument("--scenario", help="YAML or JSON scenario file; the options below override it")
-    p.add_argument("--title", help="report title")
+    p.add_argument("--title", type=text_argument("--title"), help="report title")
     p.add_argument("--tokens-per-day", type=parse_volume, help="daily token volume (2e9, 2B, 500M)")
     p.add_argument("--pattern", help="traffic pattern")
     p.add_argument("--model", help="model key")
-    p.add_argument("--latency-ms", type=float, help="latency requirement [ms]")
+    p.add_argument("--latency-ms", type=argument("latency_ms"), help="latency requirement [ms]")
     serving_options(p)
     p.add_argument("--platform", action="append", help="candidate platform (repeatable; default all)")
     p.add_argument("--target", help="simulator target")
     p.add_argument("--workload", help="simulator workload")
-    p.add_argument("--seed", type=int, help="simulator noise seed")
-    p.add_argument("--usd-per-kwh", type=float, help="electricity price [USD/kWh]")
-    p.add_argument("--pue", type=float, help="override the target's PUE")
+    p.add_argument("--seed", type=argument("seed"), help="simulator noise seed")
+    p.add_argument("--usd-per-kwh", type=argument("usd_per_kwh"), help="electricity price [USD/kWh]")
+    p.add_argument("--pue", type=argument("pue"), help="override the target's PUE")
     p.add_argument("--no-schedule", action="store_true", help="leave out the multi-phase schedule")
     p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files (default: built-in)")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
@@ -838,18 +909,44 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = _explain_argv(argv)
+    if problem:
+        command = f" {argv[0]}" if argv and argv[0] in EPILOGS else ""
+        print(f"atlas-xl{command}: error: {problem}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if args.command == "catalog" and args.action == "export" and args.table and not args.directory:
         args.directory, args.table = args.table, None
+    signal.signal(signal.SIGTERM, _terminate)  # `finally` blocks (temp-file cleanup) run on kill
     try:
         status = args.func(args)
     except BrokenPipeError:  # `atlas-xl rank ... | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (AtlasError, OSError) as error:
-        print(f"atlas-xl: error: {error}", file=sys.stderr)
+        print(f"atlas-xl: error: {_one_line(error)}", file=sys.stderr)
         return 1
+    except (RecursionError, MemoryError) as error:
+        print(f"atlas-xl: error: the input is too large or too deeply nested ({type(error).__name__}) — "
+              "simplify it", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 — a bug: one line, never a traceback
+        if os.environ.get("ATLAS_XL_DEBUG"):
+            raise
+        print(f"atlas-xl: internal error: {type(error).__name__}: {_one_line(error)} — please report it "
+              "(ATLAS_XL_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
     return status or 0  # a command may report a problem through its status (doctor)
+
+
+def _one_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,6 @@ def test_plan_overrides_without_catalog_row(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["plan", "2B", "steady", "llama70", "runpod"], "unknown model 'llama70' — did you mean llama_70b"),
-    (["plan", "-5", "steady", "llama_70b", "runpod"], "tokens_per_day must be greater than 0"),
     (["rank", "2B", "stedy", "llama_70b"], "unknown pattern 'stedy'"),
     (["rank", "2B", "steady", "llama_70b", "--catalog", "/no/such"], "catalog folder '/no/such' does not exist"),
     (["catalog", "list", "prices"], "unknown catalog table 'prices'"),
@@ -66,6 +65,17 @@ def test_errors_one_line_nonzero(capsys, argv, message):
     assert code == 1
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["plan", "-5", "steady", "llama_70b", "runpod"], "tokens_per_day must be greater than 0"),
+    (["optimize", "--sla-p99-ms", "-3"], "--sla-p99-ms must be greater than 0"),
+])
+def test_bad_numbers_are_one_line_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and err.count("\n") == 1
 
 
 def test_bad_volume_is_a_usage_error(capsys):
@@ -198,7 +208,6 @@ def test_saturated_json_is_valid(capsys):
     (["simulate", "--set", "sequence.prompt=-1"], "sequence.prompt: -1 is negative"),
     (["simulate", "nvidia_h100_8x_nvlink", "gpt5_1t_train"], "needs 1024 accelerators but target"),
     (["schedule", "--knob", "virt"], "needs key=value"),
-    (["optimize", "--sla-p99-ms", "-3"], "sla_p99_ms must be a number of milliseconds greater than 0"),
 ])
 def test_simulation_errors_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -217,3 +226,55 @@ def test_workload_files(capsys, tmp_path):
     assert code == 0 and json.loads(out)["workload"] == "mine"
     code, _, err = run(capsys, "simulate", "nvidia_h100_8x_nvlink", str(tmp_path / "missing.yaml"))
     assert code == 1 and "cannot read workload file" in err
+
+
+@pytest.mark.parametrize("argv, code, message", [  # issues 12 and 13: one clear line each
+    (["plan", "2", "billion", "steady", "llama_70b", "runpod"], 2, "'2 billion' must be one word — write 2B"),
+    (["plan", "-2B", "steady", "llama_70b", "runpod"], 2, "'-2B': a negative value is not allowed"),
+    (["rank", "2B", "steady", "llama_70b", "--top", "-1"], 2, "--top must be 1 or more — got -1"),
+    (["rank", "2B", "steady", "llama_70b", "--top", "0"], 2, "--top must be 1 or more — got 0"),
+    (["simulate", "--set", "foo=1"], 1, "--set foo: unknown workload key — known: mode"),
+    (["report", "-o", "r.csv"], 1, "output 'r.csv' must end in .xlsx"),
+    (["plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--gpu-count", "2.5"], 2,
+     "--gpu-count must be a whole number — got 2.5"),
+    (["plan", "1e30", "steady", "llama_70b", "runpod"], 2, "above the plausible limit of 1e+15 tokens/day"),
+    (["rank", "1e308", "steady", "llama_70b", "--json"], 2, "above the plausible limit"),
+    (["plan", "2B", "steady", "llama_70b", "runpod", "--gpu-tokens-per-s", "5e-324"], 2, "too close to zero"),
+    (["simulate", "--knob", "microbatch=1e400"], 1, "--knob microbatch '1e400' is beyond the range of numbers"),
+    (["simulate", "--knob", "microbatch=nan"], 1, "--knob microbatch 'nan' is not a finite number"),
+    (["report", "-o", "r.xlsx", "--title", "a\x07b"], 2, "--title contains the control character U+0007"),
+    (["simulate", "--set", "model_family=a\x01b"], 1, "control character U+0001"),
+    (["rank", "\u0662B", "steady", "llama_70b"], 2, "digits of another script"),
+    (["rank", "1,5B", "steady", "llama_70b"], 2, "decimal comma — write 1.5B"),
+    (["simulate", "--seed", "1e30"], 2, "--seed"),
+])
+def test_cli_edge_cases_one_line(capsys, tmp_path, monkeypatch, argv, code, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        got = cli.main(argv)
+    except SystemExit as exit_:
+        got = exit_.code
+    err = capsys.readouterr().err
+    assert got == code and message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_implausible_penalty_is_said(capsys):
+    code, out, err = run(capsys, "plan", "1e15", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--gpu-count", "1")
+    assert code == 0 and "above any plausible budget" in err
+
+
+def test_json_never_holds_infinity_or_nan(capsys):
+    code, out, _ = run(capsys, "plan", "1e15", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                       "--gpu-count", "1", "--json")
+    json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    code, out, _ = run(capsys, "rank", "1e15", "steady", "llama_70b", "--json")
+    json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+
+
+def test_set_values_use_the_one_parser(capsys):
+    code, out, _ = run(capsys, "simulate", "--set", "sequence.prompt=2k", "--json")
+    same = json.loads(out)
+    code, out, _ = run(capsys, "simulate", "--set", "sequence.prompt=2000", "--json")
+    assert code == 0 and json.loads(out) == same

@@ -17,6 +17,7 @@ from collections import OrderedDict
 import numpy as np
 
 from atlas_xl import catalog as catalog_module
+from atlas_xl import values
 from atlas_xl.errors import AtlasError, InputError
 
 class Memo:
@@ -211,9 +212,10 @@ def key_values(name, value):
         refuse_error(key, val)
         if isinstance(val, decimal.Decimal):
             val = float(val)
-        if isinstance(val, float) and val == int(val):
+        val = values.parse_value(val, f"{name} {catalog_module.normalize_key(key)}")  # the one value parser
+        if isinstance(val, float) and val.is_integer() and abs(val) < 2**53:
             val = int(val)
-        pairs[catalog_module.normalize_key(key)] = val.strip() if isinstance(val, str) else val
+        pairs[catalog_module.normalize_key(key)] = val
     return pairs
 
 

@@ -9,6 +9,7 @@ place; the input is never modified unless ``in_place`` is asked for.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import posixpath
@@ -21,6 +22,7 @@ from pathlib import Path
 from lxml import etree
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from atlas_xl import values
 from atlas_xl.errors import InputError
 from workbook import excel_functions as xf
 from workbook.engine import Engine
@@ -56,7 +58,7 @@ def parse_override(text, book):
     target, sep, raw = str(text).partition("=")
     if not sep or not target.strip():
         raise InputError(f"override '{text}' needs the form Sheet!A1=value or Name=value")
-    return parse_target(target.strip(), book, text), _parse_value(raw.strip())
+    return parse_target(target.strip(), book, text), _parse_value(raw.strip(), f"override '{target.strip()}'")
 
 
 def parse_target(target, book, text=None):
@@ -83,15 +85,12 @@ def parse_target(target, book, text=None):
     return sheet, row, col
 
 
-def _parse_value(raw):
-    if raw == "":
-        return None
-    if raw.upper() in ("TRUE", "FALSE"):
-        return raw.upper() == "TRUE"
-    try:
-        return float(raw.replace(",", "").replace("_", ""))
-    except ValueError:
-        return raw[1:-1] if len(raw) > 1 and raw[0] == raw[-1] == '"' else raw
+def _parse_value(raw, what="value"):
+    """The project's one value parser (atlas_xl.values); a date becomes Excel's serial day number."""
+    value = values.parse_value(raw, what)
+    if isinstance(value, dt.date):
+        return float((value - dt.date(1899, 12, 30)).days)
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def recalc(path, overrides=None, output=None, *, values_only=False, in_place=False, overwrite=False, functions=None):

@@ -1,0 +1,213 @@
+"""One parser for every value a person types: CLI arguments, ``--set`` overrides, worksheet
+key | value ranges, scenario files.
+
+``parse_value`` turns text into what it means: a number (``2e9``, ``2,000,000,000``, ``5B``,
+``500M``, ``2_000``), a boolean (TRUE/FALSE), a date (ISO ``2026-01-31``), text, or None for an
+empty string. It refuses, with one line that names the fix, what would otherwise be read wrong:
+decimal commas (``1,5`` is not fifteen), digits of other scripts (``٢``), ``nan``/``inf``,
+numbers beyond float range (``1e400``) and control characters in text.
+
+``parse_number`` is the same rules for an argument that must be a number, with a range.
+
+Limits (documented in docs/limits.md) that stop impossible inputs before they reach the models:
+
+- ``MAX_TOKENS_PER_DAY`` = 1e15 tokens/day. Google reported processing 1.3 quadrillion tokens a
+  month across its products (Alphabet Q3 2025 earnings call, October 2025) ≈ 4.3e13 tokens/day;
+  the limit is ~23× that, so any single deployment above it is a typing error.
+- ``PLAUSIBLE_BUDGET_USD`` = 1e10 USD/month (1.2e11 USD/year): above the 2025 capital spending
+  of any single company (Microsoft, Alphabet, Amazon, Meta each announced 75–100 bn USD for
+  2025); a monthly cost or penalty above it is reported as implausible.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+
+from .errors import InputError
+
+MAX_TOKENS_PER_DAY = 1e15
+PLAUSIBLE_BUDGET_USD = 1e10
+
+SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "g": 1e9, "t": 1e12,
+            "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+TRUE_WORDS, FALSE_WORDS = ("true",), ("false",)
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?")  # 2,000,000.5
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")  # 1,5 or 12,75 (not thousands groups)
+_SUFFIXED = re.compile(r"(.*?\d\.?)\s*([a-zA-Z]+)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NOT_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity",
+               ".inf", "-.inf", ".nan")
+MAX_TEXT = 32_767  # Excel's limit on the characters of one cell
+
+
+def check_text(text, what="value"):
+    """Refuse control characters (a workbook cannot hold them) and text longer than a cell."""
+    text = str(text)
+    for ch in text:
+        if ch not in "\t\n" and unicodedata.category(ch) == "Cc":
+            raise InputError(f"{what} contains the control character U+{ord(ch):04X} — remove it "
+                             "(workbooks cannot hold control characters)")
+    if len(text) > MAX_TEXT:
+        raise InputError(f"{what} is {len(text):,} characters long — keep it under {MAX_TEXT:,} "
+                         "(the most one Excel cell holds)")
+    return text
+
+
+def _number_or_none(raw, what):
+    """The number ``raw`` spells, None when it is not a number at all; InputError when it looks
+    like one but would be misread."""
+    text = raw.strip()
+    lowered = text.lower()
+    if lowered in _NOT_FINITE:
+        raise InputError(f"{what} '{raw}' is not a finite number — give a number such as 2e9")
+    if any(ch.isdigit() and not ("0" <= ch <= "9") for ch in text):
+        raise InputError(f"{what} '{raw}' uses digits of another script — type it with 0-9 (e.g. 2B or 2e9)")
+    if not text or not any("0" <= ch <= "9" for ch in text):
+        return None
+    body, scale = text.replace("_", ""), 1.0
+    suffixed = _SUFFIXED.fullmatch(body)
+    if suffixed and suffixed.group(2).lower() in SUFFIXES:
+        body, scale = suffixed.group(1), SUFFIXES[suffixed.group(2).lower()]
+    elif suffixed and suffixed.group(2).lower() not in ("e",):
+        return None  # '12abc': text
+    if _DECIMAL_COMMA.fullmatch(body) and not _GROUPED.fullmatch(body):
+        fixed = text.replace(",", ".")
+        raise InputError(f"{what} '{raw}' has a decimal comma — write {fixed} (a comma only groups thousands: 2,000,000)")
+    if _GROUPED.fullmatch(body):
+        body = body.replace(",", "")
+    if not _NUMBER.fullmatch(body):
+        return None
+    if len(body) > 400:
+        raise InputError(f"{what} '{raw[:20]}…' has {len(body)} characters — give a number of ordinary size")
+    number = float(body) * scale
+    if not math.isfinite(number):
+        raise InputError(f"{what} '{raw}' is beyond the range of numbers (about 1.8e308) — give a smaller number")
+    if number != 0 and abs(number) < 1e-300:
+        raise InputError(f"{what} '{raw}' is too close to zero to compute with — give 0 or a larger number")
+    return number
+
+
+def parse_value(raw, what="value"):
+    """Text → None, bool, int/float, datetime.date or str, with the rules of the module docstring.
+
+    Non-text values pass through (a float from Excel stays a float) after the same finiteness
+    check. A quoted string ("2e9") stays text.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise InputError(f"{what} {raw} is not a finite number — give a number such as 2e9")
+        if isinstance(raw, int) and abs(raw) > 1e300:
+            raise InputError(f"{what} has {len(str(abs(raw)))} digits — give a number of ordinary size")
+        return raw
+    if isinstance(raw, (dt.date, dt.datetime)):
+        return raw
+    text = check_text(raw, what).strip()
+    if text == "":
+        return None
+    if len(text) > 1 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    lowered = text.lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    if _DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"{what} '{text}' is not a calendar date — write YYYY-MM-DD") from None
+    number = _number_or_none(text, what)
+    if number is None:
+        return text
+    return int(number) if number.is_integer() and abs(number) < 2**53 and not _looks_float(text) else number
+
+
+def _looks_float(text):
+    return any(ch in text for ch in ".eE") and not any(text.lower().endswith(s) for s in SUFFIXES)
+
+
+def parse_number(raw, what="value", *, minimum=None, maximum=None, positive=False, whole=False, unit=""):
+    """A value that must be a number: text with the same rules as `parse_value`, bounds checked.
+
+    ``minimum``/``maximum`` are inclusive; ``positive`` means > 0; ``whole`` refuses fractions
+    (never rounds silently). Returns a float (an int when ``whole``).
+    """
+    value = parse_value(raw, what)
+    if value is None:
+        raise InputError(f"{what} is empty — give a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        shown = str(raw).strip()
+        raise InputError(f"{what} must be a number, not '{shown[:40]}' — write e.g. 2e9, 2B or 500M")
+    number = float(value)
+    units = f" {unit}" if unit else ""
+    if positive and number <= 0:
+        raise InputError(f"{what} must be greater than 0 — got {_show(number)}")
+    if minimum is not None and number < minimum:
+        raise InputError(f"{what} must be {_show(minimum)}{units} or more — got {_show(number)}")
+    if maximum is not None and number > maximum:
+        raise InputError(f"{what} {_show(number)}{units} is above the plausible limit of {_show(maximum)}{units} — "
+                         "check the value (see docs/limits.md)")
+    if whole:
+        if number != math.floor(number):
+            raise InputError(f"{what} must be a whole number — got {_show(number)} (round it yourself: "
+                             f"{math.floor(number):g} or {math.ceil(number):g})")
+        return int(number)
+    return number
+
+
+LIMITS = {
+    # argument: (bounds for parse_number, why) — docs/limits.md lists the same table
+    "tokens_per_day": (dict(positive=True, maximum=MAX_TOKENS_PER_DAY, unit="tokens/day"),
+                       "23x the 1.3e15 tokens/month Google reported for all its products (Oct 2025)"),
+    "latency_ms": (dict(minimum=0, maximum=3.6e6, unit="ms"), "one hour; a latency target beyond it is not interactive serving"),
+    "gpu_count": (dict(positive=True, whole=True, maximum=1e7, unit="GPUs"),
+                  "about three years of NVIDIA data-center GPU shipments (~3.8M in 2023, TechInsights)"),
+    "gpu_tokens_per_s": (dict(minimum=1e-3, maximum=1e8, unit="tokens/s"),
+                         "compute bound 2 x 4.5 PFLOPS (B200 FP8, data/gpu_specs.csv, x2 for FP4) / (2 FLOP x 1e8 params)"
+                         " = 4.5e7 tokens/s for a 0.1B model; below 1e-3 tokens/s nothing is served"),
+    "hourly_usd": (dict(minimum=0, maximum=1000, unit="USD/GPU-h"),
+                   "~100x the dearest on-demand GPU-hour in data/cloud_and_api_prices.csv"),
+    "price_per_m_tokens": (dict(minimum=0, maximum=10_000, unit="USD/Mtok"),
+                           "~16x the dearest API price published (600 USD/Mtok output, OpenAI o1-pro, 2025)"),
+    "usd_per_kwh": (dict(minimum=0, maximum=10, unit="USD/kWh"), "~50x the dearest price (0.19 USD/kWh) in data/electricity_datacenter.csv"),
+    "pue": (dict(minimum=1, maximum=5, unit=""), "PUE >= 1 by definition; 5 is ~3x the 2023 industry average of 1.58 (Uptime, data/electricity_datacenter.csv)"),
+    "seed": (dict(minimum=0, maximum=2**32 - 1, whole=True, unit=""), "numpy seeds are 32-bit"),
+    "top": (dict(minimum=1, maximum=1_000_000, whole=True, unit=""), "a count of rows to show"),
+    "sla_p99_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
+    "input_tokens": (dict(positive=True, maximum=1e9, unit="tokens"), "1000x the longest published context windows"),
+    "output_tokens": (dict(positive=True, maximum=1e9, unit="tokens"), "as input_tokens"),
+    "ttft_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
+    "tpot_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
+    "tp": (dict(positive=True, whole=True, maximum=1_000_000, unit="GPUs"), "a degree of parallelism above 1e6 exceeds any cluster"),
+}
+"""Range of every numeric argument the CLI and scenario files accept, with the reason."""
+
+
+def parse_argument(raw, name):
+    """``raw`` parsed as the numeric argument ``name`` with its LIMITS."""
+    bounds, _ = LIMITS[name]
+    return parse_number(raw, name, **bounds)
+
+
+def parse_volume(raw, what="tokens_per_day"):
+    """A daily token volume: positive, at most MAX_TOKENS_PER_DAY [tokens/day]."""
+    return parse_number(raw, what, positive=True, maximum=MAX_TOKENS_PER_DAY, unit="tokens/day")
+
+
+def _show(number):
+    return f"{number:,.0f}" if abs(number) < 1e15 and number == int(number) else f"{number:.6g}"
+
+
+def finite_or_none(value):
+    """JSON has no Infinity/NaN: a non-finite float becomes None (null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
