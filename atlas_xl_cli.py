@@ -925,7 +925,9 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (AtlasError, OSError) as error:
-        print(f"atlas-xl: error: {_one_line(error)}", file=sys.stderr)
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        for line in lines[:21]:  # a catalog reports one line per malformed row
+            print(f"atlas-xl: error: {line}", file=sys.stderr)
         return 1
     except (RecursionError, MemoryError) as error:
         print(f"atlas-xl: error: the input is too large or too deeply nested ({type(error).__name__}) — "

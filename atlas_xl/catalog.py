@@ -7,7 +7,10 @@ and returns a `Catalog`; tables that are not given come from the built-in catalo
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
+import io
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import values
 from .errors import CatalogError, InputError, unknown_name
 
 BILLING = ("autoscaling", "dedicated", "per_token")
@@ -314,6 +318,48 @@ SCHEMAS["commitments"] = (
 
 FILES = {name: f"{name}.csv" for name in SCHEMAS}
 
+# -- reading limits and plausibility (docs/limits.md) -------------------------------------------
+MAX_FILE_BYTES = 20 * 1024 * 1024  # a catalog CSV; the built-in ones are < 20 kB
+MAX_ROWS = 100_000
+MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
+MAX_ERRORS_SHOWN = 20
+ANY_NUMBER = (1e-12, 1e15)
+"""Every numeric cell: zero, or a magnitude in this range. 1e15 keeps products of four catalog
+figures below 1e60, far from float overflow (1.8e308); below 1e-12 a figure is a typing error
+or a subnormal float that arithmetic loses."""
+
+PLAUSIBLE = {
+    # (table, column): (lowest, highest, why) — inclusive; a value outside is refused naming the cell
+    ("gpus", "bf16_dense_tflops"): (0, 1e5, "20x the densest GPU in data/gpu_specs.csv (B200: 2250 BF16, 4500 FP8)"),
+    ("gpus", "fp8_dense_tflops"): (0, 1e5, "as bf16_dense_tflops"),
+    ("gpus", "memory_gb"): (1, 4096, "14x the largest HBM per GPU shipping (288 GB, B300)"),
+    ("gpus", "memory_bandwidth_tb_s"): (0, 100, "12x B200's 8 TB/s"),
+    ("gpus", "tdp_w"): (0, 10_000, "10x B200's 1000 W"),
+    ("models", "params_b"): (1e-3, 1e5, "100 trillion parameters; the largest published models are ~2 trillion"),
+    ("models", "active_params_b"): (1e-3, 1e5, "as params_b"),
+    ("models", "context_length"): (1, 1e9, "1000x the longest published context windows (1-10 M tokens)"),
+    ("patterns", "efficiency"): (1e-3, 10, "a batching efficiency; the built-in patterns use 0.5-1.2"),
+    ("patterns", "burst_factor"): (1e-3, 1000, "peak over average; the built-in patterns use 1-3"),
+    ("patterns", "batch_multiplier"): (1e-3, 1000, "throughput gain from batching; built-in 0.8-2"),
+    ("offerings", "hourly_usd"): (0, 1000, "~100x the dearest on-demand GPU-hour in data/cloud_and_api_prices.csv"),
+    ("offerings", "price_per_m_tokens"): (0, 10_000, "~16x the dearest published API price (600 USD/Mtok)"),
+    ("throughput", "tokens_per_s"): (1e-3, 1e8, "compute bound of a 0.1B model on 9 PFLOPS (2x B200 FP8) = 4.5e7 tokens/s"),
+    ("throughput", "min_gpus"): (1, 100_000, "the largest announced clusters hold ~1e5 GPUs"),
+    ("targets", "accelerators_per_node"): (1, 10_000, "a rack-scale node holds 72 (GB200 NVL72)"),
+    ("targets", "num_nodes"): (1, 1_000_000, "more nodes than any cluster"),
+    ("targets", "cost.hourly_usd"): (0, 100_000, "1000 USD/GPU-h x 72 GPUs, rounded up"),
+    ("targets", "cost.energy_watts_node"): (0, 1e7, "75x a GB200 NVL72 rack (~132 kW)"),
+    ("targets", "cost.pue"): (1, 5, "PUE >= 1 by definition; 5 is ~3x the 2023 industry average 1.58"),
+    ("workloads", "parallelism.tp"): (1, 1_000_000, "a degree of parallelism above 1e6 exceeds any cluster"),
+    ("workloads", "parallelism.pp"): (1, 1_000_000, "as parallelism.tp"),
+    ("workloads", "parallelism.dp"): (1, 1_000_000, "as parallelism.tp"),
+    ("workloads", "sequence.prompt"): (0, 1e9, "as models.context_length"),
+    ("workloads", "sequence.generate"): (0, 1e9, "as models.context_length"),
+    ("workloads", "runtime_tuning.microbatch"): (1, 1_000_000, "samples per replica"),
+    ("phases", "duration_minutes"): (0, 527_040, "one leap year"),
+}
+"""Plausibility ranges per catalog column, beyond the schema's own sign rules (docs/limits.md)."""
+
 
 def normalize_key(value):
     """The canonical spelling of a name: trimmed, lower case, spaces and hyphens as '_'."""
@@ -340,7 +386,7 @@ def _is_blank(value):
     return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
 
 
-def _cell(value, column, where):
+def _cell(value, column, where, table=None):
     """Validate and convert one cell; ``where`` names the file/table and row for messages."""
     at = f"{where}, column {column.name}"
     if _is_blank(value):
@@ -351,8 +397,10 @@ def _cell(value, column, where):
         if isinstance(value, bool):
             raise CatalogError(f"{at}: {value!r} is not a number — enter {column.doc}")
         try:
-            number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
-        except (TypeError, ValueError):
+            number = _number(value)
+        except InputError as error:  # decimal comma, other digits, nan/inf, 1e400: the parser's own fix
+            raise CatalogError(f"{at}: {str(error).removeprefix('value ')}") from None
+        except (TypeError, ValueError, OverflowError):
             raise CatalogError(f"{at}: {value!r} is not a number — enter {column.doc}") from None
         if math.isnan(number) or math.isinf(number):
             raise CatalogError(f"{at}: {value!r} is not a finite number — enter {column.doc}")
@@ -362,6 +410,7 @@ def _cell(value, column, where):
             raise CatalogError(f"{at}: {number:g} must be greater than 0")
         if column.maximum is not None and number > column.maximum:
             raise CatalogError(f"{at}: {number:g} is above {column.maximum:g} — enter {column.doc}")
+        _plausible(table, column, number, at)
         if column.kind == "int":
             if number != int(number):
                 raise CatalogError(f"{at}: {number:g} is not a whole number")
@@ -376,7 +425,30 @@ def _cell(value, column, where):
         return choice
     if column.kind == "bool":
         return parse_bool(value, at)
-    return str(value).strip()
+    text = str(value).strip()
+    if len(text) > MAX_CELL_CHARS:
+        raise CatalogError(f"{at}: {len(text):,} characters — keep a cell under {MAX_CELL_CHARS:,}")
+    return text
+
+
+def _number(value):
+    """A cell as a float with the project's one value parser (text) or as given (numbers)."""
+    if isinstance(value, str):
+        number = values.parse_value(value)
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ValueError(value)
+        return float(number)
+    return float(value)
+
+
+def _plausible(table, column, number, at):
+    lowest, highest, why = PLAUSIBLE.get((table, column.name), (None, None, ""))
+    if lowest is not None and not lowest <= number <= highest:
+        raise CatalogError(f"{at}: {number:g} is outside the plausible range {lowest:g} to {highest:g} "
+                           f"({why}) — check the value, or the unit: {column.doc}")
+    if number != 0 and not ANY_NUMBER[0] <= abs(number) <= ANY_NUMBER[1]:
+        raise CatalogError(f"{at}: {number:g} is not a plausible catalog figure (give 0 or a magnitude "
+                           f"between {ANY_NUMBER[0]:g} and {ANY_NUMBER[1]:g}) — check the value: {column.doc}")
 
 
 def _rows_of(table):
@@ -408,6 +480,8 @@ def validate_table(name, table, where=None, row_numbers=True):
     if missing:
         raise CatalogError(f"{where}: missing column {', '.join(missing)} — the header needs "
                            f"{', '.join(c.name for c in columns)}")
+    if not body:
+        raise CatalogError(f"{where}: no data rows — a {name} table needs at least one row under its header")
     out = {c.name: [] for c in columns}
     seen = {}
     for number, raw in enumerate(body, start=2):
@@ -415,7 +489,7 @@ def validate_table(name, table, where=None, row_numbers=True):
         for column in columns:
             i = index.get(column.name)
             value = raw[i] if i is not None and i < len(raw) else None
-            out[column.name].append(_cell(value, column, at))
+            out[column.name].append(_cell(value, column, at, name))
         key = tuple(out[k][-1] for k in keys)
         if key in seen:
             raise CatalogError(f"{at}, column {keys[0]}: duplicate key {'/'.join(k or '-' for k in key)} "
@@ -438,7 +512,7 @@ def validate_record(name, record, where):
     columns, _ = SCHEMAS[name]
     clean = {}
     for column in columns:
-        value = _cell(record.get(column.name), column, where)
+        value = _cell(record.get(column.name), column, where, name)
         if not (value == "" or (isinstance(value, float) and math.isnan(value))):
             clean[column.name] = value
     return clean
@@ -459,8 +533,98 @@ def _builtin_dir():
     return resources.files("atlas_xl.catalogs")
 
 
-def _read_csv(source):
-    return pd.read_csv(source, dtype=str, keep_default_na=False)
+def _read_csv(source, label=None):
+    """A catalog CSV file (path or binary/text handle) as a DataFrame of text cells.
+
+    Encodings: UTF-8, with or without a byte-order mark; anything else is refused naming the
+    encoding it looks like. Structure: every malformed row (wrong cell count, an unbalanced quote,
+    semicolons as separators) is reported, one line each, with file, row and column.
+    """
+    label = label or Path(getattr(source, "name", str(source))).name
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise CatalogError(f"{label}: {size / 2**20:,.0f} MB — a catalog file may hold at most "
+                                   f"{MAX_FILE_BYTES / 2**20:,.0f} MB")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise CatalogError(f"cannot read catalog file '{path}': {error.strerror or error}") from None
+    else:
+        data = source.read(MAX_FILE_BYTES + 1)
+    text = _decode(data if isinstance(data, bytes) else data.encode("utf-8"), label)
+    return _parse_csv(text, label)
+
+
+def _decode(data, label):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise CatalogError(f"{label}: the file is UTF-16 — save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8)")
+    if data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
+        raise CatalogError(f"{label}: the file is UTF-32 — save it as 'CSV UTF-8'")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        guess = "UTF-16 without a byte-order mark" if data[1:2] == b"\x00" or data[:1] == b"\x00" else \
+            "Latin-1 / Windows-1252"
+        raise CatalogError(f"{label} row {line}: byte 0x{data[error.start]:02X} is not UTF-8 (the file looks "
+                           f"{guess}) — save it as 'CSV UTF-8'") from None
+
+
+def _parse_csv(text, label):
+    if not text.strip():
+        raise CatalogError(f"{label}: the file is empty — give a header row and at least one data row")
+    if "\x00" in text:
+        raise CatalogError(f"{label}: the file holds NUL bytes — it is not a text CSV; save it as 'CSV UTF-8'")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, problems = [], []
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_ROWS + 1:
+                raise CatalogError(f"{label}: more than {MAX_ROWS:,} rows — a catalog table may hold at most "
+                                   f"{MAX_ROWS:,}")
+    except csv.Error as error:
+        problems.append(f"{label} row {reader.line_num}: {_csv_problem(error)}")
+    if not rows:
+        raise CatalogError(f"{label}: the file is empty — give a header row and at least one data row")
+    header = rows[0]
+    if len(header) == 1 and ";" in header[0]:
+        raise CatalogError(f"{label} row 1: the columns are separated by ';' — save the file with commas "
+                           "(Excel: CSV UTF-8, comma delimited)")
+    width = len(header)
+    body = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines
+        if len(row) != width:
+            column = header[len(row)] if len(row) < width else f"beyond {header[-1]!r}"
+            hint = " (';' separators?)" if any(";" in cell for cell in row) else \
+                " (a comma inside a value needs quotes: \"1,000\")" if len(row) > width else ""
+            problems.append(f"{label} row {number}, column {column}: {len(row)} cells but the header has "
+                            f"{width}{hint} — make every row as wide as the header")
+            continue
+        body.append(row)
+    if problems:
+        raise CatalogError(_lines(problems))
+    return pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header, dtype=object)
+
+
+def _csv_problem(error):
+    text = str(error)
+    if "unexpected end of data" in text or "EOF" in text:
+        return "a quoted value is never closed — balance the quotes (\"...\")"
+    if "field larger than field limit" in text:
+        return "a cell is longer than 131,072 characters — shorten it"
+    return f"{text} — check the quotes and separators of this row"
+
+
+def _lines(problems):
+    shown = problems[:MAX_ERRORS_SHOWN]
+    more = len(problems) - len(shown)
+    return "\n".join(shown + ([f"... and {more} more malformed rows"] if more else []))
 
 
 @dataclass(frozen=True, eq=False)
@@ -649,8 +813,8 @@ def builtin_catalog():
         root = _builtin_dir()
         tables = {}
         for name, file in FILES.items():
-            with (root / file).open("r", encoding="utf-8") as handle:
-                tables[name] = validate_table(name, _read_csv(handle), where=file)
+            with (root / file).open("rb") as handle:
+                tables[name] = validate_table(name, _read_csv(handle, file), where=file)
         _BUILTIN = Catalog(tables)
     return _BUILTIN
 
