@@ -22,6 +22,7 @@ from atlas_xl import __version__, calibration, serving
 from atlas_xl import values
 from atlas_xl.catalog import SCHEMAS, load_catalog
 from atlas_xl.errors import AtlasError, InputError
+from atlas_xl.files import exclusive_update, read_spec
 from atlas_xl.optimizer import optimize
 from atlas_xl.planner import plan, rank
 from atlas_xl.schedule import run_schedule
@@ -244,18 +245,7 @@ PHASE_VIEW = ("phase", "duration_minutes", "tokens_per_sec", "p99_ms", "queue_ut
 
 def load_spec_file(path, what, name=None):
     """A target or workload from a YAML or JSON file (one mapping, or a list of them + ``name``)."""
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read {what} file '{path}': {error.strerror}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{what} file '{path}' is not valid YAML/JSON{where} — fix the file") from None
+    doc = read_spec(path, what)  # size, depth, alias, encoding and leaf checks (atlas_xl/files.py)
     if isinstance(doc, list):
         names = [str(d.get("name", "")) for d in doc if isinstance(d, dict)]
         if name is None and len(doc) == 1:
@@ -387,7 +377,8 @@ def cmd_optimize(args):
 def cmd_optimize_workbook(args):
     from workbook.optimizer_button import optimize_workbook
 
-    path, result = optimize_workbook(args.file, args.output, in_place=args.in_place, overwrite=args.force)
+    with _update_lock(args):
+        path, result = optimize_workbook(args.file, args.output, in_place=args.in_place, overwrite=args.force)
     print(f"wrote {path}: best knobs {result.best_knobs} ({result.gain:+.1%} tokens/s, "
           f"{len(result.trail)} accepted steps)")
 
@@ -416,11 +407,21 @@ def cmd_report(args):
     print(f"wrote {path}")
 
 
+def _update_lock(args):
+    """--in-place: one writer at a time; another run gets a clear error instead of a lost update."""
+    import contextlib
+
+    if args.in_place and Path(args.file).is_file():
+        return exclusive_update(args.file)
+    return contextlib.nullcontext()
+
+
 def cmd_recalc(args):
     from workbook.recalculate import recalc
 
-    result = recalc(args.file, args.set or [], args.output, values_only=args.values_only, in_place=args.in_place,
-                    overwrite=args.force)
+    with _update_lock(args):
+        result = recalc(args.file, args.set or [], args.output, values_only=args.values_only,
+                        in_place=args.in_place, overwrite=args.force)
     for address, reason in sorted(result.problems.items()):
         print(f"not computed: {address}: {reason}", file=sys.stderr)
     where = f"wrote {result.path}" if result.path else "computed (nothing written: give -o OUT or --in-place)"

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from lxml import etree
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from atlas_xl import values
+from atlas_xl.files import atomic_output
 from atlas_xl.errors import InputError
 from workbook import excel_functions as xf
 from workbook.engine import Engine
@@ -124,10 +123,11 @@ def recalc(path, overrides=None, output=None, *, values_only=False, in_place=Fal
         raise InputError(f"'{target}' already exists — choose another name, or pass --force to replace it")
     if target.suffix.lower() != source.suffix.lower():
         raise InputError(f"write the result as {source.suffix} like the input ('{target.name}' has another type)")
+    replace = in_place or overwrite
     if values_only:
-        result.path = _write_values_only(book, engine, computed, changes, target)
+        result.path = _write_values_only(book, engine, computed, changes, target, replace)
     else:
-        result.path = write_cached_values(source, target, computed, changes)
+        result.path = write_cached_values(source, target, computed, changes, overwrite=replace)
     return result
 
 
@@ -138,14 +138,14 @@ def _plain(value):
 
 
 # -- values only (openpyxl) ------------------------------------------------------------------------
-def _write_values_only(book, engine, computed, changes, target):
+def _write_values_only(book, engine, computed, changes, target, overwrite=True):
     for (sheet, row, col), value in {**computed, **changes}.items():
         cell = book[sheet].cell(row=row, column=col)
         value = _plain(value)
         cell.value = value.code if isinstance(value, xf.XLError) else value
         if isinstance(value, str):
             cell.data_type = "s"
-    return save_atomic(book, target, overwrite=True)
+    return save_atomic(book, target, overwrite=overwrite)
 
 
 # -- formulas + cached values (XML) ---------------------------------------------------------------------
@@ -240,34 +240,28 @@ def _apply(root, values, formulas):
         _set_cell(cell, value, (row, col) in formulas)
 
 
-def write_cached_values(source, target, computed, changes):
+def write_cached_values(source, target, computed, changes, overwrite=True):
     """Copy ``source`` to ``target`` with computed values cached beside their formulas and
-    ``changes`` written into their input cells; every other part is copied unchanged."""
+    ``changes`` written into their input cells; every other part is copied unchanged. Without
+    ``overwrite`` the target is created exclusively (atlas_xl.files.atomic_output)."""
     by_sheet = {}
     for (sheet, row, col), value in computed.items():
         by_sheet.setdefault(sheet, {})[(row, col)] = value
     for (sheet, row, col), value in changes.items():
         by_sheet.setdefault(sheet, {})[(row, col)] = value
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(source) as archive, zipfile.ZipFile(temp, "w") as out:
-            parts = _sheet_parts(archive)
-            rewritten = {}
-            for sheet, values in by_sheet.items():
-                part = parts[sheet]
-                root = etree.fromstring(archive.read(part), PARSER)
-                formulas = {(r, c) for (r, c) in values if (sheet, r, c) in computed}
-                _apply(root, values, formulas)
-                rewritten[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-            for info in archive.infolist():
-                data = rewritten.get(info.filename)
-                out.writestr(info, data if data is not None else archive.read(info.filename),
-                             compress_type=info.compress_type)
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    with atomic_output(target, overwrite=overwrite) as temp, \
+            zipfile.ZipFile(source) as archive, zipfile.ZipFile(temp, "w") as out:
+        parts = _sheet_parts(archive)
+        rewritten = {}
+        for sheet, cells in by_sheet.items():
+            part = parts[sheet]
+            root = etree.fromstring(archive.read(part), PARSER)
+            formulas = {(r, c) for (r, c) in cells if (sheet, r, c) in computed}
+            _apply(root, cells, formulas)
+            rewritten[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        for info in archive.infolist():
+            data = rewritten.get(info.filename)
+            out.writestr(info, data if data is not None else archive.read(info.filename),
+                         compress_type=info.compress_type)
     return target

@@ -10,8 +10,6 @@ half-written workbook.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields as dataclass_fields, replace
 from datetime import date
 from pathlib import Path
@@ -26,7 +24,9 @@ from openpyxl.utils import get_column_letter
 import atlas_xl
 from atlas_xl import serving, simulator
 from atlas_xl.catalog import normalize_key
+from atlas_xl import values as atlas_values
 from atlas_xl.errors import InputError
+from atlas_xl.files import atomic_output
 from atlas_xl.planner import DEFAULT_ASSUMPTIONS
 from workbook import layout
 from workbook.layout import BOLD, write_cell
@@ -93,6 +93,7 @@ def scenario_from(mapping):
             values[key] = value
         else:
             raise InputError(f"unknown scenario key '{key}' — known: {', '.join(sorted(known | set(SECTIONS)))}, offerings")
+    _check_kinds(values)
     for key in ("tokens_per_day", "latency_ms", "usd_per_kwh", "pue", "seed", "top", "input_tokens", "output_tokens",
                 "ttft_ms", "tpot_ms"):
         if values.get(key) is not None:
@@ -107,15 +108,50 @@ def scenario_from(mapping):
     return replace(Scenario(), **values)
 
 
+_TEXT_FIELDS = ("title", "pattern", "model", "precision")
+
+
+def _check_kinds(values):
+    """Each scenario field of the kind it must be (a file can hold any YAML): one line otherwise."""
+    for key in _TEXT_FIELDS:
+        value = values.get(key)
+        if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise InputError(f"scenario {key} must be text, not {_kind(value)}")
+        if value is not None:
+            values[key] = atlas_values.check_text(str(value), f"scenario {key}")
+    if values.get("target") is not None and not isinstance(values["target"], (str, dict)):
+        raise InputError(f"scenario simulator.target must be a target name or a mapping, not {_kind(values['target'])}")
+    if values.get("workload") is not None and not isinstance(values["workload"], (str, dict)):
+        raise InputError(f"scenario simulator.workload must be a workload name or a mapping, not {_kind(values['workload'])}")
+    if values.get("knobs") is not None and not isinstance(values["knobs"], dict):
+        raise InputError(f"scenario simulator.knobs must be a mapping such as {{cuda_graphs: true}}, "
+                         f"not {_kind(values['knobs'])}")
+    platforms = values.get("platforms")
+    if platforms is not None and not (isinstance(platforms, str) or (
+            isinstance(platforms, (list, tuple)) and all(isinstance(p, str) for p in platforms))):
+        raise InputError(f"scenario offerings must be a list of platform keys such as [runpod, together], "
+                         f"not {_kind(platforms)}")
+    if values.get("sweep") is not None and not isinstance(values["sweep"], (list, tuple)):
+        raise InputError(f"scenario sweep must be a list of daily token volumes such as [1e8, 1e9], "
+                         f"not {_kind(values['sweep'])}")
+    if "schedule" in values and not isinstance(values["schedule"], bool):
+        raise InputError(f"scenario schedule must be true or false, not {_kind(values['schedule'])}")
+
+
+def _kind(value):
+    return f"{type(value).__name__} {str(value)[:40]!r}" if not isinstance(value, str) else repr(value[:40])
+
+
 def _scenario_number(key, value):
-    """YAML reads 2e9 as text; accept it (and 2,000,000,000) as the number it means."""
-    if isinstance(value, bool):
-        raise InputError(f"scenario {key} must be a number, not {value!r}")
-    try:
-        number = float(str(value).replace(",", "").replace("_", "")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"scenario {key} must be a number, not {value!r}") from None
-    return int(number) if key in ("seed", "top") else number
+    """YAML reads 2e9 as text; accept it (and 2B, 2,000,000,000) as the number it means, within
+    the documented limits (atlas_xl.values.LIMITS)."""
+    if isinstance(value, (list, dict, tuple)):
+        raise InputError(f"scenario {key} must be a number, not {_kind(value)}")
+    if key in ("tokens_per_day", "sweep"):
+        return float(atlas_values.parse_volume(value, f"scenario {key}"))
+    bounds, _ = atlas_values.LIMITS[key]
+    number = atlas_values.parse_number(value, f"scenario {key}", **bounds)
+    return int(number) if key in ("seed", "top") else float(number)
 
 
 # -- cells ------------------------------------------------------------------------------------------------
@@ -136,19 +172,11 @@ def field_format(name):
 
 
 def save_atomic(book, path, overwrite=False):
-    """Save to a temporary file beside ``path`` and rename it into place."""
+    """Save to a temporary file beside ``path`` and move it into place (atlas_xl.files.atomic_output:
+    exclusive create unless ``overwrite``, umask permissions, temp files never left behind)."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"'{path}' already exists — choose another name or pass overwrite/--force")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_output(path, overwrite=overwrite) as temp:
         book.save(temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
     return path
 
 
