@@ -114,3 +114,89 @@ def test_external_links_are_not_followed(tmp_path):
     path = plain_workbook(tmp_path / "links.xlsx", {"A1": "='[other.xlsx]Sheet1'!A1+1", "A2": 2})
     result = recalc(path)
     assert "is not followed" in result.problems["S!A1"]
+
+
+# -- damaged and big-on-purpose archives (issue 13) -------------------------------------------------
+def _entry_offsets(path, name):
+    """(local header offset, central directory offset) of one part's headers in the archive."""
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name)
+    central = None
+    position = data.find(b"PK\x01\x02")
+    while position >= 0:
+        length = int.from_bytes(data[position + 28:position + 30], "little")
+        if data[position + 46:position + 46 + length].decode() == name:
+            central = position
+            break
+        position = data.find(b"PK\x01\x02", position + 4)
+    return info, central
+
+
+def test_flipped_bytes_are_a_damaged_archive(tmp_path):
+    path = plain_workbook(tmp_path / "flip.xlsx", {f"A{i}": i * 1.5 for i in range(1, 400)})
+    info, _ = _entry_offsets(path, "xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for k in range(start + 20, start + 60):
+        data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    assert "damaged zip archive" in quick(lambda: recalc(path))
+
+
+def test_unknown_compression_method(tmp_path):
+    path = plain_workbook(tmp_path / "method.xlsx")
+    info, central = _entry_offsets(path, "xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    data[info.header_offset + 8:info.header_offset + 10] = (99).to_bytes(2, "little")  # AES: not Excel's
+    data[central + 10:central + 12] = (99).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    assert "compression Excel does not write" in quick(lambda: recalc(path))
+
+
+SHEET = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+         b'spreadsheetml/2006/main"><sheetData>%s</sheetData></worksheet>')
+
+
+@pytest.mark.parametrize("rows, message", [
+    (b'<row><c r="A1"><v>1</v></c></row>', "has no row number (r)"),
+    (b'<row r="55.0"><c r="A55"><v>1</v></c></row>', 'has the row number r="55.0"'),
+    (b'<row r="0"><c r="A1"><v>1</v></c></row>', 'has the row number r="0"'),
+    (b'<row r="9999999"><c r="A1"><v>1</v></c></row>', 'has the row number r="9999999"'),
+])
+def test_malformed_rows(tmp_path, rows, message):
+    path = rewrite(plain_workbook(tmp_path / "rows.xlsx"), {"xl/worksheets/sheet1.xml": SHEET % rows})
+    assert message in quick(lambda: recalc(path))
+
+
+def test_two_sheets_with_one_name(tmp_path):
+    book = Workbook()
+    book.active.title = "S"
+    book.create_sheet("T")
+    path = tmp_path / "twins.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        workbook_xml = archive.read("xl/workbook.xml").replace(b'name="T"', b'name="s"')
+    rewrite(path, {"xl/workbook.xml": workbook_xml})
+    assert "two sheets are named 's'" in quick(lambda: recalc(path))
+
+
+def test_many_parts_each_under_the_per_part_floor(tmp_path):
+    """Ten parts of 3.9 MB (just under the 4 MB per-part ratio floor) that compress 1000-fold:
+    the package as a whole is refused, in seconds and little memory."""
+    filler = SHEET % (b'<row r="1"><c r="A1"><v>1</v></c></row>' + b" " * (3_900_000))
+    parts = {f"xl/media/part{i}.xml": filler for i in range(10)}
+    path = rewrite(plain_workbook(tmp_path / "many.xlsx"), parts)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert "expands" in quick(lambda: recalc(path)) and "as a whole" in quick(lambda: recalc(path))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500 * 1024  # kB: < 500 MB
+
+
+def test_too_many_cells_and_huge_text_are_refused(tmp_path):
+    cells = {f"A{i}": i for i in range(1, 2001)}
+    path = plain_workbook(tmp_path / "cells.xlsx", cells)
+    assert "more than 1,000 cells" in quick(lambda: check_workbook(path, Limits(max_cells=1000)))
+    text = plain_workbook(tmp_path / "text.xlsx", {"A1": "word " * 2000})
+    assert "run of text longer than" in quick(lambda: check_workbook(text, Limits(max_text_bytes=4096)))
+    big = rewrite(plain_workbook(tmp_path / "big.xlsx"), {"xl/sharedStrings.xml": b"<sst>" + b"x" * 12_000_000 + b"</sst>"})
+    assert "refusing" in quick(lambda: recalc(big))

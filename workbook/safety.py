@@ -8,7 +8,10 @@ well under a second with a one-line reason and bounded memory. openpyxl parses w
 """
 from __future__ import annotations
 
+import posixpath
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,17 +24,41 @@ SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 
 @dataclass(frozen=True)
 class Limits:
-    max_uncompressed_bytes: int = 256 * 1024 * 1024  # all parts together, decompressed
+    """What an untrusted workbook may be; each limit refuses in seconds what would otherwise take
+    minutes or gigabytes (docs/limits.md)."""
+
+    max_uncompressed_bytes: int = 256 * 1024 * 1024  # all parts together, actually decompressed
     max_ratio: int = 250  # decompressed / compressed for any large part
     max_parts: int = 10_000
     ratio_floor_bytes: int = 4 * 1024 * 1024  # parts smaller than this may compress better
+    max_total_ratio: int = 250  # decompressed / compressed of the whole package once above total_floor
+    total_ratio_floor_bytes: int = 16 * 1024 * 1024  # (many parts each just under ratio_floor_bytes)
+    max_cells: int = 2_000_000  # <c> elements in all worksheets: openpyxl holds every one in memory
+    max_text_bytes: int = 1024 * 1024  # one run of text between tags; a cell holds 32 767 characters
+    max_row: int = 1_048_576  # Excel's last row
 
 
 DEFAULT_LIMITS = Limits()
 
+_CHUNK = 1 << 20
+_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+class _Budget:
+    def __init__(self):
+        self.bytes = 0
+        self.cells = 0
+
 
 def check_workbook(path, limits=DEFAULT_LIMITS):
-    """Raise InputError unless ``path`` looks like a safe .xlsx/.xlsm archive."""
+    """Raise InputError unless ``path`` looks like a safe .xlsx/.xlsm archive.
+
+    Every part is decompressed once, as a stream (bounded memory), so damaged data (flipped
+    bytes, a bad CRC, an unknown compression method), sizes that lie, entity declarations,
+    oversize text, malformed rows and too many cells are all found before openpyxl parses.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"workbook '{path}' does not exist")
@@ -39,40 +66,120 @@ def check_workbook(path, limits=DEFAULT_LIMITS):
         raise InputError(f"'{path.name}' is not an Excel workbook — give an .xlsx or .xlsm file")
     if not zipfile.is_zipfile(path):
         raise InputError(f"'{path.name}' is not a valid .xlsx/.xlsm file (not a zip archive) — re-save it from Excel")
+    label = path.name
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
             if len(infos) > limits.max_parts:
-                raise InputError(f"'{path.name}' has {len(infos):,} parts — refusing (limit {limits.max_parts:,})")
-            names = {info.filename for info in infos}
+                raise InputError(f"'{label}' has {len(infos):,} parts — refusing (limit {limits.max_parts:,})")
+            names = [info.filename for info in infos]
+            if len(set(names)) != len(names):
+                raise InputError(f"'{label}' holds two parts with one name — a damaged archive; re-save it from Excel")
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise InputError(f"'{path.name}' is not a valid .xlsx/.xlsm file (no workbook part) — re-save it "
+                raise InputError(f"'{label}' is not a valid .xlsx/.xlsm file (no workbook part) — re-save it "
                                  "from Excel")
             total = sum(info.file_size for info in infos)
             if total > limits.max_uncompressed_bytes:
-                raise InputError(f"'{path.name}' expands to {total / 2**20:,.0f} MB — refusing (limit "
+                raise InputError(f"'{label}' expands to {total / 2**20:,.0f} MB — refusing (limit "
                                  f"{limits.max_uncompressed_bytes / 2**20:,.0f} MB; possible zip bomb)")
+            packed = sum(info.compress_size for info in infos)
+            if total > limits.total_ratio_floor_bytes and total > limits.max_total_ratio * max(1, packed):
+                raise InputError(f"'{label}' expands {total // max(1, packed):,}-fold as a whole — refusing "
+                                 "(possible zip bomb)")
             for info in infos:
                 if info.file_size > limits.ratio_floor_bytes and \
                         info.file_size > limits.max_ratio * max(1, info.compress_size):
-                    raise InputError(f"'{path.name}': part {info.filename} expands {info.file_size // max(1, info.compress_size):,}"
+                    raise InputError(f"'{label}': part {info.filename} expands {info.file_size // max(1, info.compress_size):,}"
                                      f"-fold — refusing (possible zip bomb)")
-                if info.filename.endswith((".xml", ".rels", ".vml")):
-                    _scan_for_entities(archive, info, path.name)
+            budget = _Budget()
+            for info in infos:
+                _scan_part(archive, info, label, limits, budget)
+            _check_sheets(archive, label)
     except zipfile.BadZipFile as error:
-        raise InputError(f"'{path.name}' is a damaged zip archive ({error}) — re-save it from Excel") from None
+        raise InputError(f"'{label}' is a damaged zip archive ({error}) — re-save it from Excel") from None
+    except (zlib.error, EOFError) as error:
+        raise InputError(f"'{label}' is a damaged zip archive (compressed data is corrupt: {error}) — "
+                         "re-save it from Excel") from None
+    except NotImplementedError as error:
+        raise InputError(f"'{label}' uses a compression Excel does not write ({error}) — re-save it from Excel") from None
 
 
-def _scan_for_entities(archive, info, label):
-    """Office XML never declares a DTD; a part that does is refused (entity-expansion attacks)."""
-    tail = b""
+def _scan_part(archive, info, label, limits, budget):
+    """Decompress one part as a stream: actual size, CRC (zipfile checks it at the end), and for
+    XML parts entities, text runs, row numbers and cell count."""
+    xml = info.filename.endswith((".xml", ".rels", ".vml"))
+    sheet = info.filename.startswith("xl/worksheets/") and xml
+    long_text = re.compile(rb"[^<]{%d}" % limits.max_text_bytes)
+    carry = b""
     with archive.open(info) as stream:
-        while chunk := stream.read(1 << 20):
-            window = tail + chunk
+        while chunk := stream.read(_CHUNK):
+            budget.bytes += len(chunk)
+            if budget.bytes > limits.max_uncompressed_bytes:
+                raise InputError(f"'{label}' expands beyond {limits.max_uncompressed_bytes / 2**20:,.0f} MB "
+                                 "(its sizes lie) — refusing (possible zip bomb)")
+            if not xml:
+                continue
+            window = carry + chunk
             if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                 raise InputError(f"'{label}': part {info.filename} declares XML entities — refusing "
                                  "(possible entity-expansion attack)")
-            tail = chunk[-16:]
+            if long_text.search(window):
+                raise InputError(f"'{label}': part {info.filename} holds a run of text longer than "
+                                 f"{limits.max_text_bytes // 1024:,} kB — refusing (a cell holds at most 32,767 characters)")
+            if sheet:
+                for match in _ROW.finditer(window):
+                    _check_row(match.group(1), info.filename, label, limits)
+                budget.cells += len(_CELL.findall(window, 0, max(0, window.rfind(b"<"))))
+                if budget.cells > limits.max_cells:
+                    raise InputError(f"'{label}' has more than {limits.max_cells:,} cells — refusing (limit "
+                                     f"{limits.max_cells:,}; split the workbook or raise Limits.max_cells)")
+            last = window.rfind(b"<")
+            carry = window[last:] if last >= 0 else window[-16:]
+
+
+def _check_row(attributes, part, label, limits):
+    found = _ROW_NUMBER.search(attributes)
+    if not found:
+        raise InputError(f"'{label}': a row in {part} has no row number (r) — a damaged sheet; re-save it from Excel")
+    text = found.group(1)
+    if not text.isdigit() or not 1 <= int(text) <= limits.max_row:
+        shown = text.decode("ascii", "replace")[:20]
+        raise InputError(f"'{label}': a row in {part} has the row number r=\"{shown}\" — rows are whole numbers "
+                         f"1 to {limits.max_row:,}; re-save it from Excel")
+
+
+def _check_sheets(archive, label):
+    """Sheet names unique (Excel compares them without case) and every sheet part present."""
+    from defusedxml import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")) \
+            if "xl/_rels/workbook.xml.rels" in archive.namelist() else None
+    except Exception as error:  # noqa: BLE001 — defusedxml/expat raise several kinds
+        raise InputError(f"cannot read '{label}': xl/workbook.xml is not well-formed XML ({str(error).splitlines()[0][:80]}) — "
+                         "re-save it from Excel") from None
+    seen = {}
+    targets = {}
+    if rels is not None:
+        for rel in rels:
+            targets[rel.get("Id")] = rel.get("Target", "")
+    names = set(archive.namelist())
+    for sheet in book.iter(f"{main}sheet"):
+        name = sheet.get("name") or ""
+        if not name:
+            raise InputError(f"'{label}': a sheet has no name — re-save it from Excel")
+        if name.lower() in seen:
+            raise InputError(f"'{label}': two sheets are named '{name}' — a damaged workbook (Excel forbids it); "
+                             "rename one and re-save")
+        seen[name.lower()] = True
+        target = targets.get(sheet.get(f"{rel_ns}id"))
+        if rels is not None and target is not None:
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            if part not in names:
+                raise InputError(f"'{label}': sheet '{name}' points to a missing part {part} — re-save it from Excel")
 
 
 def open_workbook(path, limits=DEFAULT_LIMITS):
