@@ -21,7 +21,7 @@ import pandas as pd
 from atlas_xl import __version__, calibration, serving
 from atlas_xl import values
 from atlas_xl.catalog import SCHEMAS, load_catalog
-from atlas_xl.errors import AtlasError, InputError
+from atlas_xl.errors import AtlasError, CatalogError, InputError
 from atlas_xl.files import exclusive_update, read_spec
 from atlas_xl.optimizer import optimize
 from atlas_xl.planner import plan, rank
@@ -68,7 +68,7 @@ def parse_volume(text):
     try:
         kind = values.parse_value(text, "tokens_per_day")
         if kind is None or isinstance(kind, (str, bool, dt.date)):
-            raise argparse.ArgumentTypeError(f"'{text}' is not a token volume — write e.g. 2e9, 2B or 500M")
+            raise argparse.ArgumentTypeError(f"{values.shown(text)} is not a token volume — write e.g. 2e9, 2B or 500M")
         return float(values.parse_volume(text))
     except AtlasError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
@@ -751,6 +751,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with errors as one line — the reason first, then where to read the usage."""
 
     def error(self, message):
+        message = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)  # one line, always
         message = re.sub(r"^argument ([\w-]+): \1 ", r"\1 ", message)  # not "argument x: x ..."
         message = re.sub(r"^argument --([\w-]+): \w+ ", lambda m: f"--{m.group(1)} ", message)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -927,6 +928,8 @@ def main(argv=None):
         return 0
     except (AtlasError, OSError) as error:
         lines = str(error).strip().splitlines() or [type(error).__name__]
+        if not isinstance(error, CatalogError):  # one line: only a catalog lists one line per bad row
+            lines = [" ".join(lines)]
         for line in lines[:21]:  # a catalog reports one line per malformed row
             print(f"atlas-xl: error: {line}", file=sys.stderr)
         return 1

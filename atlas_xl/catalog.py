@@ -591,6 +591,8 @@ def _parse_csv(text, label):
     if not rows:
         raise CatalogError(f"{label}: the file is empty — give a header row and at least one data row")
     header = rows[0]
+    if not any(cell.strip() for cell in header):
+        raise CatalogError(f"{label} row 1: the header row is empty — the first line must name the columns")
     if len(header) == 1 and ";" in header[0]:
         raise CatalogError(f"{label} row 1: the columns are separated by ';' — save the file with commas "
                            "(Excel: CSV UTF-8, comma delimited)")

@@ -35,4 +35,5 @@ def unknown_name(kind, name, known, where=""):
     prefixed = [k for k in known if text and k.startswith(text)]
     close = list(dict.fromkeys(prefixed + difflib.get_close_matches(text, known, n=3, cutoff=0.6)))[:3]
     hint = f" — did you mean {', '.join(close)}?" if close else ""
-    return UnknownNameError(f"unknown {kind} '{name}'{where}{hint} — known: {', '.join(known)}")
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(name)[:60])
+    return UnknownNameError(f"unknown {kind} '{shown}'{where}{hint} — known: {', '.join(known)}")

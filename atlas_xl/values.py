@@ -44,6 +44,14 @@ _NOT_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infin
 MAX_TEXT = 32_767  # Excel's limit on the characters of one cell
 
 
+def shown(text, limit=40):
+    """User text quoted for a one-line message: control characters escaped, long text cut."""
+    text = str(text)
+    cut = text[:limit]
+    escaped = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in cut)
+    return f"'{escaped}{'…' if len(text) > limit else ''}'"
+
+
 def check_text(text, what="value"):
     """Refuse control characters (a workbook cannot hold them) and text longer than a cell."""
     text = str(text)
@@ -63,9 +71,9 @@ def _number_or_none(raw, what):
     text = raw.strip()
     lowered = text.lower()
     if lowered in _NOT_FINITE:
-        raise InputError(f"{what} '{raw}' is not a finite number — give a number such as 2e9")
+        raise InputError(f"{what} {shown(raw)} is not a finite number — give a number such as 2e9")
     if any(ch.isdigit() and not ("0" <= ch <= "9") for ch in text):
-        raise InputError(f"{what} '{raw}' uses digits of another script — type it with 0-9 (e.g. 2B or 2e9)")
+        raise InputError(f"{what} {shown(raw)} uses digits of another script — type it with 0-9 (e.g. 2B or 2e9)")
     if not text or not any("0" <= ch <= "9" for ch in text):
         return None
     body, scale = text.replace("_", ""), 1.0
@@ -76,18 +84,18 @@ def _number_or_none(raw, what):
         return None  # '12abc': text
     if _DECIMAL_COMMA.fullmatch(body) and not _GROUPED.fullmatch(body):
         fixed = text.replace(",", ".")
-        raise InputError(f"{what} '{raw}' has a decimal comma — write {fixed} (a comma only groups thousands: 2,000,000)")
+        raise InputError(f"{what} {shown(raw)} has a decimal comma — write {fixed} (a comma only groups thousands: 2,000,000)")
     if _GROUPED.fullmatch(body):
         body = body.replace(",", "")
     if not _NUMBER.fullmatch(body):
         return None
     if len(body) > 400:
-        raise InputError(f"{what} '{raw[:20]}…' has {len(body)} characters — give a number of ordinary size")
+        raise InputError(f"{what} {shown(raw, 20)} has {len(body)} characters — give a number of ordinary size")
     number = float(body) * scale
     if not math.isfinite(number):
-        raise InputError(f"{what} '{raw}' is beyond the range of numbers (about 1.8e308) — give a smaller number")
+        raise InputError(f"{what} {shown(raw)} is beyond the range of numbers (about 1.8e308) — give a smaller number")
     if number != 0 and abs(number) < 1e-300:
-        raise InputError(f"{what} '{raw}' is too close to zero to compute with — give 0 or a larger number")
+        raise InputError(f"{what} {shown(raw)} is too close to zero to compute with — give 0 or a larger number")
     return number
 
 
@@ -123,7 +131,7 @@ def parse_value(raw, what="value"):
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise InputError(f"{what} '{text}' is not a calendar date — write YYYY-MM-DD") from None
+            raise InputError(f"{what} {shown(text)} is not a calendar date — write YYYY-MM-DD") from None
     number = _number_or_none(text, what)
     if number is None:
         return text
@@ -144,8 +152,7 @@ def parse_number(raw, what="value", *, minimum=None, maximum=None, positive=Fals
     if value is None:
         raise InputError(f"{what} is empty — give a number")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        shown = str(raw).strip()
-        raise InputError(f"{what} must be a number, not '{shown[:40]}' — write e.g. 2e9, 2B or 500M")
+        raise InputError(f"{what} must be a number, not {shown(str(raw).strip())} — write e.g. 2e9, 2B or 500M")
     number = float(value)
     units = f" {unit}" if unit else ""
     if positive and number <= 0:

@@ -100,6 +100,8 @@ def check_workbook(path, limits=DEFAULT_LIMITS):
     except (zlib.error, EOFError) as error:
         raise InputError(f"'{label}' is a damaged zip archive (compressed data is corrupt: {error}) — "
                          "re-save it from Excel") from None
+    except OSError as error:  # lzma/bz2 streams: "Invalid data stream"
+        raise InputError(f"'{label}' is a damaged zip archive ({error}) — re-save it from Excel") from None
     except NotImplementedError as error:
         raise InputError(f"'{label}' uses a compression Excel does not write ({error}) — re-save it from Excel") from None
 
