@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import values
 from .errors import CatalogError, InputError, unknown_name
+from .files import atomic_output
 
 BILLING = ("autoscaling", "dedicated", "per_token")
 MODES = ("training", "inference")
@@ -778,7 +779,8 @@ class Catalog:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name, frame in self.tables.items():
-            frame.to_csv(directory / FILES[name], index=False)
+            with atomic_output(directory / FILES[name], overwrite=True) as temp:  # never half a file
+                frame.to_csv(temp, index=False)
         return directory
 
 

@@ -318,7 +318,7 @@ def resolve_knobs(workload, knobs, hardware):
         microbatch = float(microbatch)
     except ValueError:
         raise InputError(f"knob microbatch must be a whole number >= 1, not {values['microbatch']!r}") from None
-    if microbatch < 1 or microbatch != int(microbatch):
+    if not math.isfinite(microbatch) or microbatch < 1 or microbatch != int(microbatch):
         raise InputError(f"knob microbatch must be a whole number >= 1, not {values['microbatch']!r}")
     return {"cuda_graphs": values["cuda_graphs"], "gpudirect_rdma": values["gpudirect_rdma"],
             "fabric": fabric, "virt": virt, "microbatch": int(microbatch)}

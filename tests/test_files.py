@@ -173,15 +173,15 @@ def test_in_place_update_lock_refuses_a_second_writer(tmp_path):
         from atlas_xl import files
         with files.exclusive_update(sys.argv[1]):
             print("locked", flush=True)
-            time.sleep(5)
-    """), str(book)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            sys.stdin.read()  # hold the lock until the test closes our stdin
+    """), str(book)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert holder.stdout.readline().strip() == "locked"
     try:
         second = subprocess.run([sys.executable, "-m", "atlas_xl_cli", "recalc", str(book), "--in-place",
                                  "--set", "Sheet!A1=5"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     finally:
-        holder.kill()
-        holder.wait()
+        holder.stdin.close()
+        holder.wait(timeout=60)
     assert second.returncode == 1
     assert "is being updated by another atlas-xl run — try again" in second.stderr
     assert second.stderr.count("\n") == 1
