@@ -80,3 +80,19 @@ def test_any_text_is_a_value_or_one_line(text):
 @given(st.floats(min_value=1e-6, max_value=1e14, allow_nan=False))
 def test_numbers_round_trip(number):
     assert values.parse_value(repr(number)) == pytest.approx(number)
+
+
+def test_the_three_former_parsers_now_agree():
+    """recalc --set, the CLI and worksheet key | value ranges read text the same way (issue 12)."""
+    import atlas_xl_cli
+    from udfs import excel
+    from workbook.recalculate import _parse_value
+
+    assert _parse_value("5B") == atlas_xl_cli.parse_volume("5B") == 5e9
+    assert excel.key_values("workload", [["sequence.prompt", "2k"], ["mode", "inference"]]) == \
+        {"sequence.prompt": 2000, "mode": "inference"}
+    assert _parse_value("2026-01-31") == 46053.0  # Excel's serial day number of 2026-01-31
+    assert _parse_value("TRUE") is True and _parse_value('"5B"') == "5B"
+    for parse in (_parse_value, lambda t: excel.key_values("k", [["a", t]]), atlas_xl_cli.parse_volume):
+        with pytest.raises(Exception, match="decimal comma"):
+            parse("1,5")
