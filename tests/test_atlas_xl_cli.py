@@ -261,13 +261,13 @@ def test_cli_edge_cases_one_line(capsys, tmp_path, monkeypatch, argv, code, mess
 
 def test_implausible_penalty_is_said(capsys):
     code, out, err = run(capsys, "plan", "1e15", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
-                         "--gpu-count", "1")
+                         "--gpu-count", "4")
     assert code == 0 and "above any plausible budget" in err
 
 
 def test_json_never_holds_infinity_or_nan(capsys):
     code, out, _ = run(capsys, "plan", "1e15", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
-                       "--gpu-count", "1", "--json")
+                       "--gpu-count", "4", "--json")
     json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
     code, out, _ = run(capsys, "rank", "1e15", "steady", "llama_70b", "--json")
     json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))

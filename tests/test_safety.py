@@ -163,6 +163,8 @@ SHEET = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schema
     (b'<row r="55.0"><c r="A55"><v>1</v></c></row>', 'has the row number r="55.0"'),
     (b'<row r="0"><c r="A1"><v>1</v></c></row>', 'has the row number r="0"'),
     (b'<row r="9999999"><c r="A1"><v>1</v></c></row>', 'has the row number r="9999999"'),
+    (b'<row r="1"><c r="A1"><v>' + b"9" * 400 + b'</v></c></row>', "a number beyond Excel's range"),
+    (b'<row r="1"><c r="A1"><v>1e400</v></c></row>', "a number beyond Excel's range"),
 ])
 def test_malformed_rows(tmp_path, rows, message):
     path = rewrite(plain_workbook(tmp_path / "rows.xlsx"), {"xl/worksheets/sheet1.xml": SHEET % rows})

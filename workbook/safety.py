@@ -44,6 +44,8 @@ _CHUNK = 1 << 20
 _ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_OUT_OF_RANGE = re.compile(  # a cached number Excel cannot hold: 309+ digits, |exponent| > 308
+    rb"<(?:\w+:)?v>\s*[-+]?(?:\d{309}|[\d.]*[eE][-+]?0*(?:\d{4,}|[4-9]\d\d|3[1-9]\d|309)\b)")
 
 
 class _Budget:
@@ -129,6 +131,9 @@ def _scan_part(archive, info, label, limits, budget):
                 raise InputError(f"'{label}': part {info.filename} holds a run of text longer than "
                                  f"{limits.max_text_bytes // 1024:,} kB — refusing (a cell holds at most 32,767 characters)")
             if sheet:
+                if _OUT_OF_RANGE.search(window):
+                    raise InputError(f"'{label}': a cell in {info.filename} holds a number beyond Excel's range "
+                                     "(about ±1.8e308) — a damaged sheet; re-save it from Excel")
                 for match in _ROW.finditer(window):
                     _check_row(match.group(1), info.filename, label, limits)
                 budget.cells += len(_CELL.findall(window, 0, max(0, window.rfind(b"<"))))
