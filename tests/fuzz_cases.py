@@ -48,9 +48,11 @@ def _token(rng):
 OPTIONS = {
     "plan": ["--gpu", "--gpu-count", "--gpu-tokens-per-s", "--hourly-usd", "--price-per-m-tokens", "--billing",
              "--latency-ms", "--json", "--csv", "--catalog"],
-    "rank": ["--platform", "--top", "--latency-ms", "--json", "--csv"],
+    "rank": ["--platform", "--top", "--latency-ms", "--json", "--csv", "--precision", "--input-tokens",
+             "--ttft-ms"],
     "simulate": ["--knob", "--set", "--seed", "--usd-per-kwh", "--pue", "--json", "--name", "--hardware"],
     "schedule": ["--knob", "--set", "--seed", "--json"],
+    "estimate": ["--tp", "--precision", "--input-tokens", "--output-tokens", "--ttft-ms", "--tpot-ms", "--json"],
     "catalog": [],
 }
 FLAGS = {"--json", "--csv"}
@@ -59,6 +61,7 @@ VALID = {
     "rank": ["2B", "steady", "llama_70b"],
     "simulate": ["nvidia_h100_8x_nvlink", "llama_70b_chat"],
     "schedule": ["nvidia_h100_8x_nvlink", "llama_70b_chat"],
+    "estimate": ["llama_70b", "h100_sxm"],
     "catalog": ["list"],
 }
 KEYS = ["parallelism.dp", "parallelism.tp", "sequence.prompt", "runtime_tuning.microbatch", "arrival.cs2",
