@@ -54,7 +54,7 @@ def test_spec_file_refused_in_one_line(tmp_path, text, message):
     with pytest.raises(InputError) as info:
         files.read_spec(path, "scenario")
     assert message in str(info.value) and "\n" not in str(info.value)
-    assert time.perf_counter() - started < 2  # bounded: no expansion, no recursion
+    assert time.perf_counter() - started < 5  # issue 13: refused in ≤ 5 s (no expansion, no recursion)
 
 
 @pytest.mark.parametrize("doc, message", [

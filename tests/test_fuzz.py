@@ -7,7 +7,6 @@ same generators for 10 000 inputs per interface with hang and memory accounting.
 """
 import random
 import signal
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -34,7 +33,6 @@ def _bounded(run):
 def test_generated_inputs_never_traceback(interface, tmp_path):
     outcomes, failures = {"refused": 0, "success": 0, "traceback": 0}, []
     cases = fuzz_cases.generator(interface, seed=1234, workdir=tmp_path)
-    started = time.perf_counter()
     for _ in range(CASES):
         shown, run = next(cases)
         outcome, detail = _bounded(run)
@@ -43,7 +41,6 @@ def test_generated_inputs_never_traceback(interface, tmp_path):
             failures.append(f"{detail} ← {shown!r}"[:400])
     assert not failures, "\n".join(failures[:5])
     assert outcomes["refused"] and outcomes["success"]  # the generator reaches both sides
-    assert time.perf_counter() - started < 120
 
 
 TOKENS = st.one_of(st.sampled_from(fuzz_cases.EDGE_NUMBERS + fuzz_cases.EDGE_TEXT[:10]), st.text(max_size=12))
