@@ -115,7 +115,7 @@ def _emit_frame(frame, args, view=None):
         if view:
             shown = pd.DataFrame({heading: [_fmt(v, fmt) for v in frame[col]] for col, (heading, fmt) in view.items()})
         else:
-            shown = frame.fillna("")
+            shown = frame.astype(object).where(frame.notna(), "")  # blanks, not NaN (fillna("") warns on floats)
         print(shown.to_string(index=False))
 
 

@@ -339,6 +339,8 @@ PLAUSIBLE = {
     ("models", "params_b"): (1e-3, 1e5, "100 trillion parameters; the largest published models are ~2 trillion"),
     ("models", "active_params_b"): (1e-3, 1e5, "as params_b"),
     ("models", "context_length"): (1, 1e9, "1000x the longest published context windows (1-10 M tokens)"),
+    ("models", "experts"): (1, 100_000, "~400x the most routed experts published (256, DeepSeek-R1)"),
+    ("models", "experts_per_token"): (1, 100_000, "as experts, and never more than experts (checked per row)"),
     ("patterns", "efficiency"): (1e-3, 10, "a batching efficiency; the built-in patterns use 0.5-1.2"),
     ("patterns", "burst_factor"): (1e-3, 1000, "peak over average; the built-in patterns use 1-3"),
     ("patterns", "batch_multiplier"): (1e-3, 1000, "throughput gain from batching; built-in 0.8-2"),
@@ -424,7 +426,10 @@ def _cell(value, column, where, table=None):
             return int(number)
         return number
     if column.kind == "key":
-        return normalize_key(value)
+        key = normalize_key(value)
+        if not key and column.required:
+            raise CatalogError(f"{at}: {values.shown(value)} is not a usable name — use letters or digits")
+        return key
     if column.kind == "choice":
         choice = normalize_key(value)
         if choice not in column.choices:
@@ -504,6 +509,8 @@ def validate_table(name, table, where=None, row_numbers=True):
         seen[key] = number
         if name == "offerings":
             _check_offering(out, at)
+        if name == "models":
+            _check_experts(out, at)
     frame = pd.DataFrame(out, columns=[c.name for c in columns])
     for column in columns:
         if column.kind == "int" and not frame[column.name].isna().any():
@@ -523,6 +530,16 @@ def validate_record(name, record, where):
         if not (value == "" or (isinstance(value, float) and math.isnan(value))):
             clean[column.name] = value
     return clean
+
+
+def _check_experts(out, at):
+    experts, used = out["experts"][-1], out["experts_per_token"][-1]
+    if not (math.isnan(used) or math.isnan(experts)) and used > experts:
+        raise CatalogError(f"{at}, column experts_per_token: {used:g} is more than the model's {experts:g} experts "
+                           "— a token uses some of the experts")
+    if math.isnan(used) != math.isnan(experts):
+        raise CatalogError(f"{at}, column experts_per_token: give both experts and experts_per_token (mixture of "
+                           "experts) or neither (dense)")
 
 
 def _check_offering(out, at):

@@ -99,3 +99,20 @@ def test_builtin_catalog_is_within_every_range():
     for (table, column), (lowest, highest, _) in catalog.PLAUSIBLE.items():
         values = cat.tables[table][column].dropna()
         assert ((values >= lowest) & (values <= highest)).all(), (table, column)
+
+
+def test_key_that_normalises_to_nothing_is_refused(tmp_path):
+    from atlas_xl.catalog import _builtin_dir
+    text = (_builtin_dir() / "targets.csv").read_text(encoding="utf-8").splitlines()
+    text[1] = "-" + text[1][text[1].index(","):]  # a target named '-'
+    message = refused(tmp_path, "targets", "\n".join(text) + "\n")
+    assert "targets.csv row 2, column target: '-' is not a usable name" in message
+
+
+def test_more_experts_per_token_than_experts_is_refused(tmp_path):
+    from atlas_xl.catalog import _builtin_dir
+    lines = (_builtin_dir() / "models.csv").read_text(encoding="utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("mixtral_8x7b,"))
+    lines[row] = lines[row].replace(",8,2,", ",8,1500,")
+    message = refused(tmp_path, "models", "\n".join(lines) + "\n")
+    assert f"models.csv row {row + 1}, column experts_per_token: 1500 is more than the model's 8 experts" in message
