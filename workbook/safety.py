@@ -44,6 +44,12 @@ _CHUNK = 1 << 20
 _ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_PREFIXED_CELL = re.compile(rb"<\w+:c[\s>]")
+# Patterns that begin with a literal run at C speed; files with namespace prefixes (<x:row>) take
+# the general patterns above.
+_GOOD_ROW = re.compile(rb"""<row\b[^>]*?\sr\s*=\s*["'][1-9]\d{0,6}["']""")
+_LONG_ROW = re.compile(rb"""<row\b[^>]*?\sr\s*=\s*["']\d{7}""")  # ≥ 1,000,000: check the limit
+_OUT_OF_RANGE_PLAIN = re.compile(rb"<v>\s*[-+]?(?:\d{309}|[\d.]*[eE][-+]?0*(?:\d{4,}|[4-9]\d\d|3[1-9]\d|309)\b)")
 _OUT_OF_RANGE = re.compile(  # a cached number Excel cannot hold: 309+ digits, |exponent| > 308
     rb"<(?:\w+:)?v>\s*[-+]?(?:\d{309}|[\d.]*[eE][-+]?0*(?:\d{4,}|[4-9]\d\d|3[1-9]\d|309)\b)")
 
@@ -113,8 +119,7 @@ def _scan_part(archive, info, label, limits, budget):
     XML parts entities, text runs, row numbers and cell count."""
     xml = info.filename.endswith((".xml", ".rels", ".vml"))
     sheet = info.filename.startswith("xl/worksheets/") and xml
-    long_text = re.compile(rb"[^<]{%d}" % limits.max_text_bytes)
-    carry = b""
+    carry, run = b"", 0
     with archive.open(info) as stream:
         while chunk := stream.read(_CHUNK):
             budget.bytes += len(chunk)
@@ -127,21 +132,47 @@ def _scan_part(archive, info, label, limits, budget):
             if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                 raise InputError(f"'{label}': part {info.filename} declares XML entities — refusing "
                                  "(possible entity-expansion attack)")
-            if long_text.search(window):
+            last, first = window.rfind(b"<"), chunk.find(b"<")
+            ending = run + (len(chunk) if first == -1 else first)  # the text run that goes on from the last chunk
+            run = ending if last == -1 else len(window) - last  # text since the last '<'
+            if max(ending, run) >= limits.max_text_bytes or _longest_text_at_least(window, limits.max_text_bytes):
                 raise InputError(f"'{label}': part {info.filename} holds a run of text longer than "
                                  f"{limits.max_text_bytes // 1024:,} kB — refusing (a cell holds at most 32,767 characters)")
+            complete = window[:last] if last >= 0 else b""  # whole tags only; the rest is carried over
             if sheet:
-                if _OUT_OF_RANGE.search(window):
-                    raise InputError(f"'{label}': a cell in {info.filename} holds a number beyond Excel's range "
-                                     "(about ±1.8e308) — a damaged sheet; re-save it from Excel")
-                for match in _ROW.finditer(window):
-                    _check_row(match.group(1), info.filename, label, limits)
-                budget.cells += len(_CELL.findall(window, 0, max(0, window.rfind(b"<"))))
-                if budget.cells > limits.max_cells:
-                    raise InputError(f"'{label}' has more than {limits.max_cells:,} cells — refusing (limit "
-                                     f"{limits.max_cells:,}; split the workbook or raise Limits.max_cells)")
-            last = window.rfind(b"<")
+                _scan_sheet_chunk(complete, info.filename, label, limits, budget)
             carry = window[last:] if last >= 0 else window[-16:]
+
+
+def _longest_text_at_least(data, limit):
+    """Whether ``data`` holds ``limit`` bytes without a '<'. Any such run covers a whole block of
+    limit/2 bytes starting at a multiple of limit/2, so a few C-speed finds decide it."""
+    half = max(1, limit // 2)
+    for start in range(0, max(1, len(data) - half + 1), half):
+        if data.find(b"<", start, start + half) == -1:
+            begin = data.rfind(b"<", 0, start) + 1
+            end = data.find(b"<", start + half)
+            end = len(data) if end == -1 else end
+            if end - begin >= limit:
+                return True
+    return False
+
+
+def _scan_sheet_chunk(data, part, label, limits, budget):
+    """Rows, cells and cached numbers of a run of whole worksheet tags (C-speed counts first; the
+    per-row check runs only when the counts disagree)."""
+    prefixed = b":row" in data or b":v>" in data or b":c " in data
+    if (_OUT_OF_RANGE if prefixed else _OUT_OF_RANGE_PLAIN).search(data):
+        raise InputError(f"'{label}': a cell in {part} holds a number beyond Excel's range "
+                         "(about ±1.8e308) — a damaged sheet; re-save it from Excel")
+    rows = data.count(b"<row")
+    if prefixed or (rows and (len(_GOOD_ROW.findall(data)) != rows or _LONG_ROW.search(data))):
+        for match in _ROW.finditer(data):
+            _check_row(match.group(1), part, label, limits)
+    budget.cells += data.count(b"<c ") + data.count(b"<c>") + (len(_PREFIXED_CELL.findall(data)) if prefixed else 0)
+    if budget.cells > limits.max_cells:
+        raise InputError(f"'{label}' has more than {limits.max_cells:,} cells — refusing (limit "
+                         f"{limits.max_cells:,}; split the workbook or raise Limits.max_cells)")
 
 
 def _check_row(attributes, part, label, limits):
