@@ -202,3 +202,13 @@ def test_too_many_cells_and_huge_text_are_refused(tmp_path):
     assert "run of text longer than" in quick(lambda: check_workbook(text, Limits(max_text_bytes=4096)))
     big = rewrite(plain_workbook(tmp_path / "big.xlsx"), {"xl/sharedStrings.xml": b"<sst>" + b"x" * 12_000_000 + b"</sst>"})
     assert "refusing" in quick(lambda: recalc(big))
+
+
+def test_encrypted_flag_is_refused(tmp_path):
+    path = plain_workbook(tmp_path / "locked.xlsx")
+    info, central = _entry_offsets(path, "xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    data[info.header_offset + 6] |= 1  # general-purpose flag bit 0: encrypted
+    data[central + 8] |= 1
+    path.write_bytes(bytes(data))
+    assert "is encrypted (password-protected)" in quick(lambda: recalc(path))

@@ -112,6 +112,10 @@ def check_workbook(path, limits=DEFAULT_LIMITS):
         raise InputError(f"'{label}' is a damaged zip archive ({error}) — re-save it from Excel") from None
     except NotImplementedError as error:
         raise InputError(f"'{label}' uses a compression Excel does not write ({error}) — re-save it from Excel") from None
+    except RuntimeError as error:  # zipfile: "... is encrypted, password required for extraction"
+        if "encrypted" in str(error):
+            raise InputError(f"'{label}' is encrypted (password-protected) — save a copy without a password") from None
+        raise InputError(f"'{label}' is a damaged zip archive ({error}) — re-save it from Excel") from None
 
 
 def _scan_part(archive, info, label, limits, budget):
