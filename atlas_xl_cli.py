@@ -22,7 +22,7 @@ from atlas_xl import __version__, calibration, serving
 from atlas_xl import values
 from atlas_xl.catalog import SCHEMAS, load_catalog
 from atlas_xl.errors import AtlasError, CatalogError, InputError
-from atlas_xl.files import exclusive_update, read_spec
+from atlas_xl.files import atomic_output, exclusive_update, read_spec
 from atlas_xl.optimizer import optimize
 from atlas_xl.planner import plan, rank
 from atlas_xl.schedule import run_schedule
@@ -512,10 +512,12 @@ def parse_volumes(text):
 def parse_rate(text):
     """'5%', '0.05', '-20%' → a fraction."""
     raw = str(text).strip().replace(" ", "")
-    try:
-        return float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a rate — write 5% or 0.05") from None
+    percent = raw.endswith("%")
+    try:  # the one value parser: no nan, inf, decimal commas
+        rate = values.parse_number(raw[:-1] if percent else raw, "rate")
+    except AtlasError:
+        raise argparse.ArgumentTypeError(f"{values.shown(text)} is not a rate — write 5% or 0.05") from None
+    return rate / 100.0 if percent else rate  # the range is atlas_xl.finance's to check
 
 
 def _plan_overrides(args):
@@ -621,21 +623,14 @@ def _add_pattern(found, args):
         raise InputError(f"'{target}' exists — pass --force to replace it, or choose another folder")
     table = with_pattern(found, args.name, args.catalog, source=Path(args.file).name).tables["patterns"]
     target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target, lambda path: table.to_csv(path, index=False))
+    _atomic_write(target, lambda path: table.to_csv(path, index=False), overwrite=args.force)
 
 
-def _atomic_write(target, write):
-    """Write through a temporary file in the same folder, then rename: never a half-written file."""
-    import tempfile
-
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+def _atomic_write(target, write, overwrite=True):
+    """Write through a temporary file in the same folder, then move it into place: never a
+    half-written file, umask permissions, exclusive create without ``overwrite`` (atlas_xl.files)."""
+    with atomic_output(target, overwrite=overwrite) as temp:
+        write(str(temp))
 
 
 class _Progress:
@@ -670,9 +665,9 @@ def cmd_sweep(args):
                    chunk_size=args.chunk_size, progress=None if args.quiet else _Progress())
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() == ".parquet":
-        _atomic_write(target, lambda path: result.to_parquet(path, index=False))
+        _atomic_write(target, lambda path: result.to_parquet(path, index=False), overwrite=args.force)
     else:
-        _atomic_write(target, lambda path: result.to_csv(path, index=False))
+        _atomic_write(target, lambda path: result.to_csv(path, index=False), overwrite=args.force)
     failed = result[result["error"] != ""].drop_duplicates("scenario")
     scenarios = result["scenario"].nunique()
     print(f"wrote {target}: {scenarios:,} scenarios, {len(result):,} scenario-months, {len(failed):,} failed")
@@ -685,17 +680,17 @@ def cmd_sweep(args):
 def add_finance_commands(command):
     """The forecast, breakeven, pattern and sweep commands (``command`` is build_parser's factory)."""
     def overrides(p):
-        p.add_argument("--latency-ms", type=float, help="latency requirement [ms]; < 300 penalises high risk")
-        p.add_argument("--gpu-count", type=float, help="fix the GPU count instead of the 75%% rule")
-        p.add_argument("--gpu-tokens-per-s", type=float, help="override throughput per GPU [tokens/s]")
-        p.add_argument("--hourly-usd", type=float, help="override price per GPU-hour [USD]")
-        p.add_argument("--price-per-m-tokens", type=float, help="override per-token price [USD/Mtok]")
+        p.add_argument("--latency-ms", type=argument("latency_ms"), help="latency requirement [ms]; < 300 penalises high risk")
+        p.add_argument("--gpu-count", type=argument("gpu_count"), help="fix the (whole) GPU count instead of the 75%% rule")
+        p.add_argument("--gpu-tokens-per-s", type=argument("gpu_tokens_per_s"), help="override throughput per GPU [tokens/s]")
+        p.add_argument("--hourly-usd", type=argument("hourly_usd"), help="override price per GPU-hour [USD]")
+        p.add_argument("--price-per-m-tokens", type=argument("price_per_m_tokens"), help="override per-token price [USD/Mtok]")
         p.add_argument("--billing", choices=["autoscaling", "dedicated", "per_token"], help="override billing")
         p.add_argument("--precision", help="weight precision of the serving model: bf16, fp8 (default), fp4, best")
-        p.add_argument("--input-tokens", type=float, help="mean prompt tokens per request (default 1024)")
-        p.add_argument("--output-tokens", type=float, help="mean output tokens per request (default 1024)")
-        p.add_argument("--ttft-ms", type=float, help="p99 time-to-first-token limit [ms] (default 2000)")
-        p.add_argument("--tpot-ms", type=float, help="p99 time-per-output-token limit [ms] (default 200)")
+        p.add_argument("--input-tokens", type=argument("input_tokens"), help="mean prompt tokens per request (default 1024)")
+        p.add_argument("--output-tokens", type=argument("output_tokens"), help="mean output tokens per request (default 1024)")
+        p.add_argument("--ttft-ms", type=argument("ttft_ms"), help="p99 time-to-first-token limit [ms] (default 2000)")
+        p.add_argument("--tpot-ms", type=argument("tpot_ms"), help="p99 time-per-output-token limit [ms] (default 200)")
 
     def growth(p):
         p.add_argument("--months", type=int, help="months to forecast (default 12)")

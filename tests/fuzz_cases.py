@@ -53,6 +53,7 @@ OPTIONS = {
     "simulate": ["--knob", "--set", "--seed", "--usd-per-kwh", "--pue", "--json", "--name", "--hardware"],
     "schedule": ["--knob", "--set", "--seed", "--json"],
     "estimate": ["--tp", "--precision", "--input-tokens", "--output-tokens", "--ttft-ms", "--tpot-ms", "--json"],
+    "forecast": ["--months", "--growth", "--price-change", "--gpu-count", "--start", "--json"],
     "catalog": [],
 }
 FLAGS = {"--json", "--csv"}
@@ -62,6 +63,7 @@ VALID = {
     "simulate": ["nvidia_h100_8x_nvlink", "llama_70b_chat"],
     "schedule": ["nvidia_h100_8x_nvlink", "llama_70b_chat"],
     "estimate": ["llama_70b", "h100_sxm"],
+    "forecast": ["2B", "steady", "llama_70b", "together"],
     "catalog": ["list"],
 }
 KEYS = ["parallelism.dp", "parallelism.tp", "sequence.prompt", "runtime_tuning.microbatch", "arrival.cs2",
