@@ -693,7 +693,7 @@ def add_finance_commands(command):
         p.add_argument("--tpot-ms", type=argument("tpot_ms"), help="p99 time-per-output-token limit [ms] (default 200)")
 
     def growth(p):
-        p.add_argument("--months", type=int, help="months to forecast (default 12)")
+        p.add_argument("--months", type=argument("months"), help="months to forecast (default 12)")
         p.add_argument("--growth", type=parse_rate, default=0.0, help="volume growth per month: 5%% or 0.05")
         p.add_argument("--start", help="first calendar month YYYY-MM (real month lengths; default 720-h months)")
 
@@ -707,7 +707,7 @@ def add_finance_commands(command):
     growth(p)
     p.add_argument("--price-change", type=parse_rate, default=0.0, help="price change per year: --price-change=-20%% or 0.1")
     p.add_argument("--commitment", choices=["1y", "3y"], help="reserved price from the commitments catalog")
-    p.add_argument("--committed-gpus", type=float, help="GPUs committed (default: month 1's count)")
+    p.add_argument("--committed-gpus", type=argument("committed_gpus"), help="GPUs committed (default: month 1's count)")
     overrides(p)
     p.set_defaults(func=cmd_forecast)
 
@@ -734,8 +734,8 @@ def add_finance_commands(command):
     p.add_argument("scenarios", help="CSV or Parquet file, one scenario per row")
     p.add_argument("-o", "--output", required=True, help="results file: .parquet or .csv (one row per scenario-month)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); needs atlas-xl[dask]")
-    p.add_argument("--workers", type=int, help="local processes (default: one per CPU)")
-    p.add_argument("--chunk-size", type=int, default=2000, help="scenarios per task (default 2000)")
+    p.add_argument("--workers", type=argument("workers"), help="local processes (default: one per CPU)")
+    p.add_argument("--chunk-size", type=argument("chunk_size"), default=2000, help="scenarios per task (default 2000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--catalog", metavar="DIR", help="folder of catalog CSV files (default: built-in)")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")

@@ -194,6 +194,10 @@ LIMITS = {
     "ttft_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
     "tpot_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
     "tp": (dict(positive=True, whole=True, maximum=1_000_000, unit="GPUs"), "a degree of parallelism above 1e6 exceeds any cluster"),
+    "months": (dict(minimum=1, maximum=1200, whole=True, unit="months"), "a century of monthly forecast"),
+    "committed_gpus": (dict(positive=True, maximum=1e7, unit="GPUs"), "as gpu_count"),
+    "workers": (dict(minimum=1, maximum=4096, whole=True, unit=""), "local processes; more than any one machine's cores"),
+    "chunk_size": (dict(minimum=1, maximum=10_000_000, whole=True, unit="scenarios"), "scenarios per task"),
 }
 """Range of every numeric argument the CLI and scenario files accept, with the reason."""
 
