@@ -114,13 +114,15 @@ def test_excel_values_are_normalised():
     assert f.ATLAS_COST(2e9, " Steady ", "LLAMA_70B", "RunPod", "H100-SXM") == atlas_xl.plan(*PLAN).monthly_cost_usd
     assert f.ATLAS_GPUCOUNT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 4.0) == 4  # counts cast
     assert f.ATLAS_COST("2,000,000,000", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd
+    assert f.ATLAS_COST("2B", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd  # the one value parser
     assert f.ATLAS_GPUCOUNT(1e9, "steady", "llama_70b", "together") is None  # per-token: empty cell
 
 
 @pytest.mark.parametrize("value, message", [
     (True, "tokens_per_day must be a number, not TRUE/FALSE"),
     (dt.datetime(2026, 1, 1), "tokens_per_day must be a number, not a date"),
-    ("lots", "tokens_per_day must be a number, not the text 'lots'"),
+    ("lots", "tokens_per_day must be a number, not 'lots' — write e.g. 2e9, 2B or 500M"),
+    ("1,5", "tokens_per_day '1,5' has a decimal comma — write 1.5"),
     (None, "tokens_per_day is empty"),
 ])
 def test_booleans_dates_text_rejected(value, message):
@@ -144,7 +146,7 @@ def test_error_negative_or_zero_volume(volume):
 
 
 def test_error_text_where_number_belongs():
-    assert "hourly_usd must be a number, not the text 'cheap'" in one_line(
+    assert "hourly_usd must be a number, not 'cheap'" in one_line(
         f.ATLAS_COST(*PLAN, None, None, None, "cheap"))
 
 

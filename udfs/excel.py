@@ -160,11 +160,8 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
     refuse_error(name, value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         raise InputError(f"{name} must be a number, not a date — format the cell as a number")
-    if isinstance(value, str):
-        try:
-            value = float(value.strip().replace(",", ""))
-        except ValueError:
-            raise InputError(f"{name} must be a number, not the text '{value.strip()}'") from None
+    if isinstance(value, str):  # the project's one value parser: 2e9, 2B, 500M, 2,000,000; refuses 1,5
+        value = values.parse_number(value, name)
     value = float(value)
     if not math.isfinite(value):
         raise InputError(f"{name} must be a finite number")
