@@ -407,26 +407,42 @@ def cmd_report(args):
     print(f"wrote {path}")
 
 
-def _update_lock(args):
+def _update_lock(args, path):
     """--in-place: one writer at a time; another run gets a clear error instead of a lost update."""
     import contextlib
 
-    if args.in_place and Path(args.file).is_file():
-        return exclusive_update(args.file)
+    if args.in_place and Path(path).is_file():
+        return exclusive_update(path)
     return contextlib.nullcontext()
 
 
 def cmd_recalc(args):
-    from workbook.recalculate import recalc
+    from workbook.recalculate import Recalculator
 
-    with _update_lock(args):
-        result = recalc(args.file, args.set or [], args.output, values_only=args.values_only,
-                        in_place=args.in_place, overwrite=args.force)
-    for address, reason in sorted(result.problems.items()):
-        print(f"not computed: {address}: {reason}", file=sys.stderr)
-    where = f"wrote {result.path}" if result.path else "computed (nothing written: give -o OUT or --in-place)"
-    print(f"{where}: {len(result.values)} formula cells, {len(result.overrides)} overrides, "
-          f"{len(result.problems)} not computed")
+    if len(args.file) > 1 and args.output:
+        raise InputError("-o names one output — with several workbooks use --in-place, or recalculate them one by one")
+    failed = False
+    with Recalculator(timeout=args.timeout) as engine:  # one LibreOffice for every file
+        for path in args.file:
+            with _update_lock(args, path):
+                result = engine.recalc(path, args.set or [], args.output, values_only=args.values_only,
+                                       in_place=args.in_place, overwrite=args.force)
+            for address, reason in sorted(result.problems.items()):
+                print(f"not computed: {address}: {reason}", file=sys.stderr)
+            for error in result.errors:
+                if error.address not in result.problems:
+                    print(f"{'new error' if error.new else 'error'}: {error}", file=sys.stderr)
+            where = f"wrote {result.path}" if result.path else f"{path}: computed (nothing written: give -o OUT or --in-place)"
+            new = len(result.new_errors)
+            print(f"{where}: {len(result.values)} formula cells, {len(result.overrides)} overrides, "
+                  f"{len(result.errors)} errors ({new} new from the overrides), {len(result.problems)} not computed")
+            if (result.errors or result.problems) and not args.allow_errors:
+                failed = True
+    if failed:
+        print("atlas-xl: error: the recalculated workbook has errors (listed above) — fix the inputs, or pass "
+              "--allow-errors to accept them", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_doctor(args):
@@ -467,7 +483,8 @@ EPILOGS = {
                "  simulator: {target: nvidia_h100_8x_nvlink, workload: llama_70b_chat, seed: 0}\n"
                "  schedule: true"),
     "recalc": ("examples:\n  atlas-xl recalc out/atlas_xl_template.xlsm --set TokensPerDay=5e9 --set Pattern=bursty "
-               "-o whatif.xlsm\n  atlas-xl recalc model.xlsx --set 'Inputs!C6=2e9' -o model_values.xlsx --values-only"),
+               "-o whatif.xlsm\n  atlas-xl recalc model.xlsm --set 'Inputs!C6=2e9' -o model_values.xlsx --values-only\n"
+               "  atlas-xl recalc a.xlsx b.xlsx c.xlsx --in-place      (one LibreOffice for all three)"),
     "catalog": ("examples:\n  atlas-xl catalog list\n  atlas-xl catalog list offerings --csv\n"
                 "  atlas-xl catalog validate --catalog my_catalogs/\n  atlas-xl catalog export my_catalogs/"),
 }
@@ -878,14 +895,20 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_report)
 
-    p = command("recalc", "Recalculate every formula of a workbook (ATLAS_* included) without Excel.", data=False)
-    p.add_argument("file", help="the workbook (.xlsx/.xlsm); it is never modified unless --in-place")
+    p = command("recalc", "Recalculate every formula of a workbook (ATLAS_* included) on LibreOffice, without Excel.",
+                data=False)
+    p.add_argument("file", nargs="+", help="the workbook(s) (.xlsx/.xlsm); never modified unless --in-place")
     p.add_argument("--set", action="append", metavar="CELL=VALUE",
                    help="what-if input: Sheet!A1=value or DefinedName=value (repeatable)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", help="write the recalculated workbook here")
     where.add_argument("--in-place", action="store_true", help="update FILE itself")
-    p.add_argument("--values-only", action="store_true", help="write values instead of formulas with cached values")
+    p.add_argument("--values-only", action="store_true",
+                   help="write a macro-free .xlsx of values (no formulas, VBA or buttons; charts kept)")
+    p.add_argument("--allow-errors", action="store_true",
+                   help="exit 0 even when formulas evaluate to errors (they are still listed)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="stop LibreOffice if one workbook takes longer than S seconds (default 120)")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_recalc)
 

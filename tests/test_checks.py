@@ -6,7 +6,6 @@ Each case is one headless recalculation of the built template with the inputs ov
 import pytest
 from openpyxl import load_workbook
 
-import workbook
 from workbook import sheets, template
 
 BOUNDARY = {  # the edge of what each input allows: every check must still pass
@@ -47,8 +46,12 @@ WRONG_TYPE = {  # blank where a value is required, text where a number belongs, 
 }
 
 
+ENGINE = {}
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, office):
+    ENGINE["office"] = office  # one warm LibreOffice for every case
     path = template.build_template(tmp_path_factory.mktemp("checks") / template.TEMPLATE_NAME)
     book = load_workbook(path)
     inputs = {cell.value: f"Inputs!C{cell.row}" for cell in book["Inputs"]["B"]
@@ -62,7 +65,7 @@ def built(tmp_path_factory):
 
 def run(built, values):
     path, inputs, checks = built
-    result = workbook.recalc(path, {inputs[k]: v for k, v in values.items()})
+    result = ENGINE["office"].recalc(path, {inputs[k]: v for k, v in values.items()})
     status = {label: (result.values[f"Checks!D{row}"], result.values[f"Checks!E{row}"])
               for label, row in checks.items()}
     return status, (result.values["Checks!D4"], result.values["Checks!E4"])

@@ -1,4 +1,4 @@
-"""The layers import one way (DESIGN.md): catalogs → atlas_xl → udfs → workbook → CLI/build.py."""
+"""The layers import one way (DESIGN.md): catalogs → atlas_xl → udfs → calc_addin → workbook → CLI/build.py."""
 import ast
 from pathlib import Path
 
@@ -7,7 +7,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "atlas_xl": {"xlwings", "openpyxl", "udfs", "workbook", "atlas_xl_cli", "build"},
-    "udfs": {"openpyxl", "workbook", "atlas_xl_cli", "build"},
+    "udfs": {"openpyxl", "workbook", "calc_addin", "atlas_xl_cli", "build"},
+    "calc_addin": {"openpyxl", "workbook", "atlas_xl_cli", "build"},
     "workbook": {"atlas_xl_cli", "build"},
 }
 

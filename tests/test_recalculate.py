@@ -1,13 +1,17 @@
-"""Tests for headless recalculation (workbook/recalc.py): the template's formulas are wired right,
-what-if overrides, what the output keeps, never overwriting, crash safety."""
+"""Tests for recalculation on LibreOffice (workbook/recalculate.py, lo_driver.py): the template's
+formulas equal the library, what-if overrides change exactly their dependents, shared and array
+formulas, names, error accounting, what the output keeps, values-only files, never overwriting,
+crash safety, the warm instance and its time limit."""
 import csv
 import hashlib
+import re
 import shutil
 import subprocess
 import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
 import atlas_xl
@@ -15,7 +19,7 @@ import atlas_xl_cli
 from atlas_xl.errors import InputError
 from workbook import recalculate as recalc_module
 from workbook import template
-from workbook.recalculate import recalc
+from workbook.recalculate import CellError, OfficeError, Recalculator, recalc
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +39,26 @@ def results(result, book):
             if sheet[f"B{r}"].value and f"Results!C{r}" in result.values}
 
 
-def test_template_results_equal_the_library(template_path):
+def workbook_with(path, cells, names=None, arrays=None):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "S"
+    for ref, value in cells.items():
+        sheet[ref] = value
+    for ref, (area, formula) in (arrays or {}).items():
+        sheet[ref] = ArrayFormula(area, formula)
+    for name, target in (names or {}).items():
+        book.defined_names[name] = DefinedName(name, attr_text=target)
+    book.save(path)
+    return path
+
+
+def test_template_results_equal_the_library(template_path, office):
     book = load_workbook(template_path)
     overrides = {"TokensPerDay": 5e9, "Pattern": "bursty", "Platform": "lambda", "Gpu": "b200", "LatencyMs": 200,
                  "Target": "nvidia_h200_8x", "Seed": 7, "UsdPerKwh": 0.08}
-    result = recalc(template_path, overrides)
-    assert result.problems == {}
+    result = office.recalc(template_path, overrides)
+    assert result.problems == {} and result.errors == []
     got = results(result, book)
     plan = atlas_xl.plan(5e9, "bursty", "llama_70b", "lambda", "b200", latency_ms=200)
     assert got["gpu_count"] == plan.gpu_count and got["monthly_cost"] == plan.monthly_cost_usd
@@ -56,9 +74,9 @@ def test_template_results_equal_the_library(template_path):
     assert platforms == list(ranking.platform[:5])
 
 
-def test_template_whatif_grid_and_simulator_sheet(template_path):
+def test_template_whatif_grid_and_simulator_sheet(template_path, office):
     book = load_workbook(template_path)
-    result = recalc(template_path)
+    result = office.recalc(template_path)
     (title, ref), = book.defined_names["WhatIfByOffering"].destinations
     sheet = book[title]
     first = ref.replace("$", "").split(":")[0]
@@ -70,12 +88,13 @@ def test_template_whatif_grid_and_simulator_sheet(template_path):
     (title, ref), = book.defined_names["SimulationRecord"].destinations
     key, value = ref.replace("$", "").split(":")[0][0], ref.replace("$", "").split(":")[1][0]
     sim = {result.values.get(f"{title}!{key}{r}"): result.values.get(f"{title}!{value}{r}") for r in range(5, 70)}
-    assert sim["tokens_per_sec"] == record.tokens_per_sec and sim["saturated"] is False
+    assert sim["tokens_per_sec"] == record.tokens_per_sec
+    assert sim["saturated"] == 0  # a table's TRUE/FALSE arrives in Calc as 1/0 (a matrix holds no booleans)
 
 
-def test_override_changes_exactly_the_dependents(template_path):
-    base = recalc(template_path)
-    changed = recalc(template_path, {"UsdPerKwh": 0.30})
+def test_override_changes_exactly_the_dependents(template_path, office):
+    base = office.recalc(template_path)
+    changed = office.recalc(template_path, {"UsdPerKwh": 0.30})
     differing = {a for a in base.values if base.values[a] != changed.values[a]}
     assert differing  # energy cost and $ per 1k tokens move...
     assert all(not a.startswith(("Results!C7", "Results!C11", "WhatIf!", "Checks!")) for a in differing)
@@ -85,10 +104,19 @@ def test_override_changes_exactly_the_dependents(template_path):
     assert not any(a.startswith("Results!C") and int(a[9:]) not in rows for a in differing)
 
 
-def test_output_keeps_everything_and_caches_values(template_path, tmp_path):
+def test_what_if_on_ordinary_formulas(tmp_path, office):
+    path = workbook_with(tmp_path / "w.xlsx", {"A1": 1, "A2": 2, "B1": "=A1*2", "B2": "=A2*2", "C1": "=B1+1",
+                                                "D1": "=SUM(B1:B2)", "E1": "=A2*3"})
+    before = office.recalc(path).values
+    after = office.recalc(path, ["S!A1=10"]).values
+    assert {a for a in before if before[a] != after[a]} == {"S!B1", "S!C1", "S!D1"}  # not B2, not E1
+    assert after["S!D1"] == 24.0
+
+
+def test_output_keeps_everything_and_caches_values(template_path, tmp_path, office):
     before = hashlib.sha256(template_path.read_bytes()).hexdigest()
     out = tmp_path / "whatif.xlsm"
-    result = recalc(template_path, ["TokensPerDay=5e9"], out)
+    result = office.recalc(template_path, ["TokensPerDay=5e9"], out)
     assert hashlib.sha256(template_path.read_bytes()).hexdigest() == before  # input untouched
     source, target = zipfile.ZipFile(template_path), zipfile.ZipFile(out)
     assert source.namelist() == target.namelist()
@@ -98,28 +126,43 @@ def test_output_keeps_everything_and_caches_values(template_path, tmp_path):
     formulas, values = load_workbook(out, keep_vba=True), load_workbook(out, data_only=True)
     assert formulas.defined_names.keys() == load_workbook(template_path).defined_names.keys()
     cell = named(formulas, "MonthlyCost").split("!")
-    assert formulas[cell[0]][cell[1]].value.startswith("=ATLAS_COST(")
+    assert formulas[cell[0]][cell[1]].value.startswith("=ATLAS_COST(")  # the formula, not LibreOffice's name
     assert values[cell[0]][cell[1]].value == result.values[named(formulas, "MonthlyCost")]
     tokens = named(formulas, "TokensPerDay").split("!")
     assert values[tokens[0]][tokens[1]].value == 5e9
     assert formulas["Offerings"].tables and formulas["Inputs"].data_validations.dataValidation
 
 
-def test_values_only(template_path, tmp_path):
-    out = tmp_path / "values.xlsm"
-    recalc(template_path, None, out, values_only=True)
+def test_values_only_is_a_macro_free_xlsx(template_path, tmp_path, office):
+    out = tmp_path / "values.xlsx"
+    office.recalc(template_path, None, out, values_only=True)
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        types = archive.read("[Content_Types].xml").decode()
+        sheets = [archive.read(n).decode() for n in names if n.startswith("xl/worksheets/sheet")]
+    assert not any("vbaProject" in n or n.endswith(".vml") for n in names)  # no VBA, no buttons
+    assert "macroEnabled" not in types and "vbaProject" not in types
+    assert any(n.startswith("xl/charts/chart") for n in names)  # charts kept
+    assert not any(re.search(r"<f[ >/]", s) for s in sheets)  # no formulas
     book = load_workbook(out)
-    assert not any(isinstance(c.value, (str, ArrayFormula)) and str(getattr(c.value, "text", c.value)).startswith("=")
-                   for s in book.worksheets for row in s.iter_rows() for c in row)
-
-
-def test_libreoffice_shows_numbers(template_path, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is required for this test: apt-get install libreoffice-calc-nogui"
-    out = tmp_path / "cached.xlsm"
-    result = recalc(template_path, None, out)
+    cell = named(book, "MonthlyCost").split("!")
+    assert isinstance(book[cell[0]][cell[1]].value, float)
+    soffice = shutil.which("soffice")
     done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
-                           "csv:Text - txt - csv (StarCalc):44,34,UTF8,1,,0,false,true,false,false,false,-1",
+                           "pdf", "--outdir", str(tmp_path), str(out)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and (tmp_path / "values.pdf").stat().st_size > 10_000, done.stderr
+
+
+def test_values_only_needs_xlsx(template_path, tmp_path):
+    with pytest.raises(InputError, match="write it as .xlsx"):
+        recalc(template_path, None, tmp_path / "v.xlsm", values_only=True)
+
+
+def test_libreoffice_without_the_add_in_shows_the_cached_numbers(template_path, tmp_path, office):
+    out = tmp_path / "cached.xlsm"
+    result = office.recalc(template_path, None, out)
+    done = subprocess.run([shutil.which("soffice"), f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,UTF8,1,,0,false,true,false,false,false,-1",
                            "--outdir", str(tmp_path), str(out)], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     rows = list(csv.reader(open(tmp_path / "cached-Results.csv", encoding="utf-8")))
@@ -128,11 +171,11 @@ def test_libreoffice_shows_numbers(template_path, tmp_path):
         result.values[named(load_workbook(template_path), "MonthlyCost")], abs=1)
 
 
-def test_never_overwrites_and_crash_leaves_nothing(template_path, tmp_path, monkeypatch):
+def test_never_overwrites_and_crash_leaves_nothing(template_path, tmp_path, monkeypatch, office):
     out = tmp_path / "out.xlsm"
     out.write_bytes(b"precious")
     with pytest.raises(InputError, match="already exists"):
-        recalc(template_path, None, out)
+        office.recalc(template_path, None, out)
     assert out.read_bytes() == b"precious"
     fresh = tmp_path / "fresh.xlsm"
 
@@ -140,14 +183,14 @@ def test_never_overwrites_and_crash_leaves_nothing(template_path, tmp_path, monk
         raise RuntimeError("disk full")
     monkeypatch.setattr(recalc_module.etree, "tostring", crash)
     with pytest.raises(RuntimeError):
-        recalc(template_path, None, fresh)
+        office.recalc(template_path, None, fresh)
     assert not fresh.exists() and not list(tmp_path.glob(".fresh-*"))  # no half-written workbook
 
 
-def test_in_place(tmp_path, template_path):
+def test_in_place(tmp_path, template_path, office):
     copy = tmp_path / template.TEMPLATE_NAME
     copy.write_bytes(template_path.read_bytes())
-    recalc(copy, {"TokensPerDay": 3e9}, in_place=True)
+    office.recalc(copy, {"TokensPerDay": 3e9}, in_place=True)
     book = load_workbook(copy, data_only=True)
     sheet, ref = named(book, "TokensPerDay").split("!")
     assert book[sheet][ref].value == 3e9
@@ -159,42 +202,68 @@ def test_in_place(tmp_path, template_path):
     ("Missing!A1=1", "no sheet 'Missing'"),
     ("Inputs!A1:B2=1", "give one cell, not a range"),
     ("Assumptions=1", "name 'Assumptions' is not a single cell"),
+    ("Results!C7=1", "holds a formula"),
 ])
-def test_bad_overrides(template_path, override, message):
+def test_bad_overrides(template_path, override, message, office):
     with pytest.raises(InputError, match=message):
-        recalc(template_path, [override])
+        office.recalc(template_path, [override])
 
 
-def test_problems_name_the_cell(tmp_path):
-    book = Workbook()
-    book.active.title = "S"
-    book.active["A1"] = "=XLOOKUP(1,B1:B2,C1:C2)"
-    book.active["A2"] = 5
-    book.active["A3"] = "=A2*2"
-    path = tmp_path / "w.xlsx"
-    book.save(path)
-    result = recalc(path)
-    assert result.problems == {"S!A1": "function XLOOKUP is not supported by the headless engine"}
-    assert result["S!A3"] == 10.0
+def test_errors_are_counted_named_and_traced(template_path, office):
+    result = office.recalc(template_path, {"Platform": "runpd"})
+    assert result.errors and all(e.new for e in result.errors)
+    cost = next(e for e in result.errors if e.address == named(load_workbook(template_path), "MonthlyCost"))
+    assert "unknown platform 'runpd'" in cost.message and cost.inputs == ("Platform",)
+    assert str(cost).endswith("(appeared with the override of Platform)")
+    two = office.recalc(template_path, {"UsdPerKwh": 0.2, "Pue": 0.5})  # only the second is wrong
+    assert two.errors and {e.inputs for e in two.errors} == {("Pue",)}
+    assert office.recalc(template_path).errors == []  # the warm instance forgets the last workbook's errors
 
 
-def test_cli_recalc(template_path, tmp_path, capsys):
-    out = tmp_path / "cli.xlsm"
-    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "TokensPerDay=4e9", "-o", str(out)])
-    printed = capsys.readouterr()
-    assert code == 0 and out.exists() and "0 not computed" in printed.out
-    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "Results!C7=1", "-o", str(tmp_path / "x.xlsm")])
-    assert code == 1 and "holds a formula" in capsys.readouterr().err
+def test_excel_errors_and_functions_libreoffice_lacks(tmp_path, office):
+    path = workbook_with(tmp_path / "e.xlsx", {"A1": "=XLOOKUP(1,B1:B2,C1:C2)", "A2": 5, "A3": "=A2*2",
+                                               "A4": "=1/0", "A5": "=A4+1"})
+    result = office.recalc(path)
+    assert "S!A1" in result.problems and "#NAME?" in result.problems["S!A1"]  # not computed, never stale
+    assert result["S!A3"] == 10.0 and result["S!A4"] == CellError("#DIV/0!") and result["S!A5"] == CellError("#DIV/0!")
+    assert {e.address for e in result.errors} == {"S!A1", "S!A4", "S!A5"} and not any(e.new for e in result.errors)
 
 
-def test_shared_formulas_as_excel_writes_them(tmp_path):
+def test_atlas_functions_in_a_plain_workbook(tmp_path, office):
+    path = workbook_with(tmp_path / "a.xlsx", {
+        "A1": 2e9, "B1": '=ATLAS_COST(A1,"steady","llama_70b","runpod","h100_sxm")', "B2": "=B1*12",
+        "C1": '=ATLAS_P99("nvidia_h100_8x_nvlink","llama_70b_chat")', "D1": "=ATLAS_VERSION()",
+        "E1": '=ATLAS_GPUCOUNT(A1,"steady","llama_70b","runpod","h100_sxm",,F1)',  # F1 blank: the 75 % rule
+        "F2": 4, "E2": '=ATLAS_GPUCOUNT(A1,"steady","llama_70b","runpod","h100_sxm",,F2)'})
+    result = office.recalc(path)
+    cost = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").monthly_cost_usd
+    assert result["S!B1"] == cost and result["S!B2"] == cost * 12
+    assert result["S!C1"] == atlas_xl.simulate().p99_ms and result["S!D1"] == atlas_xl.__version__
+    assert result["S!E1"] == atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").gpu_count
+    assert result["S!E2"] == 4
+
+
+def test_array_formulas_names_and_table_padding(tmp_path, office):
+    path = workbook_with(tmp_path / "arr.xlsx", {"A1": 1, "A2": 2, "G1": "=TwoX*3", "G2": "=SUM(Column)"},
+                         names={"TwoX": "S!$A$1", "Column": "S!$A$1:$A$2"},
+                         arrays={"B1": ("B1:C2", "=A1:A2*10"), "D1": ("D1:D3", "=A1:A2*10"),
+                                 "I1": ("I1:K5", '=ATLAS_RANK(2e9,"steady","llama_70b",250,2,"rank,platform")'),
+                                 "M1": ("M1:N2", '=ATLAS_COST(A1:A2*1e9,"steady","llama_70b",{"together","deepinfra"})')})
+    result = office.recalc(path)
+    assert [result[f"S!{c}{r}"] for r in (1, 2) for c in "BC"] == [10.0, 10.0, 20.0, 20.0]
+    assert result["S!D3"] == CellError("#N/A")  # beyond an ordinary array's result, as Excel shows
+    assert result["S!G1"] == 3.0 and result["S!G2"] == 3.0
+    assert result["S!I1"] == "rank" and result["S!I2"] == 1 and result["S!J3"] == result["S!J3"]
+    assert result["S!K5"] == "" and result["S!I5"] == ""  # a table pads with blanks, not #N/A
+    assert result["S!M1"] == atlas_xl.plan(1e9, "steady", "llama_70b", "together").monthly_cost_usd  # one call
+    assert result["S!N2"] == atlas_xl.plan(2e9, "steady", "llama_70b", "deepinfra").monthly_cost_usd  # fills a grid
+    assert {e.address for e in result.errors} == {"S!D3"}
+
+
+def test_shared_formulas_as_excel_writes_them(tmp_path, office):
     # Excel stores a filled-down formula once (t="shared") and refers to it from the other cells
-    book = Workbook()
-    book.active.title = "S"
-    for i in range(1, 5):
-        book.active[f"A{i}"], book.active[f"B{i}"] = i, f"=A{i}*2"
-    path = tmp_path / "shared.xlsx"
-    book.save(path)
+    path = workbook_with(tmp_path / "shared.xlsx", {**{f"A{i}": i for i in range(1, 5)},
+                                                    **{f"B{i}": f"=A{i}*2" for i in range(1, 5)}})
     with zipfile.ZipFile(path) as archive:
         parts = {n: archive.read(n) for n in archive.namelist()}
     sheet = parts["xl/worksheets/sheet1.xml"].decode().replace("<f>A1*2</f>", '<f t="shared" ref="B1:B4" si="0">A1*2</f>')
@@ -204,12 +273,59 @@ def test_shared_formulas_as_excel_writes_them(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    result = recalc(path, ["S!A3=10"], tmp_path / "out.xlsx")
+    result = office.recalc(path, ["S!A3=10"], tmp_path / "out.xlsx")
     assert result.values == {"S!B1": 2.0, "S!B2": 4.0, "S!B3": 20.0, "S!B4": 8.0}
     assert load_workbook(tmp_path / "out.xlsx", data_only=True)["S"]["B3"].value == 20.0
 
 
-def test_platform_dropdown_list_is_computed(template_path):
-    result = recalc(template_path)
+def test_platform_dropdown_list_is_computed(template_path, office):
+    result = office.recalc(template_path)
     listed = [result.values.get(f"Lists!A{r}") for r in range(2, 20)]
     assert [p for p in listed if p] == atlas_xl.load_catalog().keys("platforms")
+
+
+def test_cli_recalc(template_path, tmp_path, capsys):
+    out = tmp_path / "cli.xlsm"
+    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "TokensPerDay=4e9", "-o", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0 and out.exists() and "0 errors" in printed.out and "0 not computed" in printed.out
+    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "Results!C7=1", "-o", str(tmp_path / "x.xlsm")])
+    assert code == 1 and "holds a formula" in capsys.readouterr().err
+
+
+def test_cli_fails_on_errors_unless_allowed(template_path, tmp_path, capsys):
+    bad = ["recalc", str(template_path), "--set", "Platform=runpd"]
+    assert atlas_xl_cli.main(bad + ["-o", str(tmp_path / "bad.xlsm")]) == 1
+    err = capsys.readouterr().err
+    assert "new error: Results!" in err and "unknown platform 'runpd'" in err and "--allow-errors" in err
+    assert (tmp_path / "bad.xlsm").exists()  # written, so the errors can be looked at
+    assert atlas_xl_cli.main(bad + ["--allow-errors"]) == 0
+
+
+def test_warm_instance_time_limit_and_restart(tmp_path, template_path):
+    with Recalculator(timeout=0.01) as engine:
+        with pytest.raises(OfficeError, match="took too long recalculating 'atlas_xl_template.xlsm'"):
+            engine.recalc(template_path)
+        engine.timeout = 300
+        assert engine.recalc(template_path).errors == []  # a fresh LibreOffice after the stop
+
+
+def test_scenarios_on_a_loaded_workbook(template_path, office):
+    volumes = (1e9, 5e9, 1e9)
+    got = office.scenarios(template_path, [{"TokensPerDay": v} for v in volumes] + [["Platform=runpd"]],
+                           ["MonthlyCost", "Results!C7"])
+    for volume, scenario in zip(volumes, got):
+        plan = atlas_xl.plan(volume, "steady", "llama_70b", "runpod", "h100_sxm", latency_ms=250)
+        assert scenario["MonthlyCost"] == plan.monthly_cost_usd and scenario["seconds"] > 0
+    assert got[0] == {**got[2], "seconds": got[0]["seconds"]}  # each scenario starts from the file's inputs
+    assert "unknown platform 'runpd'" in got[3]["MonthlyCost"]
+
+
+def test_libreoffice_python_is_not_sent_into_an_activated_venv(monkeypatch, tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /elsewhere/bin\n")
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv))
+    monkeypatch.setenv("PATH", f"{venv / 'bin'}:/usr/bin:/bin")
+    env = recalc_module._office_environment()
+    assert "VIRTUAL_ENV" not in env and env["PATH"] == "/usr/bin:/bin"

@@ -1,0 +1,142 @@
+"""Tests for the LibreOffice Calc add-in (calc_addin/): the type library matches the worksheet
+functions, the .oxt carries help and compatibility names, LibreOffice's Python finds atlas_xl,
+the add-in gives the same results as the xlwings functions, and the template printed by
+LibreOffice with the add-in shows numbers, not #NAME?."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+import atlas_xl
+from calc_addin import package, regenerate, spec
+from udfs import functions
+from workbook import template
+from workbook.recalculate import render_pdf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_interface_has_every_worksheet_function():
+    assert package.IDL.read_text(encoding="utf-8") == spec.idl(), \
+        "calc_addin/XAtlas.idl is out of date — run python -m calc_addin.regenerate"
+    declared = set(re.findall(r"> (ATLAS_\w+)\(", package.IDL.read_text(encoding="utf-8")))
+    assert declared == {n for n in vars(functions) if n.startswith("ATLAS_")}
+
+
+def test_the_type_library_is_what_unoidl_write_makes(tmp_path):
+    assert regenerate.unoidl_write(), "unoidl-write is needed: apt-get install libreoffice-dev"
+    compiled = regenerate.compile_idl(spec.idl(), tmp_path / "check.rdb")
+    assert compiled.read_bytes() == package.RDB.read_bytes(), \
+        "calc_addin/atlas_xl.rdb is out of date — run python -m calc_addin.regenerate"
+
+
+def test_the_extension_carries_help_and_compatibility_names(tmp_path):
+    oxt = package.build_oxt(tmp_path / "atlas_xl.oxt", site=["/somewhere/site-packages"])
+    with zipfile.ZipFile(oxt) as archive:
+        manifest = archive.read("META-INF/manifest.xml").decode()
+        xcu = archive.read("CalcAddIns.xcu").decode()
+        assert archive.read("atlas_xl_site.txt").decode() == "/somewhere/site-packages\n"
+        assert archive.read("atlas_xl.rdb") == package.RDB.read_bytes()
+    assert all(part in manifest for part in ("atlas_xl.rdb", "component.py", "CalcAddIns.xcu"))
+    for function in spec.all_functions():
+        assert f'<prop oor:name="CompatibilityName"><value xml:lang="en-US">{function.name}</value>' in xcu
+        for argument, _ in function.arguments:
+            assert f'<node oor:name="{spec.uno_name(argument)}" oor:op="replace">' in xcu
+    assert "Monthly cost of serving the workload on the offering [USD/month]" in xcu
+    assert "Daily token volume [tokens/day]" in xcu
+
+
+CALLS = [
+    ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpod", "h100_sxm"]),
+    ("ATLAS_COST", [[[1e9], [2e9]], "steady", "llama_70b", [["together", "deepinfra"]]]),
+    ("ATLAS_GPUCOUNT", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 4.0]),
+    ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpd"]),
+    ("ATLAS_P99", ["nvidia_h100_8x_nvlink", "llama_70b_chat"]),
+    ("ATLAS_RANK", [2e9, "steady", "llama_70b", 250.0, 3.0, "rank,platform,monthly_cost_usd"]),
+    ("ATLAS_CATALOG", ["models"]),
+    ("ATLAS_VERSION", []),
+]
+
+
+def component_results(site_env=None, site_file=None):
+    """Run the component's functions in LibreOffice's Python (no LibreOffice process needed)."""
+    rdb = package.RDB.resolve()
+    script = f"""
+import json, os, sys
+sys.path.insert(0, {str(ROOT / 'calc_addin')!r})
+import component
+calls = json.loads(sys.stdin.read())
+addin = component.AtlasFunctions(None)
+out = []
+for name, args in calls:
+    args = [tuple(tuple(r) for r in a) if isinstance(a, list) else a for a in args]
+    n = len(component._functions.arguments(getattr(component._functions, name))) if component._functions else 0
+    out.append(getattr(addin, name)(*(args + [None] * (n - len(args)))))
+print(json.dumps({{"results": out, "first_path": sys.path[0], "error": component._IMPORT_ERROR}}))
+"""
+    env = dict(os.environ, URE_MORE_TYPES=f"file:///usr/lib/libreoffice/program/types.rdb "
+                                          f"<file:///usr/lib/libreoffice/program/types>* file://{rdb}")
+    env.pop(package.SITE_VARIABLE, None)
+    if site_env is not None:
+        env[package.SITE_VARIABLE] = site_env
+    done = subprocess.run(["/usr/bin/python3", "-c", script], input=json.dumps(CALLS), capture_output=True, text=True,
+                          env=env, cwd="/", timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def as_cells(value):
+    """What the add-in hands Calc for an xlwings result: rows of cells, blanks as '', numbers as float."""
+    rows = value if isinstance(value, list) else [[value]]
+    width = max(len(r) for r in rows)
+    return [[("" if c is None else float(c) if isinstance(c, (bool, int)) else c) for c in r] + [""] * (width - len(r))
+            for r in rows]
+
+
+@pytest.fixture(scope="module")
+def lo_python():
+    assert os.access("/usr/bin/python3", os.X_OK) and subprocess.run(
+        ["/usr/bin/python3", "-c", "import uno"]).returncode == 0, "apt-get install python3-uno"
+
+
+def test_libreoffice_and_excel_give_the_same_results(lo_python):
+    import calc_addin
+    got = component_results(site_env=os.pathsep.join(calc_addin.site_dirs()))
+    assert got["error"] is None
+    for (name, args), result in zip(CALLS, got["results"]):
+        expected = getattr(functions, name)(*args)
+        assert result == as_cells(expected), name
+    assert "unknown platform 'runpd'" in got["results"][3][0][0]
+    assert got["results"][0] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").monthly_cost_usd]]
+
+
+def test_libreoffice_python_finds_atlas_xl_through_the_site_variable_or_says_how(lo_python):
+    import calc_addin
+    sites = calc_addin.site_dirs()
+    assert sites[0].endswith("site-packages") and str(ROOT) in sites  # this venv and this checkout
+    got = component_results(site_env=os.pathsep.join(sites))
+    assert got["first_path"] == sites[0]  # in front of LibreOffice's own packages
+    missing = component_results(site_env="")  # no variable and no site file beside the component
+    assert missing["error"] and "set ATLAS_XL_SITE" in missing["error"]
+    assert missing["results"][0] == [[missing["error"]]]  # every cell says so, one line
+
+
+def test_the_template_printed_by_libreoffice_with_the_add_in_has_no_name_errors(tmp_path, office):
+    assert shutil.which("pdftotext"), "apt-get install poppler-utils"
+    built = template.build_template(tmp_path / template.TEMPLATE_NAME)
+    pdf = render_pdf(built, tmp_path / "template.pdf", engine=office)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    book = load_workbook(built)
+    typed = " ".join(c.value for sheet in book.worksheets for row in sheet.iter_rows() for c in row
+                     if isinstance(c.value, str) and not c.value.startswith("="))  # help text may name errors
+    for error in ("#NAME?", "Err:", "#VALUE!"):  # (#N/A: the unused rows of table ranges, docs/headless.md)
+        assert text.count(error) == typed.count(error), f"{error} in a computed cell"
+    cost = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", latency_ms=250).monthly_cost_usd
+    assert f"{cost:,.0f}" in text  # the Results sheet shows the computed cost
+    assert "runpod" in text and "tokens_per_sec" in text  # the ranking and the Simulator table
