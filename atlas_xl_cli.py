@@ -74,25 +74,25 @@ def parse_volume(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def argument(name):
-    """An argparse type: the value parser with the LIMITS of ``name`` (one line on error)."""
+def _argparse_type(check, name):
+    """An argparse type from one of the value parser's checks (its error → argparse's one line)."""
     def parse(text):
         try:
-            return values.parse_argument(text, name)
+            return check(text, name)
         except AtlasError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
     parse.__name__ = name  # argparse names the type in some messages
     return parse
 
 
+def argument(name):
+    """An argparse type: the value parser with the LIMITS of ``name`` (one line on error)."""
+    return _argparse_type(values.parse_argument, name)
+
+
 def text_argument(what):
-    def parse(text):
-        try:
-            return values.check_text(text, what)
-        except AtlasError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-    parse.__name__ = what
-    return parse
+    """An argparse type for text: control characters refused (one line)."""
+    return _argparse_type(values.check_text, what)
 
 
 def _jsonable(value):

@@ -61,14 +61,19 @@ def read_spec(path, what="spec", limits=SPEC_LIMITS):
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None)
-        detail = f" ({problem})" if problem else ""
-        raise InputError(f"{what} file '{path}' is not valid YAML/JSON{where}{detail} — fix the file") from None
+        raise _not_yaml(error, path, what) from None
     except (RecursionError, MemoryError):
         raise InputError(f"{what} file '{path}' is too deeply nested or too large — simplify it") from None
     return _clean(doc, path, what, limits, "")
+
+
+def _not_yaml(error, path, what):
+    """The one-line error for a file YAML cannot parse, with the line and the problem where known."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark else ""
+    problem = getattr(error, "problem", None)
+    detail = f" ({problem})" if problem else ""
+    return InputError(f"{what} file '{path}' is not valid YAML/JSON{where}{detail} — fix the file")
 
 
 def _scan_events(text, path, what, limits):
@@ -106,11 +111,7 @@ def _scan_events(text, path, what, limits):
                 raise InputError(f"{what} file '{path}' expands to more than {limits.max_nodes:,} values "
                                  "(aliases included) — refusing (possible alias bomb)")
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None)
-        detail = f" ({problem})" if problem else ""
-        raise InputError(f"{what} file '{path}' is not valid YAML/JSON{where}{detail} — fix the file") from None
+        raise _not_yaml(error, path, what) from None
 
 
 def _clean(value, path, what, limits, key):
