@@ -228,35 +228,37 @@ def power_w(tdp_w, busy_fraction, idle_fraction=0.4, util_fraction=0.6):
     return tdp_w * minimum(1.0, idle_fraction + util_fraction * busy_fraction)
 
 
-# -- the parameters --------------------------------------------------------------------------------
-def calibration(catalog=None):
-    """The fitted factors as {parameter: value} (``catalogs/serving_calibration.csv``)."""
-    return load_catalog(catalog).serving_calibration
-
-
-def _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, concurrency, p):
-    """Every equation for arrays that broadcast together; returns a dict of arrays."""
+# -- solving ---------------------------------------------------------------------------------------
+def _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, p):
+    """What a replica of ``tp`` GPUs is before any concurrency is chosen: memory, prefill, links."""
     weights = weights_gb(m["params_b"], precision_bytes)
     kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"])
     kv_seq = kv_gb_per_sequence(kv_token, input_tokens, output_tokens)
     usable = usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"])
-    fit_concurrency = max_concurrency(usable, weights, kv_seq)
     attn_dim = where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
-    prefill = prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"], attn_dim,
-                                           input_tokens), tp, peak_tflops, p["compute_efficiency"])
-    context = input_tokens + output_tokens / 2.0
+    return dict(tp=tp, weights_gb=weights, kv_token=kv_token, kv_gb_per_sequence=kv_seq, usable_gb=usable,
+                max_concurrency=max_concurrency(usable, weights, kv_seq), attn_dim=attn_dim,
+                prefill_s=prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"],
+                                                       attn_dim, input_tokens), tp, peak_tflops, p["compute_efficiency"]),
+                context=input_tokens + output_tokens / 2.0,
+                link=where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"]),
+                overhead_s=p["step_overhead_us_per_layer"] * 1e-6 * m["layers"])
+
+
+def _at(r, m, g, precision_bytes, peak_tflops, output_tokens, concurrency, p):
+    """Every time of the replica ``r`` (`_replica`) at ``concurrency``; returns the record's quantities."""
+    tp = r["tp"]
     read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"],
                            concurrency, precision_bytes)
-    roofline = decode_step_time_s(read, kv_token, context, concurrency, m["active_params_b"], m["layers"],
-                                  m["attention_heads"], attn_dim, tp, peak_tflops, g["memory_bandwidth_tb_s"],
+    roofline = decode_step_time_s(read, r["kv_token"], r["context"], concurrency, m["active_params_b"], m["layers"],
+                                  m["attention_heads"], r["attn_dim"], tp, peak_tflops, g["memory_bandwidth_tb_s"],
                                   p["compute_efficiency"], p["memory_efficiency"])
-    link = where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"])
-    comm = allreduce_time_s(m["layers"], m["hidden_size"], concurrency, tp, link, p["allreduce_latency_us"])
-    step = roofline + comm + p["step_overhead_us_per_layer"] * 1e-6 * m["layers"]
-    tpot = tpot_s(step, concurrency, prefill, output_tokens)
-    return dict(weights_gb=weights, kv_gb_per_sequence=kv_seq, usable_gb=usable, max_concurrency=fit_concurrency,
-                prefill_s=prefill, step_s=step, comm_s=comm, roofline_s=roofline, tpot_s=tpot,
-                ttft_s=ttft_s(prefill, tpot))
+    comm = allreduce_time_s(m["layers"], m["hidden_size"], concurrency, tp, r["link"], p["allreduce_latency_us"])
+    step = roofline + comm + r["overhead_s"]
+    tpot = tpot_s(step, concurrency, r["prefill_s"], output_tokens)
+    return dict(weights_gb=r["weights_gb"], kv_gb_per_sequence=r["kv_gb_per_sequence"], usable_gb=r["usable_gb"],
+                max_concurrency=r["max_concurrency"], prefill_s=r["prefill_s"], step_s=step, comm_s=comm,
+                roofline_s=roofline, tpot_s=tpot, ttft_s=ttft_s(r["prefill_s"], tpot))
 
 
 def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, ttft_limit_ms,
@@ -268,23 +270,19 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     batch, so it iterates from the memory limit: the odd iterates stay below the fixed point, so the
     limits hold). ``rate`` is the output tokens/s per GPU, −1 where nothing meets the limits.
     """
-    weights = weights_gb(m["params_b"], precision_bytes)
-    kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"])
-    cap = minimum(max_concurrency(usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights,
-                                  kv_gb_per_sequence(kv_token, input_tokens, output_tokens)), p["max_concurrency"])
-    attn_dim = where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
-    prefill = prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"], attn_dim,
-                                           input_tokens), tp, peak_tflops, p["compute_efficiency"])
-    context = input_tokens + output_tokens / 2.0
+    r = _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, p)
+    cap = minimum(r["max_concurrency"], p["max_concurrency"])
     bandwidth = tp * g["memory_bandwidth_tb_s"] * 1e12 * p["memory_efficiency"]
-    link = where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"])
-    fixed = allreduce_time_s(m["layers"], m["hidden_size"], 0.0, tp, link, p["allreduce_latency_us"]) \
-        + p["step_overhead_us_per_layer"] * 1e-6 * m["layers"]
-    slope = allreduce_time_s(m["layers"], m["hidden_size"], 1.0, tp, link, 0.0) + prefill / output_tokens
-    kv_slope = kv_token * context / bandwidth
-    flops_slope = (2e9 * m["active_params_b"] + 4.0 * m["layers"] * m["attention_heads"] * attn_dim * context) / (
-        tp * peak_tflops * 1e12 * p["compute_efficiency"])
-    budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]), ttft_limit_ms / (1000.0 * p["ttft_tail"]) - prefill)
+    # TPOT(B) = max(a + b·B, c·B) + fixed + slope·B: the coefficients of `_at`'s equations
+    fixed = allreduce_time_s(m["layers"], m["hidden_size"], 0.0, tp, r["link"], p["allreduce_latency_us"]) \
+        + r["overhead_s"]
+    slope = allreduce_time_s(m["layers"], m["hidden_size"], 1.0, tp, r["link"], 0.0) + r["prefill_s"] / output_tokens
+    kv_slope = r["kv_token"] * r["context"] / bandwidth
+    flops_slope = decode_step_time_s(0.0, 0.0, r["context"], 1.0, m["active_params_b"], m["layers"],
+                                     m["attention_heads"], r["attn_dim"], tp, peak_tflops, 1.0,
+                                     p["compute_efficiency"], math.inf)
+    budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]),
+                     ttft_limit_ms / (1000.0 * p["ttft_tail"]) - r["prefill_s"])
     batch = cap
     moe = m["experts"] > 0
     for _ in range(5 if (moe.any() if isinstance(moe, np.ndarray) else moe) else 1):
@@ -294,9 +292,9 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     batch = where(concurrency == concurrency, concurrency, floor(batch))  # a given concurrency (not NaN) wins
     fits = cap >= 1
     ok = fits & (batch >= 1) & (batch <= cap)
-    point = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, maximum(batch, 1.0), p)
+    point = _at(r, m, g, precision_bytes, peak_tflops, output_tokens, maximum(batch, 1.0), p)
     point.update(tp=tp + 0.0 * cap, concurrency=maximum(batch, 1.0), fits=fits, meets=ok,
-                 rate=where(ok, batch / point["tpot_s"] / tp, -1.0))
+                 rate=where(ok, output_tokens_per_s_per_gpu(batch, point["tpot_s"], tp), -1.0))
     return point
 
 
@@ -305,7 +303,8 @@ def _closest(best, meets, m, g, precision_bytes, kv_bytes, peak_tflops, tps, inp
     those that fit (what the message reports: the best the GPU can do)."""
     one = None
     for tp in tps:
-        point = _core(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, 1.0, p)
+        replica = _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, p)
+        point = _at(replica, m, g, precision_bytes, peak_tflops, output_tokens, 1.0, p)
         point.update(tp=tp + 0.0 * point["tpot_s"], concurrency=1.0 + 0.0 * point["tpot_s"])
         score = where(point["max_concurrency"] >= 1, point["tpot_s"], math.inf)
         if one is None:
@@ -323,8 +322,8 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, outp
 
     Inputs are scalars or (n,) arrays of points. Returns a dict of the same: the chosen tp and
     concurrency and every quantity at that point; ``meets`` is False where no tp meets the limits, and
-    then the quantities are those at concurrency 1 of the first tp that fits (for the message), ``fits``
-    is False where no tp holds the weights and one sequence.
+    then the quantities are those at one sequence on the tp with the lowest TPOT (`_closest`, for the
+    message); ``fits`` is False where no tp holds the weights and one sequence.
     """
     best = None
     for tp in tps:
@@ -343,7 +342,8 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, outp
     if not (meets.all() if isinstance(meets, np.ndarray) else meets):
         best = _closest(best, meets, m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, p)
     best["fits"] = fits
-    best["output_tokens_per_s_per_gpu"] = where(meets, best["concurrency"] / best["tpot_s"] / best["tp"], 0.0)
+    best["output_tokens_per_s_per_gpu"] = where(
+        meets, output_tokens_per_s_per_gpu(best["concurrency"], best["tpot_s"], best["tp"]), 0.0)
     return best
 
 
@@ -538,7 +538,7 @@ def servable(est):
 
 
 def architecture(spec):
-    """A model architecture dict → the floats `_core` reads (blank MoE/MLA fields mean dense/GQA)."""
+    """A model architecture dict → the floats the equations read (blank MoE/MLA fields mean dense/GQA)."""
     missing = [k for k in ("params_b", "layers", "hidden_size", "attention_heads") if spec.get(k) in (None, "")]
     if missing:
         raise InputError(f"model architecture needs {', '.join(missing)} — give them (see catalogs/models.csv)")
