@@ -79,6 +79,8 @@ SCHEMAS = {
             Column("tdp_w", "number", "board power [W]", False, 0),
             Column("interconnect_gb_s", "number", "scale-up interconnect per GPU, one direction [GB/s]; "
                    "blank = PCIe Gen4 x16 (32 GB/s)", False, positive=True),
+            Column("scale_up_gpus", "int", "GPUs in one scale-up (NVLink / Infinity Fabric) domain: 8 for an HGX "
+                   "board, 72 for an NVL72 rack; blank = 8 (one server)", False, positive=True),
             *_provenance(),
         ),
         ("gpu",),
@@ -352,6 +354,7 @@ PLAUSIBLE = {
     ("throughput", "output_tokens"): (0, 1e9, "as models.context_length"),
     ("gpus", "fp4_dense_tflops"): (0, 1e5, "as bf16_dense_tflops"),
     ("gpus", "interconnect_gb_s"): (0, 1e5, "55x NVLink 5 (1800 GB/s per GPU)"),
+    ("gpus", "scale_up_gpus"): (1, 100_000, "the largest announced NVLink domain holds 576 GPUs (NVL576)"),
     ("offerings", "price_in_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
     ("offerings", "price_out_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
     ("targets", "accelerators_per_node"): (1, 10_000, "a rack-scale node holds 72 (GB200 NVL72)"),
@@ -811,9 +814,10 @@ MODEL_SPEC = {"params_b": None, "active_params_b": None, "layers": None, "hidden
               "kv_heads": None, "head_dim": None, "context_length": None, "experts": 0.0, "experts_per_token": 0.0,
               "kv_latent_dim": 0.0}
 GPU_SPEC = {"bf16_dense_tflops": math.nan, "fp8_dense_tflops": math.nan, "fp4_dense_tflops": math.nan,
-            "memory_gb": None, "memory_bandwidth_tb_s": None, "tdp_w": math.nan, "interconnect_gb_s": 32.0}
+            "memory_gb": None, "memory_bandwidth_tb_s": None, "tdp_w": math.nan, "interconnect_gb_s": 32.0,
+            "scale_up_gpus": 8.0}
 """The numbers the serving model reads from a row, with the value a blank cell means (None: required).
-A blank interconnect means PCIe Gen4 x16: 32 GB/s per direction."""
+A blank interconnect means PCIe Gen4 x16: 32 GB/s per direction; a blank scale-up domain one 8-GPU server."""
 
 
 def _key_text(value):

@@ -168,7 +168,8 @@ def _add_inferencex_specs(gpus, specs):
         values = {"fp4_dense_tflops": r.fp4_dense_tflops, "fp8_dense_tflops": r.fp8_dense_tflops,
                   "bf16_dense_tflops": r.bf16_dense_tflops, "memory_gb": _number(r.memory_usable),
                   "memory_bandwidth_tb_s": _number(r.memory_bandwidth_per_gpu), "tdp_w": r.tdp_w,
-                  "interconnect_gb_s": _number(r.scale_up_bw_per_gpu_unidirectional)}
+                  "interconnect_gb_s": _number(r.scale_up_bw_per_gpu_unidirectional),
+                  "scale_up_gpus": _number(r.scale_up_world_size)}
         if key in gpus.index:
             filled = [c for c, v in values.items() if pd.isna(gpus.at[key, c]) and pd.notna(v)]
             for column in filled:
@@ -237,6 +238,7 @@ def derive_offerings(data):
 def main(data_dir):
     data = Path(data_dir)
     gpus = derive_gpus(data)
+    gpus["scale_up_gpus"] = gpus.scale_up_gpus.astype("Int64")
     gpus.to_csv(ROOT / "catalogs" / "gpus.csv", index=False)
     derive_gpu_tco(data).to_csv(ROOT / "catalogs" / "gpu_tco.csv", index=False)
     offerings = derive_offerings(data)
