@@ -1,6 +1,11 @@
 """The README's two commands stay true: CI runs the README's test command verbatim."""
 import re
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -12,8 +17,30 @@ def readme_commands():
 
 def test_readme_opens_with_the_two_commands():
     setup, tests = readme_commands()
-    assert setup.endswith("python build.py") and "pip install -e ." in setup
-    assert tests.endswith("python -m pytest") and "'.[test]'" in tests
+    assert setup.endswith("python build.py") and "pip install -c requirements.lock -e ." in setup
+    assert tests.endswith("python -m pytest") and "-c requirements.lock -e '.[test]'" in tests
+
+
+def _locked():
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith((" ", "#", "-")):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = Version(version.split(";")[0].strip())
+    return pins
+
+
+def test_lock_pins_every_dependency_inside_the_projects_ranges():
+    # a dependency added to pyproject.toml without renewing the lock (scripts/lock.sh) would install
+    # unpinned on a fresh machine; a pin outside the range would be refused by pip
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    wanted += [Requirement(r) for extra in project["optional-dependencies"].values() for r in extra]
+    pins = _locked()
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock — run scripts/lock.sh"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement}"
 
 
 def test_ci_runs_the_readme_test_command():
