@@ -1,4 +1,5 @@
 """The README's two commands stay true: CI runs the README's test command verbatim."""
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -46,3 +47,14 @@ def test_lock_pins_every_dependency_inside_the_projects_ranges():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert readme_commands()[1] in ci.splitlines()
+
+
+def test_readme_examples_are_real_output():
+    # every `$ atlas-xl …` example in README.md is what main() prints for it today (abridged blocks: the
+    # lines they show); `python scripts/readme_examples.py` rewrites them after a change of numbers
+    spec = importlib.util.spec_from_file_location("readme_examples", ROOT / "scripts" / "readme_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(list(module.examples(text))) >= 6
+    assert module.rendered(text) == text, "README examples differ from real runs — run scripts/readme_examples.py"
