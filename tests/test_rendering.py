@@ -2,10 +2,20 @@
 PDF, pdftotext reads it back, and each sheet's pages (found by the footer "Sheet — page n of N")
 must show no ###, #NAME?, #VALUE! or other error, and every required cell as its number format
 shows it (a value that does not fit its column prints as ###; a missing value is simply absent).
+
+The readability checks (issue 20) hold for any numbers: from the cells, their styles and the
+column widths and row heights, no header is a raw key (``monthly_cost_usd``) and none is wider
+than its column; no wrapped text needs more lines than its row has (text that would overlap the
+next row); no chart drops a category label; and from the printed text, no scientific notation,
+no volume with cents (3,000,000,000.00), no unformatted amount (-1722.24), no month run into its
+period (12027-01). Set ATLAS_RENDER_PNG to a folder to keep the PDFs and PNG pages (pdftoppm).
 """
+import math
+import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -13,7 +23,9 @@ from openpyxl import load_workbook
 import workbook
 from atlas_xl import fields
 from atlas_xl.errors import InputError
-from workbook import sheets, template
+from openpyxl.utils import get_column_letter
+
+from workbook import layout, sheets, template
 
 ERRORS = ("###", "#NAME?", "#VALUE!", "#N/A", "#REF!", "#DIV/0!", "#NUM!", "Err:5")
 CHECKED_FORMATS = {fields.USD, fields.USD_CENTS, fields.USD_MILLI, fields.COUNT, fields.SHARE, fields.DECIMAL,
@@ -31,6 +43,12 @@ def render(path, folder):
     assert done.returncode == 0 and pdf.exists(), done.stderr
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
+    keep = os.environ.get("ATLAS_RENDER_PNG")
+    if keep and shutil.which("pdftoppm"):  # pages to look at: ATLAS_RENDER_PNG=/tmp/pages pytest ...
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(pdf, Path(keep) / pdf.name)
+        subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(Path(keep) / path.stem)], check=True,
+                       timeout=240)
     pages = {}
     for page in text.split("\f"):
         footer = re.search(r"(\S+) — page \d+ of \d+\s*$", page, re.M)  # sheet names here have no spaces
@@ -60,6 +78,119 @@ def assert_clean(pages, titles):
             text = text.replace(words, "")
         for error in ERRORS:
             assert error not in text, f"{title} shows {error}"
+
+
+# -- readability (issue 20) ----------------------------------------------------------------------------
+RAW_KEY = re.compile(r"^[a-z][a-z0-9]*([_.][a-z0-9]+)*$")  # monthly_cost_usd, month, queue_wait_ms.p99
+PRINTED = (  # (what a reader would see, pattern in the printed text)
+    ("scientific notation", re.compile(r"\d[eE][+-]\d{1,3}\b")),
+    ("a volume with cents", re.compile(r"\d{1,3}(?:,\d{3}){2,}\.\d+")),
+    ("an unformatted amount", re.compile(r"(?<![\w.,$/-])-?\d{4,}\.\d{2,}(?![\d%])")),
+    ("a month run into its period", re.compile(r"(?<![\d-])\d{5,6}-\d{2}(?!\d)")),
+)
+CHAR_WIDTH = {"bold": 1.1, "plain": 1.0}  # characters of an 11-point font per unit of column width (bold wider)
+LINE_POINTS = 15  # one line of an 11-point font needs a 15-point row (the default row height)
+KEYED_SHEETS = ("GPUs", "Models", "Patterns", "Offerings", "Throughput", "HardwareModels", "Targets", "Workloads",
+                "Phases", "RequestProfiles", "Commitments", "Fields", "xlwings.conf")
+"""Catalog tables, the field table and xlwings.conf: their header row is the column keys the ATLAS_*
+functions read (a catalog range with a header row), so a key there is the content, not a label."""
+
+
+def _is_header(cell):
+    fill = cell.fill.fgColor.rgb if cell.fill is not None and cell.fill.fill_type == "solid" else None
+    return cell.style == "atlas_header" or (isinstance(fill, str) and fill.endswith(layout.NAVY))
+
+
+def _span_width(sheet, cell):
+    """Width [characters] of the cell, or of the merged range it starts."""
+    columns = [cell.column]
+    for merged in sheet.merged_cells.ranges:
+        if merged.min_row == cell.row and merged.min_col == cell.column:
+            columns = range(merged.min_col, merged.max_col + 1)
+    return sum(sheet.column_dimensions[get_column_letter(c)].width or 8.43 for c in columns)
+
+
+def _lines(text, width):
+    """Lines ``text`` takes when wrapped into ``width`` characters (word wrap; a word wider than the
+    column is cut, which the clipped-header check reports on its own)."""
+    total = 0
+    for paragraph in str(text).split("\n"):
+        line, count = 0, 1
+        for word in paragraph.split():
+            if line and line + 1 + len(word) > width:
+                count, line = count + 1, len(word)
+            else:
+                line += (1 if line else 0) + len(word)
+        total += count
+    return total
+
+
+def _font_points(cell):
+    return (cell.font.sz if cell.font is not None and cell.font.sz else 11)
+
+
+def _right_edge(cell):
+    """A number printed flush against the right edge of its cell."""
+    alignment = cell.alignment.horizontal if cell.alignment is not None else None
+    return (isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
+            and alignment in (None, "general", "right"))
+
+
+def _left_edge(cell):
+    """Text printed flush against the left edge of its cell."""
+    alignment = cell.alignment if cell.alignment is not None else None
+    return (isinstance(cell.value, str) and cell.value.strip() != "" and not (alignment and alignment.indent)
+            and (alignment is None or alignment.horizontal in (None, "general", "left")))
+
+
+def readability_problems(book, pages, keyed=KEYED_SHEETS):
+    """Every readability defect of the sheets of ``book`` printed as ``pages``, one line each."""
+    problems = []
+    for sheet in book.worksheets:
+        if sheet.sheet_state != "visible":
+            continue
+        merged_inner = {(r, c) for m in sheet.merged_cells.ranges for r in range(m.min_row, m.max_row + 1)
+                        for c in range(m.min_col, m.max_col + 1) if (r, c) != (m.min_row, m.min_col)}
+        for row in sheet.iter_rows():
+            for cell in row:
+                if not isinstance(cell.value, str) or not cell.value.strip() or (cell.row, cell.column) in merged_inner:
+                    continue
+                where = f"{sheet.title}!{cell.coordinate}"
+                text, header = cell.value, _is_header(cell)
+                scale = 11 / _font_points(cell) * (CHAR_WIDTH["bold"] if cell.font is not None and cell.font.b
+                                                   else CHAR_WIDTH["plain"])
+                width = _span_width(sheet, cell) * scale - 1  # a character of padding
+                wrapped = bool(cell.alignment is not None and cell.alignment.wrap_text)
+                if header and sheet.title not in keyed and RAW_KEY.match(text.split("\n")[0].strip()):
+                    problems.append(f"{where}: raw key {text!r} as a header (use the field table's label)")
+                if header:
+                    longest = max(len(w) for w in text.split()) if wrapped else max(len(p) for p in text.split("\n"))
+                    if longest > width:
+                        problems.append(f"{where}: header {text!r} is wider than its column "
+                                        f"({longest} characters, room for {width:.0f})")
+                if wrapped:
+                    height = sheet.row_dimensions[cell.row].height or LINE_POINTS
+                    needed = _lines(text, max(width, 1)) * LINE_POINTS * _font_points(cell) / 11
+                    if needed > height * 1.05:
+                        problems.append(f"{where}: wrapped text needs {needed:.0f} points, its row has "
+                                        f"{height:.0f}: it overlaps the next row")
+        for row in sheet.iter_rows(min_col=1, max_col=max(sheet.max_column - 1, 1)):
+            for cell in row:
+                after = sheet.cell(cell.row, cell.column + 1)
+                if _right_edge(cell) and _left_edge(after):
+                    problems.append(f"{sheet.title}!{cell.coordinate}: {cell.value!r} runs into "
+                                    f"{after.value!r} beside it (align apart or leave a gap)")
+        for chart in sheet._charts:
+            skip = getattr(getattr(chart, "x_axis", None), "tickLblSkip", None)
+            if getattr(chart, "tagname", "") == "barChart" and skip not in (None, 1):
+                problems.append(f"{sheet.title}: a bar chart shows every {skip}th label only")
+            if getattr(chart, "tagname", "") == "barChart" and skip is None:
+                problems.append(f"{sheet.title}: a bar chart leaves label skipping to the spreadsheet "
+                                f"(LibreOffice drops labels); set tickLblSkip = 1")
+        for what, pattern in PRINTED:
+            for found in pattern.finditer(pages.get(sheet.title, "")):
+                problems.append(f"{sheet.title}: {what} printed: {found.group(0)!r}")
+    return problems
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +256,15 @@ def test_template_required_cells_are_filled_and_shown(template_pages):
     for cell, text in shown_numbers(book["WhatIf"]):
         assert text in pages["WhatIf"], f"WhatIf!{cell.coordinate} not shown as {text}"
     assert "OK: all" in pages["Checks"] and "OK: all" in pages["Start"]
+
+
+def test_report_reads_cleanly(report_pages):
+    book, pages = report_pages
+    problems = readability_problems(book, pages)
+    assert not problems, "\n".join(problems)
+
+
+def test_template_reads_cleanly(template_pages):
+    book, pages = template_pages
+    problems = readability_problems(book, pages)
+    assert not problems, "\n".join(problems)
