@@ -397,11 +397,13 @@ def cmd_report(args):
     flags = {"tokens_per_day": args.tokens_per_day, "pattern": args.pattern, "model": args.model,
              "latency_ms": args.latency_ms, "platforms": args.platform, "target": args.target,
              "workload": args.workload, "seed": args.seed, "usd_per_kwh": args.usd_per_kwh, "pue": args.pue,
-             "title": args.title, **_serving_args(args)}
+             "title": args.title, "options": args.options, **_serving_args(args)}
     values = vars(scenario_from(scenario))  # the file's scenario, with defaults filled in
     values.update({k: v for k, v in flags.items() if v is not None})
     if args.no_schedule:
         values["schedule"] = False
+    if args.detail:
+        values["detail"] = True
     merged = scenario_from(values)
     path = report(args.output, merged, catalog=args.catalog, overwrite=args.force)
     print(f"wrote {path}")
@@ -477,7 +479,9 @@ EPILOGS = {
                           "  atlas-xl optimize-workbook my_copy.xlsm --in-place"),
     "report": ("examples:\n  atlas-xl report -o plan.xlsx\n"
                "  atlas-xl report -o plan.xlsx --tokens-per-day 5B --pattern bursty --model llama_8b "
-               "--platform runpod --platform groq\n  atlas-xl report -o plan.xlsx --scenario scenario.yaml\n\n"
+               "--platform runpod --platform groq\n"
+               "  atlas-xl report -o choice.xlsx --options runpod/h100_sxm together:per_token lambda\n"
+               "  atlas-xl report -o plan.xlsx --detail --scenario scenario.yaml\n\n"
                "scenario.yaml:\n  title: Support bot\n  workload: {tokens_per_day: 2e9, pattern: steady, "
                "model: llama_70b, latency_ms: 250}\n  offerings: [runpod, lambda, together]\n"
                "  simulator: {target: nvidia_h100_8x_nvlink, workload: llama_70b_chat, seed: 0}\n"
@@ -885,6 +889,13 @@ def build_parser():
     p.add_argument("--latency-ms", type=argument("latency_ms"), help="latency requirement [ms]")
     serving_options(p)
     p.add_argument("--platform", action="append", help="candidate platform (repeatable; default all)")
+    p.add_argument("--options", nargs="+", metavar="OPTION",
+                   help="compare exactly these on the one-page summary: platform (its best offering), platform/gpu "
+                        "or platform:billing, e.g. --options runpod/h100_sxm together:per_token lambda "
+                        "(default: the best three)")
+    p.add_argument("--detail", action="store_true",
+                   help="add the detail sheets (ranking, breakdowns, cost against volume, simulator, schedule, "
+                        "forecast, sensitivity, assumptions) between the summary and the sources")
     p.add_argument("--target", help="simulator target")
     p.add_argument("--workload", help="simulator workload")
     p.add_argument("--seed", type=argument("seed"), help="simulator noise seed")

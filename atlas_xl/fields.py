@@ -90,6 +90,8 @@ FIELDS = _rows(
     ("idle_waste_pct", "Idle waste share", "%", "idle waste ÷ monthly cost × 100"),
     ("monthly_tokens", "Tokens per month", "tokens/month", "tokens per day × days per month"),
     ("cost_per_m_tokens_usd", "Cost per million tokens", "USD/Mtok", "monthly cost ÷ monthly tokens × 10⁶"),
+    ("annual_cost_usd", "Annual cost", "USD/year", "12 × monthly cost at today's volume"),
+    ("option", "Option", "", "an offering as named: platform, platform/gpu or platform:billing"),
     ("overload_penalty_usd", "Overload penalty", "USD", "utilization above the overload threshold"),
     ("scaling_penalty_usd", "Scaling penalty", "USD", "GPUs beyond the scaling limit"),
     ("latency_penalty_usd", "Strict-latency penalty", "USD", "high risk under a strict latency requirement"),

@@ -33,6 +33,19 @@ MIN_WIDTH, MAX_WIDTH, HEADER_LINES = 6, 60, 3
 UNIT_TEXT = {"share": "%", "count": "", "yes/no": "", "ratio": "", "": ""}  # units as a header shows them
 
 
+VOLUME = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0,,"M";#,##0'  # 2.5B, 250M: tokens per day, readable
+
+
+def volume_text(tokens):
+    """``tokens`` as the VOLUME format shows it: 2.0B, 250M, 50,000."""
+    tokens = float(tokens)
+    if tokens >= 1e9:
+        return f"{tokens / 1e9:,.1f}B"
+    if tokens >= 1e6:
+        return fields.display(tokens / 1e6, fields.COUNT) + "M"
+    return fields.display(tokens, fields.COUNT)
+
+
 def unit_text(units, beside_value=False):
     """Units as shown in a header ("[%]") or beside a value (nothing for a share: "58.6%" says it)."""
     if beside_value and units == "share":
@@ -102,6 +115,8 @@ def table(sheet, top, names, records, column=1, widths=None, plan=False):
             cell = write_cell(sheet, row, column + offset, value, fmt)
             if fmt == fields.INTEGER:  # ranks and counts: centred, clear of the text beside them
                 cell.alignment = Alignment(horizontal="center")
+            elif isinstance(cell.value, str) and offset:  # text set off from a number on its left
+                cell.alignment = Alignment(indent=1)
             shown[name].append(fields.display(value, fmt))
     for offset, name in enumerate(names):
         set_width(sheet, column + offset, (widths or {}).get(name) or fit_width(shown[name][1:], shown[name][0]))
@@ -122,6 +137,20 @@ def _header_lines(names, sheet, column):
         lines = max(lines, sum(max(1, math.ceil(len(part) / max(width - 2, 1)))
                                for part in heading_text(name).split("\n")))
     return lines
+
+
+def wrapped_lines(text, width):
+    """Lines ``text`` takes word-wrapped into ``width`` characters (each newline starts a line)."""
+    total = 0
+    for paragraph in str(text).split("\n"):
+        line, count = 0, 1
+        for word in paragraph.split():
+            if line and line + 1 + len(word) > width:
+                count, line = count + 1, len(word)
+            else:
+                line += (1 if line else 0) + len(word)
+        total += count
+    return total
 
 
 def fit_width(values, heading=""):

@@ -10,6 +10,7 @@ half-written workbook.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields as dataclass_fields, replace
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,7 @@ from openpyxl.utils import get_column_letter
 
 import atlas_xl
 from atlas_xl import serving, simulator
-from atlas_xl.catalog import normalize_key
+from atlas_xl.catalog import BILLING, normalize_key
 from atlas_xl import values as atlas_values
 from atlas_xl.errors import InputError
 from atlas_xl.files import atomic_output
@@ -61,6 +62,8 @@ class Scenario:
     sweep: tuple = SWEEP  # tokens per day for the cost-versus-volume sheet
     top: int = 5  # offerings drawn in the cost-versus-volume chart
     forecast: dict | None = None  # Forecast/Sensitivity sheets: months, monthly_growth, start, commitment, ... (docs/finance.md)
+    options: tuple | None = None  # the options the Summary compares: platform, platform/gpu, platform:billing; None = best 3
+    detail: bool = False  # the detail sheets (ranking, breakdowns, simulator, forecast, ...) after the one-page summary
 
 
 SECTIONS = {  # the nested form of a scenario file → Scenario fields
@@ -100,9 +103,10 @@ def scenario_from(mapping):
             values[key] = _scenario_number(key, values[key])
     if values.get("sweep") is not None:
         values["sweep"] = [_scenario_number("sweep", v) for v in values["sweep"]]
-    if isinstance(values.get("platforms"), str):
-        values["platforms"] = [p.strip() for p in values["platforms"].split(",") if p.strip()]
-    for key in ("platforms", "sweep"):
+    for key in ("platforms", "options"):
+        if isinstance(values.get(key), str):
+            values[key] = [p.strip() for p in re.split(r"[,\s]+", values[key]) if p.strip()]
+    for key in ("platforms", "sweep", "options"):
         if values.get(key) is not None:
             values[key] = tuple(values[key])
     return replace(Scenario(), **values)
@@ -131,6 +135,13 @@ def _check_kinds(values):
             isinstance(platforms, (list, tuple)) and all(isinstance(p, str) for p in platforms))):
         raise InputError(f"scenario offerings must be a list of platform keys such as [runpod, together], "
                          f"not {_kind(platforms)}")
+    options = values.get("options")
+    if options is not None and not (isinstance(options, str) or (
+            isinstance(options, (list, tuple)) and all(isinstance(o, str) for o in options))):
+        raise InputError(f"scenario options must be a list such as [runpod/h100_sxm, together:per_token, lambda], "
+                         f"not {_kind(options)}")
+    if "detail" in values and not isinstance(values["detail"], bool):
+        raise InputError(f"scenario detail must be true or false, not {_kind(values['detail'])}")
     if values.get("sweep") is not None and not isinstance(values["sweep"], (list, tuple)):
         raise InputError(f"scenario sweep must be a list of daily token volumes such as [1e8, 1e9], "
                          f"not {_kind(values['sweep'])}")
@@ -190,7 +201,10 @@ class _Results:
 
 
 def report(path, scenario=None, *, catalog=None, overwrite=False):
-    """Write the report workbook of ``scenario`` (a Scenario, a dict, or None for the defaults).
+    """Write the report workbook of ``scenario`` (a Scenario, a dict, or None for the defaults):
+    a one-page Summary comparing the scenario's options (or the best three) and the Sources page;
+    with ``detail``, the ranking, breakdowns, cost against volume, simulator, schedule, forecast,
+    sensitivity and assumptions sheets between them.
 
     Returns the path written.
     """
@@ -198,13 +212,79 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         raise InputError(f"'{path}' already exists — choose another name or pass overwrite/--force")
     scenario = scenario if isinstance(scenario, Scenario) else scenario_from(scenario or {})
     cat = atlas_xl.load_catalog(catalog)
+    named = [parse_option(text) for text in scenario.options or ()]
+    platforms = scenario.platforms
+    if named:
+        platforms = tuple(dict.fromkeys(option["platform"] for option in named))
     ranking = atlas_xl.rank(scenario.tokens_per_day, scenario.pattern, scenario.model,
-                            latency_ms=scenario.latency_ms, catalog=cat, platforms=scenario.platforms,
+                            latency_ms=scenario.latency_ms, catalog=cat, platforms=platforms,
                             **serving_args(scenario))
     if ranking.empty:
         raise InputError(f"no offering serves model '{scenario.model}'"
-                         f"{' on ' + ', '.join(scenario.platforms) if scenario.platforms else ''} — "
+                         f"{' on ' + ', '.join(platforms) if platforms else ''} — "
                          "add a throughput or per-token row, or widen the platforms")
+    compared = compared_options(ranking, named, scenario.model) if named else ranking.head(COMPARED)
+    book = Workbook()
+    _executive(book.active, scenario, compared, len(ranking), cat)
+    record = _details(book, scenario, ranking, cat) if scenario.detail else None
+    _sources(book.create_sheet("Sources"), ranking if scenario.detail else compared, record, cat, scenario,
+             one_page=not scenario.detail)
+    for sheet in book.worksheets:
+        if sheet.page_setup.orientation is None:  # a sheet without its own print setup
+            layout.print_setup(sheet)
+    return save_atomic(book, path, overwrite)
+
+
+COMPARED = 3  # options on the Summary when the scenario names none: the best three of the ranking
+
+
+def parse_option(text):
+    """An option as a person names it → {"name", "platform", "gpu", "billing"}: ``runpod`` (the
+    platform's best offering), ``runpod/h100_sxm``, ``together:per_token``, ``modal/h100_sxm:autoscaling``."""
+    text = atlas_values.check_text(str(text), "option").strip()
+    head, colon, billing = text.partition(":")
+    platform, _, gpu = head.partition("/")
+    billing = normalize_key(billing) if colon else None
+    if colon and billing not in BILLING:
+        raise InputError(f"option '{text}': billing '{billing}' is not one of {', '.join(BILLING)} "
+                         f"(write platform, platform/gpu or platform:billing)")
+    if not platform.strip():
+        raise InputError(f"option '{text}' names no platform (write platform, platform/gpu or platform:billing)")
+    return {"name": text, "platform": normalize_key(platform), "gpu": normalize_key(gpu) if gpu else None,
+            "billing": billing}
+
+
+def compared_options(ranking, named, model):
+    """The ranking rows of exactly the ``named`` options (parse_option), each the best row that
+    matches it, in ranking order; one line naming what the platform offers when an option matches nothing."""
+    rows, seen = [], {}
+    for option in named:
+        match = ranking[ranking.platform == option["platform"]]
+        if option["gpu"]:
+            match = match[match.gpu == option["gpu"]]
+        if option["billing"]:
+            match = match[match.billing == option["billing"]]
+        if match.empty:
+            offered = ranking[ranking.platform == option["platform"]]
+            known = ", ".join(f"{r.platform}{'/' + r.gpu if r.gpu else ''}:{r.billing}" for r in offered.itertuples())
+            raise InputError(f"option '{option['name']}' matches no offering that serves {model} — "
+                             f"{option['platform']} offers {known or 'nothing for this model'}")
+        index = match.index[0]
+        if index in seen:
+            raise InputError(f"options '{seen[index]}' and '{option['name']}' name the same offering — "
+                             f"name each option once")
+        seen[index] = option["name"]
+        rows.append(index)
+    return ranking.loc[sorted(rows, key=list(ranking.index).index)].reset_index(drop=True)
+
+
+def option_name(offer):
+    """What an option resolved to, as the Summary names it: runpod/h100_sxm, together (per-token)."""
+    return f"{offer.platform}/{offer.gpu}" if offer.gpu else f"{offer.platform} (per-token)"
+
+
+def _details(book, scenario, ranking, cat):
+    """The detail sheets of a report: everything behind the Summary's numbers."""
     sim_args = dict(seed=scenario.seed, catalog=cat, usd_per_kwh=scenario.usd_per_kwh, pue=scenario.pue)
     target, workload = _simulated(scenario, ranking, cat)
     simulate = target is not None or workload is not None
@@ -219,8 +299,7 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
                              latency_ms=scenario.latency_ms, catalog=cat, **serving_args(scenario))
         results.sweep[f"{offer.platform} {offer.gpu or 'per-token'}"] = np.broadcast_to(plan.monthly_cost_usd,
                                                                                         volumes.shape)
-    book = Workbook()
-    _summary(book.active, scenario, results, cat)
+    _summary(book.create_sheet("Overview"), scenario, results, cat)
     _ranking(book.create_sheet("Ranking"), ranking)
     _breakdown(book.create_sheet("Breakdown"), ranking, CAPACITY_FIELDS, "Breakdown: load and capacity",
                "Per offering, in ranking order: prices, throughput, load and the GPUs it takes.")
@@ -240,11 +319,7 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     finance_sheets.sensitivity_report_sheet(book.create_sheet("Sensitivity"), scenario, ranking, cat, write_cell,
                                             _header, _title)
     _assumptions(book.create_sheet("Assumptions"), scenario)
-    _sources(book.create_sheet("Sources"), ranking, results.simulation, cat, scenario)
-    for sheet in book.worksheets:
-        if sheet.page_setup.orientation is None:  # a sheet without its own print setup
-            layout.print_setup(sheet)
-    return save_atomic(book, path, overwrite)
+    return results.simulation  # the Sources sheet lists the simulator's catalog rows too
 
 
 def _or(value, default):
@@ -270,6 +345,89 @@ def _simulated(scenario, ranking, cat):
     return simulator.deployment(planned, cat)
 
 
+EXECUTIVE_FIELDS = ("option", "billing", "gpu_count", "utilization_after", "latency_risk", "monthly_cost_usd",
+                    "annual_cost_usd", "cost_per_m_tokens_usd", "idle_waste_usd")
+
+
+def _executive(sheet, scenario, compared, offered, cat):
+    """The one printed page: what is recommended and why, the options' costs side by side, a chart
+    of their monthly costs and the assumptions in one line."""
+    sheet.title = "Summary"
+    frame = compared.copy()
+    frame["option"] = [option_name(r) for r in frame.itertuples()]
+    frame["annual_cost_usd"] = frame.monthly_cost_usd * 12
+    named = "the options named" if scenario.options else f"the best {len(frame)} of {offered} offerings"
+    top = _title(sheet, scenario.title, f"{named.capitalize()} for {scenario.model} · atlas_xl "
+                                        f"{atlas_xl.__version__} · {date.today().isoformat()} · catalog "
+                                        f"{cat.fingerprint}")
+    span = len(EXECUTIVE_FIELDS)
+    why = _why(frame, scenario, of_what=f"{len(frame)} options compared" if scenario.options else None)
+    _paragraph(sheet, top, why, span, layout.BOLD)
+    table_top = top + 2
+    last = layout.table(sheet, table_top, list(EXECUTIVE_FIELDS), _records(frame, EXECUTIVE_FIELDS), plan=True)
+    chart = _bar_chart("Monthly cost by option", "USD per month",
+                       Reference(sheet, min_col=EXECUTIVE_FIELDS.index("monthly_cost_usd") + 1, min_row=table_top,
+                                 max_row=last),
+                       Reference(sheet, min_col=1, min_row=table_top + 1, max_row=last), len(frame))
+    chart.height, chart.width = max(5.0, 2.5 + 1.0 * len(frame)), 18
+    sheet.add_chart(chart, f"A{last + 2}")
+    chart_rows = math.ceil(chart.height / 0.53) + 1  # 15-point rows are 0.53 cm
+    line = last + 2 + chart_rows
+    _paragraph(sheet, line, assumptions_line(scenario, frame, cat), span, layout.NOTE_FONT)
+    _paragraph(sheet, line + 1, "Sources of every price and throughput: the Sources sheet (page 2)."
+               + ("" if scenario.detail else " The detail sheets (ranking, breakdowns, simulator, forecast, "
+                                             "sensitivity): atlas-xl report --detail."), span, layout.NOTE_FONT)
+    layout.print_setup(sheet, area=f"A1:{get_column_letter(span)}{line + 1}", one_page=True)
+
+
+def _paragraph(sheet, row, text, span, font=None):
+    """One wrapped paragraph across ``span`` columns, its row as tall as the text needs."""
+    cell = write_cell(sheet, row, 1, text)
+    cell.alignment = layout.WRAP_TOP
+    if font is not None:
+        cell.font = font
+    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=span)
+    width = sum(sheet.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, span + 1))
+    size = (font.sz if font is not None and font.sz else 11) / 11
+    bold = 1.1 if font is not None and font.b else 1.0
+    lines = layout.wrapped_lines(text, width / size / bold - 2)
+    sheet.row_dimensions[row].height = 15 * size * lines + 3
+
+
+def assumptions_line(scenario, frame, cat):
+    """Every setting the Summary's numbers depend on, in one sentence; a default says it is one."""
+    def given(value, default, text):
+        return text(default) + " (default)" if value is None else text(value)
+    a = DEFAULT_ASSUMPTIONS
+    latency = ("no latency requirement" if scenario.latency_ms is None else
+               f"latency requirement {scenario.latency_ms:,.0f} ms"
+               + (" (default)" if scenario.latency_ms == Scenario.latency_ms else ""))
+    stated = [str(d) for d in _price_dates(frame, cat, scenario)]
+    dates = sorted(d for d in stated if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d))
+    undated = len(stated) - len(dates)
+    parts = [f"{layout.volume_text(scenario.tokens_per_day)} tokens/day, {scenario.pattern} traffic, {scenario.model}",
+             given(scenario.precision, serving.DEFAULT_PRECISION, lambda v: f"{v} weights"),
+             given(scenario.input_tokens, serving.DEFAULT_INPUT_TOKENS, lambda v: f"{v:,.0f} input")
+             + " / " + given(scenario.output_tokens, serving.DEFAULT_OUTPUT_TOKENS, lambda v: f"{v:,.0f} output")
+             + " tokens per request",
+             "p99 limits " + given(scenario.ttft_ms, serving.DEFAULT_TTFT_MS, lambda v: f"TTFT {v:,.0f} ms") + ", "
+             + given(scenario.tpot_ms, serving.DEFAULT_TPOT_MS, lambda v: f"TPOT {v:,.0f} ms"),
+             latency,
+             f"{a.hours_per_month:,.0f}-hour months, annual = 12 × monthly at today's volume",
+             f"GPUs sized to at most {a.target_utilization:.0%} utilization at peak",
+             ((f"prices as of {dates[0]}" if len(set(dates)) == 1 else f"prices as of {dates[0]} to {dates[-1]}")
+              if dates else "no price dated") + (f" ({undated} undated)" if undated and dates else "")]
+    return "Assumptions: " + "; ".join(parts) + "."
+
+
+def _price_dates(frame, cat, scenario):
+    offerings = cat.tables["offerings"]
+    for offer in frame.itertuples():
+        match = offerings[(offerings.platform == offer.platform) & (offerings.gpu == offer.gpu)
+                          & (offerings.model == ("" if offer.gpu else normalize_key(scenario.model)))]
+        yield from match.as_of
+
+
 def _summary(sheet, scenario, results, cat):
     sheet.title = "Summary"
     best = results.ranking.iloc[0]
@@ -279,7 +437,9 @@ def _summary(sheet, scenario, results, cat):
     blocks = [
         ("Workload", [("tokens_per_day", scenario.tokens_per_day), ("pattern", scenario.pattern),
                       ("model", scenario.model),
-                      ("latency_ms", scenario.latency_ms if scenario.latency_ms is not None else "none"),
+                      ("latency_ms", "none" if scenario.latency_ms is None else (
+                          f"{scenario.latency_ms:,.0f} (default)" if scenario.latency_ms == Scenario.latency_ms
+                          else scenario.latency_ms)),
                       ("precision", scenario.precision or f"{serving.DEFAULT_PRECISION} (default)",
                        "Serving precision"),
                       ("Request shape", f"{_or(scenario.input_tokens, serving.DEFAULT_INPUT_TOKENS):,.0f} in / "
@@ -330,12 +490,12 @@ def _summary(sheet, scenario, results, cat):
     layout.print_setup(sheet, landscape=False, area=f"A1:C{row + 1}")
 
 
-def _why(ranking, scenario):
+def _why(ranking, scenario, of_what=None):
     best = ranking.iloc[0]
     where = f"{best.platform}{' on ' + best.gpu if best.gpu else ' (per-token API)'}"
-    text = (f"{where} has the lowest monthly cost plus penalties of the {len(ranking)} offerings that serve "
-            f"{scenario.model}: ${best.monthly_cost_usd:,.0f} a month, ${best.cost_per_m_tokens_usd:.4f} per "
-            f"million tokens")
+    of_what = of_what or f"{len(ranking)} offerings that serve {scenario.model}"
+    text = (f"{where} has the lowest monthly cost plus penalties of the {of_what}: "
+            f"${best.monthly_cost_usd:,.0f} a month, ${best.cost_per_m_tokens_usd:.4f} per million tokens")
     if best.billing != "per_token":
         text += f", {best.gpu_count:.0f} GPUs at {best.utilization_after:.0%} utilization ({best.latency_risk} risk)"
     if len(ranking) > 1:
@@ -403,6 +563,7 @@ def _bar_chart(title, axis_title, data, categories, bars):
     chart.y_axis.title = axis_title
     chart.y_axis.number_format = fields.USD
     chart.y_axis.majorGridlines = ChartLines()
+    chart.y_axis.scaling.min = 0  # bars of money start at $0, or a 1 % difference looks like a factor
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(categories)
     chart.x_axis.scaling.orientation = "maxMin"
@@ -430,7 +591,7 @@ def _breakdown(sheet, ranking, names, title, subtitle):
     layout.print_setup(sheet, title_rows=(top, top), area=f"A1:{get_column_letter(len(names))}{last}")
 
 
-VOLUME = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0,,"M";#,##0'  # 2.5B, 250M: tokens per day, readable
+VOLUME = layout.VOLUME
 
 
 def _sweep(sheet, volumes, series):
@@ -537,7 +698,7 @@ def _assumptions(sheet, scenario):
     layout.print_setup(sheet, title_rows=(top, top), area=f"A1:E{top + len(rows)}")
 
 
-def _sources(sheet, ranking, record, cat, scenario):
+def _sources(sheet, ranking, record, cat, scenario, one_page=False):
     top = _title(sheet, "Catalog rows used", "Where every figure of this report comes from.")
     layout.header(sheet, top, ["Table", "Key", "Source", "As of", "Notes"])
     rows = []
@@ -548,7 +709,9 @@ def _sources(sheet, ranking, record, cat, scenario):
         for o in match.itertuples():
             rows.append(("offerings", f"{offer.platform}/{offer.gpu or scenario.model}", o.source, o.as_of, o.notes))
     model = normalize_key(scenario.model)
-    for t in cat.tables["throughput"][cat.tables["throughput"].model == model].itertuples():
+    throughput = cat.tables["throughput"]
+    used = {g for g in ranking.gpu if g}
+    for t in throughput[(throughput.model == model) & throughput.gpu.isin(used)].itertuples():
         rows.append(("throughput", f"{t.gpu}/{t.model}", t.source, t.as_of, t.notes))
     keys = [("patterns", "pattern", normalize_key(scenario.pattern)), ("models", "model", model)]
     keys += [("gpus", "gpu", g) for g in sorted({g for g in ranking.gpu if g})]
@@ -562,8 +725,19 @@ def _sources(sheet, ranking, record, cat, scenario):
         frame = cat.tables[table]
         for r in frame[frame[key_column] == key].itertuples():
             rows.append((table, key, r.source, r.as_of, r.notes))
-    for r, values in enumerate(rows, start=5):
+    column_widths = [18, 28, 60, 11, 70]
+    _widths(sheet, column_widths)
+    for r, values in enumerate(rows, start=top + 1):
+        lines = 1
         for c, value in enumerate(values, start=1):
-            write_cell(sheet, r, c, value).alignment = Alignment(wrap_text=c in (3, 5), vertical="top")
-    _widths(sheet, [16, 28, 60, 12, 60])
-    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:E{top + len(rows)}")
+            wrap = c in (3, 5)
+            write_cell(sheet, r, c, value).alignment = Alignment(wrap_text=wrap, vertical="top")
+            if wrap and value:  # openpyxl leaves row heights to the reader, and LibreOffice keeps 15 points
+                lines = max(lines, layout.wrapped_lines(_breakable(str(value)), column_widths[c - 1] - 2))
+        sheet.row_dimensions[r].height = 15 * lines + 2
+    layout.print_setup(sheet, title_rows=(top, top), area=f"A1:E{top + len(rows)}", one_page=one_page)
+
+
+def _breakable(text):
+    """Where a long address wraps: after its slashes, as the spreadsheet breaks it (counting lines)."""
+    return re.sub(r"([/_?&=-])", r"\1 ", text)
