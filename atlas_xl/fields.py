@@ -27,6 +27,7 @@ RATIO = "0.000"
 FINE = "0.0000"
 YES_NO = '"yes";"yes";"no"'  # TRUE (1) → yes, FALSE (0) → no, in Excel and LibreOffice alike
 TEXT = "@"
+MAGNITUDE = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0.0,,"M";#,##0.00##'  # 2.0B, 1.8M, 0.255: inputs of any size
 
 UNIT_FORMATS = {
     "USD": USD, "USD/month": USD, "USD/year": USD, "USD/GPU": USD,
@@ -106,6 +107,33 @@ FIELDS = _rows(
     ("input_tokens", "Input tokens per request", "tokens", "mean prompt length of the request shape"),
     ("output_tokens", "Output tokens per request", "tokens", "mean generated length of the request shape"),
     ("tpot_ms", "P99 time per output token", "ms", "estimated at the planned operating point, within the limit"),
+    # -- traffic patterns (Patterns sheet), the inputs of a sensitivity -------------------------------------
+    ("active_ratio", "Active share of the week", "share", "share of the week with traffic (Patterns sheet)"),
+    ("burst_factor", "Burst factor", "×", "peak over average while active (Patterns sheet)"),
+    ("efficiency", "Pattern efficiency", "share", "share of the catalog throughput the pattern achieves"),
+    ("batch_multiplier", "Batch multiplier", "×", "throughput gain from batching under the pattern"),
+    # -- forecast (atlas_xl.finance.forecast) -----------------------------------------------------------------
+    ("month", "Month", "count", "month of the forecast, 1 = the first"),
+    ("period", "Period", "", "calendar month (YYYY-MM) when the forecast has a start month"),
+    ("days", "Days", "days/month", "days in the month (720-hour months when no start is given)"),
+    ("cumulative_cost_usd", "Cumulative cost", "USD", "monthly cost summed from month 1"),
+    ("on_demand_cost_usd", "On-demand cost", "USD/month", "the month's cost without the commitment"),
+    ("commitment_cost_usd", "Commitment cost", "USD/month", "the committed GPUs at the reserved price"),
+    ("savings_usd", "Saved by commitment", "USD/month", "on-demand cost − cost with the commitment"),
+    ("cumulative_savings_usd", "Cumulative saving", "USD", "savings summed from month 1"),
+    ("p10_cost_usd", "P10 on-demand cost", "USD/month", "10th percentile of the month's cost (no commitment)"),
+    ("p90_cost_usd", "P90 on-demand cost", "USD/month", "90th percentile of the month's cost (no commitment)"),
+    # -- sensitivity (atlas_xl.finance.sensitivity) -------------------------------------------------------------
+    ("input", "Input", "", "the input moved, one at a time"),
+    ("base", "Base value", "", "the input's value in the plan", MAGNITUDE),
+    ("low", "Low value", "", "base × (1 − spread)", MAGNITUDE),
+    ("high", "High value", "", "base × (1 + spread)", MAGNITUDE),
+    ("cost_at_low_usd", "Cost at low", "USD/month", "monthly cost with the input at its low value"),
+    ("cost_at_high_usd", "Cost at high", "USD/month", "monthly cost with the input at its high value"),
+    ("swing_usd", "Swing", "USD/month", "|cost at high − cost at low|"),
+    ("base_cost_usd", "Base cost", "USD/month", "monthly cost of the plan"),
+    ("low_delta_usd", "Low − base", "USD/month", "cost at low − base cost: the tornado's left bar"),
+    ("high_delta_usd", "High − base", "USD/month", "cost at high − base cost: the tornado's right bar"),
     # -- planner assumptions (atlas_xl.Assumptions) ---------------------------------------------------------
     ("hours_per_month", "Hours per month", "h/month", "30-day month (planner spec); 730 for a calendar average"),
     ("days_per_month", "Days per month", "days/month", "turns tokens per day into tokens per month"),
@@ -269,6 +297,12 @@ def display(value, fmt):
     if isinstance(value, float) and math.isinf(value):
         return "saturated (infinite)"
     number = float(value)
+    if fmt == MAGNITUDE:
+        for scale, suffix in ((1e9, "B"), (1e6, "M")):
+            if number >= scale:
+                return _rounded(number / scale, 1, ",") + suffix
+        text = _rounded(number, 4, ",").rstrip("0")
+        return text + "0" * max(0, 2 - len(text.partition(".")[2]))
     if fmt == SHARE:
         return _rounded(number * 100, 1, "") + "%"
     if fmt == PERCENT:

@@ -11,15 +11,18 @@ report's recommended offering.
 """
 from __future__ import annotations
 
-from openpyxl.chart import BarChart, LineChart, Reference
+import math
+
+from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 
-from atlas_xl import finance
+from atlas_xl import fields, finance
 from atlas_xl.errors import InputError
-from workbook import sheets
+from workbook import layout, sheets
 
 FORECAST_ROWS = 60  # the monthly table has room for five years
 FORECAST_COLUMNS = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
@@ -109,11 +112,11 @@ def forecast_template_sheet(book, sheet, name):
          "atlas_heading")
     width = len(FORECAST_COLUMNS)
     end_col = "ABCDEFGHIJ"[width - 1]
-    fields = ",".join(FORECAST_COLUMNS)
+    keys = ",".join(FORECAST_COLUMNS)
     sheet[f"A{top}"] = ArrayFormula(
         f"A{top}:{end_col}{last}",
         f'=ATLAS_FORECAST(TokensPerDay,Pattern,Model,Platform,Gpu,FcMonths,FcGrowth,FcStart,FcPriceChange,'
-        f'FcCommitment,FcCommittedGpus,LatencyMs,"{fields}",{PLANNER_ARGS},CommitmentsTable,{SERVING})')
+        f'FcCommitment,FcCommittedGpus,LatencyMs,"{keys}",{PLANNER_ARGS},CommitmentsTable,{SERVING})')
     _put(sheet, f"K{top}", "Month no.", "atlas_header")
     band = {"L": 10, "M": 90}
     for letter, q in band.items():
@@ -194,7 +197,10 @@ def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
                                    max_row=last))
     chart.x_axis.scaling.orientation = "maxMin"
     chart.x_axis.tickLblPos = "low"  # input names at the left edge, clear of bars that go below 0
-    chart.height, chart.width = 9, 16
+    chart.x_axis.tickLblSkip = 1  # every input named: LibreOffice otherwise drops every other label
+    chart.x_axis.delete = chart.y_axis.delete = False
+    chart.y_axis.number_format = sheets.USD
+    chart.height, chart.width = max(9.0, 3 + 0.8 * (last - top)), 18  # 0.8 cm a bar: room for its label
     sheet.add_chart(chart, anchor or f"A{last + 3}")
 
 
@@ -257,20 +263,14 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
                                        + (f", from {settings['start']}" if settings.get("start") else
                                           " (720-hour months)"))
     columns = [c for c in FORECAST_COLUMNS if c in frame.columns and (c != "period" or settings.get("start"))]
-    headings = [FORECAST_HEADINGS[FORECAST_COLUMNS.index(c)] for c in columns]
-    formats = [FORECAST_FORMATS[FORECAST_COLUMNS.index(c)] for c in columns]
     low, high, note = _band(best, scenario, cat, settings, months)
     committed = bool(frame.attrs)
+    records = frame[columns].to_dict("records")
     if low is not None:  # the band is of the on-demand cost: cost_range does not model commitments
-        headings += (["P10 on-demand cost", "P90 on-demand cost"] if committed
-                     else ["P10 monthly cost", "P90 monthly cost"])
-    header(sheet, 4, headings)
-    for r, record in enumerate(frame[columns].to_dict("records"), start=5):
-        for c, (column, fmt) in enumerate(zip(columns, formats), start=1):
-            write_cell(sheet, r, c, record[column], None if fmt == "@" else fmt)
-        if low is not None:
-            write_cell(sheet, r, len(columns) + 1, low[r - 5], sheets.USD)
-            write_cell(sheet, r, len(columns) + 2, high[r - 5], sheets.USD)
+        columns += ["p10_cost_usd", "p90_cost_usd"]
+        for record, p10, p90 in zip(records, low, high):
+            record.update(p10_cost_usd=p10, p90_cost_usd=p90)
+    layout.table(sheet, 4, columns, records, plan=True)
     row = 6 + months
     notes = [note]
     if len(ranking) > 1:
@@ -280,13 +280,17 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
                     "label": f"{row.platform}/{row.gpu}" if row.gpu else row.platform}
         option_a = option(best)
         option_b = settings.get("compare_with") or option(other)
-        even = finance.breakeven(scenario.pattern, scenario.model, option_a, option_b, latency_ms=scenario.latency_ms,
-                                 catalog=cat)
+        even = finance.breakeven(scenario.pattern, scenario.model, option_a, option_b, catalog=cat,
+                                 **_plan_args(scenario))  # the report's serving limits, as its ranking
         month = finance.breakeven_month(scenario.tokens_per_day, scenario.pattern, scenario.model, option_a, option_b,
                                         months=months, monthly_growth=settings.get("monthly_growth", 0.0),
                                         start=settings.get("start"), catalog=cat, **_plan_args(scenario))
         notes.append(f"Break-even against {option_b['label'] if isinstance(option_b, dict) else option_b}: " + (
-            f"{even.tokens_per_day:,.0f} tokens/day — {even.reason}." if even.tokens_per_day else even.reason + "."))
+            f"{layout.volume_text(even.tokens_per_day)} tokens/day ({even.tokens_per_day:,.0f}) — "
+            f"{even.cheaper_below} is cheaper below, {even.cheaper_above} above"
+            + ("" if even.exact else f" (the costs jump past each other at a GPU step, "
+                                     f"{abs(even.gap_pct):,.1f} % apart there)") + "."
+            if even.tokens_per_day else even.reason + "."))
         notes.append(f"In this forecast {month['cheaper_after']} becomes cheaper in month {month['month']}."
                      if month else "In this forecast the cheaper of the two does not change.")
     if frame.attrs:
@@ -297,11 +301,12 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
                      f"{'month ' + str(a['commitment_payoff_month']) if a['commitment_payoff_month'] else 'never'}; "
                      f"saves ${a['commitment_term_savings_usd']:,.0f} over its term; still owed after month {months}: "
                      f"${a['commitment_owed_after_forecast_usd']:,.0f}.")
-    span = max(len(headings), 8)
+    span = max(len(columns), 8)
     for text in notes:  # one wrapped paragraph across the table's width, so the page keeps its scale
         write_cell(sheet, row, 1, text).alignment = Alignment(wrap_text=True, vertical="top")
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=span)
-        sheet.row_dimensions[row].height = 15 * (1 + len(text) // (15 * span))
+        width = sum(sheet.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, span + 1))
+        sheet.row_dimensions[row].height = 15 * layout.wrapped_lines(text, width - 2) + 3
         row += 1
     chart = LineChart()
     chart.title = "Monthly cost" + (" with the P10–P90 band" if low is not None else "")
@@ -312,7 +317,7 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
         chart.add_data(Reference(sheet, min_col=columns.index("on_demand_cost_usd") + 1, min_row=4,
                                  max_row=4 + months), titles_from_data=True)
     if low is not None:
-        chart.add_data(Reference(sheet, min_col=len(columns) + 1, max_col=len(columns) + 2, min_row=4,
+        chart.add_data(Reference(sheet, min_col=columns.index("p10_cost_usd") + 1, max_col=len(columns), min_row=4,
                                  max_row=4 + months), titles_from_data=True)
         for series in chart.series[-2:]:
             series.graphicalProperties = GraphicalProperties()
@@ -320,10 +325,8 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
     chart.set_categories(Reference(sheet, min_col=1, min_row=5, max_row=4 + months))
     chart.height, chart.width = 9, 18
     sheet.add_chart(chart, f"A{row + 1}")
-    sheet.row_dimensions[4].height = 32  # two-line headings
     sheet.freeze_panes = "B5"
-    for c in range(1, len(headings) + 1):
-        sheet.column_dimensions["ABCDEFGHIJKLMN"[c - 1]].width = 15
+    layout.print_setup(sheet, title_rows=(4, 4), area=f"A1:{get_column_letter(span)}{row + 20}")
     return frame
 
 
@@ -336,19 +339,14 @@ def sensitivity_report_sheet(sheet, scenario, ranking, cat, write_cell, header, 
                                 best.gpu or None, spread=spread, catalog=cat, **_plan_args(scenario))
     title(sheet, f"Sensitivity: {best.platform}{' on ' + best.gpu if best.gpu else ''}",
           f"Monthly cost with each input at ±{spread:.0%} of its base value, one at a time, largest swing first.")
-    headings = ["Input", "Base", "Low", "High", "Cost at low", "Cost at high", "Swing", "Base cost", "",
-                "low − base", "high − base"]
-    header(sheet, 4, headings)
-    for r, record in enumerate(frame.to_dict("records"), start=5):
-        values = [record[c] for c in finance.SENSITIVITY_COLUMNS]
-        number = "#,##0" if abs(record["base"]) >= 1000 else "#,##0.00##"
-        for c, (value, fmt) in enumerate(zip(values, (None, number, number, number, sheets.USD,
-                                                      sheets.USD, sheets.USD, sheets.USD)), start=1):
-            write_cell(sheet, r, c, value, fmt)
-        write_cell(sheet, r, 10, record["cost_at_low_usd"] - record["base_cost_usd"], sheets.USD)
-        write_cell(sheet, r, 11, record["cost_at_high_usd"] - record["base_cost_usd"], sheets.USD)
-    last = 4 + len(frame)
-    _tornado(sheet, 4, last, "J", "A", anchor=f"A{last + 3}")
-    for letter, width_ in zip("ABCDEFGHIJK", (22, 16, 16, 16, 14, 14, 14, 14, 3, 14, 14)):
-        sheet.column_dimensions[letter].width = width_
+    records = frame.to_dict("records")
+    for record in records:
+        record["input"] = fields.label(record["input"])  # the input as a reader names it
+        record["low_delta_usd"] = record["cost_at_low_usd"] - record["base_cost_usd"]
+        record["high_delta_usd"] = record["cost_at_high_usd"] - record["base_cost_usd"]
+    names = list(finance.SENSITIVITY_COLUMNS) + ["low_delta_usd", "high_delta_usd"]
+    last = layout.table(sheet, 4, names, records)
+    _tornado(sheet, 4, last, get_column_letter(names.index("low_delta_usd") + 1), "A", anchor=f"A{last + 3}")
+    layout.print_setup(sheet, title_rows=(4, 4), area=f"A1:{get_column_letter(len(names))}"
+                                                     f"{last + 3 + math.ceil((3 + 0.8 * len(frame)) / 0.5)}")
     return frame

@@ -646,6 +646,7 @@ def _simulator(sheet, record):
                    titles_from_data=True)
     chart.set_categories(Reference(sheet, min_col=column, min_row=top + 1, max_row=top + 4))
     chart.x_axis.txPr, chart.y_axis.txPr = _axis_font(900), _axis_font(900)
+    chart.x_axis.tickLblSkip = 1  # every percentile named
     chart.x_axis.delete = chart.y_axis.delete = False
     chart.height, chart.width = 8, 14
     sheet.add_chart(chart, f"F{top + 7}")
