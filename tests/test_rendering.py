@@ -174,10 +174,11 @@ def readability_problems(book, pages, keyed=KEYED_SHEETS):
                     if needed > height * 1.05:
                         problems.append(f"{where}: wrapped text needs {needed:.0f} points, its row has "
                                         f"{height:.0f}: it overlaps the next row")
+        hidden = {c for d in sheet.column_dimensions.values() if d.hidden for c in range(d.min, d.max + 1)}
         for row in sheet.iter_rows(min_col=1, max_col=max(sheet.max_column - 1, 1)):
             for cell in row:
                 after = sheet.cell(cell.row, cell.column + 1)
-                if _right_edge(cell) and _left_edge(after):
+                if cell.column not in hidden and _right_edge(cell) and _left_edge(after):
                     problems.append(f"{sheet.title}!{cell.coordinate}: {cell.value!r} runs into "
                                     f"{after.value!r} beside it (align apart or leave a gap)")
         for chart in sheet._charts:

@@ -16,18 +16,28 @@ from workbook.reports import Scenario, scenario_from
 
 @pytest.fixture(scope="module")
 def default_report(tmp_path_factory):
-    return workbook.report(tmp_path_factory.mktemp("r") / "report.xlsx")
+    return workbook.report(tmp_path_factory.mktemp("r") / "report.xlsx", {"detail": True})
+
+
+@pytest.fixture(scope="module")
+def short_report(tmp_path_factory):
+    return workbook.report(tmp_path_factory.mktemp("s") / "short.xlsx")
+
+
+def heads(row):
+    """A header row's labels without their units line."""
+    return [h.split("\n")[0] if isinstance(h, str) else h for h in row]
 
 
 def test_sheets_and_recommendation(default_report):
     book = load_workbook(default_report)
-    assert book.sheetnames == ["Summary", "Ranking", "Breakdown", "Costs", "Serving", "CostVsVolume", "Simulator",
-                               "Schedule", "Forecast", "Sensitivity", "Assumptions", "Sources"]
-    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    assert book.sheetnames == ["Summary", "Overview", "Ranking", "Breakdown", "Costs", "Serving", "CostVsVolume",
+                               "Simulator", "Schedule", "Forecast", "Sensitivity", "Assumptions", "Sources"]
+    summary = {row[0]: row[1] for row in book["Overview"].iter_rows(values_only=True) if row[0]}
     best = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).iloc[0]
     assert summary["Platform"] == best.platform
     assert summary["Monthly cost"] == pytest.approx(best.monthly_cost_usd, rel=1e-14)  # openpyxl: 16 digits
-    why = next(r[0] for r in book["Summary"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith(best.platform))
+    why = next(r[0] for r in book["Overview"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith(best.platform))
     assert "lowest monthly cost plus penalties" in why and "runner-up" in why
     # the Simulator section simulates the planned deployment of the best GPU offering: same model, GPU, count
     ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
@@ -83,7 +93,7 @@ def test_text_from_catalogs_stays_text(tmp_path):
     hostile = "=HYPERLINK(\"http://evil\",\"x\")"
     offerings.append([hostile, "h100_sxm", None, "dedicated", 0.5, None, None, None, "test", "2026-01-01", "=1+1"])
     catalog = atlas_xl.load_catalog({"offerings": offerings})
-    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_70b"}, catalog=catalog)
+    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_70b", "detail": True}, catalog=catalog)
     book = load_workbook(path)
     cells = [c for row in book["Ranking"].iter_rows() for c in row if c.value == hostile.lower()]
     assert cells and all(c.data_type == "s" for c in cells)
@@ -126,7 +136,8 @@ def test_cli_report(tmp_path, capsys):
     scenario.write_text(json.dumps({"workload": {"tokens_per_day": 1e9, "model": "llama_8b"},
                                     "offerings": ["groq", "runpod"], "schedule": False}))
     out = tmp_path / "cli.xlsx"
-    assert atlas_xl_cli.main(["report", "-o", str(out), "--scenario", str(scenario), "--pattern", "bursty"]) == 0
+    assert atlas_xl_cli.main(["report", "-o", str(out), "--scenario", str(scenario), "--pattern", "bursty",
+                              "--detail"]) == 0
     book = load_workbook(out)
     assert "Schedule" not in book.sheetnames
     platforms = {r[1] for r in book["Ranking"].iter_rows(min_row=5, values_only=True) if r[1]}
@@ -137,7 +148,7 @@ def test_cli_report(tmp_path, capsys):
 
 def test_report_simulates_the_planned_model_not_a_default(tmp_path):
     path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_8b", "pattern": "bursty", "tokens_per_day": 5e9,
-                                                  "offerings": ["runpod", "groq"]})
+                                                  "offerings": ["runpod", "groq"], "detail": True})
     title = load_workbook(path)["Simulator"]["A1"].value
     assert "llama_8b_planned on runpod_" in title
     phases = [r[0] for r in load_workbook(path)["Schedule"].iter_rows(values_only=True)]
@@ -145,7 +156,7 @@ def test_report_simulates_the_planned_model_not_a_default(tmp_path):
 
 
 def test_report_with_per_token_offerings_only_has_no_simulator(tmp_path):
-    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_8b", "offerings": ["groq"]})
+    path = workbook.report(tmp_path / "r.xlsx", {"model": "llama_8b", "offerings": ["groq"], "detail": True})
     book = load_workbook(path)
     assert "Simulator" not in book.sheetnames and "Schedule" not in book.sheetnames
 
@@ -188,7 +199,8 @@ def test_every_sheet_prints_one_page_wide_with_its_header_repeated(default_repor
         assert "&A" in sheet.oddFooter.center.text, sheet.title  # sheet name and page number on every page
     for title in ("Ranking", "Breakdown", "Costs", "Serving", "Simulator", "Schedule", "Assumptions", "Sources"):
         assert book[title].print_title_rows == "$4:$4", title
-    assert book["Summary"].page_setup.orientation == "portrait"
+    assert book["Overview"].page_setup.orientation == "portrait"
+    assert book["Summary"].page_setup.orientation == "landscape" and book["Summary"].page_setup.fitToHeight == 1
 
 
 # -- Forecast and Sensitivity sections (issue 14) ------------------------------------------------------------
@@ -196,7 +208,7 @@ def test_forecast_section_equals_the_library(default_report):
     book = load_workbook(default_report)
     sheet = book["Forecast"]
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
-    header = list(rows[0])
+    header = heads(rows[0])
     best = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250).iloc[0]
     frame = atlas_xl.forecast(2e9, "steady", "llama_70b", best.platform, best.gpu or None, latency_ms=250)
     costs = [r[header.index("Monthly cost")] for r in rows[1:13]]
@@ -210,13 +222,13 @@ def test_forecast_section_equals_the_library(default_report):
 def test_forecast_settings_from_a_scenario(tmp_path):
     path = workbook.report(tmp_path / "r.xlsx", {"workload": {"tokens_per_day": 2e9, "pattern": "steady",
                                                               "model": "llama_70b"},
-                                                 "offerings": ["runpod"], "schedule": False,
+                                                 "offerings": ["runpod"], "schedule": False, "detail": True,
                                                  "forecast": {"months": 36, "monthly_growth": 0.03,
                                                               "start": "2027-01", "commitment": "3y",
                                                               "throughput_error": 0.15, "price_spread": 0.1}})
     sheet = load_workbook(path)["Forecast"]
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
-    header = list(rows[0])
+    header = heads(rows[0])
     assert {"Period", "Saved by commitment", "P10 on-demand cost", "P90 on-demand cost"} <= set(header)
     assert rows[1][header.index("Period")] == "2027-01"
     low, high = (rows[12][header.index(h)] for h in ("P10 on-demand cost", "P90 on-demand cost"))
@@ -241,10 +253,82 @@ def test_sensitivity_section_is_a_tornado(default_report):
 
 def test_forecast_section_uses_the_scenarios_serving_settings(tmp_path):
     path = workbook.report(tmp_path / "r.xlsx", {"tokens_per_day": 5e9, "offerings": ["runpod"], "precision": "bf16",
-                                                 "tpot_ms": 50, "schedule": False})
+                                                 "tpot_ms": 50, "schedule": False, "detail": True})
     rows = list(load_workbook(path)["Forecast"].iter_rows(min_row=4, values_only=True))
     best = atlas_xl.rank(5e9, "steady", "llama_70b", latency_ms=250, platforms=["runpod"], precision="bf16",
                          tpot_ms=50).iloc[0]
     expected = atlas_xl.forecast(5e9, "steady", "llama_70b", best.platform, best.gpu, latency_ms=250,
                                  precision="bf16", tpot_ms=50)
-    assert rows[1][list(rows[0]).index("Monthly cost")] == pytest.approx(expected["monthly_cost_usd"].iloc[0])
+    assert rows[1][heads(rows[0]).index("Monthly cost")] == pytest.approx(expected["monthly_cost_usd"].iloc[0])
+
+
+# -- the one-page summary and --options (issue 20) ----------------------------------------------------------
+def summary_table(book):
+    """{option: {label: value}} of the Summary's table (its header is the row that starts with "Option")."""
+    rows = list(book["Summary"].iter_rows(values_only=True))
+    top = next(i for i, r in enumerate(rows) if r[0] == "Option")
+    header = heads(rows[top])
+    return {r[0]: dict(zip(header, r)) for r in rows[top + 1:] if r[0] and r[1]}
+
+
+def test_default_report_is_the_summary_and_its_sources(short_report):
+    book = load_workbook(short_report)
+    assert book.sheetnames == ["Summary", "Sources"]
+    table = summary_table(book)
+    ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
+    best3 = ranking.head(3)  # default: the best three of the ranking, in its order
+    names = [f"{r.platform}/{r.gpu}" if r.gpu else f"{r.platform} (per-token)" for r in best3.itertuples()]
+    assert list(table) == names
+    for name, offer in zip(names, best3.itertuples()):
+        assert table[name]["Monthly cost"] == pytest.approx(offer.monthly_cost_usd, rel=1e-12)
+        assert table[name]["Annual cost"] == pytest.approx(12 * offer.monthly_cost_usd, rel=1e-12)  # 12 × monthly
+        assert table[name]["Cost per million tokens"] == pytest.approx(offer.cost_per_m_tokens_usd, rel=1e-12)
+    text = [c for r in book["Summary"].iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    line = next(t for t in text if t.startswith("Assumptions:"))
+    # the scenario set none of these: each says it is a default
+    assert "latency requirement 250 ms (default)" in line and "fp8 weights (default)" in line
+    assert "TTFT 2,000 ms (default)" in line and "prices as of" in line
+    assert book["Summary"]._charts
+    offerings = {r[1] for r in book["Sources"].iter_rows(min_row=5, values_only=True) if r[0] == "offerings"}
+    assert offerings == {f"{r.platform}/{r.gpu or 'llama_70b'}" for r in best3.itertuples()}  # the compared only
+
+
+def test_a_latency_the_user_set_is_not_called_a_default(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"latency_ms": 400, "precision": "bf16"})
+    text = " ".join(c for r in load_workbook(path)["Summary"].iter_rows(values_only=True) for c in r
+                    if isinstance(c, str))
+    assert "latency requirement 400 ms;" in text and "bf16 weights;" in text
+
+
+def test_options_compare_exactly_the_named_offerings(tmp_path):
+    path = workbook.report(tmp_path / "r.xlsx", {"options": ["runpod/h100_sxm", "together:per_token", "lambda"]})
+    table = summary_table(load_workbook(path))
+    ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250, platforms=["runpod", "together", "lambda"])
+    lambda_best = ranking[ranking.platform == "lambda"].iloc[0]  # a bare platform: its best offering
+    together = ranking[(ranking.platform == "together") & (ranking.billing == "per_token")].iloc[0]
+    runpod = ranking[(ranking.platform == "runpod") & (ranking.gpu == "h100_sxm")].iloc[0]
+    assert set(table) == {"runpod/h100_sxm", "together (per-token)", f"lambda/{lambda_best.gpu}"}
+    assert table["together (per-token)"]["Monthly cost"] == pytest.approx(together.monthly_cost_usd, rel=1e-12)
+    assert table["runpod/h100_sxm"]["Monthly cost"] == pytest.approx(runpod.monthly_cost_usd, rel=1e-12)
+    assert table[f"lambda/{lambda_best.gpu}"]["GPUs"] == lambda_best.gpu_count
+
+
+@pytest.mark.parametrize("options, message", [
+    (["runpod/zz"], "option 'runpod/zz' matches no offering that serves llama_70b — runpod offers runpod/"),
+    (["runpod:monthly"], "billing 'monthly' is not one of autoscaling, dedicated, per_token"),
+    (["runpod", "runpod/h100_sxm"], "name the same offering"),
+    (["nope"], "unknown platform"),
+])
+def test_options_errors_are_one_line(tmp_path, options, message):
+    with pytest.raises(InputError, match=message):
+        workbook.report(tmp_path / "r.xlsx", {"options": options})
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_cli_report_options(tmp_path, capsys):
+    out = tmp_path / "o.xlsx"
+    assert atlas_xl_cli.main(["report", "-o", str(out), "--options", "runpod/h100_sxm", "together:per_token"]) == 0
+    assert set(summary_table(load_workbook(out))) == {"runpod/h100_sxm", "together (per-token)"}
+    assert atlas_xl_cli.main(["report", "-o", str(tmp_path / "x.xlsx"), "--options", "runpod:weekly"]) == 1
+    err = capsys.readouterr().err
+    assert "billing 'weekly'" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -27,10 +27,6 @@ from workbook import layout, sheets
 FORECAST_ROWS = 60  # the monthly table has room for five years
 FORECAST_COLUMNS = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
                     "cumulative_cost_usd", "on_demand_cost_usd", "savings_usd", "cumulative_savings_usd")
-FORECAST_HEADINGS = ("Month", "Period", "Tokens per day", "GPUs", "Monthly cost", "Cost per Mtok", "Cumulative cost",
-                     "On-demand cost", "Saved by commitment", "Cumulative saving")
-FORECAST_FORMATS = ("0", "@", sheets.COUNT, "0", sheets.USD, sheets.USD_MILLI, sheets.USD, sheets.USD, sheets.USD,
-                    sheets.USD)
 SENSITIVITY_ROWS = 12
 
 # (label, defined name, default, units, comment, number format)
@@ -76,10 +72,10 @@ def forecast_template_sheet(book, sheet, name):
         _put(sheet, f"D{row}", comment, "atlas_comment")
         name(book, defined, sheet, f"B{row}")
         if defined == "FcCommitment":
-            _put(sheet, "P4", "Commitment terms", "atlas_comment")
+            _put(sheet, "Y4", "Commitment terms", "atlas_comment")  # the drop-down's list, right of the chart
             for i, term in enumerate(("1y", "3y"), start=5):
-                _put(sheet, f"P{i}", term, "atlas_comment")
-            name(book, "TermList", sheet, "P5:P6")
+                _put(sheet, f"Y{i}", term, "atlas_comment")
+            name(book, "TermList", sheet, "Y5:Y6")
             rule = DataValidation(type="list", formula1="TermList", allow_blank=True)  # as Excel stores it: no "="
             sheet.add_data_validation(rule)
             rule.add(f"B{row}")
@@ -95,7 +91,7 @@ def forecast_template_sheet(book, sheet, name):
     _put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
          "atlas_comment")
     name(book, "FcBreakevenVolume", sheet, f"B{volume_row}")
-    top = volume_row + 4
+    top = volume_row + 5  # the array's own first row: its column keys, under a header of their labels
     first, last = top + 1, top + FORECAST_ROWS
     _put(sheet, f"A{volume_row + 1}", "First month at or above it", "atlas_label")
     # first month k with TokensPerDay × (1 + g)^(k−1) ≥ break-even volume: k = ceil(ln(V/T) / ln(1 + g)) + 1
@@ -108,19 +104,21 @@ def forecast_template_sheet(book, sheet, name):
          "atlas_comment")
     name(book, "FcBreakevenMonth", sheet, f"B{volume_row + 1}")
 
-    _put(sheet, f"A{top - 1}", "Monthly table (ATLAS_FORECAST) with the P10–P90 band (ATLAS_COST_RANGE)",
+    _put(sheet, f"A{top - 2}", "Monthly table (ATLAS_FORECAST) with the P10–P90 band (ATLAS_COST_RANGE)",
          "atlas_heading")
     width = len(FORECAST_COLUMNS)
-    end_col = "ABCDEFGHIJ"[width - 1]
+    end_col = get_column_letter(width)
     keys = ",".join(FORECAST_COLUMNS)
     sheet[f"A{top}"] = ArrayFormula(
         f"A{top}:{end_col}{last}",
         f'=ATLAS_FORECAST(TokensPerDay,Pattern,Model,Platform,Gpu,FcMonths,FcGrowth,FcStart,FcPriceChange,'
         f'FcCommitment,FcCommittedGpus,LatencyMs,"{keys}",{PLANNER_ARGS},CommitmentsTable,{SERVING})')
-    _put(sheet, f"K{top}", "Month no.", "atlas_header")
     band = {"L": 10, "M": 90}
-    for letter, q in band.items():
-        _put(sheet, f"{letter}{top}", f"P{q} on-demand cost", "atlas_header")  # cost_range has no commitments
+    shown = list(FORECAST_COLUMNS) + ["month_number", "p10_cost_usd", "p90_cost_usd"]
+    headings = [layout.heading_text(c) for c in FORECAST_COLUMNS] + ["Month no."] + [
+        layout.heading_text(f"p{q}_cost_usd") for q in band.values()]
+    for column, heading in enumerate(headings, start=1):
+        _put(sheet, f"{get_column_letter(column)}{top - 1}", heading, "atlas_header")
     for r in range(first, last + 1):
         _put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
         for letter, q in band.items():
@@ -129,24 +127,40 @@ def forecast_template_sheet(book, sheet, name):
                 f'FcPriceSpread,FcVolumeSpread,,,K{r},FcGrowth,FcGrowthSpread,FcStart,FcPriceChange,LatencyMs,'
                 f'{PLANNER_ARGS},{SERVING}),"")')
             sheet[f"{letter}{r}"].number_format = sheets.USD
-    for column, (heading, fmt) in enumerate(zip(FORECAST_HEADINGS, FORECAST_FORMATS), start=1):
-        letter = "ABCDEFGHIJ"[column - 1]
-        sheet[f"{letter}{top}"].style = "atlas_header"
+    for column, key in enumerate(FORECAST_COLUMNS, start=1):
+        letter = get_column_letter(column)
+        sheet[f"{letter}{top}"].style = "atlas_key"  # the function's keys, small and grey, as on the Simulator
+        fmt = fields.number_format(key)
         for r in range(first, last + 1):
-            sheet[f"{letter}{r}"].number_format = fmt
+            cell = sheet[f"{letter}{r}"]
+            cell.number_format = "General" if fmt == fields.TEXT else fmt
+            if key in ("month", "period"):  # centred, so month 1 and 2027-01 do not read as 12027-01
+                cell.alignment = Alignment(horizontal="center")
     name(book, "ForecastTable", sheet, f"A{top}:J{last}")
     chart = LineChart()
     chart.title, chart.y_axis.title, chart.x_axis.title = "Monthly cost with the P10–P90 band", "USD per month", "month"
-    chart.add_data(Reference(sheet, min_col=5, min_row=top, max_row=top + 36), titles_from_data=True)
-    chart.add_data(Reference(sheet, min_col=12, max_col=13, min_row=top, max_row=top + 36), titles_from_data=True)
-    chart.set_categories(Reference(sheet, min_col=1, min_row=first, max_row=top + 36))
+    cost = FORECAST_COLUMNS.index("monthly_cost_usd") + 1
+    for column, label in ((cost, fields.label("monthly_cost_usd")), (12, fields.label("p10_cost_usd")),
+                          (13, fields.label("p90_cost_usd"))):
+        chart.series.append(Series(Reference(sheet, min_col=column, min_row=first, max_row=top + 36), title=label))
+    chart.set_categories(Reference(sheet, min_col=11, min_row=first, max_row=top + 36))
     for series in chart.series[1:]:
         series.graphicalProperties = GraphicalProperties()
         series.graphicalProperties.line.dashStyle = "dash"
+    chart.y_axis.number_format = sheets.USD
+    chart.x_axis.delete = chart.y_axis.delete = False
     chart.height, chart.width = 9, 18
-    sheet.add_chart(chart, "F4")
-    for letter, width_ in zip("ABCDEFGHIJKLM", (30, 16, 16, 60, 16, 14, 16, 16, 16, 16, 10, 16, 16)):
-        sheet.column_dimensions[letter].width = width_
+    sheet.add_chart(chart, "O4")  # right of the table: the inputs' comments run across E:N
+    samples = {"month": "60", "period": "2027-01", "tokens_per_day": "2,000,000,000", "gpu_count": "1,000",
+               "month_number": "60"}
+    for column, (key, heading) in enumerate(zip(shown, headings), start=1):
+        value = samples.get(key, "$10,000,000")
+        sheet.column_dimensions[get_column_letter(column)].width = layout.fit_width([value], heading)
+    sheet.column_dimensions["A"].width = 30  # the input labels above the table
+    sheet.column_dimensions["D"].width = max(sheet.column_dimensions["D"].width, 14)
+    sheet.row_dimensions[top - 1].height = layout.LINE_POINTS * max(
+        layout.wrapped_lines(h, sheet.column_dimensions[get_column_letter(c)].width / 1.1 - 1)
+        for c, h in enumerate(headings, start=1))
     sheet.freeze_panes = f"B{first}"
 
 
@@ -161,28 +175,43 @@ def sensitivity_template_sheet(book, sheet, name):
     _put(sheet, "D4", "one-at-a-time ± share around each base value (a convention, not a measurement)",
          "atlas_comment")
     name(book, "SensSpread", sheet, "B4")
-    top, last = 6, 6 + SENSITIVITY_ROWS
-    sheet[f"A{top}"] = ArrayFormula(
-        f"A{top}:H{last}", f"=ATLAS_SENSITIVITY(TokensPerDay,Pattern,Model,Platform,Gpu,SensSpread,,LatencyMs,"
+    # A: the input's label (Fields sheet); B:I the ATLAS_SENSITIVITY table, its first row the function's keys
+    # under a header of their labels; J the row number; K, L low − base and high − base for the tornado
+    header, top = 6, 7
+    last = top + SENSITIVITY_ROWS
+    sheet[f"B{top}"] = ArrayFormula(
+        f"B{top}:I{last}", f"=ATLAS_SENSITIVITY(TokensPerDay,Pattern,Model,Platform,Gpu,SensSpread,,LatencyMs,"
                            f"{PLANNER_ARGS},{SERVING})")
-    formats = ("@", sheets.NUMBER, sheets.NUMBER, sheets.NUMBER, sheets.USD, sheets.USD, sheets.USD, sheets.USD)
-    for column, fmt in enumerate(formats, start=1):
-        letter = "ABCDEFGH"[column - 1]
-        sheet[f"{letter}{top}"].style = "atlas_header"
+    names = ["input_label"] + list(finance.SENSITIVITY_COLUMNS) + ["row", "low_delta_usd", "high_delta_usd"]
+    headings = ["Input"] + [layout.heading_text(c) for c in finance.SENSITIVITY_COLUMNS] + [
+        "Row", layout.heading_text("low_delta_usd"), layout.heading_text("high_delta_usd")]
+    for column, heading in enumerate(headings, start=1):
+        _put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
+    for column, key in enumerate(finance.SENSITIVITY_COLUMNS, start=2):
+        letter = get_column_letter(column)
+        sheet[f"{letter}{top}"].style = "atlas_key"  # the function's keys, small and grey
+        fmt = fields.number_format(key)
         for r in range(top + 1, last + 1):
-            sheet[f"{letter}{r}"].number_format = fmt
-    _put(sheet, f"J{top}", "low − base", "atlas_header")
-    _put(sheet, f"K{top}", "high − base", "atlas_header")
-    _put(sheet, f"I{top}", "row", "atlas_header")
+            sheet[f"{letter}{r}"].number_format = "General" if fmt == fields.TEXT else fmt
     for r in range(top + 1, last + 1):
-        _put(sheet, f"I{r}", r - top, "atlas_key", "0")  # which row of the spilled table, read through its name
-        for letter, column in (("J", 5), ("K", 6)):
-            cost, base = f"INDEX(SensitivityTable,I{r}+1,{column})", f"INDEX(SensitivityTable,I{r}+1,8)"
+        _put(sheet, f"A{r}", f'=IF(B{r}="","",IFERROR(VLOOKUP(B{r},FieldsTable,3,FALSE),B{r}))', "atlas_label")
+        _put(sheet, f"J{r}", r - top, "atlas_key", "0")  # which row of the spilled table, read through its name
+        for letter, column in (("K", 5), ("L", 6)):
+            cost, base = f"INDEX(SensitivityTable,J{r}+1,{column})", f"INDEX(SensitivityTable,J{r}+1,8)"
             sheet[f"{letter}{r}"] = f'=IF(ISNUMBER({cost}),{cost}-{base},"")'
-    name(book, "SensitivityTable", sheet, f"A{top}:H{last}")
-    _tornado(sheet, top, last, "J", "A")
-    for letter, width_ in zip("ABCDEFGHIJK", (22, 20, 20, 20, 16, 16, 14, 14, 5, 14, 14)):  # 2,000,000,000.00 fits
-        sheet.column_dimensions[letter].width = width_
+            sheet[f"{letter}{r}"].number_format = sheets.USD
+    _put(sheet, f"K{top}", fields.label("low_delta_usd"), "atlas_key")  # the tornado's series names
+    _put(sheet, f"L{top}", fields.label("high_delta_usd"), "atlas_key")
+    name(book, "SensitivityTable", sheet, f"B{top}:I{last}")
+    _tornado(sheet, top, last, "K", "A", anchor=f"A{last + 3}")
+    samples = {"input_label": "Catalog throughput per GPU", "input": "gpu_tokens_per_s", "base": "5,061.5241",
+               "low": "4,555.3717", "high": "5,567.6765", "row": "12"}
+    for column, (key, heading) in enumerate(zip(names, headings), start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = layout.fit_width([samples.get(key, "-$1,000,000")],
+                                                                                   heading)
+    sheet.row_dimensions[header].height = layout.LINE_POINTS * max(
+        layout.wrapped_lines(h, sheet.column_dimensions[get_column_letter(c)].width / 1.1 - 1)
+        for c, h in enumerate(headings, start=1))
 
 
 def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
@@ -211,7 +240,8 @@ def _plan_args(scenario):
     return {"latency_ms": scenario.latency_ms, **serving_args(scenario)}
 
 
-def _settings(scenario):
+def forecast_settings(scenario):
+    """The scenario's forecast settings, checked: one line for an unknown key."""
     given = dict(getattr(scenario, "forecast", None) or {})
     known = {"months", "monthly_growth", "start", "price_change_per_year", "commitment", "committed_gpus",
              "throughput_error", "price_spread", "volume_spread", "growth_spread", "compare_with", "spread"}
@@ -248,7 +278,7 @@ def _band(best, scenario, cat, settings, months):
 
 def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, title):
     """The report's Forecast sheet for the recommended offering (values)."""
-    settings = _settings(scenario)
+    settings = forecast_settings(scenario)
     best = ranking.iloc[0]
     months = int(settings.get("months", 12))
     frame = finance.forecast(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform,
@@ -332,7 +362,7 @@ def forecast_report_sheet(sheet, scenario, ranking, cat, write_cell, header, tit
 
 def sensitivity_report_sheet(sheet, scenario, ranking, cat, write_cell, header, title):
     """The report's Sensitivity sheet (tornado table and chart) for the recommended offering."""
-    settings = _settings(scenario)
+    settings = forecast_settings(scenario)
     best = ranking.iloc[0]
     spread = settings.get("spread", finance.SENSITIVITY_SPREAD)
     frame = finance.sensitivity(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform,

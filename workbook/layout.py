@@ -30,6 +30,7 @@ BOLD = Font(name=FONT, bold=True)
 RULE = Border(bottom=Side("thin", color="BFBFBF"))
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 MIN_WIDTH, MAX_WIDTH, HEADER_LINES = 6, 60, 3
+LINE_POINTS = 15  # row height [points] of one line of 11-point text
 UNIT_TEXT = {"share": "%", "count": "", "yes/no": "", "ratio": "", "": ""}  # units as a header shows them
 
 
@@ -140,15 +141,20 @@ def _header_lines(names, sheet, column):
 
 
 def wrapped_lines(text, width):
-    """Lines ``text`` takes word-wrapped into ``width`` characters (each newline starts a line)."""
+    """Lines ``text`` takes word-wrapped into ``width`` characters (each newline starts a line; a
+    word longer than a line, such as an address, is broken across lines as spreadsheets break it)."""
+    width = max(int(width), 1)
     total = 0
     for paragraph in str(text).split("\n"):
         line, count = 0, 1
         for word in paragraph.split():
             if line and line + 1 + len(word) > width:
-                count, line = count + 1, len(word)
-            else:
-                line += (1 if line else 0) + len(word)
+                count, line = count + 1, 0
+            elif line:
+                line += 1
+            while line + len(word) > width:  # the rest of a long word on the next lines
+                word, count, line = word[width - line:], count + 1, 0
+            line += len(word)
         total += count
     return total
 

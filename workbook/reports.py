@@ -211,6 +211,8 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     if Path(path).exists() and not overwrite:  # before any work: never overwrite a user's file
         raise InputError(f"'{path}' already exists — choose another name or pass overwrite/--force")
     scenario = scenario if isinstance(scenario, Scenario) else scenario_from(scenario or {})
+    from workbook import finance_sheets  # here: finance_sheets imports this module
+    finance_sheets.forecast_settings(scenario)  # a mistyped forecast key fails before any work, detail or not
     cat = atlas_xl.load_catalog(catalog)
     named = [parse_option(text) for text in scenario.options or ()]
     platforms = scenario.platforms
@@ -429,7 +431,7 @@ def _price_dates(frame, cat, scenario):
 
 
 def _summary(sheet, scenario, results, cat):
-    sheet.title = "Summary"
+    """The Overview sheet: the workload, the recommendation and the simulation of its deployment."""
     best = results.ranking.iloc[0]
     sim = results.simulation
     _title(sheet, scenario.title, f"atlas_xl {atlas_xl.__version__} · {date.today().isoformat()} · catalog "
@@ -734,11 +736,7 @@ def _sources(sheet, ranking, record, cat, scenario, one_page=False):
             wrap = c in (3, 5)
             write_cell(sheet, r, c, value).alignment = Alignment(wrap_text=wrap, vertical="top")
             if wrap and value:  # openpyxl leaves row heights to the reader, and LibreOffice keeps 15 points
-                lines = max(lines, layout.wrapped_lines(_breakable(str(value)), column_widths[c - 1] - 2))
+                lines = max(lines, layout.wrapped_lines(str(value), column_widths[c - 1] - 2))
         sheet.row_dimensions[r].height = 15 * lines + 2
     layout.print_setup(sheet, title_rows=(top, top), area=f"A1:E{top + len(rows)}", one_page=one_page)
 
-
-def _breakable(text):
-    """Where a long address wraps: after its slashes, as the spreadsheet breaks it (counting lines)."""
-    return re.sub(r"([/_?&=-])", r"\1 ", text)

@@ -67,7 +67,7 @@ def _register_styles(book):
                              alignment=Alignment(vertical="center", wrap_text=True)),
         "atlas_label": dict(font=Font(name=font, color="000000")),
         "atlas_key": dict(font=Font(name=font, color=GREY, size=9)),
-        "atlas_units": dict(font=Font(name=font, color=GREY, italic=True)),
+        "atlas_units": dict(font=Font(name=font, color=GREY, italic=True), alignment=Alignment(indent=1)),
         "atlas_comment": dict(font=Font(name=font, color=GREY, size=9), alignment=Alignment(wrap_text=False)),
         "atlas_input": dict(font=Font(name=font, color="0000FF"), fill=PatternFill("solid", fgColor=PALE_YELLOW),
                             border=border),
@@ -197,7 +197,7 @@ def _catalog_sheets(book, catalog):
                 if value == "" or (isinstance(value, float) and value != value):
                     continue
                 cell = sheet.cell(row=r, column=c, value=value)
-                cell.alignment = Alignment(vertical="top")
+                cell.alignment = Alignment(vertical="top", indent=1 if c > 1 and isinstance(value, str) else 0)
                 if isinstance(value, str):
                     cell.data_type = "s"  # a name beginning with "=" stays text
         last_col = get_column_letter(len(columns))
@@ -218,8 +218,8 @@ def _catalog_sheets(book, catalog):
             if long_text:  # wrapped in their column, so a printed page is as wide as the table
                 for row in range(2, last_row + 1):
                     cell = sheet.cell(row=row, column=column)
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-                    height = _text_height(str(cell.value or ""), width) - 2
+                    cell.alignment = Alignment(wrap_text=True, vertical="top", indent=1)
+                    height = _text_height(str(cell.value or ""), width - 1) - 2
                     sheet.row_dimensions[row].height = max(sheet.row_dimensions[row].height or 15, height)
         sheet.freeze_panes = "B2"
         sheet.sheet_properties.tabColor = "A6A6A6"
@@ -300,7 +300,7 @@ START_TEXT_WIDTH = 98  # characters across the merged B:H of the Start sheet
 def _text_height(text, width):
     """Row height [points] that shows ``text`` wrapped in a ``width``-character cell (15 pt a line;
     a line holds about 0.9 × width characters of proportional text, as LibreOffice wraps it)."""
-    return 15 * max(1, -(-len(text) // int(width * 0.9))) + 2
+    return 15 * layout.wrapped_lines(text, width * 0.9) + 2
 
 
 def _results(book, sheet):
@@ -336,6 +336,8 @@ def _ranking(book, sheet, cat):
             sheet[f"{letter}{row}"].number_format = "General" if fmt == fields.TEXT else fmt
             if fmt == fields.INTEGER:
                 sheet[f"{letter}{row}"].alignment = Alignment(horizontal="center")
+            elif fmt == fields.TEXT and column > 1:  # text set off from a number on its left
+                sheet[f"{letter}{row}"].alignment = Alignment(indent=1)
         layout.set_width(sheet, column, layout.fit_width(shown + [name], layout.heading_text(name)))
     sheet.row_dimensions[heading].height = layout.header_height(sheet, names)
     sheet.freeze_panes = f"C{top + 1}"
@@ -404,6 +406,7 @@ def _whatif_grid(book, sheet, top, heading, axes, replaces, name):
     for j in range(width):
         sheet[f"{get_column_letter(2 + j)}{header}"].style = "atlas_header"
     _put(sheet, f"B{header}", "Monthly cost [USD/month]", "atlas_header")
+    sheet.row_dimensions[header].height = 2 * layout.LINE_POINTS  # both headings wrap to two lines
     first, last = header + 1, header + len(volumes)
     for i, volume in enumerate(volumes):
         _put(sheet, f"A{first + i}", volume, "atlas_input", sheets.COUNT)
@@ -446,7 +449,7 @@ def _record_header(sheet, row):
 def _format_value(cell, key, fmt=None):
     fmt = fmt or fields.number_format(key)
     cell.number_format = "General" if fmt == fields.TEXT else fmt
-    cell.alignment = Alignment(horizontal="left" if fmt == fields.TEXT else "right")
+    cell.alignment = Alignment(horizontal="left", indent=1) if fmt == fields.TEXT else Alignment(horizontal="right")
 
 
 def _simulator(book, sheet):
@@ -593,7 +596,7 @@ def _checks(book, sheet, inputs, results):
     _put(sheet, f"A{total}", "All catalogs", "atlas_heading")
     _put(sheet, f"D{total}", f"=SUM(D{first}:D{end})", "atlas_output", "0")
     _put(sheet, f"E{total}", f'=IF(D{total}=0,"OK: catalogs are complete","CHECK: see the Checks sheet")',
-         "atlas_output")
+         "atlas_output").alignment = Alignment(indent=1)  # clear of the count beside it
     _name(book, "CatalogCheck", sheet, f"E{total}")
     red = dict(fill=PatternFill("solid", fgColor="C00000"), font=Font(name=layout.FONT, bold=True, color="FFFFFF"))
     green = dict(fill=PatternFill("solid", fgColor="C6EFCE"), font=Font(name=layout.FONT, bold=True, color="006100"))
