@@ -194,11 +194,39 @@ def readability_problems(book, pages, keyed=KEYED_SHEETS):
     return problems
 
 
+DETAIL = {"detail": True, "offerings": ["runpod", "lambda", "together"],  # a GPU offering first: it can commit
+          "forecast": {"months": 24, "monthly_growth": 0.05, "start": "2027-01", "commitment": "3y"}}
+
+
 @pytest.fixture(scope="module")
 def report_pages(tmp_path_factory):
+    """Every sheet a report can have: the detail sheets, a forecast with calendar months and a commitment."""
     folder = tmp_path_factory.mktemp("render_report")
-    path = workbook.report(folder / "report.xlsx")
+    path = workbook.report(folder / "report.xlsx", DETAIL)
     return load_workbook(path), render(path, folder)
+
+
+@pytest.fixture(scope="module", params=[None, ("runpod/h100_sxm", "together:per_token", "lambda")],
+                ids=["default", "options"])
+def short_pages(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("render_short")
+    path = workbook.report(folder / "short.xlsx", {"options": request.param} if request.param else None)
+    return load_workbook(path), render(path, folder)
+
+
+def printed_pages(text):
+    return len(re.findall(r"— page \d+ of \d+", text))
+
+
+def test_short_report_is_one_page_and_its_sources(short_pages):
+    book, pages = short_pages
+    assert book.sheetnames == ["Summary", "Sources"]
+    assert printed_pages(pages["Summary"]) == 1 and printed_pages(pages["Sources"]) == 1
+    problems = readability_problems(book, pages)
+    assert not problems, "\n".join(problems)
+    table = book["Summary"]
+    shown = [text for _, text in shown_numbers(table)]
+    assert len(shown) >= 12 and all(text in pages["Summary"] for text in shown)  # every cost on the page
 
 
 def test_report_every_sheet_renders_clean(report_pages):

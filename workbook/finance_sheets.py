@@ -156,8 +156,8 @@ def forecast_template_sheet(book, sheet, name):
     for column, (key, heading) in enumerate(zip(shown, headings), start=1):
         value = samples.get(key, "$10,000,000")
         sheet.column_dimensions[get_column_letter(column)].width = layout.fit_width([value], heading)
-    sheet.column_dimensions["A"].width = 30  # the input labels above the table
-    sheet.column_dimensions["D"].width = max(sheet.column_dimensions["D"].width, 14)
+    for letter, least in (("A", 30), ("B", 16), ("C", 14)):  # the inputs above the table: labels, values, units
+        sheet.column_dimensions[letter].width = max(sheet.column_dimensions[letter].width, least)
     sheet.row_dimensions[top - 1].height = layout.LINE_POINTS * max(
         layout.wrapped_lines(h, sheet.column_dimensions[get_column_letter(c)].width / 1.1 - 1)
         for c, h in enumerate(headings, start=1))
