@@ -112,13 +112,16 @@ def test_every_bad_value_is_caught_and_named(built, bad):
                                                       "Ranking: computed, at least one offering"}),
     ({"tokens_per_day": -5e9}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
                                                     "Ranking: computed, at least one offering"}),
-    ({"model": "gpt4"}, {"Model"}, {"Results (planner): a number in every value cell",
+    ({"model": "gpt4"}, {"Model", "Simulator workload runs the plan's model"}, {"Results (planner): a number in every value cell",
                                     "Results (serving model): a number in every value cell",
                                     "Ranking: computed, at least one offering",
                                     "What-if by offering: a cost in every cell", "What-if by pattern: a cost in every cell"}),
     ({"parallelism.dp": 0}, {"Data parallel replicas"}, {"Results (simulator): a number in every value cell",
                                                          "Simulator: computed", "Schedule: computed"}),
     ({"low_risk_max": 0.8}, {"Low-risk limit ≤ medium-risk limit"}, set()),
+    # issue 20: the Simulator beside a plan it does not model (Llama-70B on H100 beside gpt-oss on B200) is flagged
+    ({"gpu": "b200"}, {"Simulator target has the plan's GPU"}, set()),
+    ({"workload": "llama_8b_api"}, {"Simulator workload runs the plan's model"}, set()),
 ])
 def test_one_bad_input_fails_its_check_and_the_results_it_breaks(built, values, inputs_failing, results_failing):
     status, (count, overall) = run(built, values)

@@ -71,7 +71,8 @@ INPUTS = (
     Block("What-if overrides — blank = catalog value or the 75 % rule", (
         Row("Fixed GPU count", "fixed_gpu_count", None, "GPUs", "what if we only have this many GPUs?", fmt=COUNT,
             optional=True),
-        Row("Throughput per GPU", "gpu_tokens_per_s_override", None, "tokens/s", "replaces the Throughput sheet figure",
+        Row("Throughput per GPU (input + output)", "gpu_tokens_per_s_override", None, "tokens/s/GPU",
+            "input + output tokens, as the Ranking's and atlas-xl plan's gpu_tokens_per_s; replaces the catalog figure",
             fmt=COUNT, optional=True),
         Row("Price per GPU-hour", "hourly_usd_override", None, "USD/h", "replaces the Offerings sheet price",
             fmt=USD_CENTS, optional=True),
@@ -160,8 +161,9 @@ RESULTS = (
         Row("Annual cost", "annual_cost", "=MonthlyCost*12", "USD/year", "12 × monthly cost", fmt=USD),
     )),
     Block("Serving model — one GPU of the chosen offering (blank for per-token offerings)", (
-        Row("Throughput per GPU", "serving_tokens_per_s", serving_formula("ATLAS_GPU_TPS"), "tokens/s/GPU",
-            "output tokens within the TTFT/TPOT limits", fmt=COUNT),
+        Row("Output tokens per GPU", "serving_tokens_per_s", serving_formula("ATLAS_GPU_TPS"), "tokens/s/GPU",
+            "output tokens only, within the TTFT/TPOT limits; the planner's throughput per GPU (Ranking, atlas-xl "
+            "plan: gpu_tokens_per_s) counts input + output tokens", fmt=COUNT),
         Row("Time per output token", "serving_tpot_ms", serving_formula("ATLAS_TPOT"), "ms (p99)",
             "at that throughput", fmt=NUMBER),
         Row("Model fits", "serving_fits", serving_formula("ATLAS_FIT"), "TRUE/FALSE",
@@ -289,7 +291,20 @@ INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from wh
 }
 """Input rules of the Checks sheet, one per Inputs row (rank_fields is checked by the ranking itself)."""
 
+CATALOG_COLUMNS = {  # defined name → (catalog table, column): catalog columns the cross-checks look up
+    "TargetKeys": ("targets", "target"), "TargetGpus": ("targets", "gpu"),
+    "WorkloadKeys": ("workloads", "workload"), "WorkloadModels": ("workloads", "model"),
+}
+
 CROSS_CHECKS = (  # checks across inputs: (label, condition that must hold, over Inputs keys, fix)
     ("Low-risk limit ≤ medium-risk limit", "{low_risk_max}<={medium_risk_max}",
      "the low-risk limit must not exceed the medium-risk limit"),
+    # the Simulator models the planned deployment only when its target and workload match the plan
+    ("Simulator target has the plan's GPU", 'OR({gpu}="",IFERROR(INDEX(TargetGpus,MATCH({target},TargetKeys,0)),"")'
+                                            '={gpu})',
+     "pick a target of the Targets sheet with the Inputs GPU, or the Simulator models other hardware than the plan"),
+    ("Simulator workload runs the plan's model", 'IFERROR(INDEX(WorkloadModels,MATCH({workload},WorkloadKeys,0)),"")'
+                                                 '={model}',
+     "pick a workload of the Workloads sheet whose model is the Inputs model (add one if none), or the Simulator "
+     "models another model than the plan"),
 )

@@ -843,6 +843,8 @@ def build_template(path, catalog=None, overwrite=True):
     _optimizer(book, created["Optimizer"])
     _checks(book, created["Checks"], inputs, created["Results"])
     _catalog_sheets(book, cat)
+    for name, (table, column) in sheets.CATALOG_COLUMNS.items():  # the columns the cross-checks look up
+        _define(book, name, _catalog_column(table, column))
     _fields(book, book.create_sheet("Fields"))
     _lists(book, book.create_sheet("Lists"))
     _conf(book.create_sheet("xlwings.conf"))
