@@ -149,19 +149,20 @@ def forecast_template_sheet(book, sheet, name):
         series.graphicalProperties.line.dashStyle = "dash"
     chart.y_axis.number_format = sheets.USD
     chart.x_axis.delete = chart.y_axis.delete = False
-    chart.height, chart.width = 9, 18
-    sheet.add_chart(chart, "O4")  # right of the table: the inputs' comments run across E:N
+    chart.height, chart.width = 9, 15
+    sheet.add_chart(chart, "I4")  # beside the inputs, clear of their comments (D:H)
     samples = {"month": "60", "period": "2027-01", "tokens_per_day": "2,000,000,000", "gpu_count": "1,000",
                "month_number": "60"}
     for column, (key, heading) in enumerate(zip(shown, headings), start=1):
         value = samples.get(key, "$10,000,000")
         sheet.column_dimensions[get_column_letter(column)].width = layout.fit_width([value], heading)
-    for letter, least in (("A", 30), ("B", 16), ("C", 14)):  # the inputs above the table: labels, values, units
+    for letter, least in (("A", 30), ("B", 16), ("C", 14), ("D", 12)):  # the inputs above the table: labels, values, units
         sheet.column_dimensions[letter].width = max(sheet.column_dimensions[letter].width, least)
     sheet.row_dimensions[top - 1].height = layout.LINE_POINTS * max(
         layout.wrapped_lines(h, sheet.column_dimensions[get_column_letter(c)].width / 1.1 - 1)
         for c, h in enumerate(headings, start=1))
     sheet.freeze_panes = f"B{first}"
+    layout.print_setup(sheet, title_rows=(top - 1, top), area=f"A1:M{last}")
 
 
 def sensitivity_template_sheet(book, sheet, name):
@@ -183,7 +184,7 @@ def sensitivity_template_sheet(book, sheet, name):
         f"B{top}:I{last}", f"=ATLAS_SENSITIVITY(TokensPerDay,Pattern,Model,Platform,Gpu,SensSpread,,LatencyMs,"
                            f"{PLANNER_ARGS},{SERVING})")
     names = ["input_label"] + list(finance.SENSITIVITY_COLUMNS) + ["row", "low_delta_usd", "high_delta_usd"]
-    headings = ["Input"] + [layout.heading_text(c) for c in finance.SENSITIVITY_COLUMNS] + [
+    headings = ["Input", "Key"] + [layout.heading_text(c) for c in finance.SENSITIVITY_COLUMNS[1:]] + [
         "Row", layout.heading_text("low_delta_usd"), layout.heading_text("high_delta_usd")]
     for column, heading in enumerate(headings, start=1):
         _put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")

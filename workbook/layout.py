@@ -135,8 +135,7 @@ def _header_lines(names, sheet, column):
     lines = 1
     for offset, name in enumerate(names):
         width = sheet.column_dimensions[get_column_letter(column + offset)].width or 10
-        lines = max(lines, sum(max(1, math.ceil(len(part) / max(width - 2, 1)))
-                               for part in heading_text(name).split("\n")))
+        lines = max(lines, wrapped_lines(heading_text(name), (width - 1) / 1.1))  # bold: a tenth wider
     return lines
 
 

@@ -640,7 +640,7 @@ def _simulator(sheet, record):
         write_cell(sheet, i, column, fields.label(f"{p}_ms"))
         write_cell(sheet, i, column + 1, record[f"{p}_service_ms"], fields.DECIMAL)
         write_cell(sheet, i, column + 2, record[f"{p}_ms"], fields.DECIMAL)
-    layout.widths(sheet, [22, 12, 12], column)
+    layout.widths(sheet, [22, 14, 14], column)
     sheet.column_dimensions["E"].width = 3
     chart = BarChart()
     chart.title, chart.y_axis.title, chart.style = "Latency percentiles", "ms", 10
