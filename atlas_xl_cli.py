@@ -110,7 +110,7 @@ def _emit_frame(frame, args, view=None):
         records = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
         print(json.dumps(records, indent=2, allow_nan=False))
     elif args.csv:
-        frame.to_csv(sys.stdout, index=False)
+        values.write_csv(frame, sys.stdout)
     else:
         if view:
             shown = pd.DataFrame({heading: [_fmt(v, fmt) for v in frame[col]] for col, (heading, fmt) in view.items()})
@@ -173,7 +173,7 @@ def _print_fields(record, units, args):
     frame = pd.DataFrame({"field": list(record), "value": list(record.values()),
                           "units": [units.get(k, "") for k in record]})
     if args.csv:
-        frame.to_csv(sys.stdout, index=False)
+        values.write_csv(frame, sys.stdout)
         return
     frame["value"] = [("-" if v is None else f"{v:,.4g}" if isinstance(v, float) and abs(v) < 1e4 else
                        f"{v:,.0f}" if isinstance(v, float) else _short(str(v))) for v in frame["value"]]
@@ -559,7 +559,7 @@ def cmd_forecast(args):
                "summary": {k: _jsonable(v) for k, v in frame.attrs.items()}})
         return
     if args.csv:
-        frame.to_csv(sys.stdout, index=False)
+        values.write_csv(frame, sys.stdout)
         return
     view = dict(FORECAST_VIEW)
     if not args.start:
@@ -598,7 +598,7 @@ def cmd_breakeven(args):
         if args.json:
             _dump(record)
         else:
-            pd.DataFrame([record]).to_csv(sys.stdout, index=False)
+            values.write_csv(pd.DataFrame([record]), sys.stdout)
         return
     if result.tokens_per_day is None:
         print(result.reason)
@@ -627,7 +627,7 @@ def cmd_pattern(args):
     if args.json:
         _dump(record)
     elif args.csv:
-        pd.DataFrame([record]).to_csv(sys.stdout, index=False)
+        values.write_csv(pd.DataFrame([record]), sys.stdout)
     else:
         units = {"tokens_per_day": "tokens/day", "hours": "h"}
         print(pd.DataFrame({"field": list(record), "value": [_show(v) for v in record.values()],
@@ -644,7 +644,7 @@ def _add_pattern(found, args):
         raise InputError(f"'{target}' exists — pass --force to replace it, or choose another folder")
     table = with_pattern(found, args.name, args.catalog, source=Path(args.file).name).tables["patterns"]
     target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target, lambda path: table.to_csv(path, index=False), overwrite=args.force)
+    _atomic_write(target, lambda path: values.write_csv(table, path), overwrite=args.force)
 
 
 def _atomic_write(target, write, overwrite=True):
@@ -688,7 +688,7 @@ def cmd_sweep(args):
     if target.suffix.lower() == ".parquet":
         _atomic_write(target, lambda path: result.to_parquet(path, index=False), overwrite=args.force)
     else:
-        _atomic_write(target, lambda path: result.to_csv(path, index=False), overwrite=args.force)
+        _atomic_write(target, lambda path: values.write_csv(result, path), overwrite=args.force)
     failed = result[result["error"] != ""].drop_duplicates("scenario")
     scenarios = result["scenario"].nunique()
     print(f"wrote {target}: {scenarios:,} scenarios, {len(result):,} scenario-months, {len(failed):,} failed")

@@ -428,6 +428,7 @@ def _cell(value, column, where, table=None):
                 raise CatalogError(f"{at}: {number:g} is not a whole number")
             return int(number)
         return number
+    value = values.from_spreadsheet_text(value)  # a catalog exported by atlas-xl (values.write_csv)
     if column.kind == "key":
         key = normalize_key(value)
         if not key and column.required:
@@ -806,7 +807,7 @@ class Catalog:
         directory.mkdir(parents=True, exist_ok=True)
         for name, frame in self.tables.items():
             with atomic_output(directory / FILES[name], overwrite=True) as temp:  # never half a file
-                frame.to_csv(temp, index=False)
+                values.write_csv(frame, temp)  # text that looks like a formula stays text
         return directory
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
+from .values import check_arguments
 from . import planner
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
@@ -247,6 +248,8 @@ def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None,
     with the month's hours. Month 1 equals plan() (with the month's hours when ``start`` is
     given). cumulative_cost(k) = Σ_{j≤k} monthly_cost(j).
     """
+    check_arguments(tokens_per_day=tokens_per_day, months=months, committed_gpus=committed_gpus,
+                    **plan_kwargs)  # docs/limits.md
     volumes, n = _volumes(tokens_per_day, months, monthly_growth)
     change = _rate("price_change_per_year", price_change_per_year)
     first = parse_start(start)
@@ -400,6 +403,7 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     1e-10. Monthly cost is compared (one-off penalties are not). GPU costs are steps; where a step
     carries one option past the other, the result is marked ``exact=False``.
     """
+    check_arguments(**plan_kwargs)  # docs/limits.md
     low, high = float(low), float(high)
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
         raise InputError(f"breakeven range {low:g}–{high:g} tokens/day — give 0 < low < high")
@@ -460,6 +464,7 @@ def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, month
     Returns a dict {month, period, cheaper_before, cheaper_after, cost_a_usd, cost_b_usd}, or
     None when the same option is cheaper (or they are equal) in every month.
     """
+    check_arguments(tokens_per_day=tokens_per_day, months=months, **plan_kwargs)  # docs/limits.md
     label_a, args_a = _option(option_a, "option_a")
     label_b, args_b = _option(option_b, "option_b")
     common = dict(months=months, monthly_growth=monthly_growth, start=start,
@@ -777,6 +782,7 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     -------
     CostRange
     """
+    check_arguments(tokens_per_day=tokens_per_day, draws=draws, seed=seed, **plan_kwargs)  # docs/limits.md
     if (isinstance(draws, bool) or not isinstance(draws, (int, float, np.integer)) or not math.isfinite(draws)
             or draws != int(draws) or not 1 <= draws <= 10_000_000):
         raise InputError(f"draws = {draws!r} — give a whole number from 1 to 10,000,000, e.g. 10000")
@@ -860,6 +866,7 @@ def sensitivity(tokens_per_day, pattern, model, platform, gpu=None, *, spread=SE
         Columns ``SENSITIVITY_COLUMNS``, largest swing first. active_ratio and target_utilization
         are capped at 1.
     """
+    check_arguments(tokens_per_day=tokens_per_day, **plan_kwargs)  # docs/limits.md
     spread = _spread("spread", spread)
     if output not in FIELDS:
         raise InputError(f"output '{output}' is not a plan field — use one of monthly_cost_usd, "

@@ -9,6 +9,7 @@ import math
 
 from .catalog import load_catalog
 from .errors import InputError
+from .values import check_arguments
 from .simulator import DEFAULT_USD_PER_KWH, Record, resolve, resolve_knobs, _simulate
 
 MIN_GAIN = 0.03  # accept a change only for more than 3 % throughput (spec 9)
@@ -48,6 +49,7 @@ def optimize(target=None, workload=None, knobs=None, *, seed=0, sla_p99_ms=120.0
         (the starting record), ``trail`` (accepted steps in order: step, change, knobs,
         tokens_per_sec, p99_ms, gain), ``evaluated`` (number of simulations), ``sla_p99_ms``.
     """
+    check_arguments(seed=seed, sla_p99_ms=sla_p99_ms, usd_per_kwh=usd_per_kwh, pue=pue)  # docs/limits.md
     if isinstance(sla_p99_ms, bool) or not isinstance(sla_p99_ms, (int, float)) or not sla_p99_ms > 0:
         raise InputError(f"sla_p99_ms must be a number of milliseconds greater than 0, not {sla_p99_ms!r}")
     cat = load_catalog(catalog)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import serving
+from .values import check_arguments
 from .arith import ceil, is_array, maximum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
@@ -460,6 +461,10 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     -------
     PlanResult
     """
+    check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, gpu_count=gpu_count,
+                    gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
+                    price_per_m_tokens=price_per_m_tokens, input_tokens=input_tokens,
+                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms)  # docs/limits.md
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
@@ -570,6 +575,8 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         platform and GPU. GPU offerings that cannot hold the model or meet the limits are left out
         and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}).
     """
+    check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, input_tokens=input_tokens,
+                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms)  # docs/limits.md
     cat = load_catalog(catalog)
     model_key = cat.check_model(model)
     if is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):

@@ -5,6 +5,7 @@ import math
 
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
+from .values import check_arguments
 from .simulator import DEFAULT_USD_PER_KWH, DEFAULT_WORKLOAD, Record, flatten, parse_overrides, simulate
 
 WEIGHTED = ("tokens_per_sec", "flop_utilization", "hbm_bw_util", "comm_compute_ratio", "step_time_ms",
@@ -55,6 +56,7 @@ def run_schedule(target=None, workload=None, knobs=None, *, seed=0, catalog=None
         dicts per percentile, ``queue_utilization``, ``saturated`` (any phase), and ``phases``:
         the per-phase records with their ``phase`` name and ``duration_minutes``.
     """
+    check_arguments(seed=seed, usd_per_kwh=usd_per_kwh, pue=pue)  # docs/limits.md
     cat = load_catalog(catalog)
     workload = workload or DEFAULT_WORKLOAD
     phases = schedule_phases(workload, cat) or [

@@ -28,6 +28,7 @@ from .arith import floor, maximum, minimum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
 from .record import Record
+from .values import check_arguments
 
 PRECISIONS = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp4": 0.5625}
 """Bytes per weight. fp4 is NVFP4/MXFP4: 4-bit values plus one 8-bit scale per 16 values (4.5 bits)."""
@@ -439,6 +440,8 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
         measured throughput of this GPU, model and precision anchors the estimate, else estimated)
         and ``expected_error`` (relative error of this basis in the leave-one-GPU-out back-test).
     """
+    check_arguments(input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+                    tp=tp, concurrency=concurrency)  # docs/limits.md
     cat = load_catalog(catalog)
     model_id = tuple(sorted(model.items())) if isinstance(model, dict) else normalize_key(model)
     key = (cat.fingerprint, model_id, normalize_key(gpu), precision, kv_precision, input_tokens,

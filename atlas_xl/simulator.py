@@ -12,6 +12,7 @@ import random
 from . import queueing, serving
 from .catalog import SCHEMAS, load_catalog, normalize_key, parse_bool, validate_record
 from .errors import CatalogError, InputError, unknown_name
+from .values import check_arguments
 from .record import Record
 
 DEFAULT_TARGET = "nvidia_h100_8x_nvlink"
@@ -358,6 +359,7 @@ def simulate(target=None, workload=None, knobs=None, *, seed=0, hardware=None, c
         metrics (``queue_*``, ``saturated``), node_power_w, energy_cost_per_hour_usd,
         dollar_per_1k_tokens and the inputs that produced them.
     """
+    check_arguments(seed=seed, usd_per_kwh=usd_per_kwh, pue=pue)  # docs/limits.md
     cat = load_catalog(catalog)
     phase = _phase or {}
     t, h, w = resolve(target, workload, hardware, cat, phase.get("overrides"))

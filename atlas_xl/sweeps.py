@@ -17,6 +17,7 @@ import pandas as pd
 
 from .catalog import load_catalog, normalize_key
 from .errors import AtlasError, InputError
+from .values import check_arguments
 from .finance import MAX_MONTHS
 from .planner import FIELDS, plan
 
@@ -207,6 +208,7 @@ def sweep(scenarios, *, catalog=None, assumptions=None, scheduler=None, workers=
         Columns ``RESULT_COLUMNS``; ``error`` is '' for a scenario that was computed and the
         one-line reason otherwise.
     """
+    check_arguments(workers=workers, chunk_size=chunk_size)  # docs/limits.md
     table = read_scenarios(scenarios)
     cat = load_catalog(catalog)
     if not isinstance(chunk_size, int) or chunk_size < 1:

@@ -25,9 +25,12 @@ import math
 import re
 import unicodedata
 
+import numpy as np
+
 from .errors import InputError
 
 MAX_TOKENS_PER_DAY = 1e15
+MIN_LATENCY_MS = 0.01
 PLAUSIBLE_BUDGET_USD = 1e10
 
 SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "g": 1e9, "t": 1e12,
@@ -42,6 +45,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NOT_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity",
                ".inf", "-.inf", ".nan")
 MAX_TEXT = 32_767  # Excel's limit on the characters of one cell
+TINY = 1e-300  # below this a product of a few such numbers underflows to 0 or a subnormal (5e-324)
 
 
 def shown(text, limit=40):
@@ -94,7 +98,7 @@ def _number_or_none(raw, what):
     number = float(body) * scale
     if not math.isfinite(number):
         raise InputError(f"{what} {shown(raw)} is beyond the range of numbers (about 1.8e308) — give a smaller number")
-    if number != 0 and abs(number) < 1e-300:
+    if number != 0 and abs(number) < TINY:
         raise InputError(f"{what} {shown(raw)} is too close to zero to compute with — give 0 or a larger number")
     return number
 
@@ -112,6 +116,8 @@ def parse_value(raw, what="value"):
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and not math.isfinite(raw):
             raise InputError(f"{what} {raw} is not a finite number — give a number such as 2e9")
+        if isinstance(raw, float) and raw != 0 and abs(raw) < TINY:
+            raise InputError(f"{what} {shown(repr(raw))} is too close to zero to compute with — give 0 or a larger number")
         if isinstance(raw, int) and abs(raw) > 1e300:
             raise InputError(f"{what} has {len(str(abs(raw)))} digits — give a number of ordinary size")
         return raw
@@ -154,20 +160,31 @@ def parse_number(raw, what="value", *, minimum=None, maximum=None, positive=Fals
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{what} must be a number, not {shown(str(raw).strip())} — write e.g. 2e9, 2B or 500M")
     number = float(value)
+    problem = bound_problem(number, what, minimum=minimum, maximum=maximum, positive=positive, whole=whole,
+                            unit=unit)
+    if problem:
+        raise InputError(problem)
+    return int(number) if whole else number
+
+
+def bound_problem(number, what, *, minimum=None, maximum=None, positive=False, whole=False, unit=""):
+    """The one-line message when the finite float ``number`` is outside its bounds, else None.
+
+    The same text at every entrance: `parse_number` (CLI, scenario files, worksheet text) and
+    `check_limits` (the Python API, the worksheet functions' numbers).
+    """
     units = f" {unit}" if unit else ""
     if positive and number <= 0:
-        raise InputError(f"{what} must be greater than 0 — got {_show(number)}")
+        return f"{what} must be greater than 0 — got {_show(number)}"
     if minimum is not None and number < minimum:
-        raise InputError(f"{what} must be {_show(minimum)}{units} or more — got {_show(number)}")
+        return f"{what} must be {_show(minimum)}{units} or more — got {_show(number)}"
     if maximum is not None and number > maximum:
-        raise InputError(f"{what} {_show(number)}{units} is above the plausible limit of {_show(maximum)}{units} — "
-                         "check the value (see docs/limits.md)")
-    if whole:
-        if number != math.floor(number):
-            raise InputError(f"{what} must be a whole number — got {_show(number)} (round it yourself: "
-                             f"{math.floor(number):g} or {math.ceil(number):g})")
-        return int(number)
-    return number
+        return (f"{what} {_show(number)}{units} is above the plausible limit of {_show(maximum)}{units} — "
+                "check the value (see docs/limits.md)")
+    if whole and number != math.floor(number):
+        return (f"{what} must be a whole number — got {_show(number)} (round it yourself: "
+                f"{math.floor(number):g} or {math.ceil(number):g})")
+    return None
 
 
 LIMITS = {
@@ -189,17 +206,97 @@ LIMITS = {
     "seed": (dict(minimum=0, maximum=2**32 - 1, whole=True, unit=""), "numpy seeds are 32-bit"),
     "top": (dict(minimum=1, maximum=1_000_000, whole=True, unit=""), "a count of rows to show"),
     "sla_p99_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
-    "input_tokens": (dict(positive=True, maximum=1e9, unit="tokens"), "1000x the longest published context windows"),
-    "output_tokens": (dict(positive=True, maximum=1e9, unit="tokens"), "as input_tokens"),
-    "ttft_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
-    "tpot_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
+    "input_tokens": (dict(minimum=1, maximum=1e9, unit="tokens"),
+                     "a request holds at least one token; 1000x the longest published context windows"),
+    "output_tokens": (dict(minimum=1, maximum=1e9, unit="tokens"),
+                      "at least the first token; 1000x the longest published context windows"),
+    "ttft_ms": (dict(minimum=MIN_LATENCY_MS, maximum=3.6e6, unit="ms"),
+                "10 us: two GPU kernel launches (a few us each, NVIDIA 'Getting Started with CUDA Graphs', 2019); "
+                "no forward pass is faster. One hour, as latency_ms"),
+    "tpot_ms": (dict(minimum=MIN_LATENCY_MS, maximum=3.6e6, unit="ms"), "as ttft_ms"),
     "tp": (dict(positive=True, whole=True, maximum=1_000_000, unit="GPUs"), "a degree of parallelism above 1e6 exceeds any cluster"),
     "months": (dict(minimum=1, maximum=1200, whole=True, unit="months"), "a century of monthly forecast"),
     "committed_gpus": (dict(positive=True, maximum=1e7, unit="GPUs"), "as gpu_count"),
     "workers": (dict(minimum=1, maximum=4096, whole=True, unit=""), "local processes; more than any one machine's cores"),
     "chunk_size": (dict(minimum=1, maximum=10_000_000, whole=True, unit="scenarios"), "scenarios per task"),
+    "concurrency": (dict(minimum=1, maximum=1e6, whole=True, unit="sequences"),
+                    "sequences per replica; 1e6 is ~1000x the batch any published serving benchmark runs"),
+    "draws": (dict(minimum=1, maximum=1e7, whole=True, unit="draws"),
+              "Monte Carlo draws held in memory at once (1e7 x a few float64 arrays is a few hundred MB)"),
 }
 """Range of every numeric argument the CLI and scenario files accept, with the reason."""
+
+
+def check_limits(name, value):
+    """``value`` checked against the LIMITS of the argument ``name``: None passes, a number or an
+    array (list, numpy array, pandas Series) of numbers must lie within the bounds, else InputError
+    with the first offending value — the message `parse_argument` gives the same value. Text and
+    other kinds pass through unchanged for the caller's own type check. Returns ``value``.
+
+    The one check the Python API applies at its entry (plan, rank, estimate, forecast, ...), so the
+    worksheet functions, which call it, share it too.
+    """
+    if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
+        return value
+    problems = limit_problems(name, value, first=True)
+    if problems:
+        raise InputError(next(iter(problems.values())))
+    return value
+
+
+def check_arguments(**arguments):
+    """`check_limits` for every ``name=value`` given that LIMITS knows (the arguments of one API
+    call; the others, such as ``billing``, are the callee's to check)."""
+    for name, value in arguments.items():
+        if name in LIMITS:
+            check_limits(name, value)
+
+
+def limit_problems(name, value, *, first=False, blank_nan=False):
+    """{flat index: message} for the values of ``value`` (a number or an array) outside the LIMITS of
+    ``name``; vectorised, so a worksheet grid of a million cells costs a few numpy passes. With
+    ``blank_nan`` a NaN is a blank cell and passes; otherwise it is refused as not finite."""
+    bounds, _ = LIMITS[name]
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return {}  # not numbers: the caller's type check says what is wrong
+    flat = array.ravel()
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(flat) if not blank_nan else np.isinf(flat)
+        bad |= (flat != 0) & (np.abs(flat) < TINY)
+        if bounds.get("positive"):
+            bad |= flat <= 0
+        if bounds.get("minimum") is not None:
+            bad |= flat < bounds["minimum"]
+        if bounds.get("maximum") is not None:
+            bad |= flat > bounds["maximum"]
+        if bounds.get("whole"):
+            bad |= np.isfinite(flat) & (flat != np.floor(flat))
+    problems = {}
+    for index in np.flatnonzero(bad):
+        number = float(flat[index])
+        if not math.isfinite(number):
+            problems[int(index)] = f"{name} {number} is not a finite number — give a number such as 2e9"
+        elif number != 0 and abs(number) < TINY:
+            problems[int(index)] = (f"{name} {shown(repr(number))} is too close to zero to compute with — "
+                                    "give 0 or a larger number")
+        else:
+            problems[int(index)] = bound_problem(number, name, **bounds)
+        if first:
+            break
+    return problems
+
+
+def limits_table():
+    """The markdown table of LIMITS that docs/limits.md shows (a test compares the two)."""
+    lines = ["| argument | lower | upper | units | kind | why this bound |", "|---|---|---|---|---|---|"]
+    for name, (bounds, why) in LIMITS.items():
+        lower = "> 0" if bounds.get("positive") else (f"≥ {bounds['minimum']:g}" if "minimum" in bounds else "")
+        upper = f"≤ {bounds['maximum']:g}" if "maximum" in bounds else ""
+        kind = "whole" if bounds.get("whole") else ""
+        lines.append(f"| `{name}` | {lower} | {upper} | {bounds.get('unit', '')} | {kind} | {why} |")
+    return "\n".join(lines) + "\n"
 
 
 def parse_argument(raw, name):
@@ -215,6 +312,41 @@ def parse_volume(raw, what="tokens_per_day"):
 
 def _show(number):
     return f"{number:,.0f}" if abs(number) < 1e15 and number == int(number) else f"{number:.6g}"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP, "CSV Injection",
+https://owasp.org/www-community/attacks/CSV_Injection)."""
+
+
+def spreadsheet_text(value):
+    """A cell for a CSV a spreadsheet will open: text that starts with = + - @ tab or CR gets a
+    leading single quote, so Excel and LibreOffice show it as text instead of running it
+    (``=cmd|'/c calc'!A1``, ``=HYPERLINK(...)``); numbers, and text that is a plain number
+    (``-3``, ``+1.5e3``), stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def from_spreadsheet_text(value):
+    """The inverse of `spreadsheet_text` for a CSV read back (a catalog exported by atlas-xl): a
+    leading single quote before = + - @ tab or CR is dropped, as Excel drops the quote typed before
+    a formula character."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def write_csv(frame, target):
+    """``frame`` (a pandas DataFrame) as CSV to ``target`` (a path or a text stream), every text
+    cell through `spreadsheet_text`: the one CSV writer of the product (rank/catalog/forecast/
+    breakeven/pattern --csv, sweep -o, catalog export)."""
+    safe = frame.copy()
+    for column in safe.columns[safe.dtypes == object]:
+        safe[column] = [spreadsheet_text(v) for v in safe[column]]
+    safe.columns = [spreadsheet_text(str(c)) for c in safe.columns]
+    safe.to_csv(target, index=False)
 
 
 def finite_or_none(value):

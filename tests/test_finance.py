@@ -94,7 +94,7 @@ def test_plan_keyword_arguments_are_forwarded():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"months": 0}, "months = 0"),
+    ({"months": 0}, "months must be 1 months or more — got 0"),  # LIMITS (docs/limits.md)
     ({"months": 2.5}, "whole number"),
     ({"monthly_growth": -1.0}, "−100 %"),
     ({"monthly_growth": -1.5}, "−100 %"),
@@ -113,7 +113,7 @@ def test_forecast_bad_input_is_one_line(kwargs, words):
 def test_list_and_months_must_agree():
     with pytest.raises(InputError, match="3 monthly volumes but months = 5"):
         finance.forecast([1e9, 2e9, 3e9], *WORKLOAD, months=5)
-    with pytest.raises(InputError, match="every monthly volume"):
+    with pytest.raises(InputError, match="tokens_per_day must be greater than 0 — got -2,000,000,000"):  # LIMITS
         finance.forecast([1e9, -2e9], *WORKLOAD)
 
 

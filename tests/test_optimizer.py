@@ -55,5 +55,5 @@ def test_deterministic():
 
 
 def test_bad_sla():
-    with pytest.raises(AtlasError, match="sla_p99_ms must be a number of milliseconds greater than 0"):
+    with pytest.raises(AtlasError, match="sla_p99_ms must be greater than 0 — got 0"):
         atlas_xl.optimize(sla_p99_ms=0)

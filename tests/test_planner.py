@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import atlas_xl
-from atlas_xl import planner
+from atlas_xl import planner, values
 from atlas_xl.errors import AtlasError, InputError, UnknownNameError
 
 
@@ -279,8 +279,8 @@ def test_utilization_after_never_above_target_when_rule_decides(volume, pattern,
 
 
 @settings(max_examples=200, deadline=None)
-@given(volumes, st.floats(min_value=0, max_value=100), st.floats(min_value=0, max_value=100),
-       st.sampled_from(["autoscaling", "dedicated", "per_token"]))
+@given(volumes, *[st.floats(min_value=0, max_value=100).filter(lambda x: x == 0 or x >= values.TINY)] * 2,
+       st.sampled_from(["autoscaling", "dedicated", "per_token"]))  # prices below TINY are refused (docs/limits.md)
 def test_cost_never_falls_as_price_rises(volume, p1, p2, billing):
     lo, hi = sorted((p1, p2))
     kw = dict(billing=billing, gpu_tokens_per_s=3000.0)

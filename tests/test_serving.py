@@ -118,9 +118,9 @@ def test_model_as_architecture_dict():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(precision="int3"), "unknown precision 'int3' — use bf16, fp16, fp8, fp4 or best"),
-    (dict(input_tokens=-5), "input_tokens must be a finite number greater than 0"),
+    (dict(input_tokens=-5), "input_tokens must be 1 tokens or more — got -5"),  # LIMITS (docs/limits.md)
     (dict(tpot_ms="fast"), "tpot_ms must be a number, not 'fast'"),
-    (dict(tp=1.5), "tp must be a whole number of GPUs"),
+    (dict(tp=1.5), r"tp must be a whole number — got 1.5 \(round it yourself: 1 or 2\)"),
 ])
 def test_bad_input_one_line(kwargs, message):
     with pytest.raises(InputError, match=message):

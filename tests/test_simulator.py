@@ -197,8 +197,8 @@ def test_more_accelerators_never_less_throughput(n1, n2):
     ((None, None, {"turbo": True}), {}, "unknown knob 'turbo'"),
     ((None, None, {"virt": "vm"}), {}, "knob virt 'vm' is unknown"),
     ((None, None, {"microbatch": 0}), {}, "knob microbatch must be a whole number >= 1"),
-    ((None, None), {"usd_per_kwh": -1}, "usd_per_kwh must be a number >= 0"),
-    ((None, None), {"pue": 0.5}, "pue must be >= 1"),
+    ((None, None), {"usd_per_kwh": -1}, "usd_per_kwh must be 0 USD/kWh or more — got -1"),  # LIMITS
+    ((None, None), {"pue": 0.5}, "pue must be 1 or more — got 0.5"),  # LIMITS (docs/limits.md)
 ])
 def test_errors_are_one_line(args, kwargs, message):
     with pytest.raises(AtlasError) as info:

@@ -96,3 +96,100 @@ def test_the_three_former_parsers_now_agree():
     for parse in (_parse_value, lambda t: excel.key_values("k", [["a", t]]), atlas_xl_cli.parse_volume):
         with pytest.raises(Exception, match="decimal comma"):
             parse("1,5")
+
+
+# -- the limits at every entrance (issue 22): the Python API, a worksheet function, the CLI ----------
+PLAN_WORKLOAD = (2e9, "steady", "llama_70b", "runpod")
+LIMIT_CASES = [  # (API function, its keyword, value, worksheet function, CLI command) — the issue's cases
+    ("plan", "tokens_per_day", 1e300, "ATLAS_GPUCOUNT", "plan 1e300 steady llama_70b runpod --gpu h100_sxm"),
+    ("plan", "gpu_count", 8.5, "ATLAS_GPUCOUNT", "plan 2e9 steady llama_70b runpod --gpu h100_sxm --gpu-count 8.5"),
+    ("plan", "hourly_usd", 5000.0, "ATLAS_COST", "plan 2e9 steady llama_70b runpod --gpu h100_sxm --hourly-usd 5000"),
+    ("estimate", "output_tokens", 5e-324, "ATLAS_GPU_TPS", "estimate llama_70b h100_sxm --output-tokens 5e-324"),
+    ("estimate", "ttft_ms", 1e-300, "ATLAS_GPU_TPS", "estimate llama_70b h100_sxm --ttft-ms 1e-300"),
+]
+
+
+def _api(function, name, value):
+    import atlas_xl
+    if function == "plan":
+        arguments = dict(zip(("tokens_per_day", "pattern", "model", "platform"), PLAN_WORKLOAD), gpu="h100_sxm")
+        arguments[name] = value
+        return atlas_xl.plan(**arguments)
+    return atlas_xl.estimate("llama_70b", "h100_sxm", **{name: value})
+
+
+def _sheet(function, name, value):
+    """The worksheet function called as Excel calls it (xlwings' conversion, tests/xlwings_com.py)."""
+    import inspect
+    import xlwings_com as com
+    from udfs import functions
+    parameters = list(inspect.signature(getattr(functions, function)).parameters)
+    given = dict(zip(parameters, PLAN_WORKLOAD + ("h100_sxm",))) if function != "ATLAS_GPU_TPS" else \
+        {"model": "llama_70b", "gpu": "h100_sxm"}
+    given[name] = value
+    last = max(parameters.index(k) for k in given)
+    return com.call(function, *[given.get(p, com.MISSING) for p in parameters[:last + 1]])
+
+
+@pytest.mark.parametrize("function, name, value, sheet_function, command", LIMIT_CASES)
+def test_each_limit_is_refused_alike_at_every_entrance(function, name, value, sheet_function, command, capsys):
+    import atlas_xl_cli
+    with pytest.raises(InputError) as refused:
+        _api(function, name, value)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(name)
+    assert _sheet(sheet_function, name, value) == message  # the cell shows the same line
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error
+        atlas_xl_cli.main(command.split())
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    option = "--" + name.replace("_", "-")
+    shown_as = name if name == "tokens_per_day" else option  # the CLI names the option as typed
+    assert err == f"atlas-xl {command.split()[0]}: error: {message.replace(name, shown_as, 1)} " \
+                  f"(see atlas-xl {command.split()[0]} --help)"
+
+
+def test_limits_are_vectorised_per_cell():
+    problems = values.limit_problems("gpu_count", [[8.0, 8.5], [math.nan, 2e7]], blank_nan=True)
+    assert problems == {1: "gpu_count must be a whole number — got 8.5 (round it yourself: 8 or 9)",
+                        3: "gpu_count 20,000,000 GPUs is above the plausible limit of 10,000,000 GPUs — check the "
+                           "value (see docs/limits.md)"}  # NaN is a blank cell
+    with pytest.raises(InputError, match="gpu_count nan is not a finite number"):
+        values.check_limits("gpu_count", [4.0, math.nan])  # from Python, NaN is no blank
+    assert values.check_limits("gpu_count", None) is None and values.check_limits("gpu_count", "x") == "x"
+
+
+def test_a_worksheet_grid_refuses_only_its_bad_cells():
+    import xlwings_com as com
+    grid = com.call("ATLAS_GPUCOUNT", com.Range([[2e9], [1e300]]), "steady", "llama_70b", "runpod", "h100_sxm")
+    import atlas_xl
+    assert grid[0][0] == atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").gpu_count
+    assert grid[1][0].startswith("tokens_per_day 1e+300 tokens/day is above the plausible limit")
+
+
+@pytest.mark.parametrize("function, arguments, message", [
+    ("forecast", dict(months=0), "months must be 1 months or more — got 0"),
+    ("forecast", dict(committed_gpus=2e7), "committed_gpus 20,000,000 GPUs is above the plausible limit"),
+    ("cost_range", dict(draws=2.5), "draws must be a whole number — got 2.5"),
+    ("sensitivity", dict(hourly_usd=5000), "hourly_usd 5,000 USD/GPU-h is above the plausible limit"),
+])
+def test_the_finance_api_checks_the_same_limits(function, arguments, message):
+    from atlas_xl import finance
+    with pytest.raises(InputError, match=re.escape(message)):
+        getattr(finance, function)(*PLAN_WORKLOAD, "h100_sxm", **arguments)
+
+
+@pytest.mark.parametrize("function, arguments, message", [
+    ("simulate", dict(usd_per_kwh=50), "usd_per_kwh 50 USD/kWh is above the plausible limit of 10 USD/kWh"),
+    ("run_schedule", dict(pue=0.5), "pue must be 1 or more — got 0.5"),
+    ("optimize", dict(seed=2**40), "seed 1,099,511,627,776 is above the plausible limit of 4,294,967,295"),
+])
+def test_the_simulator_api_checks_the_same_limits(function, arguments, message):
+    import atlas_xl
+    with pytest.raises(InputError, match=re.escape(message)):
+        getattr(atlas_xl, function)(**arguments)
+
+
+def test_the_limits_table_in_the_docs_is_the_code():
+    from pathlib import Path
+    assert values.limits_table() in (Path(__file__).parents[1] / "docs" / "limits.md").read_text()

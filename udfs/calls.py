@@ -13,7 +13,7 @@ from dataclasses import fields
 import numpy as np
 
 import atlas_xl
-from atlas_xl import planner
+from atlas_xl import planner, values
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import AtlasError, InputError
 
@@ -97,6 +97,8 @@ def _numeric_array(name, value, shape, spec):
         value_ = array.flat[index]
         errors.setdefault(int(index), f"{name} must be {'greater than 0' if positive else f'{minimum:g} or more'}"
                                       f" — got {value_:g}")
+    for index, message in values.limit_problems(name, array, blank_nan=True).items():  # docs/limits.md, per cell
+        errors.setdefault(index, message)
     return np.asarray(array, dtype=float), errors
 
 
