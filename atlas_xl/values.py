@@ -343,8 +343,10 @@ def write_csv(frame, target):
     cell through `spreadsheet_text`: the one CSV writer of the product (rank/catalog/forecast/
     breakeven/pattern --csv, sweep -o, catalog export)."""
     safe = frame.copy()
-    for column in safe.columns[safe.dtypes == object]:
-        safe[column] = [spreadsheet_text(v) for v in safe[column]]
+    for index, column in enumerate(safe.columns):
+        cells = safe.iloc[:, index]
+        if cells.dtype.kind not in "biufcmM":  # text (object or pandas' str dtype); numbers stay numbers
+            safe.isetitem(index, cells.map(spreadsheet_text, na_action="ignore").astype(object))
     safe.columns = [spreadsheet_text(str(c)) for c in safe.columns]
     safe.to_csv(target, index=False)
 
