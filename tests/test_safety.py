@@ -4,13 +4,14 @@ import io
 import resource
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
 from atlas_xl.errors import InputError
 from workbook.recalculate import recalc
-from workbook.safety import Limits, check_workbook
+from workbook.safety import Limits, check_workbook, open_workbook
 
 
 def plain_workbook(path, cells=None):
@@ -161,7 +162,8 @@ SHEET = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schema
 
 
 @pytest.mark.parametrize("rows, message", [
-    (b'<row><c r="A1"><v>1</v></c></row>', "has no row number (r)"),
+    (b'<row r="1048576"><c r="A1048576"><v>1</v></c></row><row><c><v>1</v></c></row>',
+     "has more than 1,048,576 rows"),  # a row without r follows the one before it
     (b'<row r="55.0"><c r="A55"><v>1</v></c></row>', 'has the row number r="55.0"'),
     (b'<row r="0"><c r="A1"><v>1</v></c></row>', 'has the row number r="0"'),
     (b'<row r="9999999"><c r="A1"><v>1</v></c></row>', 'has the row number r="9999999"'),
@@ -214,3 +216,54 @@ def test_encrypted_flag_is_refused(tmp_path):
     data[central + 8] |= 1
     path.write_bytes(bytes(data))
     assert "is encrypted (password-protected)" in quick(lambda: recalc(path))
+
+
+# -- no valid file refused (issue 22, item 5) ------------------------------------------------------
+POI = Path(__file__).parent / "workbooks" / "poi"  # Apache POI's test data; README.md beside them
+XLCALCULATOR = Path(__file__).parent / "fidelity" / "xlcalculator"
+VALID = ["stress002.xlsx", "InlineString.xlsx", "59746_NoRowNums.xlsx", "56278.xlsx", "62629_target.xlsm",
+         "SampleSS.xlsx", "WithVariousData.xlsx", "shared_formulas.xlsx"]
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_public_excel_workbooks_open(name):
+    book = open_workbook(POI / name)  # the guards, then openpyxl
+    assert book.sheetnames
+
+
+def test_every_xlcalculator_workbook_opens():
+    books = sorted(XLCALCULATOR.glob("*.xlsx"))
+    assert len(books) == 56 and "BASES.xlsx" in {b.name for b in books}  # tests/fidelity/README.md
+    for path in books:
+        check_workbook(path)  # BASES.xlsx: text results such as E000000000 (t="str") look like 1e309
+
+
+@pytest.mark.parametrize("name, message", [
+    ("poc-xmlbomb.xlsx", "declares XML entities"),
+    ("54764.xlsx", "declares XML entities"),
+    ("poc-shared-strings.xlsx", "run of text longer than 1,024 kB"),
+    ("duplicate-filename.xlsx", "holds two parts with one name"),
+    ("duplicate-filename-case-insensitive.xlsx", "holds two parts with one name"),  # OPC names ignore case
+    ("protected_passtika.xlsx", "password-protected (encrypted) workbook or an old .xls file"),
+])
+def test_public_hostile_workbooks_are_refused(name, message):
+    assert message in quick(lambda: check_workbook(POI / name))
+
+
+@pytest.mark.parametrize("rows", [
+    b'<row><c r="A1"><v>1</v></c></row><row><c><v>2</v></c></row>',  # r is optional (ECMA-376 18.3.1.73)
+    b'<row r="1"><c r="A1" t="str"><f>"1e400"</f><v>1e400</v></c></row>',  # a text result, not a number
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>1e999</t></is></c></row>',
+    b'<row r="1"><c r="A1"><v>1.7976931348623157e308</v></c><c r="B1"><v>-1e-400</v></c></row>',  # finite; 0
+    b'<row r="1"><c r="A1"><v>1' + b"0" * 307 + b'</v></c></row>',  # 1e307 written out: 308 digits
+])
+def test_what_ecma_376_allows_is_accepted(tmp_path, rows):
+    path = rewrite(plain_workbook(tmp_path / "valid.xlsx"), {"xl/worksheets/sheet1.xml": SHEET % rows})
+    check_workbook(path)
+
+
+def test_rows_without_r_are_numbered_as_excel_numbers_them(tmp_path):
+    rows = b'<row r="3"><c r="A3"><v>3</v></c></row><row><c r="A4"><v>4</v></c></row>'
+    path = rewrite(plain_workbook(tmp_path / "norow.xlsx"), {"xl/worksheets/sheet1.xml": SHEET % rows})
+    sheet = open_workbook(path).active
+    assert sheet["A3"].value == 3 and sheet["A4"].value == 4  # the row after 3 is 4 (openpyxl agrees)

@@ -8,6 +8,7 @@ well under a second with a one-line reason and bounded memory. openpyxl parses w
 """
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 import zipfile
@@ -20,6 +21,7 @@ from openpyxl import load_workbook
 from atlas_xl.errors import InputError
 
 SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: an encrypted .xlsx or a legacy .xls
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,21 @@ _PREFIXED_CELL = re.compile(rb"<\w+:c[\s>]")
 # the general patterns above.
 _GOOD_ROW = re.compile(rb"""<row\b[^>]*?\sr\s*=\s*["'][1-9]\d{0,6}["']""")
 _LONG_ROW = re.compile(rb"""<row\b[^>]*?\sr\s*=\s*["']\d{7}""")  # ≥ 1,000,000: check the limit
-_OUT_OF_RANGE_PLAIN = re.compile(rb"<v>\s*[-+]?(?:\d{309}|[\d.]*[eE][-+]?0*(?:\d{4,}|[4-9]\d\d|3[1-9]\d|309)\b)")
-_OUT_OF_RANGE = re.compile(  # a cached number Excel cannot hold: 309+ digits, |exponent| > 308
-    rb"<(?:\w+:)?v>\s*[-+]?(?:\d{309}|[\d.]*[eE][-+]?0*(?:\d{4,}|[4-9]\d\d|3[1-9]\d|309)\b)")
+# Candidates for a cached number beyond float range (309+ digits, or an exponent of 3+ digits);
+# float() then decides, and only in a numeric cell (a cell of type s, str, inlineStr, e or b holds
+# text such as BASES.xlsx's "E000000000").
+_BIG_PLAIN = re.compile(rb"<v>\s*([-+]?(?:\d{309,}|[\d.]*[eE][-+]?\d{3,}))\s*</v>")
+_BIG = re.compile(rb"<(?:\w+:)?v>\s*([-+]?(?:\d{309,}|[\d.]*[eE][-+]?\d{3,}))\s*</(?:\w+:)?v>")
+_CELL_START = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_CELL_TYPE = re.compile(rb"""\st\s*=\s*["']([^"']*)["']""")
+TEXT_CELL_TYPES = (b"s", b"str", b"inlineStr", b"e", b"b")  # ECMA-376 ST_CellType other than n (number)
 
 
 class _Budget:
     def __init__(self):
         self.bytes = 0
         self.cells = 0
+        self.row = 0  # the last row number of the worksheet being scanned (a <row> without r follows it)
 
 
 def check_workbook(path, limits=DEFAULT_LIMITS):
@@ -72,6 +80,10 @@ def check_workbook(path, limits=DEFAULT_LIMITS):
         raise InputError(f"workbook '{path}' does not exist")
     if path.suffix.lower() not in SUFFIXES:
         raise InputError(f"'{path.name}' is not an Excel workbook — give an .xlsx or .xlsm file")
+    with path.open("rb") as head:
+        if head.read(8) == OLE2_MAGIC:
+            raise InputError(f"'{path.name}' is a password-protected (encrypted) workbook or an old .xls file, not an "
+                             "Office Open XML package — save a copy without a password, as .xlsx")
     if not zipfile.is_zipfile(path):
         raise InputError(f"'{path.name}' is not a valid .xlsx/.xlsm file (not a zip archive) — re-save it from Excel")
     label = path.name
@@ -81,8 +93,11 @@ def check_workbook(path, limits=DEFAULT_LIMITS):
             if len(infos) > limits.max_parts:
                 raise InputError(f"'{label}' has {len(infos):,} parts — refusing (limit {limits.max_parts:,})")
             names = [info.filename for info in infos]
-            if len(set(names)) != len(names):
+            if len({name.lower() for name in names}) != len(names):  # OPC part names ignore case
                 raise InputError(f"'{label}' holds two parts with one name — a damaged archive; re-save it from Excel")
+            if "[Content_Types].xml" not in names and any("\\" in n for n in names):
+                raise InputError(f"'{label}' names its parts with backslashes (xl\\workbook.xml), which Office Open "
+                                 "XML forbids — open it in Excel and save it again")
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
                 raise InputError(f"'{label}' is not a valid .xlsx/.xlsm file (no workbook part) — re-save it "
                                  "from Excel")
@@ -124,6 +139,7 @@ def _scan_part(archive, info, label, limits, budget):
     xml = info.filename.endswith((".xml", ".rels", ".vml"))
     sheet = info.filename.startswith("xl/worksheets/") and xml
     carry, run = b"", 0
+    budget.row = 0
     with archive.open(info) as stream:
         while chunk := stream.read(_CHUNK):
             budget.bytes += len(chunk)
@@ -166,28 +182,57 @@ def _scan_sheet_chunk(data, part, label, limits, budget):
     """Rows, cells and cached numbers of a run of whole worksheet tags (C-speed counts first; the
     per-row check runs only when the counts disagree)."""
     prefixed = b":row" in data or b":v>" in data or b":c " in data
-    if (_OUT_OF_RANGE if prefixed else _OUT_OF_RANGE_PLAIN).search(data):
-        raise InputError(f"'{label}': a cell in {part} holds a number beyond Excel's range "
-                         "(about ±1.8e308) — a damaged sheet; re-save it from Excel")
+    for match in (_BIG if prefixed else _BIG_PLAIN).finditer(data):
+        if not math.isfinite(_float(match.group(1))) and _numeric_cell(data, match.start()):
+            raise InputError(f"'{label}': a cell in {part} holds a number beyond Excel's range "
+                             "(about ±1.8e308) — a damaged sheet; re-save it from Excel")
     rows = data.count(b"<row")
     if prefixed or (rows and (len(_GOOD_ROW.findall(data)) != rows or _LONG_ROW.search(data))):
         for match in _ROW.finditer(data):
-            _check_row(match.group(1), part, label, limits)
+            budget.row = _check_row(match.group(1), part, label, limits, budget.row)
+    elif rows:  # every row numbered below 1,000,000: the last number carries on to the next chunk
+        budget.row = int(_ROW_NUMBER.search(_ROW.match(data, data.rfind(b"<row")).group(1)).group(1))
     budget.cells += data.count(b"<c ") + data.count(b"<c>") + (len(_PREFIXED_CELL.findall(data)) if prefixed else 0)
     if budget.cells > limits.max_cells:
         raise InputError(f"'{label}' has more than {limits.max_cells:,} cells — refusing (limit "
                          f"{limits.max_cells:,}; split the workbook or raise Limits.max_cells)")
 
 
-def _check_row(attributes, part, label, limits):
+def _float(text):
+    try:
+        return float(text)
+    except ValueError:  # 'E000000000': text, not a number
+        return 0.0
+
+
+def _numeric_cell(data, at):
+    """Whether the <v> at ``at`` belongs to a cell of type n (no t attribute, or t="n"). A cell
+    whose start lies in an earlier chunk is given the benefit of the doubt."""
+    start = None
+    for start in _CELL_START.finditer(data, max(0, at - 65_536), at):
+        pass
+    if start is None:
+        return False
+    end = data.find(b">", start.start())
+    kind = _CELL_TYPE.search(data, start.start(), end)
+    return kind is None or kind.group(1) not in TEXT_CELL_TYPES
+
+
+def _check_row(attributes, part, label, limits, previous):
+    """The row's number: its r attribute, or the row after ``previous`` where r is left out
+    (ECMA-376 Part 1, 18.3.1.73: r is optional; Apache POI's stress002.xlsx, InlineString.xlsx)."""
     found = _ROW_NUMBER.search(attributes)
     if not found:
-        raise InputError(f"'{label}': a row in {part} has no row number (r) — a damaged sheet; re-save it from Excel")
+        if previous + 1 > limits.max_row:
+            raise InputError(f"'{label}': {part} has more than {limits.max_row:,} rows — Excel's last row is "
+                             f"{limits.max_row:,}; split the sheet")
+        return previous + 1
     text = found.group(1)
     if not text.isdigit() or not 1 <= int(text) <= limits.max_row:
         shown = text.decode("ascii", "replace")[:20]
         raise InputError(f"'{label}': a row in {part} has the row number r=\"{shown}\" — rows are whole numbers "
                          f"1 to {limits.max_row:,}; re-save it from Excel")
+    return int(text)
 
 
 def _check_sheets(archive, label):
