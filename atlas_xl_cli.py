@@ -377,7 +377,7 @@ def cmd_optimize(args):
 def cmd_optimize_workbook(args):
     from workbook.optimizer_button import optimize_workbook
 
-    with _update_lock(args):
+    with _update_lock(args, args.file):
         path, result = optimize_workbook(args.file, args.output, in_place=args.in_place, overwrite=args.force)
     print(f"wrote {path}: best knobs {result.best_knobs} ({result.gain:+.1%} tokens/s, "
           f"{len(result.trail)} accepted steps)")
