@@ -106,6 +106,7 @@ LIMIT_CASES = [  # (API function, its keyword, value, worksheet function, CLI co
     ("plan", "hourly_usd", 5000.0, "ATLAS_COST", "plan 2e9 steady llama_70b runpod --gpu h100_sxm --hourly-usd 5000"),
     ("estimate", "output_tokens", 5e-324, "ATLAS_GPU_TPS", "estimate llama_70b h100_sxm --output-tokens 5e-324"),
     ("estimate", "ttft_ms", 1e-300, "ATLAS_GPU_TPS", "estimate llama_70b h100_sxm --ttft-ms 1e-300"),
+    ("estimate", "tp", 1.5, "ATLAS_GPU_TPS", "estimate llama_70b h100_sxm --tp 1.5"),  # udfs' own check, same text
 ]
 
 

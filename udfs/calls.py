@@ -94,9 +94,8 @@ def _numeric_array(name, value, shape, spec):
         if minimum is not None:
             bad |= array < minimum
     for index in np.flatnonzero(bad):
-        value_ = array.flat[index]
-        errors.setdefault(int(index), f"{name} must be {'greater than 0' if positive else f'{minimum:g} or more'}"
-                                      f" — got {value_:g}")
+        errors.setdefault(int(index), values.bound_problem(float(array.flat[index]), name, positive=positive,
+                                                           minimum=minimum))
     for index, message in values.limit_problems(name, array, blank_nan=True).items():  # docs/limits.md, per cell
         errors.setdefault(index, message)
     return np.asarray(array, dtype=float), errors

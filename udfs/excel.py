@@ -165,15 +165,10 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
     value = float(value)
     if not math.isfinite(value):
         raise InputError(f"{name} must be a finite number")
-    if positive and value <= 0:
-        raise InputError(f"{name} must be greater than 0 — got {value:g}")
-    if minimum is not None and value < minimum:
-        raise InputError(f"{name} must be {minimum:g} or more — got {value:g}")
-    if whole:
-        if value != int(value):
-            raise InputError(f"{name} must be a whole number — got {value:g}")
-        return int(value)
-    return value
+    problem = values.bound_problem(value, name, positive=positive, minimum=minimum, whole=whole)  # as the CLI says it
+    if problem:
+        raise InputError(problem)
+    return int(value) if whole else value
 
 
 def text(name, value, *, default=None):
