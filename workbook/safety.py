@@ -194,8 +194,9 @@ def _scan_sheet_chunk(data, part, label, limits, budget):
         budget.row = int(_ROW_NUMBER.search(_ROW.match(data, data.rfind(b"<row")).group(1)).group(1))
     budget.cells += data.count(b"<c ") + data.count(b"<c>") + (len(_PREFIXED_CELL.findall(data)) if prefixed else 0)
     if budget.cells > limits.max_cells:
-        raise InputError(f"'{label}' has more than {limits.max_cells:,} cells — refusing (limit "
-                         f"{limits.max_cells:,}; split the workbook or raise Limits.max_cells)")
+        raise InputError(f"'{label}' has more than {limits.max_cells:,} cells — refusing (limit {limits.max_cells:,}: "
+                         "openpyxl holds every cell in memory); split the workbook, or from Python pass "
+                         "workbook.safety.Limits(max_cells=...)")
 
 
 def _float(text):
