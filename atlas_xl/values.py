@@ -238,6 +238,12 @@ def check_limits(name, value):
     """
     if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
         return value
+    if isinstance(value, (int, float)):
+        parse_value(value, name)  # non-finite, too close to zero, or an int of hundreds of digits
+        problem = bound_problem(float(value), name, **LIMITS[name][0])
+        if problem:
+            raise InputError(problem)
+        return value  # a plain number, the common case: no numpy (one plan is ~100 us)
     problems = limit_problems(name, value, first=True)
     if problems:
         raise InputError(next(iter(problems.values())))
