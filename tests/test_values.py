@@ -194,3 +194,24 @@ def test_the_simulator_api_checks_the_same_limits(function, arguments, message):
 def test_the_limits_table_in_the_docs_is_the_code():
     from pathlib import Path
     assert values.limits_table() in (Path(__file__).parents[1] / "docs" / "limits.md").read_text()
+
+
+PLAN_LIMITED = ("tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens",
+                "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.sampled_from(PLAN_LIMITED), st.floats(allow_nan=True, allow_infinity=True))
+def test_any_float_in_plan_is_a_finite_answer_or_one_line(name, number):
+    import atlas_xl
+    arguments = {"tokens_per_day": 2e9, name: number}
+    try:
+        result = atlas_xl.plan(arguments.pop("tokens_per_day"), "steady", "llama_70b", "runpod", "h100_sxm",
+                               **arguments)
+    except InputError as error:
+        assert "\n" not in str(error)
+        return
+    bounds, _ = values.LIMITS[name]
+    assert values.bound_problem(number, name, **bounds) is None  # only values within LIMITS compute
+    assert math.isfinite(result.monthly_cost_usd) and math.isfinite(result.gpu_count)
+    assert result.monthly_cost_usd <= values.PLAUSIBLE_BUDGET_USD * 1e3  # bounded: 3e7 GPUs at 1e-3 tokens/s ~ 6e10 USD
