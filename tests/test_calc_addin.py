@@ -61,6 +61,8 @@ CALLS = [
     ("ATLAS_RANK", [2e9, "steady", "llama_70b", 250.0, 3.0, "rank,platform,monthly_cost_usd"]),
     ("ATLAS_CATALOG", ["models"]),
     ("ATLAS_VERSION", []),
+    ("ATLAS_GPUCOUNT", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 8.5]),  # limits (docs/limits.md)
+    ("ATLAS_COST", [1e300, "steady", "llama_70b", "runpod", "h100_sxm"]),
 ]
 
 
@@ -113,6 +115,8 @@ def test_libreoffice_and_excel_give_the_same_results(lo_python):
         expected = getattr(functions, name)(*args)
         assert result == as_cells(expected), name
     assert "unknown platform 'runpd'" in got["results"][3][0][0]
+    assert got["results"][-2] == [["gpu_count must be a whole number — got 8.5 (round it yourself: 8 or 9)"]]
+    assert got["results"][-1][0][0].startswith("tokens_per_day 1e+300 tokens/day is above the plausible limit")
     assert got["results"][0] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").monthly_cost_usd]]
 
 
