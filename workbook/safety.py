@@ -280,4 +280,5 @@ def open_workbook(path, limits=DEFAULT_LIMITS):
         raise
     except Exception as error:  # openpyxl raises many kinds on malformed files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"cannot read '{path.name}': {reason} — is it a valid .xlsx/.xlsm file?") from None
+        raise InputError(f"cannot read '{path.name}': {reason[:160]} — openpyxl rejects a part of it; open it in Excel "
+                         "and save it again") from None
