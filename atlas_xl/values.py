@@ -177,7 +177,7 @@ def bound_problem(number, what, *, minimum=None, maximum=None, positive=False, w
     if positive and number <= 0:
         return f"{what} must be greater than 0 — got {_show(number)}"
     if minimum is not None and number < minimum:
-        return f"{what} must be {_show(minimum)}{units} or more — got {_show(number)}"
+        return f"{what} must be {_show(minimum)}{units if minimum != 1 else ''} or more — got {_show(number)}"  # not '1 months'
     if maximum is not None and number > maximum:
         return (f"{what} {_show(number)}{units} is above the plausible limit of {_show(maximum)}{units} — "
                 "check the value (see docs/limits.md)")

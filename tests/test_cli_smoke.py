@@ -53,6 +53,23 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("breakeven steady llama_70b together runpod/h100_sxm", 0, r"^break-even: [\d,]+ tokens/day"),
     ("pattern {usage}", 0, r"^\s*nearest_pattern\s+[a-z_]+"),
     ("sweep {scenarios} -o {tmp}/results.csv --workers 1 --quiet", 0, r"^wrote .*results\.csv: 1 scenarios, 3 scenario-months, 0 failed"),
+    # the documented one-line errors, one per command (the message names the fix)
+    ("estimate llama_70b h100", 1, r"^atlas-xl: error: unknown gpu 'h100' — did you mean h100_pcie, h100_sxm"),
+    ("backtest --catalog {tmp}/none", 1, r"^atlas-xl: error: catalog folder '.*none' does not exist — give a folder"),
+    ("rank 2B steady llama70", 1, r"^atlas-xl: error: unknown model 'llama70' — did you mean llama_70b"),
+    ("simulate nvidia_h100 llama_70b_chat", 1, r"^atlas-xl: error: unknown target 'nvidia_h100' — did you mean"),
+    ("schedule nvidia_h100_cluster_32n nope", 1, r"^atlas-xl: error: unknown workload 'nope' — known: "),
+    ("optimize nvidia_h100_8x_nvlink llama_70b_chat --knob warp=9", 1, r"^atlas-xl: error: unknown knob 'warp' — known: "),
+    ("optimize-workbook {tmp}/none.xlsm -o {tmp}/x.xlsm", 1, r"^atlas-xl: error: workbook '.*none\.xlsm' does not exist"),
+    ("recalc {tmp}/none.xlsx", 1, r"^atlas-xl: error: workbook '.*none\.xlsx' does not exist"),
+    ("catalog list nothing", 1, r"^atlas-xl: error: unknown catalog table 'nothing' — known: gpus, "),
+    ("catalog export", 1, r"^atlas-xl: error: catalog export needs a folder — atlas-xl catalog export DIR"),
+    ("catalog validate --catalog {tmp}/none", 1, r"^atlas-xl: error: catalog folder '.*none' does not exist"),
+    ("forecast 2B steady llama_70b runpod --gpu h100_sxm --months 0", 2,
+     r"^atlas-xl forecast: error: --months must be 1 or more — got 0 \(see atlas-xl forecast --help\)"),
+    ("breakeven steady llama_70b together nowhere", 1, r"^atlas-xl: error: unknown platform 'nowhere' — known: "),
+    ("pattern {tmp}/none.csv", 1, r"^atlas-xl: error: usage log '.*none\.csv' does not exist — give a CSV"),
+    ("sweep {scenarios} -o {tmp}/r.txt", 1, r"^atlas-xl: error: '.*r\.txt': write \.parquet or \.csv"),
 ]
 
 
@@ -65,7 +82,7 @@ def run(capsys, argv):
     return code, out, err
 
 
-@pytest.mark.parametrize("line, status, expected", SMOKE, ids=[row[0].split(" {")[0] for row in SMOKE])
+@pytest.mark.parametrize("line, status, expected", SMOKE, ids=[re.sub(r"\{\w+\}/?", "", row[0]) for row in SMOKE])
 def test_command(capsys, files, line, status, expected):
     argv = [part.format(**files) for part in line.split()]
     code, out, err = run(capsys, argv)

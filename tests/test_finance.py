@@ -94,7 +94,7 @@ def test_plan_keyword_arguments_are_forwarded():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"months": 0}, "months must be 1 months or more — got 0"),  # LIMITS (docs/limits.md)
+    ({"months": 0}, "months must be 1 or more — got 0"),  # LIMITS (docs/limits.md)
     ({"months": 2.5}, "whole number"),
     ({"monthly_growth": -1.0}, "−100 %"),
     ({"monthly_growth": -1.5}, "−100 %"),

@@ -118,7 +118,7 @@ def test_model_as_architecture_dict():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(precision="int3"), "unknown precision 'int3' — use bf16, fp16, fp8, fp4 or best"),
-    (dict(input_tokens=-5), "input_tokens must be 1 tokens or more — got -5"),  # LIMITS (docs/limits.md)
+    (dict(input_tokens=-5), "input_tokens must be 1 or more — got -5"),  # LIMITS (docs/limits.md)
     (dict(tpot_ms="fast"), "tpot_ms must be a number, not 'fast'"),
     (dict(tp=1.5), r"tp must be a whole number — got 1.5 \(round it yourself: 1 or 2\)"),
 ])
