@@ -227,6 +227,11 @@ LIMITS = {
 """Range of every numeric argument the CLI and scenario files accept, with the reason."""
 
 
+def unit_of(name):
+    """The unit LIMITS gives the argument ``name`` ('' when it has none or no limits)."""
+    return LIMITS[name][0].get("unit", "") if name in LIMITS else ""
+
+
 def check_limits(name, value):
     """``value`` checked against the LIMITS of the argument ``name``: None passes, a number or an
     array (list, numpy array, pandas Series) of numbers must lie within the bounds, else InputError

@@ -161,10 +161,17 @@ def test_limits_are_vectorised_per_cell():
 
 
 def test_a_worksheet_grid_refuses_only_its_bad_cells():
-    import xlwings_com as com
-    grid = com.call("ATLAS_GPUCOUNT", com.Range([[2e9], [1e300]]), "steady", "llama_70b", "runpod", "h100_sxm")
+    """Each cell of a grid gets the line the same value gets alone, from the API and from one cell."""
     import atlas_xl
-    assert grid[0][0] == atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").gpu_count
+    import xlwings_com as com
+    workload = ("steady", "llama_70b", "runpod", "h100_sxm")
+    volumes = [2e9, 1e300, -5.0, 5e-324]
+    grid = com.call("ATLAS_GPUCOUNT", com.Range([[v] for v in volumes]), *workload)
+    assert grid[0][0] == atlas_xl.plan(2e9, *workload).gpu_count
+    for row, volume in zip(grid[1:], volumes[1:]):
+        with pytest.raises(InputError) as refused:
+            atlas_xl.plan(volume, *workload)
+        assert row[0] == str(refused.value) == com.call("ATLAS_GPUCOUNT", volume, *workload)
     assert grid[1][0].startswith("tokens_per_day 1e+300 tokens/day is above the plausible limit")
 
 

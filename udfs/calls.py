@@ -19,19 +19,16 @@ from atlas_xl.errors import AtlasError, InputError
 
 from . import excel
 
-# numeric planner arguments: (required, positive, minimum)
-PLAN_NUMBERS = {
-    "tokens_per_day": (True, True, None),
-    "latency_ms": (False, False, 0.0),
-    "gpu_count": (False, True, None),
-    "gpu_tokens_per_s": (False, True, None),
-    "hourly_usd": (False, False, 0.0),
-    "price_per_m_tokens": (False, False, 0.0),
-    "input_tokens": (False, True, None),
-    "output_tokens": (False, True, None),
-    "ttft_ms": (False, True, None),
-    "tpot_ms": (False, True, None),
-}
+def _lower(name):
+    """(positive, minimum) of an argument's LIMITS (atlas_xl/values.py, the one place bounds live)."""
+    bounds = values.LIMITS[name][0]
+    return bounds.get("positive", False), bounds.get("minimum")
+
+
+# numeric planner arguments: (required, positive, minimum); the upper bounds are checked per cell too
+PLAN_NUMBERS = {name: (name == "tokens_per_day",) + _lower(name) for name in (
+    "tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens",
+    "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")}
 SERVING_NUMBERS = ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
 """Arguments of the serving model, one value per `atlas_xl.plan` call: a grid groups its cells by them."""
 PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False, "precision": False}  # name → required
@@ -84,19 +81,10 @@ def _numeric_array(name, value, shape, spec):
                     errors[(i, j)] = str(error)
         errors = _spread(errors, array.shape, shape)
         array = np.broadcast_to(array, shape)
-    bad = np.zeros(shape, dtype=bool)
     if required:
         for index in np.flatnonzero(np.isnan(array)):
             errors.setdefault(int(index), f"{name} is empty — enter a number")
-    with np.errstate(invalid="ignore"):
-        if positive:
-            bad |= array <= 0
-        if minimum is not None:
-            bad |= array < minimum
-    for index in np.flatnonzero(bad):
-        errors.setdefault(int(index), values.bound_problem(float(array.flat[index]), name, positive=positive,
-                                                           minimum=minimum))
-    for index, message in values.limit_problems(name, array, blank_nan=True).items():  # docs/limits.md, per cell
+    for index, message in values.limit_problems(name, array, blank_nan=True).items():  # LIMITS, cell by cell
         errors.setdefault(index, message)
     return np.asarray(array, dtype=float), errors
 
@@ -437,7 +425,9 @@ def serving_options(args):
     options = {"precision": excel.text("precision", args.get("precision"))}
     for name in SERVING_NUMBERS + ("tp",):
         if name in args:
-            value = excel.number(name, args.get(name), default=math.nan, positive=True, whole=name == "tp")
+            positive, minimum = _lower(name)
+            value = excel.number(name, args.get(name), default=math.nan, positive=positive, minimum=minimum,
+                                 whole=name == "tp")
             options[name] = None if math.isnan(value) else value
     return {k: v for k, v in options.items() if v is not None}
 

@@ -165,7 +165,9 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
     value = float(value)
     if not math.isfinite(value):
         raise InputError(f"{name} must be a finite number")
-    problem = values.bound_problem(value, name, positive=positive, minimum=minimum, whole=whole)  # as the CLI says it
+    values.parse_value(value, name)  # too close to zero (5e-324), as typed text is
+    problem = values.bound_problem(value, name, positive=positive, minimum=minimum, whole=whole,
+                                   unit=values.unit_of(name))  # the words the CLI and the Python API use
     if problem:
         raise InputError(problem)
     return int(value) if whole else value
