@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from . import serving
-from .values import check_arguments
-from .arith import ceil, is_array, maximum, where
+from .arith import ceil, floor, is_array, maximum, minimum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
+from .values import check_arguments
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -33,7 +33,7 @@ class Assumptions:
     overload_threshold: float = 0.90
     overload_ramp: float = 0.10  # penalty reaches overload_penalty_usd this far above the threshold
     overload_penalty_usd: float = 20_000.0
-    max_gpus: float = 8
+    max_gpus: float = 8  # scale-up domain of a GPU without a catalog row (gpus.csv gives scale_up_gpus)
     scaling_penalty_usd_per_gpu: float = 50_000.0
     strict_latency_ms: float = 300.0
     latency_penalty_usd: float = 30_000.0
@@ -224,6 +224,39 @@ def idle_waste_pct(idle_waste_usd, monthly_cost_usd):
     return idle_waste_usd / monthly_cost_usd * 100.0 if monthly_cost_usd > 0 else 0.0
 
 
+def mean_utilization(utilization_after, burst_factor, active_hours_per_month, paid_hours_per_month):
+    """Share of the paid GPU capacity that serves traffic, averaged over the paid hours. [unitless]
+
+    Parameters
+    ----------
+    utilization_after : numeric
+        Utilization of each GPU at the peak. [unitless]
+    burst_factor : numeric
+        Peak over average while active (the pattern's). [unitless]
+    active_hours_per_month, paid_hours_per_month : numeric
+        Hours with traffic, and hours billed (all hours dedicated, active hours autoscaling). [h month⁻¹]
+
+    Notes
+    -----
+    While active the load averages peak ÷ burst_factor, and there is none the rest of the month, so
+    mean = min(1, utilization_after ÷ burst_factor × active_hours ÷ paid_hours): served tokens over the
+    tokens the paid GPUs could serve (atlas_xl; the planner spec counts only hours without traffic).
+    """
+    return minimum(utilization_after / burst_factor * active_hours_per_month / paid_hours_per_month, 1.0)
+
+
+def unused_capacity_usd(monthly_cost_usd, mean_utilization):
+    """What the paid GPU capacity that serves no traffic costs a month. [USD month⁻¹]
+
+    Notes
+    -----
+    unused = paid GPU-hours × hourly_rate × (1 − mean utilization) = monthly_cost × (1 − mean) (issue 20:
+    idle waste read $0 at 11 % utilization, counting only hours without traffic). It includes the idle
+    waste of hours without traffic.
+    """
+    return monthly_cost_usd * (1.0 - mean_utilization)
+
+
 def monthly_tokens(tokens_per_day, days_per_month=30.0):
     """Tokens served in a month. [tokens month⁻¹]
 
@@ -267,14 +300,26 @@ def overload_penalty_usd(utilization_after, threshold=0.90, ramp=0.10, amount_us
     return where(utilization_after > threshold, over, 0.0)
 
 
-def scaling_penalty_usd(gpu_count, max_gpus=8, amount_usd_per_gpu=50_000.0):
-    """Penalty per GPU beyond ``max_gpus``. [USD]
+def scaling_penalty_usd(replica_gpus, scale_up_gpus=8, amount_usd_per_gpu=50_000.0):
+    """Ranking penalty for a replica wider than its GPU's scale-up domain, per GPU beyond it. [USD, a score]
+
+    Parameters
+    ----------
+    replica_gpus : numeric
+        GPUs of one copy of the model (tensor/expert parallel). [GPUs]
+    scale_up_gpus : numeric
+        GPUs of one NVLink / Infinity Fabric domain (gpus.csv: 8 HGX, 72 NVL72). [GPUs]
 
     Notes
     -----
-    penalty = 50 000 × (gpu_count − 8) if gpu_count > 8  (planner spec, "Scaling Penalty")
+    penalty = 50 000 × (replica_gpus − scale_up_gpus) if replica_gpus > scale_up_gpus. The planner spec
+    ("Scaling Penalty") charges every GPU beyond 8 of the whole deployment, because its model instance
+    was one GPU and "> 8 GPUs needs tensor parallelism, model sharding"; the serving model sizes the
+    replicas itself, so only a replica that has to shard beyond its scale-up domain (over the slower
+    scale-out network) is penalised, not the number of replicas (DESIGN.md, "Penalties"). A ranking
+    score, never part of a cost.
     """
-    return where(gpu_count > max_gpus, (gpu_count - max_gpus) * amount_usd_per_gpu, 0.0)
+    return where(replica_gpus > scale_up_gpus, (replica_gpus - scale_up_gpus) * amount_usd_per_gpu, 0.0)
 
 
 def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30_000.0):
@@ -303,7 +348,10 @@ def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30
 @dataclass(frozen=True)
 class PlanResult:
     """One planned deployment. Numeric fields are floats (or arrays when inputs were arrays);
-    fields that do not apply (GPU count of a per-token offering) are NaN."""
+    fields that do not apply (GPU count of a per-token offering) are NaN.
+
+    Costs (``monthly_cost_usd``, ``idle_waste_usd``, ``unused_capacity_usd``, ``cost_per_m_tokens_usd``)
+    never include the penalties: those are the seed's ranking score (``penalty_usd``), in its own column."""
 
     platform: str
     gpu: str
@@ -325,16 +373,19 @@ class PlanResult:
     monthly_cost_usd: float
     idle_waste_usd: float
     idle_waste_pct: float
+    mean_utilization: float
+    unused_capacity_usd: float
     monthly_tokens: float
     cost_per_m_tokens_usd: float
     overload_penalty_usd: float
     scaling_penalty_usd: float
     latency_penalty_usd: float
     penalty_usd: float
-    score_usd: float
     precision: str = ""
     throughput_basis: str = "given"
     replica_gpus: float = 1.0
+    replica_choice: str = "given throughput: replicas of one GPU"
+    scale_up_gpus: float = math.nan
     input_tokens: float = math.nan
     output_tokens: float = math.nan
     ttft_ms: float = math.nan
@@ -373,8 +424,11 @@ def _number(name, value, *, positive=False, allow_none=True):
 
 
 def _compute(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, hourly_usd,
-             price_per_m_tokens, fixed_gpu_count, latency_ms, a):
-    """The planner equations in order; returns a dict of the numeric and band fields."""
+             price_per_m_tokens, fixed_gpu_count, latency_ms, a, scale_up_gpus=None):
+    """The planner equations in order; returns a dict of the numeric and band fields.
+
+    ``scale_up_gpus`` is the GPU's scale-up domain for the scaling penalty (default ``a.max_gpus``).
+    A fixed GPU count serves with its whole replicas only (6 GPUs hold one replica of 4)."""
     per_token = billing == "per_token"
     avg = avg_tokens_per_s(tokens_per_day)
     peak = peak_tokens_per_s(avg, pattern.active_ratio, pattern.burst_factor)
@@ -388,37 +442,48 @@ def _compute(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, h
         cost = per_token_monthly_cost_usd(tokens_month, price_per_m_tokens)
         out.update(effective_gpu_tokens_per_s=nan, utilization_ratio=nan, gpu_count=nan,
                    utilization_after=nan, latency_risk=latency_risk(nan), monthly_cost_usd=cost,
-                   idle_waste_usd=zero, idle_waste_pct=zero, overload_penalty_usd=zero,
-                   scaling_penalty_usd=zero, latency_penalty_usd=zero)
+                   idle_waste_usd=zero, idle_waste_pct=zero, mean_utilization=nan, unused_capacity_usd=zero,
+                   overload_penalty_usd=zero, scaling_penalty_usd=zero, latency_penalty_usd=zero)
     else:
         effective = effective_gpu_tokens_per_s(gpu_tokens_per_s, pattern.efficiency, pattern.batch_multiplier)
         ratio = utilization_ratio(peak, effective)
-        count = gpu_count(ratio, a.target_utilization, replica_gpus) if fixed_gpu_count is None else fixed_gpu_count
-        after = utilization_after(ratio, count)
+        if fixed_gpu_count is None:
+            count = gpu_count(ratio, a.target_utilization, replica_gpus)
+            serving = count
+        else:
+            count = fixed_gpu_count
+            serving = floor(count / replica_gpus + 1e-9) * replica_gpus  # GPUs in whole replicas
+        after = utilization_after(ratio, serving)
         risk = latency_risk(after, a.low_risk_max, a.medium_risk_max)
         if billing == "autoscaling":
             cost = autoscaling_monthly_cost_usd(hours_active, hourly_usd, count)
             waste = 0.0 * cost
+            paid_hours = hours_active
         else:
             cost = dedicated_monthly_cost_usd(a.hours_per_month, hourly_usd, count)
             waste = idle_waste_usd(a.hours_per_month, hours_active, hourly_usd, count)
+            paid_hours = a.hours_per_month
+        mean = mean_utilization(after, pattern.burst_factor, hours_active, paid_hours) * serving / count
+        domain = a.max_gpus if scale_up_gpus is None else scale_up_gpus
         out.update(effective_gpu_tokens_per_s=effective, utilization_ratio=ratio, gpu_count=count,
                    utilization_after=after, latency_risk=risk, monthly_cost_usd=cost,
-                   idle_waste_usd=waste, idle_waste_pct=idle_waste_pct(waste, cost),
+                   idle_waste_usd=waste, idle_waste_pct=idle_waste_pct(waste, cost), mean_utilization=mean,
+                   unused_capacity_usd=unused_capacity_usd(cost, mean),
                    overload_penalty_usd=overload_penalty_usd(after, a.overload_threshold, a.overload_ramp,
                                                              a.overload_penalty_usd),
-                   scaling_penalty_usd=scaling_penalty_usd(count, a.max_gpus, a.scaling_penalty_usd_per_gpu),
+                   scaling_penalty_usd=scaling_penalty_usd(replica_gpus, domain, a.scaling_penalty_usd_per_gpu)
+                   + 0.0 * count,
                    latency_penalty_usd=latency_penalty_usd(risk, latency_ms, a.strict_latency_ms,
                                                            a.latency_penalty_usd))
     out["cost_per_m_tokens_usd"] = cost_per_m_tokens_usd(out["monthly_cost_usd"], tokens_month)
     out["penalty_usd"] = out["overload_penalty_usd"] + out["scaling_penalty_usd"] + out["latency_penalty_usd"]
-    out["score_usd"] = out["monthly_cost_usd"] + out["penalty_usd"]
     return out
 
 
 def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
          gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None, precision=None,
-         input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, catalog=None, assumptions=None):
+         input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, catalog=None,
+         assumptions=None):
     """Plan one workload on one offering.
 
     Parameters
@@ -452,6 +517,10 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         input and output prices. [tokens]
     ttft_ms, tpot_ms : numeric, optional
         p99 limits on time to first token and per output token. Default 2000 / 200. [ms]
+    tp : int, optional
+        GPUs per replica (tensor/expert parallel). Default: the size (and, for ``precision="best"``, the
+        precision) that serves the volume within the limits at the least monthly cost; with a fixed
+        ``gpu_count``, the one that serves the most from those GPUs (`ReplicaSizes`). [GPUs]
     catalog : Catalog, path or dict, optional
         Defaults to the built-in catalog.
     assumptions : Assumptions, optional
@@ -460,11 +529,12 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     Returns
     -------
     PlanResult
+        ``replica_gpus`` is the replica size chosen and ``replica_choice`` says why.
     """
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, gpu_count=gpu_count,
                     gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
                     price_per_m_tokens=price_per_m_tokens, input_tokens=input_tokens,
-                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms)  # docs/limits.md
+                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp)  # docs/limits.md
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
@@ -491,7 +561,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         offering = cat.offering(platform, model_key, gpu)
         billing = billing or offering.billing
         gpu_key = offering.gpu
-    serving_fields = {}
+    serving_fields, domain, tp = {}, None, _tp(tp)
     if billing == "per_token":
         if price is None:
             price = per_token_price(offering, input_tokens, output_tokens) if shape_given else offering.price_per_m_tokens
@@ -502,17 +572,21 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if hourly is None:
                 raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
         if gpu_tps is None:
-            est = serving_estimate(cat, model_key, gpu_key, precision, input_tokens, output_tokens, ttft_ms, tpot_ms)
-            gpu_tps, replica = est.total_tokens_per_s_per_gpu, est.tp
-            serving_fields = dict(precision=est.precision, throughput_basis=est.basis, replica_gpus=est.tp,
-                                  input_tokens=est.input_tokens, output_tokens=est.output_tokens, ttft_ms=est.ttft_ms,
-                                  tpot_ms=est.tpot_ms, throughput_expected_error=est.expected_error)
-            if fixed is not None and np.min(fixed) < replica:
-                raise InputError(f"gpu_count {float(np.min(fixed)):g} cannot hold {model_key} at {est.precision} on "
-                                 f"{gpu_key}: one replica needs {replica:g} GPUs — give at least {replica:g}")
+            sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+            choice = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
+            gpu_tps, replica, domain = choice.pop("total_tokens_per_s_per_gpu"), choice["replica_gpus"], sizes.domain
+            serving_fields = choice
         else:
-            replica = 1
-    values = _compute(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a)
+            replica = 1 if tp is None else tp
+            if fixed is not None and np.min(fixed) < replica:
+                raise InputError(f"gpu_count {float(np.min(fixed)):g} cannot hold one replica of tp {replica:g} — "
+                                 f"give gpu_count ≥ {replica:g} or a smaller tp")
+            if tp is not None:
+                serving_fields = dict(replica_gpus=float(tp), replica_choice=f"given: tp {tp:g}")
+        if gpu_key in cat.gpu_specs and domain is None:
+            domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
+        serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
+    values = _compute(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
     nan = math.nan
     return PlanResult(
         platform=platform_key, gpu=gpu_key if billing != "per_token" else "", model=model_key,
@@ -520,6 +594,177 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         hourly_usd=hourly if hourly is not None and billing != "per_token" else nan,
         price_per_m_tokens=price if billing == "per_token" else nan,
         gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan, **values, **serving_fields)
+
+
+def _tp(tp):
+    """A given replica size: a whole number of GPUs ≥ 1, or None (the planner chooses)."""
+    if tp is None:
+        return None
+    number = _number("tp", tp, positive=True)
+    if isinstance(number, np.ndarray):
+        raise InputError("tp takes one replica size — call plan once per tp")
+    if number != int(number):
+        raise InputError(f"tp must be a whole number of GPUs, not {tp!r}")
+    return int(number)
+
+
+# -- the replica size: least monthly cost ----------------------------------------------------------
+SERVING_FIELDS = ("precision", "throughput_basis", "replica_gpus", "input_tokens", "output_tokens", "ttft_ms",
+                  "tpot_ms", "throughput_expected_error")
+_ESTIMATE_NAMES = {"throughput_basis": "basis", "replica_gpus": "tp", "throughput_expected_error": "expected_error"}
+
+
+class ReplicaSizes:
+    """The replica sizes (tp, and the precision where ``precision="best"``) worth comparing for one model on
+    one GPU under one request shape and latency limits: those that fit and meet the limits, without the
+    ones a smaller replica beats (no more tokens/s per GPU from more GPUs per replica). Built by
+    `replica_sizes` (cached by content); `choose` picks one per workload."""
+
+    def __init__(self, estimates, mode, notes, domain):
+        self.estimates = estimates  # serving-model records, tp ascending
+        self.tp = [float(e.tp) for e in estimates]
+        self.rate = [float(e.total_tokens_per_s_per_gpu) for e in estimates]
+        self.domain = domain
+        self.mode = mode  # "given" or "least cost"
+        self.notes = notes
+        self.rows = [{f: e[_ESTIMATE_NAMES.get(f, f)] for f in SERVING_FIELDS} | {
+            "total_tokens_per_s_per_gpu": e.total_tokens_per_s_per_gpu} for e in estimates]
+        self._columns = None
+
+    def choose(self, tokens_per_day, pattern, fixed, target_utilization):
+        """The serving fields of the size each workload needs: least monthly cost (fewest GPUs, as one
+        offering prices every GPU alike), then in its scale-up domain, then the most headroom; with a fixed
+        GPU count, the size that serves the most from it. Arrays in, arrays out."""
+        if isinstance(tokens_per_day, np.ndarray) or isinstance(fixed, np.ndarray):
+            return self._choose_arrays(tokens_per_day, pattern, fixed, target_utilization)
+        peak = peak_tokens_per_s(avg_tokens_per_s(tokens_per_day), pattern.active_ratio, pattern.burst_factor)
+        scale = pattern.efficiency * pattern.batch_multiplier
+        best, best_key = None, None
+        for i, (tp, rate) in enumerate(zip(self.tp, self.rate)):
+            ratio = peak / (rate * scale)
+            if fixed is None:
+                key = (gpu_count(ratio, target_utilization, tp), tp > self.domain, ratio)
+            elif tp <= fixed:
+                key = (0, tp > self.domain, ratio / (math.floor(fixed / tp + 1e-9) * tp))
+            else:
+                continue
+            if best_key is None or key < best_key:
+                best, best_key = i, key
+        if best is None:
+            self._refuse(fixed)
+        return dict(self.rows[best], replica_choice=self._why(fixed))
+
+    def _choose_arrays(self, tokens_per_day, pattern, fixed, target_utilization):
+        peak = peak_tokens_per_s(avg_tokens_per_s(np.asarray(tokens_per_day, dtype=float)), pattern.active_ratio,
+                                 pattern.burst_factor)
+        scale = pattern.efficiency * pattern.batch_multiplier
+        shape = np.broadcast(peak, np.asarray(np.nan if fixed is None else fixed)).shape
+        best = np.full(shape, -1)
+        best_count, best_beyond, best_ratio = np.full(shape, np.inf), np.ones(shape, bool), np.full(shape, np.inf)
+        for i, (tp, rate) in enumerate(zip(self.tp, self.rate)):
+            ratio = peak / (rate * scale)
+            if fixed is None:
+                count = gpu_count(np.broadcast_to(ratio, shape), target_utilization, tp)
+            else:
+                count = np.where(tp <= fixed, 0.0, np.inf)
+                ratio = ratio / np.maximum(np.floor(fixed / tp + 1e-9) * tp, tp)
+            beyond = tp > self.domain
+            better = (count < best_count) | ((count == best_count) & (
+                (~beyond & best_beyond) | ((beyond == best_beyond) & (ratio < best_ratio))))
+            better &= np.isfinite(count)
+            best = np.where(better, i, best)
+            best_count, best_ratio = np.where(better, count, best_count), np.where(better, ratio, best_ratio)
+            best_beyond = np.where(better, beyond, best_beyond)
+        if (best < 0).any():
+            self._refuse(float(np.min(fixed)))
+        if self._columns is None:
+            self._columns = {f: np.array([row[f] for row in self.rows]) for f in self.rows[0]}
+        out = {f: column[best] for f, column in self._columns.items()}
+        out["replica_choice"] = self._why(fixed)
+        return out
+
+    def _refuse(self, fixed):
+        e = self.estimates[0]
+        raise InputError(f"gpu_count {fixed:g} cannot hold {e.model} at {e.precision} on {e.gpu}: the smallest replica "
+                         f"that fits and meets the limits needs {self.tp[0]:g} GPUs — give gpu_count ≥ {self.tp[0]:g}")
+
+    def _why(self, fixed):
+        if self.mode == "given":
+            return f"given: tp {self.tp[0]:g}"
+        what = "least monthly cost" if fixed is None else "most tokens/s from the fixed gpu_count"
+        return f"{what} of {self.notes}"
+
+
+def replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms):
+    """`ReplicaSizes` of ``model`` on ``gpu``: every tp of `atlas_xl.serving.TP_CHOICES` (or the given ``tp``)
+    and, for ``precision="best"``, every precision the GPU's tensor cores run natively. Refused with one line
+    when none fits and meets the limits (naming the fix). Cached by content: plan() stays microseconds."""
+    key = (cat.fingerprint, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+    sizes = _SIZES.get(key)
+    if sizes is None:
+        sizes = _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+        if len(_SIZES) > 4096:
+            _SIZES.clear()
+        _SIZES[key] = sizes
+    return sizes
+
+
+_SIZES = {}
+
+
+def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms):
+    def estimate(p, size):
+        return serving.estimate(model, gpu, precision=p, input_tokens=input_tokens, output_tokens=output_tokens,
+                                ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=size, catalog=cat)
+
+    wanted = serving.normalize_precision(precision)
+    gpu_key = cat.check_gpu(gpu)
+    domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
+    if tp is not None:
+        est = estimate(wanted, tp)
+        if not est.fits:
+            fitting = [t for t in serving.TP_CHOICES if estimate(wanted, t).fits]
+            hint = f"tp ≥ {fitting[0]:g}" if fitting else "a larger GPU"
+            raise InputError(f"{est.model} at {est.precision} ({est.weights_gb:,.0f} GB of weights) does not fit on "
+                             f"tp {tp:g} {est.gpu} GPUs — give {hint} or a lower precision")
+        return ReplicaSizes([serving.servable(est)], "given", "", domain)
+    if wanted == "best":
+        spec = cat.gpu_specs[gpu_key]
+        precisions = [p for p in ("fp4", "fp8", "bf16") if spec[serving.TFLOPS_COLUMN[p]] == spec[serving.TFLOPS_COLUMN[p]]]
+    else:
+        precisions = [wanted]
+    candidates, missed = [], []
+    for p in precisions or ["bf16"]:
+        for size in serving.TP_CHOICES:
+            est = estimate(p, size)
+            (candidates if est.fits and est.meets_limits else missed).append(est)
+    if not candidates:  # the serving model's own message: does not fit, or cannot meet the limits
+        serving.servable(estimate(precision, None))
+        raise InputError(f"{model} cannot be served on {gpu_key} within the limits — relax ttft_ms/tpot_ms")
+    candidates.sort(key=lambda e: (e.tp, -e.total_tokens_per_s_per_gpu))
+    kept, beaten = [], []
+    for e in candidates:  # a replica no faster per GPU than a smaller one whose tp divides it never costs less
+        if any(k.tp <= e.tp and e.tp % k.tp == 0 and k.total_tokens_per_s_per_gpu >= e.total_tokens_per_s_per_gpu
+               for k in kept):
+            beaten.append(e)
+        else:
+            kept.append(e)
+    several = len(precisions) > 1
+    sep = "; " if several else ", "
+    notes = sep.join(_names(kept, several))
+    if beaten:
+        notes += f" ({sep.join(_names(beaten, several))}: no more tokens/s per GPU than a smaller replica)"
+    if missed:
+        notes += f"; {sep.join(_names(missed, several))} cannot hold the model or meet the limits"
+    return ReplicaSizes(kept, "least cost", notes, domain)
+
+
+def _names(estimates, with_precision):
+    """'tp 1, 2, 4' (or 'fp4 tp 1, 2; fp8 tp 4' when several precisions are compared)."""
+    groups = {}
+    for e in estimates:
+        groups.setdefault(e.precision if with_precision else "", []).append(int(e.tp))
+    return [f"{p + ' ' if p else ''}tp {', '.join(str(t) for t in sorted(set(tps)))}" for p, tps in groups.items()]
 
 
 def per_token_price(offering, input_tokens, output_tokens):
@@ -538,20 +783,13 @@ def per_token_price(offering, input_tokens, output_tokens):
     return (i * p_in + o * p_out) / (i + o)
 
 
-def serving_estimate(cat, model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms):
-    """The serving model's estimate, refused with one line when the model cannot fit or meet the limits."""
-    return serving.servable(serving.estimate(model, gpu, precision=precision, input_tokens=input_tokens,
-                                             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
-                                             catalog=cat))
-
-
 RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
     f for f in FIELDS if f not in ("platform", "gpu", "billing", "model", "pattern", "tokens_per_day"))
 
 
 def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
-         platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
-    """Rank every offering that can serve ``model`` by monthly cost + penalties, best first.
+         platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
+    """Rank every offering that can serve ``model``: penalty score first, then monthly cost, best first.
 
     Parameters
     ----------
@@ -564,19 +802,21 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     platforms : list of str, optional
         Only these platforms (candidate offerings).
     precision : str, optional
-        One precision for every GPU offering (default fp8), or ``best`` for each GPU's fastest.
-    input_tokens, output_tokens, ttft_ms, tpot_ms : numeric, optional
-        Request shape and latency limits, as in `plan`.
+        One precision for every GPU offering (default fp8), or ``best``: each GPU's native precision of
+        least monthly cost.
+    input_tokens, output_tokens, ttft_ms, tpot_ms, tp : numeric, optional
+        Request shape, latency limits and replica size, as in `plan` (default: the least-cost size per GPU).
 
     Returns
     -------
     pandas.DataFrame
-        One row per offering, columns ``RANK_COLUMNS``, sorted by score, then monthly cost, then
-        platform and GPU. GPU offerings that cannot hold the model or meet the limits are left out
+        One row per offering, columns ``RANK_COLUMNS``, sorted by the seed's penalty score
+        (``penalty_usd``: 0 first), then monthly cost, then platform and GPU. The penalties rank; they are
+        never added to a cost. GPU offerings that cannot hold the model or meet the limits are left out
         and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}).
     """
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, input_tokens=input_tokens,
-                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms)  # docs/limits.md
+                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp)  # docs/limits.md
     cat = load_catalog(catalog)
     model_key = cat.check_model(model)
     if is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):
@@ -588,39 +828,43 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
             raise unknown_name("platform", sorted(unknown)[0], cat.platforms)
     tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
     latency_ms = _number("latency_ms", latency_ms)
+    tp = _tp(tp)
     pat = cat.pattern(pattern)
     a = assumptions or DEFAULT_ASSUMPTIONS
     shape_given = input_tokens is not None or output_tokens is not None
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
-    estimates, excluded = {}, {}
-    for gpu in sorted({o.gpu for o in offerings if o.gpu}):
+    chosen, domains, excluded = {}, {}, {}
+    for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
-            estimates[gpu] = serving_estimate(cat, model_key, gpu, precision, input_tokens, output_tokens, ttft_ms,
-                                              tpot_ms)
+            sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+            chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
+            domains[gpu] = sizes.domain
         except InputError as error:
             excluded[gpu] = str(error)
     columns = {f: [] for f in FIELDS}
     for billing in ("autoscaling", "dedicated", "per_token"):  # one vectorised pass per billing type
         per_token = billing == "per_token"
-        group = [o for o in offerings if o.billing == billing and (per_token or o.gpu in estimates)]
+        group = [o for o in offerings if o.billing == billing and (per_token or o.gpu in chosen)]
         if not group:
             continue
         n = len(group)
-        est = [None if per_token else estimates[o.gpu] for o in group]
-        tps = np.array([math.nan if e is None else e.total_tokens_per_s_per_gpu for e in est])
-        replica = np.array([1.0 if e is None else e.tp for e in est])
+        rows = [None if per_token else chosen[o.gpu] for o in group]
+        tps = np.array([math.nan if r is None else r["total_tokens_per_s_per_gpu"] for r in rows])
+        replica = np.array([1.0 if r is None else r["replica_gpus"] for r in rows])
+        domain = np.array([math.nan if per_token else domains[o.gpu] for o in group])
         hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
         price = np.array([(per_token_price(o, input_tokens, output_tokens) if shape_given else o.price_per_m_tokens)
                           if per_token else math.nan for o in group])
-        values = _compute(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a)
+        values = _compute(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a,
+                          domain)
         values.update(platform=[o.platform for o in group], gpu=[o.gpu for o in group], model=[model_key] * n,
                       pattern=[normalize_key(pattern)] * n, billing=[billing] * n, tokens_per_day=[tokens_per_day] * n,
-                      hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps)
-        for field, default in _SERVING_FIELDS.items():
-            values[field] = [default if e is None else e[_SERVING_SOURCE.get(field, field)] for e in est]
+                      hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps, scale_up_gpus=domain)
+        for field, default in _PER_TOKEN_DEFAULTS.items():
+            values[field] = [default if r is None else r[field] for r in rows]
         for f in FIELDS:
             columns[f].extend(np.broadcast_to(values[f], (n,)).tolist())
-    order = np.lexsort((columns["gpu"], columns["platform"], columns["monthly_cost_usd"], columns["score_usd"]))
+    order = np.lexsort((columns["gpu"], columns["platform"], columns["monthly_cost_usd"], columns["penalty_usd"]))
     frame = pd.DataFrame({f: [columns[f][i] for i in order] for f in FIELDS}, columns=FIELDS)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     frame = frame[list(RANK_COLUMNS)].reset_index(drop=True)
@@ -628,7 +872,5 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     return frame
 
 
-_SERVING_FIELDS = {"precision": "", "throughput_basis": "given", "replica_gpus": 1.0, "input_tokens": math.nan,
-                   "output_tokens": math.nan, "ttft_ms": math.nan, "tpot_ms": math.nan,
-                   "throughput_expected_error": math.nan}
-_SERVING_SOURCE = {"throughput_basis": "basis", "replica_gpus": "tp", "throughput_expected_error": "expected_error"}
+_PER_TOKEN_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.name in SERVING_FIELDS + ("replica_choice",)}
+_PER_TOKEN_DEFAULTS["replica_choice"] = ""

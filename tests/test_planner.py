@@ -96,9 +96,21 @@ def test_overload_penalty_ramp():
     assert planner.overload_penalty_usd(1.10) == pytest.approx(40_000.0)  # ramp kept above 100 %
 
 
-def test_scaling_penalty():
-    assert planner.scaling_penalty_usd(8) == 0.0
-    assert planner.scaling_penalty_usd(11) == 150_000.0  # 50k × 3
+def test_scaling_penalty_counts_a_replica_beyond_its_scale_up_domain():
+    # DESIGN.md "Penalties": per GPU of one replica beyond its NVLink domain (8 HGX, 72 NVL72)
+    assert planner.scaling_penalty_usd(8, 8) == 0.0
+    assert planner.scaling_penalty_usd(11, 8) == 150_000.0  # 50k × 3
+    assert planner.scaling_penalty_usd(16, 72) == 0.0  # a 16-GPU replica inside an NVL72 rack
+    np.testing.assert_array_equal(planner.scaling_penalty_usd(np.array([4.0, 16.0]), 8), [0.0, 400_000.0])
+
+
+def test_mean_utilization_and_unused_capacity():
+    # hand-computed: 60 % at peak, bursty 3x, active 288 of 720 h, dedicated → 0.6 / 3 × 0.4 = 0.08
+    assert planner.mean_utilization(0.6, 3.0, 288.0, 720.0) == pytest.approx(0.08)
+    assert planner.mean_utilization(0.6, 3.0, 288.0, 288.0) == pytest.approx(0.2)  # autoscaling pays active hours
+    assert planner.mean_utilization(2.4, 1.0, 720.0, 720.0) == 1.0  # overloaded: no more than all of it is used
+    assert planner.unused_capacity_usd(10_000.0, 0.08) == pytest.approx(9_200.0)
+    np.testing.assert_allclose(planner.mean_utilization(np.array([0.3, 0.75]), 1.0, 720.0, 720.0), [0.3, 0.75])
 
 
 def test_latency_penalty():
@@ -123,7 +135,10 @@ def test_plan_without_catalog_row_spec_numbers():
     assert r.monthly_cost_usd == pytest.approx(720 * 4.0 * 2)
     assert r.idle_waste_usd == 0.0  # steady: active all month
     assert r.cost_per_m_tokens_usd == pytest.approx(5760 / 6e10 * 1e6)
-    assert r.score_usd == r.monthly_cost_usd
+    assert r.penalty_usd == 0.0
+    # unused paid capacity: steady, so the mean utilization is the peak one: 5 760 × (1 − 0.72621)
+    assert r.mean_utilization == pytest.approx(r.utilization_after)
+    assert r.unused_capacity_usd == pytest.approx(5760 * (1 - 0.72621), rel=1e-4)
 
 
 def test_plan_catalog_dedicated_bursty_with_all_penalties():
@@ -137,12 +152,12 @@ def test_plan_catalog_dedicated_bursty_with_all_penalties():
     assert r.utilization_after == pytest.approx(868_055.555 / 3608.766 / 100, rel=1e-6)
     assert r.latency_risk == "high"
     assert r.overload_penalty_usd == pytest.approx(20_000 * (r.utilization_after - 0.9) / 0.1)
-    assert r.scaling_penalty_usd == 50_000 * 92
+    assert r.scaling_penalty_usd == 0.0  # replicas of one GPU (given throughput) never leave their domain
     assert r.latency_penalty_usd == 30_000
     assert r.monthly_cost_usd == pytest.approx(720 * 2.69 * 100)
     assert r.idle_waste_usd == pytest.approx((720 - 288) * 2.69 * 100)
     assert r.idle_waste_pct == pytest.approx(60.0)
-    assert r.score_usd == pytest.approx(r.monthly_cost_usd + r.penalty_usd)
+    assert r.penalty_usd == pytest.approx(r.overload_penalty_usd + r.latency_penalty_usd)
 
 
 def test_plan_autoscaling_catalog():
@@ -184,7 +199,7 @@ def test_plan_arrays_broadcast_and_match_scalars():
         for j, volume in enumerate(volumes):
             s = atlas_xl.plan(volume, "bursty", "llama_70b", "runpod", "h100_sxm", hourly_usd=price, latency_ms=250)
             assert r.monthly_cost_usd[i, j] == s.monthly_cost_usd
-            assert r.score_usd[i, j] == s.score_usd
+            assert np.broadcast_to(r.penalty_usd, r.monthly_cost_usd.shape)[i, j] == s.penalty_usd
             assert r.latency_risk[j] == s.latency_risk
 
 
@@ -238,13 +253,23 @@ def test_unknown_name_is_a_keyerror_too():
 def test_rank_sorted_and_complete():
     frame = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
     assert list(frame["rank"]) == list(range(1, len(frame) + 1))
-    assert (frame.score_usd.diff().dropna() >= 0).all()
+    _assert_ranked(frame)
     served = {(o.platform, o.gpu) for o in atlas_xl.load_catalog().serving("llama_70b")}
     assert set(zip(frame.platform, frame.gpu)) == served
     assert {"per_token", "dedicated", "autoscaling"} <= set(frame.billing)
     best = frame.iloc[0]
     again = atlas_xl.plan(2e9, "steady", "llama_70b", best.platform, best.gpu or None, latency_ms=250)
-    assert again.score_usd == best.score_usd
+    assert again.monthly_cost_usd == best.monthly_cost_usd and again.penalty_usd == best.penalty_usd
+    for row in frame.itertuples():  # every row of the ranking is what plan() says of that offering
+        one = atlas_xl.plan(2e9, "steady", "llama_70b", row.platform, row.gpu or None, latency_ms=250)
+        assert (one.monthly_cost_usd, one.replica_gpus, one.precision) == (row.monthly_cost_usd, row.replica_gpus,
+                                                                           row.precision)
+
+
+def _assert_ranked(frame):
+    """Penalty score first (0 first), then monthly cost: penalties rank, they are never added to a cost."""
+    keys = list(zip(frame.penalty_usd, frame.monthly_cost_usd))
+    assert keys == sorted(keys)
 
 
 def test_rank_platform_filter_and_errors():
@@ -287,7 +312,7 @@ def test_cost_never_falls_as_price_rises(volume, p1, p2, billing):
     a = atlas_xl.plan(volume, "bursty", "m", "p", hourly_usd=lo, price_per_m_tokens=lo, **kw)
     b = atlas_xl.plan(volume, "bursty", "m", "p", hourly_usd=hi, price_per_m_tokens=hi, **kw)
     assert b.monthly_cost_usd >= a.monthly_cost_usd
-    assert b.score_usd >= a.score_usd
+    assert b.unused_capacity_usd >= a.unused_capacity_usd
 
 
 @settings(max_examples=30, deadline=None)
@@ -296,5 +321,150 @@ def test_cost_never_falls_as_price_rises(volume, p1, p2, billing):
 def test_ranking_sorted(volume, pattern, model, latency):
     frame = atlas_xl.rank(volume, pattern, model, latency_ms=latency)
     assert len(frame) > 0
-    scores = frame.score_usd.to_numpy()
-    assert (np.diff(scores) >= 0).all()
+    _assert_ranked(frame)
+
+
+# -- least-cost replica size (issue 17 item 3) ------------------------------------------------------
+def _every_size(volume, pattern, model, gpu, **kwargs):
+    """plan() at every replica size the serving model can run: the candidates least cost chooses from."""
+    plans = []
+    for tp in atlas_xl.serving.TP_CHOICES:
+        try:
+            plans.append(atlas_xl.plan(volume, pattern, model, "runpod", gpu, tp=tp, **kwargs))
+        except InputError:
+            pass  # does not fit or misses the limits at this tp
+    return plans
+
+
+@pytest.mark.parametrize("volume, model, gpu", [(3e9, "gpt_oss_120b", "b200"), (3e9, "gpt_oss_120b", "h100_sxm"),
+                                                (2e9, "llama_70b", "h200"), (5e10, "llama_70b", "h100_sxm"),
+                                                (1e8, "llama_405b", "h200")])
+def test_replica_size_is_the_least_monthly_cost(volume, model, gpu):
+    chosen = atlas_xl.plan(volume, "steady", model, "runpod", gpu)
+    every = _every_size(volume, "steady", model, gpu)
+    assert chosen.monthly_cost_usd == min(p.monthly_cost_usd for p in every)
+    same = [p for p in every if p.replica_gpus == chosen.replica_gpus][0]  # the chosen size, as if given
+    assert (same.gpu_count, same.utilization_after) == (chosen.gpu_count, chosen.utilization_after)
+    assert chosen.replica_choice.startswith("least monthly cost of tp")
+
+
+def test_gpt_oss_at_3b_tokens_a_day_on_b200_issue_example():
+    # issue 17: planned on 4 B200s at 9 % for the most tokens/s per GPU; at fp4 ("best") one B200 holds it
+    r = atlas_xl.plan(3e9, "steady", "gpt_oss_120b", "runpod", "b200", precision="best")
+    assert (r.gpu_count, r.replica_gpus, r.precision) == (1, 1.0, "fp4")
+    assert r.monthly_cost_usd == pytest.approx(720 * 5.98)  # runpod's B200 price (catalogs/offerings.csv)
+    fp8 = atlas_xl.plan(3e9, "steady", "gpt_oss_120b", "runpod", "b200")
+    assert fp8.gpu_count == min(p.gpu_count for p in _every_size(3e9, "steady", "gpt_oss_120b", "b200"))
+
+
+def test_best_precision_is_the_cheapest_native_one():
+    best = atlas_xl.plan(5e10, "bursty", "llama_70b", "runpod", "b200", precision="best")
+    each = [atlas_xl.plan(5e10, "bursty", "llama_70b", "runpod", "b200", precision=p) for p in ("fp4", "fp8", "bf16")]
+    assert best.monthly_cost_usd == min(p.monthly_cost_usd for p in each)
+    assert "fp4 tp" in best.replica_choice and "fp8 tp" in best.replica_choice
+
+
+def test_given_tp_is_used_and_said():
+    r = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", tp=8)
+    assert r.replica_gpus == 8 and r.gpu_count % 8 == 0 and r.replica_choice == "given: tp 8"
+    assert atlas_xl.rank(2e9, "steady", "llama_70b", tp=8, platforms=["runpod"]).query("gpu != ''").replica_gpus.eq(8).all()
+    with pytest.raises(InputError, match=r"does not fit on tp 1 h100_sxm GPUs — give tp ≥ 2"):
+        atlas_xl.plan(2e9, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=1)
+    with pytest.raises(InputError, match="tp must be a whole number"):
+        atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", tp=1.5)
+
+
+def test_fixed_gpu_count_below_the_chosen_size_takes_a_smaller_replica():
+    # issue 17: gpu_count=2 on B200 was refused with "one replica needs 4 GPUs", which was false
+    free = atlas_xl.plan(3e9, "steady", "gpt_oss_120b", "runpod", "b200")
+    for count in (1, 2):
+        r = atlas_xl.plan(3e9, "steady", "gpt_oss_120b", "runpod", "b200", gpu_count=count)
+        assert r.gpu_count == count and r.replica_gpus <= count
+        assert r.replica_choice.startswith("most tokens/s from the fixed gpu_count")
+    assert free.replica_gpus >= 1
+    # one H100 cannot hold gpt-oss-120b at fp8 (117 GB): refused, naming the smallest replica that would
+    with pytest.raises(InputError, match=r"gpu_count 1 cannot hold gpt_oss_120b at fp8 on h100_sxm: the smallest "
+                                         r"replica that fits and meets the limits needs 2 GPUs"):
+        atlas_xl.plan(3e9, "steady", "gpt_oss_120b", "runpod", "h100_sxm", gpu_count=1)
+
+
+def test_fixed_gpu_count_serves_with_whole_replicas():
+    # 6 GPUs at tp 4: one replica serves, two GPUs are paid and idle (hand-computed from the tp-4 plan)
+    four = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", tp=4, gpu_count=4)
+    six = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", tp=4, gpu_count=6)
+    assert six.utilization_after == pytest.approx(four.utilization_after)
+    assert six.mean_utilization == pytest.approx(four.mean_utilization * 4 / 6)
+    assert six.monthly_cost_usd == pytest.approx(four.monthly_cost_usd * 6 / 4)
+
+
+def test_array_volumes_choose_a_size_each_as_scalars_do():
+    volumes = np.array([1e6, 3e9, 3e10, 3e11])
+    r = atlas_xl.plan(volumes, "bursty", "gpt_oss_120b", "runpod", "h100_sxm")
+    for i, volume in enumerate(volumes):
+        s = atlas_xl.plan(volume, "bursty", "gpt_oss_120b", "runpod", "h100_sxm")
+        assert (r.gpu_count[i], r.replica_gpus[i], r.monthly_cost_usd[i]) == (s.gpu_count, s.replica_gpus,
+                                                                             s.monthly_cost_usd)
+    fixed = atlas_xl.plan(3e9, "steady", "gpt_oss_120b", "runpod", "b200", gpu_count=np.array([1.0, 2.0, 8.0]))
+    assert fixed.gpu_count.tolist() == [1.0, 2.0, 8.0] and (fixed.replica_gpus <= fixed.gpu_count).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(volumes, patterns)
+def test_least_cost_size_never_costs_more_than_the_most_tokens_per_gpu(volume, pattern):
+    # the old rule (the serving model's default tp, most tokens/s per GPU) is one of the candidates
+    default_tp = atlas_xl.estimate("gpt_oss_120b", "h100_sxm").tp
+    chosen = atlas_xl.plan(volume, pattern, "gpt_oss_120b", "runpod", "h100_sxm")
+    old = atlas_xl.plan(volume, pattern, "gpt_oss_120b", "runpod", "h100_sxm", tp=default_tp)
+    assert chosen.monthly_cost_usd <= old.monthly_cost_usd
+
+
+# -- penalties are a ranking score, never a cost (issue 20 item 4) ----------------------------------
+def test_bursty_52_gpu_plan_has_no_scaling_penalty_issue_example():
+    # issue 20: 13 replicas of 4 H100s showed a $2.2M scaling penalty; each replica is inside its 8-GPU domain
+    r = atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250)
+    assert r.gpu_count > 8 and r.replica_gpus <= r.scale_up_gpus == 8
+    assert r.scaling_penalty_usd == 0.0
+    assert r.monthly_cost_usd == pytest.approx(720 * 2.69 * r.gpu_count)  # GPUs × price × hours, nothing else
+    assert r.cost_per_m_tokens_usd == pytest.approx(r.monthly_cost_usd / r.monthly_tokens * 1e6)
+
+
+def test_replica_beyond_its_domain_is_penalised_but_costs_stay_costs():
+    # llama-405B at bf16 (812 GB) needs 16 H100s per replica: 8 beyond an HGX domain → 8 × $50k in the score
+    r = atlas_xl.plan(1e8, "steady", "llama_405b", "runpod", "h100_sxm", precision="bf16")
+    assert r.replica_gpus == 16 and r.scaling_penalty_usd == 400_000.0
+    assert r.monthly_cost_usd == pytest.approx(720 * 2.69 * r.gpu_count)
+    assert r.penalty_usd == 400_000.0
+
+
+def test_ranking_never_adds_penalties_to_costs():
+    frame = atlas_xl.rank(1e8, "steady", "llama_405b", precision="bf16")
+    _assert_ranked(frame)
+    penalised = frame[frame.penalty_usd > 0]
+    assert len(penalised) and (penalised["rank"] > frame[frame.penalty_usd == 0]["rank"].max()).all()
+    gpu = frame[frame.billing == "dedicated"]
+    np.testing.assert_allclose(gpu.monthly_cost_usd, 720 * gpu.hourly_usd * gpu.gpu_count)
+    assert "score_usd" not in frame.columns
+
+
+def test_runpod_h100_ranks_above_together_issue_example():
+    # issue 20: Together's API ($52.8k/month) ranked above RunPod H100 ($31.0k) because of a $400k penalty
+    frame = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
+    runpod = frame[(frame.platform == "runpod") & (frame.gpu == "h100_sxm")].iloc[0]
+    together = frame[(frame.platform == "together") & (frame.billing == "per_token")].iloc[0]
+    assert runpod.penalty_usd == 0.0 and runpod["rank"] < together["rank"]
+    assert together.monthly_cost_usd == pytest.approx(52_800.0)  # 6e10 tokens × $0.88/Mtok
+
+
+def test_unused_capacity_is_reported_at_low_utilization_issue_example():
+    # issue 20: idle waste read $0 at 11 % utilization; the unused paid capacity says what it costs
+    r = atlas_xl.plan(1e8, "steady", "llama_70b", "runpod", "h100_sxm")
+    assert r.idle_waste_usd == 0.0 and r.utilization_after < 0.25
+    assert r.unused_capacity_usd == pytest.approx(r.monthly_cost_usd * (1 - r.utilization_after))
+    burst = atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm")
+    # bursty (active 40 %, 3x peaks, dedicated): mean = peak utilization / 3 × 0.4; includes the idle hours
+    assert burst.mean_utilization == pytest.approx(burst.utilization_after / 3 * 0.4)
+    assert burst.unused_capacity_usd > burst.idle_waste_usd > 0
+    auto = atlas_xl.plan(1e9, "business_hours", "llama_8b", "fireworks", "h100_sxm")
+    assert auto.idle_waste_usd == 0.0 and auto.unused_capacity_usd > 0  # autoscaling: no idle hours, still unused
+    api = atlas_xl.plan(1e9, "steady", "llama_70b", "together")
+    assert api.unused_capacity_usd == 0.0 and math.isnan(api.mean_utilization)
