@@ -40,16 +40,17 @@ RANK_VIEW = {  # column → (heading, format)
     "monthly_cost_usd": ("$/month", "{:,.0f}"),
     "idle_waste_usd": ("idle $", "{:,.0f}"),
     "cost_per_m_tokens_usd": ("$/Mtok", "{:.3f}"),
-    "penalty_usd": ("penalty $", "{:,.0f}"),
-    "score_usd": ("score $", "{:,.0f}"),
+    "unused_capacity_usd": ("unused $", "{:,.0f}"),
+    "penalty_usd": ("penalty score", "{:,.0f}"),
 }
 PLAN_UNITS = {
     "tokens_per_day": "tokens/day", "hourly_usd": "USD/GPU-h", "price_per_m_tokens": "USD/Mtok",
     "gpu_tokens_per_s": "tokens/s/GPU", "avg_tokens_per_s": "tokens/s", "peak_tokens_per_s": "tokens/s",
     "effective_gpu_tokens_per_s": "tokens/s/GPU", "gpu_count": "GPUs", "active_hours_per_month": "h/month",
     "monthly_cost_usd": "USD/month", "idle_waste_usd": "USD/month", "idle_waste_pct": "%",
-    "monthly_tokens": "tokens/month", "cost_per_m_tokens_usd": "USD/Mtok", "overload_penalty_usd": "USD",
-    "scaling_penalty_usd": "USD", "latency_penalty_usd": "USD", "penalty_usd": "USD", "score_usd": "USD",
+    "mean_utilization": "share", "unused_capacity_usd": "USD/month", "scale_up_gpus": "GPUs",
+    "monthly_tokens": "tokens/month", "cost_per_m_tokens_usd": "USD/Mtok", "overload_penalty_usd": "score",
+    "scaling_penalty_usd": "score", "latency_penalty_usd": "score", "penalty_usd": "score",
     "replica_gpus": "GPUs", "input_tokens": "tokens", "output_tokens": "tokens", "ttft_ms": "ms (p99)",
     "tpot_ms": "ms (p99)", "throughput_expected_error": "relative",
 }
@@ -134,7 +135,7 @@ def cmd_plan(args):
     result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
                   latency_ms=args.latency_ms, gpu_count=args.gpu_count,
                   gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
-                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing,
+                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
                   catalog=args.catalog, **_serving_args(args))
     _print_fields(result.as_dict(), PLAN_UNITS, args)
 
@@ -182,7 +183,7 @@ def _print_fields(record, units, args):
 
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
-                 catalog=args.catalog, platforms=args.platform or None, **_serving_args(args))
+                 catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **_serving_args(args))
     excluded = frame.attrs.get("excluded", {})
     if args.top is not None:
         frame = frame.head(args.top)
@@ -196,10 +197,10 @@ def cmd_rank(args):
 def _warn_implausible(records):
     """A cost or penalty above any plausible budget is not an answer: say so (stderr, one line)."""
     for record in records:
-        for field in ("penalty_usd", "monthly_cost_usd"):
+        for field, units in (("penalty_usd", "(a ranking score)"), ("monthly_cost_usd", "USD/month")):
             amount = record.get(field)
             if isinstance(amount, (int, float)) and amount is not None and amount > values.PLAUSIBLE_BUDGET_USD:
-                print(f"atlas-xl: warning: {field} {amount:.3g} USD/month is above any plausible budget "
+                print(f"atlas-xl: warning: {field} {amount:.3g} {units} is above any plausible budget "
                       f"(> {values.PLAUSIBLE_BUDGET_USD:.0e} USD/month) — this workload cannot be served this way; "
                       "check tokens_per_day and gpu_count", file=sys.stderr)
                 return
@@ -543,7 +544,7 @@ def parse_rate(text):
 
 def _plan_overrides(args):
     names = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "billing",
-             "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+             "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
@@ -712,6 +713,7 @@ def add_finance_commands(command):
         p.add_argument("--output-tokens", type=argument("output_tokens"), help="mean output tokens per request (default 1024)")
         p.add_argument("--ttft-ms", type=argument("ttft_ms"), help="p99 time-to-first-token limit [ms] (default 2000)")
         p.add_argument("--tpot-ms", type=argument("tpot_ms"), help="p99 time-per-output-token limit [ms] (default 200)")
+        p.add_argument("--tp", type=argument("tp"), help="GPUs per replica (default: the size of least monthly cost)")
 
     def growth(p):
         p.add_argument("--months", type=argument("months"), help="months to forecast (default 12)")
@@ -813,6 +815,7 @@ def build_parser():
         p.add_argument("pattern", help="traffic pattern: steady, business_hours, bursty")
         p.add_argument("model", help="model key, e.g. llama_70b")
         p.add_argument("--latency-ms", type=argument("latency_ms"), help="latency requirement [ms]; < 300 penalises high risk")
+        p.add_argument("--tp", type=argument("tp"), help="GPUs per replica (default: the size of least monthly cost)")
         serving_options(p)
 
     def serving_options(p):
@@ -843,7 +846,7 @@ def build_parser():
     p = command("backtest", "Leave-one-GPU-out accuracy of the serving model per GPU and benchmark.")
     p.set_defaults(func=cmd_backtest)
 
-    p = command("rank", "Rank every offering that serves the model by monthly cost + penalties.")
+    p = command("rank", "Rank every offering that serves the model: penalty score (0 first), then monthly cost.")
     workload(p)
     p.add_argument("--platform", action="append", help="only this platform (repeatable)")
     p.add_argument("--top", type=argument("top"), help="show only the best N (N >= 1)")

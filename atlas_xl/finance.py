@@ -858,7 +858,7 @@ def sensitivity(tokens_per_day, pattern, model, platform, gpu=None, *, spread=SE
         gpu_tokens_per_s, hourly_usd (GPU offerings) or price_per_m_tokens (per-token),
         active_ratio, burst_factor, efficiency, batch_multiplier, target_utilization.
     output : str
-        The `plan` field to report (monthly_cost_usd, cost_per_m_tokens_usd, score_usd, ...).
+        The `plan` field to report (monthly_cost_usd, cost_per_m_tokens_usd, unused_capacity_usd, ...).
 
     Returns
     -------
@@ -870,7 +870,7 @@ def sensitivity(tokens_per_day, pattern, model, platform, gpu=None, *, spread=SE
     spread = _spread("spread", spread)
     if output not in FIELDS:
         raise InputError(f"output '{output}' is not a plan field — use one of monthly_cost_usd, "
-                         "cost_per_m_tokens_usd, score_usd, gpu_count")
+                         "cost_per_m_tokens_usd, unused_capacity_usd, gpu_count")
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **plan_kwargs)

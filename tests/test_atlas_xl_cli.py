@@ -33,7 +33,8 @@ def test_rank_json_matches_library(capsys):
     records = json.loads(out)
     frame = atlas_xl.rank(5e8, "bursty", "llama_8b", latency_ms=200)
     assert [r["platform"] for r in records] == list(frame.platform)
-    assert records[0]["score_usd"] == pytest.approx(frame.score_usd.iloc[0])
+    assert records[0]["monthly_cost_usd"] == pytest.approx(frame.monthly_cost_usd.iloc[0])
+    assert records[0]["penalty_usd"] == frame.penalty_usd.iloc[0] and "score_usd" not in records[0]
     per_token = [r for r in records if r["billing"] == "per_token"][0]
     assert per_token["gpu_count"] is None  # NaN → null, valid JSON
 

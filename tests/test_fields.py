@@ -54,7 +54,7 @@ def test_display_follows_the_units(name, value, shown):
 def test_unknown_names_still_read_sensibly():
     meta = fields.field("gpu_memory_gb_new")
     assert meta.label == "Gpu memory gb new" and fields.field("new_cost_usd").number_format == fields.USD
-    assert fields.field("overload_penalty_usd").label == "Overload penalty"
+    assert fields.field("overload_penalty_usd").label == "Overload penalty (score)"
     assert fields.field("overload_penalty_usd", assumption=True).description.startswith("at threshold")
 
 

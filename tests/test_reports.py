@@ -38,7 +38,7 @@ def test_sheets_and_recommendation(default_report):
     assert summary["Platform"] == best.platform
     assert summary["Monthly cost"] == pytest.approx(best.monthly_cost_usd, rel=1e-14)  # openpyxl: 16 digits
     why = next(r[0] for r in book["Overview"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith(best.platform))
-    assert "lowest monthly cost plus penalties" in why and "runner-up" in why
+    assert "ranks first (lowest penalty score, then lowest monthly cost)" in why and "runner-up" in why
     # the Simulator section simulates the planned deployment of the best GPU offering: same model, GPU, count
     ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)
     gpu_best = ranking[ranking.billing != "per_token"].iloc[0]
@@ -164,12 +164,14 @@ def test_report_with_per_token_offerings_only_has_no_simulator(tmp_path):
 def test_runner_up_percentage_is_of_the_recommendation():
     from types import SimpleNamespace as Offer
     from workbook.reports import runner_up_text
-    best = Offer(platform="a", gpu="h100_sxm", monthly_cost_usd=9_750.0, score_usd=9_750.0, penalty_usd=0.0)
-    second = Offer(platform="b", gpu="", monthly_cost_usd=30_000.0, score_usd=30_000.0, penalty_usd=0.0)
+    best = Offer(platform="a", gpu="h100_sxm", monthly_cost_usd=9_750.0, penalty_usd=0.0)
+    second = Offer(platform="b", gpu="", monthly_cost_usd=30_000.0, penalty_usd=0.0)
     # issue 12: $30,000 against $9,750 is 208 % more (20,250 / 9,750), not 68 % (20,250 / 30,000)
     assert runner_up_text(best, second) == "The runner-up, b, costs $20,250 more a month (208% more)"
-    penalised = Offer(platform="c", gpu="l40s", monthly_cost_usd=8_000.0, score_usd=1_008_000.0, penalty_usd=1e6)
-    assert "in score (cost + penalties)" in runner_up_text(best, penalised)  # penalties are not a monthly bill
+    penalised = Offer(platform="c", gpu="l40s", monthly_cost_usd=8_000.0, penalty_usd=4e5)
+    # issue 20: a penalty is a ranking score, never added to the $/month figure
+    assert runner_up_text(best, penalised) == ("The runner-up, c on l40s, costs $1,750 less a month but ranks lower: "
+                                               "a penalty score of 400,000")
 
 
 def test_breakdown_formats_follow_the_field_table(default_report):

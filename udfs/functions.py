@@ -159,7 +159,7 @@ def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms
                   gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                   models=None, patterns=None, offerings=None, throughput=None, precision=None,
                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
-    """Overload + scaling + strict-latency penalties used in the ranking [USD]."""
+    """Penalty score: overload + scaling + strict-latency penalties that rank offerings, never a cost [score]."""
     return _planner("penalty_usd", locals())
 
 
@@ -178,7 +178,7 @@ def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, fields=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
                output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
-    """Every offering that serves the model, best first (cost + penalties), with a header row (spills)."""
+    """Every offering that serves the model, best first (penalty score, then monthly cost), with a header row (spills)."""
     local = locals()
     return excel.fit(calls.rank_table(tokens_per_day, pattern, model, latency_ms, top, fields,
                                       {t: local[t] for t in calls.PLANNER_TABLES}, assumptions,
@@ -359,7 +359,7 @@ ARG_DOCS.update({
     "month": "Which forecast month (1 = now); blank = 1",
     "growth_spread": "1-sigma of the monthly growth rate, e.g. 0.02; blank = 0",
     "spread": "Low/high of every input as ± this share, e.g. 0.1; blank = 0.1",
-    "output": "Plan field to compare: monthly_cost_usd (blank), cost_per_m_tokens_usd, score_usd, gpu_count",
+    "output": "Plan field to compare: monthly_cost_usd (blank), cost_per_m_tokens_usd, unused_capacity_usd, gpu_count",
 })
 
 

@@ -496,14 +496,14 @@ def _why(ranking, scenario, of_what=None):
     best = ranking.iloc[0]
     where = f"{best.platform}{' on ' + best.gpu if best.gpu else ' (per-token API)'}"
     of_what = of_what or f"{len(ranking)} offerings that serve {scenario.model}"
-    text = (f"{where} has the lowest monthly cost plus penalties of the {of_what}: "
+    text = (f"{where} ranks first (lowest penalty score, then lowest monthly cost) of the {of_what}: "
             f"${best.monthly_cost_usd:,.0f} a month, ${best.cost_per_m_tokens_usd:.4f} per million tokens")
     if best.billing != "per_token":
         text += f", {best.gpu_count:.0f} GPUs at {best.utilization_after:.0%} utilization ({best.latency_risk} risk)"
     if len(ranking) > 1:
         text += ". " + runner_up_text(best, ranking.iloc[1])
     if best.penalty_usd > 0:
-        text += f". Penalties of ${best.penalty_usd:,.0f} apply: see the Costs sheet"
+        text += f". It has a penalty score of {best.penalty_usd:,.0f} (a ranking score, not a cost): see the Costs sheet"
     return text + "."
 
 
@@ -511,23 +511,26 @@ def runner_up_text(best, second):
     """How much more the runner-up costs, as a percentage of the recommendation's cost (the base a
     reader compares against: $30,000 against $9,750 is 208 % more, not 68 %)."""
     name = f"{second.platform}{' on ' + second.gpu if second.gpu else ''}"
-    if best.penalty_usd == 0 and second.penalty_usd == 0:
-        more, base, what = second.monthly_cost_usd - best.monthly_cost_usd, best.monthly_cost_usd, "a month"
-    else:  # penalties are a ranking device, not a monthly bill: compare scores
-        more, base, what = second.score_usd - best.score_usd, best.score_usd, "in score (cost + penalties)"
+    more, base = second.monthly_cost_usd - best.monthly_cost_usd, best.monthly_cost_usd
+    if second.penalty_usd > best.penalty_usd:  # penalties rank first; they are a score, never added to a cost
+        score = f"a penalty score of {second.penalty_usd:,.0f}"
+        if more < 0:
+            return f"The runner-up, {name}, costs ${-more:,.0f} less a month but ranks lower: {score}"
+        return f"The runner-up, {name}, costs ${more:,.0f} more a month and has {score}"
     share = f" ({more / base:.0%} more)" if base > 0 else ""
-    return f"The runner-up, {name}, costs ${more:,.0f} more {what}{share}"
+    return f"The runner-up, {name}, costs ${more:,.0f} more a month{share}"
 
 
 RANKING_FIELDS = ("rank", "platform", "gpu", "billing", "gpu_count", "utilization_after", "latency_risk",
-                  "monthly_cost_usd", "idle_waste_usd", "cost_per_m_tokens_usd", "penalty_usd", "score_usd")
+                  "monthly_cost_usd", "idle_waste_usd", "cost_per_m_tokens_usd", "penalty_usd")
 CAPACITY_FIELDS = ("rank", "platform", "gpu", "billing", "hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s",
                    "effective_gpu_tokens_per_s", "avg_tokens_per_s", "peak_tokens_per_s", "utilization_ratio",
                    "gpu_count", "utilization_after", "latency_risk")
 COST_FIELDS = ("rank", "platform", "gpu", "billing", "active_hours_per_month", "monthly_tokens", "monthly_cost_usd",
-               "idle_waste_usd", "idle_waste_pct", "cost_per_m_tokens_usd", "overload_penalty_usd",
-               "scaling_penalty_usd", "latency_penalty_usd", "penalty_usd", "score_usd")
-SERVING_FIELDS = ("rank", "platform", "gpu", "billing", "precision", "replica_gpus", "input_tokens", "output_tokens",
+               "idle_waste_usd", "idle_waste_pct", "mean_utilization", "unused_capacity_usd", "cost_per_m_tokens_usd",
+               "overload_penalty_usd", "scaling_penalty_usd", "latency_penalty_usd", "penalty_usd")
+SERVING_FIELDS = ("rank", "platform", "gpu", "billing", "precision", "replica_gpus", "replica_choice", "input_tokens",
+                  "output_tokens",
                   "ttft_ms", "tpot_ms", "throughput_basis", "throughput_expected_error", "gpu_tokens_per_s")
 CHART_BARS = 15
 

@@ -80,7 +80,7 @@ INPUTS = (
             fmt=USD_CENTS, optional=True),
         Row("Ranking columns", "rank_fields",
             "rank, platform, gpu, billing, gpu_count, utilization_after, latency_risk, monthly_cost_usd, "
-            "idle_waste_usd, cost_per_m_tokens_usd, penalty_usd, score_usd", "",
+            "idle_waste_usd, unused_capacity_usd, cost_per_m_tokens_usd, penalty_usd", "",
             "fields shown by the ranking on Results (any ATLAS_PLAN field)"),
     )),
     Block("Planner assumptions (key | value, passed to every planner function)", tuple(

@@ -312,7 +312,7 @@ def _results(book, sheet):
 def _ranking(book, sheet, cat):
     """ATLAS_RANK spilled from row 5 (its own header row of field keys, grey), under a header row of
     display names and units looked up in the Fields sheet, so edited RankFields still read well."""
-    _title(sheet, "Ranking", "Every offering that serves the model, best first by monthly cost + penalties "
+    _title(sheet, "Ranking", "Every offering that serves the model, best first: penalty score, then monthly cost "
                              "(ATLAS_RANK). Penalties rank setups; they are not billed.")
     heading, top = 4, 5
     names = [f.strip() for f in sheets.input_row("rank_fields").value.split(",")]
