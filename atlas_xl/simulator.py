@@ -378,6 +378,8 @@ def resolve(target, workload, hardware, cat, overrides=None):
     return t, h, w
 
 
+UNLIMITED_MS = 3.6e6
+"""A latency limit that never binds (one hour, the value parser's largest) [ms]."""
 REFERENCE_KNOBS = {"cuda_graphs": True, "gpudirect_rdma": True, "virt": "bare"}
 """The tuned configuration a measured serving throughput (MLPerf-like) stands for; the simulator's knobs
 then degrade the base rate from it (fabric: the hardware model's best, NVLink on NVIDIA)."""
@@ -391,7 +393,11 @@ def serving_base_rate(t, h, w, cat):
     -----
     base = serving total tokens/s per GPU × (1 + ω·ω_ref) / (ρ_ref × f_vendor(inference)), with ρ_ref
     and ω_ref of `REFERENCE_KNOBS`, so that the spec's throughput equation (3.1–3.2) returns the serving
-    model's throughput for a tuned deployment and less for an untuned one. The model is the workload's
+    model's throughput for a tuned deployment and less for an untuned one: with the decode scaling g/s
+    (3.2), a tuned, noiseless simulation reports accelerators × the serving model's *output* tokens/s per
+    GPU at the workload's tp·pp and request shape, exactly (`atlas_xl.estimate`; the seed's noise stays
+    within ±amplitude/2 around it). Where the default latency limits cannot be met, the rate without a
+    latency limit (the simulator reports its own latencies). The model is the workload's
     ``model`` or, without one, a dense model built from its ``params.*`` (12·layers·hidden² + 2·vocab·hidden
     parameters, multi-head attention).
     """
@@ -404,9 +410,15 @@ def serving_base_rate(t, h, w, cat):
     precision = normalize_key(w.get("precision.weights", "")) or serving.DEFAULT_PRECISION
     if precision not in serving.PRECISIONS:
         precision = serving.DEFAULT_PRECISION
-    est = serving.estimate(model, gpu, precision=precision, input_tokens=max(w["sequence.prompt"], 1),
-                           output_tokens=w["sequence.generate"], tp=w["parallelism.tp"] * w["parallelism.pp"],
-                           catalog=cat)
+    shape = dict(precision=precision, input_tokens=max(w["sequence.prompt"], 1), output_tokens=w["sequence.generate"],
+                 tp=w["parallelism.tp"] * w["parallelism.pp"], catalog=cat)
+    est = serving.estimate(model, gpu, **shape)
+    basis = est.basis
+    if est.fits and not est.meets_limits:
+        # the serving model's default TTFT/TPOT limits cannot be met (a long prompt): the simulator reports its own
+        # latencies, so its rate is the one the replica's memory allows, without a latency limit
+        est = serving.estimate(model, gpu, ttft_ms=UNLIMITED_MS, tpot_ms=UNLIMITED_MS, **shape)
+        basis = f"{est.basis}, beyond the default latency limits"
     if not est.fits:
         raise InputError(f"{est.model} at {precision} does not fit on tp·pp = {est.tp:g} {gpu} GPUs "
                          f"({est.weights_gb:,.0f} GB of weights) — raise parallelism.tp or use a lower precision")
@@ -424,7 +436,7 @@ def serving_base_rate(t, h, w, cat):
                                    True, h["communication.min_overhead"])
     base = est.total_tokens_per_s_per_gpu * (1.0 + h["throughput.overhead_weight"] * omega) / (
         rho * h["compute.factors.inference"])
-    return {"compute.base_tokens_per_accel": base, "base_rate_basis": f"serving model ({est.basis})"}
+    return {"compute.base_tokens_per_accel": base, "base_rate_basis": f"serving model ({basis})"}
 
 
 def _model_from_params(w):

@@ -255,3 +255,63 @@ def test_model_from_dimensions_changes_the_rate():
 def test_model_that_does_not_fit_its_tp_is_refused():
     with pytest.raises(InputError, match="does not fit on tp·pp = 1 h100_sxm GPUs"):
         atlas_xl.simulate(None, {"name": "llama_70b_chat", "model": "llama_405b", "parallelism": {"tp": 1}})
+
+
+# -- simulate() and estimate() agree on GPU targets (issue 17 item 5) --------------------------------
+def _workload(model, tp, dp, precision, prompt, generate):
+    return {"name": "llama_70b_chat", "model": model, "parallelism": {"tp": tp, "pp": 1, "dp": dp},
+            "sequence": {"prompt": prompt, "generate": generate}, "precision": {"weights": precision}}
+
+
+@pytest.mark.parametrize("target, gpu, model, tp, dp, precision", [
+    ("nvidia_h100_8x_nvlink", "h100_sxm", "llama_70b", 2, 4, "fp8"),
+    ("nvidia_h100_8x_nvlink", "h100_sxm", "llama_70b", 8, 1, "fp8"),
+    ("nvidia_h100_8x_nvlink", "h100_sxm", "llama_8b", 1, 8, "fp8"),
+    ("nvidia_h200_8x", "h200", "deepseek_r1", 8, 1, "fp8"),
+    ("nvidia_b200_8x", "b200", "gpt_oss_120b", 1, 8, "fp4"),
+    ("nvidia_b200_8x", "b200", "mixtral_8x7b", 2, 4, "bf16"),
+    ("nvidia_h100_cluster_32n", "h100_sxm", "llama_405b", 8, 32, "fp8"),
+])
+@pytest.mark.parametrize("prompt, generate", [(1024, 290), (128, 2048)])
+def test_tuned_simulation_reports_the_serving_models_output_rate(target, gpu, model, tp, dp, precision, prompt,
+                                                                 generate):
+    est = atlas_xl.estimate(model, gpu, precision=precision, input_tokens=prompt, output_tokens=generate, tp=tp)
+    accelerators = atlas_xl.load_catalog().record("targets", target)
+    expected = accelerators["accelerators_per_node"] * accelerators["num_nodes"] * est.output_tokens_per_s_per_gpu
+    workload = _workload(model, tp, dp, precision, prompt, generate)
+    noisy = atlas_xl.simulate(target, workload, TUNED)  # the seed's noise (±1.25 % on NVIDIA) around it
+    assert noisy.tokens_per_sec == pytest.approx(expected, rel=0.05)
+    exact = atlas_xl.simulate(target, workload, TUNED, hardware=NOISELESS)
+    assert exact.tokens_per_sec == pytest.approx(expected, rel=1e-9)
+    untuned = atlas_xl.simulate(target, workload, hardware=NOISELESS)  # the workload's SR-IOV, RoCE, no graphs
+    assert untuned.tokens_per_sec < 0.9 * exact.tokens_per_sec  # the seed's knob degradations apply around it
+
+
+def test_issue_example_8_h100_llama_70b_matches_estimate():
+    # issue 17: 8×H100, Llama-70B, 1 024 in / 290 out, tuned: simulate 4 045 tokens/s against estimate ≈ 10 700
+    est = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=1024, output_tokens=290)
+    workload = _workload("llama_70b", int(est.tp), 8 // int(est.tp), "fp8", 1024, 290)
+    r = atlas_xl.simulate("nvidia_h100_8x_nvlink", workload, TUNED)
+    assert r.tokens_per_sec == pytest.approx(8 * est.output_tokens_per_s_per_gpu, rel=0.05)
+
+
+def test_long_prompt_beyond_the_default_limits_still_simulates():
+    # 8 000-token prompts on tp 2: the serving model's 2 s TTFT limit is missed (was a ZeroDivisionError);
+    # the simulator runs at the rate memory allows and says so
+    workload = _workload("llama_70b", 2, 4, "fp8", 8000, 1000)
+    assert not atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=8000, output_tokens=1000, tp=2).meets_limits
+    r = atlas_xl.simulate("nvidia_h100_8x_nvlink", workload, TUNED, hardware=NOISELESS)
+    unlimited = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=8000, output_tokens=1000, tp=2,
+                                  ttft_ms=3.6e6, tpot_ms=3.6e6)
+    assert r.tokens_per_sec == pytest.approx(8 * unlimited.output_tokens_per_s_per_gpu, rel=1e-9)
+    assert r.base_rate_basis.endswith("beyond the default latency limits)")
+
+
+def test_explicit_base_rate_ignores_the_serving_model():
+    # a hardware description with base_tokens_per_accel keeps the seed's numbers whatever the model
+    seed = {"compute": {"base_tokens_per_accel": 1100.0}, **NOISELESS}
+    big = atlas_xl.simulate("nvidia_h100_8x_nvlink", "llama_70b_chat", TUNED, hardware=seed)
+    small = atlas_xl.simulate("nvidia_h100_8x_nvlink", {"name": "llama_70b_chat", "model": "llama_8b"}, TUNED,
+                              hardware=seed)
+    assert big.tokens_per_sec == small.tokens_per_sec and big.base_rate_basis == "hardware model"
+    assert big.base_rate_tokens_per_sec == pytest.approx(8 * 1100.0 * 1.05)  # N × B_base × f_vendor (nvidia.yaml: 1.05)
