@@ -57,8 +57,8 @@ def test_breakeven_prints_volume_and_month(capsys):
     code, out, _ = run(capsys, "breakeven", "steady", "llama_70b", "together", "runpod/h100_sxm",
                        "--tokens-per-day", "100M", "--growth", "20%")
     assert code == 0
-    assert "293,454,545 tokens/day" in out  # 4 × 2.69 × 720 / (30 × 0.88e-6), see test_finance
-    assert "month 7" in out  # 100M × 1.2⁶ = 298.6M is the first month above it (1.2⁵ → 248.8M)
+    assert "146,727,273 tokens/day" in out  # 2 × 2.69 × 720 / (30 × 0.88e-6), see test_finance
+    assert "month 4" in out  # 100M × 1.2³ = 172.8M is the first month above it (1.2² → 144M)
     code, out, _ = run(capsys, "breakeven", "bursty", "llama_8b", "groq", "runpod/h100_sxm", "--json")
     assert json.loads(out)["tokens_per_day"] is None
 

@@ -331,7 +331,7 @@ def test_forecast_commitment_rows_and_errors():
 
 def test_breakeven_number_or_reason():
     volume = f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm")
-    assert volume == pytest.approx(4 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)  # see test_finance
+    assert volume == pytest.approx(2 * 2.69 * 720 / (30 * 0.88 / 1e6), rel=1e-6)  # see test_finance
     assert f.ATLAS_BREAKEVEN("bursty", "llama_8b", "groq", "runpod/h100_sxm").startswith("never cross")
     assert f.ATLAS_BREAKEVEN("steady", "llama_70b", None, "together").startswith("option_a is empty")
     # the platform and its GPU in cells of their own, as the template's Inputs hold them
@@ -382,3 +382,16 @@ def test_finance_functions_forward_the_serving_settings():
         atlas_xl.cost_range(5e9, "steady", "llama_70b", "runpod", "h100_sxm", percentiles=[90], **serving).p90
     assert "precision" in f.ATLAS_SENSITIVITY(5e9, "steady", "llama_70b", "runpod", "h100_sxm",
                                                precision="int3")  # the serving model's one-line refusal
+
+
+def test_planner_functions_take_a_replica_size():
+    # issue 17: tp (GPUs per replica) reaches plan() from a cell; blank = the least-cost size
+    free = atlas_xl.plan(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm")
+    assert f.ATLAS_GPUCOUNT(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm") == free.gpu_count
+    for tp in (2, 8):
+        given = atlas_xl.plan(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=tp)
+        assert f.ATLAS_COST(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=tp) == given.monthly_cost_usd
+    grid = f.ATLAS_GPUCOUNT(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=[[2, 8]])
+    assert grid == [[atlas_xl.plan(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=t).gpu_count
+                     for t in (2, 8)]]
+    assert "give tp ≥ 2" in f.ATLAS_GPUCOUNT(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=1)

@@ -28,13 +28,13 @@ def _lower(name):
 # numeric planner arguments: (required, positive, minimum); the upper bounds are checked per cell too
 PLAN_NUMBERS = {name: (name == "tokens_per_day",) + _lower(name) for name in (
     "tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens",
-    "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")}
-SERVING_NUMBERS = ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+    "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")}
+SERVING_NUMBERS = ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
 """Arguments of the serving model, one value per `atlas_xl.plan` call: a grid groups its cells by them."""
 PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False, "precision": False}  # name → required
 PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
              "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "precision", "input_tokens", "output_tokens",
-             "ttft_ms", "tpot_ms")
+             "ttft_ms", "tpot_ms", "tp")
 PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
 SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
 RESULTS = excel.Memo(size=512)
@@ -423,7 +423,7 @@ ESTIMATE_ARGS = ("model", "gpu", "precision", "input_tokens", "output_tokens", "
 def serving_options(args):
     """precision and the serving numbers of one cell → keyword arguments of estimate/plan/rank."""
     options = {"precision": excel.text("precision", args.get("precision"))}
-    for name in SERVING_NUMBERS + ("tp",):
+    for name in SERVING_NUMBERS:
         if name in args:
             positive, minimum = _lower(name)
             value = excel.number(name, args.get(name), default=math.nan, positive=positive, minimum=minimum,

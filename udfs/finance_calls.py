@@ -26,7 +26,7 @@ def _catalog(tables):
     return excel.catalog(**{t: tables.get(t) for t in FINANCE_TABLES})
 
 
-PLAN_KWARGS = ("latency_ms", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
+PLAN_KWARGS = ("latency_ms", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
 
 
 def _plan_kwargs(raw):
@@ -37,7 +37,8 @@ def _plan_kwargs(raw):
         if excel.is_blank(value):
             continue
         out[name] = excel.text(name, value) if name == "precision" else excel.number(
-            name, value, minimum=0.0 if name == "latency_ms" else None, positive=name != "latency_ms")
+            name, value, minimum=0.0 if name == "latency_ms" else None, positive=name != "latency_ms",
+            whole=name == "tp")
     return out
 
 

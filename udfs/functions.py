@@ -51,7 +51,7 @@ ARG_DOCS = {
     "output_tokens": "Output tokens per request [tokens]; blank = 1024",
     "ttft_ms": "p99 time-to-first-token limit [ms]; blank = 2000",
     "tpot_ms": "p99 time-per-output-token limit [ms]; blank = 200",
-    "tp": "GPUs per replica (tensor parallel); blank = the fastest that fits",
+    "tp": "GPUs per replica (tensor parallel); blank = the least-cost size (planner), the fastest (serving model)",
     "table": "That catalog's table (range with header row); blank = built-in",
 }
 """Every argument's help text, with units."""
@@ -95,7 +95,7 @@ def _simulator(field, local):
 def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                    gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                    models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Peak load while active: tokens/day ÷ 86 400 ÷ active ratio × burst factor [tokens/s]."""
     return _planner("peak_tokens_per_s", locals())
 
@@ -104,7 +104,7 @@ def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_m
 def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                    gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                    models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                   input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """GPUs needed to serve the workload at 75 % target utilization (blank for per-token offerings)."""
     return _planner("gpu_count", locals())
 
@@ -113,7 +113,7 @@ def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_m
 def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                       gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                       models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                      input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                      input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Utilization of each GPU at peak after scaling [0-1]."""
     return _planner("utilization_after", locals())
 
@@ -122,7 +122,7 @@ def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latenc
 def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None,
-               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Latency-risk band: low (≤ 50 % utilization), medium (≤ 75 %), high; n/a for per-token."""
     return _planner("latency_risk", locals())
 
@@ -131,7 +131,7 @@ def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None,
-               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Monthly cost of serving the workload on the offering [USD/month]."""
     return _planner("monthly_cost_usd", locals())
 
@@ -140,7 +140,7 @@ def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                         gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None,
                         gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                        input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                        input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Cost per million tokens: monthly cost ÷ monthly tokens × 10⁶ [USD/Mtok]."""
     return _planner("cost_per_m_tokens_usd", locals())
 
@@ -149,7 +149,7 @@ def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, late
 def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                      gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                      models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """What a dedicated deployment pays for hours without traffic [USD/month]."""
     return _planner("idle_waste_usd", locals())
 
@@ -158,7 +158,7 @@ def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency
 def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                   gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                   models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                  input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                  input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Penalty score: overload + scaling + strict-latency penalties that rank offerings, never a cost [score]."""
     return _planner("penalty_usd", locals())
 
@@ -167,7 +167,7 @@ def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms
 def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None,
-               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
+               input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, caller=None):
     """The whole plan of one workload as a field | value table (spills)."""
     local = locals()
     return excel.fit(calls.plan_table({n: local[n] for n in calls.PLAN_ARGS},
@@ -177,7 +177,7 @@ def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 @udf
 def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, fields=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-               output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
+               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, caller=None):
     """Every offering that serves the model, best first (penalty score, then monthly cost), with a header row (spills)."""
     local = locals()
     return excel.fit(calls.rank_table(tokens_per_day, pattern, model, latency_ms, top, fields,
@@ -377,7 +377,7 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
                    price_change_per_year=None, commitment=None, committed_gpus=None, latency_ms=None,
                    forecast_fields=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
                    throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None,
-                   ttft_ms=None, tpot_ms=None, caller=None):
+                   ttft_ms=None, tpot_ms=None, tp=None, caller=None):
     """Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, cumulative cost (spills).
     tokens_per_day may be a range of monthly volumes."""
     local = locals()
@@ -389,7 +389,7 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
 @udf
 def ATLAS_BREAKEVEN(pattern, model, option_a, option_b, gpu_a=None, gpu_b=None, latency_ms=None, assumptions=None,
                     gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                    input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                    input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """Daily volume at which two options cost the same per month [tokens/day]; text when they never cross."""
     local = locals()
     return finance_calls.breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, _plan_args(local),
@@ -407,7 +407,7 @@ def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percent
                      price_spread=None, volume_spread=None, draws=None, seed=None, month=None, monthly_growth=None,
                      growth_spread=None, start=None, price_change_per_year=None, latency_ms=None, assumptions=None,
                      gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None):
+                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
     """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month]."""
     local = locals()
     return finance_calls.cost_range_value(
@@ -419,7 +419,7 @@ def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percent
 @udf
 def ATLAS_SENSITIVITY(tokens_per_day, pattern, model, platform, gpu=None, spread=None, output=None, latency_ms=None,
                       assumptions=None, gpus=None, models=None, patterns=None, offerings=None, throughput=None,
-                      precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, caller=None):
+                      precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, caller=None):
     """Tornado table: the monthly cost at the low and high end of each input, largest swing first (spills)."""
     local = locals()
     return excel.fit(finance_calls.sensitivity_table(
