@@ -573,9 +573,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
                 raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
         if gpu_tps is None:
             sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
-            choice = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
-            gpu_tps, replica, domain = choice.pop("total_tokens_per_s_per_gpu"), choice["replica_gpus"], sizes.domain
-            serving_fields = choice
+            gpu_tps, serving_fields = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
+            replica, domain = serving_fields["replica_gpus"], sizes.domain
         else:
             replica = 1 if tp is None else tp
             if fixed is not None and np.min(fixed) < replica:
@@ -583,9 +582,9 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
                                  f"give gpu_count ≥ {replica:g} or a smaller tp")
             if tp is not None:
                 serving_fields = dict(replica_gpus=float(tp), replica_choice=f"given: tp {tp:g}")
-        if gpu_key in cat.gpu_specs and domain is None:
-            domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
-        serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
+            if gpu_key in cat.gpu_specs:
+                domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
+            serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
     values = _compute(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
     nan = math.nan
     return PlanResult(
@@ -627,32 +626,36 @@ class ReplicaSizes:
         self.domain = domain
         self.mode = mode  # "given" or "least cost"
         self.notes = notes
-        self.rows = [{f: e[_ESTIMATE_NAMES.get(f, f)] for f in SERVING_FIELDS} | {
-            "total_tokens_per_s_per_gpu": e.total_tokens_per_s_per_gpu} for e in estimates]
+        self._sizes = [(tp, rate, tp > domain) for tp, rate in zip(self.tp, self.rate)]
+        rows = [{f: e[_ESTIMATE_NAMES.get(f, f)] for f in SERVING_FIELDS} | {"scale_up_gpus": domain}
+                for e in estimates]
+        self._rows = {fixed: [dict(row, replica_choice=self._why(fixed)) for row in rows] for fixed in (False, True)}
         self._columns = None
 
     def choose(self, tokens_per_day, pattern, fixed, target_utilization):
-        """The serving fields of the size each workload needs: least monthly cost (fewest GPUs, as one
-        offering prices every GPU alike), then in its scale-up domain, then the most headroom; with a fixed
-        GPU count, the size that serves the most from it. Arrays in, arrays out."""
+        """(total tokens/s per GPU, serving fields) of the size each workload needs: least monthly cost (fewest
+        GPUs, as one offering prices every GPU alike), then inside its scale-up domain, then the most headroom;
+        with a fixed GPU count, the size that serves the most from it. Arrays in, arrays out; the scalar
+        fields are shared (read only)."""
         if isinstance(tokens_per_day, np.ndarray) or isinstance(fixed, np.ndarray):
             return self._choose_arrays(tokens_per_day, pattern, fixed, target_utilization)
-        peak = peak_tokens_per_s(avg_tokens_per_s(tokens_per_day), pattern.active_ratio, pattern.burst_factor)
+        peak = tokens_per_day / SECONDS_PER_DAY / pattern.active_ratio * pattern.burst_factor  # peak_tokens_per_s
         scale = pattern.efficiency * pattern.batch_multiplier
         best, best_key = None, None
-        for i, (tp, rate) in enumerate(zip(self.tp, self.rate)):
+        for i, (tp, rate, beyond) in enumerate(self._sizes):
             ratio = peak / (rate * scale)
-            if fixed is None:
-                key = (gpu_count(ratio, target_utilization, tp), tp > self.domain, ratio)
+            if fixed is None:  # gpu_count() inlined: this loop is most of a scalar plan()'s time
+                needed = max(math.ceil(round(ratio / target_utilization, 9)), 1)
+                key = (math.ceil(round(needed / tp, 9)) * tp, beyond, ratio)
             elif tp <= fixed:
-                key = (0, tp > self.domain, ratio / (math.floor(fixed / tp + 1e-9) * tp))
+                key = (0, beyond, ratio / (math.floor(fixed / tp + 1e-9) * tp))
             else:
                 continue
             if best_key is None or key < best_key:
                 best, best_key = i, key
         if best is None:
             self._refuse(fixed)
-        return dict(self.rows[best], replica_choice=self._why(fixed))
+        return self.rate[best], self._rows[fixed is not None][best]
 
     def _choose_arrays(self, tokens_per_day, pattern, fixed, target_utilization):
         peak = peak_tokens_per_s(avg_tokens_per_s(np.asarray(tokens_per_day, dtype=float)), pattern.active_ratio,
@@ -661,14 +664,13 @@ class ReplicaSizes:
         shape = np.broadcast(peak, np.asarray(np.nan if fixed is None else fixed)).shape
         best = np.full(shape, -1)
         best_count, best_beyond, best_ratio = np.full(shape, np.inf), np.ones(shape, bool), np.full(shape, np.inf)
-        for i, (tp, rate) in enumerate(zip(self.tp, self.rate)):
+        for i, (tp, rate, beyond) in enumerate(self._sizes):
             ratio = peak / (rate * scale)
             if fixed is None:
                 count = gpu_count(np.broadcast_to(ratio, shape), target_utilization, tp)
             else:
                 count = np.where(tp <= fixed, 0.0, np.inf)
                 ratio = ratio / np.maximum(np.floor(fixed / tp + 1e-9) * tp, tp)
-            beyond = tp > self.domain
             better = (count < best_count) | ((count == best_count) & (
                 (~beyond & best_beyond) | ((beyond == best_beyond) & (ratio < best_ratio))))
             better &= np.isfinite(count)
@@ -677,11 +679,11 @@ class ReplicaSizes:
             best_beyond = np.where(better, beyond, best_beyond)
         if (best < 0).any():
             self._refuse(float(np.min(fixed)))
-        if self._columns is None:
-            self._columns = {f: np.array([row[f] for row in self.rows]) for f in self.rows[0]}
-        out = {f: column[best] for f, column in self._columns.items()}
-        out["replica_choice"] = self._why(fixed)
-        return out
+        rows = self._rows[fixed is not None]
+        columns = {f: np.array([row[f] for row in rows]) for f in rows[0] if f != "replica_choice"}
+        out = {f: column[best] for f, column in columns.items()}
+        out["replica_choice"] = rows[0]["replica_choice"]
+        return np.asarray(self.rate)[best], out
 
     def _refuse(self, fixed):
         e = self.estimates[0]
@@ -691,7 +693,7 @@ class ReplicaSizes:
     def _why(self, fixed):
         if self.mode == "given":
             return f"given: tp {self.tp[0]:g}"
-        what = "least monthly cost" if fixed is None else "most tokens/s from the fixed gpu_count"
+        what = "most tokens/s from the fixed gpu_count" if fixed else "least monthly cost"
         return f"{what} of {self.notes}"
 
 
@@ -833,12 +835,11 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     a = assumptions or DEFAULT_ASSUMPTIONS
     shape_given = input_tokens is not None or output_tokens is not None
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
-    chosen, domains, excluded = {}, {}, {}
+    chosen, excluded = {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
             sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
-            domains[gpu] = sizes.domain
         except InputError as error:
             excluded[gpu] = str(error)
     columns = {f: [] for f in FIELDS}
@@ -849,9 +850,10 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
             continue
         n = len(group)
         rows = [None if per_token else chosen[o.gpu] for o in group]
-        tps = np.array([math.nan if r is None else r["total_tokens_per_s_per_gpu"] for r in rows])
+        tps = np.array([math.nan if r is None else r[0] for r in rows])
+        rows = [None if r is None else r[1] for r in rows]
         replica = np.array([1.0 if r is None else r["replica_gpus"] for r in rows])
-        domain = np.array([math.nan if per_token else domains[o.gpu] for o in group])
+        domain = np.array([math.nan if r is None else r["scale_up_gpus"] for r in rows])
         hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
         price = np.array([(per_token_price(o, input_tokens, output_tokens) if shape_given else o.price_per_m_tokens)
                           if per_token else math.nan for o in group])
@@ -872,5 +874,5 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     return frame
 
 
-_PER_TOKEN_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.name in SERVING_FIELDS + ("replica_choice",)}
+_PER_TOKEN_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.name in SERVING_FIELDS}
 _PER_TOKEN_DEFAULTS["replica_choice"] = ""

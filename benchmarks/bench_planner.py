@@ -29,10 +29,9 @@ def bare_numpy(tpd, tps, hourly):
     after = ratio / count
     cost = 720.0 * hourly * count
     waste = (720.0 - 288.0) * hourly * count
-    penalty = (np.where(after > 0.9, (after - 0.9) / 0.1 * 20_000.0, 0.0)
-               + np.where(count > 8, (count - 8) * 50_000.0, 0.0)
+    penalty = (np.where(after > 0.9, (after - 0.9) / 0.1 * 20_000.0, 0.0)  # replicas of one GPU: no scaling penalty
                + np.where(after > 0.75, 30_000.0, 0.0))
-    return cost + penalty, waste / cost, cost / (tpd * 30.0) * 1e6
+    return cost, penalty, waste / cost, cost / (tpd * 30.0) * 1e6
 
 
 def row(name, seconds, target, unit="s", scale=1.0):
@@ -46,7 +45,16 @@ def main():
     atlas_xl.load_catalog()  # load once, as any long-running process would
     scalar = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm",
                                                   latency_ms=250), repeat=7, number=2000)
-    row("plan() one scalar workload", scalar, 20e-6, "µs", 1e6)
+    row("plan() one scalar workload (least-cost tp)", scalar, 20e-6, "µs", 1e6)
+    given = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm",
+                                                 latency_ms=250, tp=4), repeat=7, number=2000)
+    row("plan() one scalar workload, tp given", given, 20e-6, "µs", 1e6)
+    best = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "b200", latency_ms=250,
+                                                precision="best"), repeat=7, number=2000)
+    row("plan() precision='best' (tp x precision)", best, 20e-6, "µs", 1e6)
+    fixed = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm",
+                                                 latency_ms=250, gpu_count=6), repeat=7, number=2000)
+    row("plan() with a fixed gpu_count", fixed, 20e-6, "µs", 1e6)
     ranking = median_seconds(lambda: atlas_xl.rank(2e9, "bursty", "llama_70b", latency_ms=250), repeat=7, number=50)
     row("rank() over the whole catalog", ranking, 2e-3, "ms", 1e3)
 
@@ -57,11 +65,16 @@ def main():
                                                   latency_ms=250, gpu_tokens_per_s=3818.8), repeat=5, number=1)
     bare = median_seconds(lambda: bare_numpy(tpd, tps, 2.69), repeat=5, number=1)
     row("plan() over 1,000,000 workloads (arrays)", vector, 0.3, "s")
+    sized = median_seconds(lambda: atlas_xl.plan(tpd, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250),
+                           repeat=5, number=1)
+    row("plan() over 1,000,000 workloads, least-cost tp each", sized, 0.3, "s")
     print(f"{'bare numpy expression, same equations':<44} {bare:>12.3f} s   "
           f"plan()/bare = {vector / bare:.2f}x (target <= 3x)  {'OK' if vector <= 3 * bare else 'SLOW'}")
     check = atlas_xl.plan(tpd[:1000], "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250,
                           gpu_tokens_per_s=3818.8)
-    np.testing.assert_allclose(check.score_usd, bare_numpy(tpd[:1000], tps[:1000], 2.69)[0])
+    cost, penalty, _, _ = bare_numpy(tpd[:1000], tps[:1000], 2.69)
+    np.testing.assert_allclose(check.monthly_cost_usd, cost)
+    np.testing.assert_allclose(check.penalty_usd, penalty)
 
 
 if __name__ == "__main__":
