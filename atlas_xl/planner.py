@@ -755,9 +755,9 @@ def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, 
     sep = "; " if several else ", "
     notes = sep.join(_names(kept, several))
     if beaten:
-        notes += f" ({sep.join(_names(beaten, several))}: no more tokens/s per GPU than a smaller replica)"
+        notes += f" ({sep.join(_names(beaten, several))}: fewer tokens/s per GPU)"
     if missed:
-        notes += f"; {sep.join(_names(missed, several))} cannot hold the model or meet the limits"
+        notes += f"; {sep.join(_names(missed, several))}: does not fit or meet the limits"
     return ReplicaSizes(kept, "least cost", notes, domain)
 
 
