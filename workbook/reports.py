@@ -540,8 +540,8 @@ def _records(ranking, names):
 
 
 def _ranking(sheet, ranking):
-    top = _title(sheet, "Ranking", "Every offering that serves the model, best first by monthly cost + "
-                                   "penalties. Penalties rank setups; they are not billed.")
+    top = _title(sheet, "Ranking", "Every offering that serves the model, best first: penalty score, then "
+                                   "monthly cost. Penalties rank setups; they are never added to a cost.")
     last = layout.table(sheet, top, list(RANKING_FIELDS), _records(ranking, RANKING_FIELDS), plan=True)
     sheet.freeze_panes = f"C{top + 1}"
     labels = len(RANKING_FIELDS) + 2  # "platform gpu" beside the table: the chart's category labels

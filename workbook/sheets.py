@@ -156,8 +156,8 @@ RESULTS = (
             fmt=USD),
         Row("Cost per million tokens", "cost_per_m_tokens", plan_formula("ATLAS_COST_PER_MTOK"), "USD/Mtok", "",
             fmt=USD_MILLI),
-        Row("Penalties", "penalty", plan_formula("ATLAS_PENALTY"), "USD", "overload + scaling + strict latency",
-            fmt=USD),
+        Row("Penalty score", "penalty", plan_formula("ATLAS_PENALTY"), "score",
+            "overload + scaling + strict latency: ranks offerings, never a cost", fmt=COUNT),
         Row("Annual cost", "annual_cost", "=MonthlyCost*12", "USD/year", "12 × monthly cost", fmt=USD),
     )),
     Block("Serving model — one GPU of the chosen offering (blank for per-token offerings)", (
