@@ -384,7 +384,7 @@ class PlanResult:
     precision: str = ""
     throughput_basis: str = "given"
     replica_gpus: float = 1.0
-    replica_choice: str = "given throughput: replicas of one GPU"
+    replica_choice: str = ""
     scale_up_gpus: float = math.nan
     input_tokens: float = math.nan
     output_tokens: float = math.nan
@@ -580,8 +580,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if fixed is not None and np.min(fixed) < replica:
                 raise InputError(f"gpu_count {float(np.min(fixed)):g} cannot hold one replica of tp {replica:g} — "
                                  f"give gpu_count ≥ {replica:g} or a smaller tp")
-            if tp is not None:
-                serving_fields = dict(replica_gpus=float(tp), replica_choice=f"given: tp {tp:g}")
+            serving_fields = dict(replica_gpus=float(replica), replica_choice="given throughput: replicas of one GPU"
+                                  if tp is None else f"given: tp {tp:g}")
             if gpu_key in cat.gpu_specs:
                 domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
             serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
@@ -874,5 +874,4 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     return frame
 
 
-_PER_TOKEN_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.name in SERVING_FIELDS}
-_PER_TOKEN_DEFAULTS["replica_choice"] = ""
+_PER_TOKEN_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.name in SERVING_FIELDS + ("replica_choice",)}

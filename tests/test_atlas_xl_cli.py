@@ -279,3 +279,17 @@ def test_set_values_use_the_one_parser(capsys):
     same = json.loads(out)
     code, out, _ = run(capsys, "simulate", "--set", "sequence.prompt=2000", "--json")
     assert code == 0 and json.loads(out) == same
+
+
+def test_tp_option_reaches_plan_rank_and_forecast(capsys):
+    # issue 17: the replica size can be given; without it the planner's least-cost size is used
+    code, out, _ = run(capsys, "plan", "3B", "steady", "gpt_oss_120b", "runpod", "--gpu", "b200", "--tp", "4", "--json")
+    record = json.loads(out)
+    assert code == 0 and record["replica_gpus"] == 4 and record["replica_choice"] == "given: tp 4"
+    code, out, _ = run(capsys, "rank", "3B", "steady", "gpt_oss_120b", "--platform", "runpod", "--tp", "4", "--json")
+    assert {r["replica_gpus"] for r in json.loads(out) if r["billing"] != "per_token"} == {4}
+    code, out, _ = run(capsys, "forecast", "3B", "steady", "gpt_oss_120b", "runpod", "--gpu", "b200", "--tp", "4",
+                       "--months", "2", "--json")
+    assert code == 0 and all(m["replica_gpus"] == 4 for m in json.loads(out)["months"])
+    code, _, err = run(capsys, "plan", "3B", "steady", "gpt_oss_120b", "runpod", "--gpu", "h100_sxm", "--tp", "1")
+    assert code != 0 and "give tp ≥ 2" in err and err.count("\n") == 1

@@ -174,6 +174,7 @@ def test_plan_per_token_has_no_gpu_fields():
     assert math.isnan(r.gpu_count) and math.isnan(r.utilization_after)
     assert r.latency_risk == "n/a"
     assert r.penalty_usd == 0.0 and r.idle_waste_usd == 0.0
+    assert r.replica_choice == "" and math.isnan(r.scale_up_gpus)  # no replicas
     assert r.monthly_cost_usd == pytest.approx(26_400.0)  # 3e10 / 1e6 × 0.88
 
 
