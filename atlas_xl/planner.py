@@ -511,7 +511,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         autoscaling | dedicated | per_token; with the overrides above, plans an offering that
         has no catalog row.
     precision : str, optional
-        Weight precision: bf16, fp8 (default), fp4 or best (`atlas_xl.serving`).
+        Weight precision: bf16, fp8 (default), fp4, or best: the native precision of the GPU that costs least.
     input_tokens, output_tokens : numeric, optional
         Request shape (means). Default 1024 / 1024; per-token offerings then use their separate
         input and output prices. [tokens]
