@@ -46,7 +46,7 @@ ARG_DOCS = {
     "phases": "Schedule phases catalog table; blank = built-in",
     "request_profiles": "Request profiles catalog table; blank = built-in",
     "kind": "Catalog: models, patterns, platforms, gpus, targets, workloads, offerings, throughput, ...",
-    "precision": "Weight precision: bf16, fp8, fp4 or best (each GPU's fastest); blank = fp8",
+    "precision": "Weight precision: bf16, fp8, fp4 or best (planner: the native one of least cost; serving model: the narrowest); blank = fp8",
     "input_tokens": "Input tokens per request [tokens]; blank = 1024",
     "output_tokens": "Output tokens per request [tokens]; blank = 1024",
     "ttft_ms": "p99 time-to-first-token limit [ms]; blank = 2000",
