@@ -463,7 +463,9 @@ def _compute(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, h
             cost = dedicated_monthly_cost_usd(a.hours_per_month, hourly_usd, count)
             waste = idle_waste_usd(a.hours_per_month, hours_active, hourly_usd, count)
             paid_hours = a.hours_per_month
-        mean = mean_utilization(after, pattern.burst_factor, hours_active, paid_hours) * serving / count
+        mean = mean_utilization(after, pattern.burst_factor, hours_active, paid_hours)
+        if fixed_gpu_count is not None:  # idle GPUs beyond whole replicas serve nothing
+            mean = mean * serving / count
         domain = a.max_gpus if scale_up_gpus is None else scale_up_gpus
         out.update(effective_gpu_tokens_per_s=effective, utilization_ratio=ratio, gpu_count=count,
                    utilization_after=after, latency_risk=risk, monthly_cost_usd=cost,
