@@ -421,10 +421,10 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     changes = np.nonzero(sign[nonzero][1:] != sign[nonzero][:-1])[0]
     if changes.size == 0:
         if not nonzero.size:
-            reason = f"{label_a} and {label_b} cost the same at every volume from {low:.3g} to {high:.3g} tokens/day"
+            reason = f"{label_a} and {label_b} cost the same at every volume from {low:,.0f} to {high:,.0f} tokens/day"
         else:
             cheaper = label_a if diff[nonzero[0]] < 0 else label_b
-            reason = (f"never cross between {low:.3g} and {high:.3g} tokens/day: {cheaper} is cheaper "
+            reason = (f"never cross between {low:,.0f} and {high:,.0f} tokens/day: {cheaper} is cheaper "
                       "throughout")
         return BreakEven(None, math.nan, math.nan, math.nan, False,
                          label_a if nonzero.size and diff[nonzero[0]] < 0 else label_b,
