@@ -131,6 +131,8 @@ SCHEMAS = {
                    "blended price", False, 0),
             Column("price_out_per_m_tokens", "number", "price per million output tokens [USD/Mtok]; blank = the "
                    "blended price", False, 0),
+            Column("price_cached_in_per_m_tokens", "number", "price per million cached (prompt-cache hit) input "
+                   "tokens [USD/Mtok]; blank = not listed (billed as fresh input)", False, 0),
             *_provenance(),
         ),
         ("platform", "gpu", "model"),
@@ -357,6 +359,7 @@ PLAUSIBLE = {
     ("gpus", "scale_up_gpus"): (1, 100_000, "the largest announced NVLink domain holds 576 GPUs (NVL576)"),
     ("offerings", "price_in_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
     ("offerings", "price_out_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
+    ("offerings", "price_cached_in_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
     ("targets", "accelerators_per_node"): (1, 10_000, "a rack-scale node holds 72 (GB200 NVL72)"),
     ("targets", "num_nodes"): (1, 1_000_000, "more nodes than any cluster"),
     ("targets", "cost.hourly_usd"): (0, 100_000, "1000 USD/GPU-h x 72 GPUs, rounded up"),

@@ -17,7 +17,7 @@ from atlas_xl.planner import Assumptions, FIELDS
 # (FP8, the default precision), so a deployment is a whole number of 4-GPU replicas
 WORKLOAD = ("steady", "llama_70b", "runpod", "h100_sxm")
 RUNPOD_H100_USD_H = 2.69
-H100_3Y_USD_H = 1.78  # commitments.csv, InferenceX 3-year rental tier
+H100_3Y_USD_H = 2.00  # commitments.csv, InferenceX 3-year rental tier repriced 2026-09-08 (PR #1071)
 
 
 # -- forecast --------------------------------------------------------------------------------------
@@ -129,12 +129,12 @@ def test_growing_volume_never_lowers_cost(tokens, growth, months):
 # -- commitments ------------------------------------------------------------------------------------
 def test_three_year_commitment_hand_computed():
     frame = finance.forecast(2e9, *WORKLOAD, months=12, commitment="3y")
-    # month 1: 8 GPUs committed at 1.78 × 720 h = 10,252.80; on demand 8 × 2.69 × 720 = 15,494.40
+    # month 1: 8 GPUs committed at 2.00 × 720 h = 11,520.00; on demand 8 × 2.69 × 720 = 15,494.40
     assert frame["commitment_cost_usd"].iloc[0] == pytest.approx(8 * H100_3Y_USD_H * 720)
     assert frame["on_demand_cost_usd"].iloc[0] == pytest.approx(8 * RUNPOD_H100_USD_H * 720)
     assert frame["savings_usd"].iloc[0] == pytest.approx(8 * (RUNPOD_H100_USD_H - H100_3Y_USD_H) * 720)
     assert frame.attrs["commitment_payoff_month"] == 1
-    # months 13–36 are still owed: 24 × 10,252.80
+    # months 13–36 are still owed: 24 × 11,520.00
     assert frame.attrs["commitment_owed_after_forecast_usd"] == pytest.approx(24 * 8 * H100_3Y_USD_H * 720)
     assert "market reference" in frame.attrs["commitment_basis"]
     assert "InferenceX" in frame.attrs["commitment_source"]
@@ -149,16 +149,16 @@ def test_gpus_beyond_the_commitment_pay_on_demand():
 
 def test_oversized_commitment_never_pays_off():
     frame = finance.forecast(2e8, *WORKLOAD, months=12, commitment="3y", committed_gpus=20)
-    # 20 × 1.78 = 35.6 USD/h committed against 4 GPUs × 2.69 = 10.76 on demand: always worse
+    # 20 × 2.00 = 40.0 USD/h committed against 4 GPUs × 2.69 = 10.76 on demand: always worse
     assert frame.attrs["commitment_payoff_month"] is None
     assert frame.attrs["commitment_term_savings_usd"] < 0
     assert (frame["savings_usd"] < 0).all()
 
 
 def test_commitment_that_pays_off_later():
-    # 8 GPUs committed while one 4-GPU replica is needed, volume growing 10 %/month: early months overpay
-    # (8 × 1.78 = 14.24 USD/h against 4 × 2.69 = 10.76), later months save 8 × (2.69 − 1.78) USD/h
-    frame = finance.forecast(2e8, *WORKLOAD, months=36, monthly_growth=0.1, commitment="3y", committed_gpus=8)
+    # 8 GPUs committed while one 4-GPU replica is needed, volume growing 15 %/month: early months overpay
+    # (8 × 2.00 = 16.00 USD/h against 4 × 2.69 = 10.76), later months save 8 × (2.69 − 2.00) USD/h
+    frame = finance.forecast(2e8, *WORKLOAD, months=36, monthly_growth=0.15, commitment="3y", committed_gpus=8)
     assert frame["gpu_count"].iloc[0] == 4
     payoff = frame.attrs["commitment_payoff_month"]
     assert payoff is not None and payoff > 1
