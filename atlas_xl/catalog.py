@@ -321,6 +321,18 @@ SCHEMAS["commitments"] = (
     ("platform", "gpu", "term"),
 )
 
+# -- FX rates (finance, issue 20): dated reference rates for budgets in EUR, GBP, ... ----------------
+SCHEMAS["fx_rates"] = (
+    (
+        Column("currency", "key", "ISO 4217 code (EUR, GBP, USD, ...)"),
+        Column("date", "text", "the rate's date (YYYY-MM-DD)"),
+        Column("units_per_eur", "number", "units of the currency that one euro buys (ECB quote; EUR = 1) [unit/EUR]",
+               positive=True),
+        *_provenance(),
+    ),
+    ("currency", "date"),
+)
+
 FILES = {name: f"{name}.csv" for name in SCHEMAS}
 
 # -- reading limits and plausibility (docs/limits.md) -------------------------------------------
