@@ -131,9 +131,10 @@ SCHEMAS = {
                    "blended price", False, 0),
             Column("price_out_per_m_tokens", "number", "price per million output tokens [USD/Mtok]; blank = the "
                    "blended price", False, 0),
+            *_provenance(),
+            # last, after notes: rows written positionally before issue 20 stay valid
             Column("price_cached_in_per_m_tokens", "number", "price per million cached (prompt-cache hit) input "
                    "tokens [USD/Mtok]; blank = not listed (billed as fresh input)", False, 0),
-            *_provenance(),
         ),
         ("platform", "gpu", "model"),
     ),

@@ -20,7 +20,7 @@ import pandas as pd
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
-from . import planner
+from . import planner, prices
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
@@ -236,7 +236,8 @@ def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None,
     pandas.DataFrame
         One row per month: ``month`` (1, 2, ...), ``period`` ('2027-01' or ''), ``days``,
         ``hours_in_month``, every `plan` field (``tokens_per_day``, ``gpu_count``,
-        ``monthly_cost_usd``, ``cost_per_m_tokens_usd``, ...) and ``cumulative_cost_usd``. With a
+        ``monthly_cost_usd``, ``cost_per_m_tokens_usd``, ...), ``cumulative_cost_usd`` and
+        ``price_as_of`` (the date of the on-demand price: its offerings row, or 'given'). With a
         commitment also ``on_demand_cost_usd``, ``committed_gpus``, ``commitment_cost_usd``,
         ``savings_usd`` and ``cumulative_savings_usd``, and ``frame.attrs`` holds the commitment,
         its payoff month and what is still owed after the last month.
@@ -283,9 +284,18 @@ def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None,
     if term is not None:
         attrs = _apply_commitment(data, term, committed_gpus, n)
     data["cumulative_cost_usd"] = np.cumsum(data["monthly_cost_usd"])
+    data["price_as_of"] = np.full(total, _forecast_price_as_of(data, cat, plan_kwargs), dtype=object)
     frame = pd.DataFrame({k: v[:n] for k, v in data.items()})  # one construction: column inserts cost ~1 ms
     frame.attrs = attrs
     return frame
+
+
+def _forecast_price_as_of(data, cat, plan_kwargs):
+    """The as_of of the on-demand price a forecast uses: its offerings row, or 'given'."""
+    if plan_kwargs.get("hourly_usd") is not None or plan_kwargs.get("price_per_m_tokens") is not None:
+        return "given"
+    row = prices.offering_row(cat, data["platform"][0], data["gpu"][0], data["model"][0], data["billing"][0])
+    return "given" if row is None else str(row["as_of"])
 
 
 def _apply_commitment(data, term, committed_gpus, shown):
@@ -330,7 +340,175 @@ def _apply_commitment(data, term, committed_gpus, shown):
                 commitment_owed_after_forecast_usd=float(committed_cost[shown:].sum()))
 
 
-# -- break-even ----------------------------------------------------------------------------------
+# -- numbers for people ---------------------------------------------------------------------------
+_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def people_number(value, digits=3):
+    """1.812e9 → '1.81 B', 2.9345e8 → '293 M', 950 → '950': what a sentence shows (3 significant digits)."""
+    value = float(value)
+    if not math.isfinite(value):
+        return "n/a"
+    for scale, suffix in _SCALES:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {suffix}"
+    return f"{value:.{digits}g}"
+
+
+def tokens_per_day_text(value):
+    """'1.81 B tokens/day'."""
+    return f"{people_number(value)} tokens/day"
+
+
+def pct_text(value):
+    """A difference in per cent for a sentence: '6.6 %', '0.4 %', 'less than 0.1 %' (never 6.6e-10 %)."""
+    value = abs(float(value))
+    if value < 0.1:
+        return "less than 0.1 %"
+    return f"{value:.2g} %" if value < 10 else f"{value:.0f} %"
+
+
+# -- options: what a break-even compares ---------------------------------------------------------
+BILLINGS = ("autoscaling", "dedicated", "per_token")
+OFFERING_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "billing", "gpu_tokens_per_s")
+"""plan() arguments that describe one offering: given to a break-even they must name their side."""
+SIDE_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s", "gpu_count")
+"""What ``overrides_a`` / ``overrides_b`` (CLI ``--a-*`` / ``--b-*``) may set on one side."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One side of a comparison: its label, the plan() arguments, and what was chosen for it."""
+
+    label: str
+    args: dict
+    note: str = ""
+    price_as_of: str = ""
+
+
+def parse_option(text, name="option"):
+    """'platform[/gpu][:billing][:price]' → plan arguments (docs/finance.md, "Naming an option").
+
+    ``together:per_token`` names Together's per-token API, ``together/h100_sxm`` its dedicated H100s,
+    ``runpod/h100_sxm:2.10`` RunPod's H100 at 2.10 USD/GPU-h, ``together:per_token:0.6`` the API at
+    0.60 USD/Mtok. A price after the colon is per GPU-hour for a GPU offering, per million tokens for
+    a per-token one.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{name} must be a platform, platform/gpu (runpod/h100_sxm), platform:per_token "
+                         "(together:per_token) or a dict of plan arguments")
+    head, *parts = [p.strip() for p in text.strip().split(":")]
+    platform, _, gpu = head.partition("/")
+    if not platform:
+        raise InputError(f"{name} '{text}' has no platform — write e.g. together:per_token or runpod/h100_sxm")
+    args = {"platform": platform, "gpu": gpu or None}
+    for part in parts:
+        key = normalize_key(part)
+        if key in BILLINGS:
+            args["billing"] = key
+            continue
+        try:
+            price = float(part)
+        except ValueError:
+            raise InputError(f"{name} '{text}': '{part}' is neither a billing ({', '.join(BILLINGS)}) nor a price "
+                             "— write e.g. together:per_token or runpod/h100_sxm:2.10") from None
+        if not math.isfinite(price) or price < 0:
+            raise InputError(f"{name} '{text}': price {part} must be a number >= 0")
+        args["price"] = price
+    return args
+
+
+def resolve_option(option, name, model, catalog=None, overrides=None):
+    """An option (text or dict) → `Option` with complete plan arguments and a note saying which
+    offering a bare platform name took and which others it has.
+
+    Parameters
+    ----------
+    option : str or dict
+        See `parse_option`; a dict holds plan arguments (platform, gpu, billing, prices, label).
+    name : str
+        'option_a' or 'option_b' (for messages).
+    model : str
+        The model compared (a platform's per-token offering is per model).
+    overrides : dict, optional
+        plan() arguments for this side only (`SIDE_OVERRIDES`).
+    """
+    cat = load_catalog(catalog)
+    label = None
+    if isinstance(option, dict):
+        args = dict(option)
+        if "platform" not in args:
+            raise InputError(f"{name} needs a platform: {{'platform': 'runpod', 'gpu': 'h100_sxm', ...}}")
+        label = args.pop("label", None) or "/".join(str(args[k]) for k in ("platform", "gpu") if args.get(k))
+    else:
+        args = parse_option(option, name)
+        label = option.strip()
+    extra = dict(overrides or {})
+    unknown = set(extra) - set(SIDE_OVERRIDES)
+    if unknown:
+        raise InputError(f"{name}: '{sorted(unknown)[0]}' cannot be set on one side — use {', '.join(SIDE_OVERRIDES)}")
+    price = args.pop("price", None)
+    note = ""
+    platform, gpu, billing = normalize_key(args["platform"]), normalize_key(args.get("gpu")), args.get("billing")
+    complete = (billing == "per_token" and (price is not None or args.get("price_per_m_tokens") is not None)) or (
+        billing in ("autoscaling", "dedicated") and (price is not None or args.get("hourly_usd") is not None))
+    if not complete and platform in cat.platforms:
+        model_key = normalize_key(model)
+        per_token = cat.offerings.get((platform, "", model_key))
+        gpus = sorted(o.gpu for k, o in cat.offerings.items() if k[0] == platform and k[1]
+                      and (billing is None or billing == "per_token" or o.billing == billing))
+        if billing == "per_token" and per_token is None:
+            raise InputError(f"{name} '{label}': {platform} has no per-token price for {model_key} in the catalog"
+                             + (f" — its GPU offerings: {', '.join(f'{platform}/{g}' for g in gpus)}" if gpus else ""))
+        if billing in ("autoscaling", "dedicated") and not gpu:
+            if len(gpus) != 1:
+                raise InputError(f"{name} '{label}': {platform} has {len(gpus) or 'no'} {billing} GPU offerings"
+                                 + (f" — name one: {', '.join(f'{platform}/{g}' for g in gpus)}" if gpus else ""))
+            args["gpu"] = gpu = gpus[0]
+        if billing is None and not gpu:
+            if per_token is not None and gpus:
+                note = (f"{label}: took the per-token API ({platform}:per_token); {platform} also has GPU "
+                        f"offerings — name one to compare it: {', '.join(f'{platform}/{g}' for g in gpus)}")
+            elif per_token is None and len(gpus) == 1:
+                note = (f"{label}: took its {cat.offerings[(platform, gpus[0], '')].billing} {gpus[0]} GPUs "
+                        f"({platform}/{gpus[0]}); {platform} has no per-token price for {model_key} in the catalog")
+    if price is not None:
+        resolved = billing or (cat.offering(platform, model, gpu or None).billing if platform in cat.platforms
+                               else None)
+        if resolved is None:
+            raise InputError(f"{name} '{label}': give the billing with the price, e.g. {platform}:dedicated:{price:g}")
+        args["price_per_m_tokens" if resolved == "per_token" else "hourly_usd"] = price
+    args.update(extra)
+    return Option(label, args, note)
+
+
+def _option_costs(volumes, pattern, model, args, catalog, assumptions, plan_kwargs):
+    args = {**plan_kwargs, **args}
+    platform, gpu = args.pop("platform"), args.pop("gpu", None)
+    return np.asarray(plan(volumes, pattern, model, platform, gpu, catalog=catalog, assumptions=assumptions,
+                           **args).monthly_cost_usd, dtype=float)
+
+
+def _check_side_agnostic(plan_kwargs):
+    given = [k for k in OFFERING_OVERRIDES if plan_kwargs.get(k) is not None]
+    if given:
+        flag = given[0].replace("_", "-")
+        raise InputError(f"{given[0]} would apply to both options, and two options with one price cost the same — "
+                         f"give it to one side (overrides_a / overrides_b; CLI --a-{flag} or --b-{flag}, or "
+                         "option:PRICE such as runpod/h100_sxm:2.10)")
+
+
+def _price_as_of(option, volume, pattern, model, cat, a, plan_kwargs):
+    """The as_of of the catalog price an option uses ('given' when its price was set)."""
+    args = {**plan_kwargs, **option.args}
+    given = args.get("hourly_usd") is not None or args.get("price_per_m_tokens") is not None
+    if given:
+        return "given"
+    platform, gpu = args.pop("platform"), args.pop("gpu", None)
+    result = plan(volume, pattern, model, platform, gpu, catalog=cat, assumptions=a, **args)
+    return prices.plan_price_age(result, cat).as_of
+
+
 @dataclass(frozen=True)
 class BreakEven:
     """Where two options cost the same per month.
@@ -338,7 +516,8 @@ class BreakEven:
     ``tokens_per_day`` is None when the costs never cross in the searched range; ``reason`` then
     says which option is cheaper throughout. ``exact`` is False when the cheaper option changes at
     a GPU-count step (the costs jump past each other rather than meet); ``gap_pct`` is the
-    remaining difference there.
+    remaining difference there. ``note_a`` / ``note_b`` say which offering a bare platform name
+    took; ``price_as_of_a`` / ``_b`` the date of each price.
     """
 
     tokens_per_day: float | None
@@ -350,34 +529,19 @@ class BreakEven:
     cheaper_above: str
     crossings: int
     reason: str
+    label_a: str = ""
+    label_b: str = ""
+    note_a: str = ""
+    note_b: str = ""
+    price_as_of_a: str = ""
+    price_as_of_b: str = ""
 
     def as_dict(self):
         return dataclasses.asdict(self)
 
 
-def _option(option, name):
-    """An option → (label, plan arguments). 'runpod/h100_sxm', 'together' or a dict of plan arguments."""
-    if isinstance(option, dict):
-        args = dict(option)
-        if "platform" not in args:
-            raise InputError(f"{name} needs a platform: {{'platform': 'runpod', 'gpu': 'h100_sxm', ...}}")
-        label = args.pop("label", None) or "/".join(str(args[k]) for k in ("platform", "gpu") if args.get(k))
-        return label, args
-    if not isinstance(option, str) or not option.strip():
-        raise InputError(f"{name} must be a platform, platform/gpu (runpod/h100_sxm) or a dict of plan arguments")
-    platform, _, gpu = option.strip().partition("/")
-    return option.strip(), {"platform": platform, "gpu": gpu or None}
-
-
-def _option_costs(volumes, pattern, model, args, catalog, assumptions, plan_kwargs):
-    args = {**plan_kwargs, **args}
-    platform, gpu = args.pop("platform"), args.pop("gpu", None)
-    return np.asarray(plan(volumes, pattern, model, platform, gpu, catalog=catalog, assumptions=assumptions,
-                           **args).monthly_cost_usd, dtype=float)
-
-
-def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BREAKEVEN_HIGH, catalog=None,
-              assumptions=None, **plan_kwargs):
+def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BREAKEVEN_HIGH, overrides_a=None,
+              overrides_b=None, catalog=None, assumptions=None, **plan_kwargs):
     """The daily volume at which two options have the same monthly cost.
 
     Parameters
@@ -385,12 +549,17 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     pattern, model : str
         As `plan`.
     option_a, option_b : str or dict
-        'platform' or 'platform/gpu' (runpod/h100_sxm), or a dict of `plan` arguments
-        ({'platform': 'runpod', 'gpu': 'h100_sxm', 'hourly_usd': 2.0}).
+        'platform', 'platform/gpu', 'platform:per_token', 'platform/gpu:PRICE' (`parse_option`), or a
+        dict of `plan` arguments ({'platform': 'runpod', 'gpu': 'h100_sxm', 'hourly_usd': 2.0}).
     low, high : numeric
         Volumes searched. [tokens day⁻¹]
+    overrides_a, overrides_b : dict, optional
+        plan() arguments for one side only (`SIDE_OVERRIDES`: hourly_usd, price_per_m_tokens,
+        gpu_tokens_per_s, gpu_count).
     **plan_kwargs :
-        Other `plan` arguments applied to both options (an option's own dict wins).
+        Other `plan` arguments applied to both options — the serving limits (latency_ms, ttft_ms,
+        tpot_ms, precision, input/output tokens). A price, billing or throughput here would make
+        both options one offering and is refused (`OFFERING_OVERRIDES`).
 
     Returns
     -------
@@ -407,28 +576,38 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     low, high = float(low), float(high)
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
         raise InputError(f"breakeven range {low:g}–{high:g} tokens/day — give 0 < low < high")
-    label_a, args_a = _option(option_a, "option_a")
-    label_b, args_b = _option(option_b, "option_b")
+    _check_side_agnostic(plan_kwargs)
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
+    opt_a = resolve_option(option_a, "option_a", model, cat, overrides_a)
+    opt_b = resolve_option(option_b, "option_b", model, cat, overrides_b)
+    if opt_a.args == opt_b.args:
+        raise InputError(f"option_a '{opt_a.label}' and option_b '{opt_b.label}' are the same offering with the same "
+                         "prices — name two different ones (e.g. together:per_token and together/h100_sxm)")
+    label_a, args_a, label_b, args_b = opt_a.label, opt_a.args, opt_b.label, opt_b.args
+    if label_a == label_b:
+        label_a, label_b = f"{label_a} (A)", f"{label_b} (B)"
     points = int(math.ceil(math.log10(high / low) * BREAKEVEN_GRID_PER_DECADE)) + 1
     grid = np.logspace(math.log10(low), math.log10(high), points)
     cost_a = _option_costs(grid, pattern, model, args_a, cat, a, plan_kwargs)
     cost_b = _option_costs(grid, pattern, model, args_b, cat, a, plan_kwargs)
+    dates = dict(label_a=label_a, label_b=label_b, note_a=opt_a.note, note_b=opt_b.note,
+                 price_as_of_a=_price_as_of(opt_a, low, pattern, model, cat, a, plan_kwargs),
+                 price_as_of_b=_price_as_of(opt_b, low, pattern, model, cat, a, plan_kwargs))
     diff = cost_a - cost_b
     sign = np.sign(diff)
     nonzero = np.nonzero(sign)[0]
     changes = np.nonzero(sign[nonzero][1:] != sign[nonzero][:-1])[0]
+    span = f"{tokens_per_day_text(low)} and {tokens_per_day_text(high)}"
     if changes.size == 0:
         if not nonzero.size:
-            reason = f"{label_a} and {label_b} cost the same at every volume from {low:.3g} to {high:.3g} tokens/day"
+            reason = f"{label_a} and {label_b} cost the same at every volume between {span}"
         else:
             cheaper = label_a if diff[nonzero[0]] < 0 else label_b
-            reason = (f"never cross between {low:.3g} and {high:.3g} tokens/day: {cheaper} is cheaper "
-                      "throughout")
+            reason = f"never cross between {span}: {cheaper} is cheaper throughout"
         return BreakEven(None, math.nan, math.nan, math.nan, False,
                          label_a if nonzero.size and diff[nonzero[0]] < 0 else label_b,
-                         label_a if nonzero.size and diff[nonzero[-1]] < 0 else label_b, 0, reason)
+                         label_a if nonzero.size and diff[nonzero[-1]] < 0 else label_b, 0, reason, **dates)
     i, j = nonzero[changes[0]], nonzero[changes[0] + 1]
     lo, hi = math.log(grid[i]), math.log(grid[j])
     sign_lo = sign[i]
@@ -452,25 +631,33 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     exact = gap <= 1.0
     below = label_a if sign_lo < 0 else label_b
     above = label_b if sign_lo < 0 else label_a
-    reason = (f"{below} is cheaper below {volume:.4g} tokens/day, {above} above"
-              + ("" if exact else f" (the costs jump past each other at a GPU-count step; {gap:.1f} % apart there)"))
-    return BreakEven(volume, ca, cb, gap, exact, below, above, int(changes.size), reason)
+    reason = (f"{below} is cheaper below {tokens_per_day_text(volume)}, {above} above"
+              + ("" if exact else f" (the costs jump past each other at a GPU-count step; {pct_text(gap)} apart "
+                                  "there)"))
+    return BreakEven(volume, ca, cb, gap, exact, below, above, int(changes.size), reason, **dates)
 
 
 def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, months=None, monthly_growth=0.0,
-                    start=None, price_change_per_year=0.0, catalog=None, assumptions=None, **plan_kwargs):
+                    start=None, price_change_per_year=0.0, overrides_a=None, overrides_b=None, catalog=None,
+                    assumptions=None, **plan_kwargs):
     """The first forecast month in which the cheaper of two options is not month 1's.
 
-    Returns a dict {month, period, cheaper_before, cheaper_after, cost_a_usd, cost_b_usd}, or
-    None when the same option is cheaper (or they are equal) in every month.
+    Options and overrides as `breakeven`. Returns a dict {month, period, cheaper_before,
+    cheaper_after, cost_a_usd, cost_b_usd}, or None when the same option is cheaper (or they are
+    equal) in every month.
     """
     check_arguments(tokens_per_day=tokens_per_day, months=months, **plan_kwargs)  # docs/limits.md
-    label_a, args_a = _option(option_a, "option_a")
-    label_b, args_b = _option(option_b, "option_b")
+    _check_side_agnostic(plan_kwargs)
+    cat = load_catalog(catalog)
+    opt_a = resolve_option(option_a, "option_a", model, cat, overrides_a)
+    opt_b = resolve_option(option_b, "option_b", model, cat, overrides_b)
+    label_a, label_b = opt_a.label, opt_b.label
+    if label_a == label_b:
+        label_a, label_b = f"{label_a} (A)", f"{label_b} (B)"
     common = dict(months=months, monthly_growth=monthly_growth, start=start,
-                  price_change_per_year=price_change_per_year, catalog=catalog, assumptions=assumptions)
+                  price_change_per_year=price_change_per_year, catalog=cat, assumptions=assumptions)
     frames = []
-    for args in (args_a, args_b):
+    for args in (opt_a.args, opt_b.args):
         args = {**plan_kwargs, **args}
         frames.append(forecast(tokens_per_day, pattern, model, args.pop("platform"), args.pop("gpu", None),
                                **common, **args))
