@@ -1040,7 +1040,7 @@ def _point_reason(cost, counts, replanned, base, per_token, error, spreads, mont
     varied = [n.replace("_spread", "") for n, v in spreads.items() if v and (n != "growth_spread" or month > 1)]
     if per_token:
         return ("the range is one point: a per-token cost is volume × price, and no volume or price spread was "
-                "given — pass volume_spread or price_spread (e.g. 0.2)")
+                "given — state one (volume_spread / --volume-spread, price_spread / --price-spread, e.g. 0.2)")
     if plan_kwargs.get("gpu_count") is not None:
         return (f"the range is one point: the GPU count is fixed at {counts[0]:g}, so no throughput "
                 f"({error:.0%}) or volume draw changes what is paid" + ("" if spreads["price_spread"] else
