@@ -199,7 +199,7 @@ def _with_price_age(frame, args):
     stale prices with '!', and one warning line when any is stale."""
     from atlas_xl import prices
 
-    frame = prices.with_price_age(frame, args.catalog, max_age_days=args.max_price_age_days)
+    frame = prices.with_price_age(frame, args.catalog, model=args.model, max_age_days=args.max_price_age_days)
     frame["price_shown"] = [f"{d}{' !' if old else ''}" for d, old in zip(frame.price_as_of, frame.price_stale)]
     stale = int(frame.price_stale.sum())
     if stale:

@@ -125,13 +125,17 @@ def plan_price_age(result, catalog=None, *, max_age_days=None, today=None, price
     return price_age(row["as_of"], max_age_days=max_age_days, today=today, source=row["source"])
 
 
-def with_price_age(frame, catalog=None, *, max_age_days=None, today=None):
-    """A ranking (`planner.rank`) with ``price_as_of``, ``price_age_days`` and ``price_stale`` columns."""
+def with_price_age(frame, catalog=None, *, model=None, max_age_days=None, today=None):
+    """A ranking (`planner.rank`) with ``price_as_of``, ``price_age_days`` and ``price_stale`` columns.
+
+    ``model``: the ranked model (a ranking has no model column; per-token rows are priced per model).
+    """
     table = load_catalog(catalog).tables["offerings"]
     as_of = {(r.platform, r.gpu, r.model): r.as_of for r in table.itertuples(index=False)}
     out = frame.copy()
+    models = out["model"] if "model" in out else [normalize_key(model)] * len(out)
     keys = [(p, g, "") if b != "per_token" else (p, "", m)
-            for p, g, m, b in zip(out["platform"], out["gpu"], out.get("model", [""] * len(out)), out["billing"])]
+            for p, g, m, b in zip(out["platform"], out["gpu"], models, out["billing"])]
     ages = [price_age(as_of.get(k, "undated"), max_age_days=max_age_days, today=today) for k in keys]
     out["price_as_of"] = [a.as_of for a in ages]
     out["price_age_days"] = [a.age_days for a in ages]
