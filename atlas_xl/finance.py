@@ -466,6 +466,10 @@ def resolve_option(option, name, model, catalog=None, overrides=None):
                                  + (f" — name one: {', '.join(f'{platform}/{g}' for g in gpus)}" if gpus else ""))
             args["gpu"] = gpu = gpus[0]
         if billing is None and not gpu:
+            if per_token is not None:  # what plan() takes for a bare platform, made explicit
+                args["billing"] = billing = "per_token"
+            elif len(gpus) == 1:
+                args["gpu"] = gpu = gpus[0]
             if per_token is not None and gpus:
                 note = (f"{label}: took the per-token API ({platform}:per_token); {platform} also has GPU "
                         f"offerings — name one to compare it: {', '.join(f'{platform}/{g}' for g in gpus)}")
