@@ -101,18 +101,28 @@ def price_age(as_of, *, max_age_days=None, today=None, source=""):
     return PriceAge(str(as_of), age, limit, bool(math.isnan(age) or age > limit), str(source))
 
 
+_ROWS = {}  # catalog fingerprint → {(platform, gpu, model): offerings row}; content-keyed, a few catalogs
+
+
+def _offering_rows(cat):
+    rows = _ROWS.get(cat.fingerprint)
+    if rows is None:
+        if len(_ROWS) > 16:
+            _ROWS.clear()
+        rows = _ROWS[cat.fingerprint] = {(r["platform"], r["gpu"], r["model"]): r
+                                         for r in cat.tables["offerings"].to_dict("records")}
+    return rows
+
+
 def offering_row(catalog, platform, gpu="", model="", billing=""):
     """The offerings row (a dict) that a plan's price came from, or None (a price given by the caller).
 
     A per-token plan's row is keyed (platform, '', model); a GPU plan's (platform, gpu, '').
     """
-    table = load_catalog(catalog).tables["offerings"]
+    rows = _offering_rows(load_catalog(catalog))
     platform, gpu, model = normalize_key(platform), normalize_key(gpu), normalize_key(model)
-    if billing == "per_token" or not gpu:
-        rows = table[(table.platform == platform) & (table.gpu == "") & (table.model == model)]
-    else:
-        rows = table[(table.platform == platform) & (table.gpu == gpu) & (table.model == "")]
-    return rows.iloc[0].to_dict() if len(rows) else None
+    key = (platform, "", model) if billing == "per_token" or not gpu else (platform, gpu, "")
+    return rows.get(key)
 
 
 def plan_price_age(result, catalog=None, *, max_age_days=None, today=None, price_given=False):
