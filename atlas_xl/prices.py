@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,16 @@ def parse_as_of(as_of):
         return None
 
 
+TODAY_VARIABLE = "ATLAS_XL_TODAY"
+"""Environment variable that fixes the date prices are aged against (YYYY-MM-DD): for output that must not
+change with the calendar, such as the README's examples; unset = the system date."""
+
+
 def _today(today):
     if today is None:
-        return dt.date.today()
+        today = os.environ.get(TODAY_VARIABLE) or None
+        if today is None:
+            return dt.date.today()
     date = parse_as_of(today)
     if date is None:
         raise InputError(f"today '{today}' is not a date — write YYYY-MM-DD")
