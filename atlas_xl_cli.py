@@ -737,7 +737,7 @@ def cmd_cost_range(args):
                "summary": {k: _jsonable(v) for k, v in a.items()}, **({"fx": vars(rate)} if rate else {})})
         return
     if args.csv:
-        frame.to_csv(sys.stdout, index=False)
+        values.write_csv(frame, sys.stdout)
         return
     unit = rate.currency if rate else "$"
     suffix = f"_{rate.currency.lower()}" if rate else "_usd"
@@ -816,7 +816,7 @@ def cmd_commit(args):
         _dump({**record, **({"fx": vars(rate)} if rate else {})})
         return
     if args.csv:
-        pd.DataFrame([{k: v for k, v in record.items() if k != "alternatives"}]).to_csv(sys.stdout, index=False)
+        values.write_csv(pd.DataFrame([{k: v for k, v in record.items() if k != "alternatives"}]), sys.stdout)
         return
     k = rate.units_per_usd if rate else 1.0
     unit = rate.currency if rate else "USD"

@@ -25,6 +25,7 @@ import pandas as pd
 from .catalog import FILES, SCHEMAS, load_catalog, normalize_key, validate_table
 from .errors import InputError
 from .files import atomic_output
+from .values import write_csv
 
 MAX_PRICE_AGE_DAYS = 90
 """A price older than this (days between its ``as_of`` and today) is flagged stale: a convention
@@ -339,5 +340,5 @@ def import_price_list(path, directory, catalog=None, *, overwrite=False):
     merged = validate_table("offerings", merged, where=str(target))
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_output(target, overwrite=overwrite) as temp:
-        merged.to_csv(temp, index=False)
+        write_csv(merged, temp)
     return target, len(imported), len(base) - sum(keep)
