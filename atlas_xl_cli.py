@@ -188,10 +188,28 @@ def cmd_rank(args):
     if args.top is not None:
         frame = frame.head(args.top)
     _warn_implausible(frame.head(1).to_dict("records"))
-    _emit_frame(frame, args, view=RANK_VIEW)
+    frame = _with_price_age(frame, args)
+    _emit_frame(frame, args, view={**RANK_VIEW, "price_shown": ("price as of", "{}")})
     if excluded and not (args.json or args.csv):
         print(f"\nleft out ({len(excluded)} offerings): " + "; ".join(
             f"{k}: {v}" for k, v in sorted(excluded.items())), file=sys.stderr)
+
+
+def _with_price_age(frame, args):
+    """A ranking with price_as_of, price_age_days and price_stale (issue 20), a 'price as of' column that marks
+    stale prices with '!', and one warning line when any is stale."""
+    from atlas_xl import prices
+
+    frame = prices.with_price_age(frame, args.catalog, model=args.model, max_age_days=args.max_price_age_days)
+    frame["price_shown"] = [f"{d}{' !' if old else ''}" for d, old in zip(frame.price_as_of, frame.price_stale)]
+    stale = int(frame.price_stale.sum())
+    if stale:
+        print(f"atlas-xl: warning: {stale} of {len(frame)} prices in this ranking are older than "
+              f"{prices.max_age(args.max_price_age_days):g} days or undated (marked !) — check them with the provider",
+              file=sys.stderr)
+    if args.json or args.csv:
+        frame = frame.drop(columns="price_shown")
+    return frame
 
 
 def _warn_implausible(records):
@@ -500,9 +518,34 @@ EPILOGS.update({
     "forecast": ("examples:\n  atlas-xl forecast 2B steady llama_70b runpod --gpu h100_sxm --months 24 --growth 5% "
                  "--start 2027-01\n  atlas-xl forecast 2B steady llama_70b runpod --gpu h100_sxm --months 36 "
                  "--commitment 3y\n  atlas-xl forecast 1B,1.5B,3B,3B steady llama_70b together\n  atlas-xl forecast 1B bursty llama_70b together --price-change=-20% --csv   (a negative rate needs the =)"),
-    "breakeven": ("examples:\n  atlas-xl breakeven steady llama_70b together runpod/h100_sxm\n"
+    "breakeven": ("examples:\n  atlas-xl breakeven steady llama_70b together:per_token runpod/h100_sxm\n"
+                  "  atlas-xl breakeven steady llama_70b together:per_token together/h100_sxm --tpot-ms 40\n"
+                  "  atlas-xl breakeven steady llama_70b together:per_token:0.60 runpod/h100_sxm:2.10\n"
+                  "  atlas-xl breakeven steady llama_70b together runpod/h100_sxm --b-hourly-usd 2.10\n"
                   "  atlas-xl breakeven steady llama_70b together runpod/h100_sxm --tokens-per-day 100M "
-                  "--growth 20% --months 24"),
+                  "--growth 20% --months 24\n\n"
+                  "an option: platform[/gpu][:billing][:price] — together (its per-token API if it has one for the\n"
+                  "model, else its only GPU offering; the output says which), together:per_token, together/h100_sxm,\n"
+                  "runpod/h100_sxm:2.10 (USD per GPU-hour), together:per_token:0.60 (USD per million tokens).\n"
+                  "--a-* / --b-* set a price, throughput or GPU count on one side only."),
+    "cost-range": ("examples:\n  atlas-xl cost-range 2B steady llama_70b runpod --gpu h100_sxm --months 12 --growth 5%\n"
+                   "  atlas-xl cost-range 2B steady llama_70b runpod --gpu h100_sxm --months 24 --start 2027-01 "
+                   "--fiscal-year-start 4 --volume-spread 20%\n"
+                   "  atlas-xl cost-range 1B bursty llama_70b together --price-spread 10% --volume-spread 30% --csv"),
+    "sensitivity": ("examples:\n  atlas-xl sensitivity 2B steady llama_70b runpod --gpu h100_sxm\n"
+                    "  atlas-xl sensitivity 2B steady llama_70b together --spread 20% --output cost_per_m_tokens_usd"),
+    "commit": ("examples:\n  atlas-xl commit 2B steady llama_70b runpod --gpu h100_sxm --months 36 --growth 3% "
+               "--start 2027-01\n  atlas-xl commit 500M bursty llama_70b runpod --gpu h100_sxm --term 3y "
+               "--volume-spread 30% --json"),
+    "prices": ("examples:\n  atlas-xl prices stale                      (prices older than 90 days, or undated)\n"
+               "  atlas-xl prices stale --max-price-age-days 30\n"
+               "  atlas-xl prices import quote.csv --to my_catalogs/   (then: atlas-xl rank 2B steady llama_70b "
+               "--catalog my_catalogs/)\n\n"
+               "quote.csv: platform,gpu,model,billing,currency,hourly,price_in_per_m_tokens,price_out_per_m_tokens,"
+               "source,as_of,notes\n  acme,h100_sxm,,dedicated,EUR,1.80,,,contract ACME-2026-11,2026-11-15,\n"
+               "  acme,,llama_70b,per_token,GBP,,0.40,0.60,quote of 2026-11-15,2026-11-15,\n"
+               "JSON: a list of the same objects. Prices are converted to USD at the ECB rate on or before as_of\n"
+               "(catalogs/fx_rates.csv)."),
     "pattern": ("examples:\n  atlas-xl pattern usage.csv\n"
                 "  atlas-xl pattern usage.csv --name ours --add-to my_catalogs/   (then: atlas-xl plan 2B ours "
                 "llama_70b runpod --gpu h100_sxm --catalog my_catalogs/)\n\n"
@@ -555,9 +598,18 @@ def cmd_forecast(args):
                      monthly_growth=args.growth, start=args.start, price_change_per_year=args.price_change,
                      commitment=args.commitment, committed_gpus=args.committed_gpus, catalog=args.catalog,
                      **_plan_overrides(args))
+    a = frame.attrs
+    rate, fx_line = _fx(args)
+    where = f"{frame['platform'].iloc[0]}{'/' + frame['gpu'].iloc[0] if frame['gpu'].iloc[0] else ''}"
+    _price_warnings([_price_age_line(frame["price_as_of"].iloc[0], where, args),
+                     _price_age_line(a["commitment_as_of"], f"the {a['commitment']} commitment", args,
+                                     a["commitment_source"]) if a else "", fx_line])
+    if rate:
+        for column in [c for c in frame.columns if c.endswith("_usd")]:
+            frame[column.replace("_usd", f"_{rate.currency.lower()}")] = frame[column] * rate.units_per_usd
     if args.json:
         _dump({"months": [{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")],
-               "summary": {k: _jsonable(v) for k, v in frame.attrs.items()}})
+               "summary": {k: _jsonable(v) for k, v in frame.attrs.items()}, **({"fx": vars(rate)} if rate else {})})
         return
     if args.csv:
         values.write_csv(frame, sys.stdout)
@@ -567,11 +619,17 @@ def cmd_forecast(args):
         view.pop("period")
     if args.commitment:
         view.update(COMMITMENT_VIEW)
+    if rate:
+        code = rate.currency.lower()
+        view = {(k.replace("_usd", f"_{code}") if k.endswith("_usd") else k):
+                (h.replace("$/", rate.currency + "/").replace("$", rate.currency), f) for k, (h, f) in view.items()}
     _emit_frame(frame, args, view=view)
-    total = frame["cumulative_cost_usd"].iloc[-1]
-    print(f"\n{len(frame)} months: {total:,.0f} USD"
-          + ("" if args.start else " (720-hour months; --start YYYY-MM for calendar months)"))
-    a = frame.attrs
+    total = frame["cumulative_cost_usd"].iloc[-1] * (rate.units_per_usd if rate else 1.0)
+    print(f"\n{len(frame)} months: {total:,.0f} {rate.currency if rate else 'USD'}"
+          + ("" if args.start else " (720-hour months; --start YYYY-MM for calendar months)")
+          + f"; on-demand price as of {frame['price_as_of'].iloc[0]}")
+    if rate:
+        print(f"in {rate.currency}: {rate.line()}")
     if a:
         payoff = a["commitment_payoff_month"]
         print(f"commitment {a['commitment']}: {a['committed_gpus']:.0f} GPUs at {a['commitment_hourly_usd']:g} USD/GPU-h "
@@ -585,13 +643,19 @@ def cmd_forecast(args):
 def cmd_breakeven(args):
     from atlas_xl.finance import breakeven, breakeven_month
 
+    from atlas_xl.finance import people_number, pct_text, tokens_per_day_text
+
     kwargs = _plan_overrides(args)
-    result = breakeven(args.pattern, args.model, args.option_a, args.option_b, catalog=args.catalog, **kwargs)
+    sides = dict(overrides_a=_side_overrides(args, "a"), overrides_b=_side_overrides(args, "b"))
+    result = breakeven(args.pattern, args.model, args.option_a, args.option_b, catalog=args.catalog, **sides,
+                       **kwargs)
     month = None
     if args.tokens_per_day is not None:
         month = breakeven_month(args.tokens_per_day, args.pattern, args.model, args.option_a, args.option_b,
                                 months=args.months, monthly_growth=args.growth, start=args.start,
-                                catalog=args.catalog, **kwargs)
+                                catalog=args.catalog, **sides, **kwargs)
+    _price_warnings([_price_age_line(result.price_as_of_a, result.label_a, args),
+                     _price_age_line(result.price_as_of_b, result.label_b, args)])
     if args.json or args.csv:
         record = {k: _jsonable(v) for k, v in result.as_dict().items()}
         if args.tokens_per_day is not None:
@@ -601,18 +665,206 @@ def cmd_breakeven(args):
         else:
             values.write_csv(pd.DataFrame([record]), sys.stdout)
         return
+    for note in (result.note_a, result.note_b):
+        if note:
+            print(note)
     if result.tokens_per_day is None:
         print(result.reason)
     else:
-        print(f"break-even: {result.tokens_per_day:,.0f} tokens/day — {result.reason}")
-        print(f"monthly cost there: {args.option_a} {result.cost_a_usd:,.2f} USD, {args.option_b} "
-              f"{result.cost_b_usd:,.2f} USD ({result.gap_pct:.2g} % apart)")
+        print(f"break-even: {tokens_per_day_text(result.tokens_per_day)} ({people_number(result.tokens_per_day * 30)}"
+              f" tokens a 30-day month) — {result.reason}")
+        print(f"monthly cost there: {result.label_a} {result.cost_a_usd:,.0f} USD, {result.label_b} "
+              f"{result.cost_b_usd:,.0f} USD ({pct_text(result.gap_pct)} apart)")
+    print(f"prices as of: {result.label_a} {result.price_as_of_a}, {result.label_b} {result.price_as_of_b}")
     if args.tokens_per_day is not None:
         if month:
             print(f"in the forecast: month {month['month']}{' (' + month['period'] + ')' if month['period'] else ''}"
                   f" — {month['cheaper_after']} becomes cheaper than {month['cheaper_before']}")
         else:
             print("in the forecast: the cheaper option does not change")
+
+
+def _price_warnings(lines):
+    """Stale-price warnings: one line each on stderr (the result itself stays on stdout)."""
+    for line in dict.fromkeys(l for l in lines if l):
+        print(f"atlas-xl: warning: {line}", file=sys.stderr)
+
+
+def _price_age_line(as_of, what, args, source=""):
+    from atlas_xl import prices
+
+    if as_of in ("", "given"):
+        return ""
+    return prices.price_age(as_of, max_age_days=args.max_price_age_days, source=source).line(what)
+
+
+def _fx(args):
+    """(FxRate or None, warning line): the rate for --currency, dated."""
+    from atlas_xl import prices
+
+    if not getattr(args, "currency", None) or args.currency.upper() == "USD":
+        return None, ""
+    rate = prices.fx_rate(args.currency, args.catalog)
+    age = prices.price_age(rate.date, max_age_days=args.max_price_age_days)
+    stale = (f"the FX rate {rate.currency} is from {rate.date}, {age.age_days:.0f} days old — add a current ECB "
+             "rate to fx_rates.csv") if age.stale else ""
+    return rate, stale
+
+
+def _side_overrides(args, side):
+    names = ("hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s", "gpu_count")
+    return {n: getattr(args, f"{side}_{n}") for n in names if getattr(args, f"{side}_{n}", None) is not None}
+
+
+def cmd_cost_range(args):
+    from atlas_xl.finance import cost_range_periods
+
+    frame = cost_range_periods(
+        args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, months=args.months or 12,
+        draws=args.draws, seed=args.seed, throughput_error=args.throughput_error, price_spread=args.price_spread,
+        volume_spread=args.volume_spread, monthly_growth=args.growth, growth_spread=args.growth_spread,
+        start=args.start, price_change_per_year=args.price_change, fiscal_year_start_month=args.fiscal_year_start,
+        catalog=args.catalog, **_plan_overrides(args))
+    a = frame.attrs
+    rate, fx_line = _fx(args)
+    money = [c for c in frame.columns if c.endswith("_usd")]
+    if rate:
+        for column in money:
+            frame[column.replace("_usd", f"_{rate.currency.lower()}")] = frame[column] * rate.units_per_usd
+    _price_warnings([_price_age_line(a["price_as_of"], f"{args.platform}{'/' + args.gpu if args.gpu else ''}", args),
+                     fx_line])
+    if args.json:
+        _dump({"periods": [{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")],
+               "summary": {k: _jsonable(v) for k, v in a.items()}, **({"fx": vars(rate)} if rate else {})})
+        return
+    if args.csv:
+        values.write_csv(frame, sys.stdout)
+        return
+    unit = rate.currency if rate else "$"
+    suffix = f"_{rate.currency.lower()}" if rate else "_usd"
+    view = {"period": ("period", "{}"), "months": ("months", "{:.0f}"),
+            f"point{suffix}": (f"forecast {unit}", "{:,.0f}"), f"p10{suffix}": (f"P10 {unit}", "{:,.0f}"),
+            f"p50{suffix}": (f"P50 {unit}", "{:,.0f}"), f"p90{suffix}": (f"P90 {unit}", "{:,.0f}")}
+    for kind, heading in (("month", "Months"), ("quarter", "Quarters"), ("fiscal_year", "Fiscal years")):
+        part = frame[frame.period_type == kind].copy()
+        part["period"] = [p if c else f"{p} (part: {m} of {3 if kind == 'quarter' else 12} months)"
+                          for p, c, m in zip(part.period, part.complete, part.months)]
+        print(f"{heading}:")
+        _emit_frame(part, args, view=view)
+        print()
+    print(f"{a['draws']:,} seeded draws (seed {a['seed']}): throughput error ±{a['throughput_error']:.0%} (1-sigma, "
+          f"the serving model's unless given), price spread ±{args.price_spread:.0%}, volume spread "
+          f"±{args.volume_spread:.0%}, growth spread ±{args.growth_spread:.1%}; a period's percentile is of its "
+          f"total. Price as of {a['price_as_of']}."
+          + (f" Fiscal year starts in month {a['fiscal_year_start_month']}." if args.start else ""))
+    if rate:
+        print(f"In {rate.currency}: {rate.line()}.")
+    if a["point_reason"]:
+        print(a["point_reason"][0].upper() + a["point_reason"][1:] + ".")
+
+
+def cmd_sensitivity(args):
+    from atlas_xl.finance import sensitivity
+
+    frame = sensitivity(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, spread=args.spread,
+                        output=args.output, catalog=args.catalog, **_plan_overrides(args))
+    base = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, catalog=args.catalog,
+                **_plan_overrides(args))
+    from atlas_xl import prices
+    age = prices.plan_price_age(base, args.catalog, max_age_days=args.max_price_age_days,
+                                price_given=args.hourly_usd is not None or args.price_per_m_tokens is not None)
+    _price_warnings([age.line(f"{base.platform}{'/' + base.gpu if base.gpu else ''}")])
+    if args.json or args.csv:
+        _emit_frame(frame, args)
+        return
+    from atlas_xl.finance import people_number
+
+    money = args.output.endswith("_usd")
+    fmt = "{:,.2f}" if money else "{:,.4g}"
+    for column in ("base", "low", "high"):  # 2e+09 tokens/day reads as 2 B
+        frame[column] = [people_number(v, 4) if abs(v) >= 1e6 else f"{v:,.4g}" for v in frame[column]]
+    view = {"input": ("input", "{}"), "base": ("base", "{}"), "low": ("low", "{}"),
+            "high": ("high", "{}"), "cost_at_low_usd": (f"{args.output} at low", fmt),
+            "cost_at_high_usd": (f"{args.output} at high", fmt), "swing_usd": ("swing", fmt)}
+    _emit_frame(frame, args, view=view)
+    print(f"\n{args.output} at the base: {fmt.format(frame['base_cost_usd'].iloc[0])}; each input alone from "
+          f"{1 - args.spread:.0%} to {1 + args.spread:.0%} of its base (active_ratio and target_utilization at most "
+          f"1), largest swing first. Price as of {age.as_of}.")
+
+
+def cmd_commit(args):
+    from atlas_xl.finance import commit_advice
+
+    advice = commit_advice(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
+                           months=args.months or 36, monthly_growth=args.growth, start=args.start,
+                           terms=args.term, draws=args.draws, seed=args.seed, throughput_error=args.throughput_error,
+                           price_spread=args.price_spread, volume_spread=args.volume_spread,
+                           growth_spread=args.growth_spread, price_change_per_year=args.price_change,
+                           catalog=args.catalog, **_plan_overrides(args))
+    rate, fx_line = _fx(args)
+    base = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, catalog=args.catalog,
+                **_plan_overrides(args))
+    from atlas_xl import prices
+    age = prices.plan_price_age(base, args.catalog, max_age_days=args.max_price_age_days,
+                                price_given=args.hourly_usd is not None)
+    _price_warnings([age.line(f"{base.platform}/{base.gpu}"),
+                     _price_age_line(advice.as_of, f"the {advice.term} commitment", args, advice.source), fx_line])
+    record = advice.as_dict()
+    if rate:
+        for key in [k for k in record if k.endswith("_usd")]:
+            record[key.replace("_usd", f"_{rate.currency.lower()}")] = record[key] * rate.units_per_usd
+    if args.json:
+        _dump({**record, **({"fx": vars(rate)} if rate else {})})
+        return
+    if args.csv:
+        values.write_csv(pd.DataFrame([{k: v for k, v in record.items() if k != "alternatives"}]), sys.stdout)
+        return
+    k = rate.units_per_usd if rate else 1.0
+    unit = rate.currency if rate else "USD"
+    print(advice.reason[0].upper() + advice.reason[1:] + ".")
+    print(f"expected cost over {advice.months} months: {advice.expected_cost_usd * k:,.0f} {unit} "
+          f"(on demand {advice.on_demand_expected_cost_usd * k:,.0f} {unit}; saves "
+          f"{advice.expected_savings_usd * k:,.0f} {unit}); {advice.draws:,} seeded draws")
+    if advice.committed_gpus:
+        print(f"at the P10 volume: {advice.p10_cost_usd * k:,.0f} {unit} against {advice.p10_on_demand_cost_usd * k:,.0f}"
+              f" {unit} on demand; over-commitment {advice.p10_overcommitment_usd * k:,.0f} {unit} "
+              f"({advice.p10_idle_gpu_hours:,.0f} committed GPU-hours unused)")
+        if advice.owed_after_usd:
+            print(f"the term runs past month {advice.months}: {advice.owed_after_usd * k:,.0f} {unit} still owed then "
+                  "(counted above; what those months would save is not)")
+    print(f"committed price {advice.hourly_usd:g} USD/GPU-h for {advice.min_term_months} months ({advice.basis}; "
+          f"{advice.source}, as of {advice.as_of}); on-demand price as of {age.as_of}")
+    if len(advice.alternatives) > 1:
+        for alt in advice.alternatives:
+            print(f"  best {alt['term']}: {alt['committed_gpus']:g} GPUs from month {alt['start_month']}, expected "
+                  f"{alt['expected_cost_usd'] * k:,.0f} {unit} ({alt['expected_savings_usd'] * k:,.0f} {unit} saved)")
+    if rate:
+        print(f"in {unit}: {rate.line()}")
+
+
+def cmd_prices(args):
+    from atlas_xl import prices
+
+    if args.action == "import":
+        if not args.file or not args.to:
+            raise InputError("prices import needs a price list and a folder — atlas-xl prices import FILE --to DIR")
+        target, count, replaced = prices.import_price_list(args.file, args.to, args.catalog, overwrite=args.force)
+        print(f"wrote {target}: {count} imported price{'s' if count != 1 else ''} in USD"
+              + (f", replacing {replaced} row{'s' if replaced != 1 else ''} of the same offering" if replaced else ""))
+        return
+    frame = prices.stale_prices(args.catalog, max_age_days=args.max_price_age_days)
+    if args.json or args.csv:
+        _emit_frame(frame, args)
+        return
+    limit = prices.max_age(args.max_price_age_days)
+    if frame.empty:
+        print(f"every price is at most {limit:g} days old")
+        return
+    frame["age_days"] = ["undated" if math.isnan(v) else f"{v:.0f}" for v in frame.age_days]
+    frame["source"] = [_short(str(v), 60) for v in frame.source]
+    print(frame.to_string(index=False))
+    print(f"\n{len(frame)} prices older than {limit:g} days or undated — check them with the provider, then "
+          "update the catalog row (source, as_of)")
 
 
 def cmd_pattern(args):
@@ -734,15 +986,91 @@ def add_finance_commands(command):
     overrides(p)
     p.set_defaults(func=cmd_forecast)
 
+    def price_age(p):
+        p.add_argument("--max-price-age-days", type=argument("max_price_age_days"), default=None,
+                       help="warn about prices older than this many days (default 90); undated prices always warn")
+
+    def currency(p):
+        p.add_argument("--currency", type=text_argument("--currency"),
+                       help="also show money in this currency (EUR, GBP, ...; dated ECB rates, catalogs/fx_rates.csv)")
+
+    price_age(p)  # forecast
+    currency(p)
+
     p = command("breakeven", "The daily volume at which two options cost the same per month.")
     p.add_argument("pattern", help="traffic pattern")
     p.add_argument("model", help="model key")
-    p.add_argument("option_a", help="platform or platform/gpu, e.g. together")
-    p.add_argument("option_b", help="platform or platform/gpu, e.g. runpod/h100_sxm")
+    p.add_argument("option_a", help="platform[/gpu][:billing][:price], e.g. together:per_token")
+    p.add_argument("option_b", help="platform[/gpu][:billing][:price], e.g. runpod/h100_sxm or runpod/h100_sxm:2.10")
     p.add_argument("--tokens-per-day", type=parse_volume, help="today's volume: also find the month of crossing")
     growth(p)
     overrides(p)
+    for side in ("a", "b"):
+        which = "option_a" if side == "a" else "option_b"
+        p.add_argument(f"--{side}-hourly-usd", type=argument("hourly_usd"), help=f"price per GPU-hour of {which} [USD]")
+        p.add_argument(f"--{side}-price-per-m-tokens", type=argument("price_per_m_tokens"),
+                       help=f"per-token price of {which} [USD/Mtok]")
+        p.add_argument(f"--{side}-gpu-tokens-per-s", type=argument("gpu_tokens_per_s"),
+                       help=f"throughput per GPU of {which} [tokens/s]")
+        p.add_argument(f"--{side}-gpu-count", type=argument("gpu_count"), help=f"fix the GPU count of {which}")
+    price_age(p)
     p.set_defaults(func=cmd_breakeven)
+
+    def uncertainty(p, draws):
+        p.add_argument("--draws", type=argument("draws"), default=draws, help=f"Monte-Carlo draws (default {draws:,})")
+        p.add_argument("--seed", type=argument("seed"), default=0, help="random seed (default 0)")
+        p.add_argument("--throughput-error", type=parse_rate,
+                       help="1-sigma throughput error, e.g. 15%% (default: the serving model's)")
+        p.add_argument("--price-spread", type=parse_rate, default=0.0, help="1-sigma price spread, e.g. 10%% (default 0)")
+        p.add_argument("--volume-spread", type=parse_rate, default=0.0, help="1-sigma volume error, e.g. 20%% (default 0)")
+        p.add_argument("--growth-spread", type=parse_rate, default=0.0,
+                       help="1-sigma of the monthly growth rate, e.g. 2%% (default 0)")
+        p.add_argument("--price-change", type=parse_rate, default=0.0, help="price change per year: --price-change=-20%%")
+
+    def offering(p):
+        p.add_argument("tokens_per_day", type=parse_volume, help="daily token volume of month 1 (2e9, 2B, 500M)")
+        p.add_argument("pattern", help="traffic pattern: steady, business_hours, bursty")
+        p.add_argument("model", help="model key, e.g. llama_70b")
+        p.add_argument("platform", help="platform key, e.g. runpod, together")
+        p.add_argument("--gpu", help="GPU key when the platform offers several (h100_sxm)")
+
+    p = command("cost-range", "P10/P50/P90 of monthly, quarterly and fiscal-year cost under stated uncertainty.")
+    offering(p)
+    growth(p)
+    p.add_argument("--fiscal-year-start", type=argument("fiscal_year_start_month"),
+                   help="month the fiscal year starts, 1-12 (default 1; needs --start)")
+    uncertainty(p, 10_000)
+    overrides(p)
+    price_age(p)
+    currency(p)
+    p.set_defaults(func=cmd_cost_range)
+
+    p = command("sensitivity", "Tornado table: the cost at the low and high end of each input, largest swing first.")
+    offering(p)
+    p.add_argument("--spread", type=parse_rate, default=0.1, help="every input from -spread to +spread (default 10%%)")
+    p.add_argument("--output", default="monthly_cost_usd",
+                   help="plan field compared: monthly_cost_usd (default), cost_per_m_tokens_usd, score_usd, gpu_count")
+    overrides(p)
+    price_age(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = command("commit", "Which commitment term, how many GPUs and from which month minimise the expected cost.")
+    offering(p)
+    growth(p)
+    p.add_argument("--term", action="append", choices=["1y", "3y"], help="only this term (repeatable; default all priced)")
+    uncertainty(p, 2_000)
+    overrides(p)
+    price_age(p)
+    currency(p)
+    p.set_defaults(func=cmd_commit)
+
+    p = command("prices", "Prices: list the stale ones, or import a provider's or negotiated price list.")
+    p.add_argument("action", choices=["stale", "import"])
+    p.add_argument("file", nargs="?", help="import: the price list (.csv or .json, with a currency column)")
+    p.add_argument("--to", metavar="DIR", help="import: the catalog folder to write offerings.csv into")
+    p.add_argument("--force", action="store_true", help="import: replace DIR/offerings.csv if it exists")
+    price_age(p)
+    p.set_defaults(func=cmd_prices)
 
     p = command("pattern", "Traffic-pattern factors (active ratio, burst factor, ...) from a usage log.")
     p.add_argument("file", help="usage CSV: timestamps and token counts (hourly or finer)")
@@ -850,6 +1178,8 @@ def build_parser():
     workload(p)
     p.add_argument("--platform", action="append", help="only this platform (repeatable)")
     p.add_argument("--top", type=argument("top"), help="show only the best N (N >= 1)")
+    p.add_argument("--max-price-age-days", type=argument("max_price_age_days"),
+                   help="mark prices older than this many days (default 90); undated prices are always marked")
     p.set_defaults(func=cmd_rank)
 
     def simulation(name, help_text, func):

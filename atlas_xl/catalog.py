@@ -132,6 +132,9 @@ SCHEMAS = {
             Column("price_out_per_m_tokens", "number", "price per million output tokens [USD/Mtok]; blank = the "
                    "blended price", False, 0),
             *_provenance(),
+            # last, after notes: rows written positionally before issue 20 stay valid
+            Column("price_cached_in_per_m_tokens", "number", "price per million cached (prompt-cache hit) input "
+                   "tokens [USD/Mtok]; blank = not listed (billed as fresh input)", False, 0),
         ),
         ("platform", "gpu", "model"),
     ),
@@ -319,6 +322,18 @@ SCHEMAS["commitments"] = (
     ("platform", "gpu", "term"),
 )
 
+# -- FX rates (finance, issue 20): dated reference rates for budgets in EUR, GBP, ... ----------------
+SCHEMAS["fx_rates"] = (
+    (
+        Column("currency", "key", "ISO 4217 code (EUR, GBP, USD, ...)"),
+        Column("date", "text", "the rate's date (YYYY-MM-DD)"),
+        Column("units_per_eur", "number", "units of the currency that one euro buys (ECB quote; EUR = 1) [unit/EUR]",
+               positive=True),
+        *_provenance(),
+    ),
+    ("currency", "date"),
+)
+
 FILES = {name: f"{name}.csv" for name in SCHEMAS}
 
 # -- reading limits and plausibility (docs/limits.md) -------------------------------------------
@@ -357,6 +372,7 @@ PLAUSIBLE = {
     ("gpus", "scale_up_gpus"): (1, 100_000, "the largest announced NVLink domain holds 576 GPUs (NVL576)"),
     ("offerings", "price_in_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
     ("offerings", "price_out_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
+    ("offerings", "price_cached_in_per_m_tokens"): (0, 10_000, "as price_per_m_tokens"),
     ("targets", "accelerators_per_node"): (1, 10_000, "a rack-scale node holds 72 (GB200 NVL72)"),
     ("targets", "num_nodes"): (1, 1_000_000, "more nodes than any cluster"),
     ("targets", "cost.hourly_usd"): (0, 100_000, "1000 USD/GPU-h x 72 GPUs, rounded up"),

@@ -20,7 +20,7 @@ import pandas as pd
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
-from . import planner
+from . import planner, prices
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
@@ -236,7 +236,8 @@ def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None,
     pandas.DataFrame
         One row per month: ``month`` (1, 2, ...), ``period`` ('2027-01' or ''), ``days``,
         ``hours_in_month``, every `plan` field (``tokens_per_day``, ``gpu_count``,
-        ``monthly_cost_usd``, ``cost_per_m_tokens_usd``, ...) and ``cumulative_cost_usd``. With a
+        ``monthly_cost_usd``, ``cost_per_m_tokens_usd``, ...), ``cumulative_cost_usd`` and
+        ``price_as_of`` (the date of the on-demand price: its offerings row, or 'given'). With a
         commitment also ``on_demand_cost_usd``, ``committed_gpus``, ``commitment_cost_usd``,
         ``savings_usd`` and ``cumulative_savings_usd``, and ``frame.attrs`` holds the commitment,
         its payoff month and what is still owed after the last month.
@@ -283,9 +284,18 @@ def forecast(tokens_per_day, pattern, model, platform, gpu=None, *, months=None,
     if term is not None:
         attrs = _apply_commitment(data, term, committed_gpus, n)
     data["cumulative_cost_usd"] = np.cumsum(data["monthly_cost_usd"])
+    data["price_as_of"] = np.full(total, _forecast_price_as_of(data, cat, plan_kwargs), dtype=object)
     frame = pd.DataFrame({k: v[:n] for k, v in data.items()})  # one construction: column inserts cost ~1 ms
     frame.attrs = attrs
     return frame
+
+
+def _forecast_price_as_of(data, cat, plan_kwargs):
+    """The as_of of the on-demand price a forecast uses: its offerings row, or 'given'."""
+    if plan_kwargs.get("hourly_usd") is not None or plan_kwargs.get("price_per_m_tokens") is not None:
+        return "given"
+    row = prices.offering_row(cat, data["platform"][0], data["gpu"][0], data["model"][0], data["billing"][0])
+    return "given" if row is None else str(row["as_of"])
 
 
 def _apply_commitment(data, term, committed_gpus, shown):
@@ -330,7 +340,179 @@ def _apply_commitment(data, term, committed_gpus, shown):
                 commitment_owed_after_forecast_usd=float(committed_cost[shown:].sum()))
 
 
-# -- break-even ----------------------------------------------------------------------------------
+# -- numbers for people ---------------------------------------------------------------------------
+_SCALES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def people_number(value, digits=3):
+    """1.812e9 → '1.81 B', 2.9345e8 → '293 M', 950 → '950': what a sentence shows (3 significant digits)."""
+    value = float(value)
+    if not math.isfinite(value):
+        return "n/a"
+    for scale, suffix in _SCALES:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {suffix}"
+    return f"{value:.{digits}g}"
+
+
+def tokens_per_day_text(value):
+    """'1.81 B tokens/day'."""
+    return f"{people_number(value)} tokens/day"
+
+
+def pct_text(value):
+    """A difference in per cent for a sentence: '6.6 %', '0.4 %', 'less than 0.1 %' (never 6.6e-10 %)."""
+    value = abs(float(value))
+    if value < 0.1:
+        return "less than 0.1 %"
+    return f"{value:.2g} %" if value < 10 else f"{value:.0f} %"
+
+
+# -- options: what a break-even compares ---------------------------------------------------------
+BILLINGS = ("autoscaling", "dedicated", "per_token")
+OFFERING_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "billing", "gpu_tokens_per_s")
+"""plan() arguments that describe one offering: given to a break-even they must name their side."""
+SIDE_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s", "gpu_count")
+"""What ``overrides_a`` / ``overrides_b`` (CLI ``--a-*`` / ``--b-*``) may set on one side."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One side of a comparison: its label, the plan() arguments, and what was chosen for it."""
+
+    label: str
+    args: dict
+    note: str = ""
+    price_as_of: str = ""
+
+
+def parse_option(text, name="option"):
+    """'platform[/gpu][:billing][:price]' → plan arguments (docs/finance.md, "Naming an option").
+
+    ``together:per_token`` names Together's per-token API, ``together/h100_sxm`` its dedicated H100s,
+    ``runpod/h100_sxm:2.10`` RunPod's H100 at 2.10 USD/GPU-h, ``together:per_token:0.6`` the API at
+    0.60 USD/Mtok. A price after the colon is per GPU-hour for a GPU offering, per million tokens for
+    a per-token one.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{name} must be a platform, platform/gpu (runpod/h100_sxm), platform:per_token "
+                         "(together:per_token) or a dict of plan arguments")
+    head, *parts = [p.strip() for p in text.strip().split(":")]
+    platform, _, gpu = head.partition("/")
+    if not platform:
+        raise InputError(f"{name} '{text}' has no platform — write e.g. together:per_token or runpod/h100_sxm")
+    args = {"platform": platform, "gpu": gpu or None}
+    for part in parts:
+        key = normalize_key(part)
+        if key in BILLINGS:
+            args["billing"] = key
+            continue
+        try:
+            price = float(part)
+        except ValueError:
+            raise InputError(f"{name} '{text}': '{part}' is neither a billing ({', '.join(BILLINGS)}) nor a price "
+                             "— write e.g. together:per_token or runpod/h100_sxm:2.10") from None
+        if not math.isfinite(price) or price < 0:
+            raise InputError(f"{name} '{text}': price {part} must be a number >= 0")
+        args["price"] = price
+    return args
+
+
+def resolve_option(option, name, model, catalog=None, overrides=None):
+    """An option (text or dict) → `Option` with complete plan arguments and a note saying which
+    offering a bare platform name took and which others it has.
+
+    Parameters
+    ----------
+    option : str or dict
+        See `parse_option`; a dict holds plan arguments (platform, gpu, billing, prices, label).
+    name : str
+        'option_a' or 'option_b' (for messages).
+    model : str
+        The model compared (a platform's per-token offering is per model).
+    overrides : dict, optional
+        plan() arguments for this side only (`SIDE_OVERRIDES`).
+    """
+    cat = load_catalog(catalog)
+    label = None
+    if isinstance(option, dict):
+        args = dict(option)
+        if "platform" not in args:
+            raise InputError(f"{name} needs a platform: {{'platform': 'runpod', 'gpu': 'h100_sxm', ...}}")
+        label = args.pop("label", None) or "/".join(str(args[k]) for k in ("platform", "gpu") if args.get(k))
+    else:
+        args = parse_option(option, name)
+        label = option.strip()
+    extra = dict(overrides or {})
+    unknown = set(extra) - set(SIDE_OVERRIDES)
+    if unknown:
+        raise InputError(f"{name}: '{sorted(unknown)[0]}' cannot be set on one side — use {', '.join(SIDE_OVERRIDES)}")
+    price = args.pop("price", None)
+    note = ""
+    platform, gpu, billing = normalize_key(args["platform"]), normalize_key(args.get("gpu")), args.get("billing")
+    complete = (billing == "per_token" and (price is not None or args.get("price_per_m_tokens") is not None)) or (
+        billing in ("autoscaling", "dedicated") and (price is not None or args.get("hourly_usd") is not None))
+    if not complete and platform in cat.platforms:
+        model_key = normalize_key(model)
+        per_token = cat.offerings.get((platform, "", model_key))
+        gpus = sorted(o.gpu for k, o in cat.offerings.items() if k[0] == platform and k[1]
+                      and (billing is None or billing == "per_token" or o.billing == billing))
+        if billing == "per_token" and per_token is None:
+            raise InputError(f"{name} '{label}': {platform} has no per-token price for {model_key} in the catalog"
+                             + (f" — its GPU offerings: {', '.join(f'{platform}/{g}' for g in gpus)}" if gpus else ""))
+        if billing in ("autoscaling", "dedicated") and not gpu:
+            if len(gpus) != 1:
+                raise InputError(f"{name} '{label}': {platform} has {len(gpus) or 'no'} {billing} GPU offerings"
+                                 + (f" — name one: {', '.join(f'{platform}/{g}' for g in gpus)}" if gpus else ""))
+            args["gpu"] = gpu = gpus[0]
+        if billing is None and not gpu:
+            if per_token is not None:  # what plan() takes for a bare platform, made explicit
+                args["billing"] = billing = "per_token"
+            elif len(gpus) == 1:
+                args["gpu"] = gpu = gpus[0]
+            if per_token is not None and gpus:
+                note = (f"{label}: took the per-token API ({platform}:per_token); {platform} also has GPU "
+                        f"offerings — name one to compare it: {', '.join(f'{platform}/{g}' for g in gpus)}")
+            elif per_token is None and len(gpus) == 1:
+                note = (f"{label}: took its {cat.offerings[(platform, gpus[0], '')].billing} {gpus[0]} GPUs "
+                        f"({platform}/{gpus[0]}); {platform} has no per-token price for {model_key} in the catalog")
+    if price is not None:
+        resolved = billing or (cat.offering(platform, model, gpu or None).billing if platform in cat.platforms
+                               else None)
+        if resolved is None:
+            raise InputError(f"{name} '{label}': give the billing with the price, e.g. {platform}:dedicated:{price:g}")
+        args["price_per_m_tokens" if resolved == "per_token" else "hourly_usd"] = price
+    args.update(extra)
+    return Option(label, args, note)
+
+
+def _option_costs(volumes, pattern, model, args, catalog, assumptions, plan_kwargs):
+    args = {**plan_kwargs, **args}
+    platform, gpu = args.pop("platform"), args.pop("gpu", None)
+    return np.asarray(plan(volumes, pattern, model, platform, gpu, catalog=catalog, assumptions=assumptions,
+                           **args).monthly_cost_usd, dtype=float)
+
+
+def _check_side_agnostic(plan_kwargs):
+    given = [k for k in OFFERING_OVERRIDES if plan_kwargs.get(k) is not None]
+    if given:
+        flag = given[0].replace("_", "-")
+        raise InputError(f"{given[0]} would apply to both options, and two options with one price cost the same — "
+                         f"give it to one side (overrides_a / overrides_b; CLI --a-{flag} or --b-{flag}, or "
+                         "option:PRICE such as runpod/h100_sxm:2.10)")
+
+
+def _price_as_of(option, volume, pattern, model, cat, a, plan_kwargs):
+    """The as_of of the catalog price an option uses ('given' when its price was set)."""
+    args = {**plan_kwargs, **option.args}
+    given = args.get("hourly_usd") is not None or args.get("price_per_m_tokens") is not None
+    if given:
+        return "given"
+    platform, gpu = args.pop("platform"), args.pop("gpu", None)
+    result = plan(volume, pattern, model, platform, gpu, catalog=cat, assumptions=a, **args)
+    return prices.plan_price_age(result, cat).as_of
+
+
 @dataclass(frozen=True)
 class BreakEven:
     """Where two options cost the same per month.
@@ -338,7 +520,8 @@ class BreakEven:
     ``tokens_per_day`` is None when the costs never cross in the searched range; ``reason`` then
     says which option is cheaper throughout. ``exact`` is False when the cheaper option changes at
     a GPU-count step (the costs jump past each other rather than meet); ``gap_pct`` is the
-    remaining difference there.
+    remaining difference there. ``note_a`` / ``note_b`` say which offering a bare platform name
+    took; ``price_as_of_a`` / ``_b`` the date of each price.
     """
 
     tokens_per_day: float | None
@@ -350,34 +533,19 @@ class BreakEven:
     cheaper_above: str
     crossings: int
     reason: str
+    label_a: str = ""
+    label_b: str = ""
+    note_a: str = ""
+    note_b: str = ""
+    price_as_of_a: str = ""
+    price_as_of_b: str = ""
 
     def as_dict(self):
         return dataclasses.asdict(self)
 
 
-def _option(option, name):
-    """An option → (label, plan arguments). 'runpod/h100_sxm', 'together' or a dict of plan arguments."""
-    if isinstance(option, dict):
-        args = dict(option)
-        if "platform" not in args:
-            raise InputError(f"{name} needs a platform: {{'platform': 'runpod', 'gpu': 'h100_sxm', ...}}")
-        label = args.pop("label", None) or "/".join(str(args[k]) for k in ("platform", "gpu") if args.get(k))
-        return label, args
-    if not isinstance(option, str) or not option.strip():
-        raise InputError(f"{name} must be a platform, platform/gpu (runpod/h100_sxm) or a dict of plan arguments")
-    platform, _, gpu = option.strip().partition("/")
-    return option.strip(), {"platform": platform, "gpu": gpu or None}
-
-
-def _option_costs(volumes, pattern, model, args, catalog, assumptions, plan_kwargs):
-    args = {**plan_kwargs, **args}
-    platform, gpu = args.pop("platform"), args.pop("gpu", None)
-    return np.asarray(plan(volumes, pattern, model, platform, gpu, catalog=catalog, assumptions=assumptions,
-                           **args).monthly_cost_usd, dtype=float)
-
-
-def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BREAKEVEN_HIGH, catalog=None,
-              assumptions=None, **plan_kwargs):
+def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BREAKEVEN_HIGH, overrides_a=None,
+              overrides_b=None, catalog=None, assumptions=None, **plan_kwargs):
     """The daily volume at which two options have the same monthly cost.
 
     Parameters
@@ -385,12 +553,17 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     pattern, model : str
         As `plan`.
     option_a, option_b : str or dict
-        'platform' or 'platform/gpu' (runpod/h100_sxm), or a dict of `plan` arguments
-        ({'platform': 'runpod', 'gpu': 'h100_sxm', 'hourly_usd': 2.0}).
+        'platform', 'platform/gpu', 'platform:per_token', 'platform/gpu:PRICE' (`parse_option`), or a
+        dict of `plan` arguments ({'platform': 'runpod', 'gpu': 'h100_sxm', 'hourly_usd': 2.0}).
     low, high : numeric
         Volumes searched. [tokens day⁻¹]
+    overrides_a, overrides_b : dict, optional
+        plan() arguments for one side only (`SIDE_OVERRIDES`: hourly_usd, price_per_m_tokens,
+        gpu_tokens_per_s, gpu_count).
     **plan_kwargs :
-        Other `plan` arguments applied to both options (an option's own dict wins).
+        Other `plan` arguments applied to both options — the serving limits (latency_ms, ttft_ms,
+        tpot_ms, precision, input/output tokens). A price, billing or throughput here would make
+        both options one offering and is refused (`OFFERING_OVERRIDES`).
 
     Returns
     -------
@@ -407,28 +580,38 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     low, high = float(low), float(high)
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
         raise InputError(f"breakeven range {low:g}–{high:g} tokens/day — give 0 < low < high")
-    label_a, args_a = _option(option_a, "option_a")
-    label_b, args_b = _option(option_b, "option_b")
+    _check_side_agnostic(plan_kwargs)
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
+    opt_a = resolve_option(option_a, "option_a", model, cat, overrides_a)
+    opt_b = resolve_option(option_b, "option_b", model, cat, overrides_b)
+    if opt_a.args == opt_b.args:
+        raise InputError(f"option_a '{opt_a.label}' and option_b '{opt_b.label}' are the same offering with the same "
+                         "prices — name two different ones (e.g. together:per_token and together/h100_sxm)")
+    label_a, args_a, label_b, args_b = opt_a.label, opt_a.args, opt_b.label, opt_b.args
+    if label_a == label_b:
+        label_a, label_b = f"{label_a} (A)", f"{label_b} (B)"
     points = int(math.ceil(math.log10(high / low) * BREAKEVEN_GRID_PER_DECADE)) + 1
     grid = np.logspace(math.log10(low), math.log10(high), points)
     cost_a = _option_costs(grid, pattern, model, args_a, cat, a, plan_kwargs)
     cost_b = _option_costs(grid, pattern, model, args_b, cat, a, plan_kwargs)
+    dates = dict(label_a=label_a, label_b=label_b, note_a=opt_a.note, note_b=opt_b.note,
+                 price_as_of_a=_price_as_of(opt_a, low, pattern, model, cat, a, plan_kwargs),
+                 price_as_of_b=_price_as_of(opt_b, low, pattern, model, cat, a, plan_kwargs))
     diff = cost_a - cost_b
     sign = np.sign(diff)
     nonzero = np.nonzero(sign)[0]
     changes = np.nonzero(sign[nonzero][1:] != sign[nonzero][:-1])[0]
+    span = f"{tokens_per_day_text(low)} and {tokens_per_day_text(high)}"
     if changes.size == 0:
         if not nonzero.size:
-            reason = f"{label_a} and {label_b} cost the same at every volume from {low:,.0f} to {high:,.0f} tokens/day"
+            reason = f"{label_a} and {label_b} cost the same at every volume between {span}"
         else:
             cheaper = label_a if diff[nonzero[0]] < 0 else label_b
-            reason = (f"never cross between {low:,.0f} and {high:,.0f} tokens/day: {cheaper} is cheaper "
-                      "throughout")
+            reason = f"never cross between {span}: {cheaper} is cheaper throughout"
         return BreakEven(None, math.nan, math.nan, math.nan, False,
                          label_a if nonzero.size and diff[nonzero[0]] < 0 else label_b,
-                         label_a if nonzero.size and diff[nonzero[-1]] < 0 else label_b, 0, reason)
+                         label_a if nonzero.size and diff[nonzero[-1]] < 0 else label_b, 0, reason, **dates)
     i, j = nonzero[changes[0]], nonzero[changes[0] + 1]
     lo, hi = math.log(grid[i]), math.log(grid[j])
     sign_lo = sign[i]
@@ -452,25 +635,33 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     exact = gap <= 1.0
     below = label_a if sign_lo < 0 else label_b
     above = label_b if sign_lo < 0 else label_a
-    reason = (f"{below} is cheaper below {volume:.4g} tokens/day, {above} above"
-              + ("" if exact else f" (the costs jump past each other at a GPU-count step; {gap:.1f} % apart there)"))
-    return BreakEven(volume, ca, cb, gap, exact, below, above, int(changes.size), reason)
+    reason = (f"{below} is cheaper below {tokens_per_day_text(volume)}, {above} above"
+              + ("" if exact else f" (the costs jump past each other at a GPU-count step; {pct_text(gap)} apart "
+                                  "there)"))
+    return BreakEven(volume, ca, cb, gap, exact, below, above, int(changes.size), reason, **dates)
 
 
 def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, months=None, monthly_growth=0.0,
-                    start=None, price_change_per_year=0.0, catalog=None, assumptions=None, **plan_kwargs):
+                    start=None, price_change_per_year=0.0, overrides_a=None, overrides_b=None, catalog=None,
+                    assumptions=None, **plan_kwargs):
     """The first forecast month in which the cheaper of two options is not month 1's.
 
-    Returns a dict {month, period, cheaper_before, cheaper_after, cost_a_usd, cost_b_usd}, or
-    None when the same option is cheaper (or they are equal) in every month.
+    Options and overrides as `breakeven`. Returns a dict {month, period, cheaper_before,
+    cheaper_after, cost_a_usd, cost_b_usd}, or None when the same option is cheaper (or they are
+    equal) in every month.
     """
     check_arguments(tokens_per_day=tokens_per_day, months=months, **plan_kwargs)  # docs/limits.md
-    label_a, args_a = _option(option_a, "option_a")
-    label_b, args_b = _option(option_b, "option_b")
+    _check_side_agnostic(plan_kwargs)
+    cat = load_catalog(catalog)
+    opt_a = resolve_option(option_a, "option_a", model, cat, overrides_a)
+    opt_b = resolve_option(option_b, "option_b", model, cat, overrides_b)
+    label_a, label_b = opt_a.label, opt_b.label
+    if label_a == label_b:
+        label_a, label_b = f"{label_a} (A)", f"{label_b} (B)"
     common = dict(months=months, monthly_growth=monthly_growth, start=start,
-                  price_change_per_year=price_change_per_year, catalog=catalog, assumptions=assumptions)
+                  price_change_per_year=price_change_per_year, catalog=cat, assumptions=assumptions)
     frames = []
-    for args in (args_a, args_b):
+    for args in (opt_a.args, opt_b.args):
         args = {**plan_kwargs, **args}
         frames.append(forecast(tokens_per_day, pattern, model, args.pop("platform"), args.pop("gpu", None),
                                **common, **args))
@@ -721,6 +912,9 @@ class CostRange:
     volume_spread: float
     growth_spread: float
     month: int
+    point_reason: str = ""  # why P10 = P90 when they are equal; '' when the draws spread
+    gpu_count_p10: float = math.nan
+    gpu_count_p90: float = math.nan
 
     @property
     def p10(self):
@@ -827,14 +1021,376 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     draws_of = {price_key: price * _lognormal(rng, spreads["price_spread"], draws)}
     if not per_token:
         draws_of["gpu_tokens_per_s"] = base.gpu_tokens_per_s * _lognormal(rng, error, draws)
-    cost = np.asarray(_replan(base, volume, cat, pattern, a, plan_kwargs, **draws_of)["monthly_cost_usd"], dtype=float)
+    replanned = _replan(base, volume, cat, pattern, a, plan_kwargs, **draws_of)
+    cost = np.asarray(replanned["monthly_cost_usd"], dtype=float)
     values = np.percentile(cost, qs)
     point = plan(float(monthly_volumes(base.tokens_per_day, month, growth)[-1]), pattern, model, platform, gpu,
                  catalog=cat, assumptions=a, **{**plan_kwargs, price_key: price}).monthly_cost_usd
+    counts = np.broadcast_to(np.asarray(replanned["gpu_count"], dtype=float), cost.shape)
+    low_count, high_count = (np.percentile(counts, (10, 90)) if not per_token else (math.nan, math.nan))
+    reason = _point_reason(cost, counts, replanned, base, per_token, error, spreads, month, plan_kwargs)
     return CostRange(percentiles={float(q): float(v) for q, v in zip(qs, values)}, mean_usd=float(cost.mean()),
                      point_usd=float(point), draws=draws, seed=int(seed), throughput_error=error,
                      price_spread=spreads["price_spread"], volume_spread=spreads["volume_spread"],
-                     growth_spread=spreads["growth_spread"], month=month)
+                     growth_spread=spreads["growth_spread"], month=month, point_reason=reason,
+                     gpu_count_p10=float(low_count), gpu_count_p90=float(high_count))
+
+
+def _point_reason(cost, counts, replanned, base, per_token, error, spreads, month, plan_kwargs):
+    """Why every draw costs the same ('' when the draws spread): the reader of P10 = P90 needs it."""
+    low, high = np.percentile(cost, (10, 90))
+    if high - low > 1e-9 * max(abs(high), 1.0):
+        return ""
+    varied = [n.replace("_spread", "") for n, v in spreads.items() if v and (n != "growth_spread" or month > 1)]
+    if per_token:
+        return ("the range is one point: a per-token cost is volume × price, and no volume or price spread was "
+                "given — state one (volume_spread / --volume-spread, price_spread / --price-spread, e.g. 0.2)")
+    if plan_kwargs.get("gpu_count") is not None:
+        return (f"the range is one point: the GPU count is fixed at {counts[0]:g}, so no throughput "
+                f"({error:.0%}) or volume draw changes what is paid" + ("" if spreads["price_spread"] else
+                                                                      " and the price has no spread"))
+    used = np.asarray(replanned["utilization_after"], dtype=float)
+    u10, u90 = np.percentile(np.broadcast_to(used, cost.shape), (10, 90))
+    replica = float(getattr(base, "replica_gpus", 1.0))
+    return (f"the range is one point: every draw needs the same {counts[0]:g} GPUs "
+            f"({counts[0] / replica:g} replica{'s' if counts[0] != replica else ''} of {replica:g}) — the "
+            f"throughput error (±{error:.0%}{', ' + ', '.join(varied) if varied else ''}) moves utilisation "
+            f"between {u10:.0%} and {u90:.0%} (P10–P90) but never past a {replica:g}-GPU step, and GPUs are "
+            "paid whole")
+
+
+# -- period totals: months, quarters, fiscal years ----------------------------------------------
+PERIOD_COLUMNS = ("period_type", "period", "months", "complete", "point_usd", "mean_usd", "p10_usd", "p50_usd",
+                  "p90_usd")
+
+
+def fiscal_period(year, month, fiscal_year_start_month=1):
+    """(fiscal year, fiscal quarter) of a calendar month; a fiscal year is named by the calendar year
+    it ends in (FY2028 = April 2027 – March 2028 when it starts in April).
+
+    Notes
+    -----
+    FY = year + 1 if month >= start and start > 1, else year; quarter = ((month − start) mod 12) // 3 + 1.
+    """
+    start = int(fiscal_year_start_month)
+    fy = year + 1 if start > 1 and month >= start else year
+    return fy, ((month - start) % 12) // 3 + 1
+
+
+def _fiscal_start(value):
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or value != int(value) \
+            or not 1 <= value <= 12:
+        raise InputError(f"fiscal_year_start_month = {value!r} — give a month number 1–12 (4 = April)")
+    return int(value)
+
+
+def _simulated_months(tokens_per_day, pattern, model, platform, gpu, *, months, draws, seed, throughput_error,
+                      price_spread, volume_spread, monthly_growth, growth_spread, start, price_change_per_year,
+                      catalog, assumptions, plan_kwargs):
+    """(cost [draws × months], GPUs needed [draws × months], on-demand cost of one GPU [draws × months],
+    hours [months], labels, base plan, throughput error) under draws that hold for the whole forecast:
+    one throughput, price and volume factor and one growth rate per draw (systematic, not monthly noise)."""
+    months = _months(12 if months is None else months)
+    if (isinstance(draws, bool) or not isinstance(draws, (int, float, np.integer)) or not math.isfinite(draws)
+            or draws != int(draws) or not 1 <= draws <= 1_000_000):
+        raise InputError(f"draws = {draws!r} — give a whole number from 1 to 1,000,000, e.g. 2000")
+    draws = int(draws)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise InputError(f"seed must be a whole number, not {seed!r}")
+    growth = _rate("monthly_growth", monthly_growth)
+    change = _rate("price_change_per_year", price_change_per_year)
+    spreads = {n: _spread(n, v) for n, v in (("price_spread", price_spread), ("volume_spread", volume_spread),
+                                             ("growth_spread", growth_spread))}
+    cat = load_catalog(catalog)
+    a = assumptions or DEFAULT_ASSUMPTIONS
+    first = parse_start(start)
+    labels, days = calendar_months(first, months) if first else ([f"month {k}" for k in range(1, months + 1)], None)
+    base = plan(_float("tokens_per_day", tokens_per_day, ""), pattern, model, platform, gpu, catalog=cat,
+                assumptions=a, **plan_kwargs)
+    per_token = base.billing == "per_token"
+    if per_token:
+        error = 0.0 if throughput_error is None else _spread("throughput_error", throughput_error)
+    elif throughput_error is None:
+        if getattr(base, "throughput_basis", "") == "given":
+            raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
+                             "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
+        error = _default_throughput_error(base.model, base.gpu, cat, float(base.throughput_expected_error))
+    else:
+        error = _spread("throughput_error", throughput_error)
+    rng = np.random.default_rng(seed)
+    volume0 = base.tokens_per_day * _lognormal(rng, spreads["volume_spread"], draws)
+    rate = growth + spreads["growth_spread"] * rng.standard_normal(draws) if spreads["growth_spread"] else \
+        np.full(draws, growth)
+    price_key = "price_per_m_tokens" if per_token else "hourly_usd"
+    price_draw = getattr(base, price_key) * _lognormal(rng, spreads["price_spread"], draws)
+    tps = None if per_token else base.gpu_tokens_per_s * _lognormal(rng, error, draws)
+    factors = price_factors(months, change)
+    cost, count, per_gpu = (np.empty((draws, months)) for _ in range(3))
+    hours = np.empty(months)
+    for k in range(months):
+        month_a = a if days is None else dataclasses.replace(a, hours_per_month=days[k] * HOURS_PER_DAY,
+                                                             days_per_month=days[k])
+        volume = volume0 * np.maximum(1.0 + rate, 1e-9) ** k
+        changes = {price_key: price_draw * factors[k]}
+        if tps is not None:
+            changes["gpu_tokens_per_s"] = tps
+        out = _replan(base, volume, cat, pattern, month_a, plan_kwargs, **changes)
+        cost[:, k] = np.asarray(out["monthly_cost_usd"], dtype=float)
+        count[:, k] = np.asarray(out["gpu_count"], dtype=float)
+        hours[k] = month_a.hours_per_month
+        if not per_token:
+            billed = (out["active_hours_per_month"] if base.billing == "autoscaling" else month_a.hours_per_month)
+            per_gpu[:, k] = np.asarray(billed, dtype=float) * changes[price_key]
+    return cost, count, per_gpu, hours, labels, first, base, error
+
+
+def cost_range_periods(tokens_per_day, pattern, model, platform, gpu=None, *, months=12, draws=10_000, seed=0,
+                       throughput_error=None, price_spread=0.0, volume_spread=0.0, monthly_growth=0.0,
+                       growth_spread=0.0, start=None, price_change_per_year=0.0, fiscal_year_start_month=None,
+                       percentiles=(10, 50, 90), catalog=None, assumptions=None, **plan_kwargs):
+    """P10/P50/P90 of the cost of every month, quarter and fiscal year of a forecast. Seeded.
+
+    Parameters
+    ----------
+    tokens_per_day, pattern, model, platform, gpu :
+        As `forecast`. [tokens day⁻¹]
+    months : int
+        Forecast length. [months]
+    draws, seed, throughput_error, price_spread, volume_spread, monthly_growth, growth_spread :
+        As `cost_range`; each draw keeps its throughput, price, volume and growth for the whole
+        forecast (an estimate that is off is off every month), so a period's percentile is of the
+        period's total, not a sum of monthly percentiles.
+    start : 'YYYY-MM', optional
+        First calendar month: months get their real length and periods their calendar names.
+    fiscal_year_start_month : int, optional
+        Month the fiscal year starts (1 = January, 4 = April); needs ``start``. Default 1.
+    **plan_kwargs : other `plan` arguments (latency and serving limits), unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns `PERIOD_COLUMNS`: period_type month | quarter | fiscal_year, period ('2027-01',
+        'FY2027 Q1', 'FY2027'; without ``start`` 'month 1', 'year 1 Q1', 'year 1'), the number of
+        forecast months in it, ``complete`` (False for a period the forecast covers in part),
+        the point forecast (`forecast`), the mean and the percentiles of the period's total [USD].
+        ``frame.attrs``: throughput_error, draws, seed, point_reason, price_as_of.
+
+    Notes
+    -----
+    total_period(d) = Σ_{k in period} cost(d, k); percentile over draws d.
+    """
+    fiscal = _fiscal_start(fiscal_year_start_month)
+    if fiscal_year_start_month is not None and fiscal != 1 and start is None:
+        raise InputError("fiscal_year_start_month needs start (the first calendar month, YYYY-MM)")
+    qs = np.atleast_1d(np.asarray(percentiles, dtype=float))
+    if qs.size == 0 or not np.isfinite(qs).all() or (qs < 0).any() or (qs > 100).any():
+        raise InputError(f"percentiles {percentiles!r} — give numbers from 0 to 100, e.g. 10, 50, 90")
+    cost, count, _, _, labels, first, base, error = _simulated_months(
+        tokens_per_day, pattern, model, platform, gpu, months=months, draws=draws, seed=seed,
+        throughput_error=throughput_error, price_spread=price_spread, volume_spread=volume_spread,
+        monthly_growth=monthly_growth, growth_spread=growth_spread, start=start,
+        price_change_per_year=price_change_per_year, catalog=catalog, assumptions=assumptions,
+        plan_kwargs=plan_kwargs)
+    n = cost.shape[1]
+    point = forecast(tokens_per_day, pattern, model, platform, gpu, months=n, monthly_growth=monthly_growth,
+                     start=start, price_change_per_year=price_change_per_year, catalog=catalog,
+                     assumptions=assumptions, **plan_kwargs)
+    point_cost = point["monthly_cost_usd"].to_numpy(dtype=float)
+    if first:
+        year, month = first
+        keys = []
+        for _ in range(n):
+            fy, quarter = fiscal_period(year, month, fiscal)
+            keys.append((f"FY{fy} Q{quarter}", f"FY{fy}"))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    else:
+        keys = [(f"year {k // 12 + 1} Q{(k % 12) // 3 + 1}", f"year {k // 12 + 1}") for k in range(n)]
+    rows = []
+    for kind, names, size in (("month", labels, 1), ("quarter", [k[0] for k in keys], 3),
+                              ("fiscal_year", [k[1] for k in keys], 12)):
+        for name in dict.fromkeys(names):
+            idx = [i for i, v in enumerate(names) if v == name]
+            total = cost[:, idx].sum(axis=1)
+            values = np.percentile(total, qs)
+            rows.append({"period_type": kind, "period": name, "months": len(idx), "complete": len(idx) == size,
+                         "point_usd": float(point_cost[idx].sum()), "mean_usd": float(total.mean()),
+                         **{f"p{q:g}_usd": float(v) for q, v in zip(qs, values)}})
+    frame = pd.DataFrame(rows)
+    per_token = base.billing == "per_token"
+    month_one = cost[:, 0]
+    replanned = {"utilization_after": np.full(month_one.shape, math.nan)} if per_token else None
+    if per_token:
+        reason = _point_reason(month_one, count[:, 0], replanned, base, True, error,
+                               {"price_spread": price_spread or 0.0, "volume_spread": volume_spread or 0.0,
+                                "growth_spread": growth_spread or 0.0}, n, plan_kwargs)
+    else:
+        low, high = np.percentile(cost.sum(axis=1), (10, 90))
+        reason = "" if high - low > 1e-9 * max(abs(high), 1.0) else (
+            f"the range is one point: in every month every draw needs the same GPUs ({count[0, 0]:g} in month 1) — "
+            f"the throughput error (±{error:.0%}) never crosses a {getattr(base, 'replica_gpus', 1.0):g}-GPU step")
+    frame.attrs = {"throughput_error": error, "draws": int(draws), "seed": int(seed), "point_reason": reason,
+                   "price_as_of": str(point["price_as_of"].iloc[0]), "fiscal_year_start_month": fiscal}
+    return frame
+
+
+# -- commitment advisor ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CommitAdvice:
+    """The commitment (term, GPUs, first month) with the least expected cost over a forecast.
+
+    ``committed_gpus`` = 0 means: commit nothing, on demand is cheapest. Costs are totals over the
+    forecast's months plus, for a term that runs past them, what is still owed (``owed_after_usd``).
+    """
+
+    term: str
+    committed_gpus: float
+    start_month: int
+    start_period: str
+    expected_cost_usd: float
+    on_demand_expected_cost_usd: float
+    expected_savings_usd: float
+    p10_cost_usd: float
+    p10_on_demand_cost_usd: float
+    p10_overcommitment_usd: float
+    p10_idle_gpu_hours: float
+    owed_after_usd: float
+    hourly_usd: float
+    min_term_months: int
+    basis: str
+    source: str
+    as_of: str
+    months: int
+    draws: int
+    reason: str
+    alternatives: tuple = ()
+
+    def as_dict(self):
+        out = dataclasses.asdict(self)
+        out["alternatives"] = [dict(a) for a in self.alternatives]
+        return out
+
+
+def _terms(cat, platform, gpu, terms):
+    table = cat.tables["commitments"]
+    wanted = [t.strip().lower() for t in (terms or sorted(set(table.term)))]
+    found = []
+    for term in wanted:
+        try:
+            found.append(find_commitment(cat, platform, gpu, term))
+        except InputError:
+            if terms:
+                raise
+    if not found:
+        raise InputError(f"no commitment price for gpu '{gpu}' on platform '{platform}' — add a row to "
+                         "commitments.csv with its source")
+    return found
+
+
+def commit_advice(tokens_per_day, pattern, model, platform, gpu=None, *, months=36, monthly_growth=0.0,
+                  start=None, terms=None, draws=2000, seed=0, throughput_error=None, price_spread=0.0,
+                  volume_spread=0.0, growth_spread=0.0, price_change_per_year=0.0, catalog=None, assumptions=None,
+                  **plan_kwargs):
+    """Which commitment term, how many GPUs and from which month minimise the expected cost of a forecast.
+
+    Parameters
+    ----------
+    tokens_per_day, pattern, model, platform, gpu, monthly_growth, start, price_change_per_year :
+        As `forecast` (a GPU offering; per-token offerings have nothing to commit).
+    months : int
+        Forecast horizon (default 36, one 3-year term). [months]
+    terms : sequence of '1y' | '3y', optional
+        Terms to consider; default every term the commitments table prices for this GPU.
+    draws, seed, throughput_error, price_spread, volume_spread, growth_spread :
+        The uncertainty, as `cost_range_periods` (default: the serving model's throughput error).
+    **plan_kwargs : other `plan` arguments (latency and serving limits), unchanged.
+
+    Returns
+    -------
+    CommitAdvice
+
+    Notes
+    -----
+    For n committed GPUs over months s … s+T−1 (T the term's minimum months), the cost of draw d is
+    Σ_k [in(k) · n · h_c · hours(k) + max(0, need(d,k) − in(k) · n) · c(d,k)], with need the GPUs the
+    planner sizes, c the on-demand cost of one GPU-month and h_c the committed price; months of the
+    term after the horizon are owed at n · h_c · 720 h each (nothing they would save is counted: the
+    forecast does not reach them). Expected cost = mean over draws; n runs over whole replicas up to
+    the P90 need, s over the forecast's months. The P10 scenario is the draw whose total on-demand
+    cost is the 10th percentile: ``p10_overcommitment_usd`` = committed GPU-hours it leaves unused ×
+    h_c — the risk of committing to volume that does not come.
+    """
+    cat = load_catalog(catalog)
+    cost, need, per_gpu, hours, labels, first, base, error = _simulated_months(
+        tokens_per_day, pattern, model, platform, gpu, months=months, draws=draws, seed=seed,
+        throughput_error=throughput_error, price_spread=price_spread, volume_spread=volume_spread,
+        monthly_growth=monthly_growth, growth_spread=growth_spread, start=start,
+        price_change_per_year=price_change_per_year, catalog=cat, assumptions=assumptions,
+        plan_kwargs=plan_kwargs)
+    if base.billing == "per_token":
+        raise InputError(f"'{base.platform}' bills per token — commitments apply to GPU offerings only")
+    n_months = cost.shape[1]
+    replica = float(getattr(base, "replica_gpus", 1.0))
+    top = float(np.ceil(np.percentile(need.max(axis=1), 90) / replica) * replica)
+    grid = np.arange(0.0, top + replica, replica)
+    on_demand = cost.sum(axis=1)  # per draw
+    base_month = cost.mean(axis=0)  # E[on-demand cost of month k]
+    # E[max(0, need − n) · c] per candidate n and month k
+    overflow = np.stack([(np.maximum(need - n, 0.0) * per_gpu).mean(axis=0) for n in grid])
+    p10_draw = int(np.argsort(on_demand)[int(0.1 * (len(on_demand) - 1))])
+    options = []
+    for term in _terms(cat, base.platform, base.gpu, terms):
+        best = None  # the best (expected cost, term, n, first month, owed) of this term
+        span = term.min_term_months
+        for i, n in enumerate(grid[1:], start=1):
+            committed = n * term.hourly_usd * hours  # per month inside the term
+            delta = committed + overflow[i] - base_month
+            window = np.concatenate([[0.0], np.cumsum(delta)])
+            for s0 in range(n_months):  # s0: first month of the term (0-based)
+                end = min(s0 + span, n_months)
+                beyond = s0 + span - end
+                owed = float(n * term.hourly_usd * 720.0 * beyond)
+                expected = float(base_month.sum() + window[end] - window[s0] + owed)
+                if best is None or expected < best[0] - 1e-9:
+                    best = (expected, term, n, s0, owed)
+        options.append(best)
+    expected_on_demand = float(base_month.sum())
+    winner = min((o for o in options if o is not None), key=lambda o: o[0])
+    expected, term, n, s0, owed = winner
+    if expected >= expected_on_demand:
+        term, n, s0, owed, expected = _terms(cat, base.platform, base.gpu, terms)[0], 0.0, 0, 0.0, expected_on_demand
+    inside = np.zeros(n_months, dtype=bool)
+    inside[s0:min(s0 + term.min_term_months, n_months)] = bool(n)
+    d = p10_draw
+    used = np.minimum(need[d], n) * inside
+    p10_cost = float((inside * n * term.hourly_usd * hours + np.maximum(need[d] - inside * n, 0.0) * per_gpu[d]).sum()
+                     + owed)
+    idle = float(((n - used) * inside * hours).sum())
+    alternatives = []
+    for option in options:
+        if option is None:
+            continue
+        e, t, k, start0, o = option
+        alternatives.append({"term": t.term, "committed_gpus": float(k), "start_month": start0 + 1,
+                             "expected_cost_usd": e, "expected_savings_usd": expected_on_demand - e})
+    period = labels[s0] if first else f"month {s0 + 1}"
+    if n:
+        reason = (f"commit {n:g} GPUs for {term.term} from {period}: expected {people_number(expected_on_demand - expected)}"
+                  f" USD less than on demand over {n_months} months; at the P10 volume {people_number(idle)} "
+                  f"committed GPU-hours go unused ({people_number(idle * term.hourly_usd)} USD)")
+    else:
+        reason = (f"do not commit: no term, GPU count or first month costs less in expectation than on demand "
+                  f"({people_number(expected_on_demand)} USD over {n_months} months)")
+    return CommitAdvice(term=term.term, committed_gpus=float(n), start_month=s0 + 1, start_period=period,
+                        expected_cost_usd=expected, on_demand_expected_cost_usd=expected_on_demand,
+                        expected_savings_usd=expected_on_demand - expected, p10_cost_usd=p10_cost,
+                        p10_on_demand_cost_usd=float(on_demand[d]),
+                        p10_overcommitment_usd=idle * term.hourly_usd, p10_idle_gpu_hours=idle, owed_after_usd=owed,
+                        hourly_usd=term.hourly_usd, min_term_months=term.min_term_months,
+                        basis=(f"market reference price, not a quote of {base.platform}" if not term.platform
+                               else f"{term.platform} price"), source=term.source, as_of=term.as_of,
+                        months=n_months, draws=int(draws), reason=reason, alternatives=tuple(alternatives))
 
 
 # -- sensitivity (tornado) -----------------------------------------------------------------------

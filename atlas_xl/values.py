@@ -223,6 +223,8 @@ LIMITS = {
                     "sequences per replica; 1e6 is ~1000x the batch any published serving benchmark runs"),
     "draws": (dict(minimum=1, maximum=1e7, whole=True, unit="draws"),
               "Monte Carlo draws held in memory at once (1e7 x a few float64 arrays is a few hundred MB)"),
+    "fiscal_year_start_month": (dict(minimum=1, maximum=12, whole=True, unit=""), "a month of the year"),
+    "max_price_age_days": (dict(minimum=0, maximum=36_500, unit="days"), "a century; 0 flags every price"),
 }
 """Range of every numeric argument the CLI and scenario files accept, with the reason."""
 

@@ -1,4 +1,4 @@
-"""Finance speed: prints numbers and ratios against the targets of issue 14 (run on demand, not a test).
+"""Finance speed: prints numbers and ratios against the targets of issues 14 and 20 (run on demand, not a test).
 
     python benchmarks/bench_finance.py
 """
@@ -30,6 +30,18 @@ def main():
                                                   volume_spread=0.2), 7, 10), 50e-3)
     row("breakeven() together vs runpod/h100_sxm",
         median_seconds(lambda: finance.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm"), 7, 10), 5e-3)
+
+    # issue 20: period totals and the commitment advisor (targets: interactive in a worksheet cell, < 1 s)
+    row("cost_range_periods() 36 months, 10,000 draws",
+        median_seconds(lambda: finance.cost_range_periods(2e9, *WORKLOAD, months=36, monthly_growth=0.03,
+                                                          start="2027-01", fiscal_year_start_month=4,
+                                                          volume_spread=0.2), 3, 1), 1.0)
+    row("commit_advice() 36 months, 2,000 draws, 1 term",
+        median_seconds(lambda: finance.commit_advice(2e9, *WORKLOAD, months=36, monthly_growth=0.03,
+                                                     volume_spread=0.2), 3, 1), 1.0)
+    row("breakeven() together:per_token vs runpod/h100_sxm:2.10",
+        median_seconds(lambda: finance.breakeven("steady", "llama_70b", "together:per_token",
+                                                 "runpod/h100_sxm:2.10"), 7, 10), 5e-3)
 
     rng = np.random.default_rng(0)
     n = 20_000

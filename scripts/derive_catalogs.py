@@ -10,7 +10,10 @@ The rules (documented in catalogs/README.md):
 
 * gpus.csv — one row per GPU, pivoted from gpu_specs.csv (long format); every source URL that
   contributed a value is kept in ``source``.
-* gpu_tco.csv — InferenceX's total cost of ownership per GPU-hour (three tiers), a price reference.
+* gpu_tco.csv — InferenceX's total cost of ownership per GPU-hour (three tiers), a price reference; the
+  3-year-rental tier as repriced upstream on 2026-09-08 (RENTAL_REPRICED).
+* commitments.csv — a 3-year market commitment per GPU at that rental tier.
+* offerings.csv — cloud_and_api_prices.csv rows (OFFERINGS) plus cited per-token rows (EXTRA_PER_TOKEN).
 * throughput.csv and the serving model's tables come from scripts/derive_serving.py.
 """
 import math
@@ -118,6 +121,10 @@ OFFERINGS = [
     (78, "groq", "", "llama_8b", "per_token", "blend"),
     (79, "groq", "", "llama_70b", "per_token", "blend"),
 ]
+RUNPOD_TIER_NOTE = ("tier label (Community/Secure Cloud) as the secondary transcription gives it; runpod.io/pricing "
+                    "itself was not retrieved, and a third-party page (spheron.network/blog/runpod-h100-pricing-2026, "
+                    "2026-05-22) calls ~2.69 USD/h the Secure Cloud H100 SXM5 price: the tier is unverified")
+RUNPOD_TIER_ROWS = {0, 1}  # the H100 SXM rows whose tier the sources contradict (issue 20)
 OFFERING_NOTES = {
     "fireworks": "Fireworks on-demand deployments bill per GPU-second and scale to zero: autoscaling (as the planner spec)",
     "modal": "Modal bills per second of container time and scales to zero: autoscaling (the planner spec's example calls Modal dedicated)",
@@ -183,17 +190,75 @@ def _add_inferencex_specs(gpus, specs):
     return gpus
 
 
+RENTAL_REPRICED = {  # InferenceX gpu key -> 3-year-rental $/GPU-h after upstream PR #1071 (merged 2026-09-08)
+    "h100": 2.00, "h200": 2.90, "b200": 3.70, "gb200": 4.00, "b300": 4.25, "gb300": 5.00, "mi355x": 2.90,
+}
+RENTAL_REPRICED_SOURCE = ("SemiAnalysis InferenceX: github.com/SemiAnalysisAI/InferenceX-app/pull/1071 (merged 2026-09-08; "
+                          "costr in packages/constants/src/gpu-keys.ts, 'Rent - 3 Year Commit' tier repriced to the "
+                          "July 2026 TCO model)")
+RENTAL_REPRICED_AS_OF = "2026-09-08"
+# PR #1083 (same day) sets TPUv7 to 2.00 $/chip-h; gpus.csv has no TPU row, so it is not in the catalog.
+
+
 def derive_gpu_tco(data):
-    """Total cost of ownership per GPU-hour, three tiers (InferenceX): a price reference, not an offering."""
+    """Total cost of ownership per GPU-hour, three tiers (InferenceX): a price reference, not an offering.
+
+    The 3-year-rental tier of the GPUs in RENTAL_REPRICED takes InferenceX's 2026-09-08 values (PR #1071);
+    shared/data still holds the July values, which stay in the notes."""
     specs = pd.read_csv(data / "inferencex_gpu_specs_tco.csv")
     rows = []
     for r in specs.itertuples():
         for tier, column in (("hyperscaler_owned", "tco_hyperscaler_usd_per_gpu_hr"),
                              ("neocloud_owned", "tco_neocloud_usd_per_gpu_hr"), ("rental_3yr", "tco_3yr_rental_usd_per_gpu_hr")):
-            rows.append({"gpu": INFERENCEX_SPECS[r.gpu], "tier": tier, "usd_per_gpu_hour": getattr(r, column),
-                         "source": f"SemiAnalysis InferenceX GPU table: {r.source}", "as_of": "2026-07-31",
-                         "notes": f"{r.tco_as_of}; all-in {r.all_in_power_kw_per_gpu} kW per GPU"})
+            row = {"gpu": INFERENCEX_SPECS[r.gpu], "tier": tier, "usd_per_gpu_hour": getattr(r, column),
+                   "source": f"SemiAnalysis InferenceX GPU table: {r.source}", "as_of": "2026-07-31",
+                   "notes": f"{r.tco_as_of}; all-in {r.all_in_power_kw_per_gpu} kW per GPU"}
+            if tier == "rental_3yr" and r.gpu in RENTAL_REPRICED:
+                row.update(usd_per_gpu_hour=RENTAL_REPRICED[r.gpu], source=RENTAL_REPRICED_SOURCE,
+                           as_of=RENTAL_REPRICED_AS_OF,
+                           notes=f"repriced from {getattr(r, column):g} (July 2026, {r.source}); all-in "
+                                 f"{r.all_in_power_kw_per_gpu} kW per GPU")
+            rows.append(row)
     return pd.DataFrame(rows)
+
+
+def derive_commitments(gpu_tco):
+    """3-year commitments at InferenceX's 3-year-rental tier: market reference prices for any platform."""
+    rental = gpu_tco[gpu_tco.tier == "rental_3yr"]
+    return pd.DataFrame([{
+        "platform": "", "gpu": r.gpu, "term": "3y", "hourly_usd": r.usd_per_gpu_hour, "min_term_months": 36,
+        "source": f"{r.source} (tier rental_3yr of catalogs/gpu_tco.csv)", "as_of": r.as_of,
+        "notes": "market 3-year rental price per GPU-hour (InferenceX TCO tier); not a quote of any one platform; "
+                 "attribution to InferenceX required"} for r in rental.itertuples()])
+
+
+# Per-token prices not in shared/data, each from a dated or first-party page found for issue 20:
+# (platform, model, input, cached input or None, output, source, as_of, notes). A price with no source is not added.
+EXTRA_PER_TOKEN = [
+    ("fireworks", "gpt_oss_120b", 0.15, None, 0.60, "https://fireworks.ai/models/fireworks/gpt-oss-120b", "undated",
+     "Fireworks serverless gpt-oss-120b: 0.15 / 0.60 USD per 1M tokens input / output; first-party model page "
+     "(crawl, undated); no cached-input price listed there"),
+    ("fireworks", "gpt_oss_20b", 0.07, 0.04, 0.30, "https://fireworks.ai/models/fireworks/gpt-oss-20b", "undated",
+     "Fireworks serverless gpt-oss-20b: 0.07 / 0.04 / 0.30 USD per 1M tokens input / cached input / output; "
+     "first-party model page (crawl, undated)"),
+    ("groq", "gpt_oss_20b", 0.10, None, 0.50, "https://requesty.ai/models/groq/openai-gpt-oss-20b", "undated",
+     "Groq openai/gpt-oss-20b: 0.10 / 0.50 USD per 1M tokens input / output as a router that passes provider "
+     "prices through lists them; third-party, LOW CONFIDENCE; groq.com/pricing not retrieved"),
+    ("deepinfra", "deepseek_r1", 1.00, None, 3.00, "https://lava-a04d7b3f.mintlify.dev/docs/gateway/providers/deepinfra.md",
+     "undated", "DeepInfra deepseek-ai/DeepSeek-R1-0528-Turbo: 1.00 / 3.00 USD per 1M tokens input / output; "
+     "third-party gateway doc listing DeepInfra prices (as the llama_405b row); the Turbo endpoint is DeepInfra's "
+     "quantized variant"),
+]
+
+
+def extra_per_token_rows():
+    rows = []
+    for platform, model, price_in, cached, price_out, source, as_of, notes in EXTRA_PER_TOKEN:
+        rows.append({"platform": platform, "gpu": "", "model": model, "billing": "per_token", "hourly_usd": None,
+                     "price_per_m_tokens": round((price_in + price_out) / 2, 6), "price_in_per_m_tokens": price_in,
+                     "price_out_per_m_tokens": price_out, "price_cached_in_per_m_tokens": cached,
+                     "source": source, "as_of": as_of, "notes": notes + "; blended price: input and output 1:1"})
+    return rows
 
 
 def _price(text, how):
@@ -222,6 +287,9 @@ def derive_offerings(data):
             notes.append(f"converted ({how})")
         if platform in OFFERING_NOTES:
             notes.append(OFFERING_NOTES[platform])
+        if index in RUNPOD_TIER_ROWS:
+            notes = [n.replace("Community Cloud; ", "").replace("Secure Cloud; ", "") for n in notes]
+            notes.append(RUNPOD_TIER_NOTE)
         split = [float(x) for x in str(src.price).split("/")] if how == "blend" else [price, price]
         rows.append({
             "platform": platform, "gpu": gpu, "model": model, "billing": billing,
@@ -232,7 +300,8 @@ def derive_offerings(data):
             "source": src.source, "as_of": _date(src.date),
             "notes": "; ".join(n for n in notes if n and n != "nan"),
         })
-    return pd.DataFrame(rows)
+    rows += extra_per_token_rows()
+    return pd.DataFrame(rows).reindex(columns=[c.name for c in SCHEMAS["offerings"][0]])
 
 
 def main(data_dir):
@@ -240,7 +309,9 @@ def main(data_dir):
     gpus = derive_gpus(data)
     gpus["scale_up_gpus"] = gpus.scale_up_gpus.astype("Int64")
     gpus.to_csv(ROOT / "catalogs" / "gpus.csv", index=False)
-    derive_gpu_tco(data).to_csv(ROOT / "catalogs" / "gpu_tco.csv", index=False)
+    gpu_tco = derive_gpu_tco(data)
+    gpu_tco.to_csv(ROOT / "catalogs" / "gpu_tco.csv", index=False)
+    derive_commitments(gpu_tco).to_csv(ROOT / "catalogs" / "commitments.csv", index=False)
     offerings = derive_offerings(data)
     offerings.to_csv(ROOT / "catalogs" / "offerings.csv", index=False)
     print(f"wrote {len(offerings)} offerings and {len(gpus)} GPUs (scripts/derive_serving.py writes throughput)")

@@ -53,6 +53,9 @@ EXAMPLES = {
     "ATLAS_COST_RANGE": f"=ATLAS_COST_RANGE({PLAN}, 90, 0.15, 0.1)   or P10/P50/P90 at once: "
                         f"=ATLAS_COST_RANGE({PLAN}, D1:D3, 0.15)",
     "ATLAS_SENSITIVITY": f"=ATLAS_SENSITIVITY({PLAN}, 0.2)",
+    # commitment advice (issue 20)
+    "ATLAS_COMMIT": f'=ATLAS_COMMIT({PLAN}, 36, 0.03, "2027-01")   or one term, with a volume error: '
+                    f'=ATLAS_COMMIT({PLAN}, 24, 0.05, , "3y", 0.2)',
 }
 
 

@@ -20,15 +20,20 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 RUN_IN = ROOT  # relative paths in the examples (out/…) are the repository's
 SKIP = ("atlas-xl recalc", "atlas-xl report")  # they write files; docs/headless.md and the tests cover them
+PRICES_AGED_ON = "2026-12-03"  # ATLAS_XL_TODAY: price ages (rank's 'price as of' marks) do not move with the calendar
 
 
 def run(command):
     """What the terminal shows for ``command`` (stdout, then stderr), run in-process through main()."""
     import atlas_xl_cli
 
+    import os
+    from unittest import mock
+
     argv = shlex.split(command.split("  #")[0])[1:]
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            mock.patch.dict(os.environ, {"ATLAS_XL_TODAY": PRICES_AGED_ON}):
         atlas_xl_cli.main(argv)
     return [line.rstrip() for line in (out.getvalue() + err.getvalue()).rstrip("\n").splitlines()]
 

@@ -63,9 +63,15 @@ def built(tmp_path_factory, office):
     return path, inputs, checks
 
 
-def run(built, values):
+PRICE_AGE_CELL = "Checks!D5"  # MaxPriceAgeDays (issue 20); the input cases below hold it at a century so that
+# their expected failures do not change with the calendar — test_stale_price_fails_the_price_check varies it
+
+
+def run(built, values, max_price_age_days=36500):
     path, inputs, checks = built
-    result = ENGINE["office"].recalc(path, {inputs[k]: v for k, v in values.items()})
+    overrides = {inputs[k]: v for k, v in values.items()}
+    overrides[PRICE_AGE_CELL] = max_price_age_days
+    result = ENGINE["office"].recalc(path, overrides)
     status = {label: (result.values[f"Checks!D{row}"], result.values[f"Checks!E{row}"])
               for label, row in checks.items()}
     return status, (result.values["Checks!D4"], result.values["Checks!E4"])
@@ -138,3 +144,19 @@ def test_overall_check_turns_red(built):
     red = next(rule for r in book["Checks"].conditional_formatting for rule in r.rules if rule.formula == ["$D$4>0"])
     assert red.dxf.fill.fgColor.rgb.endswith("C00000")
     assert list(book.defined_names["AllChecks"].destinations) == [("Checks", "$E$4")]
+
+
+PRICE_CHECK = "Price of the planned offering: at most the age limit (D5) old"
+
+
+def test_stale_price_fails_the_price_check(built):
+    # the Inputs' offering, runpod/h100_sxm, is priced as of 2026-09-25 (catalogs/offerings.csv): any age limit
+    # of 0 days fails it, a century passes it
+    status, (count, overall) = run(built, {}, max_price_age_days=0)
+    assert status[PRICE_CHECK][0] == 1 and status[PRICE_CHECK][1].startswith("CHECK: Price of the planned")
+    assert overall.startswith("CHECK:")
+    status, _ = run(built, {}, max_price_age_days=36500)
+    assert status[PRICE_CHECK][0] == 0
+    # an undated price (DeepInfra's llama_70b row) fails whatever the limit
+    status, _ = run(built, {"platform": "deepinfra", "gpu": None}, max_price_age_days=36500)
+    assert status[PRICE_CHECK][0] == 1

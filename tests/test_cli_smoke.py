@@ -50,7 +50,11 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("catalog validate", 0, r"^catalog OK: "),
     ("catalog export {tmp}/catalogs", 0, r"^wrote \d+ tables to "),
     ("forecast 2B steady llama_70b runpod --gpu h100_sxm --months 3 --growth 5%", 0, r"^3 months: [\d,]+ USD"),
-    ("breakeven steady llama_70b together runpod/h100_sxm", 0, r"^break-even: [\d,]+ tokens/day"),
+    ("breakeven steady llama_70b together runpod/h100_sxm", 0, r"^break-even: [\d.]+ [kMBT] tokens/day"),
+    ("cost-range 2B steady llama_70b runpod --gpu h100_sxm --months 3 --draws 200", 0, r"^Fiscal years:"),
+    ("sensitivity 2B steady llama_70b runpod --gpu h100_sxm", 0, r"^\s*hourly_usd\s+2\.69"),
+    ("commit 2B steady llama_70b runpod --gpu h100_sxm --draws 200", 0, r"^Commit \d+ GPUs for 3y"),
+    ("prices stale", 0, r"prices older than 90 days or undated"),
     ("pattern {usage}", 0, r"^\s*nearest_pattern\s+[a-z_]+"),
     ("sweep {scenarios} -o {tmp}/results.csv --workers 1 --quiet", 0, r"^wrote .*results\.csv: 1 scenarios, 3 scenario-months, 0 failed"),
     # the documented one-line errors, one per command (the message names the fix)
@@ -70,6 +74,11 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("breakeven steady llama_70b together nowhere", 1, r"^atlas-xl: error: unknown platform 'nowhere' — known: "),
     ("pattern {tmp}/none.csv", 1, r"^atlas-xl: error: usage log '.*none\.csv' does not exist — give a CSV"),
     ("sweep {scenarios} -o {tmp}/r.txt", 1, r"^atlas-xl: error: '.*r\.txt': write \.parquet or \.csv"),
+    ("cost-range 2B steady llama_70b runpod --gpu h100_sxm --fiscal-year-start 4", 1,
+     r"^atlas-xl: error: fiscal_year_start_month needs start"),
+    ("sensitivity 2B steady llama_70b together --output profit", 1, r"^atlas-xl: error: output 'profit' is not a plan"),
+    ("commit 1B steady llama_70b together", 1, r"^atlas-xl: error: 'together' bills per token — commitments apply"),
+    ("prices import {tmp}/none.csv --to {tmp}/cat", 1, r"^atlas-xl: error: price list '.*none\.csv' does not exist"),
 ]
 
 

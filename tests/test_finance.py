@@ -1,6 +1,7 @@
 """Tests for atlas_xl.finance — forecast, commitments, break-even, usage patterns, cost ranges,
 sensitivity. Expected values are hand-computed from the catalog rows they name."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from atlas_xl.planner import Assumptions, FIELDS
 # (FP8, the default precision), so a deployment is a whole number of 4-GPU replicas
 WORKLOAD = ("steady", "llama_70b", "runpod", "h100_sxm")
 RUNPOD_H100_USD_H = 2.69
-H100_3Y_USD_H = 1.78  # commitments.csv, InferenceX 3-year rental tier
+H100_3Y_USD_H = 2.00  # commitments.csv, InferenceX 3-year rental tier repriced 2026-09-08 (PR #1071)
 
 
 # -- forecast --------------------------------------------------------------------------------------
@@ -129,12 +130,12 @@ def test_growing_volume_never_lowers_cost(tokens, growth, months):
 # -- commitments ------------------------------------------------------------------------------------
 def test_three_year_commitment_hand_computed():
     frame = finance.forecast(2e9, *WORKLOAD, months=12, commitment="3y")
-    # month 1: 8 GPUs committed at 1.78 × 720 h = 10,252.80; on demand 8 × 2.69 × 720 = 15,494.40
+    # month 1: 8 GPUs committed at 2.00 × 720 h = 11,520.00; on demand 8 × 2.69 × 720 = 15,494.40
     assert frame["commitment_cost_usd"].iloc[0] == pytest.approx(8 * H100_3Y_USD_H * 720)
     assert frame["on_demand_cost_usd"].iloc[0] == pytest.approx(8 * RUNPOD_H100_USD_H * 720)
     assert frame["savings_usd"].iloc[0] == pytest.approx(8 * (RUNPOD_H100_USD_H - H100_3Y_USD_H) * 720)
     assert frame.attrs["commitment_payoff_month"] == 1
-    # months 13–36 are still owed: 24 × 10,252.80
+    # months 13–36 are still owed: 24 × 11,520.00
     assert frame.attrs["commitment_owed_after_forecast_usd"] == pytest.approx(24 * 8 * H100_3Y_USD_H * 720)
     assert "market reference" in frame.attrs["commitment_basis"]
     assert "InferenceX" in frame.attrs["commitment_source"]
@@ -149,16 +150,16 @@ def test_gpus_beyond_the_commitment_pay_on_demand():
 
 def test_oversized_commitment_never_pays_off():
     frame = finance.forecast(2e8, *WORKLOAD, months=12, commitment="3y", committed_gpus=20)
-    # 20 × 1.78 = 35.6 USD/h committed against 4 GPUs × 2.69 = 10.76 on demand: always worse
+    # 20 × 2.00 = 40.0 USD/h committed against 4 GPUs × 2.69 = 10.76 on demand: always worse
     assert frame.attrs["commitment_payoff_month"] is None
     assert frame.attrs["commitment_term_savings_usd"] < 0
     assert (frame["savings_usd"] < 0).all()
 
 
 def test_commitment_that_pays_off_later():
-    # 8 GPUs committed while one 4-GPU replica (tp 4 given) is needed, volume growing 10 %/month: early months
-    # overpay (8 × 1.78 = 14.24 USD/h against 4 × 2.69 = 10.76), later months save 8 × (2.69 − 1.78) USD/h
-    frame = finance.forecast(2e8, *WORKLOAD, months=36, monthly_growth=0.1, commitment="3y", committed_gpus=8, tp=4)
+    # 8 GPUs committed while one 4-GPU replica (tp 4 given) is needed, volume growing 15 %/month: early months
+    # overpay (8 × 2.00 = 16.00 USD/h against 4 × 2.69 = 10.76), later months save 8 × (2.69 − 2.00) USD/h
+    frame = finance.forecast(2e8, *WORKLOAD, months=36, monthly_growth=0.15, commitment="3y", committed_gpus=8, tp=4)
     assert frame["gpu_count"].iloc[0] == 4 and (frame["replica_gpus"] == 4).all()
     payoff = frame.attrs["commitment_payoff_month"]
     assert payoff is not None and payoff > 1
@@ -457,3 +458,130 @@ def test_sensitivity_bad_input():
         finance.sensitivity(2e9, *WORKLOAD, output="profit")
     with pytest.raises(InputError, match="keep it above 0"):
         finance.sensitivity(2e9, *WORKLOAD, spread=1.5)
+
+
+# -- issue 20: options, numbers for people, ranges that explain themselves, periods, commitments ------------
+def test_option_syntax():
+    assert finance.parse_option("together:per_token") == {"platform": "together", "gpu": None, "billing": "per_token"}
+    assert finance.parse_option("runpod/h100_sxm:2.10") == {"platform": "runpod", "gpu": "h100_sxm", "price": 2.10}
+    with pytest.raises(InputError, match="neither a billing"):
+        finance.parse_option("runpod/h100_sxm:cheap")
+    with pytest.raises(InputError, match="no per-token price for llama_70b .* runpod/h100_sxm"):
+        finance.resolve_option("runpod:per_token", "option_a", "llama_70b")
+    with pytest.raises(InputError, match="name one: runpod/a100_80gb"):
+        finance.resolve_option("runpod:dedicated", "option_a", "llama_70b")
+
+
+def test_bare_platform_says_which_offering_it_took():
+    api = finance.resolve_option("together", "option_a", "llama_70b")
+    assert "took the per-token API" in api.note and "together/h100_sxm" in api.note
+    gpus = finance.resolve_option("together", "option_a", "gpt_oss_120b")  # no Together API row for gpt-oss
+    assert "took its dedicated h100_sxm GPUs" in gpus.note
+    assert finance.resolve_option("together:per_token", "option_a", "llama_70b").note == ""
+
+
+def test_breakeven_named_exactly_and_one_sided():
+    # Together's API against Together's own dedicated H100 at 3.99 USD/h: one 2-GPU replica (least cost)
+    # 2 × 3.99 × 720 = 5,745.60 USD/month = V × 30 × 0.88e-6 → V = 217.64 M tokens/day (hand-computed)
+    result = finance.breakeven("steady", "llama_70b", "together:per_token", "together/h100_sxm")
+    assert result.tokens_per_day == pytest.approx(2 * 3.99 * 720 / (30 * 0.88e-6), rel=1e-6)
+    assert "218 M tokens/day" in result.reason
+    one_side = finance.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm", overrides_b={"hourly_usd": 2.0})
+    suffix = finance.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm:2.0")
+    assert one_side.tokens_per_day == suffix.tokens_per_day == pytest.approx(2 * 2.0 * 720 / (30 * 0.88e-6), rel=1e-6)
+    assert one_side.price_as_of_b == "given" and one_side.price_as_of_a == "2026-05-08"
+
+
+def test_a_price_for_both_sides_is_refused():
+    # issue 20: the override reached both options, which then "cost the same at every volume"
+    with pytest.raises(InputError, match="apply to both options.*--a-price-per-m-tokens"):
+        finance.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm", billing="per_token",
+                          price_per_m_tokens=0.5)
+    with pytest.raises(InputError, match="same offering"):
+        finance.breakeven("steady", "llama_70b", "together", "together:per_token")
+
+
+@pytest.mark.parametrize("value, text", [(1.812e9, "1.81 B"), (293_454_545.5, "293 M"), (950, "950"),
+                                         (2.5e12, "2.5 T"), (12_300, "12.3 k")])
+def test_numbers_for_people(value, text):
+    assert finance.people_number(value) == text
+
+
+def test_percentages_for_people():
+    assert finance.pct_text(6.6e-10) == "less than 0.1 %"
+    assert finance.pct_text(6.6) == "6.6 %" and finance.pct_text(42.4) == "42 %"
+
+
+def test_cost_range_says_why_it_is_a_point():
+    r = finance.cost_range(2e9, *WORKLOAD)
+    assert r.p10 == r.p90 and r.throughput_error > 0.1  # the serving model's error is in the default
+    assert "every draw needs the same 8 GPUs (2 replicas of 4)" in r.point_reason
+    assert r.gpu_count_p10 == r.gpu_count_p90 == 8
+    wide = finance.cost_range(1e10, *WORKLOAD)
+    assert wide.p10 < wide.p90 and wide.point_reason == ""
+    api = finance.cost_range(1e9, "steady", "llama_70b", "together")
+    assert "per-token cost is volume × price" in api.point_reason
+    fixed = finance.cost_range(2e9, *WORKLOAD, gpu_count=8)
+    assert "fixed at 8" in fixed.point_reason
+
+
+def test_fiscal_periods():
+    # fiscal year from April, named by its end year: March 2027 is FY2027 Q4, April 2027 FY2028 Q1
+    assert finance.fiscal_period(2027, 3, 4) == (2027, 4)
+    assert finance.fiscal_period(2027, 4, 4) == (2028, 1)
+    assert finance.fiscal_period(2027, 12, 1) == (2027, 4)
+    with pytest.raises(InputError, match="month number 1–12"):
+        finance.cost_range_periods(2e9, *WORKLOAD, start="2027-01", fiscal_year_start_month=13)
+    with pytest.raises(InputError, match="needs start"):
+        finance.cost_range_periods(2e9, *WORKLOAD, fiscal_year_start_month=4)
+
+
+def test_period_totals_add_up_and_bracket_the_forecast():
+    frame = finance.cost_range_periods(2e9, *WORKLOAD, months=15, monthly_growth=0.05, start="2027-01",
+                                       fiscal_year_start_month=4, draws=2000, volume_spread=0.2)
+    months = frame[frame.period_type == "month"]
+    quarters = frame[frame.period_type == "quarter"]
+    years = frame[frame.period_type == "fiscal_year"]
+    assert list(quarters.period) == ["FY2027 Q4", "FY2028 Q1", "FY2028 Q2", "FY2028 Q3", "FY2028 Q4"]
+    assert list(years.period) == ["FY2027", "FY2028"] and list(years.complete) == [False, True]
+    # means add up exactly (the same draws in every period); percentiles of totals do not add up
+    assert quarters.mean_usd.sum() == pytest.approx(months.mean_usd.sum())
+    assert months.point_usd.sum() == pytest.approx(finance.forecast(2e9, *WORKLOAD, months=15, monthly_growth=0.05,
+                                                                    start="2027-01")["monthly_cost_usd"].sum())
+    assert (frame.p10_usd <= frame.p50_usd).all() and (frame.p50_usd <= frame.p90_usd).all()
+    year = years.iloc[1]
+    assert year.p90_usd <= months.iloc[3:15].p90_usd.sum() + 1e-6  # P90 of a total ≤ the sum of P90s
+
+
+def test_commit_advice_without_uncertainty_hand_computed():
+    advice = finance.commit_advice(2e9, *WORKLOAD, months=36, throughput_error=0, draws=50)
+    # 8 GPUs every month: 3 years at 2.00 instead of 2.69 USD/h saves 36 × 8 × 0.69 × 720 = 143,078.40
+    assert (advice.term, advice.committed_gpus, advice.start_month) == ("3y", 8, 1)
+    assert advice.expected_savings_usd == pytest.approx(36 * 8 * (2.69 - 2.00) * 720)
+    assert advice.p10_overcommitment_usd == 0 and advice.owed_after_usd == 0
+
+
+def test_commit_advice_counts_what_is_owed_after_the_horizon_and_the_p10_risk():
+    # 12 months of a 36-month term: 24 months of 8 × 2.00 × 720 = 11,520 USD are owed after the horizon,
+    # and the 12 months save only 12 × 8 × 0.69 × 720 = 47,692.80: committing loses → do not commit
+    advice = finance.commit_advice(2e9, *WORKLOAD, months=12, throughput_error=0, draws=50)
+    assert advice.committed_gpus == 0 and advice.reason.startswith("do not commit")
+    three = next(a for a in advice.alternatives if a["term"] == "3y")
+    assert three["expected_savings_usd"] < 0
+    risky = finance.commit_advice(5e8, "bursty", "llama_70b", "runpod", "h100_sxm", months=36, monthly_growth=0.08,
+                                  volume_spread=0.3, draws=500)
+    assert risky.committed_gpus > 0 and risky.p10_overcommitment_usd >= 0
+    assert risky.p10_overcommitment_usd == pytest.approx(risky.p10_idle_gpu_hours * risky.hourly_usd)
+    with pytest.raises(InputError, match="bills per token"):
+        finance.commit_advice(1e9, "steady", "llama_70b", "together")
+
+
+def test_docs_examples_are_current():
+    # docs/finance.md shows computed numbers: they come from these calls
+    text = (Path(__file__).parents[1] / "docs" / "finance.md").read_text()
+    r = atlas_xl.cost_range(2e10, "steady", "llama_70b", "runpod", "h100_sxm", price_spread=0.1)
+    assert f"{r.p10:,.0f}  {r.p50:,.0f}  {r.p90:,.0f} USD/month (point estimate {r.point_usd:,.0f})" in text
+    error = atlas_xl.plan(2e9, *WORKLOAD).throughput_expected_error
+    assert f"({atlas_xl.plan(2e9, *WORKLOAD).throughput_basis} basis, {error:.4f}) that is " \
+           f"{finance._default_throughput_error('llama_70b', 'h100_sxm', None, error):.3f}" in text
+    assert f"= {36 * 8 * (2.69 - 2.00) * 720:,.0f} USD" in text

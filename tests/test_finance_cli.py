@@ -18,8 +18,8 @@ def run(capsys, *argv):
 
 def test_forecast_table_and_json_match_library(capsys):
     code, out, err = run(capsys, "forecast", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
-                         "--months", "3", "--growth", "5%", "--start", "2027-01")
-    assert code == 0 and err == ""
+                         "--months", "3", "--growth", "5%", "--start", "2027-01", "--max-price-age-days", "36500")
+    assert code == 0 and err == ""  # a century: no stale-price line, whatever the date
     assert "2027-02" in out and "3 months:" in out
     code, out, _ = run(capsys, "forecast", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                        "--months", "3", "--growth", "0.05", "--json")
@@ -57,7 +57,8 @@ def test_breakeven_prints_volume_and_month(capsys):
     code, out, _ = run(capsys, "breakeven", "steady", "llama_70b", "together", "runpod/h100_sxm",
                        "--tokens-per-day", "100M", "--growth", "20%")
     assert code == 0
-    assert "146,727,273 tokens/day" in out  # 2 × 2.69 × 720 / (30 × 0.88e-6), see test_finance
+    assert "147 M tokens/day" in out  # 2 × 2.69 × 720 / (30 × 0.88e-6) = 146,727,273, see test_finance
+    assert "e+0" not in out and "e-" not in out  # numbers for people, never 1.812e+09 or 6.6e-10 %
     assert "month 4" in out  # 100M × 1.2³ = 172.8M is the first month above it (1.2² → 144M)
     code, out, _ = run(capsys, "breakeven", "bursty", "llama_8b", "groq", "runpod/h100_sxm", "--json")
     assert json.loads(out)["tokens_per_day"] is None
@@ -129,3 +130,96 @@ def test_forecast_of_monthly_volumes(capsys):
     assert code == 0 and [m["tokens_per_day"] for m in months] == [1e9, 1.5e9, 3e9]
     code, _, err = run(capsys, "forecast", "1B,2B", "steady", "llama_70b", "together", "--months", "5")
     assert code == 1 and "2 monthly volumes but months = 5" in err
+
+
+# -- issue 20: options named exactly, one-sided overrides, prices with their age ----------------------
+def test_breakeven_price_for_both_sides_is_refused(capsys):
+    # the bug of issue 20: --billing per_token --price-per-m-tokens X made both options one offering and printed
+    # "cost the same at every volume" with exit 0
+    code, out, err = run(capsys, "breakeven", "steady", "llama_70b", "together", "runpod/h100_sxm",
+                         "--billing", "per_token", "--price-per-m-tokens", "0.5")
+    assert code == 1 and "--a-" in err and "cost the same" in err and out == ""
+
+
+def test_breakeven_one_sided_override_matches_option_price(capsys):
+    code, out, _ = run(capsys, "breakeven", "steady", "llama_70b", "together:per_token", "runpod/h100_sxm",
+                       "--b-hourly-usd", "2.0", "--json")
+    flagged = json.loads(out)
+    code2, out2, _ = run(capsys, "breakeven", "steady", "llama_70b", "together:per_token", "runpod/h100_sxm:2.0",
+                         "--json")
+    suffixed = json.loads(out2)
+    # one 2-GPU replica (least cost) at 2.00 USD/h: 2 × 2.00 × 720 = 2,880 USD/month; Together 0.88 USD/Mtok
+    # × 30 days → 2,880 / 2.64e-5 = 109.09 M tokens/day (hand-computed)
+    assert code == code2 == 0
+    assert flagged["tokens_per_day"] == pytest.approx(2 * 2.0 * 720 / (30 * 0.88e-6), rel=1e-6)
+    assert suffixed["tokens_per_day"] == pytest.approx(flagged["tokens_per_day"], rel=1e-9)
+    assert flagged["price_as_of_b"] == "given" and flagged["price_as_of_a"] == "2026-05-08"
+
+
+def test_breakeven_bare_platform_says_what_it_took(capsys):
+    code, out, _ = run(capsys, "breakeven", "steady", "llama_70b", "together", "runpod/h100_sxm",
+                       "--max-price-age-days", "36500")
+    assert code == 0 and "took the per-token API" in out and "together/h100_sxm" in out
+
+
+def test_stale_prices_warn_on_stderr(capsys):
+    code, out, err = run(capsys, "forecast", "1B", "steady", "llama_70b", "together", "--months", "2",
+                         "--max-price-age-days", "0")
+    assert code == 0 and "warning: the price of together is from 2026-05-08" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "forecast", "1B", "steady", "llama_70b", "together", "--months", "2",
+                         "--max-price-age-days", "36500")
+    assert code == 0 and err == "" and "price as of 2026-05-08" in out
+
+
+def test_rank_flags_stale_prices(capsys):
+    code, out, err = run(capsys, "rank", "2B", "steady", "llama_70b", "--max-price-age-days", "36500", "--csv")
+    rows = pd.read_csv(__import__("io").StringIO(out))
+    assert code == 0 and {"price_as_of", "price_age_days", "price_stale"} <= set(rows.columns)
+    assert rows.loc[rows.price_as_of == "undated", "price_stale"].all()  # undated: always stale
+    assert not rows.loc[rows.price_as_of != "undated", "price_stale"].any()
+    code, out, err = run(capsys, "rank", "2B", "steady", "llama_70b", "--max-price-age-days", "0")
+    assert code == 0 and " !" in out and "older than 0 days" in err
+
+
+def test_cost_range_command_periods_and_point_reason(capsys):
+    code, out, err = run(capsys, "cost-range", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--months", "3", "--draws", "500", "--max-price-age-days", "36500")
+    assert code == 0 and "Quarters:" in out and "Fiscal years:" in out and "year 1 (part: 3 of 12 months)" in out
+    assert "every draw needs the same GPUs (8 in month 1)" in out  # one point, and why
+    code, out, _ = run(capsys, "cost-range", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                       "--months", "6", "--start", "2027-01", "--fiscal-year-start", "4", "--draws", "500", "--json")
+    periods = {p["period"] for p in json.loads(out)["periods"]}
+    assert {"2027-01", "FY2027 Q4", "FY2028 Q1", "FY2027", "FY2028"} <= periods  # April start: Jan-Mar is FY2027 Q4
+
+
+def test_sensitivity_and_commit_commands(capsys):
+    code, out, _ = run(capsys, "sensitivity", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                       "--max-price-age-days", "36500")
+    # largest swing first: with least-cost 2-GPU replicas, ±10 % volume crosses a GPU step (6 → 8 GPUs);
+    # 2 B, not 2e+09
+    assert code == 0 and "tokens_per_day" in out.splitlines()[1] and "2 B" in out and "hourly_usd" in out
+    code, out, _ = run(capsys, "commit", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--months",
+                       "36", "--draws", "300", "--throughput-error", "0", "--json")
+    advice = json.loads(out)
+    assert code == 0 and advice["term"] == "3y" and advice["committed_gpus"] == 8
+    assert advice["expected_savings_usd"] == pytest.approx(36 * 8 * (2.69 - 2.00) * 720)  # 8 GPUs needed every month
+
+
+def test_prices_import_and_currency(capsys, tmp_path):
+    quote = tmp_path / "quote.csv"
+    quote.write_text("platform,gpu,model,billing,currency,hourly,source,as_of,notes\n"
+                     "acme,h100_sxm,,dedicated,EUR,1.75,contract ACME-1,2026-11-15,negotiated\n")
+    folder = tmp_path / "cat"
+    code, out, err = run(capsys, "prices", "import", str(quote), "--to", str(folder))
+    assert code == 0 and "1 imported price" in out
+    written = pd.read_csv(folder / "offerings.csv")
+    row = written[written.platform == "acme"].iloc[0]
+    # 1.75 EUR / (0.8750 EUR per USD: ECB 2025-06-10, 1 / 1.1429) = 2.000075 USD (hand-computed)
+    assert row.hourly_usd == pytest.approx(1.75 * 1.1429, abs=1e-6) and "converted from EUR" in row.notes
+    code, out, err = run(capsys, "prices", "import", str(quote), "--to", str(folder))
+    assert code == 1 and "--force" in err  # never overwrites unasked
+    code, out, err = run(capsys, "forecast", "1B", "steady", "llama_70b", "acme", "--catalog", str(folder),
+                         "--months", "1", "--currency", "EUR", "--json")
+    month = json.loads(out)["months"][0]
+    assert code == 0 and month["monthly_cost_eur"] == pytest.approx(month["monthly_cost_usd"] / 1.1429)
+    assert "FX rate EUR is from 2025-06-10" in err

@@ -248,7 +248,8 @@ def test_the_family_is_complete():
                 "ATLAS_POWER", "ATLAS_ENERGY_COST", "ATLAS_COST_PER_1K", "ATLAS_QUEUE_WAIT", "ATLAS_SIMULATE",
                 "ATLAS_SCHEDULE", "ATLAS_OPTIMIZE", "ATLAS_CATALOG", "ATLAS_VERSION", "ATLAS_GPU_TPS", "ATLAS_FIT",
                 "ATLAS_TPOT", "ATLAS_ESTIMATE",
-                "ATLAS_FORECAST", "ATLAS_BREAKEVEN", "ATLAS_PATTERN", "ATLAS_COST_RANGE", "ATLAS_SENSITIVITY"}
+                "ATLAS_FORECAST", "ATLAS_BREAKEVEN", "ATLAS_PATTERN", "ATLAS_COST_RANGE", "ATLAS_SENSITIVITY",
+                "ATLAS_COMMIT"}
     assert required == set(FUNCTIONS)
 
 
@@ -395,3 +396,17 @@ def test_planner_functions_take_a_replica_size():
     assert grid == [[atlas_xl.plan(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=t).gpu_count
                      for t in (2, 8)]]
     assert "give tp ≥ 2" in f.ATLAS_GPUCOUNT(3e10, "steady", "gpt_oss_120b", "runpod", "h100_sxm", tp=1)
+
+
+def test_commit_advice_spills_and_matches_library():
+    table = f.ATLAS_COMMIT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 36, None, None, "3y", None, 0)
+    rows = dict(table[1:])
+    expected = atlas_xl.finance.commit_advice(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=36,
+                                              terms=["3y"], throughput_error=0)
+    assert table[0] == ["field", "value"] and rows["committed_gpus"] == expected.committed_gpus == 8
+    # no uncertainty: 8 GPUs every month, committed at 2.00 instead of 2.69 USD/h → 36 × 8 × 0.69 × 720 saved
+    assert rows["expected_savings_usd"] == pytest.approx(36 * 8 * (2.69 - 2.00) * 720)
+    assert rows["as_of"] == "2026-09-08" and "InferenceX" in rows["source"]
+    assert "bills per token" in f.ATLAS_COMMIT(1e9, "steady", "llama_70b", "together")
+    assert "no 1y commitment" in f.ATLAS_COMMIT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, None, None,
+                                                "1y")

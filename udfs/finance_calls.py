@@ -1,5 +1,5 @@
 """How the finance worksheet functions (ATLAS_FORECAST, ATLAS_BREAKEVEN, ATLAS_PATTERN,
-ATLAS_COST_RANGE, ATLAS_SENSITIVITY) become `atlas_xl.finance` calls.
+ATLAS_COST_RANGE, ATLAS_SENSITIVITY, ATLAS_COMMIT) become `atlas_xl.finance` calls.
 
 Each takes one workload (a range where the function says so) and returns a number, a text
 reason, or a table with a header row that spills. Arguments are normalised with `udfs.excel`.
@@ -216,3 +216,28 @@ def sensitivity_table(tokens_per_day, pattern, model, platform, gpu, spread, out
         output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
+
+
+COMMIT_FIELDS = ("term", "committed_gpus", "start_month", "start_period", "expected_cost_usd",
+                 "on_demand_expected_cost_usd", "expected_savings_usd", "p10_cost_usd", "p10_on_demand_cost_usd",
+                 "p10_overcommitment_usd", "p10_idle_gpu_hours", "owed_after_usd", "hourly_usd", "min_term_months",
+                 "basis", "source", "as_of", "months", "draws", "reason")
+
+
+@excel.one_line_errors
+def commit_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start, term, volume_spread,
+                 throughput_error, draws, seed, plan_args, tables, assumption_range):
+    terms = excel.text("term", term)
+    advice = finance.commit_advice(
+        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
+        months=excel.number("months", months, default=36.0, positive=True, whole=True),
+        monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
+        terms=[t.strip().lower() for t in terms.split(",")] if terms else None,
+        volume_spread=excel.number("volume_spread", volume_spread, default=0.0, minimum=0.0),
+        throughput_error=None if excel.is_blank(throughput_error) else excel.number("throughput_error",
+                                                                                    throughput_error, minimum=0.0),
+        draws=excel.number("draws", draws, default=2000.0, positive=True, whole=True),
+        seed=int(excel.number("seed", seed, default=0.0, minimum=0.0, whole=True)),
+        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
+    record = advice.as_dict()
+    return excel.table([["field", "value"]] + [[k, record[k]] for k in COMMIT_FIELDS])

@@ -360,6 +360,9 @@ ARG_DOCS.update({
     "growth_spread": "1-sigma of the monthly growth rate, e.g. 0.02; blank = 0",
     "spread": "Low/high of every input as ± this share, e.g. 0.1; blank = 0.1",
     "output": "Plan field to compare: monthly_cost_usd (blank), cost_per_m_tokens_usd, unused_capacity_usd, gpu_count",
+    "horizon_months": "Forecast horizon for the commitment advice; blank = 36 [months]",
+    "term": "Commitment terms to consider: 1y, 3y or 1y,3y; blank = every term priced for the GPU",
+    "commit_draws": "Monte-Carlo draws; blank = 2000",
 })
 
 
@@ -425,3 +428,16 @@ def ATLAS_SENSITIVITY(tokens_per_day, pattern, model, platform, gpu=None, spread
     return excel.fit(finance_calls.sensitivity_table(
         tokens_per_day, pattern, model, platform, gpu, spread, output, _plan_args(local),
         {t: local[t] for t in calls.PLANNER_TABLES}, assumptions), caller)
+
+
+@udf
+def ATLAS_COMMIT(tokens_per_day, pattern, model, platform, gpu=None, horizon_months=None, monthly_growth=None,
+                 start=None, term=None, volume_spread=None, throughput_error=None, commit_draws=None, seed=None,
+                 latency_ms=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
+                 throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None,
+                 ttft_ms=None, tpot_ms=None, tp=None, caller=None):
+    """Commitment advice: which term, how many GPUs, from which month minimise expected cost; risk at P10 (spills)."""
+    local = locals()
+    return excel.fit(finance_calls.commit_table(
+        tokens_per_day, pattern, model, platform, gpu, horizon_months, monthly_growth, start, term, volume_spread,
+        throughput_error, commit_draws, seed, _plan_args(local), _finance_tables(local), assumptions), caller)

@@ -32,6 +32,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 import atlas_xl
+import atlas_xl.prices  # noqa: F401  (MAX_PRICE_AGE_DAYS for the Checks sheet)
 from atlas_xl.errors import AtlasError
 from udfs import calls
 from atlas_xl import fields
@@ -571,7 +572,11 @@ def _checks(book, sheet, inputs, results):
     header = 6
     for column, heading in enumerate(("Area", "Check", "Where", "Problems", "Status"), start=1):
         _put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
-    rows = _input_checks(inputs) + _result_checks(results) + _catalog_checks()
+    rows = _input_checks(inputs) + _result_checks(results) + _catalog_checks() + _price_checks(inputs)
+    _put(sheet, "B5", "Price age limit [days]: a price older than this, or undated, fails the price check",
+         "atlas_label")
+    _put(sheet, "D5", atlas_xl.prices.MAX_PRICE_AGE_DAYS, "atlas_input", "0")
+    _name(book, "MaxPriceAgeDays", sheet, "D5")
     row = header + 1
     for area, label, where, formula, fix in rows:
         _put(sheet, f"A{row}", area, "atlas_label")
@@ -653,6 +658,22 @@ def _catalog_column(table, column):
     letter = get_column_letter([c.name for c in schema].index(column) + 1)
     last = len(atlas_xl.load_catalog().tables[table]) + 1 + sheets.SPARE_ROWS
     return f"{quote_sheetname(title)}!${letter}$2:${letter}${last}"
+
+
+def _price_checks(inputs):
+    """Issue 20: the planned offering's price (Inputs platform, and its GPU or, per token, its model) is at most
+    MaxPriceAgeDays old; an undated row (as_of 'undated') counts as old. DATEVALUE reads ISO dates in Excel and
+    LibreOffice; IFERROR turns a non-date into 'old'."""
+    cells = _input_cells(inputs)
+    platform, gpu, model = cells["platform"], cells["gpu"], cells["model"]
+    col = {c: _catalog_column("offerings", c) for c in ("platform", "gpu", "model", "as_of")}
+    planned = (f'({col["platform"]}={platform})*(({col["gpu"]}={gpu})*({col["model"]}="")*(LEN({gpu})>0)'
+               f'+({col["model"]}={model})*(LEN({gpu})=0))')
+    old = f'IFERROR(TODAY()-DATEVALUE({col["as_of"]})>MaxPriceAgeDays,TRUE)'
+    return [("Prices", "Price of the planned offering: at most the age limit (D5) old", "Offerings",
+             f"=SUMPRODUCT({planned}*{old})",
+             "the price is older than the limit or undated — check the provider's price and update the Offerings "
+             "row (hourly_usd or price_per_m_tokens, source, as_of), or raise the limit in D5")]
 
 
 RISK_BANDS = ("low", "medium", "high", "n/a")

@@ -1,0 +1,116 @@
+"""atlas_xl.prices: price age, FX rates, price-list import (issue 20)."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import atlas_xl
+from atlas_xl import prices
+from atlas_xl.errors import InputError
+
+
+# -- age ----------------------------------------------------------------------------------------------
+def test_price_age_days_and_stale():
+    # 2026-09-25 → 2026-12-03: 6 days of September + 31 + 30 + 3 = 69 days (hand-counted)
+    assert prices.price_age_days("2026-09-25", today="2026-12-03") == 69
+    assert not prices.price_age("2026-09-25", today="2026-12-03").stale
+    assert prices.price_age("2026-09-25", today="2026-12-03", max_age_days=60).stale
+    undated = prices.price_age("undated", today="2026-12-03")
+    assert undated.stale and math.isnan(undated.age_days) and "undated" in undated.line("x")
+    line = prices.price_age("2026-05-08", today="2026-12-03").line("together")
+    assert "209 days old" in line and "older than 90 days" in line  # 23 + 30 + 31 + 31 + 30 + 31 + 30 + 3
+
+
+def test_bad_ages_are_one_line():
+    with pytest.raises(InputError, match="days >= 0"):
+        prices.max_age(-1)
+    with pytest.raises(InputError, match="not a date"):
+        prices.price_age_days("2026-01-01", today="soon")
+
+
+def test_ranking_gets_price_columns():
+    frame = prices.with_price_age(atlas_xl.rank(2e9, "steady", "llama_70b"), model="llama_70b", max_age_days=90,
+                                  today="2026-12-03")
+    runpod = frame[(frame.platform == "runpod") & (frame.gpu == "h100_sxm")].iloc[0]
+    assert runpod.price_as_of == "2026-09-25" and runpod.price_age_days == 69 and not runpod.price_stale
+    together = frame[(frame.platform == "together") & (frame.billing == "per_token")].iloc[0]
+    assert together.price_as_of == "2026-05-08" and together.price_stale
+
+
+def test_stale_prices_lists_offerings_and_commitments():
+    frame = prices.stale_prices(max_age_days=90, today="2026-12-03")
+    assert {"offerings", "commitments"} == set(frame.table)
+    assert "together/llama_70b" in set(frame.key)
+    # the 2026-09-08 InferenceX rows are 86 days old: fresh at 90, stale at 80
+    assert "h100_sxm/3y" not in set(frame.key)
+    assert "h100_sxm/3y" in set(prices.stale_prices(max_age_days=80, today="2026-12-03").key)
+
+
+# -- currencies ----------------------------------------------------------------------------------------
+def test_fx_rate_from_ecb_quotes():
+    # ECB 2025-06-10: 1 EUR = 1.1429 USD = 0.8464 GBP → 1 USD = 1 / 1.1429 EUR = 0.8464 / 1.1429 GBP
+    eur = prices.fx_rate("EUR")
+    assert eur.units_per_usd == pytest.approx(1 / 1.1429) and eur.date == "2025-06-10"
+    assert prices.fx_rate("gbp").units_per_usd == pytest.approx(0.8464 / 1.1429)
+    assert prices.fx_rate("USD").units_per_usd == 1.0
+    amount, rate = prices.convert_usd(np.array([1000.0, 2000.0]), "EUR")
+    assert amount == pytest.approx([1000 / 1.1429, 2000 / 1.1429]) and rate.currency == "EUR"
+
+
+def test_fx_rate_on_a_date_and_unknown_currency():
+    with pytest.raises(InputError, match="on or before 2025-01-01"):
+        prices.fx_rate("EUR", on="2025-01-01")
+    with pytest.raises(InputError, match="no FX rate for currency 'XYZ' — known: .*EUR"):
+        prices.fx_rate("XYZ")
+
+
+# -- price lists -----------------------------------------------------------------------------------------
+QUOTE = ("platform,gpu,model,billing,currency,hourly,price_in_per_m_tokens,price_out_per_m_tokens,source,as_of,notes\n"
+         "acme,h100_sxm,,dedicated,EUR,1.75,,,contract ACME-1,2026-11-15,negotiated\n"
+         "acme,,llama_70b,per_token,GBP,,0.40,0.60,quote Q-7,2026-11-15,\n")
+
+
+def test_read_price_list_converts_to_usd(tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text(QUOTE)
+    frame = prices.read_price_list(path)
+    gpu = frame[frame.gpu == "h100_sxm"].iloc[0]
+    assert gpu.hourly_usd == pytest.approx(1.75 * 1.1429, abs=1e-6)  # EUR → USD at 1.1429 USD/EUR
+    api = frame[frame.billing == "per_token"].iloc[0]
+    # GBP → USD at 1.1429 / 0.8464 USD/GBP; blended = (in + out) / 2 (1:1, as the catalog's column)
+    assert api.price_in_per_m_tokens == pytest.approx(0.40 * 1.1429 / 0.8464, abs=1e-6)
+    assert api.price_per_m_tokens == pytest.approx(0.50 * 1.1429 / 0.8464, abs=1e-5)
+    assert "converted from GBP" in api.notes and api.as_of == "2026-11-15"
+
+
+def test_json_price_list_and_import(tmp_path):
+    path = tmp_path / "quote.json"
+    path.write_text(json.dumps({"prices": [{"platform": "acme", "gpu": "h100_sxm", "billing": "dedicated",
+                                            "currency": "USD", "hourly": 1.9, "source": "contract",
+                                            "as_of": "2026-11-15"}]}))
+    target, count, replaced = prices.import_price_list(path, tmp_path / "cat")
+    assert count == 1 and replaced == 0
+    result = atlas_xl.plan(2e9, "steady", "llama_70b", "acme", catalog=tmp_path / "cat")
+    assert result.monthly_cost_usd == pytest.approx(8 * 1.9 * 720)  # 8 GPUs (as runpod/h100_sxm) × 1.90 × 720 h
+    with pytest.raises(InputError, match="--force"):
+        prices.import_price_list(path, tmp_path / "cat")
+    _, _, replaced = prices.import_price_list(path, tmp_path / "cat", overwrite=True)
+    assert replaced == 1  # the same key replaces its row, never duplicates it
+
+
+@pytest.mark.parametrize("text, words", [
+    ("platform,gpu,billing,hourly,source,as_of\nacme,h100_sxm,dedicated,1,x,2026-01-01\n", "no column currency"),
+    ("platform,gpu,billing,currency,hourly,source,as_of\nacme,h100_sxm,dedicated,EUR,1,x,soon\n", "not a date"),
+    ("platform,gpu,billing,currency,hourly,source,as_of\nacme,h100_sxm,dedicated,XYZ,1,x,2026-01-01\n",
+     "no FX rate for currency"),
+    ("platform,gpu,billing,currency,hourly,source,as_of\nacme,h100_sxm,dedicated,EUR,cheap,x,2026-01-01\n",
+     "not a number"),
+])
+def test_bad_price_lists_are_one_line(tmp_path, text, words):
+    path = tmp_path / "quote.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=words) as error:
+        prices.read_price_list(path)
+    assert "\n" not in str(error.value)
