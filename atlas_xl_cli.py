@@ -930,7 +930,8 @@ def build_parser():
     p.add_argument("--timeout", default="120", metavar="S",
                    help="stop if one workbook takes longer than S seconds, every phase counted (default 120)")
     p.add_argument("--max-cells", metavar="N",
-                   help="refuse a workbook with more than N formula cells, array ranges counted (default 1,000,000)")
+                   help="refuse a workbook with more than N formula cells, array ranges counted (default: the budget in "
+                        "docs/limits.md)")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_recalc)
 

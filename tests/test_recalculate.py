@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -528,3 +529,12 @@ def test_cli_counts_the_failing_checks_of_the_checks_sheet(template_path, tmp_pa
     printed = capsys.readouterr()
     assert code == 1 and "failed check: Checks!E" in printed.err and "failed checks" in printed.out
     assert "latency" in printed.err.lower()
+
+
+def test_docs_state_the_budgets_the_code_applies():
+    root = Path(__file__).resolve().parents[1] / "docs"
+    for page in ("headless.md", "limits.md"):
+        text = (root / page).read_text()
+        assert f"{recalc_module.MAX_FORMULA_CELLS:,} formula cells" in text, page
+        assert f"{recalc_module.MAX_TIMEOUT_S:,.0f} s" in text or f"{recalc_module.MAX_TIMEOUT_S:,.0f} (a day" in text, page
+    assert f"default {recalc_module.DEFAULT_TIMEOUT_S:g} s" in (root / "headless.md").read_text()

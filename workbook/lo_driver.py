@@ -2,10 +2,11 @@
 ``uno``: Debian's /usr/bin/python3 with python3-uno), started by `workbook.recalculate`; needs
 nothing but the standard library and uno, so it works whatever Python atlas_xl runs in.
 
-    python3 lo_driver.py SOFFICE PROFILE_DIR OXT RDB
+    python3 lo_driver.py SOFFICE PROFILE_DIR OXT RDB [PREPARED_PROFILE]
 
-starts ``soffice --headless`` with the private profile PROFILE_DIR (the ATLAS_* add-in OXT is
-installed into it once), then answers requests, one JSON object per line on stdin → one per line
+starts ``soffice --headless`` with the private profile PROFILE_DIR (a copy of PREPARED_PROFILE
+when given, made here so that the copy is already this process's to remove; the ATLAS_* add-in
+OXT is installed into it once), then answers requests, one JSON object per line on stdin → one per line
 on stdout: ``{"id": n, "op": "recalc", "path": ..., "overrides": [[target, value], ...],
 "baseline": bool, "tables": [names of the functions that return tables], "sheets": [the sheet
 titles of the package, in order]}`` → ``{"id": n, ...}``: the values of every formula cell, the
@@ -28,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -144,7 +146,7 @@ class Leftovers:
                     os.killpg(self.soffice.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            for folder in list(self.folders):
+            for folder in list(self.folders) + self._orphaned_copies():
                 shutil.rmtree(folder, ignore_errors=True)
             if self.pipe:  # the socket LibreOffice made for the UNO pipe (osl: /tmp/OSL_PIPE_<uid>_<name>)
                 for path in glob.glob(os.path.join(PIPE_FOLDER, f"OSL_PIPE_*_{self.pipe}")):
@@ -153,6 +155,16 @@ class Leftovers:
                     except OSError:
                         pass
             os._exit(status)
+
+
+    @staticmethod
+    def _orphaned_copies():
+        """When the caller itself has died (this process was handed to another parent), every
+        workbook copy it made (``atlas_xl_in_<its pid>_*``), sent to LibreOffice or not yet."""
+        owner = os.environ.get("ATLAS_XL_OWNER", "").split(":")[0]
+        if not owner.isdigit() or os.getppid() == int(owner):
+            return []
+        return glob.glob(os.path.join(tempfile.gettempdir(), f"atlas_xl_in_{owner}_*"))
 
 
 LEFTOVERS = Leftovers()
@@ -556,6 +568,11 @@ def main():
     LEFTOVERS.folder(profile, "atlas_xl_lo_")
     requests = queue.Queue()
     threading.Thread(target=_read_requests, args=(requests,), daemon=True).start()
+    if len(sys.argv) > 5 and not os.path.exists(profile):
+        with LEFTOVERS.lock:  # an end waits for the copy, so nothing is created after the removal
+            if LEFTOVERS.ending:
+                return 1
+            shutil.copytree(sys.argv[5], profile, symlinks=True)
     started = time.perf_counter()
     try:
         office = Office(soffice, profile, oxt)

@@ -368,7 +368,7 @@ class _Driver:
 
     _ids = 0
 
-    def __init__(self, soffice, python, profile, oxt, sites, deadline):
+    def __init__(self, soffice, python, profile, oxt, sites, deadline, prepared=None):
         self.owner = f"{os.getpid()}:{os.urandom(6).hex()}"
         env = dict(_office_environment(python), **{addin_package.SITE_VARIABLE: os.pathsep.join(sites),
                                                    "SAL_USE_VCLPLUGIN": "svp", OWNER_VARIABLE: self.owner})
@@ -380,7 +380,8 @@ class _Driver:
         self.soffice_pid = None
         self._buffer = b""
         with open(log or os.devnull, "ab") as errors:
-            self.process = subprocess.Popen([python, str(DRIVER), soffice, str(profile), str(oxt), str(addin_package.RDB)],
+            command = [python, str(DRIVER), soffice, str(profile), str(oxt), str(addin_package.RDB)]
+            self.process = subprocess.Popen(command + ([str(prepared)] if prepared else []),
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                                             env=env, start_new_session=True)
         try:
@@ -560,10 +561,10 @@ class Recalculator:
             for attempt in (1, 2, 3):  # LibreOffice's Python sometimes fails to come up on a busy machine
                 self.close()
                 self._temp = _temp_folder("atlas_xl_lo_")
-                profile = Path(self._temp) / "profile"
-                shutil.copytree(prepared / "profile", profile, symlinks=True)
+                profile = Path(self._temp) / "profile"  # copied by the driver: its own to remove if this one dies
                 try:
-                    self._driver = _Driver(soffice, python, profile, prepared / "atlas_xl.oxt", sites, deadline)
+                    self._driver = _Driver(soffice, python, profile, prepared / "atlas_xl.oxt", sites, deadline,
+                                           prepared / "profile")
                     return self
                 except OfficeError as error:
                     if attempt == 3 or "atlas_xl is not available" in str(error) or deadline.left() <= attempt:
@@ -586,12 +587,13 @@ class Recalculator:
     def _request(self, source, message, deadline, what, overrides=()):
         """Copy ``source`` for LibreOffice (refused beyond the budget), start LibreOffice if
         needed, send one request about the copy; the copy is removed on every way out."""
+        _copy_for_office(source, None, self.max_cells, deadline)  # the budget, before LibreOffice starts
+        self.start(deadline)  # before the copy: a running driver removes it if this process dies
         folder = _temp_folder("atlas_xl_in_")
         try:
             copy = Path(folder) / f"book{source.suffix.lower()}"
-            package = _copy_for_office(source, copy, self.max_cells, deadline)  # the budget, before any start
+            package = _copy_for_office(source, copy, self.max_cells, deadline)
             deadline.check(f"copying '{source.name}'")
-            self.start(deadline)
             reply = self._driver.request({**message, "path": str(copy), "name": source.name,
                                           "sheets": package.titles}, deadline, what)
         finally:
@@ -877,9 +879,11 @@ def _copy_for_office(source, copy, max_cells=None, deadline=None):
     """The workbook LibreOffice loads: the original with ATLAS_* calls bound to the add-in
     (`_bind_atlas`) and references to other workbooks replaced by ``#REF!`` (their cached values
     in the external link parts would otherwise be taken as computed); every other part
-    unchanged. Counts the formula cells (each cell of an array range) against ``max_cells``."""
+    unchanged. Counts the formula cells (each cell of an array range) against ``max_cells``;
+    with ``copy`` None it only counts (nothing is written)."""
     budget = MAX_FORMULA_CELLS if max_cells is None else max_cells
-    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+    with zipfile.ZipFile(source) as archive, \
+            (zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) if copy else _NoCopy()) as out:
         names = _single_cell_names(archive.read("xl/workbook.xml"))
         parts = _sheet_parts(archive)
         package = Package(list(parts), parts)
@@ -913,6 +917,8 @@ def _copy_for_office(source, copy, max_cells=None, deadline=None):
         for info in archive.infolist():
             if deadline is not None:
                 deadline.check(f"copying '{source.name}'")
+            if copy is None and info.filename not in by_part:
+                continue
             data = archive.read(info.filename)
             if info.filename in by_part:
                 package.formula_cells += len(FORMULA_START.findall(data))
@@ -924,12 +930,27 @@ def _copy_for_office(source, copy, max_cells=None, deadline=None):
                         f"'{source.name}' asks for more than {budget:,} formula cells (sheet '{by_part[info.filename]}'; "
                         "each cell of an array formula's range counts) — the recalculation budget; shorten the ranges, "
                         f"or raise the budget with --max-cells (max_cells=) if this machine has the memory and time")
+                if copy is None:
+                    continue
                 if b"ATLAS_" in data.upper():
                     data = FORMULA_ELEMENT.sub(rewrite, data)
                 if linked and b"[" in data:
                     data = FORMULA_CELL.sub(unlink(by_part[info.filename]), data)
             out.writestr(info, data)
     return package
+
+
+class _NoCopy:
+    """`_copy_for_office` without a copy: the budget and the sheet titles only."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def writestr(self, info, data):
+        pass
 
 
 def _without_external_references(formula):
