@@ -142,7 +142,7 @@ def test_a_stopped_recalc_leaves_nothing(phase, how, books, tmp_path, office):
 
 def test_a_killed_runs_temporary_output_goes_with_the_next_write(books, tmp_path, office):
     """SIGKILL mid-write leaves the half-written temporary output beside the target (nothing in
-    the process can run); the next write into that folder removes it (atlas_xl.files)."""
+    the process can run); the next write of that file removes it (atlas_xl.files)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "out" / "result.xlsx"
@@ -151,8 +151,8 @@ def test_a_killed_runs_temporary_output_goes_with_the_next_write(books, tmp_path
     assert wait_for(lambda: writing(out) or process.poll() is not None, RUN_LIMIT_S) and process.poll() is None
     process.kill()
     process.communicate(timeout=30)
-    office.recalc(books / "small.xlsx", output=out.with_name("next.xlsx"))
-    assert sorted(p.name for p in out.parent.iterdir()) == ["next.xlsx"]
+    office.recalc(books / "small.xlsx", output=out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["result.xlsx"]
 
 
 def test_leftovers_of_a_dead_owner_are_swept(tmp_path, monkeypatch):

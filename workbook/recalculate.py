@@ -573,11 +573,13 @@ class Recalculator:
             return self
 
     def close(self):
+        """Stop LibreOffice and remove its profile. Stopped, not asked to quit: nothing of it is
+        kept, and a quit takes seconds (an interrupted caller must be gone within 2 s)."""
         self._own()
         with self._lock:
             try:
                 if self._driver is not None:
-                    self._driver.close()
+                    self._driver.kill()
                     self._driver = None
             finally:
                 if self._temp:
