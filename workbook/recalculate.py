@@ -63,11 +63,13 @@ DRIVER = Path(__file__).resolve().with_name("lo_driver.py")
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 86_400.0
 """A day: a longer limit is a typo, not a workbook."""
-MAX_FORMULA_CELLS = 1_000_000
+MAX_FORMULA_CELLS = 250_000
 """Budget of formula cells per workbook (each cell of an array formula's range counted), checked
-before LibreOffice starts. Measured (benchmarks/bench_recalc.py --write): one array formula of
-this many cells computes, reads back and writes in about 15 s on 2 shared cores, with ~1.3 GB of
-memory for LibreOffice and this process; raise it with ``max_cells`` / ``--max-cells``."""
+before LibreOffice starts. Measured (benchmarks/bench_recalc.py --write, 2 cores at load average
+7): one array formula of this many cells takes 26 s for the whole call (LibreOffice's start,
+5.6 s of load, calculation and read-back, 11.8 s of write-back) with a peak of 1.2 GB for
+LibreOffice and this process — under the 30 s issue 22 allows; 1,000,000 cells took 95 s and
+6 GB. Raise it with ``max_cells`` / ``--max-cells``."""
 MAX_CELLS_CEILING = 17_179_869_184
 """Excel's whole grid (1,048,576 rows x 16,384 columns): no budget above it means anything."""
 INSTALL_HINT = "apt-get install libreoffice-calc-nogui python3-uno"
@@ -1079,11 +1081,12 @@ def _column_number(letters):
 def _set_cell(cell, value, formula_cell):
     """Give a <c> element its value: cached result for formulas, new input otherwise."""
     ns = f"{{{MAIN}}}"
-    for child in list(cell):
-        if child.tag in (ns + "v", ns + "is") or (not formula_cell and child.tag == ns + "f"):
-            cell.remove(child)
-    for attribute in ("t",):
-        cell.attrib.pop(attribute, None)
+    if len(cell):
+        for child in list(cell):
+            if child.tag in (ns + "v", ns + "is") or (not formula_cell and child.tag == ns + "f"):
+                cell.remove(child)
+    if cell.get("t") is not None:
+        del cell.attrib["t"]
     value = _plain(value)
     if value is None:
         if formula_cell:
@@ -1113,8 +1116,8 @@ def _apply(root, values, formulas, deadline=None):
     """Write ``values`` {(row, col): value} into a worksheet tree, creating rows and cells in order.
 
     Linear in the cells of the sheet and the cells written: existing rows and cells are indexed
-    once; new ones are appended and each touched row (and sheetData, when rows were added) is
-    put back in order once at the end. Rows and cells without ``r`` (optional in ECMA-376:
+    once; new ones are appended, and a row (or sheetData) that an append put out of order is
+    sorted once at the end. Rows and cells without ``r`` (optional in ECMA-376:
     the row after the previous one) get their implied number written out."""
     ns = f"{{{MAIN}}}"
     data = root.find(ns + "sheetData")
@@ -1132,7 +1135,11 @@ def _apply(root, values, formulas, deadline=None):
             if not match:
                 existing.set("r", f"{get_column_letter(col)}{number}")
             cells[(number, col)] = existing
-    new_rows, unsorted = False, set()
+    last_col = {}  # row → the column of its last <c>: a new cell after it keeps the row in order
+    for (row, col) in cells:
+        last_col[row] = max(col, last_col.get(row, 0))
+    last_row = max(rows, default=0)
+    rows_unsorted, unsorted = False, set()
     for count, ((row, col), value) in enumerate(sorted(values.items())):
         if deadline is not None and count % 50_000 == 0:
             deadline.check(f"writing '{deadline.name}'")
@@ -1142,17 +1149,20 @@ def _apply(root, values, formulas, deadline=None):
             if row_el is None:
                 row_el = etree.SubElement(data, ns + "row", r=str(row))
                 rows[row] = row_el
-                new_rows = True
+                rows_unsorted = rows_unsorted or row < last_row
+                last_row = max(last_row, row)
             cell = etree.SubElement(row_el, ns + "c", r=f"{get_column_letter(col)}{row}")
             cells[(row, col)] = cell
-            unsorted.add(row)
+            if col < last_col.get(row, 0):
+                unsorted.add(row)
+            last_col[row] = max(col, last_col.get(row, 0))
         _set_cell(cell, value, (row, col) in formulas)
     for row in unsorted:
         row_el = rows[row]
         ordered = sorted(row_el.iterchildren(ns + "c"), key=lambda c: _column_number(CELL_REF.match(c.get("r")).group(1)))
         others = [child for child in row_el if child.tag != ns + "c"]  # e.g. extLst, after the cells
         row_el[:] = ordered + others
-    if new_rows:
+    if rows_unsorted:
         data[:] = [rows[number] for number in sorted(rows)]
 
 
