@@ -538,3 +538,18 @@ def test_docs_state_the_budgets_the_code_applies():
         assert f"{recalc_module.MAX_FORMULA_CELLS:,} formula cells" in text, page
         assert f"{recalc_module.MAX_TIMEOUT_S:,.0f} s" in text or f"{recalc_module.MAX_TIMEOUT_S:,.0f} (a day" in text, page
     assert f"default {recalc_module.DEFAULT_TIMEOUT_S:g} s" in (root / "headless.md").read_text()
+
+
+def test_a_failing_check_is_counted_even_without_error_cells(tmp_path, office):
+    # a check that fails while every formula computes: the case issue 22 saw ("0 errors", Checks red)
+    book = Workbook()
+    checks = book.active
+    checks.title = "Checks"
+    checks["D7"], checks["E7"] = "=1", '=IF(D7=0,"OK","CHECK: Latency: give 0 ms or more")'
+    checks["D8"], checks["E8"] = "=0", '=IF(D8=0,"OK","CHECK: Volume: give a number above 0")'
+    checks["E4"] = '=IF(D7+D8=0,"OK: all 2 checks pass","CHECK: 1 of 2 checks fail")'  # the summary: not repeated
+    book.defined_names["AllChecks"] = DefinedName("AllChecks", attr_text="Checks!$E$4")
+    book.save(tmp_path / "checks.xlsx")
+    result = office.recalc(tmp_path / "checks.xlsx")
+    assert result.errors == [] and result.problems == {}
+    assert result.checks == {"Checks!E7": "CHECK: Latency: give 0 ms or more"}
