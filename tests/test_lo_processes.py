@@ -225,3 +225,11 @@ def test_libreoffice_starts_with_another_python_first_on_path(tmp_path, monkeypa
     book.save(tmp_path / "b.xlsx")
     with Recalculator(timeout=200) as engine:
         assert engine.recalc(tmp_path / "b.xlsx").values == {"Sheet!A1": 42.0}
+
+
+def test_a_forked_process_leaves_its_parents_libreoffice_alone():
+    engine = Recalculator(timeout=10)
+    parents = object()
+    engine._driver, engine._temp, engine._pid = parents, "/parent/folder", os.getpid() + 1  # as inherited by fork
+    engine.close()  # in the child: nothing of the parent's is stopped or removed
+    assert (engine._driver, engine._temp, engine._pid) == (None, None, os.getpid())
