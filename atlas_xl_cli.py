@@ -447,7 +447,8 @@ def cmd_recalc(args):
                 if (result.errors or result.problems or result.checks) and not args.allow_errors:
                     failed = True
     except KeyboardInterrupt:  # Ctrl-C: LibreOffice is already stopped and its files removed
-        print("atlas-xl: interrupted — LibreOffice stopped, nothing written", file=sys.stderr)
+        print("atlas-xl: interrupted — LibreOffice stopped; the workbook being recalculated was not written",
+              file=sys.stderr)
         return 130
     if failed:
         print("atlas-xl: error: the recalculated workbook has errors or failed checks (listed above) — fix the "
