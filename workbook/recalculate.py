@@ -1141,7 +1141,7 @@ def _apply(root, values, formulas, deadline=None):
     last_row = max(rows, default=0)
     rows_unsorted, unsorted = False, set()
     for count, ((row, col), value) in enumerate(sorted(values.items())):
-        if deadline is not None and count % 50_000 == 0:
+        if deadline is not None and count % 10_000 == 0:
             deadline.check(f"writing '{deadline.name}'")
         cell = cells.get((row, col))
         if cell is None:
