@@ -488,16 +488,14 @@ def test_write_back_creates_rows_and_cells_in_order_linearly(tmp_path):
     sheet["B5"], sheet["D5"], sheet["A9"] = "keep", "=1", "x"
     book.save(tmp_path / "in.xlsx")
     computed = {("S", 5, 4): 1.0, **{("S", row, 3): float(row) for row in range(1, 20001)}}
-    began = time.perf_counter()
     recalc_module.write_cached_values(tmp_path / "in.xlsx", tmp_path / "out.xlsx", computed, {("S", 5, 1): 7.0})
-    elapsed = time.perf_counter() - began
     with zipfile.ZipFile(tmp_path / "out.xlsx") as archive:
         xml = archive.read("xl/worksheets/sheet1.xml").decode()
     rows = [int(r) for r in re.findall(r'<row r="(\d+)"', xml)]
     assert rows == sorted(rows) == list(range(1, 20001))
     assert re.search(r'<row r="5"[^>]*><c r="A5"[^>]*><v>7.0</v></c><c r="B5"[^>]*><is><t>keep</t></is></c>'
                      r'<c r="C5"[^>]*><v>5.0</v></c><c r="D5"', xml)
-    assert elapsed < 60  # a sanity bound only; the speed is measured in benchmarks/bench_recalc.py
+    # the speed is measured in benchmarks/bench_recalc.py --write, not here
 
 
 def test_rows_and_cells_without_r_are_placed_where_they_are_implied(tmp_path):

@@ -158,12 +158,18 @@ class Leftovers:
 
 
     @staticmethod
-    def _orphaned_copies():
-        """When the caller itself has died (this process was handed to another parent), every
-        workbook copy it made (``atlas_xl_in_<its pid>_*``), sent to LibreOffice or not yet."""
+    def _orphaned_copies(wait_s=0.5):
+        """When the caller itself has died (this process is handed to another parent), every
+        workbook copy it made (``atlas_xl_in_<its pid>_*``), sent to LibreOffice or not yet. A
+        dying process closes its pipes before its children are handed on: wait a moment for that."""
         owner = os.environ.get("ATLAS_XL_OWNER", "").split(":")[0]
-        if not owner.isdigit() or os.getppid() == int(owner):
+        if not owner.isdigit():
             return []
+        end = time.monotonic() + wait_s
+        while os.getppid() == int(owner):
+            if time.monotonic() > end:
+                return []  # the caller lives (it closed the pipe to stop a calculation): its copies are its own
+            time.sleep(0.02)
         return glob.glob(os.path.join(tempfile.gettempdir(), f"atlas_xl_in_{owner}_*"))
 
 
