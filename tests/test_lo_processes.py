@@ -171,7 +171,7 @@ def test_leftovers_of_a_dead_owner_are_swept(tmp_path, monkeypatch):
         assert orphan.wait(timeout=5) == -signal.SIGKILL
     finally:
         orphan.kill()
-    assert (processes, folders) == (1, 2)
+    assert processes >= 1 and folders == 2  # processes: the machine may hold other dead runs' too
     assert [f.exists() for f in stale] == [False, False] and mine.exists()
 
 
