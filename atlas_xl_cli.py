@@ -443,25 +443,35 @@ def cmd_recalc(args):
     if len(args.file) > 1 and args.output:
         raise InputError("-o names one output — with several workbooks use --in-place, or recalculate them one by one")
     failed = False
-    with Recalculator(timeout=args.timeout) as engine:  # one LibreOffice for every file
-        for path in args.file:
-            with _update_lock(args, path):
-                result = engine.recalc(path, args.set or [], args.output, values_only=args.values_only,
-                                       in_place=args.in_place, overwrite=args.force)
-            for address, reason in sorted(result.problems.items()):
-                print(f"not computed: {address}: {reason}", file=sys.stderr)
-            for error in result.errors:
-                if error.address not in result.problems:
-                    print(f"{'new error' if error.new else 'error'}: {error}", file=sys.stderr)
-            where = f"wrote {result.path}" if result.path else f"{path}: computed (nothing written: give -o OUT or --in-place)"
-            new = len(result.new_errors)
-            print(f"{where}: {len(result.values)} formula cells, {len(result.overrides)} overrides, "
-                  f"{len(result.errors)} errors ({new} new from the overrides), {len(result.problems)} not computed")
-            if (result.errors or result.problems) and not args.allow_errors:
-                failed = True
+    engine = Recalculator(timeout=args.timeout, max_cells=args.max_cells)  # options checked before LibreOffice starts
+    try:
+        with engine:  # one LibreOffice for every file
+            for path in args.file:
+                with _update_lock(args, path):
+                    result = engine.recalc(path, args.set or [], args.output, values_only=args.values_only,
+                                           in_place=args.in_place, overwrite=args.force)
+                for address, reason in sorted(result.problems.items()):
+                    print(f"not computed: {address}: {reason}", file=sys.stderr)
+                for error in result.errors:
+                    if error.address not in result.problems:
+                        print(f"{'new error' if error.new else 'error'}: {error}", file=sys.stderr)
+                for address, status in result.checks.items():
+                    print(f"failed check: {address}: {status}", file=sys.stderr)
+                where = f"wrote {result.path}" if result.path else f"{path}: computed (nothing written: give -o OUT or --in-place)"
+                new = len(result.new_errors)
+                checks = f", {len(result.checks)} failed checks" if result.checks else ""
+                print(f"{where}: {len(result.values)} formula cells, {len(result.overrides)} overrides, "
+                      f"{len(result.errors)} errors ({new} new from the overrides), {len(result.problems)} not computed"
+                      f"{checks}")
+                if (result.errors or result.problems or result.checks) and not args.allow_errors:
+                    failed = True
+    except KeyboardInterrupt:  # Ctrl-C: LibreOffice is already stopped and its files removed
+        print("atlas-xl: interrupted — LibreOffice stopped; the workbook being recalculated was not written",
+              file=sys.stderr)
+        return 130
     if failed:
-        print("atlas-xl: error: the recalculated workbook has errors (listed above) — fix the inputs, or pass "
-              "--allow-errors to accept them", file=sys.stderr)
+        print("atlas-xl: error: the recalculated workbook has errors or failed checks (listed above) — fix the "
+              "inputs, or pass --allow-errors to accept them", file=sys.stderr)
         return 1
     return 0
 
@@ -1251,8 +1261,11 @@ def build_parser():
                    help="write a macro-free .xlsx of values (no formulas, VBA or buttons; charts kept)")
     p.add_argument("--allow-errors", action="store_true",
                    help="exit 0 even when formulas evaluate to errors (they are still listed)")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                   help="stop LibreOffice if one workbook takes longer than S seconds (default 120)")
+    p.add_argument("--timeout", default="120", metavar="S",
+                   help="stop if one workbook takes longer than S seconds, every phase counted (default 120)")
+    p.add_argument("--max-cells", metavar="N",
+                   help="refuse a workbook with more than N formula cells, array ranges counted (default: the budget in "
+                        "docs/limits.md)")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.set_defaults(func=cmd_recalc)
 

@@ -7,7 +7,9 @@ import hashlib
 import re
 import shutil
 import subprocess
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -304,7 +306,12 @@ def test_cli_fails_on_errors_unless_allowed(template_path, tmp_path, capsys):
 
 def test_warm_instance_time_limit_and_restart(tmp_path, template_path):
     with Recalculator(timeout=0.01) as engine:
-        with pytest.raises(OfficeError, match="took too long recalculating 'atlas_xl_template.xlsm'"):
+        with pytest.raises(OfficeError, match=r"took too long (copying|starting)[^(]*\(limit 0.01 s\)"):
+            engine.recalc(template_path)  # the limit covers the whole call: the budget scan, LibreOffice's start
+        engine.timeout = 300
+        engine.start()
+        engine.timeout = 0.5
+        with pytest.raises(OfficeError, match=r"took too long \w+ 'atlas_xl_template.xlsm' \(limit 0.5 s\)"):
             engine.recalc(template_path)
         engine.timeout = 300
         assert engine.recalc(template_path).errors == []  # a fresh LibreOffice after the stop
@@ -329,3 +336,218 @@ def test_libreoffice_python_is_not_sent_into_an_activated_venv(monkeypatch, tmp_
     monkeypatch.setenv("PATH", f"{venv / 'bin'}:/usr/bin:/bin")
     env = recalc_module._office_environment()
     assert "VIRTUAL_ENV" not in env and env["PATH"] == "/usr/bin:/bin"
+
+
+# -- issue 22: every value goes back where it came from ------------------------------------------------
+def _retitle(path, old, new):
+    """Give a sheet a title openpyxl (and Excel's UI) would refuse, as other writers produce."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(f'name="{old}"'.encode(), f'name="{new}"'.encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_sheets_are_mapped_by_their_part_not_by_a_renamed_title(tmp_path, office):
+    # issue 22: LibreOffice renames 'x[1]' on import; mapped back by title, its B1 (=1+1) was
+    # written over the user's own text in Sheet1!B1, and the run reported success
+    book = Workbook()
+    odd = book.active
+    odd.title = "xq1q"
+    odd["B1"] = "=1+1"
+    odd["B2"] = "=B1*10"
+    real = book.create_sheet("Sheet1")
+    real["B1"] = "my own text"
+    real["B2"] = "=LEN(B1)"
+    book.save(tmp_path / "odd.xlsx")
+    path = _retitle(tmp_path / "odd.xlsx", "xq1q", "x[1]")
+    result = office.recalc(path, ["'x[1]'!C1=5"], tmp_path / "out.xlsx")
+    assert result.values == {"x[1]!B1": 2.0, "x[1]!B2": 20.0, "Sheet1!B2": 11.0}  # LEN("my own text") = 11
+    assert result.overrides == {"x[1]!C1": 5.0}
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as archive:  # openpyxl refuses the title 'x[1]' on loading
+        odd_xml, real_xml = (archive.read(f"xl/worksheets/sheet{i}.xml").decode() for i in (1, 2))
+    cells = re.compile(r'<c r="([A-Z]+\d+)"[^>]*>(?:<f>[^<]*</f>)?(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)</c>')
+    assert [m.groups() for m in cells.finditer(odd_xml)] == [("B1", "2.0", None), ("C1", "5.0", None),
+                                                              ("B2", "20.0", None)]
+    assert [m.groups() for m in cells.finditer(real_xml)] == [("B1", None, "my own text"), ("B2", "11.0", None)]
+
+
+def test_set_matches_sheet_names_without_case_as_excel_does(template_path, tmp_path, office):
+    # issue 22: --set inputs!C6=5e9 ran the whole recalculation, then KeyError: 'inputs'
+    book = load_workbook(template_path)
+    cell = named(book, "TokensPerDay").split("!")[1]
+    result = office.recalc(template_path, [f"inputs!{cell}=5e9"], tmp_path / "case.xlsm")
+    assert result.overrides == {f"Inputs!{cell}": 5e9}
+    assert load_workbook(tmp_path / "case.xlsm")["Inputs"][cell].value == 5e9
+
+
+def external_link_workbook(path, cached=42.0):
+    """S!A1 = [1]Sheet1!A1 (another workbook, 'other.xlsx'), whose value the external link part
+    caches as ``cached``; S!A2 = A1*2; S!A3 = 1+1."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "S"
+    sheet["A1"], sheet["A2"], sheet["A3"] = "=[1]Sheet1!A1", "=A1*2", "=1+1"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    r = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts["xl/externalLinks/externalLink1.xml"] = (
+        f'<externalLink xmlns="{recalc_module.MAIN}" xmlns:r="{r}"><externalBook r:id="rId1"><sheetNames>'
+        '<sheetName val="Sheet1"/></sheetNames><sheetDataSet><sheetData sheetId="0"><row r="1"><cell r="A1">'
+        f'<v>{cached!r}</v></cell></row></sheetData></sheetDataSet></externalBook></externalLink>').encode()
+    parts["xl/externalLinks/_rels/externalLink1.xml.rels"] = (
+        f'<Relationships xmlns="{recalc_module.PKG_REL}"><Relationship Id="rId1" Type="{r}/externalLinkPath" '
+        'Target="other.xlsx" TargetMode="External"/></Relationships>').encode()
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", f'<Relationship Id="rIdExt1" Type="{r}/externalLink" '
+                             'Target="externalLinks/externalLink1.xml"/></Relationships>'.encode())
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b"</sheets>", f'</sheets><externalReferences><externalReference xmlns:r="{r}" r:id="rIdExt1"/>'
+                      '</externalReferences>'.encode())
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
+                     b'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_reference_to_another_workbook_is_not_computed_and_its_cached_value_not_kept(tmp_path, office):
+    # issue 22: recalculated "0 errors" with S!A1 = 42 and S!A2 = 84 taken from the link's cache
+    path = external_link_workbook(tmp_path / "linked.xlsx")
+    result = office.recalc(path, output=tmp_path / "out.xlsx")
+    assert list(result.problems) == ["S!A1"] and "another workbook ([1]Sheet1!A1)" in result.problems["S!A1"]
+    assert result.values["S!A1"] == CellError("#REF!") and result.values["S!A2"] == CellError("#REF!")
+    assert result.values["S!A3"] == 2.0  # 1+1
+    assert {e.address for e in result.errors} == {"S!A1", "S!A2"}
+    cached = load_workbook(tmp_path / "out.xlsx", data_only=True)["S"]
+    assert (cached["A1"].value, cached["A2"].value) == ("#REF!", "#REF!")
+    with zipfile.ZipFile(path) as before, zipfile.ZipFile(tmp_path / "out.xlsx") as after:
+        part = "xl/externalLinks/externalLink1.xml"
+        assert after.read(part) == before.read(part)  # the user's link part is kept as it was
+
+
+# -- issue 22: options through the one value parser; budgets; the whole command under --timeout ---------
+@pytest.mark.parametrize("timeout, message", [
+    ("nan", "timeout 'nan' is not a finite number"), ("inf", "timeout 'inf' is not a finite number"),
+    ("1e12", "above the plausible limit of 86,400 s"), ("-1", "timeout must be greater than 0 — got -1"),
+    ("0", "timeout must be greater than 0"), ("soon", "timeout must be a number")])
+def test_cli_timeout_is_read_by_the_value_parser_before_libreoffice_starts(template_path, timeout, message, capsys,
+                                                                         monkeypatch):
+    started = []
+    monkeypatch.setattr(recalc_module.Recalculator, "start", lambda self, *a: started.append(1))
+    assert atlas_xl_cli.main(["recalc", str(template_path), f"--timeout={timeout}"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and started == []
+
+
+def test_a_workbook_beyond_the_cell_budget_is_refused_at_once(tmp_path, capsys, monkeypatch):
+    # issue 22: an array formula over A3000:A1048576 computed for minutes (94 s, or killed by the caller)
+    book = Workbook()
+    book.active["A3000"] = ArrayFormula("A3000:A1048576", "=ROW(A3000:A1048576)*2")
+    book.save(tmp_path / "huge.xlsx")
+    started = []
+    monkeypatch.setattr(recalc_module.Recalculator, "start", lambda self, *a: started.append(1))
+    began = time.monotonic()
+    assert atlas_xl_cli.main(["recalc", str(tmp_path / "huge.xlsx")]) == 1
+    assert time.monotonic() - began < 10 and started == []
+    err = capsys.readouterr().err
+    assert f"more than {recalc_module.MAX_FORMULA_CELLS:,} formula cells" in err and "--max-cells" in err
+    assert atlas_xl_cli.main(["recalc", str(tmp_path / "huge.xlsx"), "--max-cells", "1.5"]) == 1
+    assert "max_cells must be a whole number" in capsys.readouterr().err
+
+
+def test_the_time_limit_covers_writing_too(tmp_path, office, monkeypatch):
+    # issue 22: --timeout only covered LibreOffice's requests; the write-back ran unbounded
+    book = Workbook()
+    book.active["A1"] = "=1+1"
+    book.save(tmp_path / "b.xlsx")
+    real = recalc_module._apply
+
+    def slow(root, values, formulas, deadline=None):
+        deadline.end = time.monotonic() - 0.1  # as if writing had used up the limit
+        return real(root, values, formulas, deadline)
+
+    monkeypatch.setattr(recalc_module, "_apply", slow)
+    engine = Recalculator(timeout=30)
+    engine._driver, engine._temp = office._driver, None  # the warm LibreOffice, no new start
+    with pytest.raises(OfficeError, match=r"took too long writing 'b.xlsx' \(limit 30 s\)"):
+        engine.recalc(tmp_path / "b.xlsx", output=tmp_path / "out.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_write_back_creates_rows_and_cells_in_order_linearly(tmp_path):
+    # issue 22: one `following = [r for r in rows if r > row]` per new row: 41 s for 80,000 rows
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "S"
+    sheet["B5"], sheet["D5"], sheet["A9"] = "keep", "=1", "x"
+    book.save(tmp_path / "in.xlsx")
+    computed = {("S", 5, 4): 1.0, **{("S", row, 3): float(row) for row in range(1, 20001)}}
+    recalc_module.write_cached_values(tmp_path / "in.xlsx", tmp_path / "out.xlsx", computed, {("S", 5, 1): 7.0})
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    rows = [int(r) for r in re.findall(r'<row r="(\d+)"', xml)]
+    assert rows == sorted(rows) == list(range(1, 20001))
+    assert re.search(r'<row r="5"[^>]*><c r="A5"[^>]*><v>7.0</v></c><c r="B5"[^>]*><is><t>keep</t></is></c>'
+                     r'<c r="C5"[^>]*><v>5.0</v></c><c r="D5"', xml)
+    # the speed is measured in benchmarks/bench_recalc.py --write, not here
+
+
+def test_rows_and_cells_without_r_are_placed_where_they_are_implied(tmp_path):
+    # ECMA-376 makes <row r> and <c r> optional: the next row / column after the previous one
+    ns = recalc_module.MAIN
+    root = recalc_module.etree.fromstring(
+        f'<worksheet xmlns="{ns}"><sheetData><row><c><v>1</v></c><c><v>2</v></c></row><row r="3"><c r="B3"><f>A1</f>'
+        '</c></row><row><c><v>4</v></c></row></sheetData></worksheet>'.encode())
+    recalc_module._apply(root, {(3, 2): 1.0, (2, 1): 9.0, (4, 2): 5.0}, {(3, 2)})
+    text = recalc_module.etree.tostring(root).decode()
+    assert re.findall(r'<row r="(\d+)"', text) == ["1", "2", "3", "4"]
+    assert re.findall(r'<c r="([A-Z]+\d+)"', text) == ["A1", "B1", "A2", "B3", "A4", "B4"]
+
+
+# -- issue 22: clean errors; the workbook's own checks ------------------------------------------------------
+@pytest.mark.parametrize("raw", ["com.sun.star.uno.RuntimeException: illegal object given! at "
+                                 "./stoc/source/corereflection/crefl.cxx:363",
+                                 "C++ code threw St20bad_array_new_length"])
+def test_uno_and_cxx_failures_become_one_line_naming_the_workbook(raw):
+    line = recalc_module.office_failure(raw, "recalculating 'book.xlsx'")
+    assert line.startswith("LibreOffice failed while recalculating 'book.xlsx': LibreOffice ran out of memory")
+    assert "give it more memory" in line and "\n" not in line and "./stoc/" not in line
+
+
+def test_cli_counts_the_failing_checks_of_the_checks_sheet(template_path, tmp_path, capsys):
+    # issue 22: "0 errors" while the template's Checks sheet was red
+    out = tmp_path / "checks.xlsm"
+    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "LatencyMs=-5", "-o", str(out)])
+    printed = capsys.readouterr()
+    assert code == 1 and "failed check: Checks!E" in printed.err and "failed checks" in printed.out
+    assert "latency" in printed.err.lower()
+
+
+def test_docs_state_the_budgets_the_code_applies():
+    root = Path(__file__).resolve().parents[1] / "docs"
+    for page in ("headless.md", "limits.md"):
+        text = (root / page).read_text()
+        assert f"{recalc_module.MAX_FORMULA_CELLS:,} formula cells" in text, page
+        assert f"{recalc_module.MAX_TIMEOUT_S:,.0f} s" in text or f"{recalc_module.MAX_TIMEOUT_S:,.0f} (a day" in text, page
+    assert f"default {recalc_module.DEFAULT_TIMEOUT_S:g} s" in (root / "headless.md").read_text()
+
+
+def test_a_failing_check_is_counted_even_without_error_cells(tmp_path, office):
+    # a check that fails while every formula computes: the case issue 22 saw ("0 errors", Checks red)
+    book = Workbook()
+    checks = book.active
+    checks.title = "Checks"
+    checks["D7"], checks["E7"] = "=1", '=IF(D7=0,"OK","CHECK: Latency: give 0 ms or more")'
+    checks["D8"], checks["E8"] = "=0", '=IF(D8=0,"OK","CHECK: Volume: give a number above 0")'
+    checks["E4"] = '=IF(D7+D8=0,"OK: all 2 checks pass","CHECK: 1 of 2 checks fail")'  # the summary: not repeated
+    book.defined_names["AllChecks"] = DefinedName("AllChecks", attr_text="Checks!$E$4")
+    book.save(tmp_path / "checks.xlsx")
+    result = office.recalc(tmp_path / "checks.xlsx")
+    assert result.errors == [] and result.problems == {}
+    assert result.checks == {"Checks!E7": "CHECK: Latency: give 0 ms or more"}

@@ -2,23 +2,35 @@
 ``uno``: Debian's /usr/bin/python3 with python3-uno), started by `workbook.recalculate`; needs
 nothing but the standard library and uno, so it works whatever Python atlas_xl runs in.
 
-    python3 lo_driver.py SOFFICE PROFILE_DIR OXT RDB
+    python3 lo_driver.py SOFFICE PROFILE_DIR OXT RDB [PREPARED_PROFILE]
 
-starts ``soffice --headless`` with the private profile PROFILE_DIR (the ATLAS_* add-in OXT is
-installed into it once), then answers requests, one JSON object per line on stdin → one per line
-on stdout: ``{"op": "recalc", "path": ..., "overrides": [[target, value], ...], "baseline": bool,
-"tables": [names of the functions that return tables]}``
-→ the values of every formula cell, the error cells, the resolved override cells. The first line
-written is ``{"ready": ...}`` or ``{"error": ...}``. Timeouts are the caller's business: it kills
-this process group.
+starts ``soffice --headless`` with the private profile PROFILE_DIR (a copy of PREPARED_PROFILE
+when given, made here so that the copy is already this process's to remove; the ATLAS_* add-in
+OXT is installed into it once), then answers requests, one JSON object per line on stdin → one per line
+on stdout: ``{"id": n, "op": "recalc", "path": ..., "overrides": [[target, value], ...],
+"baseline": bool, "tables": [names of the functions that return tables], "sheets": [the sheet
+titles of the package, in order]}`` → ``{"id": n, ...}``: the values of every formula cell, the
+error cells, the resolved override cells. Every reply carries its request's id, so a caller can
+never take one workbook's reply for another's. The first lines written are ``{"soffice_pid": ...}``
+(as soon as LibreOffice is started) and ``{"ready": ...}`` or ``{"error": ...}``.
+
+This process never outlives its caller: a thread reads stdin, and when it ends (the caller
+exited, was killed, or closed the pipe to stop a calculation) it kills LibreOffice's process
+group, removes the private profile (a folder ``atlas_xl_lo_*``) and the copy of the workbook
+being computed (``atlas_xl_in_*``), and exits at once — even while LibreOffice is inside a long
+calculation. SIGTERM, SIGINT and SIGHUP do the same.
 """
+import glob
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from urllib.parse import quote
@@ -108,6 +120,63 @@ class RequestError(Exception):
     """A one-line problem with the request (bad override, unreadable file)."""
 
 
+class Leftovers:
+    """What must go when this process goes: LibreOffice's process group and the temporary
+    folders of the caller (profile, workbook copy). `end` may run on any thread, once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ending = False
+        self.soffice = None
+        self.folders = set()
+        self.pipe = None
+
+    def folder(self, path, prefix):
+        """A folder of the caller's to remove on an abnormal end (only its own temporaries)."""
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.basename(folder).startswith(prefix):
+            self.folders.add(folder)
+        return folder
+
+    def end(self, status=1):
+        with self.lock:
+            self.ending = True
+            if self.soffice is not None:
+                try:
+                    os.killpg(self.soffice.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            for folder in list(self.folders) + self._orphaned_copies():
+                shutil.rmtree(folder, ignore_errors=True)
+            if self.pipe:  # the socket LibreOffice made for the UNO pipe (osl: /tmp/OSL_PIPE_<uid>_<name>)
+                for path in glob.glob(os.path.join(PIPE_FOLDER, f"OSL_PIPE_*_{self.pipe}")):
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+            os._exit(status)
+
+
+    @staticmethod
+    def _orphaned_copies(wait_s=0.5):
+        """When the caller itself has died (this process is handed to another parent), every
+        workbook copy it made (``atlas_xl_in_<its pid>_*``), sent to LibreOffice or not yet. A
+        dying process closes its pipes before its children are handed on: wait a moment for that."""
+        owner = os.environ.get("ATLAS_XL_OWNER", "").split(":")[0]
+        if not owner.isdigit():
+            return []
+        end = time.monotonic() + wait_s
+        while os.getppid() == int(owner):
+            if time.monotonic() > end:
+                return []  # the caller lives (it closed the pipe to stop a calculation): its copies are its own
+            time.sleep(0.02)
+        return glob.glob(os.path.join(tempfile.gettempdir(), f"atlas_xl_in_{owner}_*"))
+
+
+LEFTOVERS = Leftovers()
+PIPE_FOLDER = "/tmp"
+
+
 def props(**values):
     return tuple(PropertyValue(Name=k, Value=v) for k, v in values.items())
 
@@ -152,17 +221,32 @@ class Approve(unohelper.Base, XCommandEnvironment, XInteractionHandler, XProgres
         pass
 
 
+def _office_environment(profile):
+    """LibreOffice's temporary files (``lu*.tmp``) beside the private profile, so they go with
+    it even when LibreOffice is killed."""
+    temp = os.path.join(os.path.dirname(os.path.abspath(profile)), "tmp")
+    os.makedirs(temp, exist_ok=True)
+    return dict(os.environ, TMPDIR=temp, TMP=temp, TEMP=temp)
+
+
 class Office:
     """One headless LibreOffice with the add-in installed in its private profile."""
 
     def __init__(self, soffice, profile, oxt):
         pipe = f"atlas_xl_{os.getpid()}_{int(time.time() * 1000)}"
-        self.process = subprocess.Popen(
-            [soffice, f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}", "--headless", "--invisible",
-             "--nologo", "--norestore", "--nodefault", "--nolockcheck", "--nofirststartwizard",
-             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sys.stderr,  # the caller's log or nowhere
-            start_new_session=True)  # its own process group: soffice starts soffice.bin, kill both
+        with LEFTOVERS.lock:  # no start once the end has begun (a signal during start-up)
+            if LEFTOVERS.ending:
+                raise SystemExit(1)
+            self.process = subprocess.Popen(
+                [soffice, f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}", "--headless", "--invisible",
+                 "--nologo", "--norestore", "--nodefault", "--nolockcheck", "--nofirststartwizard",
+                 f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sys.stderr,  # the caller's log or nowhere
+                env=_office_environment(profile),
+                start_new_session=True)  # its own process group: soffice starts soffice.bin, kill both
+            LEFTOVERS.soffice = self.process
+            LEFTOVERS.pipe = pipe
+        write({"soffice_pid": self.process.pid})
         local = uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         deadline = time.monotonic() + 60
@@ -249,7 +333,7 @@ class Office:
         doc = self._load(request)
         loaded = time.perf_counter()
         try:
-            cells = [self._target(doc, target) for target, _ in request["overrides"]]
+            cells = [self._target(doc, target, titles=request.get("sheets")) for target, _ in request["overrides"]]
             baseline, introduced = None, {}
             trace = bool(request["overrides"]) and request.get("baseline")
             if trace:
@@ -269,6 +353,7 @@ class Office:
             calculated = time.perf_counter()
             values, errors = self._read(doc, tables=tables)
             return {"values": values, "errors": errors, "baseline": baseline, "cells": cells, "introduced": introduced,
+                    "sheets": [sheet.getName() for sheet in doc.Sheets],
                     "timing": {"load_s": loaded - started, "calculate_s": calculated - loaded,
                                "read_s": time.perf_counter() - calculated}}
         finally:
@@ -291,11 +376,11 @@ class Office:
         doc = self._load(request)
         try:
             doc.calculateAll()
-            reads = [self._target(doc, target, formulas_ok=True) for target in request["read"]]
+            reads = [self._target(doc, target, formulas_ok=True, titles=request.get("sheets")) for target in request["read"]]
             out = []
             for scenario in request["scenarios"]:
                 started = time.perf_counter()
-                cells = [self._target(doc, target) for target, _ in scenario]
+                cells = [self._target(doc, target, titles=request.get("sheets")) for target, _ in scenario]
                 saved = [_get(doc, cell) for cell in cells]
                 for cell, (_, value) in zip(cells, scenario):
                     _set(doc, cell, value)
@@ -322,14 +407,19 @@ class Office:
             doc.close(True)
         return {"written": request["output"]}
 
-    def _target(self, doc, target, formulas_ok=False):
-        """'Sheet!A1', "'My sheet'!A1" or a single-cell defined name → [sheet, row, col]."""
+    def _target(self, doc, target, formulas_ok=False, titles=None):
+        """'Sheet!A1', "'My sheet'!A1" or a single-cell defined name → [sheet, row, col], the
+        sheet as LibreOffice names it. ``titles``: the package's sheet titles in order — a sheet
+        is found by its title there, compared without case as Excel does (LibreOffice renames
+        titles Excel forbids, such as ``x[1]``)."""
         if "!" in target:
             sheet, _, ref = target.rpartition("!")
             sheet = sheet[1:-1].replace("''", "'") if sheet[:1] == sheet[-1:] == "'" and len(sheet) > 1 else sheet
-            if not doc.Sheets.hasByName(sheet):
-                raise RequestError(f"override '{target}': no sheet '{sheet}' — sheets: "
-                                   f"{', '.join(doc.Sheets.getElementNames())}")
+            titles = list(titles or doc.Sheets.getElementNames())
+            index = next((i for i, t in enumerate(titles) if t.casefold() == sheet.casefold()), None)
+            if index is None or index >= doc.Sheets.getCount():
+                raise RequestError(f"override '{target}': no sheet '{sheet}' — sheets: {', '.join(titles)}")
+            sheet = doc.Sheets.getByIndex(index).getName()
             if ":" in ref:
                 raise RequestError(f"override '{target}': give one cell, not a range")
             match = CELL.match(ref.strip())
@@ -442,36 +532,79 @@ def _value(doc, cell):
     return None if kind == "EMPTY" else source.getValue() if kind == "VALUE" else source.getString()
 
 
+OUT = sys.stdout
+
+
+def write(message):
+    """One protocol line; a caller that has gone (broken pipe) ends this process cleanly."""
+    try:
+        OUT.write(json.dumps(message, allow_nan=True) + "\n")
+        OUT.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        LEFTOVERS.end(1)
+
+
+def _read_requests(requests):
+    """The watchdog: stdin's lines → ``requests``; the end of stdin ends everything at once
+    unless a quit came first (then the main thread closes LibreOffice in order)."""
+    quitting = False
+    for line in sys.stdin.buffer:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        quitting = quitting or request.get("op") == "quit"
+        requests.put(request)
+    if not quitting:
+        LEFTOVERS.end(1)
+    requests.put({"op": "quit"})
+
+
+def _on_signal(signum, frame):
+    LEFTOVERS.end(128 + signum)
+
+
 def main():
+    global OUT
     soffice, profile, oxt = sys.argv[1:4]
-    out = sys.stdout
+    OUT = sys.stdout
     sys.stdout = sys.stderr  # nothing but protocol lines on the real stdout
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _on_signal)
+    LEFTOVERS.folder(profile, "atlas_xl_lo_")
+    requests = queue.Queue()
+    threading.Thread(target=_read_requests, args=(requests,), daemon=True).start()
+    if len(sys.argv) > 5 and not os.path.exists(profile):
+        with LEFTOVERS.lock:  # an end waits for the copy, so nothing is created after the removal
+            if LEFTOVERS.ending:
+                return 1
+            shutil.copytree(sys.argv[5], profile, symlinks=True)
     started = time.perf_counter()
     try:
         office = Office(soffice, profile, oxt)
     except Exception as error:  # noqa: BLE001
         traceback.print_exc()
-        out.write(json.dumps({"error": f"{error}".splitlines()[0] if str(error) else type(error).__name__}) + "\n")
-        out.flush()
+        write({"error": f"{error}".splitlines()[0] if str(error) else type(error).__name__})
         return 1
-    out.write(json.dumps({"ready": True, "soffice_pid": office.process.pid, "addin": office.version,
-                          "startup_s": time.perf_counter() - started}) + "\n")
-    out.flush()
     try:
-        for line in sys.stdin:
-            request = json.loads(line)
+        write({"ready": True, "soffice_pid": office.process.pid, "addin": office.version,
+               "startup_s": time.perf_counter() - started})
+        while True:
+            request = requests.get()
+            if request.get("op") == "quit":
+                break
+            folder = LEFTOVERS.folder(request["path"], "atlas_xl_in_") if request.get("path") else None
             try:
-                if request.get("op") == "quit":
-                    break
                 operation = {"pdf": office.pdf, "scenarios": office.scenarios}.get(request.get("op"), office.recalc)
                 reply = operation(request)
             except RequestError as error:
                 reply = {"error": str(error), "input": True}
             except Exception as error:  # noqa: BLE001
-                reply = {"error": f"LibreOffice failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
-                         "detail": traceback.format_exc()}
-            out.write(json.dumps(reply, allow_nan=True) + "\n")
-            out.flush()
+                traceback.print_exc()
+                reply = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                         "failure": True}
+            LEFTOVERS.folders.discard(folder)
+            write({**reply, "id": request.get("id")})
     finally:
         office.close()
     return 0

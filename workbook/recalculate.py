@@ -36,6 +36,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -60,6 +61,17 @@ PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
 DRIVER = Path(__file__).resolve().with_name("lo_driver.py")
 DEFAULT_TIMEOUT_S = 120.0
+MAX_TIMEOUT_S = 86_400.0
+"""A day: a longer limit is a typo, not a workbook."""
+MAX_FORMULA_CELLS = 250_000
+"""Budget of formula cells per workbook (each cell of an array formula's range counted), checked
+before LibreOffice starts. Measured (benchmarks/bench_recalc.py --write, 2 cores at load average
+7): one array formula of this many cells takes 26 s for the whole call (LibreOffice's start,
+5.6 s of load, calculation and read-back, 11.8 s of write-back) with a peak of 1.2 GB for
+LibreOffice and this process — under the 30 s issue 22 allows; 1,000,000 cells took 95 s and
+6 GB. Raise it with ``max_cells`` / ``--max-cells``."""
+MAX_CELLS_CEILING = 17_179_869_184
+"""Excel's whole grid (1,048,576 rows x 16,384 columns): no budget above it means anything."""
 INSTALL_HINT = "apt-get install libreoffice-calc-nogui python3-uno"
 
 
@@ -97,8 +109,10 @@ class FormulaError:
 @dataclass
 class RecalcResult:
     """What a recalculation computed: ``values`` of every formula cell by 'Sheet!A1', ``errors``
-    (every formula cell whose result is an error), ``problems`` (cells LibreOffice could not
-    evaluate at all, with the reason), the overrides applied and the file written."""
+    (every formula cell whose result is an error), ``problems`` (cells that could not be
+    computed at all — a function LibreOffice lacks, a reference to another workbook — with the
+    reason), ``checks`` (the workbook's own failing checks), the overrides applied and the file
+    written."""
 
     values: dict
     problems: dict
@@ -106,6 +120,8 @@ class RecalcResult:
     path: Path | None = None
     overrides: dict = field(default_factory=dict)
     timing: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)
+    """The workbook's own failing checks (the template's Checks sheet): {'Checks!E12': 'CHECK: ...'}."""
 
     def __getitem__(self, address):
         return self.values[address]
@@ -164,7 +180,7 @@ def _cache_dir():
     return Path(base) / "atlas_xl" / "libreoffice"
 
 
-def _prepared_profile(soffice, python, sites, timeout):
+def _prepared_profile(soffice, python, sites, deadline):
     """A LibreOffice profile with this build of the add-in installed, made once and cached
     (keyed by the add-in's content and the site folders); callers copy it."""
     oxt_key = hashlib.sha256()
@@ -178,109 +194,319 @@ def _prepared_profile(soffice, python, sites, timeout):
         if not (profile / "atlas_xl_oxt.stamp").exists():
             shutil.rmtree(profile, ignore_errors=True)
             oxt = calc_addin.build_oxt(folder / "atlas_xl.oxt", sites)
-            driver = _Driver(soffice, python, profile, oxt, sites, timeout)
+            driver = _Driver(soffice, python, profile, oxt, sites, deadline)
             driver.close()
     return folder
 
 
-def _office_environment():
-    """This process's environment without what would make LibreOffice's embedded Python start as
-    another Python: an activated virtual environment puts its python3 first on PATH, and the
-    embedded interpreter, looking for itself there, would read that venv's pyvenv.cfg and load
-    another Python's standard library (seen as bad_alloc or "can't import __main__")."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "CONDA_PREFIX")}
+FOREIGN_PYTHON = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONEXECUTABLE",
+                  "PYTHONSAFEPATH", "PYTHONPLATLIBDIR", "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
+                  "PYENV_VERSION", "UV_PYTHON", "__PYVENV_LAUNCHER__")
+"""Variables that point a Python at another installation's standard library."""
+OWNER_VARIABLE = "ATLAS_XL_OWNER"
+"""Set in the environment of every process a Recalculator starts: 'PID:TOKEN' of its owner, so
+what it started can be found and ended even when the pid of LibreOffice is not known yet."""
+PYTHON_NAME = re.compile(r"^python[0-9.]*$")
+
+
+def _office_environment(python="/usr/bin/python3"):
+    """This process's environment without anything that would make LibreOffice's embedded Python
+    start as another Python. LibreOffice's Python looks for its own executable on PATH; finding
+    another ``python3`` first (an activated venv, pyenv, conda, uv, the python:3.11 image's
+    /usr/local/bin) it loads that installation's standard library and fails (``St9bad_alloc``,
+    "can't import __main__"). So PATH keeps only folders without a ``python*`` that is not
+    ``python`` (LibreOffice's own, followed through links), and the variables that redirect a
+    Python (FOREIGN_PYTHON) are dropped."""
+    own = os.path.realpath(python)
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_PYTHON}
+
+    def foreign(folder):
+        if os.path.exists(os.path.join(os.path.dirname(folder), "pyvenv.cfg")):
+            return True
+        try:
+            names = [n for n in os.listdir(folder) if PYTHON_NAME.match(n)]
+        except OSError:
+            return False
+        return any(os.path.realpath(os.path.join(folder, n)) not in (own, os.path.realpath(os.path.join(
+            os.path.dirname(own), n))) for n in names)
+
     folders = env.get("PATH", "").split(os.pathsep)
-    env["PATH"] = os.pathsep.join(f for f in folders if f and not os.path.exists(os.path.join(os.path.dirname(f), "pyvenv.cfg")))
+    env["PATH"] = os.pathsep.join(f for f in folders if f and not foreign(f)) or "/usr/bin:/bin"
     return env
 
 
-class _Driver:
-    """lo_driver.py in its own process group (with the soffice it starts)."""
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def __init__(self, soffice, python, profile, oxt, sites, timeout):
-        env = dict(_office_environment(), **{addin_package.SITE_VARIABLE: os.pathsep.join(sites),
-                                             "SAL_USE_VCLPLUGIN": "svp"})
+
+def _owned_processes(owner=None):
+    """{pid: owner 'PID:TOKEN'} of the processes that carry OWNER_VARIABLE (Linux /proc);
+    ``owner``: only those of that owner."""
+    found = {}
+    key = f"{OWNER_VARIABLE}=".encode()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        start = environ.find(key)
+        if start < 0 or (start and environ[start - 1] != 0):
+            continue
+        value = environ[start + len(key):].split(b"\0", 1)[0].decode(errors="replace")
+        if owner is None or value == owner:
+            found[int(entry)] = value
+    return found
+
+
+def _kill_owned(owner):
+    for pid in _owned_processes(owner):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+PIPE_FOLDER = "/tmp"
+"""Where LibreOffice (osl) puts the socket of a named UNO pipe, whatever TMPDIR says."""
+TEMP_PREFIXES = ("atlas_xl_lo_", "atlas_xl_in_")
+"""Temporary folders: a private LibreOffice profile; the copy of a workbook LibreOffice loads.
+Both are named PREFIX + the owner's pid + '_' so that leftovers of a killed run can be found."""
+
+
+def sweep_leftovers():
+    """Remove what a run killed with SIGKILL (or an out-of-memory kill of the whole tree) could
+    not: processes started by an atlas_xl process that is gone, and its temporary folders.
+    Runs before each LibreOffice start; returns how many processes and folders it removed."""
+    processes = 0
+    for pid, owner in _owned_processes().items():
+        head = owner.split(":", 1)[0]
+        if head.isdigit() and not _alive(int(head)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                processes += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    folders = 0
+    pipe = re.compile(rf"^OSL_PIPE_{os.getuid()}_atlas_xl_(\d+)_\d+$")  # LibreOffice's UNO pipe (lo_driver.py)
+    try:
+        sockets = [e for e in os.scandir(PIPE_FOLDER) if pipe.match(e.name)]
+    except OSError:
+        sockets = []
+    for entry in sockets:
+        if not _alive(int(pipe.match(entry.name).group(1))):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        entries = []
+    for entry in entries:
+        prefix = next((p for p in TEMP_PREFIXES if entry.name.startswith(p)), None)
+        if prefix is None:
+            continue
+        head = entry.name[len(prefix):].split("_", 1)[0]
+        if head.isdigit() and int(head) != os.getpid() and not _alive(int(head)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            folders += 1
+    return processes, folders
+
+
+def _temp_folder(prefix):
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}_")
+
+
+def _raise_for(reply, what):
+    """A driver reply that is an error → one line naming the workbook and what to do."""
+    if reply.get("input"):
+        raise InputError(reply["error"])
+    if reply.get("failure"):
+        raise OfficeError(office_failure(reply["error"], what))
+    raise OfficeError(reply["error"])
+
+
+LOW_MEMORY = re.compile(r"bad_alloc|bad_array_new_length|illegal object given|MemoryError|out of memory", re.I)
+
+
+def office_failure(raw, doing):
+    """LibreOffice's or UNO's own message (``illegal object given!``, ``St20bad_array_new_length``)
+    → one line for the user: what was being done (naming the workbook), what went wrong in words,
+    what to do; the raw text last, in brackets, for a bug report."""
+    detail = re.sub(r"\s+at \./\S+", "", str(raw)).strip()
+    detail = detail if len(detail) <= 120 else detail[:119] + "…"
+    if LOW_MEMORY.search(detail):
+        reason = ("LibreOffice ran out of memory or hit an internal size limit — give it more memory (at least "
+                  "2 GB of address space, see ulimit -v), or split the workbook or shorten its largest ranges")
+        if doing == "starting":
+            reason += "; if memory is plentiful, run atlas-xl doctor (another Python may be in LibreOffice's way)"
+    elif doing == "starting":
+        reason = "run atlas-xl doctor, and see docs/headless.md"
+    else:
+        reason = "LibreOffice could not compute something in it — open it in LibreOffice Calc to find the cell"
+    return f"LibreOffice failed while {doing}: {reason} [{detail}]"
+
+
+class _Driver:
+    """lo_driver.py in its own session, LibreOffice in another; both carry OWNER_VARIABLE.
+
+    Ending: closing the driver's stdin makes it kill LibreOffice and remove the temporary
+    folders at once (its watchdog thread); `kill` does that, waits a moment, then kills what is
+    left of the owner's processes. The caller's death closes the pipe too."""
+
+    _ids = 0
+
+    def __init__(self, soffice, python, profile, oxt, sites, deadline, prepared=None):
+        self.owner = f"{os.getpid()}:{os.urandom(6).hex()}"
+        env = dict(_office_environment(python), **{addin_package.SITE_VARIABLE: os.pathsep.join(sites),
+                                                   "SAL_USE_VCLPLUGIN": "svp", OWNER_VARIABLE: self.owner})
         for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(variable, "1")  # numpy inside LibreOffice computes cell by cell: no thread pools
         log = os.environ.get("ATLAS_XL_LO_LOG")  # a file for the driver's diagnostics, when debugging
         if log:  # and LibreOffice's Python calls and exceptions beside it
             env.update(PYUNO_LOGLEVEL="CALL", PYUNO_LOGTARGET=f"file://{os.path.abspath(log)}.pyuno")
-        with open(log or os.devnull, "ab") as errors:
-            self.process = subprocess.Popen([python, str(DRIVER), soffice, str(profile), str(oxt), str(addin_package.RDB)],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-                                            env=env, start_new_session=True)
         self.soffice_pid = None
         self._buffer = b""
+        with open(log or os.devnull, "ab") as errors:
+            command = [python, str(DRIVER), soffice, str(profile), str(oxt), str(addin_package.RDB)]
+            self.process = subprocess.Popen(command + ([str(prepared)] if prepared else []),
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                                            env=env, start_new_session=True)
         try:
-            ready = self._reply(time.monotonic() + max(timeout, 60.0), "starting LibreOffice")
+            ready = self._reply(deadline, "starting LibreOffice")
         except BaseException:
             self.kill()
             raise
         if "error" in ready:
             self.kill()
-            raise OfficeError(f"LibreOffice did not start: {ready['error']}")
-        self.soffice_pid = ready.get("soffice_pid")
+            raise OfficeError(office_failure(ready["error"], "starting"))
         self.startup_s = ready.get("startup_s")
         if ready.get("addin") and "atlas_xl is not available" in ready["addin"]:
             self.kill()
             raise OfficeError(ready["addin"])
 
-    def request(self, message, timeout, what):
+    def request(self, message, deadline, what):
+        """Send one request and return its reply; anything that interrupts the wait (the time
+        limit, Ctrl-C, SIGTERM) stops LibreOffice before it propagates."""
+        _Driver._ids += 1
+        ident = _Driver._ids
         try:
-            self.process.stdin.write((json.dumps(message) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
+            try:
+                self.process.stdin.write((json.dumps({**message, "id": ident}) + "\n").encode())
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError):
+                raise OfficeError(f"LibreOffice stopped unexpectedly while {what}") from None
+            reply = self._reply(deadline, what)
+            if reply.get("id") != ident:  # never another request's reply
+                raise OfficeError(f"LibreOffice answered another request while {what} — stopped it; try again")
+            return reply
+        except BaseException:
             self.kill()
-            raise OfficeError(f"LibreOffice stopped unexpectedly while {what}") from None
-        return self._reply(time.monotonic() + timeout, what, timeout)
+            raise
 
-    def _reply(self, deadline, what, timeout=None):
+    def _reply(self, deadline, what):
+        """The next protocol line that is a reply (the start-up's pid line is noted, not returned)."""
+        while True:
+            message = self._line(deadline, what)
+            if set(message) == {"soffice_pid"}:
+                self.soffice_pid = message["soffice_pid"]
+                continue
+            return message
+
+    def _line(self, deadline, what):
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stdout, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
-                left = deadline - time.monotonic()
+                left = deadline.left()
                 if left <= 0 or not selector.select(left):
                     self.kill()
-                    limit = f" (limit {timeout:g} s)" if timeout else ""
-                    raise OfficeError(f"LibreOffice took too long {what}{limit} — stopped it; "
-                                      "raise the limit with --timeout if the workbook is that large")
+                    raise deadline.exceeded(what)
                 chunk = os.read(self.process.stdout.fileno(), 1 << 20)
                 if not chunk:
                     self.kill()
                     raise OfficeError(f"LibreOffice stopped unexpectedly while {what}")
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except ValueError:
+            self.kill()
+            raise OfficeError(f"LibreOffice sent an unreadable reply while {what} — stopped it; try again") from None
 
     def alive(self):
         return self.process.poll() is None
 
     def close(self):
-        if self.alive():
-            try:
+        """Ask LibreOffice to quit (a few seconds), then make sure everything is gone."""
+        try:
+            if self.alive():
                 self.process.stdin.write(b'{"op": "quit"}\n')
                 self.process.stdin.flush()
-                self.process.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        self.kill()
+                self.process.wait(timeout=5)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            self.kill()
 
-    def kill(self):
+    def kill(self, grace_s=1.5):
+        try:
+            self.process.stdin.close()  # the driver's watchdog ends LibreOffice and the folders at once
+        except (OSError, ValueError):
+            pass
+        try:
+            self.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
         for group in (self.process.pid, self.soffice_pid):
             if group:
                 try:
                     os.killpg(group, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+        _kill_owned(self.owner)  # whatever was started before its pid was known
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.process.stdout.close()
+        except (OSError, ValueError):
+            pass
+
+
+class Deadline:
+    """The time limit of one call, checked at every phase (LibreOffice's requests and the Python
+    work around them: copying, reading back, writing)."""
+
+    def __init__(self, seconds, name):
+        self.seconds = seconds
+        self.name = name
+        self.end = time.monotonic() + seconds
+
+    def left(self):
+        return self.end - time.monotonic()
+
+    def exceeded(self, what):
+        return OfficeError(f"took too long {what} (limit {self.seconds:g} s) — stopped; raise the limit with "
+                           "--timeout (timeout=) if the workbook is that large")
+
+    def check(self, what):
+        if time.monotonic() > self.end:
+            raise self.exceeded(what)
 
 
 class Recalculator:
@@ -290,14 +516,24 @@ class Recalculator:
             for path in paths:
                 engine.recalc(path, {"TokensPerDay": 5e9}, in_place=True)
 
-    ``timeout`` [s] bounds each workbook (load, recalculation, read-back); past it LibreOffice
-    is stopped, OfficeError raised, and the next call starts a fresh one.
+    ``timeout`` [s] bounds each call as a whole (starting LibreOffice when it is not running,
+    copying, loading, recalculating, reading back, writing); past it LibreOffice is stopped,
+    OfficeError raised, and the next call starts a fresh one. ``max_cells`` is the budget of
+    formula cells (array ranges counted cell by cell) a workbook may ask LibreOffice to compute:
+    beyond it the workbook is refused before LibreOffice starts.
+
+    One instance may be shared by threads: calls take turns (a lock), each gets its own reply.
+    A process that inherits an instance (fork) starts its own LibreOffice on first use and never
+    touches its parent's.
     """
 
-    def __init__(self, timeout=DEFAULT_TIMEOUT_S):
-        self.timeout = float(timeout)
+    def __init__(self, timeout=DEFAULT_TIMEOUT_S, max_cells=None):
+        self.timeout = _positive_seconds(timeout)
+        self.max_cells = MAX_FORMULA_CELLS if max_cells is None else _cell_budget(max_cells)
         self._driver = None
         self._temp = None
+        self._pid = os.getpid()
+        self._lock = threading.RLock()
 
     def __enter__(self):
         return self
@@ -305,52 +541,86 @@ class Recalculator:
     def __exit__(self, *exc):
         self.close()
 
-    def start(self):
-        if self._driver is not None and self._driver.alive():
-            return self
-        soffice, python = find_office()
-        sites = calc_addin.site_dirs()
-        prepared = _prepared_profile(soffice, python, sites, self.timeout)
-        for attempt in (1, 2, 3):  # LibreOffice's Python sometimes fails to come up on a busy machine
-            self.close()
-            self._temp = tempfile.mkdtemp(prefix="atlas_xl_lo_")
-            profile = Path(self._temp) / "profile"
-            shutil.copytree(prepared / "profile", profile, symlinks=True)
-            try:
-                self._driver = _Driver(soffice, python, profile, prepared / "atlas_xl.oxt", sites, self.timeout)
+    def _deadline(self, name):
+        return Deadline(_positive_seconds(self.timeout), name)
+
+    def _own(self):
+        """After a fork: forget the parent's LibreOffice (it is the parent's to end)."""
+        if self._pid != os.getpid():
+            self._driver, self._temp, self._pid = None, None, os.getpid()
+            self._lock = threading.RLock()
+
+    def start(self, deadline=None):
+        self._own()
+        with self._lock:
+            if self._driver is not None and self._driver.alive():
                 return self
-            except OfficeError as error:
-                if attempt == 3 or "atlas_xl is not available" in str(error):
-                    raise
-                time.sleep(attempt)
-        return self
+            deadline = deadline or self._deadline("")
+            soffice, python = find_office()
+            sites = calc_addin.site_dirs()
+            sweep_leftovers()
+            prepared = _prepared_profile(soffice, python, sites, deadline)
+            for attempt in (1, 2, 3):  # LibreOffice's Python sometimes fails to come up on a busy machine
+                self.close()
+                self._temp = _temp_folder("atlas_xl_lo_")
+                profile = Path(self._temp) / "profile"  # copied by the driver: its own to remove if this one dies
+                try:
+                    self._driver = _Driver(soffice, python, profile, prepared / "atlas_xl.oxt", sites, deadline,
+                                           prepared / "profile")
+                    return self
+                except OfficeError as error:
+                    if attempt == 3 or "atlas_xl is not available" in str(error) or deadline.left() <= attempt:
+                        raise
+                    time.sleep(attempt)
+            return self
 
     def close(self):
-        if self._driver is not None:
-            self._driver.close()
-            self._driver = None
-        if self._temp:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        """Stop LibreOffice and remove its profile. Stopped, not asked to quit: nothing of it is
+        kept, and a quit takes seconds (an interrupted caller must be gone within 2 s)."""
+        self._own()
+        with self._lock:
+            try:
+                if self._driver is not None:
+                    self._driver.kill()
+                    self._driver = None
+            finally:
+                if self._temp:
+                    shutil.rmtree(self._temp, ignore_errors=True)
+                    self._temp = None
+
+    def _request(self, source, message, deadline, what, overrides=()):
+        """Copy ``source`` for LibreOffice (refused beyond the budget), start LibreOffice if
+        needed, send one request about the copy; the copy is removed on every way out."""
+        _copy_for_office(source, None, self.max_cells, deadline)  # the budget, before LibreOffice starts
+        self.start(deadline)  # before the copy: a running driver removes it if this process dies
+        folder = _temp_folder("atlas_xl_in_")
+        try:
+            copy = Path(folder) / f"book{source.suffix.lower()}"
+            package = _copy_for_office(source, copy, self.max_cells, deadline)
+            deadline.check(f"copying '{source.name}'")
+            reply = self._driver.request({**message, "path": str(copy), "name": source.name,
+                                          "sheets": package.titles}, deadline, what)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if "error" in reply:
+            _raise_for(reply, what)
+        return reply, package
 
     def scenarios(self, path, scenarios, read):
         """What-if without writing files: load ``path`` once; for each scenario (a dict or a list
         of 'Name=value' overrides) apply it, read the cells ``read`` ('Sheet!A1' or names) and
         restore the inputs. Returns one {address: value} per scenario, plus ``seconds`` per
-        scenario (applying, recalculating the dependents, reading)."""
+        scenario (applying, recalculating the dependents, reading). The time limit applies to
+        each scenario (the call may take ``timeout`` × the number of scenarios)."""
         source = Path(path)
         check_workbook(source)
         pairs_per_scenario = [[(str(k).strip(), v) for k, v in s.items()] if isinstance(s, dict)
                               else [parse_override(t) for t in s] for s in scenarios]
-        self.start()
-        with tempfile.TemporaryDirectory(prefix="atlas_xl_in_") as folder:
-            copy = Path(folder) / f"book{source.suffix.lower()}"
-            _copy_for_office(source, copy)
-            reply = self._driver.request({"op": "scenarios", "path": str(copy), "name": source.name,
-                                          "scenarios": pairs_per_scenario, "read": list(read)},
-                                         self.timeout * max(1, len(scenarios)), f"what-if on '{source.name}'")
-        if "error" in reply:
-            raise (InputError if reply.get("input") else OfficeError)(reply["error"])
+        self._own()
+        with self._lock:
+            deadline = Deadline(self.timeout * max(1, len(scenarios)), source.name)
+            reply, _ = self._request(source, {"op": "scenarios", "scenarios": pairs_per_scenario, "read": list(read)},
+                                     deadline, f"what-if on '{source.name}'")
         out = []
         for scenario in reply["scenarios"]:
             values = {a: CellError(v["error"]) if isinstance(v, dict) else v for a, v in zip(read, scenario["values"])}
@@ -361,15 +631,10 @@ class Recalculator:
         """See `render_pdf`."""
         source = Path(path)
         check_workbook(source)
-        self.start()
-        with tempfile.TemporaryDirectory(prefix="atlas_xl_in_") as folder:
-            copy = Path(folder) / f"book{source.suffix.lower()}"
-            _copy_for_office(source, copy)
-            reply = self._driver.request({"op": "pdf", "path": str(copy), "name": source.name,
-                                          "output": str(Path(output).resolve())},
-                                         self.timeout, f"printing '{source.name}' to PDF")
-        if "error" in reply:
-            raise OfficeError(reply["error"])
+        self._own()
+        with self._lock:
+            self._request(source, {"op": "pdf", "output": str(Path(output).resolve())},
+                          self._deadline(source.name), f"printing '{source.name}' to PDF")
         return Path(output)
 
     def recalc(self, path, overrides=None, output=None, *, values_only=False, in_place=False, overwrite=False):
@@ -386,25 +651,31 @@ class Recalculator:
             pairs = [(str(k).strip(), v) for k, v in overrides.items()]  # values as given, not parsed
         else:
             pairs = [parse_override(text) for text in overrides or ()]
-        self.start()
-        with tempfile.TemporaryDirectory(prefix="atlas_xl_in_") as folder:
-            copy = Path(folder) / f"book{source.suffix.lower()}"
-            _copy_for_office(source, copy)
-            reply = self._driver.request({"op": "recalc", "path": str(copy), "name": source.name,
-                                          "overrides": pairs, "baseline": True,
-                                          "tables": list(TABLE_FUNCTIONS)},
-                                         self.timeout, f"recalculating '{source.name}'")
-        if "error" in reply:
-            if reply.get("input"):
-                raise InputError(reply["error"])
-            raise OfficeError(reply["error"])
-        result = _result(source, reply, pairs)
+        self._own()
+        with self._lock:
+            deadline = self._deadline(source.name)
+            reply, package = self._request(source, {"op": "recalc", "overrides": pairs, "baseline": True,
+                                                    "tables": list(TABLE_FUNCTIONS)},
+                                           deadline, f"recalculating '{source.name}'")
+        result = _result(source, reply, pairs, package)
+        deadline.check(f"reading back '{source.name}'")
         if target is not None:
-            changes = {tuple(cell): value for cell, (_, value) in zip(reply["cells"], pairs)}
+            names = package.names(reply)
+            changes = {(names.get(cell[0], cell[0]), cell[1], cell[2]): value
+                       for cell, (_, value) in zip(reply["cells"], pairs)}
             computed = {_split(a): v for a, v in result.values.items()}
             result.path = write_cached_values(source, target, computed, changes, values_only=values_only,
-                                              overwrite=in_place or overwrite)
+                                              overwrite=in_place or overwrite, deadline=deadline)
         return result
+
+
+def _positive_seconds(value):
+    """A time limit [s] through the one value parser: a finite number > 0, at most MAX_TIMEOUT_S."""
+    return values.parse_number(value, "timeout", positive=True, maximum=MAX_TIMEOUT_S, unit="s")
+
+
+def _cell_budget(value):
+    return values.parse_number(value, "max_cells", minimum=1, maximum=MAX_CELLS_CEILING, whole=True, unit="cells")
 
 
 def render_pdf(path, output, *, engine=None, timeout=DEFAULT_TIMEOUT_S):
@@ -420,9 +691,9 @@ def render_pdf(path, output, *, engine=None, timeout=DEFAULT_TIMEOUT_S):
 
 
 def recalc(path, overrides=None, output=None, *, values_only=False, in_place=False, overwrite=False,
-           timeout=DEFAULT_TIMEOUT_S):
+           timeout=DEFAULT_TIMEOUT_S, max_cells=None):
     """Recalculate one workbook on a LibreOffice started for this call (see `Recalculator`)."""
-    with Recalculator(timeout) as engine:
+    with Recalculator(timeout, max_cells) as engine:
         return engine.recalc(path, overrides, output, values_only=values_only, in_place=in_place,
                              overwrite=overwrite)
 
@@ -577,11 +848,51 @@ def _one_cell_range(argument, names):
     return argument.replace(text, f"{cell}:{match.group(2)}")
 
 
-def _copy_for_office(source, copy):
+FORMULA_START = re.compile(rb"<(?:\w+:)?f[\s>/]")
+ARRAY_AREA = re.compile(rb'<(?:\w+:)?f\b[^>]*\bt="array"[^>]*\bref="([^"]+)"|<(?:\w+:)?f\b[^>]*\bref="([^"]+)"[^>]*\bt="array"')
+FORMULA_CELL = re.compile(rb'(<(?:\w+:)?c\b[^>]*?\br="([A-Z]+[0-9]+)"[^>]*>\s*<(?:\w+:)?f\b[^>/]*>)(.*?)(</(?:\w+:)?f>)', re.S)
+EXTERNAL_REFERENCE = re.compile(
+    r"(?:'\[\d+\](?:[^']|'')*'|\[\d+\][\w.]*)!(?:\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?|[A-Za-z_][\w.]*)"
+    r"|\[\d+\]![A-Za-z_][\w.]*")
+"""A reference into another workbook as OOXML stores it: ``[1]Sheet1!A1``, ``'[2]My sheet'!B2:C3``,
+``[1]!Name`` (the number is an external link part)."""
+
+
+@dataclass
+class Package:
+    """What the copy for LibreOffice showed of the workbook: its sheet titles in order (the
+    order LibreOffice imports them in), their worksheet parts, how many formula cells it asks to
+    compute, and the cells whose formulas refer to another workbook."""
+
+    titles: list
+    parts: dict
+    formula_cells: int = 0
+    external: dict = field(default_factory=dict)
+
+    def names(self, reply):
+        """LibreOffice's sheet names → the package's titles, matched by position: LibreOffice
+        renames titles Excel forbids (``x[1]``), and a rename may collide with another sheet's."""
+        seen = reply.get("sheets") or []
+        if len(seen) != len(self.titles):
+            raise OfficeError(f"LibreOffice read {len(seen)} sheets where the workbook has {len(self.titles)} "
+                              f"({', '.join(self.titles)}) — cannot put the values back safely; re-save it from Excel")
+        return dict(zip(seen, self.titles))
+
+
+def _copy_for_office(source, copy, max_cells=None, deadline=None):
     """The workbook LibreOffice loads: the original with ATLAS_* calls bound to the add-in
-    (`_bind_atlas`); every other part unchanged."""
-    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+    (`_bind_atlas`) and references to other workbooks replaced by ``#REF!`` (their cached values
+    in the external link parts would otherwise be taken as computed); every other part
+    unchanged. Counts the formula cells (each cell of an array range) against ``max_cells``;
+    with ``copy`` None it only counts (nothing is written)."""
+    budget = MAX_FORMULA_CELLS if max_cells is None else max_cells
+    with zipfile.ZipFile(source) as archive, \
+            (zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) if copy else _NoCopy()) as out:
         names = _single_cell_names(archive.read("xl/workbook.xml"))
+        parts = _sheet_parts(archive)
+        package = Package(list(parts), parts)
+        by_part = {part: title for title, part in parts.items()}
+        linked = any(n.startswith("xl/externalLinks/") for n in archive.namelist())
 
         def rewrite(match):
             text = html.unescape(match.group(2).decode("utf-8"))
@@ -596,11 +907,61 @@ def _copy_for_office(source, copy):
                 return match.group(0)
             return match.group(1) + xml_escape(bound).encode("utf-8") + match.group(3)
 
+        def unlink(title):
+            def replace(match):
+                text = html.unescape(match.group(3).decode("utf-8"))
+                cut = _without_external_references(text)
+                if cut == text:
+                    return match.group(0)
+                where = f"{title}!{match.group(2).decode()}"
+                package.external[where] = _short(text)
+                return match.group(1) + xml_escape(cut).encode("utf-8") + match.group(4)
+            return replace
+
         for info in archive.infolist():
+            if deadline is not None:
+                deadline.check(f"copying '{source.name}'")
+            if copy is None and info.filename not in by_part:
+                continue
             data = archive.read(info.filename)
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml") and b"ATLAS_" in data.upper():
-                data = FORMULA_ELEMENT.sub(rewrite, data)
+            if info.filename in by_part:
+                package.formula_cells += len(FORMULA_START.findall(data))
+                for area in ARRAY_AREA.finditer(data):
+                    c1, r1, c2, r2 = range_boundaries((area.group(1) or area.group(2)).decode().replace("$", ""))
+                    package.formula_cells += (r2 - r1 + 1) * (c2 - c1 + 1) - 1
+                if package.formula_cells > budget:
+                    raise InputError(
+                        f"'{source.name}' asks for more than {budget:,} formula cells (sheet '{by_part[info.filename]}'; "
+                        "each cell of an array formula's range counts) — the recalculation budget; shorten the ranges, "
+                        f"or raise the budget with --max-cells (max_cells=) if this machine has the memory and time")
+                if copy is None:
+                    continue
+                if b"ATLAS_" in data.upper():
+                    data = FORMULA_ELEMENT.sub(rewrite, data)
+                if linked and b"[" in data:
+                    data = FORMULA_CELL.sub(unlink(by_part[info.filename]), data)
             out.writestr(info, data)
+    return package
+
+
+class _NoCopy:
+    """`_copy_for_office` without a copy: the budget and the sheet titles only."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def writestr(self, info, data):
+        pass
+
+
+def _without_external_references(formula):
+    """``=[1]Sheet1!A1*2`` → ``=#REF!*2``; text inside string literals is left alone."""
+    pieces = formula.split('"')
+    pieces[::2] = [EXTERNAL_REFERENCE.sub("#REF!", piece) for piece in pieces[::2]]
+    return '"'.join(pieces)
 
 
 def strip_cached_values(source, target):
@@ -630,22 +991,57 @@ TABLE_ARGUMENTS = {f.name: len(f.arguments) - 1 for f in addin_spec.all_function
 """Table functions → how many arguments come before ``caller``."""
 
 
-def _result(source, reply, pairs):
+def _result(source, reply, pairs, package):
+    names = package.names(reply)
+
+    def where(text):  # 'LibreOffice name!A1' → 'package title!A1'
+        sheet, _, ref = text.rpartition("!")
+        return f"{names.get(sheet, sheet)}!{ref}"
+
     values = {}
-    for where, value in reply["values"].items():
-        values[where] = CellError(value["error"]) if isinstance(value, dict) else value
-    before = {tuple(e) for e in reply.get("baseline") or ()}
-    introduced = reply.get("introduced", {})
+    for cell, value in reply["values"].items():
+        values[where(cell)] = CellError(value["error"]) if isinstance(value, dict) else value
+    before = {(names.get(e[0], e[0]), e[1], e[2]) for e in reply.get("baseline") or ()}
+    introduced = {where(k): v for k, v in reply.get("introduced", {}).items()}
     errors, problems = [], {}
     for sheet, row, col, code, message, formula, not_computed in reply["errors"]:
-        where = address(sheet, row, col)
-        if not_computed:
-            problems[where] = f"LibreOffice cannot evaluate {_short(formula)}: {message}"
+        sheet = names.get(sheet, sheet)
+        cell = address(sheet, row, col)
+        if cell in package.external:
+            problems[cell] = (f"refers to another workbook ({package.external[cell]}) — atlas-xl never opens linked "
+                              "files and does not pass their cached values off as computed; copy the values in")
+            message = "#REF! reference to another workbook"
+        elif not_computed:
+            problems[cell] = f"LibreOffice cannot evaluate {_short(formula)}: {message}"
         new = bool(pairs) and reply.get("baseline") is not None and (sheet, row, col) not in before
-        inputs = (pairs[introduced[where]][0],) if new and where in introduced else ()
-        errors.append(FormulaError(where, message, inputs, new, formula))
-    overrides = {address(*cell): value for cell, (_, value) in zip(reply["cells"], pairs)}
-    return RecalcResult(values, problems, errors, overrides=overrides, timing=reply.get("timing", {}))
+        inputs = (pairs[introduced[cell]][0],) if new and cell in introduced else ()
+        errors.append(FormulaError(cell, message, inputs, new, formula))
+    overrides = {address(names.get(c[0], c[0]), c[1], c[2]): value for c, (_, value) in zip(reply["cells"], pairs)}
+    return RecalcResult(values, problems, errors, overrides=overrides, timing=reply.get("timing", {}),
+                        checks=_failed_checks(source, values))
+
+
+CHECKS_NAME = "AllChecks"
+"""The defined name of the template's overall check (workbook/template.py): its sheet holds one
+check per row, each with a status cell that reads ``CHECK: ...`` when it fails."""
+FAILED_CHECK = "CHECK:"
+
+
+def _failed_checks(source, values):
+    """{'Checks!E12': 'CHECK: ...'} for every failing check of a workbook that has the template's
+    Checks sheet (a defined name CHECKS_NAME); the named summary cells are left out (they
+    repeat the individual checks). Empty for other workbooks."""
+    with zipfile.ZipFile(source) as archive:
+        names = _single_cell_names(archive.read("xl/workbook.xml"))
+    overall = names.get(CHECKS_NAME.upper())
+    if not overall:
+        return {}
+    sheet = overall.rpartition("!")[0]
+    sheet = sheet[1:-1].replace("''", "'") if sheet[:1] == "'" else sheet
+    summaries = {f"{t.rpartition('!')[0].strip(chr(39))}!{t.rpartition('!')[2].replace('$', '')}" for t in names.values()}
+    return {cell: value for cell, value in values.items()
+            if cell.rpartition("!")[0] == sheet and cell not in summaries
+            and isinstance(value, str) and value.startswith(FAILED_CHECK)}
 
 
 def _short(formula, limit=80):
@@ -685,11 +1081,12 @@ def _column_number(letters):
 def _set_cell(cell, value, formula_cell):
     """Give a <c> element its value: cached result for formulas, new input otherwise."""
     ns = f"{{{MAIN}}}"
-    for child in list(cell):
-        if child.tag in (ns + "v", ns + "is") or (not formula_cell and child.tag == ns + "f"):
-            cell.remove(child)
-    for attribute in ("t",):
-        cell.attrib.pop(attribute, None)
+    if len(cell):
+        for child in list(cell):
+            if child.tag in (ns + "v", ns + "is") or (not formula_cell and child.tag == ns + "f"):
+                cell.remove(child)
+    if cell.get("t") is not None:
+        del cell.attrib["t"]
     value = _plain(value)
     if value is None:
         if formula_cell:
@@ -715,41 +1112,61 @@ def _set_cell(cell, value, formula_cell):
     etree.SubElement(cell, ns + "v").text = text
 
 
-def _apply(root, values, formulas):
-    """Write ``values`` {(row, col): value} into a worksheet tree, creating rows and cells in order."""
+def _apply(root, values, formulas, deadline=None):
+    """Write ``values`` {(row, col): value} into a worksheet tree, creating rows and cells in order.
+
+    Linear in the cells of the sheet and the cells written: existing rows and cells are indexed
+    once; new ones are appended, and a row (or sheetData) that an append put out of order is
+    sorted once at the end. Rows and cells without ``r`` (optional in ECMA-376:
+    the row after the previous one) get their implied number written out."""
     ns = f"{{{MAIN}}}"
     data = root.find(ns + "sheetData")
-    rows = {int(r.get("r")): r for r in data.findall(ns + "row")}
-    cells = {}  # (row, col) → <c>, indexed once: a sheet of 40,000 cells is one pass, not 40,000 searches
-    for number, row_el in rows.items():
-        for existing in row_el.findall(ns + "c"):
+    if data is None:
+        data = etree.SubElement(root, ns + "sheetData")
+    rows, cells, number = {}, {}, 0
+    for row_el in data.iterchildren(ns + "row"):
+        number = int(row_el.get("r") or number + 1)
+        row_el.set("r", str(number))
+        rows[number] = row_el
+        col = 0
+        for existing in row_el.iterchildren(ns + "c"):
             match = CELL_REF.match(existing.get("r", ""))
-            if match:
-                cells[(number, _column_number(match.group(1)))] = existing
-    for (row, col), value in sorted(values.items()):
+            col = _column_number(match.group(1)) if match else col + 1
+            if not match:
+                existing.set("r", f"{get_column_letter(col)}{number}")
+            cells[(number, col)] = existing
+    last_col = {}  # row → the column of its last <c>: a new cell after it keeps the row in order
+    for (row, col) in cells:
+        last_col[row] = max(col, last_col.get(row, 0))
+    last_row = max(rows, default=0)
+    rows_unsorted, unsorted = False, set()
+    for count, ((row, col), value) in enumerate(sorted(values.items())):
+        if deadline is not None and count % 10_000 == 0:
+            deadline.check(f"writing '{deadline.name}'")
         cell = cells.get((row, col))
         if cell is None:
             row_el = rows.get(row)
             if row_el is None:
-                row_el = etree.Element(ns + "row", r=str(row))
-                following = [r for r in rows if r > row]
-                if following:
-                    rows[min(following)].addprevious(row_el)
-                else:
-                    data.append(row_el)
+                row_el = etree.SubElement(data, ns + "row", r=str(row))
                 rows[row] = row_el
-            cell = etree.Element(ns + "c", r=f"{get_column_letter(col)}{row}")
-            before = next((c for c in row_el.findall(ns + "c") if CELL_REF.match(c.get("r", "")) and
-                           _column_number(CELL_REF.match(c.get("r")).group(1)) > col), None)
-            if before is not None:
-                before.addprevious(cell)
-            else:
-                row_el.append(cell)
+                rows_unsorted = rows_unsorted or row < last_row
+                last_row = max(last_row, row)
+            cell = etree.SubElement(row_el, ns + "c", r=f"{get_column_letter(col)}{row}")
             cells[(row, col)] = cell
+            if col < last_col.get(row, 0):
+                unsorted.add(row)
+            last_col[row] = max(col, last_col.get(row, 0))
         _set_cell(cell, value, (row, col) in formulas)
+    for row in unsorted:
+        row_el = rows[row]
+        ordered = sorted(row_el.iterchildren(ns + "c"), key=lambda c: _column_number(CELL_REF.match(c.get("r")).group(1)))
+        others = [child for child in row_el if child.tag != ns + "c"]  # e.g. extLst, after the cells
+        row_el[:] = ordered + others
+    if rows_unsorted:
+        data[:] = [rows[number] for number in sorted(rows)]
 
 
-def write_cached_values(source, target, computed, changes, *, values_only=False, overwrite=True):
+def write_cached_values(source, target, computed, changes, *, values_only=False, overwrite=True, deadline=None):
     """Copy ``source`` to ``target`` with computed values cached beside their formulas and
     ``changes`` written into their input cells; every other part is copied unchanged.
     ``values_only``: a macro-free workbook instead — formulas replaced by their values, no VBA
@@ -768,7 +1185,7 @@ def write_cached_values(source, target, computed, changes, *, values_only=False,
             part = parts[sheet]
             root = etree.fromstring(archive.read(part), PARSER)
             formulas = {(r, c) for (r, c) in cells if (sheet, r, c) in computed}
-            _apply(root, cells, formulas)
+            _apply(root, cells, formulas, deadline)
             rewritten[part] = root
         if values_only:
             for part in parts.values():
@@ -785,6 +1202,8 @@ def write_cached_values(source, target, computed, changes, *, values_only=False,
                 data = archive.read(info.filename)
             elif not isinstance(data, bytes):
                 data = etree.tostring(data, xml_declaration=True, encoding="UTF-8", standalone=True)
+            if deadline is not None:
+                deadline.check(f"writing '{deadline.name}'")
             out.writestr(info, data, compress_type=info.compress_type)
     return target
 

@@ -1,0 +1,33 @@
+"""The workbook commands of the CLI (atlas_xl_cli.py: ``recalc``, ``optimize-workbook``) run
+through ``main()`` on real files: exit status, what is printed, what is written."""
+import pytest
+from openpyxl import load_workbook
+
+import atlas_xl_cli
+from workbook import template
+
+
+@pytest.fixture(scope="module")
+def template_path(tmp_path_factory):
+    return template.build_template(tmp_path_factory.mktemp("t") / template.TEMPLATE_NAME)
+
+
+def test_optimize_workbook_writes_a_copy(template_path, tmp_path, capsys):
+    # before the fix: TypeError: _update_lock() missing 1 required positional argument (issue 22)
+    out = tmp_path / "optimized.xlsm"
+    assert atlas_xl_cli.main(["optimize-workbook", str(template_path), "-o", str(out)]) == 0
+    assert f"wrote {out}: best knobs" in capsys.readouterr().out
+    book = load_workbook(out)
+    (title, ref), = book.defined_names["OptResults"].destinations
+    first = book[title][ref.replace("$", "").split(":")[0]].value
+    assert first not in (None, ""), "the optimizer's table is written into OptResults"
+
+
+def test_optimize_workbook_in_place_and_never_over_an_existing_file(template_path, tmp_path, capsys):
+    copy = tmp_path / "mine.xlsm"
+    copy.write_bytes(template_path.read_bytes())
+    assert atlas_xl_cli.main(["optimize-workbook", str(copy), "--in-place"]) == 0
+    assert copy.read_bytes() != template_path.read_bytes()
+    capsys.readouterr()
+    assert atlas_xl_cli.main(["optimize-workbook", str(template_path), "-o", str(copy)]) == 1
+    assert "already exists" in capsys.readouterr().err
