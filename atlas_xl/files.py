@@ -166,7 +166,8 @@ def _umask():
     return mask
 
 
-def _alive(pid):
+def process_alive(pid):
+    """Whether a process with this pid exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -181,7 +182,7 @@ def stale_temp_files(directory, name=None):
     found = []
     for entry in Path(directory).glob(f".*{TEMP_MARK}*"):
         match = _TEMP.match(entry.name)
-        if match and (name is None or match.group("name") == name) and not _alive(int(match.group("pid"))):
+        if match and (name is None or match.group("name") == name) and not process_alive(int(match.group("pid"))):
             found.append(entry)
     return found
 

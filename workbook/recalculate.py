@@ -50,7 +50,7 @@ from xml.sax.saxutils import escape as xml_escape
 import calc_addin
 from atlas_xl import values
 from atlas_xl.errors import AtlasError, InputError
-from atlas_xl.files import atomic_output
+from atlas_xl.files import atomic_output, process_alive
 from calc_addin import package as addin_package
 from calc_addin import spec as addin_spec
 from workbook.safety import check_workbook
@@ -235,16 +235,6 @@ def _office_environment(python="/usr/bin/python3"):
     return env
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owned_processes(owner=None):
     """{pid: owner 'PID:TOKEN'} of the processes that carry OWNER_VARIABLE (Linux /proc);
     ``owner``: only those of that owner."""
@@ -293,7 +283,7 @@ def sweep_leftovers():
     processes = 0
     for pid, owner in _owned_processes().items():
         head = owner.split(":", 1)[0]
-        if head.isdigit() and not _alive(int(head)):
+        if head.isdigit() and not process_alive(int(head)):
             try:
                 os.kill(pid, signal.SIGKILL)
                 processes += 1
@@ -306,7 +296,7 @@ def sweep_leftovers():
     except OSError:
         sockets = []
     for entry in sockets:
-        if not _alive(int(pipe.match(entry.name).group(1))):
+        if not process_alive(int(pipe.match(entry.name).group(1))):
             try:
                 os.unlink(entry.path)
             except OSError:
@@ -321,7 +311,7 @@ def sweep_leftovers():
         if prefix is None:
             continue
         head = entry.name[len(prefix):].split("_", 1)[0]
-        if head.isdigit() and int(head) != os.getpid() and not _alive(int(head)):
+        if head.isdigit() and int(head) != os.getpid() and not process_alive(int(head)):
             shutil.rmtree(entry.path, ignore_errors=True)
             folders += 1
     return processes, folders
