@@ -1059,7 +1059,7 @@ def add_finance_commands(command):
     offering(p)
     p.add_argument("--spread", type=parse_rate, default=0.1, help="every input from -spread to +spread (default 10%%)")
     p.add_argument("--output", default="monthly_cost_usd",
-                   help="plan field compared: monthly_cost_usd (default), cost_per_m_tokens_usd, score_usd, gpu_count")
+                   help="plan field compared: monthly_cost_usd (default), cost_per_m_tokens_usd, unused_capacity_usd, gpu_count")
     overrides(p)
     price_age(p)
     p.set_defaults(func=cmd_sensitivity)
