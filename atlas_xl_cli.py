@@ -150,14 +150,10 @@ def cmd_backtest(args):
     if args.json or args.csv:
         _emit_frame(frame, args)
         return
-    table = calibration.summary(frame)
-    print("Leave-one-GPU-out back-test: mean absolute % error of output tokens/s per GPU; each GPU's points are")
-    print("predicted by a fit that never saw that GPU (catalogs/serving_benchmarks.csv; InferenceX data:")
-    print("SemiAnalysis InferenceX).\n")
-    print(table.astype(object).where(table.notna(), "").to_string())
-    ratio = calibration.interactive_server_ratio(frame)
-    print(f"\nMLPerf Interactive/Server throughput ratio: mean absolute error {ratio.error.abs().mean():.1%} "
-          f"over {len(ratio)} GPU/model pairs")
+    print("Back-test at the user's question: for each measured point, the most output tokens/s per GPU the model")
+    print("predicts within that point's limits (it chooses concurrency and tp), by a fit that never saw the point's")
+    print("GPU (or model). Points: catalogs/serving_benchmarks.csv; InferenceX data: SemiAnalysis InferenceX.\n")
+    print(calibration.markdown(frame))
 
 
 def _short(text, width=72):

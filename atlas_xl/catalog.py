@@ -59,7 +59,8 @@ def _conditions():
         Column("dataset", "text", "benchmark dataset whose mean input length is fitted (MLPerf); blank = input_tokens",
                required=False),
         Column("input_tokens", "number", "input tokens per request (mean) [tokens]", required=False, positive=True),
-        Column("output_tokens", "number", "output tokens per request (mean) [tokens]", positive=True),
+        Column("output_tokens", "number", "output tokens per request (mean); blank = the dataset's fitted mean [tokens]",
+               required=False, positive=True),
         Column("ttft_ms", "number", "p99 time-to-first-token limit; blank = none [ms]", required=False, positive=True),
         Column("tpot_ms", "number", "p99 time-per-output-token limit; blank = none [ms]", required=False, positive=True),
     )
@@ -102,6 +103,10 @@ SCHEMAS = {
                    positive=True),
             Column("kv_latent_dim", "int", "MLA latent KV width per layer (kv_lora_rank + qk_rope_head_dim); "
                    "blank = grouped-query attention", required=False, positive=True),
+            Column("sliding_window", "int", "tokens a sliding-window attention layer attends to (config.json "
+                   "sliding_window); blank = none", required=False, positive=True),
+            Column("sliding_window_layers", "int", "layers with sliding-window attention (config.json layer_types); "
+                   "blank = none", required=False, positive=True),
             *_provenance(),
         ),
         ("model",),
@@ -152,7 +157,8 @@ SCHEMAS = {
     ),
     "serving_benchmarks": (
         (
-            Column("benchmark", "key", "mlperf_server | mlperf_interactive | mlperf_offline | trtllm_max_load | inferencex"),
+            Column("benchmark", "key", "mlperf_server | mlperf_interactive | mlperf_offline | trtllm_max_load | inferencex "
+                                      "| inferencex_mtp | independent"),
             Column("gpu", "key", "GPU key"),
             Column("model", "key", "model key"),
             Column("precision", "choice", "weight precision: bf16 | fp16 | fp8 | fp4", choices=PRECISIONS),
@@ -162,7 +168,8 @@ SCHEMAS = {
                    required=False, positive=True),
             *_provenance(),
         ),
-        ("benchmark", "gpu", "model", "precision", "tp", "input_tokens", "output_tokens", "concurrency", "source"),
+        ("benchmark", "gpu", "model", "precision", "tp", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms",
+         "concurrency", "source"),
     ),
     "gpu_tco": (
         (
@@ -358,6 +365,8 @@ PLAUSIBLE = {
     ("models", "context_length"): (1, 1e9, "1000x the longest published context windows (1-10 M tokens)"),
     ("models", "experts"): (1, 100_000, "~400x the most routed experts published (256, DeepSeek-R1)"),
     ("models", "experts_per_token"): (1, 100_000, "as experts, and never more than experts (checked per row)"),
+    ("models", "sliding_window"): (1, 1e9, "as models.context_length"),
+    ("models", "sliding_window_layers"): (1, 10_000, "as models.layers"),
     ("patterns", "efficiency"): (1e-3, 10, "a batching efficiency; the built-in patterns use 0.5-1.2"),
     ("patterns", "burst_factor"): (1e-3, 1000, "peak over average; the built-in patterns use 1-3"),
     ("patterns", "batch_multiplier"): (1e-3, 1000, "throughput gain from batching; built-in 0.8-2"),
@@ -829,7 +838,7 @@ class Catalog:
 
 MODEL_SPEC = {"params_b": None, "active_params_b": None, "layers": None, "hidden_size": None, "attention_heads": None,
               "kv_heads": None, "head_dim": None, "context_length": None, "experts": 0.0, "experts_per_token": 0.0,
-              "kv_latent_dim": 0.0}
+              "kv_latent_dim": 0.0, "sliding_window": 0.0, "sliding_window_layers": 0.0}
 GPU_SPEC = {"bf16_dense_tflops": math.nan, "fp8_dense_tflops": math.nan, "fp4_dense_tflops": math.nan,
             "memory_gb": None, "memory_bandwidth_tb_s": None, "tdp_w": math.nan, "interconnect_gb_s": 32.0,
             "scale_up_gpus": 8.0}

@@ -47,7 +47,13 @@ DEFAULT_TTFT_MS = 2000.0
 DEFAULT_TPOT_MS = 200.0
 """The stated default latency limits: MLPerf Inference v5.1 Llama-2-70B Server (p99 TTFT ≤ 2 s, p99 TPOT ≤ 200 ms)."""
 TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
-GPUS_PER_NODE = 8  # a replica wider than this crosses nodes: its all-reduces use the scale-out network
+SPECULATIVE = {"mtp": 1.0, "eagle": 3.0}
+"""Speculative decoding methods and the draft tokens each step proposes per sequence: DeepSeek's multi-token
+prediction module predicts one more token (DeepSeek-V3 technical report, arXiv 2412.19437, §2.2: MTP depth 1);
+an EAGLE head drafts a chain, 3 tokens here (stated: vLLM's and SGLang's usual num_speculative_tokens)."""
+MTP_ACCEPTANCE_START = 1.85
+"""Accepted tokens per step with DeepSeek's MTP: 1 + the second token's acceptance rate, 85-90 % (DeepSeek-V3
+technical report, §5.4.3); the fit starts here and calibrates it on InferenceX's spec_method = mtp rows."""
 SCALE_OUT_GB_S = 50.0  # one 400 Gb/s NIC per GPU [GB/s] (shared/data/gpu_specs.csv, InfiniBand NDR)
 
 
@@ -102,15 +108,57 @@ def max_concurrency(usable_gb, weights_gb, kv_gb_per_sequence):
     return floor(maximum(usable_gb - weights_gb, 0.0) / kv_gb_per_sequence)
 
 
-def prefill_flops(active_params_b, layers, attention_heads, attn_dim, input_tokens):
+def attended_tokens(context_tokens, layers, sliding_window, sliding_window_layers):
+    """Tokens one layer attends to, averaged over the layers. [tokens]
+
+    Notes
+    -----
+    Full-attention layers attend the whole context, sliding-window layers min(context, window):
+    ((layers − n_swa) × context + n_swa × min(context, window)) / layers. gpt-oss alternates 128-token
+    sliding-window and full layers (its config.json ``sliding_window``, ``layer_types``); engines keep only the
+    window's KV for those layers (vLLM's hybrid KV-cache manager, TensorRT-LLM's variable window attention).
+    """
+    swa = minimum(sliding_window_layers, layers)
+    windowed = where(sliding_window > 0, minimum(context_tokens, sliding_window), context_tokens)
+    return ((layers - swa) * context_tokens + swa * windowed) / layers
+
+
+def prefill_flops(active_params_b, layers, attention_heads, attn_dim, input_tokens, attended_input_tokens=None):
     """FLOPs to process one prompt. [FLOP]
 
     Notes
     -----
-    2 × active_params × input  (matrix multiplies)  +  2 × layers × heads × attn_dim × input²
-    (causal QKᵀ and AV, half of the square each)
+    2 × active_params × input  (matrix multiplies)  +  2 × layers × heads × attn_dim × input × attended
+    (causal QKᵀ and AV, half of the square each; attended = input without sliding windows, `attended_tokens`)
     """
-    return 2e9 * active_params_b * input_tokens + 2.0 * layers * attention_heads * attn_dim * input_tokens ** 2
+    attended = input_tokens if attended_input_tokens is None else attended_input_tokens
+    return 2e9 * active_params_b * input_tokens + 2.0 * layers * attention_heads * attn_dim * input_tokens * attended
+
+
+def routed_active_params_b(params_b, active_params_b, experts, experts_per_token):
+    """Parameters of the routed experts one token uses (mixture of experts; 0 for dense models). [B]
+
+    Notes
+    -----
+    total = shared + E × e and active = shared + k × e give one expert e = (total − active) / (E − k) and the
+    routed share of the active parameters k × e.
+    """
+    per_expert = (params_b - active_params_b) / maximum(experts - experts_per_token, 1.0)
+    return where(experts > experts_per_token, experts_per_token * per_expert, 0.0)
+
+
+def alltoall_time_s(layers, hidden_size, experts_per_token, concurrency, tp, interconnect_gb_s, latency_us):
+    """Expert-parallel dispatch and combine of one decode step (mixture of experts over ``tp`` GPUs). [s]
+
+    Notes
+    -----
+    Each MoE layer sends every token to its k experts (dispatch, 1 byte per value: FP8) and back (combine,
+    2 bytes: BF16). A GPU holds concurrency / tp of the tokens and 1/tp of the experts, so it sends
+    concurrency / tp × k × hidden × 3 B × (tp − 1)/tp over its link:
+    time = layers × (2 × latency + that / interconnect). 0 for tp = 1 (DeepSeek-V3 report §3.2.2; DeepEP).
+    """
+    message = concurrency / tp * experts_per_token * hidden_size * 3.0 * (tp - 1) / tp
+    return where(tp > 1, layers * (2.0 * latency_us * 1e-6 + message / (interconnect_gb_s * 1e9)), 0.0)
 
 
 def prefill_time_s(prefill_flops, tp, peak_tflops, compute_efficiency):
@@ -150,30 +198,43 @@ def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, conc
     return maximum(memory, compute)
 
 
-def allreduce_time_s(layers, hidden_size, concurrency, tp, interconnect_gb_s, latency_us):
+def allreduce_time_s(layers, hidden_size, concurrency, tp, interconnect_gb_s, latency_us, per_layer=2.0):
     """Tensor-parallel all-reduces of one decode step. [s]
 
     Notes
     -----
-    Two all-reduces per layer of concurrency × hidden × 2 bytes (bf16 activations); a ring moves
-    2 (tp − 1)/tp of the message over each GPU's link: time = 2 × layers × (latency + bytes ×
-    2 (tp − 1)/tp / interconnect). 0 for tp = 1.
+    ``per_layer`` all-reduces per layer (2 for a dense layer: attention and MLP; 1 for a mixture-of-experts
+    layer, whose experts exchange tokens by all-to-all instead, `alltoall_time_s`) of concurrency × hidden × 2
+    bytes (bf16 activations); a ring moves 2 (tp − 1)/tp of the message over each GPU's link:
+    time = per_layer × layers × (latency + bytes × 2 (tp − 1)/tp / interconnect). 0 for tp = 1.
     """
     message = concurrency * hidden_size * 2.0
     per_reduce = latency_us * 1e-6 + message * 2.0 * (tp - 1) / tp / (interconnect_gb_s * 1e9)
-    return where(tp > 1, 2.0 * layers * per_reduce, 0.0)
+    return where(tp > 1, per_layer * layers * per_reduce, 0.0)
 
 
-def tpot_s(step_time_s, concurrency, prefill_time_s, output_tokens):
+def speculative_step_factor(layers, draft_tokens):
+    """Time of a speculative step over a plain one (the draft head's own step: about one more layer). [unitless]
+
+    Notes
+    -----
+    1 + 1 / layers where a draft head (an MTP module or an EAGLE layer, one decoder layer each) runs, else 1.
+    The verification of 1 + draft tokens per sequence is counted in the compute roofline (`_at`).
+    """
+    return where(draft_tokens > 0, 1.0 + 1.0 / layers, 1.0)
+
+
+def tpot_s(step_time_s, concurrency, prefill_time_s, output_tokens, acceptance_length=1.0):
     """Mean time per output token with chunked prefill interleaved. [s]
 
     Notes
     -----
     Each sequence's prefill takes prefill_time of the replica; a batch of B sequences finishing
     every output_tokens × TPOT needs B × prefill_time of prefill in that span, so
-    TPOT = step + B × prefill_time / output_tokens.
+    TPOT = step / acceptance_length + B × prefill_time / output_tokens (speculative decoding accepts
+    ``acceptance_length`` tokens per sequence and step, the verified one included; 1 without it).
     """
-    return step_time_s + concurrency * prefill_time_s / output_tokens
+    return step_time_s / acceptance_length + concurrency * prefill_time_s / output_tokens
 
 
 def concurrency_within(budget_s, step_intercept_memory_s, step_slope_memory_s, step_slope_compute_s,
@@ -231,19 +292,39 @@ def power_w(tdp_w, busy_fraction, idle_fraction=0.4, util_fraction=0.6):
 
 # -- solving ---------------------------------------------------------------------------------------
 def _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, p):
-    """What a replica of ``tp`` GPUs is before any concurrency is chosen: memory, prefill, links."""
-    weights = weights_gb(m["params_b"], precision_bytes)
-    kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"])
-    kv_seq = kv_gb_per_sequence(kv_token, input_tokens, output_tokens)
+    """What a replica of ``tp`` GPUs is before any concurrency is chosen: memory, prefill, links, step costs."""
+    draft = speculative_step_factor(m["layers"], p.get("spec_draft_tokens", 0.0))  # + one layer's weights and KV
+    weights = weights_gb(m["params_b"], precision_bytes) * draft
+    kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"]) * draft
+    window = (m["layers"], m["sliding_window"], m["sliding_window_layers"])
+    kv_seq = kv_gb_per_sequence(kv_token, attended_tokens(input_tokens + output_tokens, *window), 0.0)
     usable = usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"])
     attn_dim = where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
+    moe = m["experts"] > 0
+    # the busiest GPU of an expert-parallel replica computes `expert_imbalance` × the mean routed load
+    routed = routed_active_params_b(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"])
+    compute_params = m["active_params_b"] + where(tp > 1, routed * (p.get("expert_imbalance", 1.0) - 1.0), 0.0)
+    link = where(tp > g["scale_up_gpus"], SCALE_OUT_GB_S, g["interconnect_gb_s"])
     return dict(tp=tp, weights_gb=weights, kv_token=kv_token, kv_gb_per_sequence=kv_seq, usable_gb=usable,
                 max_concurrency=max_concurrency(usable, weights, kv_seq), attn_dim=attn_dim,
-                prefill_s=prefill_time_s(prefill_flops(m["active_params_b"], m["layers"], m["attention_heads"],
-                                                       attn_dim, input_tokens), tp, peak_tflops, p["compute_efficiency"]),
-                context=input_tokens + output_tokens / 2.0,
-                link=where(tp > GPUS_PER_NODE, SCALE_OUT_GB_S, g["interconnect_gb_s"]),
-                overhead_s=p["step_overhead_us_per_layer"] * 1e-6 * m["layers"])
+                prefill_s=prefill_time_s(prefill_flops(compute_params, m["layers"], m["attention_heads"], attn_dim,
+                                                       input_tokens, attended_tokens(input_tokens, *window)),
+                                         tp, peak_tflops, p["compute_efficiency"]),
+                context=attended_tokens(input_tokens + output_tokens / 2.0, *window), compute_params=compute_params,
+                link=link, moe=moe, allreduces=where(moe, 1.0, 2.0), draft=draft,
+                verified=1.0 + p.get("spec_draft_tokens", 0.0), acceptance=p.get("spec_acceptance", 1.0),
+                overhead_s=p.get("step_overhead_us", 0.0) * 1e-6
+                + p["step_overhead_us_per_layer"] * 1e-6 * m["layers"])
+
+
+def _comm_s(r, m, concurrency, p, latency=True):
+    """All-reduces, and for mixture of experts the all-to-alls, of one step at ``concurrency``. [s]"""
+    latency_us = p["allreduce_latency_us"] if latency else 0.0
+    reduce = allreduce_time_s(m["layers"], m["hidden_size"], concurrency, r["tp"], r["link"], latency_us,
+                              r["allreduces"])
+    exchange = alltoall_time_s(m["layers"], m["hidden_size"], m["experts_per_token"], concurrency, r["tp"],
+                               r["link"], latency_us)
+    return reduce + where(r["moe"], exchange, 0.0)
 
 
 def _at(r, m, g, precision_bytes, peak_tflops, output_tokens, concurrency, p):
@@ -251,47 +332,78 @@ def _at(r, m, g, precision_bytes, peak_tflops, output_tokens, concurrency, p):
     tp = r["tp"]
     read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"],
                            concurrency, precision_bytes)
-    roofline = decode_step_time_s(read, r["kv_token"], r["context"], concurrency, m["active_params_b"], m["layers"],
-                                  m["attention_heads"], r["attn_dim"], tp, peak_tflops, g["memory_bandwidth_tb_s"],
-                                  p["compute_efficiency"], p["memory_efficiency"])
-    comm = allreduce_time_s(m["layers"], m["hidden_size"], concurrency, tp, r["link"], p["allreduce_latency_us"])
-    step = roofline + comm + r["overhead_s"]
-    tpot = tpot_s(step, concurrency, r["prefill_s"], output_tokens)
+    # a speculative step verifies 1 + draft tokens per sequence: that many times the compute, the same reads
+    roofline = decode_step_time_s(read * r["draft"], r["kv_token"], r["context"], concurrency, r["compute_params"],
+                                  m["layers"], m["attention_heads"], r["attn_dim"], tp, peak_tflops / r["verified"],
+                                  g["memory_bandwidth_tb_s"], p["compute_efficiency"], p["memory_efficiency"])
+    comm = _comm_s(r, m, concurrency, p)
+    step = (roofline + comm + r["overhead_s"]) * where(r["verified"] > 1, r["draft"], 1.0)
+    tpot = tpot_s(step, concurrency, r["prefill_s"], output_tokens, r["acceptance"])
     return dict(weights_gb=r["weights_gb"], kv_gb_per_sequence=r["kv_gb_per_sequence"], usable_gb=r["usable_gb"],
                 max_concurrency=r["max_concurrency"], prefill_s=r["prefill_s"], step_s=step, comm_s=comm,
                 roofline_s=roofline, tpot_s=tpot, ttft_s=ttft_s(r["prefill_s"], tpot))
+
+
+def batch_ceiling(max_sequences, max_tokens_per_step, input_tokens, output_tokens):
+    """The largest batch the engine schedules. [sequences]
+
+    Notes
+    -----
+    min(max_sequences, max_tokens_per_step / (1 + input / output)): with chunked prefill every step carries
+    the batch's decode tokens and, in steady state, input / output prefill tokens per sequence, within the
+    engine's token budget (TensorRT-LLM ``max_num_tokens``, vLLM ``max_num_batched_tokens``).
+    """
+    return minimum(max_sequences, maximum(floor(max_tokens_per_step / (1.0 + input_tokens / output_tokens)), 1.0))
 
 
 def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, ttft_limit_ms,
                      tpot_limit_ms, concurrency, p):
     """Every quantity at the largest concurrency one tp allows (scalars, or arrays of points).
 
-    The concurrency is the given one, or the largest within the memory and the limits
-    (`concurrency_within`, exact for dense models; for mixture of experts the weights read grow with the
+    The concurrency is the given one, or the largest within the memory, the engine's batch ceiling and the
+    limits (`concurrency_within`, exact for dense models; for mixture of experts the weights read grow with the
     batch, so it iterates from the memory limit: the odd iterates stay below the fixed point, so the
     limits hold). ``rate`` is the output tokens/s per GPU, −1 where nothing meets the limits.
     """
     r = _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, p)
-    cap = minimum(r["max_concurrency"], p["max_concurrency"])
+    cap = minimum(r["max_concurrency"], batch_ceiling(p["max_concurrency"], p.get("max_tokens_per_step", math.inf),
+                                                      input_tokens, output_tokens))
     bandwidth = tp * g["memory_bandwidth_tb_s"] * 1e12 * p["memory_efficiency"]
     # TPOT(B) = max(a + b·B, c·B) + fixed + slope·B: the coefficients of `_at`'s equations
-    fixed = allreduce_time_s(m["layers"], m["hidden_size"], 0.0, tp, r["link"], p["allreduce_latency_us"]) \
-        + r["overhead_s"]
-    slope = allreduce_time_s(m["layers"], m["hidden_size"], 1.0, tp, r["link"], 0.0) + r["prefill_s"] / output_tokens
+    # speculative decoding: TPOT = K × (step) + prefill share with K = draft factor / acceptance, so the step
+    # may take budget / K and the prefill share counts 1 / K as much against it
+    k = where(r["verified"] > 1, r["draft"], 1.0) / r["acceptance"]
+    fixed = _comm_s(r, m, 0.0, p) + r["overhead_s"]
+    slope = _comm_s(r, m, 1.0, p, latency=False) + r["prefill_s"] / output_tokens / k
     kv_slope = r["kv_token"] * r["context"] / bandwidth
-    flops_slope = decode_step_time_s(0.0, 0.0, r["context"], 1.0, m["active_params_b"], m["layers"],
-                                     m["attention_heads"], r["attn_dim"], tp, peak_tflops, 1.0,
+    flops_slope = decode_step_time_s(0.0, 0.0, r["context"], 1.0, r["compute_params"], m["layers"],
+                                     m["attention_heads"], r["attn_dim"], tp, peak_tflops / r["verified"], 1.0,
                                      p["compute_efficiency"], math.inf)
     budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]),
-                     ttft_limit_ms / (1000.0 * p["ttft_tail"]) - r["prefill_s"])
-    batch = cap
+                     ttft_limit_ms / (1000.0 * p["ttft_tail"]) - r["prefill_s"]) / k
+    def within(b):  # the largest concurrency within the limits if the weights read were those of b sequences
+        read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"], b,
+                               precision_bytes) * r["draft"]
+        return minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, kv_slope, flops_slope, fixed, slope))
+
     moe = m["experts"] > 0
-    for _ in range(5 if (moe.any() if isinstance(moe, np.ndarray) else moe) else 1):
-        read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"],
-                               maximum(batch, 1.0), precision_bytes)
-        batch = minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, kv_slope, flops_slope, fixed, slope))
-    batch = where(concurrency == concurrency, concurrency, floor(batch))  # a given concurrency (not NaN) wins
-    fits = cap >= 1
+    if moe.any() if isinstance(moe, np.ndarray) else moe:
+        # the weights read grow with the batch, so TPOT(B) is increasing but not linear: bisect (in log B)
+        # for the largest B whose own weights read still leave B within the limits
+        low, high = 1.0 + 0.0 * cap, maximum(cap, 1.0)
+        feasible = within(low) >= low
+        for _ in range(14):  # B within 0.05 % of the largest (log2(4096) / 2^14)
+            middle = np.sqrt(low * high)
+            ok = within(middle) >= middle
+            low, high = where(ok, middle, low), where(ok, high, middle)
+        batch = where(moe, where(feasible, low, 0.0), within(1.0))
+    else:
+        batch = within(1.0)
+    # whole sequences, except in the fit (``continuous_concurrency``), whose least squares needs residuals that
+    # change smoothly with the factors
+    batch = batch if p.get("continuous_concurrency") else floor(batch * (1.0 + 1e-9))
+    batch = where(concurrency == concurrency, concurrency, batch)  # a given concurrency (not NaN) wins
+    fits = r["max_concurrency"] >= 1
     ok = fits & (batch >= 1) & (batch <= cap)
     point = _at(r, m, g, precision_bytes, peak_tflops, output_tokens, maximum(batch, 1.0), p)
     point.update(tp=tp + 0.0 * cap, concurrency=maximum(batch, 1.0), fits=fits, meets=ok,
@@ -327,9 +439,20 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, outp
     message); ``fits`` is False where no tp holds the weights and one sequence.
     """
     best = None
+    # a replica stays within its scale-up (NVLink / Infinity Fabric) domain unless no such replica holds the model
+    fits_within = False
+    for tp in tps:
+        fits_within = fits_within | ((tp <= g["scale_up_gpus"]) & (max_concurrency(
+            usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights_gb(m["params_b"], precision_bytes),
+            1e-12) >= 1))
+    if len(tps) > 1 and isinstance(fits_within, (bool, np.bool_)) and fits_within:
+        tps = [tp for tp in tps if tp <= g["scale_up_gpus"]]  # one point: skip the replicas it may not use
     for tp in tps:
         point = _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
                                  ttft_limit_ms, tpot_limit_ms, concurrency, p)
+        if len(tps) > 1:
+            eligible = np.logical_or(tp <= g["scale_up_gpus"], np.logical_not(fits_within))
+            point["rate"] = where(eligible, point["rate"], -2.0)
         if best is None:
             best, fits = point, point["fits"]
             continue
@@ -386,16 +509,30 @@ def _arrays(specs):
     return {k: _column([s[k] for s in specs]) for k in specs[0]}
 
 
-def efficiency_factor(calibration, vendor, precision):
-    """The fitted software factor of a vendor (NVIDIA = 1) times that of FP4 kernels. [unitless]"""
-    return calibration.get(f"vendor_efficiency_{normalize_key(vendor)}", 1.0) * (
+SOFTWARE_PERIODS = (2024, 2025, 2026)
+"""Software periods a vendor's efficiency is fitted for (the measurement's year: MLPerf v4.1 = 2024, v5.1 = 2025,
+v6.0 = 2026). Estimates use the newest; NVIDIA's newest period is the reference (1)."""
+
+
+def software_period(as_of):
+    """The period of a measurement dated ``as_of`` ('2025-09-04'; undated or older → the first period)."""
+    text = str(as_of)
+    year = int(text[:4]) if text[:4].isdigit() else SOFTWARE_PERIODS[0]
+    return min(max(year, SOFTWARE_PERIODS[0]), SOFTWARE_PERIODS[-1])
+
+
+def efficiency_factor(calibration, vendor, precision, period=None):
+    """The fitted software factor of a vendor in a period (default the newest; NVIDIA's newest = 1) times that of
+    FP4 kernels. [unitless]"""
+    period = SOFTWARE_PERIODS[-1] if period is None else period
+    return calibration.get(f"software_{normalize_key(vendor)}_{period}", 1.0) * (
         calibration.get("fp4_efficiency", 1.0) if precision == "fp4" else 1.0)
 
 
 def scaled(calibration, factor):
     """The calibration with both efficiencies multiplied by ``factor`` (a number or an array of points)."""
-    return dict(calibration, compute_efficiency=calibration["compute_efficiency"] * factor,
-                memory_efficiency=calibration["memory_efficiency"] * factor)
+    return dict(calibration, compute_efficiency=minimum(calibration["compute_efficiency"] * factor, 1.0),
+                memory_efficiency=minimum(calibration["memory_efficiency"] * factor, 1.0))
 
 
 # -- the estimate -----------------------------------------------------------------------------------
@@ -403,11 +540,11 @@ FIELDS = ("model", "gpu", "precision", "kv_precision", "input_tokens", "output_t
           "tpot_limit_ms", "output_tokens_per_s_per_gpu", "total_tokens_per_s_per_gpu", "concurrency", "tp",
           "ttft_ms", "tpot_ms", "fits", "meets_limits", "weights_gb", "kv_gb_per_sequence", "max_concurrency",
           "usable_memory_gb", "prefill_ms", "decode_step_ms", "allreduce_ms", "power_w_per_gpu", "basis",
-          "anchor_factor", "anchor_source", "expected_error")
+          "anchor_factor", "anchor_source", "expected_error", "speculative", "acceptance_length")
 
 
 def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None, output_tokens=None, ttft_ms=None,
-             tpot_ms=None, tp=None, concurrency=None, catalog=None):
+             tpot_ms=None, tp=None, concurrency=None, speculative=None, acceptance_length=None, catalog=None):
     """The largest throughput one replica of ``model`` on ``gpu`` sustains within the latency limits.
 
     Parameters
@@ -430,6 +567,13 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
         GPUs per replica (tensor parallel); default: the one with the most tokens/s per GPU.
     concurrency : int, optional
         Fix the concurrent sequences per replica (closed loop) instead of the largest that meets the limits.
+    speculative : str, optional
+        Speculative decoding: None (default), ``mtp`` (multi-token prediction, DeepSeek-V3/R1) or ``eagle``
+        (an EAGLE draft head, 3 draft tokens per step).
+    acceptance_length : numeric, optional
+        Accepted tokens per sequence and step, the verified one included (≥ 1, at most 1 + draft tokens).
+        Default for ``mtp`` on a model with MTP modules: the value fitted on SemiAnalysis InferenceX's MTP rows
+        (``acceptance_length_mtp``, from the DeepSeek-V3 report's 1.85); otherwise it must be given. [tokens]
 
     Returns
     -------
@@ -438,18 +582,19 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
         ``concurrency``, ``tp``, ``ttft_ms``/``tpot_ms`` (p99, as the limits), ``fits``,
         ``meets_limits``, ``weights_gb``, ``kv_gb_per_sequence``, ``basis`` (measured where a
         measured throughput of this GPU, model and precision anchors the estimate, else estimated)
-        and ``expected_error`` (relative error of this basis in the leave-one-GPU-out back-test).
+        and ``expected_error`` (mean |relative error| in the leave-one-GPU-out back-test of this basis, vendor
+        and dense/MoE, `expected_error`).
     """
     check_arguments(input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
                     tp=tp, concurrency=concurrency)  # docs/limits.md
     cat = load_catalog(catalog)
     model_id = tuple(sorted(model.items())) if isinstance(model, dict) else normalize_key(model)
     key = (cat.fingerprint, model_id, normalize_key(gpu), precision, kv_precision, input_tokens,
-           output_tokens, ttft_ms, tpot_ms, tp, concurrency)
+           output_tokens, ttft_ms, tpot_ms, tp, concurrency, speculative, acceptance_length)
     cached = _CACHE.get(key)
     if cached is None:
         cached = _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms,
-                           tp, concurrency)
+                           tp, concurrency, speculative, acceptance_length)
         if len(_CACHE) > 4096:
             _CACHE.clear()
         _CACHE[key] = cached
@@ -474,7 +619,37 @@ def _positive(name, value, default):
     return number
 
 
-def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency):
+MTP_MODELS = ("deepseek_r1",)
+"""Models whose checkpoint carries multi-token-prediction modules (config.json num_nextn_predict_layers = 1)."""
+
+
+def speculation(model_key, speculative, acceptance_length, calibration):
+    """(draft tokens per step, acceptance length) of a speculative-decoding choice; one line names a bad one."""
+    if speculative is None or (isinstance(speculative, str) and normalize_key(speculative) in ("", "none")):
+        if acceptance_length is not None:
+            raise InputError("acceptance_length needs speculative='mtp' or 'eagle' — give one, or drop acceptance_length")
+        return 0.0, 1.0
+    method = normalize_key(speculative) if isinstance(speculative, str) else speculative
+    if method not in SPECULATIVE:
+        raise InputError(f"unknown speculative {speculative!r} — use mtp, eagle or none")
+    draft = SPECULATIVE[method]
+    if acceptance_length is None:
+        if method == "mtp" and model_key in MTP_MODELS:
+            return draft, calibration.get("acceptance_length_mtp", MTP_ACCEPTANCE_START)
+        raise InputError(f"no cited acceptance length for {model_key} with {method} — give acceptance_length "
+                         f"(accepted tokens per step, 1 to {1 + draft:g})")
+    length = _positive("acceptance_length", acceptance_length, None)
+    if length < 1:
+        raise InputError(f"acceptance_length {acceptance_length!r} is below 1 — it counts the verified token too: "
+                         f"give 1 (nothing accepted) to {1 + draft:g}")
+    if length > 1 + draft:
+        raise InputError(f"acceptance_length {acceptance_length!r} exceeds 1 + {draft:g} draft tokens of {method} — "
+                         f"give at most {1 + draft:g}")
+    return draft, length
+
+
+def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency,
+              speculative=None, acceptance_length=None):
     gpu_key = cat.check_gpu(gpu)
     if isinstance(model, dict):
         model_key, m = str(model.get("model", "custom")), architecture(model)
@@ -495,16 +670,22 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         tp = _positive("tp", tp, None)
         if tp != int(tp):
             raise InputError(f"tp must be a whole number of GPUs, not {tp!r}")
+    if tp is not None and m["attention_heads"] % tp:
+        divisors = ", ".join(f"{t:g}" for t in TP_CHOICES if m["attention_heads"] % t == 0)
+        raise InputError(f"tp {tp:g} does not divide {model_key}'s {m['attention_heads']:g} attention heads — "
+                         f"use one of {divisors}")
     fixed = math.nan if concurrency is None else _positive("concurrency", concurrency, None)
     vendor = cat.gpu_vendors[gpu_key]
     peak = peak_tflops(g, precision, gpu_key)
     p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
+    draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
+    p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
     q = _solve(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, TP_CHOICES if tp is None else (tp,),
                float(shape[0]), float(shape[1]), limits[0], limits[1], fixed, p)
     out_rate = q["output_tokens_per_s_per_gpu"]
     basis, factor, anchor_source = "estimated", 1.0, ""
     anchor = cat.anchors.get((gpu_key, model_key, precision))
-    if anchor is not None and q["meets"]:
+    if anchor is not None and q["meets"] and draft == 0:  # anchors are measured without speculative decoding
         factor_key = (cat.fingerprint, gpu_key, model_key, precision, kv_precision)
         if factor_key not in _ANCHOR_FACTORS:
             _ANCHOR_FACTORS[factor_key] = anchor_factor(cat, anchor, m, g, vendor, kv_precision)
@@ -525,7 +706,15 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         allreduce_ms=q["comm_s"] * 1000.0,
         power_w_per_gpu=float(power_w(g["tdp_w"], min(1.0, q["roofline_s"] / q["step_s"]))),
         basis=basis, anchor_factor=factor, anchor_source=anchor_source,
-        expected_error=errors.get(f"expected_error_{basis}", math.nan))
+        expected_error=expected_error(errors, basis, vendor, m["experts"] > 0),
+        speculative=normalize_key(speculative) if draft else "none", acceptance_length=acceptance)
+
+
+def expected_error(calibration, basis, vendor, moe):
+    """Mean |relative error| of the back-test for this case: basis (measured | estimated), the GPU's vendor and
+    dense or mixture-of-experts (``expected_error_estimated_nvidia_moe``), else the basis' overall figure."""
+    overall = calibration.get(f"expected_error_{basis}", math.nan)
+    return calibration.get(f"expected_error_{basis}_{normalize_key(vendor)}_{'moe' if moe else 'dense'}", overall)
 
 
 def servable(est):
@@ -551,7 +740,7 @@ def architecture(spec):
     out["kv_heads"] = float(spec.get("kv_heads") or heads)
     out["head_dim"] = float(spec.get("head_dim") or out["hidden_size"] / heads)
     out["context_length"] = float(spec.get("context_length") or 131072)
-    for k in ("experts", "experts_per_token", "kv_latent_dim"):
+    for k in ("experts", "experts_per_token", "kv_latent_dim", "sliding_window", "sliding_window_layers"):
         out[k] = float(spec.get(k) or 0.0)
     for k, v in out.items():
         if not math.isfinite(v) or v < 0:
@@ -592,11 +781,13 @@ def anchor_factor(cat, anchor, m, g, vendor, kv_precision):
     """measured ÷ modelled throughput at the anchor's own conditions (its shape, limits and tp)."""
     p = cat.serving_calibration
     input_tokens = anchor.get("input_tokens") or p.get(f"input_tokens_{anchor.get('dataset', '')}", DEFAULT_INPUT_TOKENS)
+    output_tokens = anchor.get("output_tokens") or p.get(f"output_tokens_{anchor.get('dataset', '')}",
+                                                         DEFAULT_OUTPUT_TOKENS)
     tp = anchor.get("tp")
     point = _solve(m, g, PRECISIONS[anchor["precision"]], PRECISIONS[kv_precision],
                    peak_tflops(g, anchor["precision"], anchor["gpu"]), TP_CHOICES if tp is None else (float(tp),),
-                   float(input_tokens), float(anchor["output_tokens"]), anchor.get("ttft_ms", math.inf),
+                   float(input_tokens), float(output_tokens), anchor.get("ttft_ms", math.inf),
                    anchor.get("tpot_ms", math.inf), math.nan,
-                   scaled(p, efficiency_factor(p, vendor, anchor["precision"])))
+                   scaled(p, efficiency_factor(p, vendor, anchor["precision"], software_period(anchor.get("as_of")))))
     modelled = point["output_tokens_per_s_per_gpu"]
     return anchor["tokens_per_s"] / modelled if modelled > 0 else 1.0

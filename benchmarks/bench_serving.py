@@ -2,7 +2,7 @@
 
     python benchmarks/bench_serving.py
 
-Target (issue 9): one scalar estimate() ≤ 100 µs. estimate() caches its results by argument content
+Target (issues 9 and 17): one scalar estimate() ≤ 100 µs, for mixture-of-experts models too. estimate() caches its results by argument content
 (catalog fingerprint included), so a workbook or a planner that asks again pays a lookup; the first
 call for a new combination solves the model over every tensor-parallel size and a concurrency grid.
 """
@@ -28,7 +28,8 @@ def uncached(model, gpu, **kwargs):
 def main():
     cat = atlas_xl.load_catalog()
     atlas_xl.estimate("llama_70b", "h100_sxm")  # anchors computed once per catalog
-    for model, gpu in (("llama_70b", "h100_sxm"), ("llama_8b", "a100_80gb"), ("deepseek_r1", "b200")):
+    for model, gpu in (("llama_70b", "h100_sxm"), ("llama_8b", "a100_80gb"), ("deepseek_r1", "b200"),
+                       ("gpt_oss_120b", "b200")):
         row(f"estimate() {model} on {gpu}, first call", median_seconds(lambda: uncached(model, gpu), 7, 200), 100e-6)
     row("estimate() repeated call (cached)", median_seconds(lambda: atlas_xl.estimate("llama_70b", "h100_sxm"), 7, 5000),
         100e-6)

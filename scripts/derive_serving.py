@@ -12,6 +12,7 @@ Writes
 * catalogs/throughput.csv — the measured anchors: the MLPerf Server point of each GPU/model.
 * catalogs/serving_calibration.csv — the fitted factors (`atlas_xl.calibration.fit` on every point).
 """
+import math
 import re
 import sys
 from pathlib import Path
@@ -35,8 +36,21 @@ MODELS = dict(BENCH_MODELS, **{
     "Llama-3.3-70B-Instruct (FP4 on B200/GB200, FP8 on H200/H100)": "llama_70b",
     "Llama-3.1-405B-Instruct (FP4 on B200/GB200, FP8 on H200/H100)": "llama_405b",
 })
-DATASETS = {"llama_70b": "mlperf_openorca", "llama_8b": "mlperf_cnn_dailymail", "llama_405b": "mlperf_405b_mix"}
-"""MLPerf's datasets by model: their mean input length is not in the result logs, so it is fitted."""
+DATASETS = {"llama_70b": "mlperf_openorca", "llama_8b": "mlperf_cnn_dailymail", "llama_405b": "mlperf_405b_mix",
+            "deepseek_r1": "mlperf_deepseek_r1", "gpt_oss_120b": "mlperf_gpt_oss", "mixtral_8x7b": "mlperf_mixtral"}
+"""MLPerf's datasets by model: their mean input length is not in the result logs, so it is fitted (and the mean
+output length of gpt-oss-120b, which its v6.0 logs do not give either)."""
+V6_GPUS = (("GB200", "gb200"), ("B200", "b200"), ("H200", "h200"), ("MI300X", "mi300x"), ("MI355X", "mi355x"))
+V6_MODELS = {"llama2-70b-99": "llama_70b", "llama2-70b-99.9": "llama_70b", "llama3.1-8b": "llama_8b",
+             "llama3.1-405b": "llama_405b", "deepseek-r1": "deepseek_r1", "gpt-oss-120b": "gpt_oss_120b",
+             "mixtral-8x7b": "mixtral_8x7b"}
+LLAMA_8B_OUTPUT = 128.6
+"""Mean output tokens of MLPerf's Llama-3.1-8B dataset (CNN/DailyMail): v6.0 logs leave it blank; the v5.1 logs
+(shared/data/llm_inference_benchmarks.csv, tokens/s ÷ samples/s) give 128-129."""
+BENCHMARKS = ("mlperf_server", "mlperf_interactive", "mlperf_offline", "trtllm_max_load", "inferencex",
+              "inferencex_mtp")
+"""The families fitted and back-tested (inferencex_mtp: InferenceX rows with multi-token-prediction speculative
+decoding, predicted with speculative='mtp')."""
 INFERENCEX_GPUS = {"h100": "h100_sxm", "h200": "h200", "b200": "b200", "gb200": "gb200", "mi300x": "mi300x",
                    "mi355x": "mi355x", "mi325x": "mi325x"}
 
@@ -51,7 +65,8 @@ def _precision(text, gpu):
     return None, "precision not stated in the result: left out"
 
 
-def mlperf_points(data):
+def mlperf_rows(data):
+    """The MLPerf rows of llm_inference_benchmarks.csv (v4.x-v5.1), one per submission."""
     bench = pd.read_csv(data / "llm_inference_benchmarks.csv")
     bench = bench[bench.scenario.str.contains("MLPerf", na=False) & bench.gpu.isin(GPUS) & bench.model.isin(MODELS)]
     bench = bench.drop_duplicates(subset=["source"]).copy()
@@ -71,22 +86,63 @@ def mlperf_points(data):
     limits = bench.notes.str.extract(r"TTFT<=([\d.]+) ms, TPOT<=([\d.]+) ms").astype(float)
     bench["ttft_limit"], bench["tpot_limit"] = limits[0], limits[1]
     bench["out_len"] = bench.output_len.str.extract(r"mean ([\d.]+)")[0].astype(float)
+    bench = bench.rename(columns={"tokens_per_s_per_gpu": "per_gpu"})[
+        ["gpu_key", "model_key", "kind", "prec", "prec_note", "round", "per_gpu", "out_len", "ttft_limit", "tpot_limit",
+         "source", "date"]]
+    return bench
+
+
+def mlperf_v6_points(data):
+    """MLPerf Inference v6.0 rows in the shape of `mlperf_rows` (power-capped systems left out)."""
+    v6 = pd.read_csv(data / "mlperf_v6_0.csv")
+    gpu = [next((k for name, k in V6_GPUS if name in str(a)), None) for a in v6.accelerator]
+    v6 = v6.assign(gpu_key=gpu, model_key=v6.benchmark.map(V6_MODELS))
+    v6 = v6[v6.gpu_key.notna() & v6.model_key.notna() & ~v6.accelerator.str.contains("Power Cap")
+            & v6.result_validity.eq("VALID")]
+    prec = v6.weight_data_types.str.lower().str.extract(r"(fp4|fp8|bf16|fp16)")[0]
+    out = v6.mean_output_tokens_per_sample.where(v6.model_key != "llama_8b", LLAMA_8B_OUTPUT)
+    offline = v6.scenario.eq("Offline")
+    return pd.DataFrame({
+        "gpu_key": v6.gpu_key, "model_key": v6.model_key, "kind": v6.scenario.str.lower(), "prec": prec,
+        "prec_note": "", "round": "v6.0", "per_gpu": v6.tokens_per_s_per_accel, "out_len": out,
+        "ttft_limit": v6.ttft_limit_ms.where(~offline), "tpot_limit": v6.tpot_limit_ms.where(~offline),
+        "source": [_v6_url(s) for s in v6.source],
+        "date": v6.results_published})
+
+
+def _v6_url(source):
+    """'owner/repo@commit:summary_results.json (+ path); …; MLCommons Details URL: …' → the MLCommons results
+    folder of the system, then the GitHub URL of the row's mlperf_log_summary.txt in the fork at its commit."""
+    found = re.match(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40}):\S+ \(\+ ([^)]+)\)", source)
+    details = re.search(r"MLCommons Details URL: (\S+)", source)
+    log = f"https://github.com/{found.group(1)}/blob/{found.group(2)}/{found.group(3)}" if found else source
+    return f"{details.group(1)} (log: {log})" if details else log
+
+
+def mlperf_points(data):
+    """One point per MLPerf round, GPU, model, precision and scenario: the lower median of its submissions."""
+    bench = pd.concat([mlperf_rows(data), mlperf_v6_points(data)], ignore_index=True)
     rows = []
-    for (gpu, model, kind, prec), group in bench.groupby(["gpu_key", "model_key", "kind", "prec"]):
-        newest = max(group["round"], key=lambda r: tuple(int(x) for x in r[1:].split(".")))
-        group = group[group["round"] == newest].sort_values("tokens_per_s_per_gpu")
+    for (gpu, model, kind, prec, rnd), group in bench.groupby(["gpu_key", "model_key", "kind", "prec", "round"]):
+        group = group.sort_values("per_gpu")
         pick = group.iloc[(len(group) - 1) // 2]
+        newest = rnd
+        if kind == "offline":
+            pick = pick.copy()
+            pick["ttft_limit"] = pick["tpot_limit"] = math.nan
         rows.append({
             "benchmark": f"mlperf_{kind}", "gpu": gpu, "model": model, "precision": prec, "tp": None,
-            "dataset": DATASETS[model], "input_tokens": None, "output_tokens": round(pick.out_len, 1),
+            "dataset": DATASETS[model], "input_tokens": None,
+            "output_tokens": round(pick.out_len, 1) if pick.out_len == pick.out_len else None,
             "ttft_ms": pick.ttft_limit if kind != "offline" else None,
             "tpot_ms": pick.tpot_limit if kind != "offline" else None,
-            "concurrency": None, "tokens_per_s": round(float(pick.tokens_per_s_per_gpu), 1),
+            "concurrency": None, "tokens_per_s": round(float(pick.per_gpu), 1),
             "source": pick.source, "as_of": _date(pick.date),
             "notes": "; ".join(n for n in (
                 f"MLPerf Inference {newest} closed {kind.title()}, lower median of {len(group)} submissions "
-                f"(range {group.tokens_per_s_per_gpu.min():.0f}-{group.tokens_per_s_per_gpu.max():.0f})",
-                "output tokens/s per accelerator; limits are p99", pick.prec_note) if n),
+                f"(range {group.per_gpu.min():.0f}-{group.per_gpu.max():.0f})",
+                "output tokens/s per accelerator; limits are p99", pick.prec_note,
+                ("result verified by MLCommons Association; per-accelerator figure derived" if rnd == "v6.0" else "")) if n),
         })
     return pd.DataFrame(rows)
 
@@ -109,46 +165,93 @@ def trtllm_points(data):
 
 
 def inferencex_points(data):
+    """DeepSeek-R1 points that ask the user's question: the most output tokens/s per GPU measured within a p99 TPOT
+    and TTFT. Per GPU, precision and request shape, a measured point is kept where its limits bind — no other point
+    of the same sweeps (any framework, tp, ep) is faster per GPU within the same p99 TPOT and TTFT — and its own
+    p99 TPOT and TTFT become the point's limits; the measured concurrency and tp are not given to the model.
+    Single node, no disaggregation; speculative (MTP) rows apart (`benchmark = inferencex_mtp`)."""
     x = pd.read_csv(data / "inferencex_dsr1.csv")
     flag = lambda c: x[c].astype(str).str.lower().eq("true")  # noqa: E731  (booleans with blanks)
-    x = x[~flag("disagg") & ~flag("is_multinode") & (x.spec_method == "none") & ~flag("dp_attention")
-          & x.gpu.isin(INFERENCEX_GPUS) & ((x.ep == 1) | (x.ep == x.tp))]
-    # the best framework at each configuration and concurrency (the thinned sweeps' frontier)
-    x = x.sort_values("output_tput_per_gpu_tok_s").drop_duplicates(
-        subset=["gpu", "precision", "isl", "osl", "tp", "concurrency"], keep="last")
+    x = x[~flag("disagg") & ~flag("is_multinode") & x.gpu.isin(INFERENCEX_GPUS) & x.tpot_p99_ms.notna()
+          & x.ttft_p99_ms.notna() & (x.output_tput_per_gpu_tok_s > 0)].copy()
+    # the limits and throughput as stored (rounded), so that the frontier holds for the stored numbers
+    x["tpot_p99_ms"], x["ttft_p99_ms"] = x.tpot_p99_ms.round(2), x.ttft_p99_ms.round(1)
+    x["output_tput_per_gpu_tok_s"] = x.output_tput_per_gpu_tok_s.round(2)
     rows = []
-    for r in x.itertuples():
-        rows.append({
-            "benchmark": "inferencex", "gpu": INFERENCEX_GPUS[r.gpu], "model": "deepseek_r1",
-            "precision": r.precision, "tp": int(r.tp), "dataset": "", "input_tokens": int(r.isl),
-            "output_tokens": int(r.osl), "ttft_ms": None, "tpot_ms": None, "concurrency": int(r.concurrency),
-            "tokens_per_s": round(float(r.output_tput_per_gpu_tok_s), 2), "source": r.run_url,
-            "as_of": _date(r.date),
-            "notes": f"SemiAnalysis InferenceX (Apache-2.0, attribution required): DeepSeek-R1-0528 {r.framework} "
-                     f"tp={int(r.tp)} ep={int(r.ep)} at {int(r.concurrency)} concurrent clients; median TPOT "
-                     f"{r.tpot_median_ms:.1f} ms; {r.source_repo}@{r.source_commit[:8]}",
-        })
+    for (gpu, precision, isl, osl, spec), group in x.groupby(["gpu", "precision", "isl", "osl", "spec_method"]):
+        tput, tpot, ttft = (group[c].to_numpy() for c in ("output_tput_per_gpu_tok_s", "tpot_p99_ms", "ttft_p99_ms"))
+        for i, r in enumerate(group.itertuples()):
+            within = (tpot <= tpot[i]) & (ttft <= ttft[i])
+            if (tput[within] > tput[i]).any() or (within & (tput == tput[i]) & (np.arange(len(tput)) < i)).any():
+                continue  # a faster (or an identical earlier) point within the same limits: this one does not bind
+            rows.append({
+                "benchmark": "inferencex" if spec == "none" else f"inferencex_{spec}", "gpu": INFERENCEX_GPUS[gpu],
+                "model": "deepseek_r1", "precision": precision, "tp": None, "dataset": "", "input_tokens": int(isl),
+                "output_tokens": int(osl), "ttft_ms": float(r.ttft_p99_ms), "tpot_ms": float(r.tpot_p99_ms),
+                "concurrency": None, "tokens_per_s": float(r.output_tput_per_gpu_tok_s), "source": r.run_url,
+                "as_of": _date(r.date),
+                "notes": f"SemiAnalysis InferenceX (Apache-2.0, attribution required): DeepSeek-R1-0528 {r.framework} "
+                         f"tp={int(r.tp)} ep={int(r.ep)} dp_attention={r.dp_attention} spec={spec} at "
+                         f"{int(r.concurrency)} concurrent clients; limits = this point's p99 TPOT/TTFT (median TPOT "
+                         f"{r.tpot_median_ms:.1f} ms); {r.source_repo}@{r.source_commit[:8]}",
+            })
     return pd.DataFrame(rows)
 
 
 def main(data_dir):
     from atlas_xl import calibration
-    from atlas_xl.catalog import SCHEMAS
+    from atlas_xl.catalog import SCHEMAS, load_catalog
 
     data = Path(data_dir)
     points = pd.concat([mlperf_points(data), trtllm_points(data), inferencex_points(data)], ignore_index=True)
-    points = points[points.tokens_per_s > 0]
+    points = points[(points.tokens_per_s > 0) & points.benchmark.isin(BENCHMARKS)]
     points = points.reindex(columns=[c.name for c in SCHEMAS["serving_benchmarks"][0]])
     points.to_csv(ROOT / "catalogs" / "serving_benchmarks.csv", index=False)
-    server = points[points.benchmark == "mlperf_server"]
-    anchors = server.rename(columns={"tokens_per_s": "tokens_per_s"}).copy()
+    write_tails(data)
+    server = points[points.benchmark == "mlperf_server"].sort_values("as_of")
+    anchors = server.drop_duplicates(subset=["gpu", "model", "precision"], keep="last")  # the newest round
     anchors = anchors.reindex(columns=[c.name for c in SCHEMAS["throughput"][0]])
     extra = pd.read_csv(ROOT / "scripts" / "throughput_extra.csv")
     throughput = pd.concat([anchors, extra], ignore_index=True).reindex(columns=anchors.columns)
     throughput.to_csv(ROOT / "catalogs" / "throughput.csv", index=False)
-    table = calibration.fit_table(points)
+    catalog = load_catalog(ROOT / "catalogs")  # with the tails just written
+    table = calibration.fit_table(points, catalog)
     table.to_csv(ROOT / "catalogs" / "serving_calibration.csv", index=False)
+    write_docs(calibration.markdown(calibration.backtest(points, load_catalog(ROOT / "catalogs"))))
     print(f"wrote {len(points)} serving benchmark points, {len(throughput)} anchors, {len(table)} fitted factors")
+
+
+def write_tails(data):
+    """The p99 / mean factors of TPOT and TTFT, measured: medians over MLPerf v6.0 Server/Interactive rows (TTFT:
+    open Poisson arrivals, what a service sees) and, for TPOT, InferenceX rows too; stated in
+    serving_calibration.csv (the fit does not move them)."""
+    v6 = pd.read_csv(data / "mlperf_v6_0.csv")
+    v6 = v6[v6.scenario != "Offline"]
+    x = pd.read_csv(data / "inferencex_dsr1.csv")
+    tpot = pd.concat([v6.tpot_p99_ms / v6.tpot_mean_ms, x.tpot_p99_ms / x.tpot_mean_ms]).dropna()
+    ttft = (v6.ttft_p99_ms / v6.ttft_mean_ms).dropna()
+    path = ROOT / "catalogs" / "serving_calibration.csv"
+    table = pd.read_csv(path)
+    table = table[~table.parameter.isin(["tpot_tail", "ttft_tail"])]
+    rows = pd.DataFrame([
+        {"parameter": "tpot_tail", "value": round(float(tpot.median()), 4), "units": "p99 / mean TPOT",
+         "source": "shared/data/mlperf_v6_0.csv (tpot_p99_ms / tpot_mean_ms) and SemiAnalysis InferenceX "
+                   "inferencex_dsr1.csv (tpot_p99_ms / tpot_mean_ms)", "as_of": "2026-06-11",
+         "notes": f"median of {len(tpot)} rows (interquartile {tpot.quantile(0.25):.2f}-{tpot.quantile(0.75):.2f})"},
+        {"parameter": "ttft_tail", "value": round(float(ttft.median()), 4), "units": "p99 / mean TTFT",
+         "source": "shared/data/mlperf_v6_0.csv (ttft_p99_ms / ttft_mean_ms, Server and Interactive: Poisson "
+                   "arrivals)", "as_of": "2026-04-01",
+         "notes": f"median of {len(ttft)} rows (interquartile {ttft.quantile(0.25):.2f}-{ttft.quantile(0.75):.2f})"}])
+    pd.concat([table, rows], ignore_index=True).to_csv(path, index=False)
+
+
+def write_docs(tables):
+    """docs/serving.md's back-test tables, between its markers, from `atlas_xl.calibration.markdown`."""
+    path = ROOT / "docs" / "serving.md"
+    text = path.read_text()
+    start, end = "<!-- backtest:start -->\n", "<!-- backtest:end -->"
+    head, rest = text.split(start)
+    path.write_text(head + start + tables + end + rest.split(end, 1)[1])
 
 
 if __name__ == "__main__":

@@ -146,7 +146,8 @@ def test_plan_and_rank_take_the_request_shape(capsys):
 
 def test_backtest_command(capsys):
     code, out, _ = run(capsys, "backtest")
-    assert code == 0 and "Leave-one-GPU-out" in out and "mlperf_server" in out and "InferenceX" in out
+    assert code == 0 and "Leave-one-GPU-out" in out and "Leave-one-model-out" in out and "Server" in out \
+        and "SemiAnalysis InferenceX" in out
 
 
 @pytest.mark.parametrize("command", COMMANDS)
