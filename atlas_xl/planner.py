@@ -700,7 +700,7 @@ class ReplicaSizes:
 
 
 def replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms):
-    """`ReplicaSizes` of ``model`` on ``gpu``: every tp of `atlas_xl.serving.TP_CHOICES` (or the given ``tp``)
+    """`ReplicaSizes` of ``model`` on ``gpu``: every tp that divides its attention heads (`atlas_xl.serving.tp_choices`; or the given ``tp``)
     and, for ``precision="best"``, every precision the GPU's tensor cores run natively. Refused with one line
     when none fits and meets the limits (naming the fix). Cached by content: plan() stays microseconds."""
     key = (cat.fingerprint, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
@@ -724,10 +724,11 @@ def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, 
     wanted = serving.normalize_precision(precision)
     gpu_key = cat.check_gpu(gpu)
     domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
+    sizes = serving.tp_choices(cat.model_specs[cat.check_model(model)]["attention_heads"])
     if tp is not None:
         est = estimate(wanted, tp)
         if not est.fits:
-            fitting = [t for t in serving.TP_CHOICES if estimate(wanted, t).fits]
+            fitting = [t for t in sizes if estimate(wanted, t).fits]
             hint = f"tp ≥ {fitting[0]:g}" if fitting else "a larger GPU"
             raise InputError(f"{est.model} at {est.precision} ({est.weights_gb:,.0f} GB of weights) does not fit on "
                              f"tp {tp:g} {est.gpu} GPUs — give {hint} or a lower precision")
@@ -739,7 +740,7 @@ def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, 
         precisions = [wanted]
     candidates, missed = [], []
     for p in precisions or ["bf16"]:
-        for size in serving.TP_CHOICES:
+        for size in sizes:
             est = estimate(p, size)
             (candidates if est.fits and est.meets_limits else missed).append(est)
     if not candidates:  # the serving model's own message: does not fit, or cannot meet the limits

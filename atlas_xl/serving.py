@@ -605,6 +605,11 @@ _CACHE = {}
 _ANCHOR_FACTORS = {}
 
 
+def tp_choices(attention_heads):
+    """The replica sizes of `TP_CHOICES` that split ``attention_heads`` evenly (tensor parallelism shards heads)."""
+    return tuple(t for t in TP_CHOICES if attention_heads % t == 0)
+
+
 def _positive(name, value, default):
     if value is None:
         return default
@@ -671,7 +676,7 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         if tp != int(tp):
             raise InputError(f"tp must be a whole number of GPUs, not {tp!r}")
     if tp is not None and m["attention_heads"] % tp:
-        divisors = ", ".join(f"{t:g}" for t in TP_CHOICES if m["attention_heads"] % t == 0)
+        divisors = ", ".join(f"{t:g}" for t in tp_choices(m["attention_heads"]))
         raise InputError(f"tp {tp:g} does not divide {model_key}'s {m['attention_heads']:g} attention heads — "
                          f"use one of {divisors}")
     fixed = math.nan if concurrency is None else _positive("concurrency", concurrency, None)
@@ -680,7 +685,7 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
     p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
     draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
     p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
-    q = _solve(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, TP_CHOICES if tp is None else (tp,),
+    q = _solve(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, tp_choices(m["attention_heads"]) if tp is None else (tp,),
                float(shape[0]), float(shape[1]), limits[0], limits[1], fixed, p)
     out_rate = q["output_tokens_per_s_per_gpu"]
     basis, factor, anchor_source = "estimated", 1.0, ""
@@ -785,7 +790,8 @@ def anchor_factor(cat, anchor, m, g, vendor, kv_precision):
                                                          DEFAULT_OUTPUT_TOKENS)
     tp = anchor.get("tp")
     point = _solve(m, g, PRECISIONS[anchor["precision"]], PRECISIONS[kv_precision],
-                   peak_tflops(g, anchor["precision"], anchor["gpu"]), TP_CHOICES if tp is None else (float(tp),),
+                   peak_tflops(g, anchor["precision"], anchor["gpu"]),
+                   tp_choices(m["attention_heads"]) if tp is None else (float(tp),),
                    float(input_tokens), float(output_tokens), anchor.get("ttft_ms", math.inf),
                    anchor.get("tpot_ms", math.inf), math.nan,
                    scaled(p, efficiency_factor(p, vendor, anchor["precision"], software_period(anchor.get("as_of")))))

@@ -34,7 +34,7 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("plan 2B steady llama_70b runpod --gpu h100_sxm", 0, r"monthly_cost_usd\s+[\d,.]+\s+USD/month"),
     ("plan 2B steady llama_70b runpd --gpu h100_sxm", 1, r"^atlas-xl: error: unknown platform 'runpd' — did you mean runpod\? — known: "),
     ("estimate llama_70b h100_sxm --json", 0, r'"output_tokens_per_s_per_gpu": [\d.]+'),
-    ("backtest", 0, r"^Leave-one-GPU-out back-test"),
+    ("backtest", 0, r"^Back-test at the user's question"),
     ("rank 2B steady llama_70b --top 3", 0, r"^\s*1 +\w+"),
     ("simulate nvidia_h100_8x_nvlink llama_70b_chat", 0, r"tokens_per_sec\s+[\d,.]+\s+tokens/s"),
     ("schedule nvidia_h100_cluster_32n gpt5_1t_inference", 0, r"^\s*phase\s+duration_minutes"),

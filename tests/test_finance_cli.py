@@ -182,10 +182,10 @@ def test_rank_flags_stale_prices(capsys):
 
 
 def test_cost_range_command_periods_and_point_reason(capsys):
-    code, out, err = run(capsys, "cost-range", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+    code, out, err = run(capsys, "cost-range", "200M", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                          "--months", "3", "--draws", "500", "--max-price-age-days", "36500")
     assert code == 0 and "Quarters:" in out and "Fiscal years:" in out and "year 1 (part: 3 of 12 months)" in out
-    assert "every draw needs the same GPUs (8 in month 1)" in out  # one point, and why
+    assert "every draw needs the same GPUs (2 in month 1)" in out  # one point, and why
     code, out, _ = run(capsys, "cost-range", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                        "--months", "6", "--start", "2027-01", "--fiscal-year-start", "4", "--draws", "500", "--json")
     periods = {p["period"] for p in json.loads(out)["periods"]}
@@ -195,9 +195,10 @@ def test_cost_range_command_periods_and_point_reason(capsys):
 def test_sensitivity_and_commit_commands(capsys):
     code, out, _ = run(capsys, "sensitivity", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                        "--max-price-age-days", "36500")
-    # largest swing first: with least-cost 2-GPU replicas, ±10 % volume crosses a GPU step (6 → 8 GPUs);
-    # 2 B, not 2e+09
-    assert code == 0 and "tokens_per_day" in out.splitlines()[1] and "2 B" in out and "hourly_usd" in out
+    # largest swing first: ±10 % of the hourly price swings the 8-GPU bill by 20 % (0.2 × 15,494.40), while ±10 %
+    # volume stays within the same GPU step; 2 B, not 2e+09
+    assert code == 0 and "hourly_usd" in out.splitlines()[1] and "3,098.88" in out.splitlines()[1]
+    assert "tokens_per_day" in out and "2 B" in out
     code, out, _ = run(capsys, "commit", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--months",
                        "36", "--draws", "300", "--throughput-error", "0", "--json")
     advice = json.loads(out)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import atlas_xl
-from atlas_xl import planner, values
+from atlas_xl import planner, serving, values
 from atlas_xl.errors import AtlasError, InputError, UnknownNameError
 
 
@@ -470,3 +470,14 @@ def test_unused_capacity_is_reported_at_low_utilization_issue_example():
     assert auto.idle_waste_usd == 0.0 and auto.unused_capacity_usd > 0  # autoscaling: no idle hours, still unused
     api = atlas_xl.plan(1e9, "steady", "llama_70b", "together")
     assert api.unused_capacity_usd == 0.0 and math.isnan(api.mean_utilization)
+
+
+def test_size_search_skips_replica_sizes_the_model_cannot_shard():
+    # llama_8b has 32 attention heads: tp 64 cannot split them, so the least-cost search passes over it, while a
+    # tp the user gives that does not divide the heads is refused with the sizes that do
+    assert serving.tp_choices(32) == (1, 2, 4, 8, 16, 32)
+    p = atlas_xl.plan(2e9, "steady", "llama_8b", "runpod", "h100_sxm")
+    assert p.gpu_count > 0 and 32 % p.replica_gpus == 0
+    with pytest.raises(InputError, match=r"^tp 64 does not divide llama_8b's 32 attention heads — use one of 1, 2, 4, "
+                                         r"8, 16, 32$"):
+        atlas_xl.plan(2e9, "steady", "llama_8b", "runpod", "h100_sxm", tp=64)

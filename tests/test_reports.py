@@ -318,7 +318,7 @@ def test_options_compare_exactly_the_named_offerings(tmp_path):
 @pytest.mark.parametrize("options, message", [
     (["runpod/zz"], "option 'runpod/zz' matches no offering that serves llama_70b — runpod offers runpod/"),
     (["runpod:monthly"], "billing 'monthly' is not one of autoscaling, dedicated, per_token"),
-    (["runpod", "runpod/b200"], "name the same offering"),  # runpod's first offering: B200 (3 GPUs, least cost)
+    (["runpod", "runpod/h100_sxm"], "name the same offering"),  # runpod's first offering: H100 SXM (8 GPUs, least cost)
     (["nope"], "unknown platform"),
 ])
 def test_options_errors_are_one_line(tmp_path, options, message):
