@@ -15,6 +15,7 @@ from .schedule import run_schedule
 from .record import Record
 from .serving import estimate
 from .simulator import simulate
+from .energy import footprint
 from .finance import breakeven, breakeven_month, cost_range, forecast, pattern_from_usage, sensitivity
 from .sweeps import sweep
 
@@ -26,4 +27,6 @@ __all__ = [
     "run_schedule", "serving", "simulate",
     # finance (issue 14)
     "breakeven", "breakeven_month", "cost_range", "forecast", "pattern_from_usage", "sensitivity", "sweep",
+    # power, energy and carbon (issue 19)
+    "footprint",
 ]

@@ -341,6 +341,20 @@ SCHEMAS["fx_rates"] = (
     ("currency", "date"),
 )
 
+# -- grid carbon intensity (footprint, issue 19): grams CO2e per kWh by region ------------------------
+SCHEMAS["grid_intensity"] = (
+    (
+        Column("region", "key", "grid region key (a country, or world)"),
+        Column("name", "text", "region name"),
+        Column("g_co2e_per_kwh", "number", "emissions per kWh of electricity generated [gCO2e/kWh]", minimum=0,
+               maximum=1500),
+        Column("basis", "text", "what is counted: lifecycle, or direct combustion only"),
+        Column("year", "int", "the year the intensity is for", positive=True),
+        *_provenance(),
+    ),
+    ("region",),
+)
+
 FILES = {name: f"{name}.csv" for name in SCHEMAS}
 
 # -- reading limits and plausibility (docs/limits.md) -------------------------------------------

@@ -279,13 +279,22 @@ def output_tokens_per_s_per_gpu(concurrency, tpot_s, tp):
     return concurrency / tpot_s / tp
 
 
-def power_w(tdp_w, busy_fraction, idle_fraction=0.4, util_fraction=0.6):
+POWER_IDLE_FRACTION = 0.11
+POWER_UTIL_FRACTION = 0.545
+"""Board power over TDP: P/TDP = idle + util × busy, fitted (least squares) on the 15 InferenceX DeepSeek-R1
+MI355X points that report a measured average power (aggregated, no speculation; shared/data/inferencex_dsr1.csv,
+``avg_power_w``) with busy = roofline time ÷ step time from this model: 7.4 % mean absolute error on those
+points (in-sample: no other GPU reports power). The seed's NVIDIA coefficient set (idle 0.4, util 0.6) put
+them 70 % high — measured GPUs draw 36–70 % of TDP while serving. `scripts/derive_power.py` refits."""
+
+
+def power_w(tdp_w, busy_fraction, idle_fraction=POWER_IDLE_FRACTION, util_fraction=POWER_UTIL_FRACTION):
     """Board power, capped by the TDP. [W]
 
     Notes
     -----
-    P = TDP × min(1, idle + util × busy), with the NVIDIA coefficient set's power fractions
-    (shared/reference/atlas_fabric/nvidia.yaml: idle 0.4, util 0.6).
+    P = TDP × min(1, idle + util × busy), busy = roofline time ÷ step time; fractions `POWER_IDLE_FRACTION`
+    and `POWER_UTIL_FRACTION` (fitted on measured power, see there).
     """
     return tdp_w * minimum(1.0, idle_fraction + util_fraction * busy_fraction)
 
