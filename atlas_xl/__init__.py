@@ -16,6 +16,7 @@ from .record import Record
 from .serving import estimate
 from .simulator import simulate
 from .energy import footprint
+from .hybrid import hybrid
 from .finance import breakeven, breakeven_month, cost_range, forecast, pattern_from_usage, sensitivity
 from .sweeps import sweep
 
@@ -27,6 +28,6 @@ __all__ = [
     "run_schedule", "serving", "simulate",
     # finance (issue 14)
     "breakeven", "breakeven_month", "cost_range", "forecast", "pattern_from_usage", "sensitivity", "sweep",
-    # power, energy and carbon (issue 19)
-    "footprint",
+    # power, energy and carbon; own GPUs with an API for the peaks (issue 19)
+    "footprint", "hybrid",
 ]

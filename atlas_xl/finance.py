@@ -765,40 +765,9 @@ def _timestamps(series, column):
     return stamps
 
 
-def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_threshold=ACTIVE_THRESHOLD,
-                       peak_quantile=PEAK_QUANTILE):
-    """Traffic-pattern factors of the planner, measured on a usage log.
-
-    Parameters
-    ----------
-    frame_or_csv : DataFrame, CSV path, or rows with a header
-        One row per request or per time bucket (hourly or finer): a timestamp column
-        (timestamp, time, date, start_time, ...; ISO text, Unix seconds or spreadsheet date
-        serials) and either a tokens
-        column (tokens, total_tokens) or parts that are added (input_tokens + output_tokens, ...).
-    period : (start, end), optional
-        The time the log covers (its export period), when it omits idle hours at its ends;
-        default: its first to its last hour.
-    catalog :
-        Where the named patterns come from (for the suggested efficiency and batch multiplier).
-    active_threshold : numeric
-        An hour counts as active when it carries at least this share of the median active hour.
-    peak_quantile : numeric
-        Quantile of active hours that defines the peak. [0–1]
-
-    Returns
-    -------
-    UsagePattern
-
-    Notes
-    -----
-    Tokens are summed per clock hour over the whole span (hours missing from the log are idle):
-    tokens_per_day = Σ tokens / hours × 24;  active_ratio = active hours / hours;
-    burst_factor = quantile_q(active hourly tokens) / mean(active hourly tokens), so that the
-    planner's peak avg / active_ratio × burst_factor is the observed peak hour (spec "Peak Load
-    Calculation"). No measured relation ties efficiency or batch multiplier to traffic, so those
-    are the nearest catalog pattern's (nearest in log active ratio and log burst factor).
-    """
+def hourly_usage(frame_or_csv, *, period=None):
+    """(tokens per clock hour, the hours) of a usage log — the log `pattern_from_usage` reads (see there);
+    hours missing from the log are idle. At least one day; refused with one line otherwise."""
     frame, source = _usage_frame(frame_or_csv)
     columns = {normalize_key(c): c for c in frame.columns}
     time_col = next((columns[c] for c in TIME_COLUMNS if c in columns), None)
@@ -835,9 +804,47 @@ def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_thresh
     hourly = hourly.reindex(span, fill_value=0.0).to_numpy(dtype=float)
     if hourly.sum() <= 0:
         raise InputError("usage log has no tokens — every token count is 0")
+    if hourly.size < 24:
+        raise InputError(f"usage log covers {hourly.size} hour(s) — give at least one day (a week or more is better)")
+    return hourly, span
+
+
+def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_threshold=ACTIVE_THRESHOLD,
+                       peak_quantile=PEAK_QUANTILE):
+    """Traffic-pattern factors of the planner, measured on a usage log.
+
+    Parameters
+    ----------
+    frame_or_csv : DataFrame, CSV path, or rows with a header
+        One row per request or per time bucket (hourly or finer): a timestamp column
+        (timestamp, time, date, start_time, ...; ISO text, Unix seconds or spreadsheet date
+        serials) and either a tokens
+        column (tokens, total_tokens) or parts that are added (input_tokens + output_tokens, ...).
+    period : (start, end), optional
+        The time the log covers (its export period), when it omits idle hours at its ends;
+        default: its first to its last hour.
+    catalog :
+        Where the named patterns come from (for the suggested efficiency and batch multiplier).
+    active_threshold : numeric
+        An hour counts as active when it carries at least this share of the median active hour.
+    peak_quantile : numeric
+        Quantile of active hours that defines the peak. [0–1]
+
+    Returns
+    -------
+    UsagePattern
+
+    Notes
+    -----
+    Tokens are summed per clock hour over the whole span (hours missing from the log are idle):
+    tokens_per_day = Σ tokens / hours × 24;  active_ratio = active hours / hours;
+    burst_factor = quantile_q(active hourly tokens) / mean(active hourly tokens), so that the
+    planner's peak avg / active_ratio × burst_factor is the observed peak hour (spec "Peak Load
+    Calculation"). No measured relation ties efficiency or batch multiplier to traffic, so those
+    are the nearest catalog pattern's (nearest in log active ratio and log burst factor).
+    """
+    hourly, span = hourly_usage(frame_or_csv, period=period)
     hours = hourly.size
-    if hours < 24:
-        raise InputError(f"usage log covers {hours} hour(s) — give at least one day (a week or more is better)")
     positive = hourly[hourly > 0]
     threshold = float(active_threshold) * float(np.median(positive))
     active = hourly[hourly >= threshold]
