@@ -383,13 +383,16 @@ def test_set_matches_sheet_names_without_case_as_excel_does(template_path, tmp_p
     assert load_workbook(tmp_path / "case.xlsm")["Inputs"][cell].value == 5e9
 
 
-def external_link_workbook(path, cached=42.0):
+def external_link_workbook(path, cached=42.0, name=False):
     """S!A1 = [1]Sheet1!A1 (another workbook, 'other.xlsx'), whose value the external link part
-    caches as ``cached``; S!A2 = A1*2; S!A3 = 1+1."""
+    caches as ``cached``; S!A2 = A1*2; S!A3 = 1+1; with ``name``, the defined name Rate = [1]Sheet1!$A$1 and
+    S!A4 = rate*2."""
     book = Workbook()
     sheet = book.active
     sheet.title = "S"
     sheet["A1"], sheet["A2"], sheet["A3"] = "=[1]Sheet1!A1", "=A1*2", "=1+1"
+    if name:
+        sheet["A4"] = "=rate*2"
     book.save(path)
     with zipfile.ZipFile(path) as archive:
         parts = {n: archive.read(n) for n in archive.namelist()}
@@ -404,9 +407,10 @@ def external_link_workbook(path, cached=42.0):
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
         b"</Relationships>", f'<Relationship Id="rIdExt1" Type="{r}/externalLink" '
                              'Target="externalLinks/externalLink1.xml"/></Relationships>'.encode())
+    names = '<definedNames><definedName name="Rate">[1]Sheet1!$A$1</definedName></definedNames>' if name else ""
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
         b"</sheets>", f'</sheets><externalReferences><externalReference xmlns:r="{r}" r:id="rIdExt1"/>'
-                      '</externalReferences>'.encode())
+                      f'</externalReferences>{names}'.encode())
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"</Types>", b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
                      b'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>')
@@ -429,6 +433,17 @@ def test_a_reference_to_another_workbook_is_not_computed_and_its_cached_value_no
     with zipfile.ZipFile(path) as before, zipfile.ZipFile(tmp_path / "out.xlsx") as after:
         part = "xl/externalLinks/externalLink1.xml"
         assert after.read(part) == before.read(part)  # the user's link part is kept as it was
+
+
+def test_a_defined_name_into_another_workbook_is_not_computed_either(tmp_path, office):
+    # issue 22: a name that points into another workbook kept the link's cached 42 (S!A4 = Rate*2 = 84 "computed")
+    path = external_link_workbook(tmp_path / "named.xlsx", name=True)
+    result = office.recalc(path, output=tmp_path / "out.xlsx")
+    assert result.values["S!A4"] == CellError("#REF!") and result.values["S!A3"] == 2.0
+    assert "uses the name Rate, which refers to another workbook ([1]Sheet1!$A$1)" in result.problems["S!A4"]
+    assert "S!A4" in {e.address for e in result.errors}
+    with zipfile.ZipFile(path) as before, zipfile.ZipFile(tmp_path / "out.xlsx") as after:
+        assert b"[1]Sheet1!$A$1" in after.read("xl/workbook.xml")  # the user's name is kept as it was
 
 
 # -- issue 22: options through the one value parser; budgets; the whole command under --timeout ---------

@@ -852,12 +852,13 @@ EXTERNAL_REFERENCE = re.compile(
 class Package:
     """What the copy for LibreOffice showed of the workbook: its sheet titles in order (the
     order LibreOffice imports them in), their worksheet parts, how many formula cells it asks to
-    compute, and the cells whose formulas refer to another workbook."""
+    compute, the cells whose formulas refer to another workbook, and the defined names that do."""
 
     titles: list
     parts: dict
     formula_cells: int = 0
     external: dict = field(default_factory=dict)
+    external_names: dict = field(default_factory=dict)
 
     def names(self, reply):
         """LibreOffice's sheet names → the package's titles, matched by position: LibreOffice
@@ -908,12 +909,23 @@ def _copy_for_office(source, copy, max_cells=None, deadline=None):
                 return match.group(1) + xml_escape(cut).encode("utf-8") + match.group(4)
             return replace
 
+        def unlink_name(match):
+            text = html.unescape(match.group(2).decode("utf-8"))
+            cut = _without_external_references(text)
+            if cut == text:
+                return match.group(0)
+            name = re.search(rb'name="([^"]+)"', match.group(1))
+            package.external_names[(name.group(1) if name else b"?").decode("utf-8")] = _short(text)
+            return match.group(0).replace(match.group(2), xml_escape(cut).encode("utf-8"))
+
         for info in archive.infolist():
             if deadline is not None:
                 deadline.check(f"copying '{source.name}'")
             if copy is None and info.filename not in by_part:
                 continue
             data = archive.read(info.filename)
+            if linked and info.filename == "xl/workbook.xml":  # a name may point into another workbook too
+                data = DEFINED_NAME.sub(unlink_name, data)
             if info.filename in by_part:
                 package.formula_cells += len(FORMULA_START.findall(data))
                 for area in ARRAY_AREA.finditer(data):
@@ -945,6 +957,12 @@ class _NoCopy:
 
     def writestr(self, info, data):
         pass
+
+
+def _uses_name(formula, name):
+    """Whether ``formula`` mentions the defined name ``name`` outside string literals (names are case-insensitive)."""
+    pattern = re.compile(rf"(?<![\w.!$']){re.escape(name)}(?![\w(!])", re.I)
+    return any(pattern.search(piece) for piece in formula.split('"')[::2])
 
 
 def _without_external_references(formula):
@@ -997,9 +1015,15 @@ def _result(source, reply, pairs, package):
     for sheet, row, col, code, message, formula, not_computed in reply["errors"]:
         sheet = names.get(sheet, sheet)
         cell = address(sheet, row, col)
+        linked_name = next((n for n in package.external_names if formula and _uses_name(formula, n)), None)
         if cell in package.external:
             problems[cell] = (f"refers to another workbook ({package.external[cell]}) — atlas-xl never opens linked "
                               "files and does not pass their cached values off as computed; copy the values in")
+            message = "#REF! reference to another workbook"
+        elif linked_name is not None:
+            problems[cell] = (f"uses the name {linked_name}, which refers to another workbook "
+                              f"({package.external_names[linked_name]}) — atlas-xl never opens linked files; point the "
+                              "name at a cell of this workbook holding the value")
             message = "#REF! reference to another workbook"
         elif not_computed:
             problems[cell] = f"LibreOffice cannot evaluate {_short(formula)}: {message}"
