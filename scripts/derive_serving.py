@@ -21,7 +21,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scripts.derive_catalogs import BENCH_GPUS, BENCH_MODELS, _date  # noqa: E402
+from scripts.derive_catalogs import BENCH_GPUS, BENCH_MODELS, as_of_date  # noqa: E402
 
 GPUS = dict(BENCH_GPUS, **{
     "NVIDIA GB200": "gb200", "NVIDIA H200-SXM-141GB-CTS": "h200", "Virtualized NVIDIA H200-SXM-141GB": "h200",
@@ -82,7 +82,7 @@ def mlperf_points(data):
             "ttft_ms": pick.ttft_limit if kind != "offline" else None,
             "tpot_ms": pick.tpot_limit if kind != "offline" else None,
             "concurrency": None, "tokens_per_s": round(float(pick.tokens_per_s_per_gpu), 1),
-            "source": pick.source, "as_of": _date(pick.date),
+            "source": pick.source, "as_of": as_of_date(pick.date),
             "notes": "; ".join(n for n in (
                 f"MLPerf Inference {newest} closed {kind.title()}, lower median of {len(group)} submissions "
                 f"(range {group.tokens_per_s_per_gpu.min():.0f}-{group.tokens_per_s_per_gpu.max():.0f})",
@@ -101,7 +101,7 @@ def trtllm_points(data):
             "precision": _precision(r.precision, "")[0], "tp": int(r.tp), "dataset": "",
             "input_tokens": int(r.input_len), "output_tokens": int(r.output_len), "ttft_ms": None, "tpot_ms": None,
             "concurrency": None, "tokens_per_s": float(r.tokens_per_s_per_gpu), "source": r.source,
-            "as_of": _date(r.date),
+            "as_of": as_of_date(r.date),
             "notes": "TensorRT-LLM trtllm-bench at maximum load (no latency limit); fixed input/output lengths; "
                      "output tokens/s per GPU (total / TP)",
         })
@@ -123,7 +123,7 @@ def inferencex_points(data):
             "precision": r.precision, "tp": int(r.tp), "dataset": "", "input_tokens": int(r.isl),
             "output_tokens": int(r.osl), "ttft_ms": None, "tpot_ms": None, "concurrency": int(r.concurrency),
             "tokens_per_s": round(float(r.output_tput_per_gpu_tok_s), 2), "source": r.run_url,
-            "as_of": _date(r.date),
+            "as_of": as_of_date(r.date),
             "notes": f"SemiAnalysis InferenceX (Apache-2.0, attribution required): DeepSeek-R1-0528 {r.framework} "
                      f"tp={int(r.tp)} ep={int(r.ep)} at {int(r.concurrency)} concurrent clients; median TPOT "
                      f"{r.tpot_median_ms:.1f} ms; {r.source_repo}@{r.source_commit[:8]}",
