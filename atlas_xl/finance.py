@@ -20,7 +20,7 @@ import pandas as pd
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
-from . import planner, prices
+from . import planner, prices, serving
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
@@ -867,9 +867,8 @@ def default_throughput_error(model, gpu, catalog, expected_error=math.nan):
     error e of a normal error is σ·√(2/π), so σ = e·√(π/2).
     """
     if not math.isfinite(expected_error):
-        from .serving import estimate  # here: serving imports the planner, which this module imports
         try:
-            expected_error = float(estimate(model, gpu, catalog=catalog).expected_error)
+            expected_error = float(serving.estimate(model, gpu, catalog=catalog).expected_error)
         except InputError:
             expected_error = math.nan
     if not math.isfinite(expected_error):

@@ -10,6 +10,7 @@ FORBIDDEN = {
     "udfs": {"openpyxl", "workbook", "calc_addin", "atlas_xl_cli", "build"},
     "calc_addin": {"openpyxl", "workbook", "atlas_xl_cli", "build"},
     "workbook": {"atlas_xl_cli", "build"},
+    "atlas_xl_cli": {"build"},
 }
 
 
