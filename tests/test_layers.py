@@ -1,4 +1,6 @@
-"""The layers import one way (DESIGN.md): catalogs → atlas_xl → udfs → calc_addin → workbook → CLI/build.py."""
+"""The layers import one way (DESIGN.md): catalogs → atlas_xl → udfs → calc_addin → workbook → CLI/build.py;
+inside each folder, no import circle (deferred imports included) and no module uses another's private name
+(STYLE.md 14)."""
 import ast
 from pathlib import Path
 
@@ -54,11 +56,11 @@ def absolute(node, here, package):
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def project_imports(path):
-    """(module imported, names taken from it) for every import of a repository module in ``path``, deferred
-    imports inside functions included; ``from package import module`` counts as an import of that module."""
-    here, package = module_name(path), path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+def project_imports(tree, here, package=False):
+    """(module imported, names taken from it) for every import of a repository module in the syntax tree of
+    module ``here``, deferred imports inside functions included; ``from package import module`` counts as an
+    import of that module."""
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if is_module(alias.name):
@@ -75,6 +77,11 @@ def project_imports(path):
                     names.append(alias.name)
             if names:
                 yield source, tuple(names)
+
+
+def parsed(path):
+    """(syntax tree, module name, is a package's __init__) of a source file."""
+    return ast.parse(path.read_text(encoding="utf-8")), module_name(path), path.name == "__init__.py"
 
 
 def cycle(graph):
@@ -110,8 +117,8 @@ def test_no_import_circle_inside_a_folder(folder):
     # a package's __init__ gathers its modules; a module importing its own package's __init__ back is a circle
     graph = {}
     for path in sources(folder):
-        graph[module_name(path)] = {m for m, _ in project_imports(path)
-                                    if m.split(".")[0] == folder and m != module_name(path)}
+        tree, here, package = parsed(path)
+        graph[here] = {m for m, _ in project_imports(tree, here, package) if m.split(".")[0] == folder and m != here}
     found = cycle(graph)
     assert not found, f"import circle in {folder}/: {' → '.join(found)} — move what they share into a lower module"
 
@@ -119,37 +126,49 @@ def test_no_import_circle_inside_a_folder(folder):
 def test_the_cycle_finder_finds_one():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    deferred = ast.parse("def f():\n    from workbook.template import put\n")
+    assert list(project_imports(deferred, "workbook.layout")) == [("workbook.template", ("put",))]
 
 
-def private_uses(path):
-    """``module._name`` and ``from module import _name`` for repository modules other than ``path``'s own."""
-    here = module_name(path)
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def private_uses(tree, here, package=False):
+    """``module._name`` and ``from module import _name`` of repository modules other than ``here``."""
     aliases = {}  # local name → repository module
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if is_module(alias.name):
-                    aliases[alias.asname or alias.name] = alias.name
+                    local = alias.asname or alias.name.split(".")[0]
+                    aliases[local] = alias.name if alias.asname else local
         elif isinstance(node, ast.ImportFrom):
-            source = absolute(node, here, path.name == "__init__.py")
+            source = absolute(node, here, package)
             for alias in node.names:
                 if source and is_module(f"{source}.{alias.name}"):
                     aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
-    for source, names in project_imports(path):
+    for source, names in project_imports(tree, here, package):
         for name in names:
             if name.startswith("_") and not name.startswith("__") and source != here:
                 yield f"from {source} import {name}"
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
             dotted = ast.unparse(node.value)
-            if aliases.get(dotted, dotted if is_module(dotted) else None) not in (None, here):
+            first, _, rest = dotted.partition(".")
+            module = aliases.get(first, "") + (f".{rest}" if rest else "")
+            if first in aliases and is_module(module) and module != here:
                 yield f"{dotted}.{node.attr}"
+
+
+def test_the_private_name_finder_finds_them():
+    source = ("from atlas_xl.planner import _helper, plan\nimport atlas_xl.simulator\nfrom atlas_xl import serving as s\n"
+              "def f(self):\n    return atlas_xl.simulator._run(), s._fit, self._own, s.estimate\n")
+    assert sorted(private_uses(ast.parse(source), "workbook.reports")) == [
+        "atlas_xl.simulator._run", "from atlas_xl.planner import _helper", "s._fit"]
+    assert list(private_uses(ast.parse("from .planner import _x"), "atlas_xl.finance")) == [
+        "from atlas_xl.planner import _x"]  # relative imports resolved
 
 
 @pytest.mark.parametrize("folder", PACKAGES)  # not tests/: a test may patch a module's internals
 def test_no_private_name_of_another_module(folder):
     paths = sources(folder) + ([ROOT / "build.py", ROOT / "atlas_xl_template.py"] if folder == "scripts" else [])
-    used = [f"{path.relative_to(ROOT)}: {use}" for path in paths for use in private_uses(path)]
+    used = [f"{path.relative_to(ROOT)}: {use}" for path in paths for use in private_uses(*parsed(path))]
     assert not used, ("private names used across modules (make them public with a docstring, or move them): "
                       + "; ".join(used))
