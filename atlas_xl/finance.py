@@ -20,7 +20,7 @@ import pandas as pd
 from .catalog import load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
-from . import planner, prices
+from . import planner, prices, serving
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
@@ -865,7 +865,7 @@ def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_thresh
 
 
 # -- uncertainty ---------------------------------------------------------------------------------
-def _default_throughput_error(model, gpu, catalog, expected_error=math.nan):
+def default_throughput_error(model, gpu, catalog, expected_error=math.nan):
     """The serving model's throughput error for ``model`` on ``gpu`` as a relative 1-sigma.
 
     ``expected_error`` is the serving model's ``estimate(model, gpu).expected_error`` (the mean
@@ -874,9 +874,8 @@ def _default_throughput_error(model, gpu, catalog, expected_error=math.nan):
     error e of a normal error is σ·√(2/π), so σ = e·√(π/2).
     """
     if not math.isfinite(expected_error):
-        from .serving import estimate  # here: serving imports the planner, which this module imports
         try:
-            expected_error = float(estimate(model, gpu, catalog=catalog).expected_error)
+            expected_error = float(serving.estimate(model, gpu, catalog=catalog).expected_error)
         except InputError:
             expected_error = math.nan
     if not math.isfinite(expected_error):
@@ -897,7 +896,7 @@ def _replan(base, tokens_per_day, cat, pattern, a, plan_kwargs, **changes):
     fixed = plan_kwargs.get("gpu_count")
     fixed = None if fixed is None else float(math.ceil(float(fixed)))
     latency = plan_kwargs.get("latency_ms")
-    return planner._compute(tokens_per_day, cat.pattern(pattern),
+    return planner.plan_equations(tokens_per_day, cat.pattern(pattern),
                             changes.get("gpu_tokens_per_s", base.gpu_tokens_per_s),
                             getattr(base, "replica_gpus", 1.0), base.billing,
                             changes.get("hourly_usd", base.hourly_usd),
@@ -964,7 +963,7 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     throughput_error : numeric, optional
         Relative 1-sigma error of the throughput per GPU, drawn lognormal: throughput × exp(N(0,
         ln(1 + e))). Default: from the serving model's ``expected_error`` for the plan's
-        throughput (see `_default_throughput_error`). Unused for per-token offerings.
+        throughput (see `default_throughput_error`). Unused for per-token offerings.
     price_spread : numeric
         Relative 1-sigma spread of the price (hourly or per token), lognormal as above. Default 0
         (price as in the catalog): no source gives a price distribution, so state yours.
@@ -1012,7 +1011,7 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
         if getattr(base, "throughput_basis", "") == "given":  # the caller's own throughput: no model error applies
             raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
                              "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
-        error = _default_throughput_error(base.model, base.gpu, cat,
+        error = default_throughput_error(base.model, base.gpu, cat,
                                           float(getattr(base, "throughput_expected_error", math.nan)))
     else:
         error = _spread("throughput_error", throughput_error)
@@ -1123,7 +1122,7 @@ def _simulated_months(tokens_per_day, pattern, model, platform, gpu, *, months, 
         if getattr(base, "throughput_basis", "") == "given":
             raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
                              "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
-        error = _default_throughput_error(base.model, base.gpu, cat, float(base.throughput_expected_error))
+        error = default_throughput_error(base.model, base.gpu, cat, float(base.throughput_expected_error))
     else:
         error = _spread("throughput_error", throughput_error)
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ import math
 from .catalog import load_catalog
 from .errors import InputError
 from .values import check_arguments
-from .simulator import DEFAULT_USD_PER_KWH, Record, resolve, resolve_knobs, _simulate
+from .simulator import DEFAULT_USD_PER_KWH, Record, resolve, resolve_knobs, simulate_resolved
 
 MIN_GAIN = 0.03  # accept a change only for more than 3 % throughput (spec 9)
 
@@ -58,7 +58,7 @@ def optimize(target=None, workload=None, knobs=None, *, seed=0, sla_p99_ms=120.0
     fabrics = {k.rsplit(".", 1)[1] for k in h if k.startswith("communication.fabric_factors.")}
 
     def run(k):
-        return _simulate(t, h, w, k, seed, cat, usd_per_kwh, pue, {})
+        return simulate_resolved(t, h, w, k, seed, cat, usd_per_kwh, pue, {})
 
     best_knobs, best = dict(start), run(start)
     baseline, trail, evaluated = best, [], 1

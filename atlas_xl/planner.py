@@ -423,9 +423,14 @@ def _number(name, value, *, positive=False, allow_none=True):
     return number
 
 
-def _compute(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, hourly_usd,
-             price_per_m_tokens, fixed_gpu_count, latency_ms, a, scale_up_gpus=None):
-    """The planner equations in order; returns a dict of the numeric and band fields.
+def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, hourly_usd,
+                   price_per_m_tokens, fixed_gpu_count, latency_ms, a, scale_up_gpus=None):
+    """The planner equations in order, on inputs already resolved from the catalog; returns a dict of
+    the numeric and band fields. `plan` and `plan_table` call it after their lookups and checks; the
+    finance draws (atlas_xl.finance) call it on arrays of changed throughputs and prices.
+
+    ``pattern`` is a catalog pattern row (active_ratio, burst_factor, efficiency, batch_multiplier),
+    ``a`` the Assumptions; ``fixed_gpu_count`` None means the 75 % rule decides.
 
     ``scale_up_gpus`` is the GPU's scale-up domain for the scaling penalty (default ``a.max_gpus``).
     A fixed GPU count serves with its whole replicas only (6 GPUs hold one replica of 4)."""
@@ -587,7 +592,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if gpu_key in cat.gpu_specs:
                 domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
             serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
-    values = _compute(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
+    values = plan_equations(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
     nan = math.nan
     return PlanResult(
         platform=platform_key, gpu=gpu_key if billing != "per_token" else "", model=model_key,
@@ -860,7 +865,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
         price = np.array([(per_token_price(o, input_tokens, output_tokens) if shape_given else o.price_per_m_tokens)
                           if per_token else math.nan for o in group])
-        values = _compute(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a,
+        values = plan_equations(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a,
                           domain)
         values.update(platform=[o.platform for o in group], gpu=[o.gpu for o in group], model=[model_key] * n,
                       pattern=[normalize_key(pattern)] * n, billing=[billing] * n, tokens_per_day=[tokens_per_day] * n,

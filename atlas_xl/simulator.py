@@ -364,7 +364,7 @@ def simulate(target=None, workload=None, knobs=None, *, seed=0, hardware=None, c
     phase = _phase or {}
     t, h, w = resolve(target, workload, hardware, cat, phase.get("overrides"))
     k = resolve_knobs(w, knobs, h)
-    return _simulate(t, h, w, k, seed, cat, usd_per_kwh, pue, phase)
+    return simulate_resolved(t, h, w, k, seed, cat, usd_per_kwh, pue, phase)
 
 
 def resolve(target, workload, hardware, cat, overrides=None):
@@ -448,7 +448,10 @@ def _model_from_params(w):
             "attention_heads": n["n_heads"]}
 
 
-def _simulate(t, h, w, k, seed, cat, usd_per_kwh, pue, phase):
+def simulate_resolved(t, h, w, k, seed, cat, usd_per_kwh, pue, phase):
+    """`simulate` on a target ``t``, hardware model ``h``, workload ``w`` and knobs ``k`` already
+    resolved (`resolve`, `resolve_knobs`): the optimizer resolves once and simulates every candidate
+    knob set through this. ``phase`` is a schedule phase's settings ({} outside a schedule)."""
     if usd_per_kwh is None or not 0 <= float(usd_per_kwh) < math.inf:
         raise InputError(f"usd_per_kwh must be a number >= 0, not {usd_per_kwh!r}")
     pue = t["cost.pue"] if pue is None else float(pue)

@@ -132,7 +132,8 @@ OFFERING_NOTES = {
 }
 
 
-def _date(text):
+def as_of_date(text):
+    """A catalog row's as_of from a source date: its YYYY-MM-DD, or "undated"."""
     text = str(text)
     return text[:10] if text[:4].isdigit() else "undated"
 
@@ -149,7 +150,7 @@ def derive_gpus(data):
         for metric, value in zip(group.metric, group.value):
             row[METRICS[metric]] = value
         row["source"] = " ; ".join(dict.fromkeys(group.source))
-        row["as_of"] = max(_date(d) for d in group.source_date.fillna("undated"))
+        row["as_of"] = max(as_of_date(d) for d in group.source_date.fillna("undated"))
         row["notes"] = f"pivoted from shared/data/gpu_specs.csv ({len(group)} values)"
         rows.append(row)
     columns = [c.name for c in SCHEMAS["gpus"][0]]
@@ -297,7 +298,7 @@ def derive_offerings(data):
             "price_per_m_tokens": price if per_token else None,
             "price_in_per_m_tokens": split[0] if per_token else None,
             "price_out_per_m_tokens": split[-1] if per_token else None,
-            "source": src.source, "as_of": _date(src.date),
+            "source": src.source, "as_of": as_of_date(src.date),
             "notes": "; ".join(n for n in notes if n and n != "nan"),
         })
     rows += extra_per_token_rows()

@@ -22,7 +22,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scripts.derive_catalogs import BENCH_GPUS, BENCH_MODELS, _date  # noqa: E402
+from scripts.derive_catalogs import BENCH_GPUS, BENCH_MODELS, as_of_date  # noqa: E402
 
 GPUS = dict(BENCH_GPUS, **{
     "NVIDIA GB200": "gb200", "NVIDIA H200-SXM-141GB-CTS": "h200", "Virtualized NVIDIA H200-SXM-141GB": "h200",
@@ -137,7 +137,7 @@ def mlperf_points(data):
             "ttft_ms": pick.ttft_limit if kind != "offline" else None,
             "tpot_ms": pick.tpot_limit if kind != "offline" else None,
             "concurrency": None, "tokens_per_s": round(float(pick.per_gpu), 1),
-            "source": pick.source, "as_of": _date(pick.date),
+            "source": pick.source, "as_of": as_of_date(pick.date),
             "notes": "; ".join(n for n in (
                 f"MLPerf Inference {newest} closed {kind.title()}, lower median of {len(group)} submissions "
                 f"(range {group.per_gpu.min():.0f}-{group.per_gpu.max():.0f})",
@@ -157,7 +157,7 @@ def trtllm_points(data):
             "precision": _precision(r.precision, "")[0], "tp": int(r.tp), "dataset": "",
             "input_tokens": int(r.input_len), "output_tokens": int(r.output_len), "ttft_ms": None, "tpot_ms": None,
             "concurrency": None, "tokens_per_s": float(r.tokens_per_s_per_gpu), "source": r.source,
-            "as_of": _date(r.date),
+            "as_of": as_of_date(r.date),
             "notes": "TensorRT-LLM trtllm-bench at maximum load (no latency limit); fixed input/output lengths; "
                      "output tokens/s per GPU (total / TP)",
         })
@@ -189,7 +189,7 @@ def inferencex_points(data):
                 "model": "deepseek_r1", "precision": precision, "tp": None, "dataset": "", "input_tokens": int(isl),
                 "output_tokens": int(osl), "ttft_ms": float(r.ttft_p99_ms), "tpot_ms": float(r.tpot_p99_ms),
                 "concurrency": None, "tokens_per_s": float(r.output_tput_per_gpu_tok_s), "source": r.run_url,
-                "as_of": _date(r.date),
+                "as_of": as_of_date(r.date),
                 "notes": f"SemiAnalysis InferenceX (Apache-2.0, attribution required): DeepSeek-R1-0528 {r.framework} "
                          f"tp={int(r.tp)} ep={int(r.ep)} dp_attention={r.dp_attention} spec={spec} at "
                          f"{int(r.concurrency)} concurrent clients; limits = this point's p99 TPOT/TTFT (median TPOT "

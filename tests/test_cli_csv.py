@@ -157,7 +157,7 @@ def test_every_csv_writer_goes_through_the_helper():
     """A new writer that calls pandas' to_csv directly would bypass the quoting."""
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    sources = [root / "atlas_xl_cli.py", *(root / "atlas_xl").glob("*.py"), *(root / "workbook").glob("*.py"),
+    sources = [*(root / "atlas_xl_cli").glob("*.py"), *(root / "atlas_xl").glob("*.py"), *(root / "workbook").glob("*.py"),
                *(root / "udfs").glob("*.py")]
     direct = [f"{path.name}:{number}" for path in sources for number, line in
               enumerate(path.read_text().splitlines(), 1)

@@ -117,7 +117,7 @@ def test_outputs_are_what_they_say(capsys, files):
                                                           "h100_sxm").monthly_cost_usd
     code, out, _ = run(capsys, ["estimate", "llama_70b", "h100_sxm", "--json"])
     assert json.loads(out) == json.loads(json.dumps(
-        {k: cli._jsonable(v) for k, v in atlas_xl.estimate("llama_70b", "h100_sxm").items()}))
+        {k: cli.jsonable(v) for k, v in atlas_xl.estimate("llama_70b", "h100_sxm").items()}))
 
 
 def test_every_command_is_in_the_table():

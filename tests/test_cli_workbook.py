@@ -1,4 +1,4 @@
-"""The workbook commands of the CLI (atlas_xl_cli.py: ``recalc``, ``optimize-workbook``) run
+"""The workbook commands of the CLI (atlas_xl_cli/workbooks.py: ``recalc``, ``optimize-workbook``) run
 through ``main()`` on real files: exit status, what is printed, what is written."""
 import pytest
 from openpyxl import load_workbook

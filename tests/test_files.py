@@ -217,7 +217,7 @@ def test_sigterm_removes_the_temp_file_and_kill9_leftovers_are_recognised(tmp_pa
         import signal, sys, time
         import atlas_xl_cli
         from atlas_xl import files
-        signal.signal(signal.SIGTERM, atlas_xl_cli._terminate)
+        signal.signal(signal.SIGTERM, atlas_xl_cli.terminate)
         with files.atomic_output(sys.argv[1]) as temp:
             temp.write_bytes(b"x" * 1000)
             print("writing", flush=True)

@@ -583,5 +583,5 @@ def test_docs_examples_are_current():
     assert f"{r.p10:,.0f}  {r.p50:,.0f}  {r.p90:,.0f} USD/month (point estimate {r.point_usd:,.0f})" in text
     error = atlas_xl.plan(2e9, *WORKLOAD).throughput_expected_error
     assert f"({atlas_xl.plan(2e9, *WORKLOAD).throughput_basis} basis, {error:.4f}) that is " \
-           f"{finance._default_throughput_error('llama_70b', 'h100_sxm', None, error):.3f}" in text
+           f"{finance.default_throughput_error('llama_70b', 'h100_sxm', None, error):.3f}" in text
     assert f"= {36 * 8 * (2.69 - 2.00) * 720:,.0f} USD" in text

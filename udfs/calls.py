@@ -261,7 +261,7 @@ def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, 
     count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
-    wanted = _field_list(fields)
+    wanted = field_list(fields)
     if wanted:
         unknown = [w for w in wanted if w not in frame.columns]
         if unknown:
@@ -270,7 +270,7 @@ def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, 
     return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
 
 
-def _field_list(fields):
+def field_list(fields):
     """Field names from a range or from comma-separated text; blank → None."""
     if excel.is_blank(fields):
         return None

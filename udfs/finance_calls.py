@@ -82,7 +82,7 @@ def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthl
         committed_gpus=None if excel.is_blank(committed_gpus) else excel.number("committed_gpus", committed_gpus,
                                                                                 positive=True),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
-    wanted = calls._field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
+    wanted = calls.field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
     for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
         if column in wanted and column not in frame.columns:
             frame[column] = None

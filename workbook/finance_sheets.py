@@ -23,6 +23,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from atlas_xl import fields, finance
 from atlas_xl.errors import InputError
 from workbook import layout, sheets
+from workbook.layout import put
 
 FORECAST_ROWS = 60  # the monthly table has room for five years
 FORECAST_COLUMNS = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
@@ -51,11 +52,6 @@ PLANNER_ARGS = "Assumptions,GpusTable,ModelsTable,PatternsTable,OfferingsTable,T
 SERVING = "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs"  # the Inputs' serving settings, as Results uses
 
 
-def _put(sheet, ref, value, style=None, fmt=None):
-    from workbook.template import _put as put  # here: template imports this module
-    return put(sheet, ref, value, style, fmt)
-
-
 def forecast_template_sheet(book, sheet, name):
     """Fill the template's Forecast sheet; ``name(book, defined_name, sheet, ref)`` defines names."""
     sheet["A1"], sheet["A2"] = "Forecast", ("Monthly cost of the Inputs workload and offering as usage grows, with "
@@ -63,48 +59,48 @@ def forecast_template_sheet(book, sheet, name):
     sheet["A1"].style, sheet["A2"].style = "atlas_title", "atlas_comment"
     sheet.sheet_view.showGridLines = False
     for column, heading in enumerate(("Item", "Value", "Units", "Comment"), start=1):
-        _put(sheet, f"{'ABCD'[column - 1]}4", heading, "atlas_header")
+        put(sheet, f"{'ABCD'[column - 1]}4", heading, "atlas_header")
     row = 5
     for label, defined, default, units, comment, fmt in FORECAST_INPUTS:
-        _put(sheet, f"A{row}", label, "atlas_label")
-        _put(sheet, f"B{row}", default, "atlas_input", fmt)
-        _put(sheet, f"C{row}", units, "atlas_units")
-        _put(sheet, f"D{row}", comment, "atlas_comment")
+        put(sheet, f"A{row}", label, "atlas_label")
+        put(sheet, f"B{row}", default, "atlas_input", fmt)
+        put(sheet, f"C{row}", units, "atlas_units")
+        put(sheet, f"D{row}", comment, "atlas_comment")
         name(book, defined, sheet, f"B{row}")
         if defined == "FcCommitment":
-            _put(sheet, "Y4", "Commitment terms", "atlas_comment")  # the drop-down's list, right of the chart
+            put(sheet, "Y4", "Commitment terms", "atlas_comment")  # the drop-down's list, right of the chart
             for i, term in enumerate(("1y", "3y"), start=5):
-                _put(sheet, f"Y{i}", term, "atlas_comment")
+                put(sheet, f"Y{i}", term, "atlas_comment")
             name(book, "TermList", sheet, "Y5:Y6")
             rule = DataValidation(type="list", formula1="TermList", allow_blank=True)  # as Excel stores it: no "="
             sheet.add_data_validation(rule)
             rule.add(f"B{row}")
         row += 1
     row += 1
-    _put(sheet, f"A{row}", "Break-even", "atlas_heading")
+    put(sheet, f"A{row}", "Break-even", "atlas_heading")
     volume_row = row + 1
-    _put(sheet, f"A{volume_row}", "Volume where both cost the same", "atlas_label")
-    _put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS},"
+    put(sheet, f"A{volume_row}", "Volume where both cost the same", "atlas_label")
+    put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS},"
                                   f"{SERVING})",
          "atlas_output", sheets.COUNT)
-    _put(sheet, f"C{volume_row}", "tokens/day", "atlas_units")
-    _put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
+    put(sheet, f"C{volume_row}", "tokens/day", "atlas_units")
+    put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
          "atlas_comment")
     name(book, "FcBreakevenVolume", sheet, f"B{volume_row}")
     top = volume_row + 5  # the array's own first row: its column keys, under a header of their labels
     first, last = top + 1, top + FORECAST_ROWS
-    _put(sheet, f"A{volume_row + 1}", "First month at or above it", "atlas_label")
+    put(sheet, f"A{volume_row + 1}", "First month at or above it", "atlas_label")
     # first month k with TokensPerDay × (1 + g)^(k−1) ≥ break-even volume: k = ceil(ln(V/T) / ln(1 + g)) + 1
-    _put(sheet, f"B{volume_row + 1}",
+    put(sheet, f"B{volume_row + 1}",
          '=IF(NOT(ISNUMBER(FcBreakevenVolume)),"—",IF(TokensPerDay>=FcBreakevenVolume,1,'
          'IF(FcGrowth<=0,"not with this growth",IF(ROUNDUP(LN(FcBreakevenVolume/TokensPerDay)/LN(1+FcGrowth),0)+1'
          '>FcMonths,"not within the forecast",ROUNDUP(LN(FcBreakevenVolume/TokensPerDay)/LN(1+FcGrowth),0)+1))))',
          "atlas_output", "0")
-    _put(sheet, f"D{volume_row + 1}", "first month whose volume reaches it (720-h months at today's prices)",
+    put(sheet, f"D{volume_row + 1}", "first month whose volume reaches it (720-h months at today's prices)",
          "atlas_comment")
     name(book, "FcBreakevenMonth", sheet, f"B{volume_row + 1}")
 
-    _put(sheet, f"A{top - 2}", "Monthly table (ATLAS_FORECAST) with the P10–P90 band (ATLAS_COST_RANGE)",
+    put(sheet, f"A{top - 2}", "Monthly table (ATLAS_FORECAST) with the P10–P90 band (ATLAS_COST_RANGE)",
          "atlas_heading")
     width = len(FORECAST_COLUMNS)
     end_col = get_column_letter(width)
@@ -118,9 +114,9 @@ def forecast_template_sheet(book, sheet, name):
     headings = [layout.heading_text(c) for c in FORECAST_COLUMNS] + ["Month no."] + [
         layout.heading_text(f"p{q}_cost_usd") for q in band.values()]
     for column, heading in enumerate(headings, start=1):
-        _put(sheet, f"{get_column_letter(column)}{top - 1}", heading, "atlas_header")
+        put(sheet, f"{get_column_letter(column)}{top - 1}", heading, "atlas_header")
     for r in range(first, last + 1):
-        _put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
+        put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
         for letter, q in band.items():
             sheet[f"{letter}{r}"] = (
                 f'=IF(K{r}<=FcMonths,ATLAS_COST_RANGE(TokensPerDay,Pattern,Model,Platform,Gpu,{q},FcThroughputError,'
@@ -171,9 +167,9 @@ def sensitivity_template_sheet(book, sheet, name):
                                                "high end of each input, one at a time, largest swing first.")
     sheet["A1"].style, sheet["A2"].style = "atlas_title", "atlas_comment"
     sheet.sheet_view.showGridLines = False
-    _put(sheet, "A4", "Range of every input (±)", "atlas_label")
-    _put(sheet, "B4", finance.SENSITIVITY_SPREAD, "atlas_input", sheets.PCT)
-    _put(sheet, "D4", "one-at-a-time ± share around each base value (a convention, not a measurement)",
+    put(sheet, "A4", "Range of every input (±)", "atlas_label")
+    put(sheet, "B4", finance.SENSITIVITY_SPREAD, "atlas_input", sheets.PCT)
+    put(sheet, "D4", "one-at-a-time ± share around each base value (a convention, not a measurement)",
          "atlas_comment")
     name(book, "SensSpread", sheet, "B4")
     # A: the input's label (Fields sheet); B:I the ATLAS_SENSITIVITY table, its first row the function's keys
@@ -187,7 +183,7 @@ def sensitivity_template_sheet(book, sheet, name):
     headings = ["Input", "Key"] + [layout.heading_text(c) for c in finance.SENSITIVITY_COLUMNS[1:]] + [
         "Row", layout.heading_text("low_delta_usd"), layout.heading_text("high_delta_usd")]
     for column, heading in enumerate(headings, start=1):
-        _put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
+        put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
     for column, key in enumerate(finance.SENSITIVITY_COLUMNS, start=2):
         letter = get_column_letter(column)
         sheet[f"{letter}{top}"].style = "atlas_key"  # the function's keys, small and grey
@@ -195,14 +191,14 @@ def sensitivity_template_sheet(book, sheet, name):
         for r in range(top + 1, last + 1):
             sheet[f"{letter}{r}"].number_format = "General" if fmt == fields.TEXT else fmt
     for r in range(top + 1, last + 1):
-        _put(sheet, f"A{r}", f'=IF(B{r}="","",IFERROR(VLOOKUP(B{r},FieldsTable,3,FALSE),B{r}))', "atlas_label")
-        _put(sheet, f"J{r}", r - top, "atlas_key", "0")  # which row of the spilled table, read through its name
+        put(sheet, f"A{r}", f'=IF(B{r}="","",IFERROR(VLOOKUP(B{r},FieldsTable,3,FALSE),B{r}))', "atlas_label")
+        put(sheet, f"J{r}", r - top, "atlas_key", "0")  # which row of the spilled table, read through its name
         for letter, column in (("K", 5), ("L", 6)):
             cost, base = f"INDEX(SensitivityTable,J{r}+1,{column})", f"INDEX(SensitivityTable,J{r}+1,8)"
             sheet[f"{letter}{r}"] = f'=IF(ISNUMBER({cost}),{cost}-{base},"")'
             sheet[f"{letter}{r}"].number_format = sheets.USD
-    _put(sheet, f"K{top}", fields.label("low_delta_usd"), "atlas_key")  # the tornado's series names
-    _put(sheet, f"L{top}", fields.label("high_delta_usd"), "atlas_key")
+    put(sheet, f"K{top}", fields.label("low_delta_usd"), "atlas_key")  # the tornado's series names
+    put(sheet, f"L{top}", fields.label("high_delta_usd"), "atlas_key")
     name(book, "SensitivityTable", sheet, f"B{top}:I{last}")
     _tornado(sheet, top, last, "K", "A", anchor=f"A{last + 3}")
     samples = {"input_label": "Catalog throughput per GPU", "input": "gpu_tokens_per_s", "base": "5,061.5241",
@@ -237,8 +233,7 @@ def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
 # -- report sections (values) ------------------------------------------------------------------------
 def _plan_args(scenario):
     """The plan() arguments the report's ranking used: latency requirement, precision, request shape."""
-    from workbook.reports import serving_args  # here: reports imports this module when it writes
-    return {"latency_ms": scenario.latency_ms, **serving_args(scenario)}
+    return {"latency_ms": scenario.latency_ms, **scenario.serving_args()}
 
 
 def forecast_settings(scenario):
@@ -262,7 +257,7 @@ def _band(best, scenario, cat, settings, months):
     error = settings.get("throughput_error")
     if error is None and best.billing != "per_token":
         try:
-            error = finance._default_throughput_error(scenario.model, best.gpu, cat)
+            error = finance.default_throughput_error(scenario.model, best.gpu, cat)
         except InputError as reason:
             return None, None, f"No P10–P90 band: {reason}."
     low, high = [], []

@@ -72,6 +72,20 @@ def write_cell(sheet, row, column, value, number_format=None):
     return cell
 
 
+def put(sheet, ref, value, style=None, fmt=None):
+    """Write ``value`` at ``ref`` ("B5") with a named style (template.register_styles) and number format;
+    text that does not start with "=" stays text. Returns the cell."""
+    cell = sheet[ref]
+    cell.value = value
+    if isinstance(value, str) and not value.startswith("="):
+        cell.data_type = "s"
+    if style:
+        cell.style = style
+    if fmt:
+        cell.number_format = fmt
+    return cell
+
+
 def title(sheet, text, subtitle=None):
     """Title in A1, subtitle in A2 (neither counts for column widths); returns the first free row."""
     write_cell(sheet, 1, 1, text).font = TITLE_FONT

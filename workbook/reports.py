@@ -29,7 +29,7 @@ from atlas_xl import values as atlas_values
 from atlas_xl.errors import InputError
 from atlas_xl.files import atomic_output
 from atlas_xl.planner import DEFAULT_ASSUMPTIONS
-from workbook import layout
+from workbook import finance_sheets, layout
 from workbook.layout import BOLD, write_cell
 
 fields = layout.fields  # atlas_xl.fields: labels, units and number formats of every field
@@ -64,6 +64,10 @@ class Scenario:
     forecast: dict | None = None  # Forecast/Sensitivity sheets: months, monthly_growth, start, commitment, ... (docs/finance.md)
     options: tuple | None = None  # the options the Summary compares: platform, platform/gpu, platform:billing; None = best 3
     detail: bool = False  # the detail sheets (ranking, breakdowns, simulator, forecast, ...) after the one-page summary
+
+    def serving_args(self):
+        """The serving model's arguments (precision, request shape, latency limits) as plan() takes them."""
+        return {k: getattr(self, k) for k in ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")}
 
 
 SECTIONS = {  # the nested form of a scenario file → Scenario fields
@@ -211,7 +215,6 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     if Path(path).exists() and not overwrite:  # before any work: never overwrite a user's file
         raise InputError(f"'{path}' already exists — choose another name or pass overwrite/--force")
     scenario = scenario if isinstance(scenario, Scenario) else scenario_from(scenario or {})
-    from workbook import finance_sheets  # here: finance_sheets imports this module
     finance_sheets.forecast_settings(scenario)  # a mistyped forecast key fails before any work, detail or not
     cat = atlas_xl.load_catalog(catalog)
     named = [parse_option(text) for text in scenario.options or ()]
@@ -220,7 +223,7 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         platforms = tuple(dict.fromkeys(option["platform"] for option in named))
     ranking = atlas_xl.rank(scenario.tokens_per_day, scenario.pattern, scenario.model,
                             latency_ms=scenario.latency_ms, catalog=cat, platforms=platforms,
-                            **serving_args(scenario))
+                            **scenario.serving_args())
     if ranking.empty:
         raise InputError(f"no offering serves model '{scenario.model}'"
                          f"{' on ' + ', '.join(platforms) if platforms else ''} — "
@@ -298,7 +301,7 @@ def _details(book, scenario, ranking, cat):
     volumes = np.asarray(scenario.sweep, dtype=float)
     for offer in ranking.head(scenario.top).itertuples():
         plan = atlas_xl.plan(volumes, scenario.pattern, scenario.model, offer.platform, offer.gpu or None,
-                             latency_ms=scenario.latency_ms, catalog=cat, **serving_args(scenario))
+                             latency_ms=scenario.latency_ms, catalog=cat, **scenario.serving_args())
         results.sweep[f"{offer.platform} {offer.gpu or 'per-token'}"] = np.broadcast_to(plan.monthly_cost_usd,
                                                                                         volumes.shape)
     _summary(book.create_sheet("Overview"), scenario, results, cat)
@@ -315,7 +318,6 @@ def _details(book, scenario, ranking, cat):
         _simulator(book.create_sheet("Simulator"), results.simulation)
     if results.schedule is not None:
         _schedule(book.create_sheet("Schedule"), results.schedule)
-    from workbook import finance_sheets  # here: finance_sheets imports this module
     finance_sheets.forecast_report_sheet(book.create_sheet("Forecast"), scenario, ranking, cat, write_cell, _header,
                                          _title)
     finance_sheets.sensitivity_report_sheet(book.create_sheet("Sensitivity"), scenario, ranking, cat, write_cell,
@@ -328,11 +330,6 @@ def _or(value, default):
     return default if value is None else value
 
 
-def serving_args(scenario):
-    """The serving model's arguments of a scenario (precision, request shape, latency limits)."""
-    return {k: getattr(scenario, k) for k in ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")}
-
-
 def _simulated(scenario, ranking, cat):
     """What the Simulator and Schedule sheets simulate: the scenario's own target/workload when it names
     them, else the planned deployment of the best-ranked GPU offering (same model, GPU, count)."""
@@ -343,7 +340,7 @@ def _simulated(scenario, ranking, cat):
         return None, None  # only per-token offerings: no GPUs of ours to simulate
     best = gpu_rows.iloc[0]
     planned = atlas_xl.plan(scenario.tokens_per_day, scenario.pattern, scenario.model, best.platform, best.gpu,
-                            latency_ms=scenario.latency_ms, catalog=cat, **serving_args(scenario))
+                            latency_ms=scenario.latency_ms, catalog=cat, **scenario.serving_args())
     return simulator.deployment(planned, cat)
 
 

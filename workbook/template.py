@@ -37,6 +37,7 @@ from atlas_xl.errors import AtlasError
 from udfs import calls
 from atlas_xl import fields
 from workbook import finance_sheets, layout, sheets
+from workbook.layout import put
 from workbook.reports import save_atomic
 
 TEMPLATE_NAME = "atlas_xl_template.xlsm"
@@ -79,18 +80,6 @@ def _register_styles(book):
     }
     for name, attrs in styles.items():
         book.add_named_style(NamedStyle(name=name, **attrs))
-
-
-def _put(sheet, ref, value, style=None, fmt=None):
-    cell = sheet[ref]
-    cell.value = value
-    if isinstance(value, str) and not value.startswith("="):
-        cell.data_type = "s"
-    if style:
-        cell.style = style
-    if fmt:
-        cell.number_format = fmt
-    return cell
 
 
 def name_problem(name):
@@ -139,8 +128,8 @@ def _widths(sheet, widths):
 
 
 def _title(sheet, title, subtitle):
-    _put(sheet, "A1", title, "atlas_title")
-    _put(sheet, "A2", subtitle, "atlas_comment")
+    put(sheet, "A1", title, "atlas_title")
+    put(sheet, "A2", subtitle, "atlas_comment")
     sheet.sheet_view.showGridLines = False
 
 
@@ -149,23 +138,23 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
     """Render blocks of rows in columns Label | Key | Value | Units | Comment; returns the next row."""
     row = start_row
     for column, heading in enumerate(("Item", "Key", "Value", "Units", "Comment"), start=1):
-        _put(sheet, f"{get_column_letter(column)}{row}", heading, "atlas_header")
+        put(sheet, f"{get_column_letter(column)}{row}", heading, "atlas_header")
     row += 2
     for block in blocks:
-        _put(sheet, f"A{row}", block.title, "atlas_heading")
+        put(sheet, f"A{row}", block.title, "atlas_heading")
         for column in "BCDE":
             sheet[f"{column}{row}"].style = "atlas_heading"
         row += 1
         first = row
         for spec in block.rows:
-            _put(sheet, f"A{row}", spec.label, "atlas_label")
-            _put(sheet, f"B{row}", spec.key, "atlas_key")
+            put(sheet, f"A{row}", spec.label, "atlas_label")
+            put(sheet, f"B{row}", spec.key, "atlas_key")
             fmt = spec.fmt or (fields.YES_NO if spec.units == "TRUE/FALSE" and style == "atlas_output" else None)
-            cell = _put(sheet, f"C{row}", spec.value, style, fmt)  # a TRUE/FALSE result reads yes/no everywhere
+            cell = put(sheet, f"C{row}", spec.value, style, fmt)  # a TRUE/FALSE result reads yes/no everywhere
             if isinstance(spec.value, str) and not spec.value.startswith("="):
                 cell.alignment = Alignment(horizontal="left", shrink_to_fit=True)
-            _put(sheet, f"D{row}", spec.units, "atlas_units").alignment = Alignment(indent=1)
-            _put(sheet, f"E{row}", spec.comment, "atlas_comment")
+            put(sheet, f"D{row}", spec.units, "atlas_units").alignment = Alignment(indent=1)
+            put(sheet, f"E{row}", spec.comment, "atlas_comment")
             if block.named:
                 _name(book, sheets.name_of(spec.key), sheet, f"C{row}")
             if spec.choices:
@@ -256,10 +245,10 @@ def _start(sheet, book):
     ]
     row = 4
     for label, value in text:
-        label_cell = _put(sheet, f"A{row}", label, "atlas_label")
+        label_cell = put(sheet, f"A{row}", label, "atlas_label")
         label_cell.font = Font(name=layout.FONT, bold=True)
         label_cell.alignment = Alignment(vertical="top")
-        cell = _put(sheet, f"B{row}", value, "atlas_note" if label != "Checks" else "atlas_output")
+        cell = put(sheet, f"B{row}", value, "atlas_note" if label != "Checks" else "atlas_output")
         if label != "Checks":
             sheet.merge_cells(f"B{row}:H{row}")
             sheet.row_dimensions[row].height = _text_height(value, START_TEXT_WIDTH)
@@ -270,7 +259,7 @@ def _start(sheet, book):
                 font=Font(name=layout.FONT, bold=True, color="FFFFFF")))
         row += 1
     row += 1
-    _put(sheet, f"A{row}", "Contents", "atlas_heading")
+    put(sheet, f"A{row}", "Contents", "atlas_heading")
     row += 1
     contents = [(t, d) for t, d in (
         ("Inputs", "the workload, overrides, assumptions and the simulator's target, workload and knobs"),
@@ -287,10 +276,10 @@ def _start(sheet, book):
         ("Fields", "display name, units and number format of every output field"),
         ("xlwings.conf", "settings read by xlwings: the UDF module and options")]
     for title, description in contents:
-        cell = _put(sheet, f"A{row}", title, "atlas_label")
+        cell = put(sheet, f"A{row}", title, "atlas_label")
         cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheetname(title)}!A1", display=title)
         cell.font = Font(name=layout.FONT, color="0563C1", underline="single")
-        _put(sheet, f"B{row}", description, "atlas_comment")
+        put(sheet, f"B{row}", description, "atlas_comment")
         row += 1
     _widths(sheet, [18] + [START_TEXT_WIDTH / 7] * 7 + [4, 18])
 
@@ -327,7 +316,7 @@ def _ranking(book, sheet, cat):
     sample = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250, catalog=cat)  # sizes the columns
     for column, name in enumerate(names, start=1):
         letter = get_column_letter(column)
-        _put(sheet, f"{letter}{heading}", f'=IF({letter}{top}="","",IFERROR(VLOOKUP({letter}{top},FieldsTable,2,FALSE),'
+        put(sheet, f"{letter}{heading}", f'=IF({letter}{top}="","",IFERROR(VLOOKUP({letter}{top},FieldsTable,2,FALSE),'
                                           f'{letter}{top}))', "atlas_header")
         sheet[f"{letter}{heading}"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         sheet[f"{letter}{top}"].style = "atlas_key"
@@ -345,15 +334,15 @@ def _ranking(book, sheet, cat):
     # chart helpers beside the table, found by key so they follow edited RankFields
     label_col, cost_col = width + 2, width + 3
     keys = f"$A${top}:${last_col}${top}"
-    _put(sheet, f"{get_column_letter(label_col)}{heading}", "Chart label", "atlas_header")
-    _put(sheet, f"{get_column_letter(cost_col)}{heading}", "Monthly cost [USD/month]", "atlas_header")
+    put(sheet, f"{get_column_letter(label_col)}{heading}", "Chart label", "atlas_header")
+    put(sheet, f"{get_column_letter(cost_col)}{heading}", "Monthly cost [USD/month]", "atlas_header")
     for row in range(top + 1, top + 1 + CHART_BARS):
         cells = f"$A{row}:${last_col}{row}"
         platform = f'IFERROR(INDEX({cells},MATCH("platform",{keys},0)),"")'
         gpu = f'IFERROR(INDEX({cells},MATCH("gpu",{keys},0)),"")'
-        _put(sheet, f"{get_column_letter(label_col)}{row}",
+        put(sheet, f"{get_column_letter(label_col)}{row}",
              f'=IF({platform}="","",{platform}&"/"&IF({gpu}="","per-token",{gpu}))', "atlas_key")
-        _put(sheet, f"{get_column_letter(cost_col)}{row}",
+        put(sheet, f"{get_column_letter(cost_col)}{row}",
              f'=IFERROR(INDEX({cells},MATCH("monthly_cost_usd",{keys},0))*1,"")', "atlas_key", fields.USD)
     layout.set_width(sheet, label_col, 26)
     layout.set_width(sheet, cost_col, 14)
@@ -395,22 +384,22 @@ def _whatif_grid(book, sheet, top, heading, axes, replaces, name):
     volumes = sheets.WHATIF_VOLUMES
     width = len(axes[0][1])
     last_col = get_column_letter(1 + width)
-    _put(sheet, f"A{top}", heading, "atlas_heading")
+    put(sheet, f"A{top}", heading, "atlas_heading")
     refs = []
     for i, (label, values) in enumerate(axes, start=top + 1):
-        _put(sheet, f"A{i}", label, "atlas_label")
+        put(sheet, f"A{i}", label, "atlas_label")
         for j, value in enumerate(values):
-            _put(sheet, f"{get_column_letter(2 + j)}{i}", value, "atlas_input")
+            put(sheet, f"{get_column_letter(2 + j)}{i}", value, "atlas_input")
         refs.append(f"B{i}:{last_col}{i}")
     header = top + 1 + len(axes)
-    _put(sheet, f"A{header}", "Tokens per day [tokens/day]", "atlas_header")
+    put(sheet, f"A{header}", "Tokens per day [tokens/day]", "atlas_header")
     for j in range(width):
         sheet[f"{get_column_letter(2 + j)}{header}"].style = "atlas_header"
-    _put(sheet, f"B{header}", "Monthly cost [USD/month]", "atlas_header")
+    put(sheet, f"B{header}", "Monthly cost [USD/month]", "atlas_header")
     sheet.row_dimensions[header].height = 2 * layout.LINE_POINTS  # both headings wrap to two lines
     first, last = header + 1, header + len(volumes)
     for i, volume in enumerate(volumes):
-        _put(sheet, f"A{first + i}", volume, "atlas_input", sheets.COUNT)
+        put(sheet, f"A{first + i}", volume, "atlas_input", sheets.COUNT)
     grid = f"B{first}:{last_col}{last}"
     formula = sheets.plan_formula("ATLAS_COST", TokensPerDay=f"A{first}:A{last}", **replaces(refs))
     sheet[f"B{first}"] = ArrayFormula(grid, formula)
@@ -444,7 +433,7 @@ def _lookup(key_ref, column, fallback=None):
 
 def _record_header(sheet, row):
     for column, text in enumerate(("Field", "Key", "Value", "Units"), start=1):
-        _put(sheet, f"{get_column_letter(column)}{row}", text, "atlas_header")
+        put(sheet, f"{get_column_letter(column)}{row}", text, "atlas_header")
 
 
 def _format_value(cell, key, fmt=None):
@@ -465,8 +454,8 @@ def _simulator(book, sheet):
     sheet[f"B{top}"].style = sheet[f"C{top}"].style = "atlas_key"
     sample = _sample_rows(calls.simulate_table)
     for row in range(top + 1, top + SIMULATOR_ROWS):
-        _put(sheet, f"A{row}", _lookup(f"B{row}", 3), "atlas_label")
-        _put(sheet, f"D{row}", _lookup(f"B{row}", 4, '""'), "atlas_units")
+        put(sheet, f"A{row}", _lookup(f"B{row}", 3), "atlas_label")
+        put(sheet, f"D{row}", _lookup(f"B{row}", 4, '""'), "atlas_units")
         sheet[f"B{row}"].style = "atlas_key"
         index = row - top
         key = sample[index][0] if index < len(sample) else ""
@@ -500,24 +489,24 @@ def _schedule(book, sheet):
     top = 5
     for index in range(blank):  # the spill's key row (or its one-line error), then the aggregate
         row = top + index
-        _put(sheet, f"B{row}", f'=IF({cell(index + 1, 1)}="","",{cell(index + 1, 1)})', "atlas_key")
-        _put(sheet, f"C{row}", f'=IF({cell(index + 1, 2)}="","",{cell(index + 1, 2)})',
+        put(sheet, f"B{row}", f'=IF({cell(index + 1, 1)}="","",{cell(index + 1, 1)})', "atlas_key")
+        put(sheet, f"C{row}", f'=IF({cell(index + 1, 2)}="","",{cell(index + 1, 2)})',
              "atlas_key" if index == 0 else None)
         if index:
-            _put(sheet, f"A{row}", _lookup(f"B{row}", 3), "atlas_label")
-            _put(sheet, f"D{row}", _lookup(f"B{row}", 4, '""'), "atlas_units")
+            put(sheet, f"A{row}", _lookup(f"B{row}", 3), "atlas_label")
+            put(sheet, f"D{row}", _lookup(f"B{row}", 4, '""'), "atlas_units")
             _format_value(sheet[f"C{row}"], sample[index][0])
     heading = top + blank + 1
-    _put(sheet, f"A{heading}", "Phases", "atlas_heading")
+    put(sheet, f"A{heading}", "Phases", "atlas_heading")
     header = heading + 1
     keys = header + 1
     for c, key in enumerate(calls.PHASE_COLUMNS, start=1):
         letter = get_column_letter(c)
-        _put(sheet, f"{letter}{header}", _lookup(f"{letter}{keys}", 2), "atlas_header")
+        put(sheet, f"{letter}{header}", _lookup(f"{letter}{keys}", 2), "atlas_header")
         sheet[f"{letter}{header}"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         for offset in range(SCHEDULE_ROWS - blank - 1):
             row, r = keys + offset, blank + 2 + offset
-            _put(sheet, f"{letter}{row}", f'=IF({cell(r, c)}="","",{cell(r, c)})', "atlas_key" if not offset else None)
+            put(sheet, f"{letter}{row}", f'=IF({cell(r, c)}="","",{cell(r, c)})', "atlas_key" if not offset else None)
             if offset:
                 _format_value(sheet[f"{letter}{row}"], key)
     phases = [r for r in sample[blank + 2:] if any(v not in ("", None) for v in r)]
@@ -538,24 +527,24 @@ SCHEDULE_SPILL_COLUMN = 20  # T: the raw ATLAS_SCHEDULE table, hidden
 def _optimizer(book, sheet):
     _title(sheet, "Optimizer", "Hill-climbs the knobs of the Inputs target and workload for throughput within "
                                "the P99 SLA. Click Optimize; results below are values written by Python.")
-    _put(sheet, "A4", "SLA: P99 below", "atlas_label")
-    _put(sheet, "B4", "sla_p99_ms", "atlas_key")
-    _put(sheet, "C4", 120, "atlas_input", sheets.COUNT)
-    _put(sheet, "D4", "ms", "atlas_units")
+    put(sheet, "A4", "SLA: P99 below", "atlas_label")
+    put(sheet, "B4", "sla_p99_ms", "atlas_key")
+    put(sheet, "C4", 120, "atlas_input", sheets.COUNT)
+    put(sheet, "D4", "ms", "atlas_units")
     _name(book, "OptSlaP99Ms", sheet, "C4")
-    _put(sheet, "A6", "Starting knobs (blank = the workload's)", "atlas_heading")
+    put(sheet, "A6", "Starting knobs (blank = the workload's)", "atlas_heading")
     knobs = sheets.INPUTS[-1].rows
     for i, spec in enumerate(knobs, start=7):
-        _put(sheet, f"A{i}", spec.label, "atlas_label")
-        _put(sheet, f"B{i}", spec.key, "atlas_key")
-        _put(sheet, f"C{i}", None, "atlas_input")
-        _put(sheet, f"D{i}", spec.units, "atlas_units")
+        put(sheet, f"A{i}", spec.label, "atlas_label")
+        put(sheet, f"B{i}", spec.key, "atlas_key")
+        put(sheet, f"C{i}", None, "atlas_input")
+        put(sheet, f"D{i}", spec.units, "atlas_units")
     _name(book, "OptKnobs", sheet, f"B7:C{6 + len(knobs)}")
     results = 8 + len(knobs)
-    _put(sheet, f"A{results}", "Results (written by the Optimize button or atlas-xl optimize-workbook)",
+    put(sheet, f"A{results}", "Results (written by the Optimize button or atlas-xl optimize-workbook)",
          "atlas_heading")
-    _put(sheet, f"A{results + 1}", "Last run", "atlas_label")
-    _put(sheet, f"B{results + 1}", "not run yet", "atlas_comment")
+    put(sheet, f"A{results + 1}", "Last run", "atlas_label")
+    put(sheet, f"B{results + 1}", "not run yet", "atlas_comment")
     _name(book, "OptLastRun", sheet, f"B{results + 1}")
     _name(book, "OptResults", sheet, f"A{results + 2}:E{results + 1 + OPTIMIZER_ROWS}")
     _widths(sheet, [30, 24, 16, 16, 12])
@@ -567,40 +556,40 @@ def _checks(book, sheet, inputs, results):
     an overall check on top that turns red when any fails (named AllChecks, shown on Start)."""
     _title(sheet, "Checks", "Every check counts problems: 0 = fine. A failed check says what to fix. The overall "
                             "check turns red when any fails.")
-    _put(sheet, "A4", "All checks", "atlas_heading")
-    _put(sheet, "B4", "inputs, results and catalogs", "atlas_comment")
+    put(sheet, "A4", "All checks", "atlas_heading")
+    put(sheet, "B4", "inputs, results and catalogs", "atlas_comment")
     header = 6
     for column, heading in enumerate(("Area", "Check", "Where", "Problems", "Status"), start=1):
-        _put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
+        put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
     rows = _input_checks(inputs) + _result_checks(results) + _catalog_checks() + _price_checks(inputs)
-    _put(sheet, "B5", "Price age limit [days]: a price older than this, or undated, fails the price check",
+    put(sheet, "B5", "Price age limit [days]: a price older than this, or undated, fails the price check",
          "atlas_label")
-    _put(sheet, "D5", atlas_xl.prices.MAX_PRICE_AGE_DAYS, "atlas_input", "0")
+    put(sheet, "D5", atlas_xl.prices.MAX_PRICE_AGE_DAYS, "atlas_input", "0")
     _name(book, "MaxPriceAgeDays", sheet, "D5")
     row = header + 1
     for area, label, where, formula, fix in rows:
-        _put(sheet, f"A{row}", area, "atlas_label")
-        _put(sheet, f"B{row}", label, "atlas_label")
-        _put(sheet, f"C{row}", where, "atlas_key")
-        _put(sheet, f"D{row}", formula, "atlas_calc", "0")
+        put(sheet, f"A{row}", area, "atlas_label")
+        put(sheet, f"B{row}", label, "atlas_label")
+        put(sheet, f"C{row}", where, "atlas_key")
+        put(sheet, f"D{row}", formula, "atlas_calc", "0")
         status = f"{label}: {fix}".replace('"', '""')
-        _put(sheet, f"E{row}", f'=IF(D{row}=0,"OK","CHECK: {status}")', "atlas_calc").alignment = \
+        put(sheet, f"E{row}", f'=IF(D{row}=0,"OK","CHECK: {status}")', "atlas_calc").alignment = \
             Alignment(wrap_text=True, vertical="top")
         sheet.row_dimensions[row].height = _text_height(f"CHECK: {label}: {fix}", CHECK_TEXT_WIDTH)
         for column in "ABCD":
             sheet[f"{column}{row}"].alignment = Alignment(vertical="top", horizontal="center" if column == "D" else None)
         row += 1
     last = row - 1
-    _put(sheet, "D4", f"=SUM(D{header + 1}:D{last})", "atlas_output", "0")
-    _put(sheet, "E4", f'=IF(D4=0,"OK: all {len(rows)} checks pass","CHECK: "&COUNTIF(D{header + 1}:D{last},">0")&'
+    put(sheet, "D4", f"=SUM(D{header + 1}:D{last})", "atlas_output", "0")
+    put(sheet, "E4", f'=IF(D4=0,"OK: all {len(rows)} checks pass","CHECK: "&COUNTIF(D{header + 1}:D{last},">0")&'
                       f'" of {len(rows)} checks fail — see the Checks sheet")', "atlas_output")
     _name(book, "AllChecks", sheet, "E4")
     catalog_rows = [i for i, r in enumerate(rows) if r[0] == "Catalog"]
     first, end = header + 1 + catalog_rows[0], header + 1 + catalog_rows[-1]
     total = last + 2
-    _put(sheet, f"A{total}", "All catalogs", "atlas_heading")
-    _put(sheet, f"D{total}", f"=SUM(D{first}:D{end})", "atlas_output", "0")
-    _put(sheet, f"E{total}", f'=IF(D{total}=0,"OK: catalogs are complete","CHECK: see the Checks sheet")',
+    put(sheet, f"A{total}", "All catalogs", "atlas_heading")
+    put(sheet, f"D{total}", f"=SUM(D{first}:D{end})", "atlas_output", "0")
+    put(sheet, f"E{total}", f'=IF(D{total}=0,"OK: catalogs are complete","CHECK: see the Checks sheet")',
          "atlas_output").alignment = Alignment(indent=1)  # clear of the count beside it
     _name(book, "CatalogCheck", sheet, f"E{total}")
     red = dict(fill=PatternFill("solid", fgColor="C00000"), font=Font(name=layout.FONT, bold=True, color="FFFFFF"))
@@ -759,13 +748,13 @@ def _fields(book, sheet):
     _title(sheet, "Fields", "Display name, units and number format of every output field (atlas_xl.fields).")
     columns = ("Field", "Heading", "Label", "Units", "Number format", "Description")
     for column, text in enumerate(columns, start=1):
-        _put(sheet, f"{get_column_letter(column)}4", text, "atlas_header")
+        put(sheet, f"{get_column_letter(column)}4", text, "atlas_header")
     rows = sorted(fields.FIELDS.values(), key=lambda f: f.name)
     for row, meta in enumerate(rows, start=5):
         values = (meta.name, layout.heading_text(meta.name), meta.label, layout.unit_text(meta.units, True),
                   meta.number_format, meta.description)
         for column, value in enumerate(values, start=1):
-            _put(sheet, f"{get_column_letter(column)}{row}", value, "atlas_key" if column == 1 else None)
+            put(sheet, f"{get_column_letter(column)}{row}", value, "atlas_key" if column == 1 else None)
     _name(book, "FieldsTable", sheet, f"A5:F{4 + len(rows)}")
     _widths(sheet, [32, 36, 32, 14, 24, 70])
     sheet.freeze_panes = "B5"
@@ -775,7 +764,7 @@ def _fields(book, sheet):
 
 def _lists(book, sheet):
     """Drop-down lists that are not one catalog column: the distinct platforms of Offerings."""
-    _put(sheet, "A1", "Distinct platforms of the Offerings sheet (for the Inputs drop-down)", "atlas_comment")
+    put(sheet, "A1", "Distinct platforms of the Offerings sheet (for the Inputs drop-down)", "atlas_comment")
     sheet["A2"] = ArrayFormula(f"A2:A{1 + LIST_ROWS}", '=ATLAS_CATALOG("platforms",OfferingsTable)')
     _define(book, "PlatformList", f'OFFSET(Lists!$A$2,0,0,MAX(1,COUNTIF(Lists!$A$2:$A${1 + LIST_ROWS},"?*")),1)')
     sheet.sheet_state = "hidden"
@@ -784,9 +773,9 @@ def _lists(book, sheet):
 
 def _conf(sheet):
     for row, (key, value) in enumerate(sheets.XLWINGS_CONF, start=1):
-        _put(sheet, f"A{row}", key)
-        _put(sheet, f"B{row}", value)
-    _put(sheet, "D1", "Read by xlwings from A1 down to the first blank row: keep no header, add rows directly "
+        put(sheet, f"A{row}", key)
+        put(sheet, f"B{row}", value)
+    put(sheet, "D1", "Read by xlwings from A1 down to the first blank row: keep no header, add rows directly "
                       "below (e.g. Interpreter_Win | C:\\path\\to\\python.exe).", "atlas_comment")
     _widths(sheet, [18, 22, 4, 90])
 

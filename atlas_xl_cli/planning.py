@@ -1,0 +1,126 @@
+"""Planning commands: plan, estimate, backtest, rank."""
+from __future__ import annotations
+
+import sys
+
+from atlas_xl import calibration, prices, serving
+from atlas_xl.planner import plan, rank
+from atlas_xl_cli.options import (arg, argument, command, gpu_option, model_arg, offering_overrides, platform_arg,
+                                  serving_args, serving_options, workload_options)
+from atlas_xl_cli.output import emit_frame, print_fields, warn_implausible
+
+PLAN_UNITS = {
+    "tokens_per_day": "tokens/day", "hourly_usd": "USD/GPU-h", "price_per_m_tokens": "USD/Mtok",
+    "gpu_tokens_per_s": "tokens/s/GPU", "avg_tokens_per_s": "tokens/s", "peak_tokens_per_s": "tokens/s",
+    "effective_gpu_tokens_per_s": "tokens/s/GPU", "gpu_count": "GPUs", "active_hours_per_month": "h/month",
+    "monthly_cost_usd": "USD/month", "idle_waste_usd": "USD/month", "idle_waste_pct": "%",
+    "mean_utilization": "share", "unused_capacity_usd": "USD/month", "scale_up_gpus": "GPUs",
+    "monthly_tokens": "tokens/month", "cost_per_m_tokens_usd": "USD/Mtok", "overload_penalty_usd": "score",
+    "scaling_penalty_usd": "score", "latency_penalty_usd": "score", "penalty_usd": "score",
+    "replica_gpus": "GPUs", "input_tokens": "tokens", "output_tokens": "tokens", "ttft_ms": "ms (p99)",
+    "tpot_ms": "ms (p99)", "throughput_expected_error": "relative",
+}
+ESTIMATE_UNITS = {
+    "input_tokens": "tokens", "output_tokens": "tokens", "ttft_limit_ms": "ms (p99)", "tpot_limit_ms": "ms (p99)",
+    "output_tokens_per_s_per_gpu": "tokens/s/GPU", "total_tokens_per_s_per_gpu": "tokens/s/GPU",
+    "concurrency": "sequences/replica", "tp": "GPUs/replica", "ttft_ms": "ms (p99)", "tpot_ms": "ms (p99)",
+    "weights_gb": "GB", "kv_gb_per_sequence": "GB", "max_concurrency": "sequences", "usable_memory_gb": "GB",
+    "prefill_ms": "ms", "decode_step_ms": "ms", "allreduce_ms": "ms", "power_w_per_gpu": "W",
+    "anchor_factor": "measured/modelled", "expected_error": "relative",
+}
+RANK_VIEW = {  # column → (heading, format)
+    "rank": ("#", "{:.0f}"),
+    "platform": ("platform", "{}"),
+    "gpu": ("gpu", "{}"),
+    "billing": ("billing", "{}"),
+    "gpu_count": ("GPUs", "{:.0f}"),
+    "utilization_after": ("util", "{:.0%}"),
+    "latency_risk": ("risk", "{}"),
+    "monthly_cost_usd": ("$/month", "{:,.0f}"),
+    "idle_waste_usd": ("idle $", "{:,.0f}"),
+    "cost_per_m_tokens_usd": ("$/Mtok", "{:.3f}"),
+    "unused_capacity_usd": ("unused $", "{:,.0f}"),
+    "penalty_usd": ("penalty score", "{:,.0f}"),
+}
+
+
+@command("plan", "Plan one workload on one platform.",
+         "examples:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250\n"
+         "  atlas-xl plan 2B steady llama_70b runpod --gpu h200 --input-tokens 8000 --output-tokens 1000 --tpot-ms 40\n"
+         "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated")
+@workload_options
+@platform_arg
+@gpu_option
+@offering_overrides
+def cmd_plan(args):
+    result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
+                  latency_ms=args.latency_ms, gpu_count=args.gpu_count,
+                  gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
+                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
+                  catalog=args.catalog, **serving_args(args))
+    print_fields(result.as_dict(), PLAN_UNITS, args)
+
+
+@command("estimate", "What one replica of a model on a GPU serves within latency limits (the serving model).",
+         "examples:\n  atlas-xl estimate llama_70b h100_sxm\n"
+         "  atlas-xl estimate deepseek_r1 b200 --precision fp4 --input-tokens 8192 --output-tokens 1024 --tpot-ms 50")
+@model_arg
+@arg("gpu", help="GPU key, any row of gpus.csv (h100_sxm, a100_80gb, or one you added)")
+@arg("--tp", type=argument("tp"), help="GPUs per replica (default: the best)")
+@serving_options
+def cmd_estimate(args):
+    record = serving.estimate(args.model, args.gpu, tp=args.tp, catalog=args.catalog, **serving_args(args))
+    print_fields(record, ESTIMATE_UNITS, args)
+
+
+@command("backtest", "Accuracy of the serving model at the user's question: leave one GPU out, leave one model out.",
+         "example:\n  atlas-xl backtest\n  atlas-xl backtest --csv > backtest.csv")
+def cmd_backtest(args):
+    frame = calibration.backtest(catalog=args.catalog)
+    if args.json or args.csv:
+        emit_frame(frame, args)
+        return
+    print("Back-test at the user's question: for each measured point, the most output tokens/s per GPU the model")
+    print("predicts within that point's limits (it chooses concurrency and tp), by a fit that never saw the point's")
+    print("GPU (or model). Points: catalogs/serving_benchmarks.csv; InferenceX data: SemiAnalysis InferenceX.\n")
+    print(calibration.markdown(frame))
+
+
+@command("rank", "Rank every offering that serves the model: penalty score (0 first), then monthly cost.",
+         "examples:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5\n"
+         "  atlas-xl rank 2B steady llama_70b --precision best --tpot-ms 40 --ttft-ms 450")
+@workload_options
+@arg("--platform", action="append", help="only this platform (repeatable)")
+@arg("--top", type=argument("top"), help="show only the best N (N >= 1)")
+@arg("--max-price-age-days", type=argument("max_price_age_days"),
+     help="mark prices older than this many days (default 90); undated prices are always marked")
+def cmd_rank(args):
+    frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
+                 catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args))
+    excluded = frame.attrs.get("excluded", {})
+    if args.top is not None:
+        frame = frame.head(args.top)
+    warn_implausible(frame.head(1).to_dict("records"))
+    frame = _with_price_age(frame, args)
+    emit_frame(frame, args, view={**RANK_VIEW, "price_shown": ("price as of", "{}")})
+    if excluded and not (args.json or args.csv):
+        print(f"\nleft out ({len(excluded)} offerings): " + "; ".join(
+            f"{k}: {v}" for k, v in sorted(excluded.items())), file=sys.stderr)
+
+
+def _with_price_age(frame, args):
+    """A ranking with price_as_of, price_age_days and price_stale (issue 20), a 'price as of' column that marks
+    stale prices with '!', and one warning line when any is stale."""
+    frame = prices.with_price_age(frame, args.catalog, model=args.model, max_age_days=args.max_price_age_days)
+    frame["price_shown"] = [f"{d}{' !' if old else ''}" for d, old in zip(frame.price_as_of, frame.price_stale)]
+    stale = int(frame.price_stale.sum())
+    if stale:
+        print(f"atlas-xl: warning: {stale} of {len(frame)} prices in this ranking are older than "
+              f"{prices.max_age(args.max_price_age_days):g} days or undated (marked !) — check them with the provider",
+              file=sys.stderr)
+    if args.json or args.csv:
+        frame = frame.drop(columns="price_shown")
+    return frame
+
+
+COMMANDS = (cmd_plan, cmd_estimate, cmd_backtest, cmd_rank)
