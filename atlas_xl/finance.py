@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalog import load_catalog, normalize_key
+from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
 from . import planner, prices
@@ -369,7 +369,7 @@ def pct_text(value):
 
 
 # -- options: what a break-even compares ---------------------------------------------------------
-BILLINGS = ("autoscaling", "dedicated", "per_token")
+BILLINGS = BILLING  # atlas_xl/arguments.py
 OFFERING_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "billing", "gpu_tokens_per_s")
 """plan() arguments that describe one offering: given to a break-even they must name their side."""
 SIDE_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s", "gpu_count")

@@ -13,7 +13,7 @@ from dataclasses import fields
 import numpy as np
 
 import atlas_xl
-from atlas_xl import planner, values
+from atlas_xl import arguments, planner, values
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import AtlasError, InputError
 
@@ -393,7 +393,7 @@ OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utili
 @excel.one_line_errors
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
+    sla = excel.number("sla_p99_ms", sla_p99_ms, default=arguments.get("sla_p99_ms").default, positive=True)
     name, kwargs = excel.text("target", target), sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
     key = ("optimize", cat.fingerprint, name, excel.freeze(spec), excel.freeze(knob_values), sla, excel.freeze(kwargs))
     result = RESULTS.get(key, lambda: atlas_xl.optimize(name, spec, knob_values, sla_p99_ms=sla, catalog=cat, **kwargs))

@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 import atlas_xl
-from atlas_xl import serving, simulator
+from atlas_xl import arguments, serving, simulator
 from atlas_xl.catalog import BILLING, normalize_key
 from atlas_xl import values as atlas_values
 from atlas_xl.errors import InputError
@@ -56,7 +56,7 @@ class Scenario:
     workload: object = None  # a catalog name or a dict in the schema of workloads.yaml; None: as target
     knobs: dict | None = None
     seed: int = 0
-    usd_per_kwh: float = 0.12
+    usd_per_kwh: float = arguments.USD_PER_KWH
     pue: float | None = None
     schedule: bool = True
     sweep: tuple = SWEEP  # tokens per day for the cost-versus-volume sheet

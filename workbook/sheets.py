@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from atlas_xl import fields as field_table, planner
+from atlas_xl import arguments, fields as field_table, planner
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ INPUTS = (
         Row("Target", "target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
             choices="TargetList"),
         Row("Seed", "seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
-        Row("Electricity price", "usd_per_kwh", 0.12, "USD/kWh", "simulator spec default; US industrial 2023: 0.0806",
+        Row("Electricity price", "usd_per_kwh", arguments.USD_PER_KWH, "USD/kWh", "simulator spec default; US industrial 2023: 0.0806",
             fmt=USD_MILLI),
         Row("PUE", "pue", None, "ratio", "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
             optional=True),
