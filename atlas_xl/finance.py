@@ -20,13 +20,13 @@ import pandas as pd
 from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
-from . import planner, prices
+from . import arguments, planner, prices
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
 BREAKEVEN_LOW, BREAKEVEN_HIGH = 1e6, 1e13  # tokens/day searched by breakeven() (issue 14)
 BREAKEVEN_GRID_PER_DECADE = 64  # scan density before bisection; two crossings closer than one cell are seen as none
-MAX_MONTHS = 1200  # 100 years: a forecast longer than that is a typo
+MAX_MONTHS = arguments.get("months").maximum  # 100 years: a forecast longer than that is a typo
 
 
 # -- argument checks -----------------------------------------------------------------------------
