@@ -25,22 +25,69 @@ def _lower(name):
     return bounds.get("positive", False), bounds.get("minimum")
 
 
+PLAN_ARGS = tuple(n for n in arguments.PLAN if n != "billing")
+"""The `atlas_xl.plan` arguments a planner worksheet function takes (registry order)."""
+PLAN_REQUIRED = ("tokens_per_day", "pattern", "model", "platform")
 # numeric planner arguments: (required, positive, minimum); the upper bounds are checked per cell too
-PLAN_NUMBERS = {name: (name == "tokens_per_day",) + _lower(name) for name in (
-    "tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens",
-    "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")}
-SERVING_NUMBERS = ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+PLAN_NUMBERS = {name: (name in PLAN_REQUIRED,) + _lower(name) for name in PLAN_ARGS
+                if arguments.get(name).kind == "number"}
+SERVING_NUMBERS = tuple(n for n in arguments.SERVING if arguments.get(n).kind == "number")
 """Arguments of the serving model, one value per `atlas_xl.plan` call: a grid groups its cells by them."""
-PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False, "precision": False}  # name → required
-PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
-             "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "precision", "input_tokens", "output_tokens",
-             "ttft_ms", "tpot_ms", "tp")
-PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
-SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
+PLAN_TEXTS = {name: name in PLAN_REQUIRED for name in PLAN_ARGS if arguments.get(name).kind != "number"}
+"""Text planner arguments → required."""
+PLANNER_TABLES = arguments.PLANNER_TABLES
+SIMULATOR_TABLES = arguments.SIMULATOR_TABLES
 RESULTS = excel.Memo(size=512)
 """Pure call results (plans, simulation records, planner grids) keyed by argument content and the
 catalog fingerprint: the template's eight planner cells cost one plan, its nine simulator cells
 one simulation."""
+
+
+OPTION_KINDS = ("number", "choice", "text", "date", "fields")
+"""Kinds of argument an ``options`` range may name: what one cell holds (not a table or a range)."""
+
+
+def is_options(value, known):
+    """True when ``value`` is a key | value range whose keys all name arguments of ``known``: an
+    options range, wherever it is given (``=ATLAS_COST(TokensPerDay,Pattern,Model,Platform,Gpu,Options)``
+    puts it where latency_ms stands; a number range never has argument names in its first column)."""
+    if not excel.is_range(value):
+        return False
+    rows = excel.as_2d(value)
+    if not rows or any(len(row) != 2 for row in rows):
+        return False
+    keys = [row[0] for row in rows if not excel.is_blank(row[0])]
+    return bool(keys) and all(isinstance(k, str) and _option_name(k, known) is not None for k in keys)
+
+
+def _option_name(key, known):
+    """The argument an options key names (its name, or its template Inputs key: ttft_limit_ms)."""
+    name = normalize_key(key)
+    name = arguments.key_names().get(name, name)
+    return name if name in known else None
+
+
+def named(args, options=None):
+    """``args`` (argument name → what the cell holds) with the key | value pairs of ``options``
+    filled in. Keys are argument names of the registry (`atlas_xl.arguments`) or the template's
+    Inputs keys; a blank value means "not given". An options range given in the place of an
+    argument (positional use) counts as ``options`` and leaves that argument blank. An argument
+    given both ways is refused, so no value silently wins."""
+    known = {n for n in args if arguments.get(n).kind in OPTION_KINDS}
+    args = dict(args)
+    ranges = [options] if not excel.is_blank(options) else []
+    for name in [n for n in known if is_options(args[n], known)]:
+        ranges.append(args[name])
+        args[name] = None
+    for found in ranges:
+        for key, value in excel.key_values("options", found).items():
+            name = _option_name(key, known)
+            if name is None:
+                raise atlas_xl.errors.unknown_name("option", key, sorted(known))
+            if not excel.is_blank(args[name]):
+                raise InputError(f"{name} is given twice — as an argument and in options; leave one of them blank")
+            args[name] = value
+    return args
 
 
 def assumptions(value):
@@ -140,8 +187,9 @@ def _shape(values):
 
 
 @excel.one_line_errors
-def plan_field(field, args, tables, assumption_range):
+def plan_field(field, args, tables, assumption_range, options=None):
     """One planner output over broadcast arguments: a scalar, or a 2-D list that spills."""
+    args = named(args, options)
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     a = assumptions(assumption_range)
     shape = _shape(args.values())
@@ -234,8 +282,9 @@ def _cells(values):
 
 # -- scalar tables ----------------------------------------------------------------------------------
 @excel.one_line_errors
-def plan_table(args, tables, assumption_range):
+def plan_table(args, tables, assumption_range, options=None):
     """The whole plan of one workload as field | value rows."""
+    args = named(args, options)
     if _shape(args.values()) is not None:
         raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
@@ -246,18 +295,22 @@ def plan_table(args, tables, assumption_range):
 
 
 @excel.one_line_errors
-def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, assumption_range, serving=None):
+def rank_table(args, tables, assumption_range, options=None):
     """The ranking as a table with a header row (only ``fields`` when given)."""
+    args = named(args, options)
+    tokens_per_day, pattern, model, latency_ms = args["tokens_per_day"], args["pattern"], args["model"], args["latency_ms"]
+    top, fields = args["top"], args["fields"]
+    serving = {n: args[n] for n in ("precision",) + SERVING_NUMBERS}
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
     latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
     a = assumptions(assumption_range)
     texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
     latency = None if math.isnan(latency) else latency
-    options = serving_options(serving or {})
-    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(options.items()))),
+    settings = serving_options(serving)
+    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(settings.items()))),
                         lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a,
-                                              **options))
+                                              **settings))
     count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
@@ -416,7 +469,7 @@ def optimize_rows(result):
 
 
 # -- the serving model ----------------------------------------------------------------------------
-ESTIMATE_TABLES = ("gpus", "models", "throughput")
+ESTIMATE_TABLES = arguments.ESTIMATE_TABLES
 ESTIMATE_ARGS = ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
 
 
@@ -433,8 +486,9 @@ def serving_options(args):
 
 
 @excel.one_line_errors
-def estimate_field(field, args, tables):
+def estimate_field(field, args, tables, options=None):
     """One output of `atlas_xl.estimate` per cell of the broadcast arguments."""
+    args = named(args, options)
     cat = excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES})
     shape, cells = _broadcast_cells(args)
     out = []
@@ -455,8 +509,9 @@ def _estimate(cell, cat):
 
 
 @excel.one_line_errors
-def estimate_table(args, tables):
+def estimate_table(args, tables, options=None):
     """The whole estimate of one model on one GPU as field | value rows."""
+    args = named(args, options)
     if _shape(args.values()) is not None:
         raise InputError("ATLAS_ESTIMATE takes one model and GPU — use ATLAS_GPU_TPS and friends for grids")
     record = _estimate(args, excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES}))

@@ -10,13 +10,13 @@ import math
 
 import pandas as pd
 
-from atlas_xl import finance
+from atlas_xl import arguments, finance
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import InputError
 
 from . import calls, excel
 
-FINANCE_TABLES = calls.PLANNER_TABLES + ("commitments",)
+FINANCE_TABLES = arguments.FINANCE_TABLES
 FORECAST_VIEW = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
                  "cumulative_cost_usd")
 COMMITMENT_VIEW = ("on_demand_cost_usd", "commitment_cost_usd", "savings_usd", "cumulative_savings_usd")
@@ -26,7 +26,8 @@ def _catalog(tables):
     return excel.catalog(**{t: tables.get(t) for t in FINANCE_TABLES})
 
 
-PLAN_KWARGS = ("latency_ms", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+PLAN_KWARGS = ("latency_ms",) + arguments.SERVING
+"""The plan() arguments every finance function forwards: latency requirement and serving settings."""
 
 
 def _plan_kwargs(raw):
@@ -69,8 +70,14 @@ def _start(value):
 
 
 @excel.one_line_errors
-def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start,
-                   price_change_per_year, commitment, committed_gpus, plan_args, fields, tables, assumption_range):
+def forecast_table(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    months, monthly_growth, start = args["months"], args["monthly_growth"], args["start"]
+    price_change_per_year, commitment, committed_gpus = (args["price_change_per_year"], args["commitment"],
+                                                         args["committed_gpus"])
+    fields, plan_args = args["forecast_fields"], args
     volumes = _volumes(tokens_per_day)
     term = excel.text("commitment", commitment)
     frame = finance.forecast(
@@ -117,7 +124,11 @@ def _option(value, gpu, name):
 
 
 @excel.one_line_errors
-def breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, plan_args, tables, assumption_range):
+def breakeven_value(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    pattern, model, option_a, option_b, gpu_a, gpu_b = (args[n] for n in ("pattern", "model", "option_a", "option_b",
+                                                                          "gpu_a", "gpu_b"))
+    plan_args = args
     pattern_, model_ = excel.text("pattern", pattern), excel.text("model", model)
     if pattern_ is None or model_ is None:
         raise InputError("pattern and model are needed — enter both")
@@ -135,7 +146,8 @@ PATTERN_FIELDS = ("active_ratio", "burst_factor", "efficiency", "batch_multiplie
 
 
 @excel.one_line_errors
-def pattern_table(timestamps, tokens, field, tables):
+def pattern_table(args, tables):
+    timestamps, tokens, field = args["timestamps"], args["tokens"], args["pattern_field"]
     if excel.is_blank(timestamps) or not excel.is_range(timestamps):
         raise InputError("timestamps must be a range of dates/times (one per usage row)")
     if excel.is_blank(tokens) or not excel.is_range(tokens):
@@ -183,9 +195,15 @@ def _percentiles(value):
 
 
 @excel.one_line_errors
-def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread,
-                     volume_spread, draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year,
-                     plan_args, tables, assumption_range):
+def cost_range_value(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    percentile, throughput_error, price_spread, volume_spread = (args["percentile"], args["throughput_error"],
+                                                                 args["price_spread"], args["volume_spread"])
+    draws, seed, month, monthly_growth = args["draws"], args["seed"], args["month"], args["monthly_growth"]
+    growth_spread, start, price_change_per_year = args["growth_spread"], args["start"], args["price_change_per_year"]
+    plan_args = args
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
     result = finance.cost_range(
@@ -208,8 +226,11 @@ def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, 
 
 
 @excel.one_line_errors
-def sensitivity_table(tokens_per_day, pattern, model, platform, gpu, spread, output, plan_args, tables,
-                      assumption_range):
+def sensitivity_table(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    spread, output, plan_args = args["spread"], args["output"], args
     frame = finance.sensitivity(
         excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
         spread=excel.number("spread", spread, default=finance.SENSITIVITY_SPREAD, minimum=0.0),
@@ -225,8 +246,14 @@ COMMIT_FIELDS = ("term", "committed_gpus", "start_month", "start_period", "expec
 
 
 @excel.one_line_errors
-def commit_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start, term, volume_spread,
-                 throughput_error, draws, seed, plan_args, tables, assumption_range):
+def commit_table(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    months, monthly_growth, start, term = args["horizon_months"], args["monthly_growth"], args["start"], args["term"]
+    volume_spread, throughput_error, draws, seed = (args["volume_spread"], args["throughput_error"],
+                                                    args["commit_draws"], args["seed"])
+    plan_args = args
     terms = excel.text("term", term)
     advice = finance.commit_advice(
         excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),

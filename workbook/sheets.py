@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from atlas_xl import arguments, fields as field_table, planner
+from udfs import signatures
 
 
 @dataclass(frozen=True)
@@ -121,27 +122,67 @@ def input_row(key):
     return next(row for block in INPUTS for row in block.rows if row.key == key)
 
 
-PLAN_ARGS = ("TokensPerDay", "Pattern", "Model", "Platform", "Gpu", "LatencyMs", "FixedGpuCount",
-             "GpuTokensPerSOverride", "HourlyUsdOverride", "PricePerMTokOverride", "Assumptions", "GpusTable",
-             "ModelsTable", "PatternsTable", "OfferingsTable", "ThroughputTable", "Precision", "InputTokens",
-             "OutputTokens", "TtftLimitMs", "TpotLimitMs")
-SERVING_ARGS = "Model,Gpu,Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs,,GpusTable,ModelsTable,ThroughputTable"
-SIM_ARGS = "Target,Workload,Knobs,Seed,UsdPerKwh,Pue,HardwareModelsTable,TargetsTable,WorkloadsTable,PhasesTable," \
-           "RequestProfilesTable"
+CATALOG_SHEETS = {  # catalog table → (sheet title, defined name of its range, drop-down list name)
+    "gpus": ("GPUs", "GpusTable", "GpuList"),
+    "models": ("Models", "ModelsTable", "ModelList"),
+    "patterns": ("Patterns", "PatternsTable", "PatternList"),
+    "offerings": ("Offerings", "OfferingsTable", None),
+    "throughput": ("Throughput", "ThroughputTable", None),
+    "hardware_models": ("HardwareModels", "HardwareModelsTable", None),
+    "targets": ("Targets", "TargetsTable", "TargetList"),
+    "workloads": ("Workloads", "WorkloadsTable", "WorkloadList"),
+    "phases": ("Phases", "PhasesTable", None),
+    "request_profiles": ("RequestProfiles", "RequestProfilesTable", None),
+    "commitments": ("Commitments", "CommitmentsTable", None),  # reserved prices for the Forecast sheet
+}
+
+def _input_names():
+    """Argument → the defined name that holds it in the template: an Inputs row's name (its key is the
+    argument's, or the registry's ``key`` such as ttft_limit_ms), a key | value block's name
+    (Assumptions, Workload, Knobs) or a catalog table's (GpusTable...)."""
+    keys = {row.key for block in INPUTS if block.named for row in block.rows}
+    out = {a.name: name_of(a.key or a.name) for a in arguments.ARGUMENTS.values() if (a.key or a.name) in keys}
+    out.update({block.kv_name.lower(): block.kv_name for block in INPUTS if block.kv_name})
+    out.update({table: names[1] for table, names in CATALOG_SHEETS.items()})
+    return out
+
+
+INPUT_NAMES = _input_names()
+
+
+def formula(function, **given):
+    """``=FUNCTION(a,b,,d)`` with each argument given by keyword in its position (`udfs.signatures`),
+    so that a new argument cannot shift another; blanks between keep their commas, trailing ones go."""
+    parameters = signatures.get(function).parameters
+    unknown = [k for k in given if k not in parameters]
+    if unknown:
+        raise KeyError(f"{function} has no argument {unknown[0]!r}")
+    cells = [str(given.get(p, "")) for p in parameters]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return f"={function}({','.join(cells)})"
+
+
+def inputs_for(function, groups=("workload", "offering", "serving")):
+    """The template's Inputs names of ``function``'s arguments in ``groups`` (registry groups), with its
+    catalog tables and the key | value blocks it takes."""
+    names = _input_names()
+    return {p: names[p] for p in signatures.get(function).parameters if p in names and (
+        arguments.get(p).group in groups or arguments.get(p).kind in ("table", "pairs"))}
 
 
 def plan_formula(function, **ranges):
     """A planner formula over the Inputs names; ``ranges`` replace names by ranges (what-if axes)."""
-    return f"={function}({','.join(ranges.get(name, name) for name in PLAN_ARGS)})"
+    return formula(function, **{arg: ranges.get(name, name) for arg, name in inputs_for(function).items()})
 
 
 def sim_formula(function):
-    return f"={function}({SIM_ARGS})"
+    return formula(function, **inputs_for(function, groups=("simulator",)))
 
 
 def serving_formula(function):
     """A serving-model formula for the chosen GPU; a per-token offering has none (blank GPU)."""
-    return f'=IF(Gpu="","",{function}({SERVING_ARGS}))'
+    return f'=IF(Gpu="","",{formula(function, **inputs_for(function))[1:]})'
 
 
 RESULTS = (
@@ -190,19 +231,6 @@ WHATIF_OFFERINGS = (("runpod", "h100_sxm"), ("runpod", "b200"), ("lambda", "h100
                     ("fireworks", "h100_sxm"), ("together", None), ("deepinfra", None))
 WHATIF_PATTERNS = ("steady", "business_hours", "bursty")
 
-CATALOG_SHEETS = {  # catalog table → (sheet title, defined name of its range, drop-down list name)
-    "gpus": ("GPUs", "GpusTable", "GpuList"),
-    "models": ("Models", "ModelsTable", "ModelList"),
-    "patterns": ("Patterns", "PatternsTable", "PatternList"),
-    "offerings": ("Offerings", "OfferingsTable", None),
-    "throughput": ("Throughput", "ThroughputTable", None),
-    "hardware_models": ("HardwareModels", "HardwareModelsTable", None),
-    "targets": ("Targets", "TargetsTable", "TargetList"),
-    "workloads": ("Workloads", "WorkloadsTable", "WorkloadList"),
-    "phases": ("Phases", "PhasesTable", None),
-    "request_profiles": ("RequestProfiles", "RequestProfilesTable", None),
-    "commitments": ("Commitments", "CommitmentsTable", None),  # reserved prices for the Forecast sheet
-}
 SPARE_ROWS = 100  # blank rows inside each table's defined name, so added rows count
 
 XLWINGS_CONF = (  # rows of the xlwings.conf sheet (read from A1 down to the first blank)

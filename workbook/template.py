@@ -320,9 +320,8 @@ def _ranking(book, sheet, cat):
     width = len(names)
     last_col = get_column_letter(width)
     ref = f"A{top}:{last_col}{top + RANK_ROWS}"
-    sheet[f"A{top}"] = ArrayFormula(ref, "=ATLAS_RANK(TokensPerDay,Pattern,Model,LatencyMs,,RankFields,Assumptions,"
-                                         "GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable,"
-                                         "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs)")
+    sheet[f"A{top}"] = ArrayFormula(ref, sheets.formula("ATLAS_RANK", **sheets.inputs_for("ATLAS_RANK"),
+                                                        fields="RankFields"))
     _name(book, "Ranking", sheet, ref)
     sample = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250, catalog=cat)  # sizes the columns
     for column, name in enumerate(names, start=1):
