@@ -160,6 +160,22 @@ def test_the_same_value_gets_the_same_message_everywhere(name, value):
     given[name] = value
     cell = functions.ATLAS_COST(**given)
     assert cell == message
+    from workbook import recalculate, sheets  # recalc --set on the template's defined name of the argument
+    defined = sheets.INPUT_NAMES[name]
+    with pytest.raises(InputError) as overridden:
+        recalculate.parse_override(f"{defined}={value!r}")
+    assert str(overridden.value) == f"override '{defined}': {message}"
+
+
+def test_the_checks_sheet_holds_inputs_to_the_registrys_bounds():
+    from workbook import sheets
+    for key in sheets.ARGUMENT_INPUTS:
+        a, check = arguments.get(arguments.key_names().get(key, key)), sheets.INPUT_CHECKS[key]
+        if a.kind == "number":
+            assert (check.maximum, check.whole, check.above) == (a.maximum, a.whole, a.positive), key
+            assert check.minimum == (0.0 if a.positive else a.minimum), key
+        else:
+            assert check.choices in (a.choices, (getattr(a.choices, "table", None), getattr(a.choices, "column", None)))
 
 
 # -- named options ------------------------------------------------------------------------------------------

@@ -90,6 +90,17 @@ def named(args, options=None):
     return args
 
 
+def argument_number(name, value, *, default=None):
+    """One cell as the numeric argument ``name``: blank → ``default`` (refused as empty when None);
+    otherwise held to every bound of the registry (`values.check_limits`), so the cell shows the
+    message the Python API, the CLI and a sweep give the same value."""
+    if excel.is_blank(value) and default is not None:
+        return default
+    number = excel.number(name, value)
+    values.check_limits(name, number)
+    return int(number) if arguments.get(name).whole else number
+
+
 def assumptions(value):
     """A key | value range of `atlas_xl.Assumptions` fields → Assumptions (None → defaults)."""
     pairs = excel.key_values("assumptions", value)
@@ -298,12 +309,13 @@ def plan_table(args, tables, assumption_range, options=None):
 def rank_table(args, tables, assumption_range, options=None):
     """The ranking as a table with a header row (only ``fields`` when given)."""
     args = named(args, options)
-    tokens_per_day, pattern, model, latency_ms = args["tokens_per_day"], args["pattern"], args["model"], args["latency_ms"]
+    tokens_per_day, pattern, model = args["tokens_per_day"], args["pattern"], args["model"]
+    latency_ms = args["latency_ms"]
     top, fields = args["top"], args["fields"]
     serving = {n: args[n] for n in ("precision",) + SERVING_NUMBERS}
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-    volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
-    latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
+    volume = argument_number("tokens_per_day", tokens_per_day)
+    latency = argument_number("latency_ms", latency_ms, default=math.nan)
     a = assumptions(assumption_range)
     texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
     latency = None if math.isnan(latency) else latency
@@ -311,7 +323,7 @@ def rank_table(args, tables, assumption_range, options=None):
     frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(settings.items()))),
                         lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a,
                                               **settings))
-    count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
+    count = argument_number("top", top) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
     wanted = _field_list(fields)
@@ -365,10 +377,9 @@ def _broadcast_cells(args):
 
 
 def sim_kwargs(cell):
-    return dict(seed=excel.number("seed", cell["seed"], default=0.0, minimum=0.0, whole=True),
-                usd_per_kwh=excel.number("usd_per_kwh", cell["usd_per_kwh"], default=atlas_xl.simulator.DEFAULT_USD_PER_KWH,
-                                         minimum=0.0),
-                pue=None if excel.is_blank(cell["pue"]) else excel.number("pue", cell["pue"], minimum=1.0))
+    return dict(seed=argument_number("seed", cell["seed"], default=0.0),
+                usd_per_kwh=argument_number("usd_per_kwh", cell["usd_per_kwh"], default=arguments.USD_PER_KWH),
+                pue=None if excel.is_blank(cell["pue"]) else argument_number("pue", cell["pue"]))
 
 
 @excel.one_line_errors
@@ -446,7 +457,7 @@ OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utili
 @excel.one_line_errors
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    sla = excel.number("sla_p99_ms", sla_p99_ms, default=arguments.get("sla_p99_ms").default, positive=True)
+    sla = argument_number("sla_p99_ms", sla_p99_ms, default=arguments.get("sla_p99_ms").default)
     name, kwargs = excel.text("target", target), sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
     key = ("optimize", cat.fingerprint, name, excel.freeze(spec), excel.freeze(knob_values), sla, excel.freeze(kwargs))
     result = RESULTS.get(key, lambda: atlas_xl.optimize(name, spec, knob_values, sla_p99_ms=sla, catalog=cat, **kwargs))
@@ -478,9 +489,7 @@ def serving_options(args):
     options = {"precision": excel.text("precision", args.get("precision"))}
     for name in SERVING_NUMBERS:
         if name in args:
-            positive, minimum = _lower(name)
-            value = excel.number(name, args.get(name), default=math.nan, positive=positive, minimum=minimum,
-                                 whole=name == "tp")
+            value = argument_number(name, args.get(name), default=math.nan)
             options[name] = None if math.isnan(value) else value
     return {k: v for k, v in options.items() if v is not None}
 

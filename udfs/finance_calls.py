@@ -37,9 +37,7 @@ def _plan_kwargs(raw):
         value = raw.get(name)
         if excel.is_blank(value):
             continue
-        out[name] = excel.text(name, value) if name == "precision" else excel.number(
-            name, value, minimum=0.0 if name == "latency_ms" else None, positive=name != "latency_ms",
-            whole=name == "tp")
+        out[name] = excel.text(name, value) if name == "precision" else calls.argument_number(name, value)
     return out
 
 
@@ -59,8 +57,8 @@ def _volumes(tokens_per_day):
     """One daily volume, or a row/column range of monthly volumes."""
     if excel.is_range(tokens_per_day):
         cells = [c for row in excel.as_2d(tokens_per_day) for c in row if not excel.is_blank(c)]
-        return [excel.number("tokens_per_day", c, positive=True) for c in cells]
-    return excel.number("tokens_per_day", tokens_per_day, positive=True)
+        return [calls.argument_number("tokens_per_day", c) for c in cells]
+    return calls.argument_number("tokens_per_day", tokens_per_day)
 
 
 def _start(value):
@@ -82,12 +80,12 @@ def forecast_table(args, tables, assumption_range, options=None):
     term = excel.text("commitment", commitment)
     frame = finance.forecast(
         volumes, *_names(pattern, model, platform, gpu),
-        months=None if excel.is_blank(months) else excel.number("months", months, positive=True, whole=True),
+        months=None if excel.is_blank(months) else calls.argument_number("months", months),
         monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
         price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         commitment=term.lower() if term else None,
-        committed_gpus=None if excel.is_blank(committed_gpus) else excel.number("committed_gpus", committed_gpus,
-                                                                                positive=True),
+        committed_gpus=None if excel.is_blank(committed_gpus) else calls.argument_number("committed_gpus",
+                                                                                         committed_gpus),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     wanted = calls._field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
     for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
@@ -207,16 +205,16 @@ def cost_range_value(args, tables, assumption_range, options=None):
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
     result = finance.cost_range(
-        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
-        draws=excel.number("draws", draws, default=10_000.0, positive=True, whole=True),
-        seed=int(excel.number("seed", seed, default=0.0, minimum=0.0, whole=True)),
-        throughput_error=None if excel.is_blank(throughput_error) else excel.number("throughput_error",
-                                                                                    throughput_error, minimum=0.0),
-        price_spread=excel.number("price_spread", price_spread, default=0.0, minimum=0.0),
-        volume_spread=excel.number("volume_spread", volume_spread, default=0.0, minimum=0.0),
-        month=excel.number("month", month, default=1.0, positive=True, whole=True),
+        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+        draws=calls.argument_number("draws", draws, default=float(arguments.get("draws").default)),
+        seed=int(calls.argument_number("seed", seed, default=0.0)),
+        throughput_error=None if excel.is_blank(throughput_error) else calls.argument_number("throughput_error",
+                                                                                             throughput_error),
+        price_spread=calls.argument_number("price_spread", price_spread, default=0.0),
+        volume_spread=calls.argument_number("volume_spread", volume_spread, default=0.0),
+        month=calls.argument_number("month", month, default=1.0),
         monthly_growth=_rate("monthly_growth", monthly_growth),
-        growth_spread=excel.number("growth_spread", growth_spread, default=0.0, minimum=0.0),
+        growth_spread=calls.argument_number("growth_spread", growth_spread, default=0.0),
         start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
         **_plan_kwargs(plan_args))
@@ -232,8 +230,8 @@ def sensitivity_table(args, tables, assumption_range, options=None):
                                                                        "platform", "gpu"))
     spread, output, plan_args = args["spread"], args["output"], args
     frame = finance.sensitivity(
-        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
-        spread=excel.number("spread", spread, default=finance.SENSITIVITY_SPREAD, minimum=0.0),
+        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+        spread=calls.argument_number("spread", spread, default=finance.SENSITIVITY_SPREAD),
         output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
@@ -256,15 +254,15 @@ def commit_table(args, tables, assumption_range, options=None):
     plan_args = args
     terms = excel.text("term", term)
     advice = finance.commit_advice(
-        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
-        months=excel.number("months", months, default=36.0, positive=True, whole=True),
+        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+        months=calls.argument_number("horizon_months", months, default=36.0),
         monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
         terms=[t.strip().lower() for t in terms.split(",")] if terms else None,
-        volume_spread=excel.number("volume_spread", volume_spread, default=0.0, minimum=0.0),
-        throughput_error=None if excel.is_blank(throughput_error) else excel.number("throughput_error",
-                                                                                    throughput_error, minimum=0.0),
-        draws=excel.number("draws", draws, default=2000.0, positive=True, whole=True),
-        seed=int(excel.number("seed", seed, default=0.0, minimum=0.0, whole=True)),
+        volume_spread=calls.argument_number("volume_spread", volume_spread, default=0.0),
+        throughput_error=None if excel.is_blank(throughput_error) else calls.argument_number("throughput_error",
+                                                                                             throughput_error),
+        draws=calls.argument_number("commit_draws", draws, default=float(arguments.get("commit_draws").default)),
+        seed=int(calls.argument_number("seed", seed, default=0.0)),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     record = advice.as_dict()
     return excel.table([["field", "value"]] + [[k, record[k]] for k in COMMIT_FIELDS])

@@ -92,7 +92,8 @@ INPUTS = (
         Row("Target", "target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
             choices="TargetList"),
         Row("Seed", "seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
-        Row("Electricity price", "usd_per_kwh", arguments.USD_PER_KWH, "USD/kWh", "simulator spec default; US industrial 2023: 0.0806",
+        Row("Electricity price", "usd_per_kwh", arguments.USD_PER_KWH, "USD/kWh",
+            "simulator spec default; US industrial 2023: 0.0806",
             fmt=USD_MILLI),
         Row("PUE", "pue", None, "ratio", "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
             optional=True),
@@ -260,27 +261,39 @@ class Check:
 
 
 SHARE = dict(minimum=0.0, maximum=1.0)
-INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from what the model accepts)
-    "tokens_per_day": Check("number", "a number above 0, e.g. 2000000000 (2e9)", minimum=0.0, above=True),
-    "pattern": Check("choice", "a key of the Patterns sheet", choices=("patterns", "pattern")),
-    "model": Check("choice", "a key of the Models sheet", choices=("models", "model")),
-    "latency_ms": Check("number", "blank, or 0 ms or more", minimum=0.0, optional=True),
-    "platform": Check("choice", "a platform of the Offerings sheet", choices=("offerings", "platform")),
-    "gpu": Check("choice", "blank, or a key of the GPUs sheet", choices=("gpus", "gpu"), optional=True),
-    "precision": Check("choice", "blank, or bf16, fp16, fp8, fp4 or best", choices=("bf16", "fp16", "fp8", "fp4", "best"),
-                       optional=True),
-    "input_tokens": Check("number", "blank, or a whole number of tokens, 1 or more", minimum=1.0, whole=True,
-                          optional=True),
-    "output_tokens": Check("number", "blank, or a whole number of tokens, 1 or more", minimum=1.0, whole=True,
-                           optional=True),
-    "ttft_limit_ms": Check("number", "blank, or a limit above 0 ms", minimum=0.0, above=True, optional=True),
-    "tpot_limit_ms": Check("number", "blank, or a limit above 0 ms", minimum=0.0, above=True, optional=True),
-    "fixed_gpu_count": Check("number", "blank, or a whole number of GPUs, 1 or more", minimum=1.0, whole=True,
-                             optional=True),
-    "gpu_tokens_per_s_override": Check("number", "blank, or tokens/s above 0", minimum=0.0, above=True,
-                                       optional=True),
-    "hourly_usd_override": Check("number", "blank, or a price of 0 or more", minimum=0.0, optional=True),
-    "price_per_m_tok_override": Check("number", "blank, or a price of 0 or more", minimum=0.0, optional=True),
+def _shown(number):
+    return f"{int(number):,}" if float(number).is_integer() and abs(number) < 1e13 else f"{number:g}"
+
+
+def argument_check(key):
+    """The Checks-sheet rule of an Inputs row that is an argument of the registry (`atlas_xl.arguments`):
+    its bounds, whole-number rule and choices, so a cell the sheet passes is one every function takes."""
+    a = arguments.get(arguments.key_names().get(key, key))
+    optional = input_row(key).optional
+    blank = "blank, or " if optional else ""
+    if a.kind == "number":
+        low = "above 0" if a.positive else (f"{_shown(a.minimum)} or more" if a.minimum is not None else "")
+        high = f"at most {_shown(a.maximum)}" if a.maximum is not None else ""
+        words = ", ".join(w for w in (low, high) if w)
+        fix = f"{blank}{'a whole number' if a.whole else 'a number'} {words}" + (f" {a.units}" if a.message_units
+                                                                                 else "")
+        return Check("number", fix, minimum=0.0 if a.positive else a.minimum, maximum=a.maximum, above=a.positive,
+                     whole=a.whole, optional=optional)
+    if isinstance(a.choices, arguments.CatalogKeys):
+        title = CATALOG_SHEETS[a.choices.table][0]
+        return Check("choice", f"{blank}a key of the {title} sheet", choices=(a.choices.table, a.choices.column),
+                     optional=optional)
+    words = ", ".join(a.choices[:-1]) + f" or {a.choices[-1]}"
+    return Check("choice", f"{blank}{words}", choices=a.choices, optional=optional)
+
+
+ARGUMENT_INPUTS = ("tokens_per_day", "pattern", "model", "latency_ms", "platform", "gpu", "precision", "input_tokens",
+                   "output_tokens", "ttft_limit_ms", "tpot_limit_ms", "fixed_gpu_count", "gpu_tokens_per_s_override",
+                   "hourly_usd_override", "price_per_m_tok_override", "target", "seed", "usd_per_kwh", "pue",
+                   "workload")
+"""Inputs rows that hold an argument of the registry: their checks are the registry's."""
+INPUT_CHECKS = {key: argument_check(key) for key in ARGUMENT_INPUTS}
+INPUT_CHECKS.update({  # the other Inputs rows (planner assumptions, the simulator's workload and knobs)
     "hours_per_month": Check("number", "hours in a month: above 0, at most 744 (31 × 24)", minimum=0.0,
                              maximum=744.0, above=True),
     "days_per_month": Check("number", "days in a month: above 0, at most 31", minimum=0.0, maximum=31.0, above=True),
@@ -295,11 +308,6 @@ INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from wh
     "scaling_penalty_usd_per_gpu": Check("number", "0 USD or more", minimum=0.0),
     "strict_latency_ms": Check("number", "0 ms or more", minimum=0.0),
     "latency_penalty_usd": Check("number", "0 USD or more", minimum=0.0),
-    "target": Check("choice", "a key of the Targets sheet", choices=("targets", "target")),
-    "seed": Check("number", "a whole number, 0 or more", minimum=0.0, whole=True),
-    "usd_per_kwh": Check("number", "a price of 0 or more", minimum=0.0),
-    "pue": Check("number", "blank, or 1 or more", minimum=1.0, optional=True),
-    "workload": Check("choice", "a key of the Workloads sheet", choices=("workloads", "workload")),
     "parallelism.tp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
     "parallelism.pp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
     "parallelism.dp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
@@ -316,7 +324,8 @@ INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from wh
                                                                                     "fabric"), optional=True),
     "virt": Check("choice", "blank, bare or sriov", choices=("bare", "sriov"), optional=True),
     "microbatch": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
-}
+})
+INPUT_CHECKS = {row.key: INPUT_CHECKS[row.key] for block in INPUTS for row in block.rows if row.key in INPUT_CHECKS}
 """Input rules of the Checks sheet, one per Inputs row (rank_fields is checked by the ranking itself)."""
 
 CATALOG_COLUMNS = {  # defined name → (catalog table, column): catalog columns the cross-checks look up

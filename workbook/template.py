@@ -631,9 +631,9 @@ def _input_checks(inputs):
         x = cells[key]
         blank = "0" if check.optional else "1"
         if check.kind == "number":
-            conditions = [f"{x}>{check.minimum:g}" if check.above else f"{x}>={check.minimum:g}"] \
+            conditions = [f"{x}>{_literal(check.minimum)}" if check.above else f"{x}>={_literal(check.minimum)}"] \
                 if check.minimum is not None else []
-            conditions += [f"{x}<={check.maximum:g}"] if check.maximum is not None else []
+            conditions += [f"{x}<={_literal(check.maximum)}"] if check.maximum is not None else []
             conditions += [f"{x}=INT({x})"] if check.whole else []
             test = f"IF(ISNUMBER({x}),IF(AND({','.join(conditions)}),0,1),1)" if conditions else f"IF(ISNUMBER({x}),0,1)"
         elif check.kind == "bool":
@@ -649,6 +649,11 @@ def _input_checks(inputs):
         test = condition.format(**cells)
         rows.append(("Inputs", label, "Inputs", f"=IF(ISERROR({test}),1,IF({test},0,1))", fix))
     return rows
+
+
+def _literal(number):
+    """A bound as a formula literal, exactly: 4294967295, not 4.29497e+09."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _catalog_column(table, column):
