@@ -97,8 +97,7 @@ def scenario_from(mapping):
         else:
             raise InputError(f"unknown scenario key '{key}' — known: {', '.join(sorted(known | set(SECTIONS)))}, offerings")
     _check_kinds(values)
-    for key in ("tokens_per_day", "latency_ms", "usd_per_kwh", "pue", "seed", "top", "input_tokens", "output_tokens",
-                "ttft_ms", "tpot_ms"):
+    for key in NUMBER_FIELDS:
         if values.get(key) is not None:
             values[key] = _scenario_number(key, values[key])
     if values.get("sweep") is not None:
@@ -112,6 +111,9 @@ def scenario_from(mapping):
     return replace(Scenario(), **values)
 
 
+NUMBER_FIELDS = tuple(f.name for f in dataclass_fields(Scenario)
+                      if f.name in arguments.ARGUMENTS and arguments.get(f.name).kind == "number")
+"""Scenario fields that are numeric arguments of the registry: read with its bounds (atlas_xl/arguments.py)."""
 _TEXT_FIELDS = ("title", "pattern", "model", "precision")
 
 
