@@ -211,7 +211,8 @@ def test_options_in_finance_functions():
     assert len([r for r in named if r[0] not in ("", None)]) == 4  # a header and three months
     assert com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm",
                     com.Range([["latency_ms", 250.0]])) == \
-        com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm", com.MISSING, com.MISSING, 250.0)
+        com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm", com.MISSING, com.MISSING,
+                 250.0)
 
 
 def test_bad_options_are_one_line_that_names_the_fix():
@@ -238,3 +239,102 @@ def test_is_options_tells_options_from_values():
     assert not calls.is_options([["runpod", "lambda"]], known)  # a row of platforms
     assert not calls.is_options([[None, None]], known) and not calls.is_options(250.0, known)
     assert finance_calls.PLAN_KWARGS == ("latency_ms",) + arguments.SERVING
+
+
+# -- positions are a promise to saved workbooks ----------------------------------------------------------
+SAVED_POSITIONS = {  # every argument list before issue 18 (udfs/functions.py at bbbcfc0)
+    "ATLAS_PEAK_TPS": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_GPUCOUNT": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_UTILIZATION": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_RISK": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_COST": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_COST_PER_MTOK": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_IDLE_WASTE": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_PENALTY": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_PLAN": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_RANK": ("tokens_per_day", "pattern", "model", "latency_ms", "top", "fields", "assumptions", "gpus",
+        "models", "patterns", "offerings", "throughput", "precision", "input_tokens", "output_tokens",
+        "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_GPU_TPS": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_FIT": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_TPOT": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_ESTIMATE": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_THROUGHPUT": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_P50": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_P95": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_P99": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_TTFT": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_STEP_TIME": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_POWER": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_ENERGY_COST": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_COST_PER_1K": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_QUEUE_WAIT": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_SIMULATE": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_SCHEDULE": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_OPTIMIZE": ("target", "workload", "knobs", "sla_p99_ms", "seed", "usd_per_kwh", "pue",
+        "hardware_models", "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_CATALOG": ("kind", "table"),
+    "ATLAS_VERSION": (),
+    "ATLAS_FORECAST": ("tokens_per_day", "pattern", "model", "platform", "gpu", "months", "monthly_growth",
+        "start", "price_change_per_year", "commitment", "committed_gpus", "latency_ms", "forecast_fields",
+        "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "commitments", "precision",
+        "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_BREAKEVEN": ("pattern", "model", "option_a", "option_b", "gpu_a", "gpu_b", "latency_ms",
+        "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "precision", "input_tokens",
+        "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_PATTERN": ("timestamps", "tokens", "pattern_field", "patterns"),
+    "ATLAS_COST_RANGE": ("tokens_per_day", "pattern", "model", "platform", "gpu", "percentile",
+        "throughput_error", "price_spread", "volume_spread", "draws", "seed", "month", "monthly_growth",
+        "growth_spread", "start", "price_change_per_year", "latency_ms", "assumptions", "gpus", "models",
+        "patterns", "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms",
+        "tpot_ms", "tp"),
+    "ATLAS_SENSITIVITY": ("tokens_per_day", "pattern", "model", "platform", "gpu", "spread", "output",
+        "latency_ms", "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "precision",
+        "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_COMMIT": ("tokens_per_day", "pattern", "model", "platform", "gpu", "horizon_months",
+        "monthly_growth", "start", "term", "volume_spread", "throughput_error", "commit_draws", "seed",
+        "latency_ms", "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "commitments",
+        "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+}
+
+
+def test_an_argument_list_only_grows_at_its_end():
+    # a saved =ATLAS_COST(A1,"steady","llama_70b","runpod",,,,,,,,,,,,,,,,,,4) keeps meaning tp = 4
+    assert set(SAVED_POSITIONS) == {w.name for w in signatures.FUNCTIONS}
+    for w in signatures.FUNCTIONS:
+        saved = SAVED_POSITIONS[w.name]
+        assert w.parameters[:len(saved)] == saved, w.name
