@@ -46,38 +46,46 @@ ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atla
 ASSUMPTION_FORMATS = {f.name: field_table.field(f.name, assumption=True).number_format
                       for f in fields(planner.Assumptions)}  # by name: formats follow the field table
 
+def argument_row(key, value=None, *details, **options):
+    """An Inputs row that holds an argument of the registry (`atlas_xl.arguments`): its label and units
+    are the registry's; ``details`` are (units, comment) where the row shows other units, else (comment,)."""
+    a = arguments.get(arguments.key_names().get(key, key))
+    units, comment = details if len(details) == 2 else (a.units, *details)
+    return Row(a.label, key, value, units, comment, **options)
+
+
 INPUTS = (
     Block("Workload — what the planner prices", (
-        Row("Tokens per day", "tokens_per_day", 2e9, "tokens/day", "prompt + output tokens served per day", fmt=COUNT),
-        Row("Traffic pattern", "pattern", "steady", "", "how the volume arrives: steady, business_hours, bursty",
+        argument_row("tokens_per_day", 2e9, "prompt + output tokens served per day", fmt=COUNT),
+        argument_row("pattern", "steady", "", "how the volume arrives: steady, business_hours, bursty",
             choices="PatternList"),
-        Row("Model", "model", "llama_70b", "", "a key of the Models sheet", choices="ModelList"),
-        Row("Latency requirement", "latency_ms", 250, "ms", "below 300 ms a high-risk setup is penalised; blank = none",
+        argument_row("model", "llama_70b", "", "a key of the Models sheet", choices="ModelList"),
+        argument_row("latency_ms", 250, "below 300 ms a high-risk setup is penalised; blank = none",
             fmt=COUNT, optional=True),
-        Row("Platform", "platform", "runpod", "", "a platform of the Offerings sheet", choices="PlatformList"),
-        Row("GPU", "gpu", "h100_sxm", "", "blank for per-token platforms (together, groq, ...)", choices="GpuList",
+        argument_row("platform", "runpod", "", "a platform of the Offerings sheet", choices="PlatformList"),
+        argument_row("gpu", "h100_sxm", "", "blank for per-token platforms (together, groq, ...)", choices="GpuList",
             optional=True),
     )),
     Block("Serving — precision, request shape and latency limits (blank = the stated defaults)", (
-        Row("Precision", "precision", None, "", "weights: bf16, fp8, fp4, or best (each GPU's fastest); blank = fp8",
+        argument_row("precision", None, "", "weights: bf16, fp8, fp4, or best (each GPU's fastest); blank = fp8",
             optional=True),
-        Row("Input tokens per request", "input_tokens", None, "tokens", "blank = 1 024; per-token APIs then price "
+        argument_row("input_tokens", None, "blank = 1 024; per-token APIs then price "
             "input and output apart", fmt=COUNT, optional=True),
-        Row("Output tokens per request", "output_tokens", None, "tokens", "blank = 1 024", fmt=COUNT, optional=True),
-        Row("Time to first token limit", "ttft_limit_ms", None, "ms (p99)", "blank = 2 000 (MLPerf Server)", fmt=COUNT,
+        argument_row("output_tokens", None, "blank = 1 024", fmt=COUNT, optional=True),
+        argument_row("ttft_limit_ms", None, "ms (p99)", "blank = 2 000 (MLPerf Server)", fmt=COUNT,
             optional=True),
-        Row("Time per output token limit", "tpot_limit_ms", None, "ms (p99)", "blank = 200 (MLPerf Server); 40 "
+        argument_row("tpot_limit_ms", None, "ms (p99)", "blank = 200 (MLPerf Server); 40 "
             "streams 25 tokens/s per user and needs more GPUs", fmt=COUNT, optional=True),
     )),
     Block("What-if overrides — blank = catalog value or the 75 % rule", (
-        Row("Fixed GPU count", "fixed_gpu_count", None, "GPUs", "what if we only have this many GPUs?", fmt=COUNT,
+        argument_row("fixed_gpu_count", None, "what if we only have this many GPUs?", fmt=COUNT,
             optional=True),
-        Row("Throughput per GPU (input + output)", "gpu_tokens_per_s_override", None, "tokens/s/GPU",
+        argument_row("gpu_tokens_per_s_override", None, "tokens/s/GPU",
             "input + output tokens, as the Ranking's and atlas-xl plan's gpu_tokens_per_s; replaces the catalog figure",
             fmt=COUNT, optional=True),
-        Row("Price per GPU-hour", "hourly_usd_override", None, "USD/h", "replaces the Offerings sheet price",
+        argument_row("hourly_usd_override", None, "USD/h", "replaces the Offerings sheet price",
             fmt=USD_CENTS, optional=True),
-        Row("Price per million tokens", "price_per_m_tok_override", None, "USD/Mtok", "per-token offerings only",
+        argument_row("price_per_m_tok_override", None, "per-token offerings only",
             fmt=USD_CENTS, optional=True),
         Row("Ranking columns", "rank_fields",
             "rank, platform, gpu, billing, gpu_count, utilization_after, latency_risk, monthly_cost_usd, "
@@ -89,17 +97,16 @@ INPUTS = (
             fmt=ASSUMPTION_FORMATS[f.name])
         for f in fields(planner.Assumptions)), kv_name="Assumptions", named=False),
     Block("Simulator — target and energy", (
-        Row("Target", "target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
+        argument_row("target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
             choices="TargetList"),
-        Row("Seed", "seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
-        Row("Electricity price", "usd_per_kwh", arguments.USD_PER_KWH, "USD/kWh",
-            "simulator spec default; US industrial 2023: 0.0806",
-            fmt=USD_MILLI),
-        Row("PUE", "pue", None, "ratio", "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
+        argument_row("seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
+        argument_row("usd_per_kwh", arguments.USD_PER_KWH, "simulator spec default; US industrial 2023: 0.0806",
+                     fmt=USD_MILLI),
+        argument_row("pue", None, "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
             optional=True),
     )),
     Block("Simulator workload (key | value; blank values = the workload's own)", (
-        Row("Workload", "workload", "llama_70b_chat", "", "a key of the Workloads sheet", choices="WorkloadList"),
+        argument_row("workload", "llama_70b_chat", "", "a key of the Workloads sheet", choices="WorkloadList"),
         Row("Tensor parallel", "parallelism.tp", None, "GPUs", "", fmt="0", optional=True),
         Row("Pipeline parallel", "parallelism.pp", None, "stages", "", fmt="0", optional=True),
         Row("Data parallel replicas", "parallelism.dp", None, "replicas", "the queue's servers", fmt="0", optional=True),
