@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import values
+from . import arguments, values
 from .errors import CatalogError, InputError, unknown_name
 from .files import atomic_output
 
-BILLING = ("autoscaling", "dedicated", "per_token")
+BILLING = arguments.BILLING
 MODES = ("training", "inference")
 VIRT = ("bare", "sriov")
 FABRICS = ("ib", "roce", "vendor", "nvlink", "fabric")
@@ -49,7 +49,7 @@ def _provenance():
     )
 
 
-PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
+PRECISIONS = arguments.PRECISIONS
 
 
 def _conditions():
@@ -316,7 +316,7 @@ SCHEMAS.update({
 })
 
 # -- commitments (finance, issue 14): reserved / committed prices with their minimum term ------
-TERMS = ("1y", "3y")
+TERMS = arguments.TERMS
 SCHEMAS["commitments"] = (
     (
         Column("platform", "key", "platform key; blank = a market reference price for any platform", required=False),

@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalog import load_catalog, normalize_key
+from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError
 from .values import check_arguments
-from . import planner, prices, serving
+from . import arguments, planner, prices, serving
 from .planner import DEFAULT_ASSUMPTIONS, FIELDS, plan
 
 HOURS_PER_DAY = 24.0
 BREAKEVEN_LOW, BREAKEVEN_HIGH = 1e6, 1e13  # tokens/day searched by breakeven() (issue 14)
 BREAKEVEN_GRID_PER_DECADE = 64  # scan density before bisection; two crossings closer than one cell are seen as none
-MAX_MONTHS = 1200  # 100 years: a forecast longer than that is a typo
+MAX_MONTHS = arguments.get("months").maximum  # 100 years: a forecast longer than that is a typo
 
 
 # -- argument checks -----------------------------------------------------------------------------
@@ -369,7 +369,7 @@ def pct_text(value):
 
 
 # -- options: what a break-even compares ---------------------------------------------------------
-BILLINGS = ("autoscaling", "dedicated", "per_token")
+BILLINGS = BILLING  # atlas_xl/arguments.py
 OFFERING_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "billing", "gpu_tokens_per_s")
 """plan() arguments that describe one offering: given to a break-even they must name their side."""
 SIDE_OVERRIDES = ("hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s", "gpu_count")

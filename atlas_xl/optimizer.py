@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from . import arguments
 from .catalog import load_catalog
 from .errors import InputError
 from .values import check_arguments
@@ -35,7 +36,7 @@ def is_better(trial, best, sla_p99_ms):
     return gain and trial.p99_ms < sla_p99_ms
 
 
-def optimize(target=None, workload=None, knobs=None, *, seed=0, sla_p99_ms=120.0, catalog=None, hardware=None,
+def optimize(target=None, workload=None, knobs=None, *, seed=0, sla_p99_ms=arguments.get("sla_p99_ms").default, catalog=None, hardware=None,
              usd_per_kwh=DEFAULT_USD_PER_KWH, pue=None):
     """Find better optimization parameters by cumulative hill climbing.
 

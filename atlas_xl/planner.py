@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import serving
 from .arith import ceil, floor, is_array, maximum, minimum, where
-from .catalog import load_catalog, normalize_key
+from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError, unknown_name
 from .values import check_arguments
 
@@ -558,8 +558,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
 
     if billing is not None:
         billing = normalize_key(billing)
-        if billing not in ("autoscaling", "dedicated", "per_token"):
-            raise InputError(f"unknown billing '{billing}' — use autoscaling, dedicated or per_token")
+        if billing not in BILLING:
+            raise InputError(f"unknown billing '{billing}' — use {', '.join(BILLING[:-1])} or {BILLING[-1]}")
     offering = None
     complete = (billing == "per_token" and price is not None) or (
         billing in ("autoscaling", "dedicated") and hourly is not None and (gpu_tps is not None or gpu_key))

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from . import arguments
 from .arith import floor, maximum, minimum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
@@ -39,12 +40,12 @@ FALLBACK = {"fp4": ("fp4", "fp8", "bf16"), "fp8": ("fp8", "bf16"), "bf16": ("bf1
 """Tensor-core precision used when a GPU lacks the weights' precision: weight-only quantization
 (fp8 or fp4 weights, multiplied at the next wider precision the GPU has), as vLLM's Marlin kernels do."""
 
-DEFAULT_PRECISION = "fp8"
-DEFAULT_INPUT_TOKENS = 1024
-DEFAULT_OUTPUT_TOKENS = 1024
+DEFAULT_PRECISION = arguments.get("precision").default
+DEFAULT_INPUT_TOKENS = arguments.get("input_tokens").default
+DEFAULT_OUTPUT_TOKENS = arguments.get("output_tokens").default
 """The stated default request shape: SemiAnalysis InferenceX's 1k/1k chat shape (shared/data/inferencex_dsr1.csv)."""
-DEFAULT_TTFT_MS = 2000.0
-DEFAULT_TPOT_MS = 200.0
+DEFAULT_TTFT_MS = arguments.get("ttft_ms").default
+DEFAULT_TPOT_MS = arguments.get("tpot_ms").default
 """The stated default latency limits: MLPerf Inference v5.1 Llama-2-70B Server (p99 TTFT ≤ 2 s, p99 TPOT ≤ 200 ms)."""
 TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 SPECULATIVE = {"mtp": 1.0, "eagle": 3.0}

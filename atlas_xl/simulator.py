@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from . import queueing, serving
+from . import arguments, queueing, serving
 from .catalog import SCHEMAS, load_catalog, normalize_key, parse_bool, validate_record
 from .errors import CatalogError, InputError, unknown_name
 from .values import check_arguments
@@ -17,7 +17,7 @@ from .record import Record
 
 DEFAULT_TARGET = "nvidia_h100_8x_nvlink"
 DEFAULT_WORKLOAD = "llama_70b_chat"
-DEFAULT_USD_PER_KWH = 0.12  # spec section 6 "Standard rate"
+DEFAULT_USD_PER_KWH = arguments.USD_PER_KWH  # spec section 6 "Standard rate" (atlas_xl/arguments.py)
 KNOBS = ("cuda_graphs", "gpudirect_rdma", "fabric", "virt", "microbatch")
 """The optimization parameters (spec: K); a workload's ``runtime_tuning.*`` columns."""
 

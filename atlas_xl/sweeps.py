@@ -1,11 +1,12 @@
 """Scenario sweeps: thousands of plan/forecast scenarios through plan's array path, on local
 processes or a Dask cluster, with the same results either way.
 
-A scenario is one row of a table: the arguments of `atlas_xl.plan` (tokens_per_day, pattern,
-model, platform, gpu, latency_ms, gpu_count, gpu_tokens_per_s, hourly_usd, price_per_m_tokens,
-billing) plus the forecast's months, monthly_growth and price_change_per_year. Blank cells mean
-"not given". The result has one row per scenario-month (720-hour months, the planner's
-convention).
+A scenario is one row of a table: every argument of `atlas_xl.plan` (`atlas_xl.arguments.PLAN`:
+tokens_per_day, pattern, model, platform, gpu, latency_ms, gpu_count, gpu_tokens_per_s, hourly_usd,
+price_per_m_tokens, billing, precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp) plus the
+forecast's months, monthly_growth and price_change_per_year. Blank cells mean "not given"; a number
+is held to the registry's bounds with the message every other entrance gives. The result has one
+row per scenario-month (720-hour months, the planner's convention).
 """
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ import pandas as pd
 
 from .catalog import load_catalog, normalize_key
 from .errors import AtlasError, InputError
-from .values import check_arguments
-from .finance import MAX_MONTHS
+from . import arguments
+from .values import check_arguments, limit_problems
 from .planner import FIELDS, plan
 
-KEY_COLUMNS = ("pattern", "model", "platform", "gpu", "billing")
-NUMBER_COLUMNS = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
-FORECAST_COLUMNS = ("months", "monthly_growth", "price_change_per_year")
+KEY_COLUMNS = tuple(n for n in arguments.PLAN if arguments.get(n).kind != "number")
+"""The text arguments of plan (names): a group of scenarios shares them."""
+NUMBER_COLUMNS = tuple(n for n in arguments.PLAN if arguments.get(n).kind == "number" and n != "tokens_per_day")
+SERVING_COLUMNS = tuple(n for n in NUMBER_COLUMNS if n in arguments.SERVING)
+"""Numbers plan takes one value of per call (the serving model's settings): a group shares their values."""
+FORECAST_COLUMNS = arguments.FORECAST
 SCENARIO_COLUMNS = ("tokens_per_day",) + KEY_COLUMNS + NUMBER_COLUMNS + FORECAST_COLUMNS
 REQUIRED = ("tokens_per_day", "pattern", "model", "platform")
 RESULT_COLUMNS = ("scenario", "month") + FIELDS + ("cumulative_cost_usd", "error")
@@ -85,16 +89,15 @@ def read_scenarios(source):
     for column in REQUIRED[1:]:
         check((out[column] == "").to_numpy(), column, "is blank; every row needs one")
     tpd = out["tokens_per_day"].to_numpy()
-    check(~(np.isfinite(tpd) & (tpd > 0)), "tokens_per_day", "give a daily volume > 0")
-    months = out["months"].to_numpy()
-    check(~((months == np.floor(months)) & (months >= 1) & (months <= MAX_MONTHS)), "months",
-          f"give a whole number from 1 to {MAX_MONTHS}")
+    check(np.isnan(tpd), "tokens_per_day", "give a daily volume > 0")
     for column in ("monthly_growth", "price_change_per_year"):
         check(~(np.isfinite(out[column].to_numpy()) & (out[column].to_numpy() > -1)), column,
               "give a fraction above −1 (0.05 = +5 %)")
-    for column in NUMBER_COLUMNS:
-        values = out[column].to_numpy()
-        check(~np.isnan(values) & ~(np.isfinite(values) & (values >= 0)), column, "give a number >= 0")
+    for column in ("tokens_per_day",) + NUMBER_COLUMNS + ("months",):  # the registry's bounds, its messages
+        problems = limit_problems(column, out[column].to_numpy(), first=True, blank_nan=True)
+        if problems:
+            row, message = next(iter(problems.items()))
+            raise InputError(f"scenario row {row + 2}, column {column}: {message}")
     out["months"] = out["months"].astype(int)
     return out
 
@@ -126,6 +129,8 @@ def run_chunk(scenarios, catalog=None, assumptions=None):
     keys = pd.DataFrame({c: scenarios[c].to_numpy()[index] for c in KEY_COLUMNS})
     for c in NUMBER_COLUMNS:
         keys[f"has_{c}"] = given[c]
+    for c in SERVING_COLUMNS:  # one value per plan call
+        keys[f"value_{c}"] = np.nan_to_num(scenarios[c].to_numpy()[index], nan=-1.0)
     keys["priced"] = factor != 1.0
     for _, rows in keys.groupby(list(keys.columns), sort=False).indices.items():
         _run_group(rows, scenarios, index, volume, factor, columns, errors, cat, assumptions)
@@ -141,18 +146,19 @@ def _run_group(rows, scenarios, index, volume, factor, columns, errors, cat, ass
     first = scenarios.iloc[index[rows[0]]]
     names = {c: first[c] or None for c in KEY_COLUMNS}
     kwargs = {c: scenarios[c].to_numpy()[index[rows]] for c in NUMBER_COLUMNS if not math.isnan(first[c])}
+    kwargs.update((c, float(first[c])) for c in SERVING_COLUMNS if c in kwargs)
     if "latency_ms" in kwargs and np.unique(kwargs["latency_ms"]).size == 1:
         kwargs["latency_ms"] = float(kwargs["latency_ms"][0])
     try:
         if (factor[rows] != 1.0).any():  # price change: scale the price plan() would use
             base = plan(float(volume[rows[0]]), names["pattern"], names["model"], names["platform"], names["gpu"],
-                        billing=names["billing"], catalog=cat, assumptions=assumptions,
+                        billing=names["billing"], precision=names["precision"], catalog=cat, assumptions=assumptions,
                         **{k: (v[0] if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()})
             key = "price_per_m_tokens" if base.billing == "per_token" else "hourly_usd"
             price = kwargs.get(key, getattr(base, key))
             kwargs[key] = price * factor[rows]
         result = plan(volume[rows], names["pattern"], names["model"], names["platform"], names["gpu"],
-                      billing=names["billing"], catalog=cat, assumptions=assumptions, **kwargs)
+                      billing=names["billing"], precision=names["precision"], catalog=cat, assumptions=assumptions, **kwargs)
     except AtlasError as error:
         if np.unique(index[rows]).size > 1:
             for scenario in np.unique(index[rows]):

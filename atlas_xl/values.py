@@ -27,10 +27,11 @@ import unicodedata
 
 import numpy as np
 
+from . import arguments
 from .errors import InputError
 
-MAX_TOKENS_PER_DAY = 1e15
-MIN_LATENCY_MS = 0.01
+MAX_TOKENS_PER_DAY = arguments.get("tokens_per_day").maximum
+MIN_LATENCY_MS = arguments.get("ttft_ms").minimum
 PLAUSIBLE_BUDGET_USD = 1e10
 
 SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9, "g": 1e9, "t": 1e12,
@@ -187,50 +188,9 @@ def bound_problem(number, what, *, minimum=None, maximum=None, positive=False, w
     return None
 
 
-LIMITS = {
-    # argument: (bounds for parse_number, why) — docs/limits.md lists the same table
-    "tokens_per_day": (dict(positive=True, maximum=MAX_TOKENS_PER_DAY, unit="tokens/day"),
-                       "23x the 1.3e15 tokens/month Google reported for all its products (Oct 2025)"),
-    "latency_ms": (dict(minimum=0, maximum=3.6e6, unit="ms"), "one hour; a latency target beyond it is not interactive serving"),
-    "gpu_count": (dict(positive=True, whole=True, maximum=1e7, unit="GPUs"),
-                  "about three years of NVIDIA data-center GPU shipments (~3.8M in 2023, TechInsights)"),
-    "gpu_tokens_per_s": (dict(minimum=1e-3, maximum=1e8, unit="tokens/s"),
-                         "compute bound 2 x 4.5 PFLOPS (B200 FP8, data/gpu_specs.csv, x2 for FP4) / (2 FLOP x 1e8 params)"
-                         " = 4.5e7 tokens/s for a 0.1B model; below 1e-3 tokens/s nothing is served"),
-    "hourly_usd": (dict(minimum=0, maximum=1000, unit="USD/GPU-h"),
-                   "~100x the dearest on-demand GPU-hour in data/cloud_and_api_prices.csv"),
-    "price_per_m_tokens": (dict(minimum=0, maximum=10_000, unit="USD/Mtok"),
-                           "~16x the dearest API price published (600 USD/Mtok output, OpenAI o1-pro, 2025)"),
-    "usd_per_kwh": (dict(minimum=0, maximum=10, unit="USD/kWh"), "~50x the dearest price (0.19 USD/kWh) in data/electricity_datacenter.csv"),
-    "pue": (dict(minimum=1, maximum=5, unit=""), "PUE >= 1 by definition; 5 is ~3x the 2023 industry average of 1.58 (Uptime, data/electricity_datacenter.csv)"),
-    "g_co2e_per_kwh": (dict(minimum=0, maximum=1500, unit="gCO2e/kWh"),
-                       "~1.5x lignite's ~1,000 g/kWh; India's grid, the most carbon-intensive in catalogs/grid_intensity.csv, is 713"),
-    "power_cap_kw": (dict(positive=True, maximum=1e7, unit="kW"),
-                     "10 GW: several times the largest AI campus announced; a cap below one replica is refused by footprint"),
-    "seed": (dict(minimum=0, maximum=2**32 - 1, whole=True, unit=""), "numpy seeds are 32-bit"),
-    "top": (dict(minimum=1, maximum=1_000_000, whole=True, unit=""), "a count of rows to show"),
-    "sla_p99_ms": (dict(positive=True, maximum=3.6e6, unit="ms"), "one hour, as latency_ms"),
-    "input_tokens": (dict(minimum=1, maximum=1e9, unit="tokens"),
-                     "a request holds at least one token; 1000x the longest published context windows"),
-    "output_tokens": (dict(minimum=1, maximum=1e9, unit="tokens"),
-                      "at least the first token; 1000x the longest published context windows"),
-    "ttft_ms": (dict(minimum=MIN_LATENCY_MS, maximum=3.6e6, unit="ms"),
-                "10 us: two GPU kernel launches (a few us each, NVIDIA 'Getting Started with CUDA Graphs', 2019); "
-                "no forward pass is faster. One hour, as latency_ms"),
-    "tpot_ms": (dict(minimum=MIN_LATENCY_MS, maximum=3.6e6, unit="ms"), "as ttft_ms"),
-    "tp": (dict(positive=True, whole=True, maximum=1_000_000, unit="GPUs"), "a degree of parallelism above 1e6 exceeds any cluster"),
-    "months": (dict(minimum=1, maximum=1200, whole=True, unit="months"), "a century of monthly forecast"),
-    "committed_gpus": (dict(positive=True, maximum=1e7, unit="GPUs"), "as gpu_count"),
-    "workers": (dict(minimum=1, maximum=4096, whole=True, unit=""), "local processes; more than any one machine's cores"),
-    "chunk_size": (dict(minimum=1, maximum=10_000_000, whole=True, unit="scenarios"), "scenarios per task"),
-    "concurrency": (dict(minimum=1, maximum=1e6, whole=True, unit="sequences"),
-                    "sequences per replica; 1e6 is ~1000x the batch any published serving benchmark runs"),
-    "draws": (dict(minimum=1, maximum=1e7, whole=True, unit="draws"),
-              "Monte Carlo draws held in memory at once (1e7 x a few float64 arrays is a few hundred MB)"),
-    "fiscal_year_start_month": (dict(minimum=1, maximum=12, whole=True, unit=""), "a month of the year"),
-    "max_price_age_days": (dict(minimum=0, maximum=36_500, unit="days"), "a century; 0 flags every price"),
-}
-"""Range of every numeric argument the CLI and scenario files accept, with the reason."""
+LIMITS = {name: (argument.bounds, argument.reason) for name, argument in arguments.bounded().items()}
+"""(bounds, why) of every numeric argument, from the registry (`atlas_xl.arguments`): what every
+entrance — the CLI, scenario files, the Python API, the worksheet functions — holds a value to."""
 
 
 def unit_of(name):
@@ -306,14 +266,8 @@ def limit_problems(name, value, *, first=False, blank_nan=False):
 
 
 def limits_table():
-    """The markdown table of LIMITS that docs/limits.md shows (a test compares the two)."""
-    lines = ["| argument | lower | upper | units | kind | why this bound |", "|---|---|---|---|---|---|"]
-    for name, (bounds, why) in LIMITS.items():
-        lower = "> 0" if bounds.get("positive") else (f"≥ {bounds['minimum']:g}" if "minimum" in bounds else "")
-        upper = f"≤ {bounds['maximum']:g}" if "maximum" in bounds else ""
-        kind = "whole" if bounds.get("whole") else ""
-        lines.append(f"| `{name}` | {lower} | {upper} | {bounds.get('unit', '')} | {kind} | {why} |")
-    return "\n".join(lines) + "\n"
+    """The markdown table of bounds that docs/limits.md shows (`atlas_xl.arguments.limits_table`)."""
+    return arguments.limits_table()
 
 
 def parse_argument(raw, name):
@@ -324,7 +278,7 @@ def parse_argument(raw, name):
 
 def parse_volume(raw, what="tokens_per_day"):
     """A daily token volume: positive, at most MAX_TOKENS_PER_DAY [tokens/day]."""
-    return parse_number(raw, what, positive=True, maximum=MAX_TOKENS_PER_DAY, unit="tokens/day")
+    return parse_number(raw, what, **arguments.get("tokens_per_day").bounds)
 
 
 def _show(number):

@@ -63,6 +63,7 @@ CALLS = [
     ("ATLAS_VERSION", []),
     ("ATLAS_GPUCOUNT", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 8.5]),  # limits (docs/limits.md)
     ("ATLAS_COST", [1e300, "steady", "llama_70b", "runpod", "h100_sxm"]),
+    ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", [["precision", "fp8"], ["tpot_ms", 40.0]]]),
 ]
 
 
@@ -115,8 +116,11 @@ def test_libreoffice_and_excel_give_the_same_results(lo_python):
         expected = getattr(functions, name)(*args)
         assert result == as_cells(expected), name
     assert "unknown platform 'runpd'" in got["results"][3][0][0]
-    assert got["results"][-2] == [["gpu_count must be a whole number — got 8.5 (round it yourself: 8 or 9)"]]
-    assert got["results"][-1][0][0].startswith("tokens_per_day 1e+300 tokens/day is above the plausible limit")
+    assert got["results"][-3] == [["gpu_count must be a whole number — got 8.5 (round it yourself: 8 or 9)"]]
+    assert got["results"][-2][0][0].startswith("tokens_per_day 1e+300 tokens/day is above the plausible limit")
+    # named options (issue 18): a key | value range in latency_ms's place, as =ATLAS_COST(...,Gpu,Options)
+    assert got["results"][-1] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", precision="fp8",
+                                                 tpot_ms=40).monthly_cost_usd]]
     assert got["results"][0] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").monthly_cost_usd]]
 
 

@@ -64,6 +64,11 @@ def expected_planner(name, args):
     """Per cell of the broadcast grid: atlas_xl.plan with that cell's arguments."""
     names = f.arguments(getattr(f, name))
     given = dict(zip(names, args + [None] * (len(names) - len(args))))
+    for key in [k for k in calls.PLAN_ARGS + ("options",) if k in given]:  # a key | value range of named arguments
+        value = given[key]
+        if isinstance(value, list) and value and all(len(r) == 2 and isinstance(r[0], str) for r in value):
+            given[key] = None
+            given.update({k: v for k, v in value if v is not None})
     pairs = dict(given["assumptions"]) if given["assumptions"] else {}
     assumptions = atlas_xl.Assumptions(**{k: v for k, v in pairs.items() if v is not None})
     grids = {k: np.array(given[k], dtype=object) if isinstance(given[k], list) else given[k] for k in calls.PLAN_ARGS}
@@ -168,6 +173,7 @@ def docs_sample_ranges():
                   [None, None]],
         # finance (issue 14): percentiles, and a month of hourly usage (date serials, business hours)
         "D1:D3": [[10.0], [50.0], [90.0]],
+        "D7:E8": [["precision", "fp8"], ["tpot_ms", 40.0]],  # named options (issue 18)
         "Usage!A2:A745": [[46388.0 + h / 24] for h in range(744)],
         "Usage!B2:B745": [[1000.0 if (h // 24) % 7 < 5 and 9 <= h % 24 < 17 else 0.0] for h in range(744)],
     }

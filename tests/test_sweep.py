@@ -114,3 +114,28 @@ def test_dask_local_cluster_gives_the_same_results():
 def test_unreachable_scheduler_is_one_line():
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         sweeps.sweep(scenarios(2), scheduler="tcp://127.0.0.1:1", connect_timeout_s=1)
+
+
+def test_sweep_columns_are_every_plan_and_forecast_argument():
+    # issue 18: the columns come from the argument registry, so the serving arguments are sweepable
+    from atlas_xl import arguments
+    assert set(sweeps.SCENARIO_COLUMNS) == set(arguments.PLAN) | set(arguments.FORECAST)
+    rows = [dict(tokens_per_day=2e9, pattern="steady", model="llama_70b", platform="runpod", gpu="h100_sxm",
+                 precision="fp8", tpot_ms=tpot) for tpot in (40, 200)] + [
+        dict(tokens_per_day=2e9, pattern="steady", model="llama_70b", platform="runpod", gpu="h100_sxm", tp=8)]
+    frame = atlas_xl.sweep(rows, workers=1)
+    assert (frame["error"] == "").all()
+    for i, row in enumerate(rows):  # each scenario is plan() with the same arguments, bit for bit
+        expected = atlas_xl.plan(**row)
+        assert frame.loc[i, "monthly_cost_usd"] == expected.monthly_cost_usd
+        assert frame.loc[i, "replica_gpus"] == expected.replica_gpus
+
+
+def test_a_sweep_refuses_what_plan_refuses_with_the_same_message():
+    row = dict(tokens_per_day=2e9, pattern="steady", model="llama_70b", platform="runpod", gpu="h100_sxm",
+               hourly_usd=5000)
+    with pytest.raises(InputError) as refused:
+        atlas_xl.plan(**row)
+    with pytest.raises(InputError, match="scenario row 2, column hourly_usd: ") as swept:
+        atlas_xl.sweep([row], workers=1)
+    assert str(swept.value).endswith(str(refused.value))

@@ -179,7 +179,7 @@ def test_a_worksheet_grid_refuses_only_its_bad_cells():
     ("forecast", dict(months=0), "months must be 1 or more — got 0"),
     ("forecast", dict(committed_gpus=2e7), "committed_gpus 20,000,000 GPUs is above the plausible limit"),
     ("cost_range", dict(draws=2.5), "draws must be a whole number — got 2.5"),
-    ("sensitivity", dict(hourly_usd=5000), "hourly_usd 5,000 USD/GPU-h is above the plausible limit"),
+    ("sensitivity", dict(hourly_usd=5000), "hourly_usd 5,000 USD/GPU-hour is above the plausible limit"),
 ])
 def test_the_finance_api_checks_the_same_limits(function, arguments, message):
     from atlas_xl import finance

@@ -13,7 +13,7 @@ from dataclasses import fields
 import numpy as np
 
 import atlas_xl
-from atlas_xl import planner, values
+from atlas_xl import arguments, planner, values
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import AtlasError, InputError
 
@@ -25,22 +25,80 @@ def _lower(name):
     return bounds.get("positive", False), bounds.get("minimum")
 
 
+PLAN_ARGS = tuple(n for n in arguments.PLAN if n != "billing")
+"""The `atlas_xl.plan` arguments a planner worksheet function takes (registry order)."""
+PLAN_REQUIRED = ("tokens_per_day", "pattern", "model", "platform")
 # numeric planner arguments: (required, positive, minimum); the upper bounds are checked per cell too
-PLAN_NUMBERS = {name: (name == "tokens_per_day",) + _lower(name) for name in (
-    "tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens",
-    "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")}
-SERVING_NUMBERS = ("input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+PLAN_NUMBERS = {name: (name in PLAN_REQUIRED,) + _lower(name) for name in PLAN_ARGS
+                if arguments.get(name).kind == "number"}
+SERVING_NUMBERS = tuple(n for n in arguments.SERVING if arguments.get(n).kind == "number")
 """Arguments of the serving model, one value per `atlas_xl.plan` call: a grid groups its cells by them."""
-PLAN_TEXTS = {"pattern": True, "model": True, "platform": True, "gpu": False, "precision": False}  # name → required
-PLAN_ARGS = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
-             "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "precision", "input_tokens", "output_tokens",
-             "ttft_ms", "tpot_ms", "tp")
-PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
-SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
+PLAN_TEXTS = {name: name in PLAN_REQUIRED for name in PLAN_ARGS if arguments.get(name).kind != "number"}
+"""Text planner arguments → required."""
+PLANNER_TABLES = arguments.PLANNER_TABLES
+SIMULATOR_TABLES = arguments.SIMULATOR_TABLES
 RESULTS = excel.Memo(size=512)
 """Pure call results (plans, simulation records, planner grids) keyed by argument content and the
 catalog fingerprint: the template's eight planner cells cost one plan, its nine simulator cells
 one simulation."""
+
+
+OPTION_KINDS = ("number", "choice", "text", "date", "fields")
+"""Kinds of argument an ``options`` range may name: what one cell holds (not a table or a range)."""
+
+
+def is_options(value, known):
+    """True when ``value`` is a key | value range whose keys all name arguments of ``known``: an
+    options range, wherever it is given (``=ATLAS_COST(TokensPerDay,Pattern,Model,Platform,Gpu,Options)``
+    puts it where latency_ms stands; a number range never has argument names in its first column)."""
+    if not excel.is_range(value):
+        return False
+    rows = excel.as_2d(value)
+    if not rows or any(len(row) != 2 for row in rows):
+        return False
+    keys = [row[0] for row in rows if not excel.is_blank(row[0])]
+    return bool(keys) and all(isinstance(k, str) and _option_name(k, known) is not None for k in keys)
+
+
+def _option_name(key, known):
+    """The argument an options key names (its name, or its template Inputs key: ttft_limit_ms)."""
+    name = normalize_key(key)
+    name = arguments.key_names().get(name, name)
+    return name if name in known else None
+
+
+def named(args, options=None):
+    """``args`` (argument name → what the cell holds) with the key | value pairs of ``options``
+    filled in. Keys are argument names of the registry (`atlas_xl.arguments`) or the template's
+    Inputs keys; a blank value means "not given". An options range given in the place of an
+    argument (positional use) counts as ``options`` and leaves that argument blank. An argument
+    given both ways is refused, so no value silently wins."""
+    known = {n for n in args if arguments.get(n).kind in OPTION_KINDS}
+    args = dict(args)
+    ranges = [options] if not excel.is_blank(options) else []
+    for name in [n for n in known if is_options(args[n], known)]:
+        ranges.append(args[name])
+        args[name] = None
+    for found in ranges:
+        for key, value in excel.key_values("options", found).items():
+            name = _option_name(key, known)
+            if name is None:
+                raise atlas_xl.errors.unknown_name("option", key, sorted(known))
+            if not excel.is_blank(args[name]):
+                raise InputError(f"{name} is given twice — as an argument and in options; leave one of them blank")
+            args[name] = value
+    return args
+
+
+def argument_number(name, value, *, default=None):
+    """One cell as the numeric argument ``name``: blank → ``default`` (refused as empty when None);
+    otherwise held to every bound of the registry (`values.check_limits`), so the cell shows the
+    message the Python API, the CLI and a sweep give the same value."""
+    if excel.is_blank(value) and default is not None:
+        return default
+    number = excel.number(name, value)
+    values.check_limits(name, number)
+    return int(number) if arguments.get(name).whole else number
 
 
 def assumptions(value):
@@ -140,8 +198,9 @@ def _shape(values):
 
 
 @excel.one_line_errors
-def plan_field(field, args, tables, assumption_range):
+def plan_field(field, args, tables, assumption_range, options=None):
     """One planner output over broadcast arguments: a scalar, or a 2-D list that spills."""
+    args = named(args, options)
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
     a = assumptions(assumption_range)
     shape = _shape(args.values())
@@ -234,8 +293,9 @@ def _cells(values):
 
 # -- scalar tables ----------------------------------------------------------------------------------
 @excel.one_line_errors
-def plan_table(args, tables, assumption_range):
+def plan_table(args, tables, assumption_range, options=None):
     """The whole plan of one workload as field | value rows."""
+    args = named(args, options)
     if _shape(args.values()) is not None:
         raise InputError("ATLAS_PLAN takes one workload — use ATLAS_COST and friends for grids")
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
@@ -246,19 +306,24 @@ def plan_table(args, tables, assumption_range):
 
 
 @excel.one_line_errors
-def rank_table(tokens_per_day, pattern, model, latency_ms, top, fields, tables, assumption_range, serving=None):
+def rank_table(args, tables, assumption_range, options=None):
     """The ranking as a table with a header row (only ``fields`` when given)."""
+    args = named(args, options)
+    tokens_per_day, pattern, model = args["tokens_per_day"], args["pattern"], args["model"]
+    latency_ms = args["latency_ms"]
+    top, fields = args["top"], args["fields"]
+    serving = {n: args[n] for n in ("precision",) + SERVING_NUMBERS}
     cat = excel.catalog(**{t: tables.get(t) for t in PLANNER_TABLES})
-    volume = excel.number("tokens_per_day", tokens_per_day, positive=True)
-    latency = excel.number("latency_ms", latency_ms, default=math.nan, minimum=0.0)
+    volume = argument_number("tokens_per_day", tokens_per_day)
+    latency = argument_number("latency_ms", latency_ms, default=math.nan)
     a = assumptions(assumption_range)
     texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
     latency = None if math.isnan(latency) else latency
-    options = serving_options(serving or {})
-    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(options.items()))),
+    settings = serving_options(serving)
+    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(settings.items()))),
                         lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a,
-                                              **options))
-    count = excel.number("top", top, default=0.0, minimum=0.0, whole=True) if not excel.is_blank(top) else 0
+                                              **settings))
+    count = argument_number("top", top) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)
     wanted = field_list(fields)
@@ -312,10 +377,9 @@ def _broadcast_cells(args):
 
 
 def sim_kwargs(cell):
-    return dict(seed=excel.number("seed", cell["seed"], default=0.0, minimum=0.0, whole=True),
-                usd_per_kwh=excel.number("usd_per_kwh", cell["usd_per_kwh"], default=atlas_xl.simulator.DEFAULT_USD_PER_KWH,
-                                         minimum=0.0),
-                pue=None if excel.is_blank(cell["pue"]) else excel.number("pue", cell["pue"], minimum=1.0))
+    return dict(seed=argument_number("seed", cell["seed"], default=0.0),
+                usd_per_kwh=argument_number("usd_per_kwh", cell["usd_per_kwh"], default=arguments.USD_PER_KWH),
+                pue=None if excel.is_blank(cell["pue"]) else argument_number("pue", cell["pue"]))
 
 
 @excel.one_line_errors
@@ -393,7 +457,7 @@ OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utili
 @excel.one_line_errors
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
     cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    sla = excel.number("sla_p99_ms", sla_p99_ms, default=120.0, positive=True)
+    sla = argument_number("sla_p99_ms", sla_p99_ms, default=arguments.get("sla_p99_ms").default)
     name, kwargs = excel.text("target", target), sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
     key = ("optimize", cat.fingerprint, name, excel.freeze(spec), excel.freeze(knob_values), sla, excel.freeze(kwargs))
     result = RESULTS.get(key, lambda: atlas_xl.optimize(name, spec, knob_values, sla_p99_ms=sla, catalog=cat, **kwargs))
@@ -416,7 +480,7 @@ def optimize_rows(result):
 
 
 # -- the serving model ----------------------------------------------------------------------------
-ESTIMATE_TABLES = ("gpus", "models", "throughput")
+ESTIMATE_TABLES = arguments.ESTIMATE_TABLES
 ESTIMATE_ARGS = ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
 
 
@@ -425,16 +489,15 @@ def serving_options(args):
     options = {"precision": excel.text("precision", args.get("precision"))}
     for name in SERVING_NUMBERS:
         if name in args:
-            positive, minimum = _lower(name)
-            value = excel.number(name, args.get(name), default=math.nan, positive=positive, minimum=minimum,
-                                 whole=name == "tp")
+            value = argument_number(name, args.get(name), default=math.nan)
             options[name] = None if math.isnan(value) else value
     return {k: v for k, v in options.items() if v is not None}
 
 
 @excel.one_line_errors
-def estimate_field(field, args, tables):
+def estimate_field(field, args, tables, options=None):
     """One output of `atlas_xl.estimate` per cell of the broadcast arguments."""
+    args = named(args, options)
     cat = excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES})
     shape, cells = _broadcast_cells(args)
     out = []
@@ -455,8 +518,9 @@ def _estimate(cell, cat):
 
 
 @excel.one_line_errors
-def estimate_table(args, tables):
+def estimate_table(args, tables, options=None):
     """The whole estimate of one model on one GPU as field | value rows."""
+    args = named(args, options)
     if _shape(args.values()) is not None:
         raise InputError("ATLAS_ESTIMATE takes one model and GPU — use ATLAS_GPU_TPS and friends for grids")
     record = _estimate(args, excel.catalog(**{t: tables.get(t) for t in ESTIMATE_TABLES}))

@@ -10,13 +10,13 @@ import math
 
 import pandas as pd
 
-from atlas_xl import finance
+from atlas_xl import arguments, finance
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import InputError
 
 from . import calls, excel
 
-FINANCE_TABLES = calls.PLANNER_TABLES + ("commitments",)
+FINANCE_TABLES = arguments.FINANCE_TABLES
 FORECAST_VIEW = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
                  "cumulative_cost_usd")
 COMMITMENT_VIEW = ("on_demand_cost_usd", "commitment_cost_usd", "savings_usd", "cumulative_savings_usd")
@@ -26,7 +26,8 @@ def _catalog(tables):
     return excel.catalog(**{t: tables.get(t) for t in FINANCE_TABLES})
 
 
-PLAN_KWARGS = ("latency_ms", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+PLAN_KWARGS = ("latency_ms",) + arguments.SERVING
+"""The plan() arguments every finance function forwards: latency requirement and serving settings."""
 
 
 def _plan_kwargs(raw):
@@ -36,9 +37,7 @@ def _plan_kwargs(raw):
         value = raw.get(name)
         if excel.is_blank(value):
             continue
-        out[name] = excel.text(name, value) if name == "precision" else excel.number(
-            name, value, minimum=0.0 if name == "latency_ms" else None, positive=name != "latency_ms",
-            whole=name == "tp")
+        out[name] = excel.text(name, value) if name == "precision" else calls.argument_number(name, value)
     return out
 
 
@@ -58,8 +57,8 @@ def _volumes(tokens_per_day):
     """One daily volume, or a row/column range of monthly volumes."""
     if excel.is_range(tokens_per_day):
         cells = [c for row in excel.as_2d(tokens_per_day) for c in row if not excel.is_blank(c)]
-        return [excel.number("tokens_per_day", c, positive=True) for c in cells]
-    return excel.number("tokens_per_day", tokens_per_day, positive=True)
+        return [calls.argument_number("tokens_per_day", c) for c in cells]
+    return calls.argument_number("tokens_per_day", tokens_per_day)
 
 
 def _start(value):
@@ -69,18 +68,24 @@ def _start(value):
 
 
 @excel.one_line_errors
-def forecast_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start,
-                   price_change_per_year, commitment, committed_gpus, plan_args, fields, tables, assumption_range):
+def forecast_table(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    months, monthly_growth, start = args["months"], args["monthly_growth"], args["start"]
+    price_change_per_year, commitment, committed_gpus = (args["price_change_per_year"], args["commitment"],
+                                                         args["committed_gpus"])
+    fields, plan_args = args["forecast_fields"], args
     volumes = _volumes(tokens_per_day)
     term = excel.text("commitment", commitment)
     frame = finance.forecast(
         volumes, *_names(pattern, model, platform, gpu),
-        months=None if excel.is_blank(months) else excel.number("months", months, positive=True, whole=True),
+        months=None if excel.is_blank(months) else calls.argument_number("months", months),
         monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
         price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         commitment=term.lower() if term else None,
-        committed_gpus=None if excel.is_blank(committed_gpus) else excel.number("committed_gpus", committed_gpus,
-                                                                                positive=True),
+        committed_gpus=None if excel.is_blank(committed_gpus) else calls.argument_number("committed_gpus",
+                                                                                         committed_gpus),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     wanted = calls.field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
     for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
@@ -117,7 +122,11 @@ def _option(value, gpu, name):
 
 
 @excel.one_line_errors
-def breakeven_value(pattern, model, option_a, option_b, gpu_a, gpu_b, plan_args, tables, assumption_range):
+def breakeven_value(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    pattern, model, option_a, option_b, gpu_a, gpu_b = (args[n] for n in ("pattern", "model", "option_a", "option_b",
+                                                                          "gpu_a", "gpu_b"))
+    plan_args = args
     pattern_, model_ = excel.text("pattern", pattern), excel.text("model", model)
     if pattern_ is None or model_ is None:
         raise InputError("pattern and model are needed — enter both")
@@ -135,7 +144,8 @@ PATTERN_FIELDS = ("active_ratio", "burst_factor", "efficiency", "batch_multiplie
 
 
 @excel.one_line_errors
-def pattern_table(timestamps, tokens, field, tables):
+def pattern_table(args, tables):
+    timestamps, tokens, field = args["timestamps"], args["tokens"], args["pattern_field"]
     if excel.is_blank(timestamps) or not excel.is_range(timestamps):
         raise InputError("timestamps must be a range of dates/times (one per usage row)")
     if excel.is_blank(tokens) or not excel.is_range(tokens):
@@ -183,22 +193,28 @@ def _percentiles(value):
 
 
 @excel.one_line_errors
-def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, throughput_error, price_spread,
-                     volume_spread, draws, seed, month, monthly_growth, growth_spread, start, price_change_per_year,
-                     plan_args, tables, assumption_range):
+def cost_range_value(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    percentile, throughput_error, price_spread, volume_spread = (args["percentile"], args["throughput_error"],
+                                                                 args["price_spread"], args["volume_spread"])
+    draws, seed, month, monthly_growth = args["draws"], args["seed"], args["month"], args["monthly_growth"]
+    growth_spread, start, price_change_per_year = args["growth_spread"], args["start"], args["price_change_per_year"]
+    plan_args = args
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
     result = finance.cost_range(
-        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
-        draws=excel.number("draws", draws, default=10_000.0, positive=True, whole=True),
-        seed=int(excel.number("seed", seed, default=0.0, minimum=0.0, whole=True)),
-        throughput_error=None if excel.is_blank(throughput_error) else excel.number("throughput_error",
-                                                                                    throughput_error, minimum=0.0),
-        price_spread=excel.number("price_spread", price_spread, default=0.0, minimum=0.0),
-        volume_spread=excel.number("volume_spread", volume_spread, default=0.0, minimum=0.0),
-        month=excel.number("month", month, default=1.0, positive=True, whole=True),
+        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+        draws=calls.argument_number("draws", draws, default=float(arguments.get("draws").default)),
+        seed=int(calls.argument_number("seed", seed, default=0.0)),
+        throughput_error=None if excel.is_blank(throughput_error) else calls.argument_number("throughput_error",
+                                                                                             throughput_error),
+        price_spread=calls.argument_number("price_spread", price_spread, default=0.0),
+        volume_spread=calls.argument_number("volume_spread", volume_spread, default=0.0),
+        month=calls.argument_number("month", month, default=1.0),
         monthly_growth=_rate("monthly_growth", monthly_growth),
-        growth_spread=excel.number("growth_spread", growth_spread, default=0.0, minimum=0.0),
+        growth_spread=calls.argument_number("growth_spread", growth_spread, default=0.0),
         start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
         **_plan_kwargs(plan_args))
@@ -208,11 +224,14 @@ def cost_range_value(tokens_per_day, pattern, model, platform, gpu, percentile, 
 
 
 @excel.one_line_errors
-def sensitivity_table(tokens_per_day, pattern, model, platform, gpu, spread, output, plan_args, tables,
-                      assumption_range):
+def sensitivity_table(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    spread, output, plan_args = args["spread"], args["output"], args
     frame = finance.sensitivity(
-        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
-        spread=excel.number("spread", spread, default=finance.SENSITIVITY_SPREAD, minimum=0.0),
+        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+        spread=calls.argument_number("spread", spread, default=finance.SENSITIVITY_SPREAD),
         output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
@@ -225,19 +244,25 @@ COMMIT_FIELDS = ("term", "committed_gpus", "start_month", "start_period", "expec
 
 
 @excel.one_line_errors
-def commit_table(tokens_per_day, pattern, model, platform, gpu, months, monthly_growth, start, term, volume_spread,
-                 throughput_error, draws, seed, plan_args, tables, assumption_range):
+def commit_table(args, tables, assumption_range, options=None):
+    args = calls.named(args, options)
+    tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
+                                                                       "platform", "gpu"))
+    months, monthly_growth, start, term = args["horizon_months"], args["monthly_growth"], args["start"], args["term"]
+    volume_spread, throughput_error, draws, seed = (args["volume_spread"], args["throughput_error"],
+                                                    args["commit_draws"], args["seed"])
+    plan_args = args
     terms = excel.text("term", term)
     advice = finance.commit_advice(
-        excel.number("tokens_per_day", tokens_per_day, positive=True), *_names(pattern, model, platform, gpu),
-        months=excel.number("months", months, default=36.0, positive=True, whole=True),
+        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+        months=calls.argument_number("horizon_months", months, default=36.0),
         monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
         terms=[t.strip().lower() for t in terms.split(",")] if terms else None,
-        volume_spread=excel.number("volume_spread", volume_spread, default=0.0, minimum=0.0),
-        throughput_error=None if excel.is_blank(throughput_error) else excel.number("throughput_error",
-                                                                                    throughput_error, minimum=0.0),
-        draws=excel.number("draws", draws, default=2000.0, positive=True, whole=True),
-        seed=int(excel.number("seed", seed, default=0.0, minimum=0.0, whole=True)),
+        volume_spread=calls.argument_number("volume_spread", volume_spread, default=0.0),
+        throughput_error=None if excel.is_blank(throughput_error) else calls.argument_number("throughput_error",
+                                                                                             throughput_error),
+        draws=calls.argument_number("commit_draws", draws, default=float(arguments.get("commit_draws").default)),
+        seed=int(calls.argument_number("seed", seed, default=0.0)),
         catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
     record = advice.as_dict()
     return excel.table([["field", "value"]] + [[k, record[k]] for k in COMMIT_FIELDS])

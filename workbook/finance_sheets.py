@@ -48,8 +48,6 @@ FORECAST_INPUTS = (
     ("Compare with", "FcCompareWith", "together", "platform[/gpu]", "the other option of the break-even", "@"),
 )
 OPTIONAL_NAMES = tuple(row[1] for row in FORECAST_INPUTS if row[2] is None)  # blank is meaningful
-PLANNER_ARGS = "Assumptions,GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable"
-SERVING = "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs"  # the Inputs' serving settings, as Results uses
 
 
 def forecast_template_sheet(book, sheet, name):
@@ -80,8 +78,8 @@ def forecast_template_sheet(book, sheet, name):
     put(sheet, f"A{row}", "Break-even", "atlas_heading")
     volume_row = row + 1
     put(sheet, f"A{volume_row}", "Volume where both cost the same", "atlas_label")
-    put(sheet, f"B{volume_row}", f"=ATLAS_BREAKEVEN(Pattern,Model,Platform,FcCompareWith,Gpu,,LatencyMs,{PLANNER_ARGS},"
-                                  f"{SERVING})",
+    put(sheet, f"B{volume_row}", sheets.formula("ATLAS_BREAKEVEN", **sheets.inputs_for("ATLAS_BREAKEVEN"),
+                                                 option_a="Platform", option_b="FcCompareWith", gpu_a="Gpu"),
          "atlas_output", sheets.COUNT)
     put(sheet, f"C{volume_row}", "tokens/day", "atlas_units")
     put(sheet, f"D{volume_row}", "text when the two never cross between 1 million and 10 trillion tokens/day",
@@ -107,8 +105,9 @@ def forecast_template_sheet(book, sheet, name):
     keys = ",".join(FORECAST_COLUMNS)
     sheet[f"A{top}"] = ArrayFormula(
         f"A{top}:{end_col}{last}",
-        f'=ATLAS_FORECAST(TokensPerDay,Pattern,Model,Platform,Gpu,FcMonths,FcGrowth,FcStart,FcPriceChange,'
-        f'FcCommitment,FcCommittedGpus,LatencyMs,"{keys}",{PLANNER_ARGS},CommitmentsTable,{SERVING})')
+        sheets.formula("ATLAS_FORECAST", **sheets.inputs_for("ATLAS_FORECAST"), months="FcMonths",
+                       monthly_growth="FcGrowth", start="FcStart", price_change_per_year="FcPriceChange",
+                       commitment="FcCommitment", committed_gpus="FcCommittedGpus", forecast_fields=f'"{keys}"'))
     band = {"L": 10, "M": 90}
     shown = list(FORECAST_COLUMNS) + ["month_number", "p10_cost_usd", "p90_cost_usd"]
     headings = [layout.heading_text(c) for c in FORECAST_COLUMNS] + ["Month no."] + [
@@ -118,10 +117,12 @@ def forecast_template_sheet(book, sheet, name):
     for r in range(first, last + 1):
         put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
         for letter, q in band.items():
-            sheet[f"{letter}{r}"] = (
-                f'=IF(K{r}<=FcMonths,ATLAS_COST_RANGE(TokensPerDay,Pattern,Model,Platform,Gpu,{q},FcThroughputError,'
-                f'FcPriceSpread,FcVolumeSpread,,,K{r},FcGrowth,FcGrowthSpread,FcStart,FcPriceChange,LatencyMs,'
-                f'{PLANNER_ARGS},{SERVING}),"")')
+            cost_range = sheets.formula(
+                "ATLAS_COST_RANGE", **sheets.inputs_for("ATLAS_COST_RANGE"), percentile=q,
+                throughput_error="FcThroughputError", price_spread="FcPriceSpread", volume_spread="FcVolumeSpread",
+                month=f"K{r}", monthly_growth="FcGrowth", growth_spread="FcGrowthSpread", start="FcStart",
+                price_change_per_year="FcPriceChange")
+            sheet[f"{letter}{r}"] = f'=IF(K{r}<=FcMonths,{cost_range[1:]},"")'
             sheet[f"{letter}{r}"].number_format = sheets.USD
     for column, key in enumerate(FORECAST_COLUMNS, start=1):
         letter = get_column_letter(column)
@@ -177,8 +178,8 @@ def sensitivity_template_sheet(book, sheet, name):
     header, top = 6, 7
     last = top + SENSITIVITY_ROWS
     sheet[f"B{top}"] = ArrayFormula(
-        f"B{top}:I{last}", f"=ATLAS_SENSITIVITY(TokensPerDay,Pattern,Model,Platform,Gpu,SensSpread,,LatencyMs,"
-                           f"{PLANNER_ARGS},{SERVING})")
+        f"B{top}:I{last}", sheets.formula("ATLAS_SENSITIVITY", **sheets.inputs_for("ATLAS_SENSITIVITY"),
+                                          spread="SensSpread"))
     names = ["input_label"] + list(finance.SENSITIVITY_COLUMNS) + ["row", "low_delta_usd", "high_delta_usd"]
     headings = ["Input", "Key"] + [layout.heading_text(c) for c in finance.SENSITIVITY_COLUMNS[1:]] + [
         "Row", layout.heading_text("low_delta_usd"), layout.heading_text("high_delta_usd")]

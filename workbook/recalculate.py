@@ -53,6 +53,7 @@ from atlas_xl.errors import AtlasError, InputError
 from atlas_xl.files import atomic_output, process_alive
 from calc_addin import package as addin_package
 from calc_addin import spec as addin_spec
+from workbook import sheets
 from workbook.safety import check_workbook
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -135,12 +136,26 @@ def address(sheet, row, col):
     return f"{sheet}!{get_column_letter(col)}{row}"
 
 
+OVERRIDE_ARGUMENTS = {name.lower(): argument for argument, name in sheets.INPUT_NAMES.items()
+                      if argument in values.LIMITS}
+"""The template's defined names that hold a bounded argument (HourlyUsdOverride → hourly_usd): an override
+of one is held to the registry's bounds, with the message every other entrance gives."""
+
+
 def parse_override(text):
     """'Inputs!C6=2e9' or 'TokensPerDay=2e9' → (target, value); the target is resolved by LibreOffice."""
     target, sep, raw = str(text).partition("=")
     if not sep or not target.strip():
         raise InputError(f"override '{text}' needs the form Sheet!A1=value or Name=value")
-    return target.strip(), _parse_value(raw.strip(), f"override '{target.strip()}'")
+    target = target.strip()
+    value = _parse_value(raw.strip(), f"override '{target}'")
+    argument = OVERRIDE_ARGUMENTS.get(target.lower())
+    if argument and isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            values.check_limits(argument, value)
+        except InputError as error:
+            raise InputError(f"override '{target}': {error}") from None
+    return target, value
 
 
 def _parse_value(raw, what="value"):

@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 import atlas_xl
-from atlas_xl import serving, simulator
+from atlas_xl import arguments, serving, simulator
 from atlas_xl.catalog import BILLING, normalize_key
 from atlas_xl import values as atlas_values
 from atlas_xl.errors import InputError
@@ -56,7 +56,7 @@ class Scenario:
     workload: object = None  # a catalog name or a dict in the schema of workloads.yaml; None: as target
     knobs: dict | None = None
     seed: int = 0
-    usd_per_kwh: float = 0.12
+    usd_per_kwh: float = arguments.USD_PER_KWH
     pue: float | None = None
     schedule: bool = True
     sweep: tuple = SWEEP  # tokens per day for the cost-versus-volume sheet
@@ -101,8 +101,7 @@ def scenario_from(mapping):
         else:
             raise InputError(f"unknown scenario key '{key}' — known: {', '.join(sorted(known | set(SECTIONS)))}, offerings")
     _check_kinds(values)
-    for key in ("tokens_per_day", "latency_ms", "usd_per_kwh", "pue", "seed", "top", "input_tokens", "output_tokens",
-                "ttft_ms", "tpot_ms"):
+    for key in NUMBER_FIELDS:
         if values.get(key) is not None:
             values[key] = _scenario_number(key, values[key])
     if values.get("sweep") is not None:
@@ -116,6 +115,9 @@ def scenario_from(mapping):
     return replace(Scenario(), **values)
 
 
+NUMBER_FIELDS = tuple(f.name for f in dataclass_fields(Scenario)
+                      if f.name in arguments.ARGUMENTS and arguments.get(f.name).kind == "number")
+"""Scenario fields that are numeric arguments of the registry: read with its bounds (atlas_xl/arguments.py)."""
 _TEXT_FIELDS = ("title", "pattern", "model", "precision")
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from atlas_xl import fields as field_table, planner
+from atlas_xl import arguments, fields as field_table, planner
+from udfs import signatures
 
 
 @dataclass(frozen=True)
@@ -45,38 +46,46 @@ ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atla
 ASSUMPTION_FORMATS = {f.name: field_table.field(f.name, assumption=True).number_format
                       for f in fields(planner.Assumptions)}  # by name: formats follow the field table
 
+def argument_row(key, value=None, *details, **options):
+    """An Inputs row that holds an argument of the registry (`atlas_xl.arguments`): its label and units
+    are the registry's; ``details`` are (units, comment) where the row shows other units, else (comment,)."""
+    a = arguments.get(arguments.key_names().get(key, key))
+    units, comment = details if len(details) == 2 else (a.units, *details)
+    return Row(a.label, key, value, units, comment, **options)
+
+
 INPUTS = (
     Block("Workload — what the planner prices", (
-        Row("Tokens per day", "tokens_per_day", 2e9, "tokens/day", "prompt + output tokens served per day", fmt=COUNT),
-        Row("Traffic pattern", "pattern", "steady", "", "how the volume arrives: steady, business_hours, bursty",
+        argument_row("tokens_per_day", 2e9, "prompt + output tokens served per day", fmt=COUNT),
+        argument_row("pattern", "steady", "", "how the volume arrives: steady, business_hours, bursty",
             choices="PatternList"),
-        Row("Model", "model", "llama_70b", "", "a key of the Models sheet", choices="ModelList"),
-        Row("Latency requirement", "latency_ms", 250, "ms", "below 300 ms a high-risk setup is penalised; blank = none",
+        argument_row("model", "llama_70b", "", "a key of the Models sheet", choices="ModelList"),
+        argument_row("latency_ms", 250, "below 300 ms a high-risk setup is penalised; blank = none",
             fmt=COUNT, optional=True),
-        Row("Platform", "platform", "runpod", "", "a platform of the Offerings sheet", choices="PlatformList"),
-        Row("GPU", "gpu", "h100_sxm", "", "blank for per-token platforms (together, groq, ...)", choices="GpuList",
+        argument_row("platform", "runpod", "", "a platform of the Offerings sheet", choices="PlatformList"),
+        argument_row("gpu", "h100_sxm", "", "blank for per-token platforms (together, groq, ...)", choices="GpuList",
             optional=True),
     )),
     Block("Serving — precision, request shape and latency limits (blank = the stated defaults)", (
-        Row("Precision", "precision", None, "", "weights: bf16, fp8, fp4, or best (each GPU's fastest); blank = fp8",
+        argument_row("precision", None, "", "weights: bf16, fp8, fp4, or best (each GPU's fastest); blank = fp8",
             optional=True),
-        Row("Input tokens per request", "input_tokens", None, "tokens", "blank = 1 024; per-token APIs then price "
+        argument_row("input_tokens", None, "blank = 1 024; per-token APIs then price "
             "input and output apart", fmt=COUNT, optional=True),
-        Row("Output tokens per request", "output_tokens", None, "tokens", "blank = 1 024", fmt=COUNT, optional=True),
-        Row("Time to first token limit", "ttft_limit_ms", None, "ms (p99)", "blank = 2 000 (MLPerf Server)", fmt=COUNT,
+        argument_row("output_tokens", None, "blank = 1 024", fmt=COUNT, optional=True),
+        argument_row("ttft_limit_ms", None, "ms (p99)", "blank = 2 000 (MLPerf Server)", fmt=COUNT,
             optional=True),
-        Row("Time per output token limit", "tpot_limit_ms", None, "ms (p99)", "blank = 200 (MLPerf Server); 40 "
+        argument_row("tpot_limit_ms", None, "ms (p99)", "blank = 200 (MLPerf Server); 40 "
             "streams 25 tokens/s per user and needs more GPUs", fmt=COUNT, optional=True),
     )),
     Block("What-if overrides — blank = catalog value or the 75 % rule", (
-        Row("Fixed GPU count", "fixed_gpu_count", None, "GPUs", "what if we only have this many GPUs?", fmt=COUNT,
+        argument_row("fixed_gpu_count", None, "what if we only have this many GPUs?", fmt=COUNT,
             optional=True),
-        Row("Throughput per GPU (input + output)", "gpu_tokens_per_s_override", None, "tokens/s/GPU",
+        argument_row("gpu_tokens_per_s_override", None, "tokens/s/GPU",
             "input + output tokens, as the Ranking's and atlas-xl plan's gpu_tokens_per_s; replaces the catalog figure",
             fmt=COUNT, optional=True),
-        Row("Price per GPU-hour", "hourly_usd_override", None, "USD/h", "replaces the Offerings sheet price",
+        argument_row("hourly_usd_override", None, "USD/h", "replaces the Offerings sheet price",
             fmt=USD_CENTS, optional=True),
-        Row("Price per million tokens", "price_per_m_tok_override", None, "USD/Mtok", "per-token offerings only",
+        argument_row("price_per_m_tok_override", None, "per-token offerings only",
             fmt=USD_CENTS, optional=True),
         Row("Ranking columns", "rank_fields",
             "rank, platform, gpu, billing, gpu_count, utilization_after, latency_risk, monthly_cost_usd, "
@@ -88,16 +97,16 @@ INPUTS = (
             fmt=ASSUMPTION_FORMATS[f.name])
         for f in fields(planner.Assumptions)), kv_name="Assumptions", named=False),
     Block("Simulator — target and energy", (
-        Row("Target", "target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
+        argument_row("target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
             choices="TargetList"),
-        Row("Seed", "seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
-        Row("Electricity price", "usd_per_kwh", 0.12, "USD/kWh", "simulator spec default; US industrial 2023: 0.0806",
-            fmt=USD_MILLI),
-        Row("PUE", "pue", None, "ratio", "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
+        argument_row("seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
+        argument_row("usd_per_kwh", arguments.USD_PER_KWH, "simulator spec default; US industrial 2023: 0.0806",
+                     fmt=USD_MILLI),
+        argument_row("pue", None, "blank = the target's (1.2); industry average 2023: 1.58", fmt="0.00",
             optional=True),
     )),
     Block("Simulator workload (key | value; blank values = the workload's own)", (
-        Row("Workload", "workload", "llama_70b_chat", "", "a key of the Workloads sheet", choices="WorkloadList"),
+        argument_row("workload", "llama_70b_chat", "", "a key of the Workloads sheet", choices="WorkloadList"),
         Row("Tensor parallel", "parallelism.tp", None, "GPUs", "", fmt="0", optional=True),
         Row("Pipeline parallel", "parallelism.pp", None, "stages", "", fmt="0", optional=True),
         Row("Data parallel replicas", "parallelism.dp", None, "replicas", "the queue's servers", fmt="0", optional=True),
@@ -121,27 +130,67 @@ def input_row(key):
     return next(row for block in INPUTS for row in block.rows if row.key == key)
 
 
-PLAN_ARGS = ("TokensPerDay", "Pattern", "Model", "Platform", "Gpu", "LatencyMs", "FixedGpuCount",
-             "GpuTokensPerSOverride", "HourlyUsdOverride", "PricePerMTokOverride", "Assumptions", "GpusTable",
-             "ModelsTable", "PatternsTable", "OfferingsTable", "ThroughputTable", "Precision", "InputTokens",
-             "OutputTokens", "TtftLimitMs", "TpotLimitMs")
-SERVING_ARGS = "Model,Gpu,Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs,,GpusTable,ModelsTable,ThroughputTable"
-SIM_ARGS = "Target,Workload,Knobs,Seed,UsdPerKwh,Pue,HardwareModelsTable,TargetsTable,WorkloadsTable,PhasesTable," \
-           "RequestProfilesTable"
+CATALOG_SHEETS = {  # catalog table → (sheet title, defined name of its range, drop-down list name)
+    "gpus": ("GPUs", "GpusTable", "GpuList"),
+    "models": ("Models", "ModelsTable", "ModelList"),
+    "patterns": ("Patterns", "PatternsTable", "PatternList"),
+    "offerings": ("Offerings", "OfferingsTable", None),
+    "throughput": ("Throughput", "ThroughputTable", None),
+    "hardware_models": ("HardwareModels", "HardwareModelsTable", None),
+    "targets": ("Targets", "TargetsTable", "TargetList"),
+    "workloads": ("Workloads", "WorkloadsTable", "WorkloadList"),
+    "phases": ("Phases", "PhasesTable", None),
+    "request_profiles": ("RequestProfiles", "RequestProfilesTable", None),
+    "commitments": ("Commitments", "CommitmentsTable", None),  # reserved prices for the Forecast sheet
+}
+
+def _input_names():
+    """Argument → the defined name that holds it in the template: an Inputs row's name (its key is the
+    argument's, or the registry's ``key`` such as ttft_limit_ms), a key | value block's name
+    (Assumptions, Workload, Knobs) or a catalog table's (GpusTable...)."""
+    keys = {row.key for block in INPUTS if block.named for row in block.rows}
+    out = {a.name: name_of(a.key or a.name) for a in arguments.ARGUMENTS.values() if (a.key or a.name) in keys}
+    out.update({block.kv_name.lower(): block.kv_name for block in INPUTS if block.kv_name})
+    out.update({table: names[1] for table, names in CATALOG_SHEETS.items()})
+    return out
+
+
+INPUT_NAMES = _input_names()
+
+
+def formula(function, **given):
+    """``=FUNCTION(a,b,,d)`` with each argument given by keyword in its position (`udfs.signatures`),
+    so that a new argument cannot shift another; blanks between keep their commas, trailing ones go."""
+    parameters = signatures.get(function).parameters
+    unknown = [k for k in given if k not in parameters]
+    if unknown:
+        raise KeyError(f"{function} has no argument {unknown[0]!r}")
+    cells = [str(given.get(p, "")) for p in parameters]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return f"={function}({','.join(cells)})"
+
+
+def inputs_for(function, groups=("workload", "offering", "serving")):
+    """The template's Inputs names of ``function``'s arguments in ``groups`` (registry groups), with its
+    catalog tables and the key | value blocks it takes."""
+    names = _input_names()
+    return {p: names[p] for p in signatures.get(function).parameters if p in names and (
+        arguments.get(p).group in groups or arguments.get(p).kind in ("table", "pairs"))}
 
 
 def plan_formula(function, **ranges):
     """A planner formula over the Inputs names; ``ranges`` replace names by ranges (what-if axes)."""
-    return f"={function}({','.join(ranges.get(name, name) for name in PLAN_ARGS)})"
+    return formula(function, **{arg: ranges.get(name, name) for arg, name in inputs_for(function).items()})
 
 
 def sim_formula(function):
-    return f"={function}({SIM_ARGS})"
+    return formula(function, **inputs_for(function, groups=("simulator",)))
 
 
 def serving_formula(function):
     """A serving-model formula for the chosen GPU; a per-token offering has none (blank GPU)."""
-    return f'=IF(Gpu="","",{function}({SERVING_ARGS}))'
+    return f'=IF(Gpu="","",{formula(function, **inputs_for(function))[1:]})'
 
 
 RESULTS = (
@@ -190,19 +239,6 @@ WHATIF_OFFERINGS = (("runpod", "h100_sxm"), ("runpod", "b200"), ("lambda", "h100
                     ("fireworks", "h100_sxm"), ("together", None), ("deepinfra", None))
 WHATIF_PATTERNS = ("steady", "business_hours", "bursty")
 
-CATALOG_SHEETS = {  # catalog table → (sheet title, defined name of its range, drop-down list name)
-    "gpus": ("GPUs", "GpusTable", "GpuList"),
-    "models": ("Models", "ModelsTable", "ModelList"),
-    "patterns": ("Patterns", "PatternsTable", "PatternList"),
-    "offerings": ("Offerings", "OfferingsTable", None),
-    "throughput": ("Throughput", "ThroughputTable", None),
-    "hardware_models": ("HardwareModels", "HardwareModelsTable", None),
-    "targets": ("Targets", "TargetsTable", "TargetList"),
-    "workloads": ("Workloads", "WorkloadsTable", "WorkloadList"),
-    "phases": ("Phases", "PhasesTable", None),
-    "request_profiles": ("RequestProfiles", "RequestProfilesTable", None),
-    "commitments": ("Commitments", "CommitmentsTable", None),  # reserved prices for the Forecast sheet
-}
 SPARE_ROWS = 100  # blank rows inside each table's defined name, so added rows count
 
 XLWINGS_CONF = (  # rows of the xlwings.conf sheet (read from A1 down to the first blank)
@@ -232,27 +268,39 @@ class Check:
 
 
 SHARE = dict(minimum=0.0, maximum=1.0)
-INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from what the model accepts)
-    "tokens_per_day": Check("number", "a number above 0, e.g. 2000000000 (2e9)", minimum=0.0, above=True),
-    "pattern": Check("choice", "a key of the Patterns sheet", choices=("patterns", "pattern")),
-    "model": Check("choice", "a key of the Models sheet", choices=("models", "model")),
-    "latency_ms": Check("number", "blank, or 0 ms or more", minimum=0.0, optional=True),
-    "platform": Check("choice", "a platform of the Offerings sheet", choices=("offerings", "platform")),
-    "gpu": Check("choice", "blank, or a key of the GPUs sheet", choices=("gpus", "gpu"), optional=True),
-    "precision": Check("choice", "blank, or bf16, fp16, fp8, fp4 or best", choices=("bf16", "fp16", "fp8", "fp4", "best"),
-                       optional=True),
-    "input_tokens": Check("number", "blank, or a whole number of tokens, 1 or more", minimum=1.0, whole=True,
-                          optional=True),
-    "output_tokens": Check("number", "blank, or a whole number of tokens, 1 or more", minimum=1.0, whole=True,
-                           optional=True),
-    "ttft_limit_ms": Check("number", "blank, or a limit above 0 ms", minimum=0.0, above=True, optional=True),
-    "tpot_limit_ms": Check("number", "blank, or a limit above 0 ms", minimum=0.0, above=True, optional=True),
-    "fixed_gpu_count": Check("number", "blank, or a whole number of GPUs, 1 or more", minimum=1.0, whole=True,
-                             optional=True),
-    "gpu_tokens_per_s_override": Check("number", "blank, or tokens/s above 0", minimum=0.0, above=True,
-                                       optional=True),
-    "hourly_usd_override": Check("number", "blank, or a price of 0 or more", minimum=0.0, optional=True),
-    "price_per_m_tok_override": Check("number", "blank, or a price of 0 or more", minimum=0.0, optional=True),
+def _shown(number):
+    return f"{int(number):,}" if float(number).is_integer() and abs(number) < 1e13 else f"{number:g}"
+
+
+def argument_check(key):
+    """The Checks-sheet rule of an Inputs row that is an argument of the registry (`atlas_xl.arguments`):
+    its bounds, whole-number rule and choices, so a cell the sheet passes is one every function takes."""
+    a = arguments.get(arguments.key_names().get(key, key))
+    optional = input_row(key).optional
+    blank = "blank, or " if optional else ""
+    if a.kind == "number":
+        low = "above 0" if a.positive else (f"{_shown(a.minimum)} or more" if a.minimum is not None else "")
+        high = f"at most {_shown(a.maximum)}" if a.maximum is not None else ""
+        words = ", ".join(w for w in (low, high) if w)
+        fix = f"{blank}{'a whole number' if a.whole else 'a number'} {words}" + (f" {a.units}" if a.message_units
+                                                                                 else "")
+        return Check("number", fix, minimum=0.0 if a.positive else a.minimum, maximum=a.maximum, above=a.positive,
+                     whole=a.whole, optional=optional)
+    if isinstance(a.choices, arguments.CatalogKeys):
+        title = CATALOG_SHEETS[a.choices.table][0]
+        return Check("choice", f"{blank}a key of the {title} sheet", choices=(a.choices.table, a.choices.column),
+                     optional=optional)
+    words = ", ".join(a.choices[:-1]) + f" or {a.choices[-1]}"
+    return Check("choice", f"{blank}{words}", choices=a.choices, optional=optional)
+
+
+ARGUMENT_INPUTS = ("tokens_per_day", "pattern", "model", "latency_ms", "platform", "gpu", "precision", "input_tokens",
+                   "output_tokens", "ttft_limit_ms", "tpot_limit_ms", "fixed_gpu_count", "gpu_tokens_per_s_override",
+                   "hourly_usd_override", "price_per_m_tok_override", "target", "seed", "usd_per_kwh", "pue",
+                   "workload")
+"""Inputs rows that hold an argument of the registry: their checks are the registry's."""
+INPUT_CHECKS = {key: argument_check(key) for key in ARGUMENT_INPUTS}
+INPUT_CHECKS.update({  # the other Inputs rows (planner assumptions, the simulator's workload and knobs)
     "hours_per_month": Check("number", "hours in a month: above 0, at most 744 (31 × 24)", minimum=0.0,
                              maximum=744.0, above=True),
     "days_per_month": Check("number", "days in a month: above 0, at most 31", minimum=0.0, maximum=31.0, above=True),
@@ -267,11 +315,6 @@ INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from wh
     "scaling_penalty_usd_per_gpu": Check("number", "0 USD or more", minimum=0.0),
     "strict_latency_ms": Check("number", "0 ms or more", minimum=0.0),
     "latency_penalty_usd": Check("number", "0 USD or more", minimum=0.0),
-    "target": Check("choice", "a key of the Targets sheet", choices=("targets", "target")),
-    "seed": Check("number", "a whole number, 0 or more", minimum=0.0, whole=True),
-    "usd_per_kwh": Check("number", "a price of 0 or more", minimum=0.0),
-    "pue": Check("number", "blank, or 1 or more", minimum=1.0, optional=True),
-    "workload": Check("choice", "a key of the Workloads sheet", choices=("workloads", "workload")),
     "parallelism.tp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
     "parallelism.pp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
     "parallelism.dp": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
@@ -288,7 +331,8 @@ INPUT_CHECKS = {  # every input of the Inputs sheet → what is allowed (from wh
                                                                                     "fabric"), optional=True),
     "virt": Check("choice", "blank, bare or sriov", choices=("bare", "sriov"), optional=True),
     "microbatch": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
-}
+})
+INPUT_CHECKS = {row.key: INPUT_CHECKS[row.key] for block in INPUTS for row in block.rows if row.key in INPUT_CHECKS}
 """Input rules of the Checks sheet, one per Inputs row (rank_fields is checked by the ranking itself)."""
 
 CATALOG_COLUMNS = {  # defined name → (catalog table, column): catalog columns the cross-checks look up

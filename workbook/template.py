@@ -309,9 +309,8 @@ def _ranking(book, sheet, cat):
     width = len(names)
     last_col = get_column_letter(width)
     ref = f"A{top}:{last_col}{top + RANK_ROWS}"
-    sheet[f"A{top}"] = ArrayFormula(ref, "=ATLAS_RANK(TokensPerDay,Pattern,Model,LatencyMs,,RankFields,Assumptions,"
-                                         "GpusTable,ModelsTable,PatternsTable,OfferingsTable,ThroughputTable,"
-                                         "Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs)")
+    sheet[f"A{top}"] = ArrayFormula(ref, sheets.formula("ATLAS_RANK", **sheets.inputs_for("ATLAS_RANK"),
+                                                        fields="RankFields"))
     _name(book, "Ranking", sheet, ref)
     sample = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250, catalog=cat)  # sizes the columns
     for column, name in enumerate(names, start=1):
@@ -621,9 +620,9 @@ def _input_checks(inputs):
         x = cells[key]
         blank = "0" if check.optional else "1"
         if check.kind == "number":
-            conditions = [f"{x}>{check.minimum:g}" if check.above else f"{x}>={check.minimum:g}"] \
+            conditions = [f"{x}>{_literal(check.minimum)}" if check.above else f"{x}>={_literal(check.minimum)}"] \
                 if check.minimum is not None else []
-            conditions += [f"{x}<={check.maximum:g}"] if check.maximum is not None else []
+            conditions += [f"{x}<={_literal(check.maximum)}"] if check.maximum is not None else []
             conditions += [f"{x}=INT({x})"] if check.whole else []
             test = f"IF(ISNUMBER({x}),IF(AND({','.join(conditions)}),0,1),1)" if conditions else f"IF(ISNUMBER({x}),0,1)"
         elif check.kind == "bool":
@@ -639,6 +638,11 @@ def _input_checks(inputs):
         test = condition.format(**cells)
         rows.append(("Inputs", label, "Inputs", f"=IF(ISERROR({test}),1,IF({test},0,1))", fix))
     return rows
+
+
+def _literal(number):
+    """A bound as a formula literal, exactly: 4294967295, not 4.29497e+09."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _catalog_column(table, column):

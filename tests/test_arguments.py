@@ -1,0 +1,340 @@
+"""The argument registry (atlas_xl/arguments.py, issue 18): each argument once, and everything that
+names arguments — the worksheet functions, the sweep columns, the model's defaults, the template's
+formulas, docs/limits.md — made from it or checked against it. Named options (``options``) through
+xlwings' own conversion (tests/xlwings_com.py)."""
+import ast
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import atlas_xl
+from atlas_xl import arguments, fields, finance, optimizer, serving, simulator, values
+from atlas_xl.errors import InputError, UnknownNameError
+from udfs import calls, finance_calls, functions, signatures
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = (2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+EXTRA_UNITS = {"months", "days", "draws", "scenarios", "sequences"}  # counts the field table does not show
+
+
+# -- the registry itself ------------------------------------------------------------------------------------
+def test_every_argument_is_complete_and_in_a_known_group():
+    for a in arguments.ARGUMENTS.values():
+        assert a.group in arguments.GROUPS, a.name
+        assert a.label and a.help and a.doc, a.name
+        assert a.units in fields.UNIT_FORMATS or a.units in EXTRA_UNITS, (a.name, a.units)  # the field table's words
+        if a.maximum is not None or a.minimum is not None:
+            assert a.reason, f"{a.name}: a bound needs its reason (docs/limits.md)"
+        if a.kind == "choice" and a.choices is not None:
+            assert isinstance(a.choices, (tuple, arguments.CatalogKeys)), a.name
+
+
+def test_get_names_the_known_arguments_when_one_is_unknown():
+    assert arguments.get("tpot_ms").units == "ms"
+    with pytest.raises(UnknownNameError, match="unknown argument 'tpot' — .*tpot_ms"):
+        arguments.get("tpot")
+
+
+def test_the_models_defaults_are_the_registrys():
+    # one place per fact: the model's constants are read from (or equal) the registry's defaults
+    assert serving.DEFAULT_PRECISION == arguments.get("precision").default
+    assert (serving.DEFAULT_INPUT_TOKENS, serving.DEFAULT_OUTPUT_TOKENS) == (1024, 1024)  # InferenceX 1k/1k
+    assert (serving.DEFAULT_TTFT_MS, serving.DEFAULT_TPOT_MS) == (arguments.get("ttft_ms").default,
+                                                                  arguments.get("tpot_ms").default)
+    assert simulator.DEFAULT_USD_PER_KWH == arguments.USD_PER_KWH == arguments.get("usd_per_kwh").default == 0.12
+    assert inspect.signature(optimizer.optimize).parameters["sla_p99_ms"].default == arguments.get("sla_p99_ms").default
+    assert finance.SENSITIVITY_SPREAD == arguments.get("spread").default
+    cost_range = inspect.signature(finance.cost_range).parameters
+    assert cost_range["draws"].default == arguments.get("draws").default
+    commit = inspect.signature(finance.commit_advice).parameters
+    assert commit["draws"].default == arguments.get("commit_draws").default
+    assert commit["months"].default == 36 and "36" in arguments.get("horizon_months").doc
+    assert finance.MAX_MONTHS == arguments.get("months").maximum
+    assert atlas_xl.catalog.BILLING is arguments.BILLING and atlas_xl.catalog.TERMS is arguments.TERMS
+
+
+def test_the_plan_arguments_are_plans_signature():
+    parameters = inspect.signature(atlas_xl.plan).parameters
+    assert list(arguments.PLAN) == [p for p in parameters if p not in ("catalog", "assumptions")]
+    assert set(arguments.SERVING) <= set(inspect.signature(atlas_xl.estimate).parameters)
+
+
+def test_pending_arguments_are_declared_but_not_wired():
+    # the serving model v2 (issue 17) adds speculative= and acceptance_length= to estimate(); until it lands here,
+    # the registry knows them and nothing offers them
+    speculative, acceptance = arguments.get("speculative"), arguments.get("acceptance_length")
+    assert speculative.pending and acceptance.pending
+    assert speculative.choices == ("mtp", "eagle") and acceptance.minimum == 1
+    offered = {p for w in signatures.FUNCTIONS for p in w.parameters}
+    assert not offered & {"speculative", "acceptance_length"}
+    assert "speculative" not in arguments.group("serving") and "speculative" in [
+        a.name for a in arguments.group("serving", pending=True)]
+
+
+def test_argparse_kwargs_carry_default_units_and_choices():
+    kwargs = arguments.get("usd_per_kwh").argparse_kwargs()
+    assert kwargs["default"] == 0.12 and "[USD/kWh]" in kwargs["help"] and "(default 0.12)" in kwargs["help"]
+    assert arguments.get("precision").argparse_kwargs()["choices"] == arguments.PRECISION_CHOICES
+
+
+# -- generated files are current --------------------------------------------------------------------------
+@pytest.mark.parametrize("script", ["gen_functions.py", "gen_argument_docs.py"])
+def test_generated_files_are_current(script):
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_worksheet_functions_are_the_signatures_and_the_registrys_help():
+    listed = [n for n in vars(functions) if n.startswith("ATLAS_")]
+    assert listed == [w.name for w in signatures.FUNCTIONS]
+    for w in signatures.FUNCTIONS:
+        function = getattr(functions, w.name)
+        assert functions.arguments(function) == list(w.parameters), w.name
+        for name in w.parameters:
+            assert functions.ARG_DOCS[name] == arguments.get(name).doc
+
+
+def test_each_function_body_names_every_argument_it_takes():
+    # issue 18: no locals() dispatch — a reader follows tokens_per_day from the cell to the call
+    tree = ast.parse((ROOT / "udfs" / "functions.py").read_text(encoding="utf-8"))
+    found = 0
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("ATLAS_"):
+            found += 1
+            used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            assert "locals" not in used, node.name
+            for argument in node.args.args:
+                assert argument.arg in used, f"{node.name} does not pass on {argument.arg}"
+    assert found == len(signatures.FUNCTIONS)
+
+
+def test_planner_serving_and_finance_functions_take_options_last():
+    for w in signatures.FUNCTIONS:
+        if w.section in ("planner", "serving model") or (w.section == "finance" and w.name != "ATLAS_PATTERN"):
+            assert w.parameters[-1] == "options", w.name
+
+
+# -- template formulas are built by keyword -------------------------------------------------------------
+def test_template_formulas_are_built_by_keyword():
+    from workbook import sheets
+    assert sheets.formula("ATLAS_GPU_TPS", model="Model", tp="4") == "=ATLAS_GPU_TPS(Model,,,,,,,4)"
+    # the Results formulas as the template wrote them before the registry, character for character
+    assert sheets.plan_formula("ATLAS_COST") == (
+        "=ATLAS_COST(TokensPerDay,Pattern,Model,Platform,Gpu,LatencyMs,FixedGpuCount,GpuTokensPerSOverride,"
+        "HourlyUsdOverride,PricePerMTokOverride,Assumptions,GpusTable,ModelsTable,PatternsTable,OfferingsTable,"
+        "ThroughputTable,Precision,InputTokens,OutputTokens,TtftLimitMs,TpotLimitMs)")
+    assert sheets.serving_formula("ATLAS_FIT") == ('=IF(Gpu="","",ATLAS_FIT(Model,Gpu,Precision,InputTokens,'
+                                                   'OutputTokens,TtftLimitMs,TpotLimitMs,,GpusTable,ModelsTable,'
+                                                   'ThroughputTable))')
+    assert sheets.sim_formula("ATLAS_P99") == ("=ATLAS_P99(Target,Workload,Knobs,Seed,UsdPerKwh,Pue,"
+                                               "HardwareModelsTable,TargetsTable,WorkloadsTable,PhasesTable,"
+                                               "RequestProfilesTable)")
+    with pytest.raises(KeyError, match="no argument 'tpot'"):
+        sheets.formula("ATLAS_COST", tpot="40")
+
+
+# -- one check, one message, at every entrance ------------------------------------------------------------
+def test_every_bound_is_the_registrys():
+    assert set(values.LIMITS) == set(arguments.bounded())
+    for name, (bounds, why) in values.LIMITS.items():
+        assert bounds == arguments.get(name).bounds and why == arguments.get(name).reason
+
+
+@pytest.mark.parametrize("name, value", [("hourly_usd", 5000.0), ("tokens_per_day", 1e16), ("tpot_ms", 0.0)])
+def test_the_same_value_gets_the_same_message_everywhere(name, value):
+    row = dict(zip(("tokens_per_day", "pattern", "model", "platform", "gpu"), PLAN))
+    row[name] = value
+    with pytest.raises(InputError) as api:
+        atlas_xl.plan(**row)
+    message = str(api.value)
+    with pytest.raises(InputError) as typed:  # the CLI's and scenario files' parser
+        values.parse_argument(repr(value), name)
+    assert str(typed.value) == message
+    with pytest.raises(InputError) as swept:
+        atlas_xl.sweep([row], workers=1)
+    assert str(swept.value).endswith(": " + message)
+    given = dict(zip(signatures.PLANNER, PLAN))
+    given[name] = value
+    cell = functions.ATLAS_COST(**given)
+    assert cell == message
+    from workbook import recalculate, sheets  # recalc --set on the template's defined name of the argument
+    defined = sheets.INPUT_NAMES[name]
+    with pytest.raises(InputError) as overridden:
+        recalculate.parse_override(f"{defined}={value!r}")
+    assert str(overridden.value) == f"override '{defined}': {message}"
+
+
+def test_the_checks_sheet_holds_inputs_to_the_registrys_bounds():
+    from workbook import sheets
+    for key in sheets.ARGUMENT_INPUTS:
+        a, check = arguments.get(arguments.key_names().get(key, key)), sheets.INPUT_CHECKS[key]
+        if a.kind == "number":
+            assert (check.maximum, check.whole, check.above) == (a.maximum, a.whole, a.positive), key
+            assert check.minimum == (0.0 if a.positive else a.minimum), key
+        else:
+            assert check.choices in (a.choices, (getattr(a.choices, "table", None), getattr(a.choices, "column", None)))
+
+
+# -- named options ------------------------------------------------------------------------------------------
+def _com():
+    import xlwings_com
+    return xlwings_com
+
+
+def test_options_in_a_positional_place_mean_the_named_arguments():
+    com = _com()
+    options = com.Range([["precision", "fp8"], ["tpot_ms", 40.0]])
+    named = com.call("ATLAS_COST", *PLAN, options)  # =ATLAS_COST(TokensPerDay,Pattern,Model,Platform,Gpu,Options)
+    positional = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 11, "fp8", com.MISSING, com.MISSING, com.MISSING, 40.0)
+    assert named == positional == atlas_xl.plan(*PLAN, precision="fp8", tpot_ms=40).monthly_cost_usd
+    assert named != com.call("ATLAS_COST", *PLAN)  # 40 ms per token needs more GPUs than the 200 ms default
+
+
+def test_options_last_and_template_keys():
+    com = _com()
+    options = com.Range([["ttft_limit_ms", 1000.0], ["fixed_gpu_count", 16.0], [None, None]])  # the Inputs keys
+    last = com.call("ATLAS_GPUCOUNT", *PLAN, *[com.MISSING] * 17, options)
+    assert last == atlas_xl.plan(*PLAN, ttft_ms=1000, gpu_count=16).gpu_count == 16
+    assert com.call("ATLAS_ESTIMATE", "llama_70b", "h200", com.Range([["tp", 4.0]]), caller=com.cells(30, 2)) == \
+        com.call("ATLAS_ESTIMATE", "llama_70b", "h200", *[com.MISSING] * 5, 4.0, caller=com.cells(30, 2))
+
+
+def test_options_in_finance_functions():
+    com = _com()
+    options = com.Range([["months", 3.0], ["monthly_growth", 0.1], ["tpot_ms", 40.0]])
+    named = com.call("ATLAS_FORECAST", *PLAN, options, caller=com.cells(6, 7))
+    positional = com.call("ATLAS_FORECAST", *PLAN, 3.0, 0.1, *[com.MISSING] * 17, 40.0, caller=com.cells(6, 7))
+    assert named == positional
+    assert len([r for r in named if r[0] not in ("", None)]) == 4  # a header and three months
+    assert com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm",
+                    com.Range([["latency_ms", 250.0]])) == \
+        com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm", com.MISSING, com.MISSING,
+                 250.0)
+
+
+def test_bad_options_are_one_line_that_names_the_fix():
+    com = _com()
+    assert com.call("ATLAS_COST", *PLAN, com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING,
+                    com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING, "fp8",
+                    *[com.MISSING] * 5, com.Range([["precision", "bf16"]])) == \
+        "precision is given twice — as an argument and in options; leave one of them blank"
+    unknown = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 17, com.Range([["tpot", 40.0]]))
+    assert unknown.startswith("unknown option 'tpot' — ") and "tpot_ms" in unknown
+    # a key that is no argument of this function: ATLAS_GPU_TPS has no latency_ms
+    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h200", *[com.MISSING] * 9,
+                    com.Range([["latency_ms", 250.0]])).startswith("unknown option 'latency_ms'")
+    # in a positional place, a range that does not name arguments is that argument's value, as before
+    as_latency = com.call("ATLAS_COST", *PLAN, com.Range([["fast", 1.0]]))
+    assert as_latency[0] == "latency_ms must be a number, not 'fast' — write e.g. 2e9, 2B or 500M"
+
+
+def test_is_options_tells_options_from_values():
+    known = {"precision", "tpot_ms", "latency_ms"}
+    assert calls.is_options([["precision", "fp8"], ["tpot_ms", 40.0]], known)
+    assert calls.is_options([["TTFT_LIMIT_MS", 1.0]], known | {"ttft_ms"})  # template key, any case
+    assert not calls.is_options([[250.0], [300.0]], known)  # a column of latencies
+    assert not calls.is_options([["runpod", "lambda"]], known)  # a row of platforms
+    assert not calls.is_options([[None, None]], known) and not calls.is_options(250.0, known)
+    assert finance_calls.PLAN_KWARGS == ("latency_ms",) + arguments.SERVING
+
+
+# -- positions are a promise to saved workbooks ----------------------------------------------------------
+SAVED_POSITIONS = {  # every argument list before issue 18 (udfs/functions.py at bbbcfc0)
+    "ATLAS_PEAK_TPS": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_GPUCOUNT": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_UTILIZATION": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_RISK": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_COST": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_COST_PER_MTOK": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_IDLE_WASTE": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_PENALTY": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_PLAN": ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count",
+        "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns",
+        "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_RANK": ("tokens_per_day", "pattern", "model", "latency_ms", "top", "fields", "assumptions", "gpus",
+        "models", "patterns", "offerings", "throughput", "precision", "input_tokens", "output_tokens",
+        "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_GPU_TPS": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_FIT": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_TPOT": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_ESTIMATE": ("model", "gpu", "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp",
+        "gpus", "models", "throughput"),
+    "ATLAS_THROUGHPUT": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_P50": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_P95": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_P99": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_TTFT": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_STEP_TIME": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_POWER": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets",
+        "workloads", "phases", "request_profiles"),
+    "ATLAS_ENERGY_COST": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_COST_PER_1K": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_QUEUE_WAIT": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_SIMULATE": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_SCHEDULE": ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models",
+        "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_OPTIMIZE": ("target", "workload", "knobs", "sla_p99_ms", "seed", "usd_per_kwh", "pue",
+        "hardware_models", "targets", "workloads", "phases", "request_profiles"),
+    "ATLAS_CATALOG": ("kind", "table"),
+    "ATLAS_VERSION": (),
+    "ATLAS_FORECAST": ("tokens_per_day", "pattern", "model", "platform", "gpu", "months", "monthly_growth",
+        "start", "price_change_per_year", "commitment", "committed_gpus", "latency_ms", "forecast_fields",
+        "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "commitments", "precision",
+        "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_BREAKEVEN": ("pattern", "model", "option_a", "option_b", "gpu_a", "gpu_b", "latency_ms",
+        "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "precision", "input_tokens",
+        "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_PATTERN": ("timestamps", "tokens", "pattern_field", "patterns"),
+    "ATLAS_COST_RANGE": ("tokens_per_day", "pattern", "model", "platform", "gpu", "percentile",
+        "throughput_error", "price_spread", "volume_spread", "draws", "seed", "month", "monthly_growth",
+        "growth_spread", "start", "price_change_per_year", "latency_ms", "assumptions", "gpus", "models",
+        "patterns", "offerings", "throughput", "precision", "input_tokens", "output_tokens", "ttft_ms",
+        "tpot_ms", "tp"),
+    "ATLAS_SENSITIVITY": ("tokens_per_day", "pattern", "model", "platform", "gpu", "spread", "output",
+        "latency_ms", "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "precision",
+        "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+    "ATLAS_COMMIT": ("tokens_per_day", "pattern", "model", "platform", "gpu", "horizon_months",
+        "monthly_growth", "start", "term", "volume_spread", "throughput_error", "commit_draws", "seed",
+        "latency_ms", "assumptions", "gpus", "models", "patterns", "offerings", "throughput", "commitments",
+        "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp"),
+}
+
+
+def test_an_argument_list_only_grows_at_its_end():
+    # a saved =ATLAS_COST(A1,"steady","llama_70b","runpod",,,,,,,,,,,,,,,,,,4) keeps meaning tp = 4
+    assert set(SAVED_POSITIONS) == {w.name for w in signatures.FUNCTIONS}
+    for w in signatures.FUNCTIONS:
+        saved = SAVED_POSITIONS[w.name]
+        assert w.parameters[:len(saved)] == saved, w.name
