@@ -37,6 +37,8 @@ UNIT_FORMATS = {
     "GPUs": COUNT, "score": COUNT, "score/GPU": COUNT, "W": COUNT, "minutes": COUNT, "h/month": COUNT, "days/month": COUNT,
     "ms": DECIMAL, "requests/s": DECIMAL, "GPU-equivalents": DECIMAL,
     "share": SHARE, "%": PERCENT, "ratio": RATIO, "×": DECIMAL, "count": INTEGER,
+    "kW": DECIMAL, "kWh/month": COUNT, "kWh/Mtok": DECIMAL, "gCO2e/kWh": COUNT, "kgCO2e/month": COUNT,
+    "gCO2e/Mtok": DECIMAL,
     "yes/no": YES_NO, "": TEXT,
 }
 """Number format of each unit: whole dollars for budgets, cents for hourly prices, four decimals

@@ -186,11 +186,11 @@ def _com():
 
 def test_options_in_a_positional_place_mean_the_named_arguments():
     com = _com()
-    options = com.Range([["precision", "fp8"], ["tpot_ms", 40.0]])
+    options = com.Range([["precision", "fp8"], ["tpot_ms", 20.0]])
     named = com.call("ATLAS_COST", *PLAN, options)  # =ATLAS_COST(TokensPerDay,Pattern,Model,Platform,Gpu,Options)
-    positional = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 11, "fp8", com.MISSING, com.MISSING, com.MISSING, 40.0)
-    assert named == positional == atlas_xl.plan(*PLAN, precision="fp8", tpot_ms=40).monthly_cost_usd
-    assert named != com.call("ATLAS_COST", *PLAN)  # 40 ms per token needs more GPUs than the 200 ms default
+    positional = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 11, "fp8", com.MISSING, com.MISSING, com.MISSING, 20.0)
+    assert named == positional == atlas_xl.plan(*PLAN, precision="fp8", tpot_ms=20).monthly_cost_usd
+    assert named != com.call("ATLAS_COST", *PLAN)  # 20 ms per token needs more GPUs than the 200 ms default
 
 
 def test_options_last_and_template_keys():
