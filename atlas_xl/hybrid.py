@@ -114,8 +114,8 @@ def hybrid(tokens_per_day, pattern, model, platform, gpu=None, burst_platform=No
     total = own_usd + api_usd
     best = int(np.argmin(total))
     one_sided = min(total[0], total[-1])
-    note = "" if usage is not None else ("a pattern fixes only the mean and the peak: give usage= (an hourly "
-                                          "log) for the split your load allows")
+    note = "" if usage is not None else ("a pattern fixes only the mean and the peak: give a usage log (usage=, "
+                                          "--usage) for the split your load allows")
     return Record(
         monthly_cost_usd=float(total[best]), own_gpu_count=float(counts[best]), own_share=float(share[best]),
         api_share=float(1.0 - share[best]), own_monthly_usd=float(own_usd[best]), api_monthly_usd=float(api_usd[best]),

@@ -1,4 +1,4 @@
-"""Finance commands: forecast, breakeven, cost-range, sensitivity, commit, pattern, sweep (issue 14)."""
+"""Finance commands: forecast, breakeven, cost-range, sensitivity, commit, pattern, sweep (issue 14), hybrid."""
 from __future__ import annotations
 
 import sys
@@ -13,12 +13,14 @@ from atlas_xl.files import atomic_output
 from atlas_xl.finance import (breakeven, breakeven_month, commit_advice, cost_range_periods, forecast,
                               pattern_from_usage, pct_text, people_number, sensitivity, tokens_per_day_text,
                               with_pattern)
+from atlas_xl.hybrid import hybrid
 from atlas_xl.planner import plan
 from atlas_xl.sweeps import sweep
 from atlas_xl_cli.options import (arg, argument, catalog_option, command, force_option, gpu_option, group,
                                   max_price_age_option, model_arg, parse_rate, parse_volume, parse_volumes,
-                                  pattern_arg, plan_options, plan_overrides, platform_arg, text_argument)
-from atlas_xl_cli.output import dump, emit_frame, jsonable, price_warnings, show
+                                  pattern_arg, plan_options, plan_overrides, platform_arg, serving_args,
+                                  serving_options, text_argument)
+from atlas_xl_cli.output import dump, emit_frame, jsonable, price_warnings, print_fields, show
 
 growth_options = group(
     arg("--months", type=argument("months"), help="months to forecast (default 12)"),
@@ -478,4 +480,35 @@ def cmd_sweep(args):
                          f"first: scenario {first['scenario']} (row {first['scenario'] + 1}): {first['error']}")
 
 
-COMMANDS = (cmd_forecast, cmd_breakeven, cmd_cost_range, cmd_sensitivity, cmd_commit, cmd_pattern, cmd_sweep)
+HYBRID_UNITS = {
+    "monthly_cost_usd": "USD/month", "own_gpu_count": "GPUs", "own_share": "share", "api_share": "share",
+    "own_monthly_usd": "USD/month", "api_monthly_usd": "USD/month", "own_only_usd": "USD/month",
+    "api_only_usd": "USD/month", "saving_usd": "USD/month", "hourly_usd": "USD/GPU-h", "replica_gpus": "GPUs",
+    "own_tokens_per_s_per_gpu": "tokens/s/GPU", "price_per_m_tokens": "USD/Mtok", "tokens_per_day": "tokens/day",
+}
+
+
+@command("hybrid", "Own GPUs for the base load and a per-token API for the rest: the cheapest split (docs/finance.md).",
+         "examples:\n  atlas-xl hybrid 2B steady llama_70b runpod --gpu h100_sxm --burst-platform together\n"
+         "  atlas-xl hybrid - steady llama_70b runpod --gpu h100_sxm --usage usage.csv")
+@arg("tokens_per_day", help="daily token volume (2e9, 2B, 500M), or - for the usage log's")
+@pattern_arg
+@model_arg
+@platform_arg
+@gpu_option
+@arg("--burst-platform", help="the per-token offering for the tokens above the own GPUs (default: the cheapest)")
+@arg("--usage", metavar="FILE", help="usage CSV (timestamps and token counts, as `pattern` reads): the hourly load")
+@arg("--tp", type=argument("tp"), help="GPUs per replica (default: the size of least monthly cost)")
+@serving_options
+def cmd_hybrid(args):
+    volume = None if args.tokens_per_day == "-" else parse_volume(args.tokens_per_day)
+    record = hybrid(volume, args.pattern, args.model, args.platform, args.gpu, args.burst_platform,
+                    usage=args.usage, tp=args.tp, catalog=args.catalog, **serving_args(args))
+    if record.note:
+        print(f"atlas-xl: note: {record.note}", file=sys.stderr)
+    show_record = {k: v for k, v in record.items() if k != "note"}
+    print_fields(show_record, HYBRID_UNITS, args)
+
+
+COMMANDS = (cmd_forecast, cmd_breakeven, cmd_cost_range, cmd_sensitivity, cmd_commit, cmd_pattern, cmd_sweep,
+            cmd_hybrid)

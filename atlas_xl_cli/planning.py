@@ -1,9 +1,10 @@
-"""Planning commands: plan, estimate, backtest, rank."""
+"""Planning commands: plan, estimate, backtest, rank, footprint."""
 from __future__ import annotations
 
 import sys
 
 from atlas_xl import calibration, prices, serving
+from atlas_xl.energy import DEFAULT_PUE, footprint
 from atlas_xl.planner import plan, rank
 from atlas_xl_cli.options import (arg, argument, command, gpu_option, model_arg, offering_overrides, platform_arg,
                                   serving_args, serving_options, workload_options)
@@ -123,4 +124,35 @@ def _with_price_age(frame, args):
     return frame
 
 
-COMMANDS = (cmd_plan, cmd_estimate, cmd_backtest, cmd_rank)
+FOOTPRINT_UNITS = {
+    "gpu_power_w": "W", "facility_power_kw": "kW", "peak_power_kw": "kW", "energy_kwh_per_month": "kWh/month",
+    "kwh_per_m_tokens": "kWh/Mtok", "co2e_kg_per_month": "kgCO2e/month", "g_co2e_per_m_tokens": "gCO2e/Mtok",
+    "g_co2e_per_kwh": "gCO2e/kWh", "pue": "ratio", "max_gpus": "GPUs", "max_tokens_per_day": "tokens/day",
+}
+
+
+@command("footprint", "Power, energy and carbon of a plan, and what a site power cap allows (docs/energy.md).",
+         "examples:\n  atlas-xl footprint 2B steady llama_70b runpod --gpu h100_sxm --region germany\n"
+         "  atlas-xl footprint 2B steady llama_70b runpod --gpu h100_sxm --power-cap-kw 20 --pue 1.2")
+@workload_options
+@platform_arg
+@gpu_option
+@offering_overrides
+@arg("--region", help="grid region of catalogs/grid_intensity.csv (default world)")
+@arg("--g-co2e-per-kwh", type=argument("g_co2e_per_kwh"), help="your grid's intensity instead [gCO2e/kWh]")
+@arg("--pue", type=argument("pue"), help=f"facility power over IT power (default {DEFAULT_PUE:g})")
+@arg("--power-cap-kw", type=argument("power_cap_kw"), help="the site's power at the facility meter [kW]")
+def cmd_footprint(args):
+    result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
+                  latency_ms=args.latency_ms, gpu_count=args.gpu_count,
+                  gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
+                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
+                  catalog=args.catalog, **serving_args(args))
+    record = footprint(result, region=args.region, g_co2e_per_kwh=args.g_co2e_per_kwh, pue=args.pue,
+                       power_cap_kw=args.power_cap_kw, catalog=args.catalog)
+    if record.reason:
+        print(f"atlas-xl: {record.reason}", file=sys.stderr)
+    print_fields(record, FOOTPRINT_UNITS, args)
+
+
+COMMANDS = (cmd_plan, cmd_estimate, cmd_backtest, cmd_rank, cmd_footprint)

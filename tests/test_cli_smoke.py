@@ -56,6 +56,11 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("commit 2B steady llama_70b runpod --gpu h100_sxm --draws 200", 0, r"^Commit \d+ GPUs for 3y"),
     ("prices stale", 0, r"prices older than 90 days or undated"),
     ("pattern {usage}", 0, r"^\s*nearest_pattern\s+[a-z_]+"),
+    ("footprint 2B steady llama_70b runpod --gpu h100_sxm --region germany", 0,
+     r"^\s*co2e_kg_per_month\s+[\d,]+ kgCO2e/month"),
+    ("footprint 2B steady llama_70b runpod --gpu h100_sxm --region mars", 1, r"^atlas-xl: error: unknown region 'mars'"),
+    ("hybrid - steady llama_70b runpod --gpu h100_sxm --usage {usage} --burst-platform together", 0,
+     r"^\s*own_gpu_count\s+\d+\s+GPUs"),
     ("sweep {scenarios} -o {tmp}/results.csv --workers 1 --quiet", 0, r"^wrote .*results\.csv: 1 scenarios, 3 scenario-months, 0 failed"),
     # the documented one-line errors, one per command (the message names the fix)
     ("estimate llama_70b h100", 1, r"^atlas-xl: error: unknown gpu 'h100' — did you mean h100_pcie, h100_sxm"),
