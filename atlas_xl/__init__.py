@@ -17,6 +17,7 @@ from .serving import estimate
 from .simulator import simulate
 from .energy import footprint
 from .hybrid import hybrid
+from .autoscale import scaling
 from .finance import breakeven, breakeven_month, cost_range, forecast, pattern_from_usage, sensitivity
 from .sweeps import sweep
 
@@ -29,5 +30,5 @@ __all__ = [
     # finance (issue 14)
     "breakeven", "breakeven_month", "cost_range", "forecast", "pattern_from_usage", "sensitivity", "sweep",
     # power, energy and carbon; own GPUs with an API for the peaks (issue 19)
-    "footprint", "hybrid",
+    "footprint", "hybrid", "scaling",
 ]

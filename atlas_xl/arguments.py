@@ -269,6 +269,17 @@ _ARGUMENTS = (
              maximum=5,
              reason="PUE >= 1 by definition; 5 is ~3x the 2023 industry average of 1.58 (Uptime, "
                     "data/electricity_datacenter.csv)"),
+    # -- autoscaling dynamics of a plan (atlas_xl.scaling) ------------------------------------------------------
+    Argument("min_replicas", "scaling", "Warm replicas", "Replicas kept warm through the hours without traffic",
+             "count", default=0, minimum=0, maximum=1e6, whole=True, reason="as gpu_count, in replicas"),
+    Argument("ramps_per_week", "scaling", "Ramps per week", "Times a week the load rises from quiet to active [1/week]",
+             "count", blank="the pattern's", minimum=0, maximum=10_080,
+             reason="one a minute: a ramp cannot be shorter than the time between two"),
+    Argument("load_gb_s", "scaling", "Weight load bandwidth", "Weights loaded per second into a starting replica "
+             "[GB/s]", "GB/s", blank="0.89 (Tensorfuse)", positive=True, maximum=1000,
+             reason="~20x a GPU's PCIe 5.0 x16 link (64 GB/s) times 16 GPUs"),
+    Argument("engine_start_s", "scaling", "Engine start", "Engine start besides the weights [s]", "s",
+             blank="64 (Tensorfuse)", minimum=0, maximum=86_400, reason="a day"),
     # -- power, energy and carbon of a plan (atlas_xl.footprint) ---------------------------------------------
     Argument("region", "energy", "Grid region", "Grid region of the grid_intensity catalog (a country, or world)",
              kind="choice", choices=CatalogKeys("grid_intensity", "region"), blank="world"),
@@ -316,7 +327,7 @@ _ARGUMENTS = (
 ARGUMENTS = {a.name: a for a in _ARGUMENTS}
 """Every argument by name, in the registry's order (the order worksheet signatures use)."""
 
-GROUPS = ("workload", "offering", "serving", "finance", "simulator", "energy", "view", "tables", "run")
+GROUPS = ("workload", "offering", "serving", "finance", "simulator", "scaling", "energy", "view", "tables", "run")
 
 def get(name):
     """The argument ``name``; an unknown name lists the known ones."""

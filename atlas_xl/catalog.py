@@ -118,6 +118,8 @@ SCHEMAS = {
             Column("efficiency", "number", "batching/scheduling efficiency [unitless]", positive=True),
             Column("burst_factor", "number", "peak over average while active [unitless]", positive=True),
             Column("batch_multiplier", "number", "throughput gain from batching [unitless]", positive=True),
+            Column("ramps_per_week", "number", "times a week the load rises from quiet to active (autoscaling "
+                   "scale-ups) [1/week]; blank = unknown", required=False, minimum=0),
             Column("description", "text", "what the pattern means", required=False),
             *_provenance(),
         ),

@@ -38,7 +38,7 @@ UNIT_FORMATS = {
     "ms": DECIMAL, "requests/s": DECIMAL, "GPU-equivalents": DECIMAL,
     "share": SHARE, "%": PERCENT, "ratio": RATIO, "×": DECIMAL, "count": INTEGER,
     "kW": DECIMAL, "kWh/month": COUNT, "kWh/Mtok": DECIMAL, "gCO2e/kWh": COUNT, "kgCO2e/month": COUNT,
-    "gCO2e/Mtok": DECIMAL,
+    "gCO2e/Mtok": DECIMAL, "GB/s": DECIMAL, "s": DECIMAL, "min/month": COUNT,
     "yes/no": YES_NO, "": TEXT,
 }
 """Number format of each unit: whole dollars for budgets, cents for hourly prices, four decimals

@@ -705,6 +705,7 @@ class UsagePattern:
     first: str
     last: str
     note: str
+    ramps_per_week: float = math.nan
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -713,6 +714,7 @@ class UsagePattern:
         """A row for the catalog's patterns table (``load_catalog({'patterns': ...})``)."""
         return {"pattern": name, "active_ratio": self.active_ratio, "efficiency": self.efficiency,
                 "burst_factor": self.burst_factor, "batch_multiplier": self.batch_multiplier,
+                "ramps_per_week": self.ramps_per_week,
                 "description": f"observed in {source}, {self.first} to {self.last}",
                 "source": f"{source} via atlas_xl.pattern_from_usage", "as_of": self.last[:10],
                 "notes": f"efficiency and batch_multiplier of the nearest catalog pattern ({self.nearest_pattern})"}
@@ -840,15 +842,18 @@ def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_thresh
     tokens_per_day = Σ tokens / hours × 24;  active_ratio = active hours / hours;
     burst_factor = quantile_q(active hourly tokens) / mean(active hourly tokens), so that the
     planner's peak avg / active_ratio × burst_factor is the observed peak hour (spec "Peak Load
-    Calculation"). No measured relation ties efficiency or batch multiplier to traffic, so those
+    Calculation"); ramps_per_week = (quiet hours followed by an active one) / hours × 168, the scale-ups an
+    autoscaling offering makes (`atlas_xl.scaling`). No measured relation ties efficiency or batch multiplier to traffic, so those
     are the nearest catalog pattern's (nearest in log active ratio and log burst factor).
     """
     hourly, span = hourly_usage(frame_or_csv, period=period)
     hours = hourly.size
     positive = hourly[hourly > 0]
     threshold = float(active_threshold) * float(np.median(positive))
-    active = hourly[hourly >= threshold]
+    is_active = hourly >= threshold
+    active = hourly[is_active]
     active_ratio = active.size / hours
+    ramps = int(np.count_nonzero(is_active[1:] & ~is_active[:-1]))  # a quiet hour followed by an active one
     burst = float(np.quantile(active, float(peak_quantile)) / active.mean())
     tokens_per_day = float(hourly.sum() / hours * HOURS_PER_DAY)
     cat = load_catalog(catalog)
@@ -861,7 +866,8 @@ def pattern_from_usage(frame_or_csv, *, period=None, catalog=None, active_thresh
     note = "" if hours >= 7 * 24 else "covers less than a week: the active ratio may not be the week's"
     return UsagePattern(active_ratio=active_ratio, burst_factor=max(burst, 1.0), efficiency=p.efficiency,
                         batch_multiplier=p.batch_multiplier, tokens_per_day=tokens_per_day, nearest_pattern=best,
-                        hours=hours, first=str(span[0].isoformat()), last=str(span[-1].isoformat()), note=note)
+                        hours=hours, first=str(span[0].isoformat()), last=str(span[-1].isoformat()), note=note,
+                        ramps_per_week=ramps / hours * 168.0)
 
 
 # -- uncertainty ---------------------------------------------------------------------------------

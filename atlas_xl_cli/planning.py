@@ -1,9 +1,10 @@
-"""Planning commands: plan, estimate, backtest, rank, footprint."""
+"""Planning commands: plan, estimate, backtest, rank, footprint, scaling."""
 from __future__ import annotations
 
 import sys
 
 from atlas_xl import calibration, prices, serving
+from atlas_xl.autoscale import scaling
 from atlas_xl.energy import DEFAULT_PUE, footprint
 from atlas_xl.planner import plan, rank
 from atlas_xl_cli.options import (arg, argument, command, gpu_option, model_arg, offering_overrides, platform_arg,
@@ -155,4 +156,35 @@ def cmd_footprint(args):
     print_fields(record, FOOTPRINT_UNITS, args)
 
 
-COMMANDS = (cmd_plan, cmd_estimate, cmd_backtest, cmd_rank, cmd_footprint)
+
+SCALING_UNITS = {"cold_start_s": "s", "warm_replicas": "replicas", "replicas": "replicas", "warm_pool_usd": "USD/month",
+                 "monthly_cost_usd": "USD/month", "late_minutes_per_month": "min/month", "late_capacity_share": "share",
+                 "ramps_per_week": "1/week"}
+
+
+@command("scaling", "Cold starts, a warm pool and the minutes above the latency limit of an autoscaling plan.",
+         "examples:\n  atlas-xl scaling 2B business_hours llama_70b runpod --gpu h100_sxm --billing autoscaling\n"
+         "  atlas-xl scaling 2B bursty llama_70b runpod --gpu h100_sxm --billing autoscaling --ramps-per-week 14 "
+         "--min-replicas 1")
+@workload_options
+@platform_arg
+@gpu_option
+@offering_overrides
+@arg("--min-replicas", type=argument("min_replicas"), default=0, help="replicas kept warm without traffic (default 0)")
+@arg("--ramps-per-week", type=argument("ramps_per_week"), help="scale-ups a week (default: the pattern's)")
+@arg("--load-gb-s", type=argument("load_gb_s"), help="weights loaded per second into a replica [GB/s]")
+@arg("--engine-start-s", type=argument("engine_start_s"), help="engine start besides the weights [s]")
+def cmd_scaling(args):
+    result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
+                  latency_ms=args.latency_ms, gpu_count=args.gpu_count,
+                  gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
+                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
+                  catalog=args.catalog, **serving_args(args))
+    record = scaling(result, min_replicas=args.min_replicas, ramps_per_week=args.ramps_per_week,
+                     load_gb_s=args.load_gb_s, engine_start_s=args.engine_start_s, catalog=args.catalog)
+    if record.note:
+        print(f"atlas-xl: note: {record.note}", file=sys.stderr)
+    print_fields({k: v for k, v in record.items() if k != "note"}, SCALING_UNITS, args)
+
+
+COMMANDS = (cmd_plan, cmd_estimate, cmd_backtest, cmd_rank, cmd_footprint, cmd_scaling)

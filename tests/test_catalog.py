@@ -94,7 +94,7 @@ def test_user_added_pattern_via_folder(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "patterns.csv").write_text(
-        (CATALOG_DIR / "patterns.csv").read_text() + "weekend,0.286,0.8,1.5,1.1,48h of 168,our traffic logs,2026-11-01,\n")
+        (CATALOG_DIR / "patterns.csv").read_text() + "weekend,0.286,0.8,1.5,1.1,2,48h of 168,our traffic logs,2026-11-01,\n")
     cat = load_catalog(folder)
     assert "weekend" in cat.patterns
     assert len(cat.tables["offerings"]) == len(load_catalog().tables["offerings"])
