@@ -107,16 +107,17 @@ class Argument:
         return self.help + (f"; blank = {blank}" if blank is not None else "")
 
     def argparse_kwargs(self):
-        """Keyword arguments of argparse's ``add_argument`` for this argument: default, help with
-        units, choices, and ``metavar``; ``type`` is the caller's (the CLI uses the value parser with
-        these bounds, `atlas_xl.values.parse_argument`)."""
-        units = f" [{self.units}]" if self.units else ""
-        out = {"default": self.default, "help": f"{self.help}{units}" + (
-            f" (default {_shown(self.default)})" if self.default is not None else ""), "dest": self.name}
+        """Keyword arguments of argparse's ``add_argument`` for this argument: help with units and what
+        the default is, choices. The parsed default is None — "not given", as a blank cell — because a
+        given value can mean more than the default does (an ``input_tokens`` given prices per-token
+        offerings by input and output apart). ``type`` is the caller's: the CLI reads numbers with the
+        value parser and these bounds (`atlas_xl.values.parse_argument`), which this module cannot import."""
+        units = f" [{self.units}]" if self.units and f"[{self.units}]" not in self.help else ""
+        blank = self.blank if self.blank is not None else (None if self.default is None else _shown(self.default))
+        default = f" (default: {blank})" if blank is not None else ""
+        out = {"default": None, "help": f"{self.help}{units}{default}"}
         if isinstance(self.choices, tuple):
             out["choices"] = self.choices
-        if self.kind == "number":
-            out["metavar"] = self.units.upper().replace("/", "_PER_").replace(" ", "_") if self.units else "N"
         return out
 
 
@@ -151,11 +152,11 @@ _ARGUMENTS = (
              blank="rule", positive=True, whole=True, maximum=1e7, key="fixed_gpu_count",
              reason="about three years of NVIDIA data-center GPU shipments (~3.8M in 2023, TechInsights)"),
     Argument("gpu_tokens_per_s", "offering", "Throughput per GPU (input + output)",
-             "Override throughput per GPU [tokens/s]", "tokens/s/GPU", blank="catalog", minimum=1e-3, maximum=1e8,
+             "Override throughput per GPU [tokens/s/GPU]", "tokens/s/GPU", blank="catalog", minimum=1e-3, maximum=1e8,
              key="gpu_tokens_per_s_override",
              reason="compute bound 2 x 4.5 PFLOPS (B200 FP8, data/gpu_specs.csv, x2 for FP4) / (2 FLOP x 1e8 params)"
                     " = 4.5e7 tokens/s for a 0.1B model; below 1e-3 tokens/s nothing is served"),
-    Argument("hourly_usd", "offering", "Price per GPU-hour", "Override price per GPU-hour [USD/h]", "USD/GPU-hour",
+    Argument("hourly_usd", "offering", "Price per GPU-hour", "Override price per GPU-hour [USD/GPU-hour]", "USD/GPU-hour",
              blank="catalog", minimum=0, maximum=1000, key="hourly_usd_override",
              reason="~100x the dearest on-demand GPU-hour in data/cloud_and_api_prices.csv"),
     Argument("price_per_m_tokens", "offering", "Price per million tokens",

@@ -76,7 +76,7 @@ def test_pending_arguments_are_declared_but_not_wired():
 
 def test_argparse_kwargs_carry_default_units_and_choices():
     kwargs = arguments.get("usd_per_kwh").argparse_kwargs()
-    assert kwargs["default"] == 0.12 and "[USD/kWh]" in kwargs["help"] and "(default 0.12)" in kwargs["help"]
+    assert kwargs["default"] is None and kwargs["help"] == "Electricity price [USD/kWh] (default: 0.12)"
     assert arguments.get("precision").argparse_kwargs()["choices"] == arguments.PRECISION_CHOICES
 
 

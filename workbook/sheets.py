@@ -76,7 +76,7 @@ INPUTS = (
             optional=True),
         argument_row("tpot_limit_ms", None, "ms (p99)", "blank = 200 (MLPerf Server); 40 "
             "streams 25 tokens/s per user and needs more GPUs", fmt=COUNT, optional=True),
-    )),
+    ), kv_name="ServingOptions"),  # its Key | Value cells: an options range, =ATLAS_COST(...,Gpu,ServingOptions)
     Block("What-if overrides — blank = catalog value or the 75 % rule", (
         argument_row("fixed_gpu_count", None, "what if we only have this many GPUs?", fmt=COUNT,
             optional=True),
