@@ -18,12 +18,12 @@ from atlas_xl.planner import plan
 from atlas_xl.sweeps import sweep
 from atlas_xl_cli.options import (arg, argument, catalog_option, command, force_option, gpu_option, group,
                                   max_price_age_option, model_arg, parse_rate, parse_volume, parse_volumes,
-                                  pattern_arg, plan_options, plan_overrides, platform_arg, serving_args,
-                                  serving_options, text_argument)
+                                  pattern_arg, plan_options, plan_overrides, platform_arg, registered, serving_args,
+                                  serving_options, text_argument, tp_option)
 from atlas_xl_cli.output import dump, emit_frame, jsonable, price_warnings, print_fields, show
 
 growth_options = group(
-    arg("--months", type=argument("months"), help="months to forecast (default 12)"),
+    registered("months"),
     arg("--growth", type=parse_rate, default=0.0, help="volume growth per month: 5%% or 0.05"),
     arg("--start", help="first calendar month YYYY-MM (real month lengths; default 720-h months)"),
 )
@@ -40,8 +40,8 @@ offering_options = group(  # one offering and its month-1 volume
 def uncertainty_options(draws):
     """The Monte-Carlo options, with ``draws`` the command's default number of draws."""
     return group(
-        arg("--draws", type=argument("draws"), default=draws, help=f"Monte-Carlo draws (default {draws:,})"),
-        arg("--seed", type=argument("seed"), default=0, help="random seed (default 0)"),
+        registered("draws", default=draws, help=f"Monte-Carlo draws (default {draws:,})"),
+        registered("seed", default=0),
         arg("--throughput-error", type=parse_rate,
             help="1-sigma throughput error, e.g. 15%% (default: the serving model's)"),
         arg("--price-spread", type=parse_rate, default=0.0, help="1-sigma price spread, e.g. 10%% (default 0)"),
@@ -498,7 +498,7 @@ HYBRID_UNITS = {
 @gpu_option
 @arg("--burst-platform", help="the per-token offering for the tokens above the own GPUs (default: the cheapest)")
 @arg("--usage", metavar="FILE", help="usage CSV (timestamps and token counts, as `pattern` reads): the hourly load")
-@arg("--tp", type=argument("tp"), help="GPUs per replica (default: the size of least monthly cost)")
+@tp_option
 @serving_options
 def cmd_hybrid(args):
     volume = None if args.tokens_per_day == "-" else parse_volume(args.tokens_per_day)

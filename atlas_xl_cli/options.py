@@ -15,8 +15,7 @@ import argparse
 import datetime as dt
 from dataclasses import dataclass
 
-from atlas_xl import values
-from atlas_xl.catalog import BILLING
+from atlas_xl import arguments, values
 from atlas_xl.errors import AtlasError, InputError
 from atlas_xl.files import read_spec
 
@@ -130,6 +129,20 @@ def arg(*names, **kwargs):
     return Options(lambda parser: parser.add_argument(*names, **kwargs))
 
 
+def registered(name, *flags, **overrides):
+    """The option of the registry's argument ``name`` (`atlas_xl.arguments`): its help with units and default,
+    its choices, and for numbers the value parser with its bounds — the same words and limits as every other
+    entrance. ``flags`` default to ``--name-with-dashes``; ``overrides`` replace any of argparse's keywords."""
+    spec = arguments.get(name)
+    kwargs = spec.argparse_kwargs()
+    kwargs["help"] = kwargs["help"].replace("%", "%%")  # argparse formats help with %
+    if spec.kind == "number":
+        kwargs["type"] = argument(name)
+    kwargs["dest"] = name
+    kwargs.update(overrides)
+    return arg(*(flags or (f"--{name.replace('_', '-')}",)), **kwargs)
+
+
 def group(*options):
     """Several option decorators as one, in order."""
     return Options(*(add for option in options for add in option.adders))
@@ -151,25 +164,19 @@ pattern_arg = arg("pattern", help="traffic pattern: steady, business_hours, burs
 model_arg = arg("model", help="model key, e.g. llama_70b")
 platform_arg = arg("platform", help="platform key, e.g. runpod, fireworks, together")
 gpu_option = arg("--gpu", help="GPU key when the platform offers several (h100_sxm)")
-latency_option = arg("--latency-ms", type=argument("latency_ms"),
-                     help="latency requirement [ms]; < 300 penalises high risk")
-tp_option = arg("--tp", type=argument("tp"), help="GPUs per replica (default: the size of least monthly cost)")
-seed_option = arg("--seed", type=argument("seed"), default=0, help="noise seed (default 0)")
-pue_option = arg("--pue", type=argument("pue"), help="override the target's PUE")
+latency_option = registered("latency_ms")
+tp_option = registered("tp")
+seed_option = registered("seed", default=0)
+pue_option = registered("pue")
+usd_per_kwh_option = registered("usd_per_kwh", default=arguments.USD_PER_KWH)
 
 serving_options = group(  # the serving model's precision, request shape and p99 limits
-    arg("--precision", help="weight precision: bf16, fp8 (default), fp4, best"),
-    arg("--input-tokens", type=argument("input_tokens"), help="input tokens per request (default 1024)"),
-    arg("--output-tokens", type=argument("output_tokens"), help="output tokens per request (default 1024)"),
-    arg("--ttft-ms", type=argument("ttft_ms"), help="p99 time-to-first-token limit [ms] (default 2000)"),
-    arg("--tpot-ms", type=argument("tpot_ms"), help="p99 time-per-output-token limit [ms] (default 200)"),
+    registered("precision", choices=None),  # the serving model names the precisions it knows (one line)
+    registered("input_tokens"), registered("output_tokens"), registered("ttft_ms"), registered("tpot_ms"),
 )
 offering_overrides = group(  # one offering's catalog values replaced
-    arg("--gpu-count", type=argument("gpu_count"), help="fix the (whole) GPU count instead of the 75%% rule"),
-    arg("--gpu-tokens-per-s", type=argument("gpu_tokens_per_s"), help="override throughput per GPU [tokens/s]"),
-    arg("--hourly-usd", type=argument("hourly_usd"), help="override price per GPU-hour [USD]"),
-    arg("--price-per-m-tokens", type=argument("price_per_m_tokens"), help="override per-token price [USD/Mtok]"),
-    arg("--billing", choices=BILLING, help="override billing"),
+    registered("gpu_count"), registered("gpu_tokens_per_s"), registered("hourly_usd"),
+    registered("price_per_m_tokens"), registered("billing"),
 )
 workload_options = group(tokens_per_day_arg, pattern_arg, model_arg, latency_option, tp_option, serving_options)
 plan_options = group(latency_option, offering_overrides, serving_options, tp_option)  # every plan() keyword

@@ -8,7 +8,7 @@ from atlas_xl.autoscale import scaling
 from atlas_xl.energy import DEFAULT_PUE, footprint
 from atlas_xl.planner import plan, rank
 from atlas_xl_cli.options import (arg, argument, command, gpu_option, model_arg, offering_overrides, platform_arg,
-                                  serving_args, serving_options, workload_options)
+                                  registered, serving_args, serving_options, workload_options)
 from atlas_xl_cli.output import emit_frame, print_fields, warn_implausible
 
 PLAN_UNITS = {
@@ -139,10 +139,10 @@ FOOTPRINT_UNITS = {
 @platform_arg
 @gpu_option
 @offering_overrides
-@arg("--region", help="grid region of catalogs/grid_intensity.csv (default world)")
-@arg("--g-co2e-per-kwh", type=argument("g_co2e_per_kwh"), help="your grid's intensity instead [gCO2e/kWh]")
-@arg("--pue", type=argument("pue"), help=f"facility power over IT power (default {DEFAULT_PUE:g})")
-@arg("--power-cap-kw", type=argument("power_cap_kw"), help="the site's power at the facility meter [kW]")
+@registered("region", choices=None)  # the catalog's regions, which a folder may extend
+@registered("g_co2e_per_kwh")
+@registered("pue", help=f"facility power over IT power (default {DEFAULT_PUE:g})")
+@registered("power_cap_kw")
 def cmd_footprint(args):
     result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
                   latency_ms=args.latency_ms, gpu_count=args.gpu_count,
@@ -170,10 +170,10 @@ SCALING_UNITS = {"cold_start_s": "s", "warm_replicas": "replicas", "replicas": "
 @platform_arg
 @gpu_option
 @offering_overrides
-@arg("--min-replicas", type=argument("min_replicas"), default=0, help="replicas kept warm without traffic (default 0)")
-@arg("--ramps-per-week", type=argument("ramps_per_week"), help="scale-ups a week (default: the pattern's)")
-@arg("--load-gb-s", type=argument("load_gb_s"), help="weights loaded per second into a replica [GB/s]")
-@arg("--engine-start-s", type=argument("engine_start_s"), help="engine start besides the weights [s]")
+@registered("min_replicas", default=0)
+@registered("ramps_per_week")
+@registered("load_gb_s")
+@registered("engine_start_s")
 def cmd_scaling(args):
     result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
                   latency_ms=args.latency_ms, gpu_count=args.gpu_count,

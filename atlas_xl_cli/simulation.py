@@ -8,8 +8,9 @@ from atlas_xl.catalog import SCHEMAS
 from atlas_xl.errors import InputError
 from atlas_xl.optimizer import optimize
 from atlas_xl.schedule import run_schedule
-from atlas_xl.simulator import DEFAULT_USD_PER_KWH, parse_overrides, simulate
-from atlas_xl_cli.options import arg, argument, command, group, pue_option, seed_option, spec_or_name
+from atlas_xl.simulator import parse_overrides, simulate
+from atlas_xl_cli.options import (arg, argument, command, group, pue_option, seed_option, spec_or_name,
+                                  usd_per_kwh_option)
 from atlas_xl_cli.output import dump, print_record, show
 from udfs.excel import nest
 
@@ -35,8 +36,7 @@ simulation_options = group(  # what to simulate, and the simulator's settings
         help="workload override with dotted keys, e.g. parallelism.dp=8 or sequence.prompt=2048"),
     arg("--hardware", help="hardware model key or YAML file overriding coefficients"),
     seed_option,
-    arg("--usd-per-kwh", type=argument("usd_per_kwh"), default=DEFAULT_USD_PER_KWH,
-        help=f"electricity price [USD/kWh] (default {DEFAULT_USD_PER_KWH:g})"),
+    usd_per_kwh_option,
     pue_option,
 )
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from atlas_xl.errors import InputError
 from atlas_xl.files import exclusive_update
-from atlas_xl_cli.options import (arg, argument, catalog_option, command, exclusive, force_option, latency_option,
-                                  load_spec_file, output_or_in_place, parse_volume, pue_option, serving_args,
+from atlas_xl_cli.options import (arg, catalog_option, command, exclusive, force_option, latency_option,
+                                  load_spec_file, output_or_in_place, parse_volume, pue_option, registered, serving_args,
                                   serving_options, text_argument)
 
 
@@ -68,8 +68,8 @@ def _check_output(path, suffixes):
           "forecast, sensitivity, assumptions) between the summary and the sources")
 @arg("--target", help="simulator target")
 @arg("--workload", help="simulator workload")
-@arg("--seed", type=argument("seed"), help="simulator noise seed")
-@arg("--usd-per-kwh", type=argument("usd_per_kwh"), help="electricity price [USD/kWh]")
+@registered("seed")
+@registered("usd_per_kwh")
 @pue_option
 @arg("--no-schedule", action="store_true", help="leave out the multi-phase schedule")
 @catalog_option

@@ -119,7 +119,8 @@ COMMANDS = sorted(next(a for a in cli.build_parser()._actions if a.dest == "comm
 def test_the_commands():
     assert COMMANDS == sorted(["plan", "rank", "estimate", "backtest", "catalog", "simulate", "schedule", "optimize",
                                "optimize-workbook", "report", "recalc", "doctor", "forecast", "breakeven",
-                               "pattern", "sweep", "cost-range", "sensitivity", "commit", "prices"])
+                               "pattern", "sweep", "cost-range", "sensitivity", "commit", "prices", "footprint",
+                               "scaling", "hybrid"])
 
 
 def test_estimate_command(capsys):
