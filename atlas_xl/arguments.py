@@ -188,10 +188,10 @@ _ARGUMENTS = (
              "sequences", blank="the most within the limits", minimum=1, maximum=1e6, whole=True,
              reason="sequences per replica; 1e6 is ~1000x the batch any published serving benchmark runs"),
     Argument("speculative", "serving", "Speculative decoding", "Speculative decoding: mtp or eagle", kind="choice",
-             choices=SPECULATIVE, blank="none", pending=True),
+             choices=SPECULATIVE, blank="none"),
     Argument("acceptance_length", "serving", "Acceptance length",
              "Tokens accepted per verification step with speculative decoding [tokens]", "tokens",
-             blank="the method's", minimum=1, maximum=64, pending=True,
+             blank="the method's", minimum=1, maximum=64,
              reason="at least the verified token; above 64 exceeds any draft length published"),
     # -- finance: forecast, uncertainty, commitments, break-even ---------------------------------------------
     Argument("months", "finance", "Months", "Months to forecast", "months",

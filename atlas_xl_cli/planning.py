@@ -65,13 +65,17 @@ def cmd_plan(args):
 
 @command("estimate", "What one replica of a model on a GPU serves within latency limits (the serving model).",
          "examples:\n  atlas-xl estimate llama_70b h100_sxm\n"
-         "  atlas-xl estimate deepseek_r1 b200 --precision fp4 --input-tokens 8192 --output-tokens 1024 --tpot-ms 50")
+         "  atlas-xl estimate deepseek_r1 b200 --precision fp4 --input-tokens 8192 --output-tokens 1024 --tpot-ms 50\n"
+         "  atlas-xl estimate deepseek_r1 b200 --precision fp4 --tpot-ms 15 --speculative mtp")
 @model_arg
 @arg("gpu", help="GPU key, any row of gpus.csv (h100_sxm, a100_80gb, or one you added)")
-@arg("--tp", type=argument("tp"), help="GPUs per replica (default: the best)")
+@registered("tp")
 @serving_options
+@registered("speculative", choices=None)  # the serving model names the methods it knows (one line)
+@registered("acceptance_length")
 def cmd_estimate(args):
-    record = serving.estimate(args.model, args.gpu, tp=args.tp, catalog=args.catalog, **serving_args(args))
+    record = serving.estimate(args.model, args.gpu, tp=args.tp, catalog=args.catalog, speculative=args.speculative,
+                              acceptance_length=args.acceptance_length, **serving_args(args))
     print_fields(record, ESTIMATE_UNITS, args)
 
 

@@ -62,18 +62,6 @@ def test_the_plan_arguments_are_plans_signature():
     assert set(arguments.SERVING) <= set(inspect.signature(atlas_xl.estimate).parameters)
 
 
-def test_pending_arguments_are_declared_but_not_wired():
-    # the serving model v2 (issue 17) adds speculative= and acceptance_length= to estimate(); until it lands here,
-    # the registry knows them and nothing offers them
-    speculative, acceptance = arguments.get("speculative"), arguments.get("acceptance_length")
-    assert speculative.pending and acceptance.pending
-    assert speculative.choices == ("mtp", "eagle") and acceptance.minimum == 1
-    offered = {p for w in signatures.FUNCTIONS for p in w.parameters}
-    assert not offered & {"speculative", "acceptance_length"}
-    assert "speculative" not in arguments.group("serving") and "speculative" in [
-        a.name for a in arguments.group("serving", pending=True)]
-
-
 def test_argparse_kwargs_carry_default_units_and_choices():
     kwargs = arguments.get("usd_per_kwh").argparse_kwargs()
     assert kwargs["default"] is None and kwargs["help"] == "Electricity price [USD/kWh] (default: 0.12)"
@@ -224,7 +212,7 @@ def test_bad_options_are_one_line_that_names_the_fix():
     unknown = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 17, com.Range([["tpot", 40.0]]))
     assert unknown.startswith("unknown option 'tpot' — ") and "tpot_ms" in unknown
     # a key that is no argument of this function: ATLAS_GPU_TPS has no latency_ms
-    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h200", *[com.MISSING] * 9,
+    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h200", *[com.MISSING] * 11,
                     com.Range([["latency_ms", 250.0]])).startswith("unknown option 'latency_ms'")
     # in a positional place, a range that does not name arguments is that argument's value, as before
     as_latency = com.call("ATLAS_COST", *PLAN, com.Range([["fast", 1.0]]))
@@ -338,3 +326,22 @@ def test_an_argument_list_only_grows_at_its_end():
     for w in signatures.FUNCTIONS:
         saved = SAVED_POSITIONS[w.name]
         assert w.parameters[:len(saved)] == saved, w.name
+
+
+def test_speculative_decoding_reaches_the_worksheet_and_the_cli(capsys):
+    # serving model v2's speculative= and acceptance_length=: by name in an options range, and at the end of
+    # the serving functions' argument lists (no saved position moves)
+    com = _com()
+    expected = atlas_xl.estimate("deepseek_r1", "b200", precision="fp4", tpot_ms=15, speculative="mtp")
+    options = com.Range([["precision", "fp4"], ["tpot_ms", 15.0], ["speculative", "mtp"]])
+    assert com.call("ATLAS_GPU_TPS", "deepseek_r1", "b200", options) == expected.output_tokens_per_s_per_gpu
+    given = atlas_xl.estimate("deepseek_r1", "b200", speculative="mtp", acceptance_length=1.8)
+    tail = [com.MISSING] * 9 + ["mtp", 1.8]  # precision … throughput left blank, then the two new arguments
+    assert com.call("ATLAS_GPU_TPS", "deepseek_r1", "b200", *tail) == given.output_tokens_per_s_per_gpu
+    assert "acceptance_length" in com.call("ATLAS_GPU_TPS", "deepseek_r1", "b200", *tail[:-1], 0.5)
+    import atlas_xl_cli
+    assert atlas_xl_cli.main(["estimate", "deepseek_r1", "b200", "--precision", "fp4", "--tpot-ms", "15",
+                              "--speculative", "mtp", "--json"]) == 0
+    import json
+    assert json.loads(capsys.readouterr().out)["output_tokens_per_s_per_gpu"] == pytest.approx(
+        expected.output_tokens_per_s_per_gpu)

@@ -514,7 +514,12 @@ def _estimate(cell, cat):
     model, gpu = excel.text("model", cell["model"]), excel.text("gpu", cell["gpu"])
     if model is None or gpu is None:
         raise InputError(f"{'model' if model is None else 'gpu'} is empty — enter a name")
-    return atlas_xl.estimate(model, gpu, catalog=cat, **serving_options(cell))
+    speculation = {"speculative": excel.text("speculative", cell.get("speculative"))}
+    if cell.get("acceptance_length") is not None:
+        length = argument_number("acceptance_length", cell["acceptance_length"], default=math.nan)
+        speculation["acceptance_length"] = None if math.isnan(length) else length
+    return atlas_xl.estimate(model, gpu, catalog=cat, **serving_options(cell),
+                             **{k: v for k, v in speculation.items() if v is not None})
 
 
 @excel.one_line_errors

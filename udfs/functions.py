@@ -26,12 +26,13 @@ from udfs import calls, excel, finance_calls  # modules, not names: xlwings expo
 ARG_DOCS = {name: registry.get(name).doc for name in (
     "tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
     "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns", "offerings", "throughput",
-    "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "options", "top", "fields", "target",
-    "workload", "knobs", "seed", "usd_per_kwh", "pue", "hardware_models", "targets", "workloads", "phases",
-    "request_profiles", "sla_p99_ms", "kind", "table", "months", "monthly_growth", "start", "price_change_per_year",
-    "commitment", "committed_gpus", "forecast_fields", "commitments", "option_a", "option_b", "gpu_a", "gpu_b",
-    "timestamps", "tokens", "pattern_field", "percentile", "throughput_error", "price_spread", "volume_spread",
-    "draws", "month", "growth_spread", "spread", "output", "horizon_months", "term", "commit_draws",
+    "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "options", "top", "fields",
+    "speculative", "acceptance_length", "target", "workload", "knobs", "seed", "usd_per_kwh", "pue",
+    "hardware_models", "targets", "workloads", "phases", "request_profiles", "sla_p99_ms", "kind", "table",
+    "months", "monthly_growth", "start", "price_change_per_year", "commitment", "committed_gpus", "forecast_fields",
+    "commitments", "option_a", "option_b", "gpu_a", "gpu_b", "timestamps", "tokens", "pattern_field", "percentile",
+    "throughput_error", "price_spread", "volume_spread", "draws", "month", "growth_spread", "spread", "output",
+    "horizon_months", "term", "commit_draws",
 )}
 """Every worksheet argument's help text, with units (from the argument registry)."""
 
@@ -228,44 +229,50 @@ def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, fields
 # -- serving model -------------------------------------------------------------------------------------------
 @udf
 def ATLAS_GPU_TPS(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None,
-                  tp=None, gpus=None, models=None, throughput=None, options=None):
+                  tp=None, gpus=None, models=None, throughput=None, speculative=None, acceptance_length=None,
+                  options=None):
     """Output tokens per second one GPU serves within the TTFT/TPOT limits (the serving model) [tokens/s/GPU]."""
     return calls.estimate_field(
         "output_tokens_per_s_per_gpu",
         dict(model=model, gpu=gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp), dict(gpus=gpus, models=models, throughput=throughput), options
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, speculative=speculative, acceptance_length=acceptance_length),
+        dict(gpus=gpus, models=models, throughput=throughput), options
     )
 
 
 @udf
 def ATLAS_FIT(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
-              gpus=None, models=None, throughput=None, options=None):
+              gpus=None, models=None, throughput=None, speculative=None, acceptance_length=None, options=None):
     """TRUE when the model's weights and at least one sequence's KV cache fit on the GPUs of a replica."""
     return calls.estimate_field(
         "fits",
         dict(model=model, gpu=gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp), dict(gpus=gpus, models=models, throughput=throughput), options
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, speculative=speculative, acceptance_length=acceptance_length),
+        dict(gpus=gpus, models=models, throughput=throughput), options
     )
 
 
 @udf
 def ATLAS_TPOT(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
-               gpus=None, models=None, throughput=None, options=None):
+               gpus=None, models=None, throughput=None, speculative=None, acceptance_length=None, options=None):
     """p99 time per output token at the serving model's operating point [ms]."""
     return calls.estimate_field(
         "tpot_ms",
         dict(model=model, gpu=gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp), dict(gpus=gpus, models=models, throughput=throughput), options
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, speculative=speculative, acceptance_length=acceptance_length),
+        dict(gpus=gpus, models=models, throughput=throughput), options
     )
 
 
 @udf
 def ATLAS_ESTIMATE(model, gpu, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None,
-                   tp=None, gpus=None, models=None, throughput=None, options=None, caller=None):
+                   tp=None, gpus=None, models=None, throughput=None, speculative=None, acceptance_length=None,
+                   options=None, caller=None):
     """The serving model's whole estimate: tokens/s, replica size, memory fit, TTFT/TPOT, basis (spills)."""
     return excel.fit(calls.estimate_table(
         dict(model=model, gpu=gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp), dict(gpus=gpus, models=models, throughput=throughput), options
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, speculative=speculative, acceptance_length=acceptance_length),
+        dict(gpus=gpus, models=models, throughput=throughput), options
     ), caller)
 
 

@@ -21,7 +21,7 @@ PLANNER = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms"
            "hourly_usd", "price_per_m_tokens", "assumptions") + PLANNER_TABLES + SERVING + ("options",)
 RANK = ("tokens_per_day", "pattern", "model", "latency_ms", "top", "fields", "assumptions") + PLANNER_TABLES + \
     SERVING + ("options",)
-ESTIMATE = ("model", "gpu") + SERVING + ("gpus", "models", "throughput", "options")
+ESTIMATE = ("model", "gpu") + SERVING + ("gpus", "models", "throughput", "speculative", "acceptance_length", "options")
 SIMULATOR = ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue") + SIMULATOR_TABLES
 OPTIMIZE = ("target", "workload", "knobs", "sla_p99_ms", "seed", "usd_per_kwh", "pue") + SIMULATOR_TABLES
 FORECAST = ("tokens_per_day", "pattern", "model", "platform", "gpu", "months", "monthly_growth", "start",
