@@ -31,12 +31,19 @@ from .arith import floor, maximum, minimum, where
 from .catalog import disaggregated_benchmarks, load_catalog, normalize_key
 from .errors import InputError, UnknownNameError
 from .record import Record
-from .serving import DEFAULT_TPOT_MS, DEFAULT_TTFT_MS, replica_phases, tp_choices
+from .serving import (DEFAULT_PRECISION, DEFAULT_TPOT_MS, DEFAULT_TTFT_MS, TP_CHOICES, best_precision,
+                      normalize_precision, replica_phases, tp_choices)
 from .values import check_arguments
 
 MAX_REPLICAS_PER_ROLE = 16
 """Replicas of one role (prefill or decode) a unit may hold: 16 (stated; the InferenceX disaggregated runs use
 1–7 prefill and 1–6 decode workers, shared/data/inferencex_dsr1.csv). A ratio beyond 16:1 is rounded to it."""
+CALIBRATED_REPLICA_GPUS = 8
+"""The widest replica the serving model's back-test measures: single-node points of up to 8 GPUs (InferenceX
+single-node rows, MLPerf 8-GPU systems; docs/serving.md). By default a replica is at most this wide, wider only
+where nothing this narrow holds the model (DeepSeek-R1 at fp8 on H100 needs 16): on wider ones the serving
+model's decode step is an extrapolation, 2–10× above the InferenceX disaggregated measurements of GB200 NVL72
+replicas of 16–64 GPUs (docs/disaggregated.md shows the back-test both ways). ``max_tp`` raises it."""
 KV_TRANSFER_LATENCY_MS = 1.0
 """Fixed time of one prompt's KV transfer besides its bytes: 1 ms (stated, not measured here — the
 connection and completion handshakes of a transfer library such as NIXL or Mooncake's transfer engine, and the
@@ -125,7 +132,7 @@ FIELDS = ("model", "prefill_gpu", "decode_gpu", "precision", "input_tokens", "ou
 
 def estimate_disaggregated(model, prefill_gpu, decode_gpu=None, *, precision=None, input_tokens=None,
                            output_tokens=None, ttft_ms=None, tpot_ms=None, speculative=None, acceptance_length=None,
-                           catalog=None):
+                           max_tp=None, catalog=None):
     """The most output tokens/s per GPU a disaggregated prefill/decode unit delivers within the latency limits.
 
     Parameters
@@ -144,6 +151,9 @@ def estimate_disaggregated(model, prefill_gpu, decode_gpu=None, *, precision=Non
         p99 limits on time to first token and time per output token. Default 2000 / 200. [ms]
     speculative, acceptance_length : optional
         Speculative decoding on the decode replicas, as `atlas_xl.estimate`.
+    max_tp : int, optional
+        The widest replica to consider; default `CALIBRATED_REPLICA_GPUS` (8). Replicas never exceed their GPU's
+        scale-up domain unless nothing within it holds the model. [GPUs]
     catalog : optional
         A catalog folder or `atlas_xl.Catalog`; default the built-in one.
 
@@ -165,15 +175,16 @@ def estimate_disaggregated(model, prefill_gpu, decode_gpu=None, *, precision=Non
     most output tokens/s per GPU (`unit_output_tokens_per_s_per_gpu`). A replica stays within its GPU's scale-up
     domain.
     """
-    check_arguments(input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms)
+    check_arguments(input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+                    tp=max_tp)
     cat = load_catalog(catalog)
     model_id = tuple(sorted(model.items())) if isinstance(model, dict) else normalize_key(model)
     key = (cat.fingerprint, model_id, normalize_key(prefill_gpu), normalize_key(decode_gpu), precision,
-           input_tokens, output_tokens, ttft_ms, tpot_ms, speculative, acceptance_length)
+           input_tokens, output_tokens, ttft_ms, tpot_ms, speculative, acceptance_length, max_tp)
     cached = _CACHE.get(key)
     if cached is None:
         cached = _estimate(cat, model, prefill_gpu, decode_gpu, precision, input_tokens, output_tokens, ttft_ms,
-                           tpot_ms, speculative, acceptance_length)
+                           tpot_ms, speculative, acceptance_length, max_tp)
         if len(_CACHE) > 4096:
             _CACHE.clear()
         _CACHE[key] = cached
@@ -186,7 +197,12 @@ _CACHE = {}
 def _limit(name, value, default):
     if value is None:
         return default
-    number = float(value)
+    if isinstance(value, (bool, np.bool_, str)):
+        raise InputError(f"{name} must be a number, not {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, not {value!r}") from None
     if not math.isfinite(number) or number <= 0:
         raise InputError(f"{name} must be a finite number greater than 0 — got {value!r}")
     return number
@@ -200,36 +216,68 @@ def _gpu(cat, gpu, role):
 
 
 def _estimate(cat, model, prefill_gpu, decode_gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms,
-              speculative, acceptance_length):
+              speculative, acceptance_length, max_tp):
     prefill_key = _gpu(cat, prefill_gpu, "prefill_gpu")
     decode_key = prefill_key if decode_gpu is None else _gpu(cat, decode_gpu, "decode_gpu")
     ttft_limit, tpot_limit = _limit("ttft_ms", ttft_ms, DEFAULT_TTFT_MS), _limit("tpot_ms", tpot_ms, DEFAULT_TPOT_MS)
-    common = dict(input_tokens=input_tokens, output_tokens=output_tokens, catalog=cat)
-    decode = replica_phases(model, decode_key, 1.0, precision=precision, speculative=speculative,
-                            acceptance_length=acceptance_length, **common)
+    widest = CALIBRATED_REPLICA_GPUS if max_tp is None else _limit("max_tp", max_tp, None)
     # the prefill replicas hold the same weights at the same precision (the KV cache moves as it is)
-    prefill = replica_phases(model, prefill_key, 1.0, precision=decode["precision"], **common)
-    prefill_tps = replica_sizes(prefill)
-    decode_tps = replica_sizes(decode)
-    prefill = replica_phases(model, prefill_key, prefill_tps, precision=decode["precision"], **common)
-    decode = replica_phases(model, decode_key, decode_tps, precision=decode["precision"], speculative=speculative,
+    precision = normalize_precision(precision) or DEFAULT_PRECISION
+    if precision == "best":
+        precision = best_precision(cat.gpu_specs[decode_key])
+    common = dict(precision=precision, input_tokens=input_tokens, output_tokens=output_tokens, catalog=cat)
+    decode = replica_phases(model, decode_key, TP_CHOICES, speculative=speculative,
+                            acceptance_length=acceptance_length, **common)
+    prefill = replica_phases(model, prefill_key, TP_CHOICES, **common)
+    prefill_tps, decode_tps = replica_sizes(prefill, widest), replica_sizes(decode, widest)
+    prefill = replica_phases(model, prefill_key, prefill_tps, **common)
+    decode = replica_phases(model, decode_key, decode_tps, speculative=speculative,
                             acceptance_length=acceptance_length, **common)
     point = operating_points(prefill, decode, prefill_tps, decode_tps, cat.gpu_specs[prefill_key]["scale_out_gb_s"],
                              cat.gpu_specs[decode_key]["scale_out_gb_s"], ttft_limit, tpot_limit)
     return dict(model=decode["model"], prefill_gpu=prefill_key, decode_gpu=decode_key, precision=decode["precision"],
-                input_tokens=decode["input_tokens"], output_tokens=decode["output_tokens"],
+                input_tokens=float(decode["input_tokens"]), output_tokens=float(decode["output_tokens"]),
                 ttft_limit_ms=ttft_limit, tpot_limit_ms=tpot_limit, speculative=decode["speculative"],
                 acceptance_length=decode["acceptance_length"], **point)
 
 
-def replica_sizes(phases):
-    """The replica sizes to try: those of `atlas_xl.serving.tp_choices` within the GPU's scale-up domain that
-    hold the weights and one sequence; all of them where none within the domain does (as `atlas_xl.estimate`).
-    [GPUs]"""
+def replica_sizes(phases, max_tp=CALIBRATED_REPLICA_GPUS):
+    """The replica sizes to try: those of `atlas_xl.serving.tp_choices` that hold the weights and one sequence,
+    within the GPU's scale-up domain and ``max_tp``; where none does, the smallest that holds the model within the
+    domain, else the smallest that holds it at all (beyond the domain at scale-out bandwidth, as
+    `atlas_xl.estimate`). [GPUs]"""
     sizes = np.array(tp_choices(phases["attention_heads"]), dtype=float)
-    within = sizes[sizes <= phases["scale_up_gpus"]]
-    fitting = within[(phases["usable_gb_per_gpu"] * within - phases["weights_gb"]) >= phases["kv_gb_per_sequence"]]
-    return fitting if len(fitting) else sizes
+    fits = (phases["usable_gb_per_gpu"] * sizes - phases["weights_gb"]) >= phases["kv_gb_per_sequence"]
+    within = fits & (sizes <= phases["scale_up_gpus"])
+    chosen = sizes[within & (sizes <= max_tp)]
+    if len(chosen):
+        return chosen
+    fallback = sizes[within] if within.any() else sizes[fits]
+    return fallback[:1] if len(fallback) else sizes[-1:]
+
+
+GRID_POINTS = 64
+"""Concurrencies per stage of `largest_within`'s two-stage geometric search: 64 → within 0.2 % of the largest batch
+up to 4 096 sequences (4096^(1/63) = 1.14 per point, then 1.14^(1/63) = 1.002)."""
+
+
+def largest_within(step_s, budget_s, cap):
+    """The largest whole batch B ≤ cap with step_s(B) ≤ budget_s, for arrays of cases (1 where none). [sequences]
+
+    ``step_s`` increases with B (the serving model's decode step), so a geometric grid from 1 to ``cap`` brackets
+    the largest B within the budget and a second grid inside that bracket refines it: 4 evaluations of the step
+    for every case at once. [sequences]
+    """
+    low, high = np.ones_like(cap), cap
+    for _ in range(2):
+        share = np.linspace(0.0, 1.0, GRID_POINTS).reshape((-1,) + (1,) * np.ndim(cap))
+        grid = low * (high / low) ** share
+        ok = step_s(grid) <= budget_s
+        last = np.maximum(ok.shape[0] - 1 - np.argmax(ok[::-1], axis=0), 0)  # the last grid point within
+        last = np.where(ok.any(axis=0), last, 0)
+        low = np.take_along_axis(grid, last[None], axis=0)[0]
+        high = np.take_along_axis(grid, np.minimum(last + 1, GRID_POINTS - 1)[None], axis=0)[0]
+    return floor(low * (1.0 + 1e-9))
 
 
 def operating_points(prefill, decode, prefill_tps, decode_tps, prefill_scale_out_gb_s, decode_scale_out_gb_s,
@@ -250,16 +298,9 @@ def operating_points(prefill, decode, prefill_tps, decode_tps, prefill_scale_out
                             ttft_limit_ms / decode["ttft_tail"] - prefill_s * 1000.0 - transfer_ms) / 1000.0
     cap = minimum(decode["max_concurrency"], decode["engine_max_concurrency"])[None, :] + 0.0 * step_budget_s
     step = decode["decode_step_s"]
-    # step(B) increases with B: bisect (in log B) for the largest B within the budget
-    low, high = np.ones_like(cap), maximum(cap, 1.0)
     # a prefill replica holds the weights and one prompt's KV cache
     feasible = (cap >= 1) & (step(np.ones_like(cap)) <= step_budget_s) & (prefill["max_concurrency"][:, None] >= 1)
-    top = step(high) <= step_budget_s
-    for _ in range(16):
-        middle = np.sqrt(low * high)
-        ok = step(middle) <= step_budget_s
-        low, high = where(ok, middle, low), where(ok, high, middle)
-    batch = floor(where(top, high, low) * (1.0 + 1e-9))
+    batch = largest_within(step, step_budget_s, maximum(cap, 1.0))
     batch = where(feasible, maximum(batch, 1.0), 1.0)
     step_s = step(batch)
     tpot_mean_s = step_s / acceptance
@@ -313,8 +354,8 @@ INFERENCEX_GPUS = {"b200": "b200", "gb200": "gb200", "h100": "h100_sxm", "h200":
                    "b300": "b300", "gb300": "gb300", "mi300x": "mi300x", "mi325x": "mi325x"}
 """InferenceX GPU names → ``gpus.csv`` keys."""
 POINT_COLUMNS = ("gpu", "model", "precision", "speculative", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms",
-                 "tokens_per_s", "tokens_per_s_per_decode_gpu", "prefill_tp", "prefill_gpus", "decode_tp",
-                 "decode_gpus", "concurrency", "framework", "source", "as_of", "notes")
+                 "tokens_per_s", "tokens_per_s_per_decode_gpu", "prefill_tp", "prefill_ep", "prefill_gpus",
+                 "decode_tp", "decode_ep", "decode_gpus", "concurrency", "framework", "source", "as_of", "notes")
 
 
 def inferencex_points(frame):
@@ -345,15 +386,15 @@ def inferencex_points(frame):
         gpu=x.gpu.map(INFERENCEX_GPUS), model="deepseek_r1", precision=x.precision, speculative=x.speculative,
         input_tokens=x.isl, output_tokens=x.osl, ttft_ms=x.ttft_p99_ms, tpot_ms=x.tpot_p99_ms,
         tokens_per_s=x.tokens_per_s, tokens_per_s_per_decode_gpu=x.output_tput_per_gpu_tok_s.round(2),
-        prefill_tp=x.prefill_tp, prefill_gpus=x.num_prefill_gpu_api, decode_tp=x.decode_tp,
-        decode_gpus=x.num_decode_gpu_api, concurrency=x.concurrency, framework=x.framework,
+        prefill_tp=x.prefill_tp, prefill_ep=x.prefill_ep, prefill_gpus=x.num_prefill_gpu_api, decode_tp=x.decode_tp,
+        decode_ep=x.decode_ep, decode_gpus=x.num_decode_gpu_api, concurrency=x.concurrency, framework=x.framework,
         source="SemiAnalysis InferenceX: " + x.run_url.astype(str), as_of=x.date.astype(str).str[:10],
         notes="p99 limits of the point itself; tokens_per_s over prefill and decode GPUs (derived)"))
     return out.sort_values(["gpu", "precision", "input_tokens", "output_tokens", "speculative", "tpot_ms"])[
         list(POINT_COLUMNS)].reset_index(drop=True)
 
 
-def backtest(points=None, catalog=None):
+def backtest(points=None, catalog=None, max_tp=None):
     """Predict every binding InferenceX disaggregated point at its own p99 TPOT and TTFT: the model chooses the
     replica sizes, the ratio and the decode batch; the measured concurrency and layout are never given.
 
@@ -362,13 +403,15 @@ def backtest(points=None, catalog=None):
     points : DataFrame, optional
         Rows of `POINT_COLUMNS`; default the shipped ones (`atlas_xl.catalog.disaggregated_benchmarks`,
         derived from SemiAnalysis InferenceX by scripts/derive_disaggregated.py).
+    max_tp : int, optional
+        As `estimate_disaggregated`.
 
     Returns
     -------
     DataFrame
         gpu, precision, input_tokens, output_tokens, speculative, tpot_ms, ttft_ms, measured, predicted (output
-        tokens/s per GPU of the whole unit), error (predicted / measured − 1), measured_layout, chosen_layout,
-        client_bound (the benchmark ran fewer sequences than the unit has decode GPUs: the client, not the unit,
+        tokens/s per GPU of the whole unit), error (predicted / measured − 1), measured_layout and
+        chosen_layout (replicas × GPUs per replica, `_layout`), client_bound (the benchmark ran fewer sequences than the unit has decode GPUs: the client, not the unit,
         set the throughput), source (the InferenceX run).
     """
     points = disaggregated_benchmarks() if points is None else points
@@ -376,17 +419,23 @@ def backtest(points=None, catalog=None):
     for r in points.to_dict("records"):
         shape = dict(input_tokens=float(r["input_tokens"]), output_tokens=float(r["output_tokens"]),
                      ttft_ms=float(r["ttft_ms"]), tpot_ms=float(r["tpot_ms"]))
-        e = estimate_disaggregated(r["model"], r["gpu"], precision=r["precision"], catalog=catalog,
+        e = estimate_disaggregated(r["model"], r["gpu"], precision=r["precision"], catalog=catalog, max_tp=max_tp,
                                    speculative=None if r["speculative"] == "none" else r["speculative"], **shape)
         rows.append(dict(gpu=r["gpu"], precision=r["precision"], speculative=r["speculative"], **shape,
                          measured=float(r["tokens_per_s"]), predicted=e.output_tokens_per_s_per_gpu,
-                         measured_layout=f"{float(r['prefill_gpus']):g}×P{float(r['prefill_tp']):g} + "
-                                         f"{float(r['decode_gpus']):g}×D{float(r['decode_tp']):g}",
-                         chosen_layout=f"{e.prefill_gpus:g}×P{e.prefill_tp:g} + {e.decode_gpus:g}×D{e.decode_tp:g}",
+                         measured_layout=_layout(*(float(r[k]) for k in ("prefill_gpus", "prefill_tp", "prefill_ep",
+                                                                          "decode_gpus", "decode_tp", "decode_ep"))),
+                         chosen_layout=_layout(e.prefill_gpus, e.prefill_tp, 1.0, e.decode_gpus, e.decode_tp, 1.0),
                          client_bound=float(r["concurrency"]) < float(r["decode_gpus"]), source=r["source"]))
     frame = pd.DataFrame(rows)
     frame["error"] = frame.predicted / frame.measured - 1.0
     return frame
+
+
+def _layout(prefill_gpus, prefill_tp, prefill_ep, decode_gpus, decode_tp, decode_ep):
+    """'2×P8 + 3×D8': replicas × GPUs per replica of each role (a replica spans max(tp, ep) GPUs)."""
+    prefill, decode = max(prefill_tp, prefill_ep), max(decode_tp, decode_ep)
+    return f"{prefill_gpus / prefill:g}×P{prefill:g} + {decode_gpus / decode:g}×D{decode:g}"
 
 
 def summary(backtest_frame, system_bound_only=False):
@@ -403,26 +452,42 @@ def summary(backtest_frame, system_bound_only=False):
                          for (gpu, precision), g in groups])
 
 
-def markdown(backtest_frame):
-    """The back-test as the Markdown tables of docs/disaggregated.md (`scripts/gen_disaggregated_doc.py`)."""
-    def table(frame):
-        cells = [[f"{v:g}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
-        numeric = [pd.api.types.is_numeric_dtype(frame.dtypes.iloc[i]) for i in range(len(frame.columns))]
-        return "\n".join(["| " + " | ".join(frame.columns) + " |",
-                          "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-                         + ["| " + " | ".join(c) + " |" for c in cells])
+def _table(frame):
+    cells = [[f"{v:g}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(frame.dtypes.iloc[i]) for i in range(len(frame.columns))]
+    return "\n".join(["| " + " | ".join(frame.columns) + " |",
+                      "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+                     + ["| " + " | ".join(c) + " |" for c in cells])
 
-    worst = backtest_frame.assign(ape=backtest_frame.error.abs()).sort_values("ape", ascending=False).head(8)
+
+def markdown(backtest_frame, wide_frame=None):
+    """The back-test as the Markdown of docs/disaggregated.md (`scripts/gen_disaggregated_doc.py`): the headline,
+    MAPE per GPU and precision over all binding points and over the system-bound ones, replicas up to the whole
+    scale-up domain (``wide_frame``, `backtest` with ``max_tp`` 72) where given, and the largest errors."""
+    whole, system = summary(backtest_frame).iloc[-1], summary(backtest_frame, system_bound_only=True).iloc[-1]
+    zeros = int(((backtest_frame.predicted <= 0)).sum())
+    verdict = "met" if system.mape_pct <= 30.0 else "missed"
+    parts = [f"**Target (MAPE within 30 %): {verdict}.** MAPE {whole.mape_pct:g} % over all {whole.points} binding "
+             f"points (median error {whole.median_error_pct:+g} %), {system.mape_pct:g} % over the {system.points} "
+             f"system-bound ones (median {system.median_error_pct:+g} %); {zeros} points the model calls "
+             f"impossible although InferenceX met their limits.", "",
+             "All binding points (MAPE and median error of output tokens/s per GPU over the unit's GPUs, in %):", "",
+             _table(summary(backtest_frame)), "",
+             "System-bound points (at least one sequence per decode GPU):", "",
+             _table(summary(backtest_frame, system_bound_only=True))]
+    if wide_frame is not None:
+        parts += ["", "System-bound points with replicas up to the whole scale-up domain (`max_tp=72`: GB200 "
+                  "replicas of 16–64 GPUs), the extrapolation `CALIBRATED_REPLICA_GPUS` avoids:", "",
+                  _table(summary(wide_frame, system_bound_only=True))]
+    worst = backtest_frame.assign(ape=backtest_frame.error.abs()).sort_values("ape", ascending=False)
+    worst = worst[~worst.client_bound].head(8)
     worst = worst.assign(error_pct=(worst.error * 100.0).round(0), measured=worst.measured.round(1),
                          predicted=worst.predicted.round(1))[
         ["gpu", "precision", "speculative", "input_tokens", "output_tokens", "tpot_ms", "ttft_ms", "measured",
          "predicted", "error_pct", "measured_layout", "chosen_layout", "source"]]
-    return "\n".join([
-        f"All {len(backtest_frame)} binding points (MAPE and median error of output tokens/s per GPU over the "
-        f"unit's GPUs, in %):", "", table(summary(backtest_frame)), "",
-        f"The {int((~backtest_frame.client_bound).sum())} system-bound points (at least one sequence per decode "
-        f"GPU):", "", table(summary(backtest_frame, system_bound_only=True)), "",
-        "The largest errors (SemiAnalysis InferenceX, the run in `source`):", "", table(worst)]) + "\n"
+    parts += ["", "The largest errors among the system-bound points (SemiAnalysis InferenceX, the run in `source`; "
+              "layouts are replicas × GPUs per replica):", "", _table(worst)]
+    return "\n".join(parts) + "\n"
 
 
 def servable(record):
@@ -438,49 +503,59 @@ def servable(record):
 DOC_HEAD = """# Disaggregated prefill/decode serving
 
 `atlas_xl.estimate_disaggregated(model, prefill_gpu, decode_gpu=None, *, precision, input_tokens, output_tokens,
-ttft_ms, tpot_ms, speculative, acceptance_length, catalog)` (module `atlas_xl/disaggregated.py`) sizes a *unit*
-of prefill replicas, which only run prompts, and decode replicas, which only generate, on the serving model of
-`docs/serving.md` (its calibration; nothing is fitted here). Generated by `scripts/gen_disaggregated_doc.py`.
+ttft_ms, tpot_ms, speculative, acceptance_length, max_tp, catalog)` (module `atlas_xl/disaggregated.py`) sizes a
+*unit* of prefill replicas, which only run prompts, and decode replicas, which only generate, on the serving model
+of `docs/serving.md` (its calibration; nothing is fitted here). This page is generated by
+`scripts/gen_disaggregated_doc.py`; `tests/test_disaggregated.py` checks that it is current.
 
 ## Equations (units in brackets; each is one function of the module)
 
-- Prefill replica of tp_p GPUs: one prompt takes `prefill` [s] (the serving model's compute-bound prefill);
-  it serves rate_p = 1 / prefill prompts/s (`prefill_request_rate_per_s`).
-- Decode replica of tp_d GPUs, no prefill interleaved: TPOT = step(B) / acceptance [s]; B is the largest batch with
-  p99 TPOT = tpot_tail × TPOT ≤ tpot_ms, ttft_tail × (prefill + transfer + step(B)) ≤ ttft_ms, within memory and
-  the engine's batch ceiling; rate_d = B / (output_tokens × TPOT) requests/s (`replica_request_rate_per_s`).
-- KV transfer: kv = kv_bytes_per_token × prompt tokens [GB] (`prompt_kv_gb`);
-  t = 1 ms + kv / (min(tp_p, tp_d) × scale_out) (`kv_transfer_ms`; `gpus.csv` `scale_out_gb_s`, from the
-  InferenceX GPU table's `scale_out_bw_per_nic`; blank = one 400 Gb/s NIC).
+- Prefill replica of tp_p GPUs: one prompt takes `prefill` [s], the serving model's compute-bound prefill; it
+  serves rate_p = 1 / prefill prompts/s (`prefill_request_rate_per_s`).
+- Decode replica of tp_d GPUs, no prefill interleaved: TPOT = step(B) / acceptance [s]; B is the largest batch
+  with p99 TPOT = tpot_tail × TPOT ≤ tpot_ms and ttft_tail × (prefill + transfer + step(B)) ≤ ttft_ms, within
+  memory and the engine's batch ceiling; rate_d = B / (output_tokens × TPOT) requests/s
+  (`replica_request_rate_per_s`).
+- KV transfer: kv = kv_bytes_per_token × prompt tokens [GB] (`prompt_kv_gb`); t = 1 ms + kv / (min(tp_p, tp_d)
+  × scale_out) [ms] (`kv_transfer_ms`; `gpus.csv` `scale_out_gb_s`, from the InferenceX GPU table's
+  `scale_out_bw_per_nic`; blank = one 400 Gb/s NIC, 50 GB/s). Always the scale-out network, also inside an NVL72
+  rack (an upper bound there; the transfer is milliseconds against TTFTs of hundreds).
 - TTFT = prefill + KV transfer + the first decode step (p99: × ttft_tail).
 - Unit: n_p = n_d × rate_d / rate_p balances the rates (`balanced_prefill_replicas`), rounded down or up;
   output tokens/s per GPU = min(n_p rate_p, n_d rate_d) × output_tokens / (n_p tp_p + n_d tp_d)
-  (`unit_output_tokens_per_s_per_gpu`). The model chooses tp_p, tp_d (within the scale-up domain where the
-  weights fit there), B and n_p:n_d (at most 16 replicas per role) for the most tokens/s per GPU.
+  (`unit_output_tokens_per_s_per_gpu`). The model chooses tp_p, tp_d, B and n_p:n_d (at most 16 replicas per
+  role) for the most output tokens/s per GPU of the unit. Replicas are at most `CALIBRATED_REPLICA_GPUS` (8)
+  GPUs wide, the widest the serving model's back-test measures, unless nothing that narrow holds the model;
+  `max_tp` raises it, within the GPU's scale-up domain.
 
-`servable(record)` turns a record that misses the limits into one line naming the fix; an unknown decode GPU is
-refused naming the known ones. Not yet wired into `plan`/`rank`/the CLI/worksheet functions.
+`atlas_xl.disaggregated.servable(record)` turns a record that misses the limits into one line naming the fix; an
+unknown prefill or decode GPU is refused naming the known ones. Not yet wired into `plan`/`rank`/the CLI/the
+worksheet functions.
 
 ## Back-test at the user's question (SemiAnalysis InferenceX)
 
 Data: SemiAnalysis InferenceX, DeepSeek-R1-0528 `disagg = True` rows of `shared/data/inferencex_dsr1.csv`
-(Apache-2.0; each row's `run_url` is in `catalogs/disaggregated_benchmarks.csv`, derived by
+(Apache-2.0; each point's `run_url` is in `catalogs/disaggregated_benchmarks.csv`, derived by
 `scripts/derive_disaggregated.py`). A point is kept where its limits bind: no other point of its sweep (GPU,
-precision, shape, MTP or not) has at least its throughput within its p99 TPOT and TTFT. For each point the model
-gets that point's p99 TPOT and TTFT as limits and chooses the replica sizes, the ratio and the batch itself; the
-measured concurrency and layout are never given. Measured = output tokens/s per GPU over prefill *and* decode
-GPUs (InferenceX's output figure divides by decode GPUs only).
+precision, request shape, MTP or not) has at least its throughput within its p99 TPOT and TTFT. The model gets
+that point's p99 TPOT and TTFT as limits and chooses the replica sizes, the ratio and the decode batch itself;
+the measured concurrency and layout are never given. Measured = output tokens/s per GPU over the prefill *and*
+decode GPUs (total tokens/s per GPU × output / (input + output); InferenceX's output figure divides by the decode
+GPUs only).
 
-**Target (within 30 %): missed.** Most of the error sits at tight TPOT limits, where InferenceX ran a unit of
-8–100 GPUs with 1–16 concurrent requests: the client, not the unit, set the throughput, so the measured figure is
-far below what the limits allow (the sweeps are thinned to 3–5 concurrency points). The second table leaves out
-those client-bound points (fewer sequences than decode GPUs). What remains above 30 % comes from the serving
-model's decode step on wide replicas (GB200 tp 64 within NVL72, H100 tp 16 across the scale-out network), which
-the aggregated back-test of `docs/serving.md` shares.
+Why the errors are large. (1) At tight TPOT limits InferenceX ran units of 8–100 GPUs with 1–16 concurrent
+requests: the client, not the unit, set the throughput, so the measured figure lies far below what those limits
+allow (the sweeps are thinned to 3–5 concurrency points). These *client-bound* points (fewer sequences than
+decode GPUs) are split off below. (2) The tops of the sweeps (e.g. MI355X at 256 concurrent requests) are
+client-bound too, in a way no per-point rule sees. (3) The serving model itself: speculative decoding's p99 TPOT
+spreads wider than the one `tpot_tail` (MI355X MTP points), and replicas beyond one node (H100 at tp 16 over the
+scale-out network) or beyond 8 GPUs (GB200) are outside its calibration.
 
 """
 
 
-def doc_text(backtest_frame=None):
+def doc_text(backtest_frame=None, wide_frame=None):
     """The whole of docs/disaggregated.md: the equations and the back-test tables of this catalog."""
-    return DOC_HEAD + markdown(backtest() if backtest_frame is None else backtest_frame)
+    frame = backtest() if backtest_frame is None else backtest_frame
+    wide = backtest(max_tp=72) if wide_frame is None else wide_frame
+    return DOC_HEAD + markdown(frame, wide)

@@ -91,6 +91,24 @@ def test_kv_transfer_uses_the_catalog_scale_out():
     assert e.kv_transfer_ms == pytest.approx(expected, rel=1e-6)
 
 
+def test_replicas_stay_within_the_calibrated_width_unless_the_model_needs_more():
+    e = atlas_xl.estimate_disaggregated("deepseek_r1", "gb200", **R1)
+    assert e.prefill_tp <= d.CALIBRATED_REPLICA_GPUS and e.decode_tp <= d.CALIBRATED_REPLICA_GPUS
+    wide = atlas_xl.estimate_disaggregated("deepseek_r1", "gb200", max_tp=72, **R1)
+    assert wide.output_tokens_per_s_per_gpu >= e.output_tokens_per_s_per_gpu  # more choices never give less
+    # DeepSeek-R1 at fp8 (671 GB) does not fit on 8 H100s (8 × 80 GB × 0.9 = 576 GB): 16, beyond the node
+    h100 = atlas_xl.estimate_disaggregated("deepseek_r1", "h100_sxm", **R1)
+    assert h100.prefill_tp == 16 and h100.decode_tp == 16
+
+
+def test_replica_sizes():
+    b200 = atlas_xl.serving.replica_phases("deepseek_r1", "b200", 1.0, precision="fp8")
+    assert list(d.replica_sizes(b200)) == [8.0]  # 4 × 180 × 0.9 = 648 GB < 671 GB of weights (hand-computed)
+    assert list(d.replica_sizes(b200, 64)) == [8.0]  # the HGX board's scale-up domain is 8
+    gb200 = atlas_xl.serving.replica_phases("deepseek_r1", "gb200", 1.0, precision="fp4")
+    assert list(d.replica_sizes(gb200, 72)) == [4.0, 8.0, 16.0, 32.0, 64.0]
+
+
 # -- refusals and limits -------------------------------------------------------------------------------
 def test_unknown_decode_gpu_is_one_line_naming_the_known_ones():
     with pytest.raises(UnknownNameError) as error:
@@ -114,10 +132,12 @@ def test_a_ttft_below_the_prefill_is_not_met():
     assert not e.meets_limits
 
 
-@pytest.mark.parametrize("bad", [0, -5, float("nan")])
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), "abc", True])
 def test_bad_limits_are_refused(bad):
     with pytest.raises(InputError):
         atlas_xl.estimate_disaggregated("deepseek_r1", "b200", **dict(R1, tpot_ms=bad))
+    with pytest.raises(InputError):
+        atlas_xl.estimate_disaggregated("deepseek_r1", "b200", max_tp=bad, **R1)
 
 
 # -- the back-test ------------------------------------------------------------------------------------
@@ -149,3 +169,4 @@ def test_backtest_table(frame):
 def test_doc_is_current(frame):
     doc = Path(__file__).parents[1] / "docs" / "disaggregated.md"
     assert doc.read_text() == d.doc_text(frame), "run python scripts/gen_disaggregated_doc.py"
+    assert "SemiAnalysis InferenceX" in doc.read_text()
