@@ -127,7 +127,8 @@ FIELDS = ("model", "prefill_gpu", "decode_gpu", "precision", "input_tokens", "ou
           "tpot_limit_ms", "prefill_tp", "decode_tp", "prefill_replicas", "decode_replicas", "prefill_gpus",
           "decode_gpus", "prefill_decode_ratio", "decode_concurrency", "output_tokens_per_s_per_gpu",
           "total_tokens_per_s_per_gpu", "output_tokens_per_s_per_decode_gpu", "prefill_ms", "kv_transfer_ms",
-          "decode_step_ms", "ttft_ms", "tpot_ms", "meets_limits", "speculative", "acceptance_length")
+          "decode_step_ms", "ttft_ms", "tpot_ms", "fits", "meets_limits", "weights_gb", "speculative",
+          "acceptance_length")
 
 
 def estimate_disaggregated(model, prefill_gpu, decode_gpu=None, *, precision=None, input_tokens=None,
@@ -165,7 +166,8 @@ def estimate_disaggregated(model, prefill_gpu, decode_gpu=None, *, precision=Non
         ``decode_concurrency`` (sequences per decode replica), ``output_tokens_per_s_per_gpu`` and
         ``total_tokens_per_s_per_gpu`` (over all GPUs of the unit) and ``output_tokens_per_s_per_decode_gpu``
         (InferenceX's convention) [tokens s⁻¹ GPU⁻¹], ``prefill_ms``, ``kv_transfer_ms``, ``decode_step_ms``
-        [ms], ``ttft_ms``/``tpot_ms`` (p99) [ms], ``meets_limits``.
+        [ms], ``ttft_ms``/``tpot_ms`` (p99) [ms], ``fits`` (both roles hold the weights and one sequence),
+        ``meets_limits``, ``weights_gb`` [GB].
 
     Notes
     -----
@@ -338,6 +340,7 @@ def operating_points(prefill, decode, prefill_tps, decode_tps, prefill_scale_out
     per_gpu = float(rate[i_d, i_p, j]) if meets else 0.0
     prefill_gpus, decode_gpus = prefill_replicas * tp_prefill, decode_replicas * tp_decode
     input_tokens = decode["input_tokens"]
+    fits = bool((prefill["max_concurrency"] >= 1).any() and (decode["max_concurrency"] >= 1).any())
     return dict(prefill_tp=tp_prefill, decode_tp=tp_decode, prefill_replicas=prefill_replicas,
                 decode_replicas=decode_replicas, prefill_gpus=prefill_gpus, decode_gpus=decode_gpus,
                 prefill_decode_ratio=prefill_gpus / decode_gpus, decode_concurrency=batch_at,
@@ -346,7 +349,8 @@ def operating_points(prefill, decode, prefill_tps, decode_tps, prefill_scale_out
                 output_tokens_per_s_per_decode_gpu=per_gpu * (prefill_gpus + decode_gpus) / decode_gpus,
                 prefill_ms=prefill_ms, kv_transfer_ms=move_ms, decode_step_ms=step_at * 1000.0,
                 ttft_ms=(prefill_ms + move_ms + step_at * 1000.0) * decode["ttft_tail"],
-                tpot_ms=step_at / acceptance * 1000.0 * decode["tpot_tail"], meets_limits=meets)
+                tpot_ms=step_at / acceptance * 1000.0 * decode["tpot_tail"], fits=fits, meets_limits=meets,
+                weights_gb=float(decode["weights_gb"]))
 
 
 # -- the back-test at the user's question ---------------------------------------------------------------
@@ -492,6 +496,9 @@ def markdown(backtest_frame, wide_frame=None):
 
 def servable(record):
     """``record`` (an `estimate_disaggregated` result) when it meets the limits; else one line naming the fix."""
+    if not record.fits:
+        raise InputError(f"{record.model} at {record.precision} ({record.weights_gb:,.0f} GB of weights) does not fit "
+                         f"on {record.prefill_gpu}/{record.decode_gpu} replicas — use a lower precision or a larger GPU")
     if not record.meets_limits:
         raise InputError(
             f"{record.model} disaggregated on {record.prefill_gpu}/{record.decode_gpu} at {record.precision} cannot "

@@ -127,6 +127,16 @@ def test_unmeetable_limits_say_so_and_servable_names_the_fix():
     assert d.servable(ok) is ok
 
 
+def test_a_model_that_fits_nowhere_says_so():
+    # 100 000 B parameters at fp8 = 100 TB: more than 64 B200s hold (64 × 180 GB × 0.9 = 10.4 TB)
+    huge = dict(model="huge", params_b=100000, layers=100, hidden_size=16384, attention_heads=128)
+    e = atlas_xl.estimate_disaggregated(huge, "b200", **R1)
+    assert not e.fits and not e.meets_limits and e.weights_gb == pytest.approx(100000.0)
+    with pytest.raises(InputError, match=r"does not fit on b200/b200 replicas — use a lower precision or a larger GPU"):
+        d.servable(e)
+    assert atlas_xl.estimate_disaggregated("deepseek_r1", "b200", **R1).fits
+
+
 def test_a_ttft_below_the_prefill_is_not_met():
     e = atlas_xl.estimate_disaggregated("deepseek_r1", "b200", **dict(R1, input_tokens=8192, ttft_ms=5))
     assert not e.meets_limits
