@@ -180,3 +180,22 @@ def test_doc_is_current(frame):
     doc = Path(__file__).parents[1] / "docs" / "disaggregated.md"
     assert doc.read_text() == d.doc_text(frame), "run python scripts/gen_disaggregated_doc.py"
     assert "SemiAnalysis InferenceX" in doc.read_text()
+
+
+@pytest.mark.parametrize("gpu", ["b200", "gb200", "h200", "mi355x", "h100_sxm"])
+@pytest.mark.parametrize("limits", [(300, 10), (2000, 20), (30000, 60)])
+def test_a_unit_that_meets_the_limits_is_within_them(gpu, limits):
+    ttft, tpot = limits
+    e = atlas_xl.estimate_disaggregated("deepseek_r1", gpu, precision="fp8", input_tokens=8192, output_tokens=1024,
+                                        ttft_ms=ttft, tpot_ms=tpot)
+    if e.meets_limits:
+        assert e.ttft_ms <= ttft * (1 + 1e-9) and e.tpot_ms <= tpot * (1 + 1e-9)
+        assert e.decode_concurrency >= 1 and e.output_tokens_per_s_per_gpu > 0
+    else:
+        assert e.output_tokens_per_s_per_gpu == 0
+
+
+def test_looser_ttft_never_gives_fewer_tokens_per_gpu():
+    rates = [atlas_xl.estimate_disaggregated("deepseek_r1", "b200", **dict(R1, input_tokens=8192, ttft_ms=t))
+             .output_tokens_per_s_per_gpu for t in (400, 800, 1600, 5000)]
+    assert all(b >= a * (1 - 1e-9) for a, b in zip(rates, rates[1:])) and rates[-1] > 0
