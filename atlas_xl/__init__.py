@@ -18,6 +18,7 @@ from .simulator import simulate
 from .energy import footprint
 from .hybrid import hybrid
 from .autoscale import scaling
+from .disaggregated import estimate_disaggregated
 from .finance import breakeven, breakeven_month, cost_range, forecast, pattern_from_usage, sensitivity
 from .sweeps import sweep
 
@@ -31,4 +32,6 @@ __all__ = [
     "breakeven", "breakeven_month", "cost_range", "forecast", "pattern_from_usage", "sensitivity", "sweep",
     # power, energy and carbon; own GPUs with an API for the peaks (issue 19)
     "footprint", "hybrid", "scaling",
+    # disaggregated prefill/decode serving (issue 19 item 1)
+    "estimate_disaggregated",
 ]

@@ -82,6 +82,8 @@ SCHEMAS = {
                    "blank = PCIe Gen4 x16 (32 GB/s)", False, positive=True),
             Column("scale_up_gpus", "int", "GPUs in one scale-up (NVLink / Infinity Fabric) domain: 8 for an HGX "
                    "board, 72 for an NVL72 rack; blank = 8 (one server)", False, positive=True),
+            Column("scale_out_gb_s", "number", "scale-out network (NIC) per GPU, one direction [GB/s]; blank = one "
+                   "400 Gb/s NIC (50 GB/s)", False, positive=True),
             *_provenance(),
         ),
         ("gpu",),
@@ -857,9 +859,10 @@ MODEL_SPEC = {"params_b": None, "active_params_b": None, "layers": None, "hidden
               "kv_latent_dim": 0.0, "sliding_window": 0.0, "sliding_window_layers": 0.0}
 GPU_SPEC = {"bf16_dense_tflops": math.nan, "fp8_dense_tflops": math.nan, "fp4_dense_tflops": math.nan,
             "memory_gb": None, "memory_bandwidth_tb_s": None, "tdp_w": math.nan, "interconnect_gb_s": 32.0,
-            "scale_up_gpus": 8.0}
+            "scale_up_gpus": 8.0, "scale_out_gb_s": 50.0}
 """The numbers the serving model reads from a row, with the value a blank cell means (None: required).
-A blank interconnect means PCIe Gen4 x16: 32 GB/s per direction; a blank scale-up domain one 8-GPU server."""
+A blank interconnect means PCIe Gen4 x16: 32 GB/s per direction; a blank scale-up domain one 8-GPU server; a blank
+scale-out network one 400 Gb/s NIC per GPU (shared/data/gpu_specs.csv, InfiniBand NDR; serving.SCALE_OUT_GB_S)."""
 
 
 def _key_text(value):
@@ -877,6 +880,18 @@ def _records(frame, key):
 
 
 _BUILTIN = None
+
+
+DISAGGREGATED_BENCHMARKS = "disaggregated_benchmarks.csv"
+"""Measured disaggregated prefill/decode points (SemiAnalysis InferenceX DeepSeek-R1, ``disagg = True``, the
+points whose limits bind), derived by scripts/derive_disaggregated.py: the back-test of `atlas_xl.disaggregated`.
+Evidence, not a catalog table: a user's catalog does not replace it."""
+
+
+def disaggregated_benchmarks():
+    """The shipped disaggregated back-test points as a DataFrame (`DISAGGREGATED_BENCHMARKS`)."""
+    with (_builtin_dir() / DISAGGREGATED_BENCHMARKS).open("rb") as handle:
+        return _read_csv(handle, DISAGGREGATED_BENCHMARKS)
 
 
 def builtin_catalog():

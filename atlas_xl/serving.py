@@ -807,3 +807,70 @@ def anchor_factor(cat, anchor, m, g, vendor, kv_precision):
                    scaled(p, efficiency_factor(p, vendor, anchor["precision"], software_period(anchor.get("as_of")))))
     modelled = point["output_tokens_per_s_per_gpu"]
     return anchor["tokens_per_s"] / modelled if modelled > 0 else 1.0
+
+
+# -- building blocks for other serving layouts (atlas_xl.disaggregated) ------------------------------
+def replica_phases(model, gpu, tps, *, precision=None, kv_precision=None, input_tokens=None, output_tokens=None,
+                   speculative=None, acceptance_length=None, catalog=None):
+    """Prefill and decode of replicas of ``tps`` GPUs apart, with no latency limit applied and no prefill
+    interleaved into decode: the building blocks of disaggregated prefill/decode serving.
+
+    Parameters
+    ----------
+    model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length, catalog
+        As `estimate` (the same defaults and checks).
+    tps : numeric or array
+        GPUs per replica; an array evaluates every replica size at once (broadcasting). [GPUs]
+
+    Returns
+    -------
+    dict
+        ``model``, ``gpu``, ``precision``, ``kv_precision``, ``speculative``, ``acceptance_length`` (resolved),
+        ``input_tokens``, ``output_tokens`` [tokens], ``prefill_s`` (one prompt on the replica, compute-bound,
+        `prefill_time_s`) [s], ``max_concurrency`` (sequences whose KV cache fits beside the weights),
+        ``engine_max_concurrency`` (the engine's batch ceiling, decode tokens only: min(max sequences,
+        max tokens per step / (1 + draft tokens))), ``weights_gb``, ``kv_gb_per_sequence`` [GB],
+        ``kv_bytes_per_token`` [B token⁻¹], ``prompt_kv_tokens`` (prompt tokens whose KV the cache keeps:
+        sliding-window layers keep their window, `attended_tokens`) [tokens], ``tpot_tail`` and ``ttft_tail``
+        (p99 / mean), ``vendor``, and ``decode_step_s``: a function of the concurrency (broadcasting with
+        ``tps``) giving one decode step's time, communication and overhead included [s].
+    """
+    cat = load_catalog(catalog)
+    gpu_key = cat.check_gpu(gpu)
+    if isinstance(model, dict):
+        model_key, m = str(model.get("model", "custom")), architecture(model)
+    else:
+        model_key = cat.check_model(model)
+        m = cat.model_specs[model_key]
+    g = cat.gpu_specs[gpu_key]
+    precision = normalize_precision(precision) or DEFAULT_PRECISION
+    if precision == "best":
+        precision = best_precision(g)
+    kv_precision = normalize_precision(kv_precision, "kv_precision") or ("fp8" if precision in ("fp8", "fp4") else precision)
+    if kv_precision == "best":
+        raise InputError("kv_precision cannot be 'best' — use bf16, fp16, fp8 or fp4")
+    shape = (_positive("input_tokens", input_tokens, DEFAULT_INPUT_TOKENS),
+             _positive("output_tokens", output_tokens, DEFAULT_OUTPUT_TOKENS))
+    vendor = cat.gpu_vendors[gpu_key]
+    peak = peak_tflops(g, precision, gpu_key)
+    p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
+    draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
+    p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
+    tp = np.asarray(tps, dtype=float)
+    r = _replica(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, tp, shape[0], shape[1], p)
+
+    def decode_step_s(concurrency):
+        return _at(r, m, g, PRECISIONS[precision], peak, shape[1], concurrency, p)["step_s"]
+
+    window = (m["layers"], m["sliding_window"], m["sliding_window_layers"])
+    return dict(model=model_key, gpu=gpu_key, precision=precision, kv_precision=kv_precision,
+                speculative=normalize_key(speculative) if draft else "none", acceptance_length=acceptance,
+                input_tokens=shape[0], output_tokens=shape[1], prefill_s=r["prefill_s"] + 0.0 * tp,
+                max_concurrency=r["max_concurrency"] + 0.0 * tp,
+                engine_max_concurrency=minimum(p["max_concurrency"],
+                                               floor(p.get("max_tokens_per_step", math.inf) / (1.0 + draft))),
+                weights_gb=r["weights_gb"], kv_gb_per_sequence=r["kv_gb_per_sequence"],
+                kv_bytes_per_token=r["kv_token"], prompt_kv_tokens=attended_tokens(shape[0], *window),
+                tpot_tail=p["tpot_tail"], ttft_tail=p["ttft_tail"], vendor=vendor, attention_heads=m["attention_heads"],
+                scale_up_gpus=g["scale_up_gpus"], usable_gb_per_gpu=usable_memory_gb(g["memory_gb"], 1.0, p["memory_fraction"]),
+                decode_step_s=decode_step_s)

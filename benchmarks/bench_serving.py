@@ -11,7 +11,7 @@ import time
 from bench_planner import median_seconds
 
 import atlas_xl
-from atlas_xl import calibration, serving
+from atlas_xl import calibration, disaggregated, serving
 
 
 def row(name, seconds, target, unit="µs", scale=1e6):
@@ -33,6 +33,14 @@ def main():
         row(f"estimate() {model} on {gpu}, first call", median_seconds(lambda: uncached(model, gpu), 7, 200), 100e-6)
     row("estimate() repeated call (cached)", median_seconds(lambda: atlas_xl.estimate("llama_70b", "h100_sxm"), 7, 5000),
         100e-6)
+    def disaggregated_uncached():
+        disaggregated._CACHE.clear()
+        return atlas_xl.estimate_disaggregated("deepseek_r1", "b200", tpot_ms=30, ttft_ms=5000)
+    row("estimate_disaggregated() deepseek_r1 on b200, first call", median_seconds(disaggregated_uncached, 7, 20),
+        200e-6)
+    row("estimate_disaggregated() repeated call (cached)",
+        median_seconds(lambda: atlas_xl.estimate_disaggregated("deepseek_r1", "b200", tpot_ms=30, ttft_ms=5000),
+                       7, 5000), 200e-6)
     row("plan() with the serving model (cached estimate)",
         median_seconds(lambda: atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm"), 7, 2000), 20e-6)
     row("rank() over the whole catalog (cached estimates)",

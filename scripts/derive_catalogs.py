@@ -177,7 +177,8 @@ def _add_inferencex_specs(gpus, specs):
                   "bf16_dense_tflops": r.bf16_dense_tflops, "memory_gb": _number(r.memory_usable),
                   "memory_bandwidth_tb_s": _number(r.memory_bandwidth_per_gpu), "tdp_w": r.tdp_w,
                   "interconnect_gb_s": _number(r.scale_up_bw_per_gpu_unidirectional),
-                  "scale_up_gpus": _number(r.scale_up_world_size)}
+                  "scale_up_gpus": _number(r.scale_up_world_size),
+                  "scale_out_gb_s": None if pd.isna(r.scale_out_bw_per_nic) else _number(r.scale_out_bw_per_nic) / 8.0}
         if key in gpus.index:
             filled = [c for c, v in values.items() if pd.isna(gpus.at[key, c]) and pd.notna(v)]
             for column in filled:
