@@ -89,8 +89,8 @@ COMMITMENT_VIEW = {"on_demand_cost_usd": ("on-demand $", "{:,.0f}"), "savings_us
 @gpu_option
 @growth_options
 @price_change_option
-@arg("--commitment", choices=TERMS, help="reserved price from the commitments catalog")
-@arg("--committed-gpus", type=argument("committed_gpus"), help="GPUs committed (default: month 1's count)")
+@registered("commitment")
+@registered("committed_gpus")
 @plan_options
 @max_price_age_option
 @currency_option
@@ -232,8 +232,7 @@ def _side_values(args, side):
          "  atlas-xl cost-range 1B bursty llama_70b together --price-spread 10% --volume-spread 30% --csv")
 @offering_options
 @growth_options
-@arg("--fiscal-year-start", type=argument("fiscal_year_start_month"),
-     help="month the fiscal year starts, 1-12 (default 1; needs --start)")
+@registered("fiscal_year_start_month", "--fiscal-year-start", dest="fiscal_year_start")
 @uncertainty_options(draws=10_000)
 @plan_options
 @max_price_age_option
@@ -447,8 +446,8 @@ class _Progress:
 @arg("scenarios", help="CSV or Parquet file, one scenario per row")
 @arg("-o", "--output", required=True, help="results file: .parquet or .csv (one row per scenario-month)")
 @arg("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); needs atlas-xl[dask]")
-@arg("--workers", type=argument("workers"), help="local processes (default: one per CPU)")
-@arg("--chunk-size", type=argument("chunk_size"), default=2000, help="scenarios per task (default 2000)")
+@registered("workers")
+@registered("chunk_size", default=2000)
 @arg("--quiet", action="store_true", help="no progress bar")
 @catalog_option
 @force_option

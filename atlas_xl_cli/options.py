@@ -198,8 +198,7 @@ def plan_overrides(args):
 force_option = arg("--force", action="store_true", help="replace OUTPUT if it exists")
 output_or_in_place = exclusive(arg("-o", "--output", help="write the result here (the input stays as it is)"),
                                arg("--in-place", action="store_true", help="update FILE itself"))
-max_price_age_option = arg("--max-price-age-days", type=argument("max_price_age_days"),
-                           help="warn about prices older than this many days (default 90); undated prices always warn")
+max_price_age_option = registered("max_price_age_days")
 
 
 # -- files named on the command line ----------------------------------------------------------------------------

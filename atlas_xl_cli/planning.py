@@ -7,7 +7,7 @@ from atlas_xl import calibration, prices, serving
 from atlas_xl.autoscale import scaling
 from atlas_xl.energy import DEFAULT_PUE, footprint
 from atlas_xl.planner import plan, rank
-from atlas_xl_cli.options import (arg, argument, command, gpu_option, model_arg, offering_overrides, platform_arg,
+from atlas_xl_cli.options import (arg, command, gpu_option, model_arg, offering_overrides, platform_arg,
                                   registered, serving_args, serving_options, workload_options)
 from atlas_xl_cli.output import emit_frame, print_fields, warn_implausible
 
@@ -97,9 +97,8 @@ def cmd_backtest(args):
          "  atlas-xl rank 2B steady llama_70b --precision best --tpot-ms 40 --ttft-ms 450")
 @workload_options
 @arg("--platform", action="append", help="only this platform (repeatable)")
-@arg("--top", type=argument("top"), help="show only the best N (N >= 1)")
-@arg("--max-price-age-days", type=argument("max_price_age_days"),
-     help="mark prices older than this many days (default 90); undated prices are always marked")
+@registered("top")
+@registered("max_price_age_days")
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
                  catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args))

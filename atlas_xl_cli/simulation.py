@@ -8,8 +8,9 @@ from atlas_xl.catalog import SCHEMAS
 from atlas_xl.errors import InputError
 from atlas_xl.optimizer import optimize
 from atlas_xl.schedule import run_schedule
+from atlas_xl import arguments
 from atlas_xl.simulator import parse_overrides, simulate
-from atlas_xl_cli.options import (arg, argument, command, group, pue_option, seed_option, spec_or_name,
+from atlas_xl_cli.options import (arg, command, group, pue_option, registered, seed_option, spec_or_name,
                                   usd_per_kwh_option)
 from atlas_xl_cli.output import dump, print_record, show
 from udfs.excel import nest
@@ -99,8 +100,7 @@ def cmd_schedule(args):
          "example:\n  atlas-xl optimize nvidia_h100_8x_nvlink llama_70b_chat --sla-p99-ms 50\n"
          "  atlas-xl optimize nvidia_h100_cluster_128n gpt5_1t_train --knob cuda_graphs=false")
 @simulation_options
-@arg("--sla-p99-ms", type=argument("sla_p99_ms"), default=120.0,
-     help="P99 latency limit for inference [ms] (default 120)")
+@registered("sla_p99_ms", default=arguments.get("sla_p99_ms").default)
 def cmd_optimize(args):
     target, workload, knobs = _sim_inputs(args)
     result = optimize(target, workload, knobs, sla_p99_ms=args.sla_p99_ms, **_settings(args))
