@@ -46,6 +46,15 @@ RANK_VIEW = {  # column → (heading, format)
 }
 
 
+def plan_of(args):
+    """`atlas_xl.plan` of a command line that takes the workload, platform, GPU and offering overrides."""
+    return plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
+                latency_ms=args.latency_ms, gpu_count=args.gpu_count,
+                gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
+                price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
+                catalog=args.catalog, **serving_args(args))
+
+
 @command("plan", "Plan one workload on one platform.",
          "examples:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250\n"
          "  atlas-xl plan 2B steady llama_70b runpod --gpu h200 --input-tokens 8000 --output-tokens 1000 --tpot-ms 40\n"
@@ -55,12 +64,7 @@ RANK_VIEW = {  # column → (heading, format)
 @gpu_option
 @offering_overrides
 def cmd_plan(args):
-    result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
-                  latency_ms=args.latency_ms, gpu_count=args.gpu_count,
-                  gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
-                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
-                  catalog=args.catalog, **serving_args(args))
-    print_fields(result.as_dict(), PLAN_UNITS, args)
+    print_fields(plan_of(args).as_dict(), PLAN_UNITS, args)
 
 
 @command("estimate", "What one replica of a model on a GPU serves within latency limits (the serving model).",
@@ -147,12 +151,7 @@ FOOTPRINT_UNITS = {
 @registered("pue", help=f"facility power over IT power (default {DEFAULT_PUE:g})")
 @registered("power_cap_kw")
 def cmd_footprint(args):
-    result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
-                  latency_ms=args.latency_ms, gpu_count=args.gpu_count,
-                  gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
-                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
-                  catalog=args.catalog, **serving_args(args))
-    record = footprint(result, region=args.region, g_co2e_per_kwh=args.g_co2e_per_kwh, pue=args.pue,
+    record = footprint(plan_of(args), region=args.region, g_co2e_per_kwh=args.g_co2e_per_kwh, pue=args.pue,
                        power_cap_kw=args.power_cap_kw, catalog=args.catalog)
     if record.reason:
         print(f"atlas-xl: {record.reason}", file=sys.stderr)
@@ -178,12 +177,7 @@ SCALING_UNITS = {"cold_start_s": "s", "warm_replicas": "replicas", "replicas": "
 @registered("load_gb_s")
 @registered("engine_start_s")
 def cmd_scaling(args):
-    result = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu,
-                  latency_ms=args.latency_ms, gpu_count=args.gpu_count,
-                  gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
-                  price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
-                  catalog=args.catalog, **serving_args(args))
-    record = scaling(result, min_replicas=args.min_replicas, ramps_per_week=args.ramps_per_week,
+    record = scaling(plan_of(args), min_replicas=args.min_replicas, ramps_per_week=args.ramps_per_week,
                      load_gb_s=args.load_gb_s, engine_start_s=args.engine_start_s, catalog=args.catalog)
     if record.note:
         print(f"atlas-xl: note: {record.note}", file=sys.stderr)
