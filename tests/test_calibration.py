@@ -78,11 +78,34 @@ def test_splits_table_has_every_split(backtest):
     assert set(table.split) == {"leave-one-GPU-out", "leave-one-model-out"}
 
 
+TOLERANCE = calibration.FIT_TOLERANCE
+
+
+def _in_sample_mape(params):
+    prepared = calibration._prepare(CAT, POINTS)
+    predicted = calibration.predict(CAT, prepared, params, calibration.stated(CAT))
+    return float(np.abs(predicted / prepared["measured"] - 1.0).mean())
+
+
 def test_stored_factors_are_the_fit_of_the_stored_points():
-    # catalogs/serving_calibration.csv is what scripts/derive_serving.py fitted, not hand-edited
+    # catalogs/serving_calibration.csv is what scripts/derive_serving.py fitted, not hand-edited; a refit on
+    # another machine or library version lands within the stated tolerance
     fitted = calibration.fit(POINTS)
     for name, value in fitted.items():
-        assert CAT.serving_calibration[name] == pytest.approx(value, rel=2e-3, abs=1e-3), name
+        assert CAT.serving_calibration[name] == pytest.approx(value, rel=TOLERANCE["factor_rel"]), name
+
+
+@pytest.mark.parametrize("start_scale", [1.0001, 0.97])
+def test_the_fit_does_not_depend_on_where_it_starts(start_scale):
+    # a new BLAS kernel or library version perturbs the fit's path: starting 1e-4 or 3 % away must reach the
+    # same factors and move the errors by less than FIT_TOLERANCE's percentage points (unregularised, the
+    # overhead split moved between 0.7 ms + 38 µs and 1.5 ms + 26 µs per layer here)
+    fitted = calibration.fit(POINTS, start_scale=start_scale)
+    stored = {name: CAT.serving_calibration[name] for name in fitted}
+    for name, value in fitted.items():
+        assert stored[name] == pytest.approx(value, rel=TOLERANCE["factor_rel"]), name
+    moved = abs(_in_sample_mape(fitted) - _in_sample_mape(stored)) * 100.0
+    assert moved < TOLERANCE["backtest_pp"]
 
 
 def test_expected_errors_are_the_back_test(backtest):
@@ -96,8 +119,17 @@ def test_expected_errors_are_the_back_test(backtest):
         assert stored == pytest.approx(group.error.abs().mean(), abs=5e-4), (vendor, architecture)
 
 
+def _numbers(text):
+    return [float(n) for n in re.findall(r"[-+]?\d+\.?\d*", text)]
+
+
 def test_published_tables_are_the_back_test(backtest):
-    # docs/serving.md publishes the back-test between markers; it must be what the code produces
+    # docs/serving.md publishes the back-test between markers; it must be what the code produces: the same tables,
+    # every number within FIT_TOLERANCE's percentage points (a refit on another machine or library version)
     text = DOCS.read_text()
     published = re.search(r"<!-- backtest:start -->\n(.*?)<!-- backtest:end -->", text, re.S).group(1)
-    assert published == calibration.markdown(backtest)
+    generated = calibration.markdown(backtest)
+    shape = lambda t: re.sub(r"[-+]?\d+\.?\d*", "#", t)  # noqa: E731
+    assert shape(published) == shape(generated)
+    for ours, theirs in zip(_numbers(published), _numbers(generated)):
+        assert ours == pytest.approx(theirs, abs=TOLERANCE["backtest_pp"])
