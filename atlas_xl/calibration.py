@@ -1,11 +1,12 @@
 """Fitting the serving model's factors on measurements, and the back-test that asks the user's question.
 
 The points are ``catalogs/serving_benchmarks.csv`` (MLPerf Inference v4.1-v6.0, TensorRT-LLM, SemiAnalysis
-InferenceX). Every point is a *question with a measured answer*: the most output tokens/s per GPU within the
-point's latency limits (MLPerf Server/Interactive: the round's p99 TTFT/TPOT; InferenceX: the point's own p99
-TPOT/TTFT, kept where that limit binds; Offline and max-load tables: no limit). The model chooses the
-concurrency and, where the benchmark did not fix it, the replica size (tp) itself; the measured concurrency is
-never given.
+InferenceX, and independent runs: GPUStack performance lab, AccelMark). Every point is a *question with a measured
+answer*: the most output tokens/s per GPU within the point's latency limits (MLPerf Server/Interactive: the
+round's p99 TTFT/TPOT; InferenceX: the point's own p99 TPOT/TTFT, kept where that limit binds; Offline and
+max-load tables: no limit), or one user's tokens/s alone (single-stream runs: concurrency 1, the only points that
+give one). The model chooses the concurrency and, where the benchmark did not fix it, the replica size (tp)
+itself; a measured concurrency is never given otherwise.
 
 The fit minimises the squared log error of output tokens/s per GPU with `scipy.optimize.least_squares` from
 stated starts within stated bounds (`FITTED`), in log space with a log-normal prior around the starts
@@ -62,7 +63,7 @@ SOURCE = "fitted by atlas_xl.calibration on catalogs/serving_benchmarks.csv (scr
 SPLITS = {"gpu": "leave-one-GPU-out", "model": "leave-one-model-out"}
 SCENARIO = {"mlperf_server": "Server", "mlperf_interactive": "Interactive", "mlperf_offline": "Offline",
             "trtllm_max_load": "max load", "inferencex": "InferenceX", "inferencex_mtp": "InferenceX MTP",
-            "independent": "independent"}
+            "independent": "independent max load", "independent_single_stream": "single stream"}
 
 
 def _number(row, key, default):
@@ -109,13 +110,13 @@ def predict(cat, prepared, params, base=None, soft=False):
     hard 0."""
     p = dict(cat.serving_calibration if base is None else base)
     p.update(params)
-    factor = np.array([serving.efficiency_factor(p, v, x, y) for v, x, y in
-                       zip(prepared["vendors"], prepared["precisions"], prepared["periods"])])
+    factors = np.array([serving.efficiency_factor(p, v, x, y) for v, x, y in
+                        zip(prepared["vendors"], prepared["precisions"], prepared["periods"])])
     inputs = [x if x == x else p.get(f"input_tokens_{d}", serving.DEFAULT_INPUT_TOKENS)
               for x, d in zip(prepared["input_tokens"], prepared["datasets"])]
     outputs = [x if x == x else p.get(f"output_tokens_{d}", serving.DEFAULT_OUTPUT_TOKENS)
                for x, d in zip(prepared["output_tokens"], prepared["datasets"])]
-    q = serving.scaled(p, factor)
+    q = serving.scaled(p, (factors[:, 0], factors[:, 1]))
     mtp = prepared["speculative"]
     q.update(spec_draft_tokens=np.where(mtp, serving.SPECULATIVE["mtp"], 0.0),
              spec_acceptance=np.where(mtp, p.get("acceptance_length_mtp", serving.MTP_ACCEPTANCE_START), 1.0))

@@ -31,18 +31,22 @@ def test_memory_equations():
 
 
 def test_time_equations():
-    # prefill of 1000 tokens on Llama 70B: 2 × 70.6e9 × 1000 + 2 × 80 × 64 × 128 × 1000²
-    flops = serving.prefill_flops(70.6, 80, 64, 128, 1000)
-    assert flops == pytest.approx(1.412e14 + 1.31072e12)
-    assert serving.prefill_time_s(flops, 2, 1979, 0.5) == pytest.approx(flops / (2 * 1979e12 * 0.5))
-    # memory-bound decode: 70.6 GB + 10 sequences × 163 840 B × 1000 tokens over 2 × 3.35 TB/s × 0.6
+    # prefill of 1000 tokens on Llama 70B: 2 × 70.6e9 × 1000 (GEMMs) and 2 × 80 × 64 × 128 × 1000² (attention)
+    gemm, attention = flops = serving.prefill_flops(70.6, 80, 64, 128, 1000)
+    assert (gemm, attention) == (pytest.approx(1.412e14), pytest.approx(1.31072e12))
+    assert serving.prefill_time_s(flops, 2, 1979, 0.5) == pytest.approx((gemm + attention) / (2 * 1979e12 * 0.5))
+    # the attention at the KV cache's peak (BF16, 989 TFLOPS) where the weights multiply in FP8
+    assert serving.prefill_time_s(flops, 2, 1979, 0.5, 989) == pytest.approx(
+        (gemm / 1979e12 + attention / 989e12) / (2 * 0.5))
+    # memory-bound decode, per kernel: 70.6 GB of weights, then 10 sequences × 163 840 B × 1000 tokens of KV,
+    # over 2 × 3.35 TB/s × 0.6
     step = serving.decode_step_time_s(70.6, 163_840, 1000, 10, 70.6, 80, 64, 128, 2, 1979, 3.35, 0.5, 0.6)
     assert step == pytest.approx((70.6e9 + 10 * 163_840 * 1000) / (2 * 3.35e12 * 0.6))
-    # compute-bound at a large batch: 2000 × (2 × 70.6e9 + 4 × 80 × 64 × 128 × 1000) / (2 × 1979e12 × 0.5)
+    # a large batch: the GEMMs compute-bound (2000 × 2 × 70.6e9), the attention its own roofline, summed
     step = serving.decode_step_time_s(70.6, 163_840, 1000, 2000, 70.6, 80, 64, 128, 2, 1979, 3.35, 0.5, 0.6)
-    compute = 2000 * (1.412e11 + 4 * 80 * 64 * 128 * 1000) / (2 * 1979e12 * 0.5)
-    memory = (70.6e9 + 2000 * 163_840 * 1000) / (2 * 3.35e12 * 0.6)
-    assert step == pytest.approx(max(compute, memory))
+    gemms = max(2000 * 1.412e11 / (2 * 1979e12 * 0.5), 70.6e9 / (2 * 3.35e12 * 0.6))
+    attention = 2000 * max(163_840 * 1000 / (2 * 3.35e12 * 0.6), 4 * 80 * 64 * 128 * 1000 / (2 * 1979e12 * 0.5))
+    assert step == pytest.approx(gemms + attention)
     assert serving.allreduce_time_s(80, 8192, 64, 1, 450, 10) == 0.0  # no all-reduce on one GPU
     # tp 8: 2 × 80 × (10 µs + 64 × 8192 × 2 B × 2 × 7/8 / 450 GB/s)
     assert serving.allreduce_time_s(80, 8192, 64, 8, 450, 10) == pytest.approx(
