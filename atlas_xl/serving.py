@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .arith import floor, maximum, minimum, where
+from .arith import floor, is_array, maximum, minimum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
 from .record import Record
@@ -410,17 +410,24 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
         return minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, attention_slope,
                                                        gemm_slope + attention_slope, fixed, slope))
 
+    if not is_array(cap, budget, bandwidth, attention_slope, gemm_slope, fixed, slope) and m["experts"] > 0:
+        # one point: the same equations in plain floats (`weights_read_gb`, `concurrency_within`), the compute
+        # bound and every constant hoisted out of the search (`_largest_within` calls this 3-12 times per tp)
+        unread = 1.0 - m["experts_per_token"] / m["experts"]
+        always = m["active_params_b"] * precision_bytes * r["draft"] * 1e9 / bandwidth
+        routed = (m["params_b"] - m["active_params_b"]) * precision_bytes * r["draft"] * 1e9 / bandwidth
+        per_sequence = attention_slope + slope
+        ceiling = min(cap, (budget - fixed) / (gemm_slope + attention_slope + slope))
+        room = budget - fixed - always
+
+        def within(b):  # noqa: F811  (the scalar form of the function above)
+            return min(ceiling, (room - routed * (1.0 - unread ** b)) / per_sequence)
+
     moe = m["experts"] > 0
     if moe.any() if isinstance(moe, np.ndarray) else moe:
         # the weights read grow with the batch, so TPOT(B) is increasing but not linear: bisect (in log B)
         # for the largest B whose own weights read still leave B within the limits
-        low, high = 1.0 + 0.0 * cap, maximum(cap, 1.0)
-        feasible = within(low) >= low
-        for _ in range(14):  # B within 0.05 % of the largest (log2(4096) / 2^14)
-            middle = np.sqrt(low * high)
-            ok = within(middle) >= middle
-            low, high = where(ok, middle, low), where(ok, high, middle)
-        batch = where(moe, where(feasible, low, 0.0), within(1.0))
+        batch = where(moe, _largest_within(within, cap), within(1.0))
     else:
         batch = within(1.0)
     # whole sequences, except in the fit (``continuous_concurrency``), whose least squares needs residuals that
@@ -433,6 +440,64 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     point.update(tp=tp + 0.0 * cap, concurrency=maximum(batch, 1.0), fits=fits, meets=ok,
                  rate=where(ok, output_tokens_per_s_per_gpu(batch, point["tpot_s"], tp), -1.0))
     return point
+
+
+def _largest_within(within, cap, iterations=14):
+    """The largest B in [1, cap] with within(B) ≥ B, for ``within`` decreasing in B (0 where B = 1 is not). [sequences]
+
+    Notes
+    -----
+    For a decreasing f = within with largest fixed point B*: x ≤ B* gives f(x) ≥ f(B*) = B* (an upper bound) and
+    x ≥ B* gives f(x) ≤ B* (a lower bound that is itself feasible). So B* lies in [f(cap), f(f(cap))], and every
+    evaluation at the bracket's midpoint both halves the bracket and moves its other end to f(mid) (a bisection
+    safeguarded fixed-point iteration); stopped at 0.05 % of B. Arrays of points (the fit) bisect in ln B, 14 steps
+    (0.05 % of ln 4096).
+    """
+    if isinstance(cap, np.ndarray):
+        low, high = np.ones_like(cap), np.maximum(cap, 1.0)
+        feasible = within(low) >= low
+        for _ in range(iterations):
+            middle = np.sqrt(low * high)
+            ok = within(middle) >= middle
+            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+        return np.where(feasible, low, 0.0)
+    cap = max(float(cap), 1.0)
+    top = within(cap)
+    if top >= cap:
+        return cap
+    low = max(top, 1.0)
+    value = within(low)
+    if value < low:
+        return 0.0  # not even one sequence (low = 1 here: top < 1)
+    high = min(value, cap)
+    f_low, f_high = value - low, within(high) - high  # φ(B) = within(B) − B: ≥ 0 at low, < 0 above B*
+    if f_high >= 0.0:
+        return high
+    side = 0
+    for _ in range(2 * iterations):
+        if high - low <= 5e-4 * low:
+            break
+        # Illinois regula falsi on φ (Dowell & Jarratt, BIT 11, 1971), kept inside the bracket
+        middle = (low * f_high - high * f_low) / (f_high - f_low)
+        middle = min(max(middle, low + 1e-4 * low), high - 1e-4 * low)
+        value = within(middle)
+        if value >= middle:
+            low, f_low = middle, value - middle
+            if value < high:  # middle ≤ B*, so within(middle) ≥ B*: the other end moves down too
+                high, f_high = value, within(value) - value
+                side = 0
+                if f_high >= 0.0:
+                    return high
+                continue
+            if side == 1:
+                f_high *= 0.5
+            side = 1
+        else:
+            high, f_high = middle, value - middle
+            if side == -1:
+                f_low *= 0.5
+            side = -1
+    return low
 
 
 def _closest(best, meets, m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, p):
@@ -470,7 +535,10 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, outp
             usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights_gb(m["params_b"], precision_bytes),
             1e-12) >= 1))
     if len(tps) > 1 and isinstance(fits_within, (bool, np.bool_)) and fits_within:
-        tps = [tp for tp in tps if tp <= g["scale_up_gpus"]]  # one point: skip the replicas it may not use
+        # one point: skip the replicas it may not use, and those whose memory cannot hold the weights
+        weights = weights_gb(m["params_b"], precision_bytes)
+        tps = [tp for tp in tps if tp <= g["scale_up_gpus"]
+               and usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]) > weights]
     for tp in tps:
         point = _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
                                  ttft_limit_ms, tpot_limit_ms, concurrency, p)

@@ -289,6 +289,23 @@ def test_array_of_points_matches_scalars():
     assert isinstance(out["tp"], np.ndarray)
 
 
+@pytest.mark.parametrize("model, gpu, precision, tpot, ttft", [
+    ("deepseek_r1", "b200", "fp4", 15.0, 3000.0), ("deepseek_r1", "h200", "fp8", 30.0, 2000.0),
+    ("gpt_oss_120b", "h200", "fp8", 15.0, 2000.0), ("mixtral_8x7b", "h100_sxm", "fp8", 20.0, 2000.0),
+    ("qwen3_235b_a22b", "h100_sxm", "fp8", 60.0, 2000.0), ("deepseek_r1", "b200", "fp4", 8.0, 3000.0)])
+def test_scalar_moe_search_matches_the_array_path(model, gpu, precision, tpot, ttft):
+    # one estimate finds the concurrency with its own float search (`serving._largest_within`, issue 17 step 4:
+    # ≤ 100 µs); the calibration's arrays bisect: the same largest concurrency within a sequence, the same rate
+    est = atlas_xl.estimate(model, gpu, precision=precision, tpot_ms=tpot, ttft_ms=ttft, tp=8)
+    m, g = CAT.model_specs[model], CAT.gpu_specs[gpu]
+    out = serving.solve_points(CAT, [m], [g], [CAT.gpu_vendors[gpu]], [precision], ["fp8"],
+                               [serving.peak_tflops(g, precision)], [8.0], [1024.0], [1024.0], [ttft], [tpot],
+                               [math.nan])
+    assert abs(est.concurrency - out["concurrency"][0]) <= 1.0
+    assert est.output_tokens_per_s_per_gpu / est.anchor_factor == pytest.approx(
+        out["output_tokens_per_s_per_gpu"][0], rel=0.01)
+
+
 # -- speculative decoding (issue 17 item 2) -------------------------------------------------------------------
 def test_mtp_accepts_more_tokens_per_step_and_costs_one_layer():
     # H200 has no measured DeepSeek-R1 anchor: both are the model itself (anchors are measured without MTP)
