@@ -551,7 +551,7 @@ def validate_table(name, table, where=None, row_numbers=True):
             out[column.name].append(_cell(value, column, at, name))
         key = tuple(out[k][-1] for k in keys)
         if key in seen:
-            raise CatalogError(f"{at}, column {keys[0]}: duplicate key {'/'.join(k or '-' for k in key)} "
+            raise CatalogError(f"{at}, column {keys[0]}: duplicate key {'/'.join(str(k) if k not in (None, '') else '-' for k in key)} "
                                f"(also row {seen[key]}) — keep one row per key")
         seen[key] = number
         if name == "offerings":

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from . import arguments
-from .arith import floor, maximum, minimum, where
+from .arith import floor, is_array, maximum, minimum, where
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
 from .record import Record
@@ -125,15 +125,15 @@ def attended_tokens(context_tokens, layers, sliding_window, sliding_window_layer
 
 
 def prefill_flops(active_params_b, layers, attention_heads, attn_dim, input_tokens, attended_input_tokens=None):
-    """FLOPs to process one prompt. [FLOP]
+    """FLOPs to process one prompt, as (matrix multiplies, attention). [FLOP]
 
     Notes
     -----
-    2 × active_params × input  (matrix multiplies)  +  2 × layers × heads × attn_dim × input × attended
+    2 × active_params × input  (matrix multiplies)  and  2 × layers × heads × attn_dim × input × attended
     (causal QKᵀ and AV, half of the square each; attended = input without sliding windows, `attended_tokens`)
     """
     attended = input_tokens if attended_input_tokens is None else attended_input_tokens
-    return 2e9 * active_params_b * input_tokens + 2.0 * layers * attention_heads * attn_dim * input_tokens * attended
+    return 2e9 * active_params_b * input_tokens, 2.0 * layers * attention_heads * attn_dim * input_tokens * attended
 
 
 def routed_active_params_b(params_b, active_params_b, experts, experts_per_token):
@@ -162,9 +162,17 @@ def alltoall_time_s(layers, hidden_size, experts_per_token, concurrency, tp, int
     return where(tp > 1, layers * (2.0 * latency_us * 1e-6 + message / (interconnect_gb_s * 1e9)), 0.0)
 
 
-def prefill_time_s(prefill_flops, tp, peak_tflops, compute_efficiency):
-    """Time of one prefill on the replica (compute-bound). [s]"""
-    return prefill_flops / (tp * peak_tflops * 1e12 * compute_efficiency)
+def prefill_time_s(prefill_flops, tp, peak_tflops, compute_efficiency, attention_peak_tflops=None):
+    """Time of one prefill on the replica (compute-bound). [s]
+
+    Notes
+    -----
+    (GEMM FLOPs / peak + attention FLOPs / attention peak) / (tp × η_compute), with ``prefill_flops`` the pair of
+    `prefill_flops`; the attention runs at the KV cache's precision (`attention_peak_tflops`, `_replica`).
+    """
+    gemm, attention = prefill_flops
+    attention_peak = peak_tflops if attention_peak_tflops is None else attention_peak_tflops
+    return (gemm / peak_tflops + attention / attention_peak) / (tp * 1e12 * compute_efficiency)
 
 
 def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concurrency, bytes_per_param):
@@ -182,21 +190,31 @@ def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concu
 
 def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, concurrency, active_params_b,
                        layers, attention_heads, attn_dim, tp, peak_tflops, bandwidth_tb_s, compute_efficiency,
-                       memory_efficiency):
+                       memory_efficiency, attention_peak_tflops=None):
     """Roofline time of one decode step for the whole batch, before communication and overhead. [s]
 
     Notes
     -----
-    memory  = (weights_read + concurrency × kv_per_token × context) / (tp × bandwidth × η_mem)
-    compute = concurrency × (2 × active_params + 4 × layers × heads × attn_dim × context)
-              / (tp × peak × η_compute)
-    step    = max(memory, compute)  (roofline)
+    The roofline holds per kernel, not for the step: the weight GEMMs and the attention are separate kernels
+    that run one after the other, each bound by its own memory traffic or FLOPs (the per-operator roofline of
+    Yuan et al., "LLM Inference Unveiled: Survey and Roofline Model Insights", arXiv 2402.16363, §3):
+
+    GEMMs     = max(weights_read / (tp × bandwidth × η_mem), concurrency × 2 × active_params / (tp × peak × η_compute))
+    attention = concurrency × max(kv_per_token × context / (tp × bandwidth × η_mem),
+                                  4 × layers × heads × attn_dim × context / (tp × attention peak × η_compute))
+    step      = GEMMs + attention
+
+    The GEMMs multiply at the weights' tensor-core peak, the attention at the KV cache's (``attention_peak_tflops``:
+    FP8 attention kernels for an FP8 cache, BF16 for a BF16 one — TensorRT-LLM's FP8 FMHA, FlashMLA, FlashInfer; no
+    engine multiplies QKᵀ in FP4), default the weights' peak.
     """
-    memory = (weights_read_gb * 1e9 + concurrency * kv_bytes_per_token * context_tokens) / (
-        tp * bandwidth_tb_s * 1e12 * memory_efficiency)
-    flops = concurrency * (2e9 * active_params_b + 4.0 * layers * attention_heads * attn_dim * context_tokens)
-    compute = flops / (tp * peak_tflops * 1e12 * compute_efficiency)
-    return maximum(memory, compute)
+    bandwidth = tp * bandwidth_tb_s * 1e12 * memory_efficiency
+    flops = tp * peak_tflops * 1e12 * compute_efficiency
+    attention_flops = flops if attention_peak_tflops is None else tp * attention_peak_tflops * 1e12 * compute_efficiency
+    gemms = maximum(weights_read_gb * 1e9 / bandwidth, concurrency * 2e9 * active_params_b / flops)
+    attention = concurrency * maximum(kv_bytes_per_token * context_tokens / bandwidth,
+                                      4.0 * layers * attention_heads * attn_dim * context_tokens / attention_flops)
+    return gemms + attention
 
 
 def allreduce_time_s(layers, hidden_size, concurrency, tp, interconnect_gb_s, latency_us, per_layer=2.0):
@@ -315,13 +333,14 @@ def _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, out
     routed = routed_active_params_b(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"])
     compute_params = m["active_params_b"] + where(tp > 1, routed * (p.get("expert_imbalance", 1.0) - 1.0), 0.0)
     link = where(tp > g["scale_up_gpus"], SCALE_OUT_GB_S, g["interconnect_gb_s"])
+    attention_peak = minimum(peak_tflops, attention_peak_tflops(g, kv_bytes))
     return dict(tp=tp, weights_gb=weights, kv_token=kv_token, kv_gb_per_sequence=kv_seq, usable_gb=usable,
                 max_concurrency=max_concurrency(usable, weights, kv_seq), attn_dim=attn_dim,
                 prefill_s=prefill_time_s(prefill_flops(compute_params, m["layers"], m["attention_heads"], attn_dim,
                                                        input_tokens, attended_tokens(input_tokens, *window)),
-                                         tp, peak_tflops, p["compute_efficiency"]),
+                                         tp, peak_tflops, p["compute_efficiency"], attention_peak),
                 context=attended_tokens(input_tokens + output_tokens / 2.0, *window), compute_params=compute_params,
-                link=link, moe=moe, allreduces=where(moe, 1.0, 2.0), draft=draft,
+                link=link, attention_peak=attention_peak, moe=moe, allreduces=where(moe, 1.0, 2.0), draft=draft,
                 verified=1.0 + p.get("spec_draft_tokens", 0.0), acceptance=p.get("spec_acceptance", 1.0),
                 overhead_s=p.get("step_overhead_us", 0.0) * 1e-6
                 + p["step_overhead_us_per_layer"] * 1e-6 * m["layers"])
@@ -345,7 +364,8 @@ def _at(r, m, g, precision_bytes, peak_tflops, output_tokens, concurrency, p):
     # a speculative step verifies 1 + draft tokens per sequence: that many times the compute, the same reads
     roofline = decode_step_time_s(read * r["draft"], r["kv_token"], r["context"], concurrency, r["compute_params"],
                                   m["layers"], m["attention_heads"], r["attn_dim"], tp, peak_tflops / r["verified"],
-                                  g["memory_bandwidth_tb_s"], p["compute_efficiency"], p["memory_efficiency"])
+                                  g["memory_bandwidth_tb_s"], p["compute_efficiency"], p["memory_efficiency"],
+                                  r["attention_peak"] / r["verified"])
     comm = _comm_s(r, m, concurrency, p)
     step = (roofline + comm + r["overhead_s"]) * where(r["verified"] > 1, r["draft"], 1.0)
     tpot = tpot_s(step, concurrency, r["prefill_s"], output_tokens, r["acceptance"])
@@ -379,34 +399,45 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     cap = minimum(r["max_concurrency"], batch_ceiling(p["max_concurrency"], p.get("max_tokens_per_step", math.inf),
                                                       input_tokens, output_tokens))
     bandwidth = tp * g["memory_bandwidth_tb_s"] * 1e12 * p["memory_efficiency"]
-    # TPOT(B) = max(a + b·B, c·B) + fixed + slope·B: the coefficients of `_at`'s equations
+    # TPOT(B) = max(a, g·B) + b·B + fixed + slope·B = max(a + b·B, (g + b)·B) + …: the coefficients of `_at`'s
+    # equations (a: the weights read, g: the GEMMs' FLOPs, b: the attention, per sequence)
     # speculative decoding: TPOT = K × (step) + prefill share with K = draft factor / acceptance, so the step
     # may take budget / K and the prefill share counts 1 / K as much against it
     k = where(r["verified"] > 1, r["draft"], 1.0) / r["acceptance"]
     fixed = _comm_s(r, m, 0.0, p) + r["overhead_s"]
     slope = _comm_s(r, m, 1.0, p, latency=False) + r["prefill_s"] / output_tokens / k
-    kv_slope = r["kv_token"] * r["context"] / bandwidth
-    flops_slope = decode_step_time_s(0.0, 0.0, r["context"], 1.0, r["compute_params"], m["layers"],
-                                     m["attention_heads"], r["attn_dim"], tp, peak_tflops / r["verified"], 1.0,
-                                     p["compute_efficiency"], math.inf)
+    # per sequence: the attention (its KV read or its FLOPs, `decode_step_time_s`) and the GEMMs' FLOPs
+    flops = tp * peak_tflops / r["verified"] * 1e12 * p["compute_efficiency"]
+    attention_flops = tp * r["attention_peak"] / r["verified"] * 1e12 * p["compute_efficiency"]
+    attention_slope = maximum(r["kv_token"] * r["context"] / bandwidth,
+                              4.0 * m["layers"] * m["attention_heads"] * r["attn_dim"] * r["context"] / attention_flops)
+    gemm_slope = 2e9 * r["compute_params"] / flops
     budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]),
                      ttft_limit_ms / (1000.0 * p["ttft_tail"]) - r["prefill_s"]) / k
     def within(b):  # the largest concurrency within the limits if the weights read were those of b sequences
         read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"], b,
                                precision_bytes) * r["draft"]
-        return minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, kv_slope, flops_slope, fixed, slope))
+        return minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, attention_slope,
+                                                       gemm_slope + attention_slope, fixed, slope))
+
+    if not is_array(cap, budget, bandwidth, attention_slope, gemm_slope, fixed, slope) and m["experts"] > 0:
+        # one point: the same equations in plain floats (`weights_read_gb`, `concurrency_within`), the compute
+        # bound and every constant hoisted out of the search (`_largest_within` calls this 3-12 times per tp)
+        unread = 1.0 - m["experts_per_token"] / m["experts"]
+        always = m["active_params_b"] * precision_bytes * r["draft"] * 1e9 / bandwidth
+        routed = (m["params_b"] - m["active_params_b"]) * precision_bytes * r["draft"] * 1e9 / bandwidth
+        per_sequence = attention_slope + slope
+        ceiling = min(cap, (budget - fixed) / (gemm_slope + attention_slope + slope))
+        room = budget - fixed - always
+
+        def within(b):  # noqa: F811  (the scalar form of the function above)
+            return min(ceiling, (room - routed * (1.0 - unread ** b)) / per_sequence)
 
     moe = m["experts"] > 0
     if moe.any() if isinstance(moe, np.ndarray) else moe:
         # the weights read grow with the batch, so TPOT(B) is increasing but not linear: bisect (in log B)
         # for the largest B whose own weights read still leave B within the limits
-        low, high = 1.0 + 0.0 * cap, maximum(cap, 1.0)
-        feasible = within(low) >= low
-        for _ in range(14):  # B within 0.05 % of the largest (log2(4096) / 2^14)
-            middle = np.sqrt(low * high)
-            ok = within(middle) >= middle
-            low, high = where(ok, middle, low), where(ok, high, middle)
-        batch = where(moe, where(feasible, low, 0.0), within(1.0))
+        batch = where(moe, _largest_within(within, cap), within(1.0))
     else:
         batch = within(1.0)
     # whole sequences, except in the fit (``continuous_concurrency``), whose least squares needs residuals that
@@ -419,6 +450,64 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     point.update(tp=tp + 0.0 * cap, concurrency=maximum(batch, 1.0), fits=fits, meets=ok,
                  rate=where(ok, output_tokens_per_s_per_gpu(batch, point["tpot_s"], tp), -1.0))
     return point
+
+
+def _largest_within(within, cap, iterations=14):
+    """The largest B in [1, cap] with within(B) ≥ B, for ``within`` decreasing in B (0 where B = 1 is not). [sequences]
+
+    Notes
+    -----
+    For a decreasing f = within with largest fixed point B*: x ≤ B* gives f(x) ≥ f(B*) = B* (an upper bound) and
+    x ≥ B* gives f(x) ≤ B* (a lower bound that is itself feasible). So B* lies in [f(cap), f(f(cap))], and every
+    evaluation at the bracket's midpoint both halves the bracket and moves its other end to f(mid) (a bisection
+    safeguarded fixed-point iteration); stopped at 0.05 % of B. Arrays of points (the fit) bisect in ln B, 14 steps
+    (0.05 % of ln 4096).
+    """
+    if isinstance(cap, np.ndarray):
+        low, high = np.ones_like(cap), np.maximum(cap, 1.0)
+        feasible = within(low) >= low
+        for _ in range(iterations):
+            middle = np.sqrt(low * high)
+            ok = within(middle) >= middle
+            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+        return np.where(feasible, low, 0.0)
+    cap = max(float(cap), 1.0)
+    top = within(cap)
+    if top >= cap:
+        return cap
+    low = max(top, 1.0)
+    value = within(low)
+    if value < low:
+        return 0.0  # not even one sequence (low = 1 here: top < 1)
+    high = min(value, cap)
+    f_low, f_high = value - low, within(high) - high  # φ(B) = within(B) − B: ≥ 0 at low, < 0 above B*
+    if f_high >= 0.0:
+        return high
+    side = 0
+    for _ in range(2 * iterations):
+        if high - low <= 5e-4 * low:
+            break
+        # Illinois regula falsi on φ (Dowell & Jarratt, BIT 11, 1971), kept inside the bracket
+        middle = (low * f_high - high * f_low) / (f_high - f_low)
+        middle = min(max(middle, low + 1e-4 * low), high - 1e-4 * low)
+        value = within(middle)
+        if value >= middle:
+            low, f_low = middle, value - middle
+            if value < high:  # middle ≤ B*, so within(middle) ≥ B*: the other end moves down too
+                high, f_high = value, within(value) - value
+                side = 0
+                if f_high >= 0.0:
+                    return high
+                continue
+            if side == 1:
+                f_high *= 0.5
+            side = 1
+        else:
+            high, f_high = middle, value - middle
+            if side == -1:
+                f_low *= 0.5
+            side = -1
+    return low
 
 
 def _closest(best, meets, m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, output_tokens, p):
@@ -456,7 +545,10 @@ def _solve(m, g, precision_bytes, kv_bytes, peak_tflops, tps, input_tokens, outp
             usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]), weights_gb(m["params_b"], precision_bytes),
             1e-12) >= 1))
     if len(tps) > 1 and isinstance(fits_within, (bool, np.bool_)) and fits_within:
-        tps = [tp for tp in tps if tp <= g["scale_up_gpus"]]  # one point: skip the replicas it may not use
+        # one point: skip the replicas it may not use, and those whose memory cannot hold the weights
+        weights = weights_gb(m["params_b"], precision_bytes)
+        tps = [tp for tp in tps if tp <= g["scale_up_gpus"]
+               and usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"]) > weights]
     for tp in tps:
         point = _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens,
                                  ttft_limit_ms, tpot_limit_ms, concurrency, p)
@@ -510,6 +602,13 @@ def peak_tflops(gpu_spec, precision, gpu="gpu"):
                      f"has them) to its row in gpus.csv")
 
 
+def attention_peak_tflops(gpu_spec, kv_bytes):
+    """Dense peak of the tensor cores the attention runs on: the KV cache's precision (FP8 for a 1-byte cache where
+    the GPU has FP8, else BF16). [TFLOPS]"""
+    fp8, bf16 = gpu_spec["fp8_dense_tflops"], gpu_spec["bf16_dense_tflops"]
+    return where((kv_bytes <= 1.0) & (fp8 == fp8), fp8, bf16)
+
+
 def _column(values):
     return np.asarray(values, dtype=float)
 
@@ -532,17 +631,20 @@ def software_period(as_of):
 
 
 def efficiency_factor(calibration, vendor, precision, period=None):
-    """The fitted software factor of a vendor in a period (default the newest; NVIDIA's newest = 1) times that of
-    FP4 kernels. [unitless]"""
+    """The fitted software factors of a vendor in a period (default the newest; NVIDIA's newest = 1), as
+    (compute, memory): FP4 kernels' own factor (``fp4_efficiency``) scales the tensor-core side only — an FP4
+    weight is read at the same bandwidth as any other byte; the FP4 GEMM kernels are what is younger. [unitless]"""
     period = SOFTWARE_PERIODS[-1] if period is None else period
-    return calibration.get(f"software_{normalize_key(vendor)}_{period}", 1.0) * (
-        calibration.get("fp4_efficiency", 1.0) if precision == "fp4" else 1.0)
+    software = calibration.get(f"software_{normalize_key(vendor)}_{period}", 1.0)
+    return software * (calibration.get("fp4_efficiency", 1.0) if precision == "fp4" else 1.0), software
 
 
 def scaled(calibration, factor):
-    """The calibration with both efficiencies multiplied by ``factor`` (a number or an array of points)."""
-    return dict(calibration, compute_efficiency=minimum(calibration["compute_efficiency"] * factor, 1.0),
-                memory_efficiency=minimum(calibration["memory_efficiency"] * factor, 1.0))
+    """The calibration with the compute and memory efficiencies multiplied by ``factor``: a (compute, memory)
+    pair from `efficiency_factor` (numbers or arrays of points), or one number for both."""
+    compute, memory = factor if isinstance(factor, tuple) else (factor, factor)
+    return dict(calibration, compute_efficiency=minimum(calibration["compute_efficiency"] * compute, 1.0),
+                memory_efficiency=minimum(calibration["memory_efficiency"] * memory, 1.0))
 
 
 # -- the estimate -----------------------------------------------------------------------------------
@@ -767,8 +869,9 @@ def solve_points(cat, models, gpus, vendors, precisions, kv_precisions, peaks, t
                  ttft_ms, tpot_ms, concurrency, params=None):
     """`_solve` for n points given as lists (the calibration's path); ``params`` overrides the catalog's
     calibration (the fit), already scaled per point."""
-    p = params if params is not None else scaled(cat.serving_calibration, _column(
-        [efficiency_factor(cat.serving_calibration, v, x) for v, x in zip(vendors, precisions)]))
+    factors = [efficiency_factor(cat.serving_calibration, v, x) for v, x in zip(vendors, precisions)]
+    p = params if params is not None else scaled(cat.serving_calibration, (_column([c for c, _ in factors]),
+                                                                          _column([m for _, m in factors])))
     tp = np.asarray([math.nan if t is None else t for t in tps], dtype=float)
     free = np.isnan(tp)
     if free.any() and not free.all():  # solve the points with a given tp apart: they need no tp search

@@ -7,7 +7,9 @@ Writes
   Server/Interactive/Offline (lower median of the newest round's submissions per GPU, model,
   precision and scenario), TensorRT-LLM ``trtllm-bench`` max-load tables (fixed input/output
   lengths) and SemiAnalysis InferenceX DeepSeek-R1 sweeps (single node, no speculative decoding,
-  no disaggregation, no attention data parallelism). Output tokens/s per GPU, with the latency
+  no disaggregation, no attention data parallelism), and the independent runs of
+  independent_serving_benchmarks.csv (GPUStack max load, AccelMark single stream; `independent_points`).
+  Output tokens/s per GPU, with the latency
   limits the benchmark imposed (p99), the request shape, and the row's source.
 * catalogs/throughput.csv — the measured anchors: the MLPerf Server point of each GPU/model.
 * catalogs/serving_calibration.csv — the fitted factors (`atlas_xl.calibration.fit` on every point).
@@ -48,9 +50,15 @@ LLAMA_8B_OUTPUT = 128.6
 """Mean output tokens of MLPerf's Llama-3.1-8B dataset (CNN/DailyMail): v6.0 logs leave it blank; the v5.1 logs
 (shared/data/llm_inference_benchmarks.csv, tokens/s ÷ samples/s) give 128-129."""
 BENCHMARKS = ("mlperf_server", "mlperf_interactive", "mlperf_offline", "trtllm_max_load", "inferencex",
-              "inferencex_mtp")
+              "inferencex_mtp", "independent_single_stream")
 """The families fitted and back-tested (inferencex_mtp: InferenceX rows with multi-token-prediction speculative
-decoding, predicted with speculative='mtp')."""
+decoding, predicted with speculative='mtp'; independent_single_stream: AccelMark runs of one sequence alone,
+`independent_points`). GPUStack's max-load runs (`independent`) are derived but left out: each is one burst of
+100-1 000 prompts on an engine whose batch ceiling (vLLM ``max_num_seqs``, ``max_num_batched_tokens``) the rows do
+not log, and a document's variants of one configuration spread 3.4× (gpt-oss-120b on one H100: 866-2 942 tokens/s
+per GPU); fitted and back-tested with the rest they had a leave-one-GPU-out MAPE of 121 % (the model at the
+engines' 4 096-sequence ceiling, 3-15× above the default-configured runs), so they ask a question the rows do
+not state."""
 INFERENCEX_GPUS = {"h100": "h100_sxm", "h200": "h200", "b200": "b200", "gb200": "gb200", "mi300x": "mi300x",
                    "mi355x": "mi355x", "mi325x": "mi325x"}
 
@@ -198,12 +206,80 @@ def inferencex_points(data):
     return pd.DataFrame(rows)
 
 
+INDEPENDENT_GPUS = {"a100_sxm_80gb": "a100_80gb", "nvidia_a100_sxm4_80gb": "a100_80gb", "nvidia_a100_sxm4_40gb": "a100_40gb",
+                    "h100_sxm": "h100_sxm", "nvidia_h100_80gb_hbm3": "h100_sxm", "nvidia_h200": "h200", "h200_sxm": "h200",
+                    "nvidia_l4": "l4"}
+"""independent_serving_benchmarks.csv GPUs that are rows of gpus.csv (the RTX, V100, T4, H20, A800, Ascend, TPU and
+MTT rows need GPU rows with cited specifications first)."""
+INDEPENDENT_MODELS = {
+    "meta-llama/Meta-Llama-3-8B-Instruct": "llama_8b", "meta-llama/Llama-3.1-8B-Instruct": "llama_8b",
+    "RedHatAI/Meta-Llama-3.1-8B-Instruct-FP8": "llama_8b", "meta-llama/Meta-Llama-3-70B-Instruct": "llama_70b",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1": "mixtral_8x7b", "openai/gpt-oss-120b": "gpt_oss_120b",
+    "openai/gpt-oss-20b": "gpt_oss_20b", "Qwen/Qwen3-32B": "qwen3_32b", "Qwen/Qwen3-32B-FP8": "qwen3_32b",
+    "Qwen/Qwen3-235B-A22B-Instruct-2507": "qwen3_235b_a22b", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8": "qwen3_235b_a22b",
+    "Qwen/Qwen2.5-0.5B-Instruct": "qwen2_5_0_5b", "Qwen/Qwen3-14B": "qwen3_14b", "Qwen/Qwen3-14B-FP8": "qwen3_14b"}
+INDEPENDENT_PRECISIONS = {"bf16": "bf16", "bf16 (checkpoint default)": "bf16", "fp16": "bf16",
+                          "fp8 (compressed-tensors)": "fp8", "fp8": "fp8", "mxfp4 (native)": "fp4"}
+"""Weight precisions the model has kernels for; integer formats (W4A16, W8A16, W8A8, AWQ, int8) are left out."""
+SINGLE_STREAM_OUTPUT = 256.0
+"""AccelMark single-stream runs let the model generate up to 256 or 512 tokens and do not log the mean; stated: 256
+(at one sequence the output length only sets the prefill's share of TPOT, < 1 % here)."""
+
+
+def independent_points(data):
+    """Independent serving runs (shared/data/independent_serving_benchmarks.csv, Apache-2.0 sources), on GPUs and
+    models of the catalogs, unflagged rows only (community-unverified AccelMark runs, invalid accuracy checks and
+    rows whose model or device count contradicts their document are left out):
+
+    * GPUStack performance lab ``vllm bench serve`` at unbounded request rate (all prompts at once): the engine's
+      most tokens/s, no latency limit — like an MLPerf Offline or TensorRT-LLM max-load point, at the run's tp and
+      request shape (``benchmark = independent``);
+    * AccelMark single-stream runs: one sequence alone, output tokens/s = 1000 / median TPOT / GPUs
+      (``benchmark = independent_single_stream``, ``concurrency = 1``: the user's question "one user, how fast?").
+
+    AccelMark's offline and fixed-QPS runs do not log their mean output length, so they are not used."""
+    x = pd.read_csv(data / "independent_serving_benchmarks.csv")
+    x = x[x.gpu.isin(INDEPENDENT_GPUS) & x.model.isin(INDEPENDENT_MODELS) & x["flags"].isna()
+          & x.precision.str.lower().isin(INDEPENDENT_PRECISIONS)].copy()
+    rows = []
+    for r in x.itertuples():
+        common = {"gpu": INDEPENDENT_GPUS[r.gpu], "model": INDEPENDENT_MODELS[r.model],
+                  "precision": INDEPENDENT_PRECISIONS[r.precision.lower()], "tp": int(r.tp), "dataset": "",
+                  "ttft_ms": None, "tpot_ms": None, "source": r.source, "as_of": _date(r.date)}
+        if r.source_family == "gpustack_performance_lab" and str(r.concurrency).startswith("unbounded"):
+            if not (r.output_tok_s_per_gpu > 0) or int(r.pp) != 1:
+                continue
+            rows.append(dict(common, benchmark="independent", input_tokens=round(float(r.isl), 1),
+                             output_tokens=round(float(r.osl), 1), concurrency=None,
+                             tokens_per_s=round(float(r.output_tok_s_per_gpu), 2),
+                             notes=f"GPUStack performance lab (Apache-2.0): {r.model} {r.framework} tp={int(r.tp)} "
+                                   f"dp={int(r.dp)} on {int(r.num_gpus)} GPUs, vllm bench serve at unbounded request "
+                                   f"rate ({r.concurrency}); output tokens/s per GPU, no latency limit; {r.workload}"))
+        elif r.source_family == "accelmark" and r.scenario.startswith("interactive") and r.tpot_median_ms > 0:
+            rows.append(dict(common, benchmark="independent_single_stream", input_tokens=round(float(r.isl), 1),
+                             output_tokens=SINGLE_STREAM_OUTPUT, concurrency=1,
+                             tokens_per_s=round(1000.0 / float(r.tpot_median_ms) / int(r.num_gpus), 2),
+                             notes=f"AccelMark (Apache-2.0): {r.model} {r.framework} tp={int(r.tp)}, one sequence "
+                                   f"alone: median TPOT {r.tpot_median_ms:.2f} ms; output tokens/s per GPU = 1000 / "
+                                   f"TPOT / {int(r.num_gpus)} GPUs; output length not logged (stated "
+                                   f"{SINGLE_STREAM_OUTPUT:g})"))
+    # one point per run configuration and document: a document's tuning variants of the same configuration (engine
+    # flags, parallelism within the same tp) are the same question; the best of them is what a tuned deployment does
+    frame = pd.DataFrame(rows)
+    key = ["benchmark", "gpu", "model", "precision", "tp", "input_tokens", "output_tokens", "source"]
+    counts = frame.groupby(key).tokens_per_s.transform("size")
+    frame = frame.assign(notes=[n if c == 1 else f"{n}; the best of {c} runs of this configuration in the document"
+                                for n, c in zip(frame.notes, counts)])
+    return frame.sort_values("tokens_per_s").drop_duplicates(subset=key, keep="last").sort_index()
+
+
 def main(data_dir):
     from atlas_xl import calibration
     from atlas_xl.catalog import SCHEMAS, load_catalog
 
     data = Path(data_dir)
-    points = pd.concat([mlperf_points(data), trtllm_points(data), inferencex_points(data)], ignore_index=True)
+    points = pd.concat([mlperf_points(data), trtllm_points(data), inferencex_points(data), independent_points(data)],
+                       ignore_index=True)
     points = points[(points.tokens_per_s > 0) & points.benchmark.isin(BENCHMARKS)]
     points = points.reindex(columns=[c.name for c in SCHEMAS["serving_benchmarks"][0]])
     points.to_csv(ROOT / "catalogs" / "serving_benchmarks.csv", index=False)

@@ -31,18 +31,22 @@ def test_memory_equations():
 
 
 def test_time_equations():
-    # prefill of 1000 tokens on Llama 70B: 2 × 70.6e9 × 1000 + 2 × 80 × 64 × 128 × 1000²
-    flops = serving.prefill_flops(70.6, 80, 64, 128, 1000)
-    assert flops == pytest.approx(1.412e14 + 1.31072e12)
-    assert serving.prefill_time_s(flops, 2, 1979, 0.5) == pytest.approx(flops / (2 * 1979e12 * 0.5))
-    # memory-bound decode: 70.6 GB + 10 sequences × 163 840 B × 1000 tokens over 2 × 3.35 TB/s × 0.6
+    # prefill of 1000 tokens on Llama 70B: 2 × 70.6e9 × 1000 (GEMMs) and 2 × 80 × 64 × 128 × 1000² (attention)
+    gemm, attention = flops = serving.prefill_flops(70.6, 80, 64, 128, 1000)
+    assert (gemm, attention) == (pytest.approx(1.412e14), pytest.approx(1.31072e12))
+    assert serving.prefill_time_s(flops, 2, 1979, 0.5) == pytest.approx((gemm + attention) / (2 * 1979e12 * 0.5))
+    # the attention at the KV cache's peak (BF16, 989 TFLOPS) where the weights multiply in FP8
+    assert serving.prefill_time_s(flops, 2, 1979, 0.5, 989) == pytest.approx(
+        (gemm / 1979e12 + attention / 989e12) / (2 * 0.5))
+    # memory-bound decode, per kernel: 70.6 GB of weights, then 10 sequences × 163 840 B × 1000 tokens of KV,
+    # over 2 × 3.35 TB/s × 0.6
     step = serving.decode_step_time_s(70.6, 163_840, 1000, 10, 70.6, 80, 64, 128, 2, 1979, 3.35, 0.5, 0.6)
     assert step == pytest.approx((70.6e9 + 10 * 163_840 * 1000) / (2 * 3.35e12 * 0.6))
-    # compute-bound at a large batch: 2000 × (2 × 70.6e9 + 4 × 80 × 64 × 128 × 1000) / (2 × 1979e12 × 0.5)
+    # a large batch: the GEMMs compute-bound (2000 × 2 × 70.6e9), the attention its own roofline, summed
     step = serving.decode_step_time_s(70.6, 163_840, 1000, 2000, 70.6, 80, 64, 128, 2, 1979, 3.35, 0.5, 0.6)
-    compute = 2000 * (1.412e11 + 4 * 80 * 64 * 128 * 1000) / (2 * 1979e12 * 0.5)
-    memory = (70.6e9 + 2000 * 163_840 * 1000) / (2 * 3.35e12 * 0.6)
-    assert step == pytest.approx(max(compute, memory))
+    gemms = max(2000 * 1.412e11 / (2 * 1979e12 * 0.5), 70.6e9 / (2 * 3.35e12 * 0.6))
+    attention = 2000 * max(163_840 * 1000 / (2 * 3.35e12 * 0.6), 4 * 80 * 64 * 128 * 1000 / (2 * 1979e12 * 0.5))
+    assert step == pytest.approx(gemms + attention)
     assert serving.allreduce_time_s(80, 8192, 64, 1, 450, 10) == 0.0  # no all-reduce on one GPU
     # tp 8: 2 × 80 × (10 µs + 64 × 8192 × 2 B × 2 × 7/8 / 450 GB/s)
     assert serving.allreduce_time_s(80, 8192, 64, 8, 450, 10) == pytest.approx(
@@ -283,6 +287,23 @@ def test_array_of_points_matches_scalars():
     one, _ = _rate(i=4096.0, o=256.0, tpot=50.0)
     assert out["output_tokens_per_s_per_gpu"][1] == pytest.approx(one)
     assert isinstance(out["tp"], np.ndarray)
+
+
+@pytest.mark.parametrize("model, gpu, precision, tpot, ttft", [
+    ("deepseek_r1", "b200", "fp4", 15.0, 3000.0), ("deepseek_r1", "h200", "fp8", 30.0, 2000.0),
+    ("gpt_oss_120b", "h200", "fp8", 15.0, 2000.0), ("mixtral_8x7b", "h100_sxm", "fp8", 20.0, 2000.0),
+    ("qwen3_235b_a22b", "h100_sxm", "fp8", 60.0, 2000.0), ("deepseek_r1", "b200", "fp4", 8.0, 3000.0)])
+def test_scalar_moe_search_matches_the_array_path(model, gpu, precision, tpot, ttft):
+    # one estimate finds the concurrency with its own float search (`serving._largest_within`, issue 17 step 4:
+    # ≤ 100 µs); the calibration's arrays bisect: the same largest concurrency within a sequence, the same rate
+    est = atlas_xl.estimate(model, gpu, precision=precision, tpot_ms=tpot, ttft_ms=ttft, tp=8)
+    m, g = CAT.model_specs[model], CAT.gpu_specs[gpu]
+    out = serving.solve_points(CAT, [m], [g], [CAT.gpu_vendors[gpu]], [precision], ["fp8"],
+                               [serving.peak_tflops(g, precision)], [8.0], [1024.0], [1024.0], [ttft], [tpot],
+                               [math.nan])
+    assert abs(est.concurrency - out["concurrency"][0]) <= 1.0
+    assert est.output_tokens_per_s_per_gpu / est.anchor_factor == pytest.approx(
+        out["output_tokens_per_s_per_gpu"][0], rel=0.01)
 
 
 # -- speculative decoding (issue 17 item 2) -------------------------------------------------------------------

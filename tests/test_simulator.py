@@ -298,12 +298,12 @@ def test_issue_example_8_h100_llama_70b_matches_estimate():
 
 
 def test_long_prompt_beyond_the_default_limits_still_simulates():
-    # 8 000-token prompts on tp 2: the serving model's 2 s TTFT limit is missed (was a ZeroDivisionError);
+    # 20 000-token prompts on tp 2 (8 000 met it once the fit found FP8 prefill faster): the serving model's 2 s TTFT limit is missed (was a ZeroDivisionError);
     # the simulator runs at the rate memory allows and says so
-    workload = _workload("llama_70b", 2, 4, "fp8", 8000, 1000)
-    assert not atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=8000, output_tokens=1000, tp=2).meets_limits
+    workload = _workload("llama_70b", 2, 4, "fp8", 20000, 1000)
+    assert not atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=20000, output_tokens=1000, tp=2).meets_limits
     r = atlas_xl.simulate("nvidia_h100_8x_nvlink", workload, TUNED, hardware=NOISELESS)
-    unlimited = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=8000, output_tokens=1000, tp=2,
+    unlimited = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=20000, output_tokens=1000, tp=2,
                                   ttft_ms=3.6e6, tpot_ms=3.6e6)
     assert r.tokens_per_sec == pytest.approx(8 * unlimited.output_tokens_per_s_per_gpu, rel=1e-9)
     assert r.base_rate_basis.endswith("beyond the default latency limits)")
