@@ -298,11 +298,11 @@ def output_tokens_per_s_per_gpu(concurrency, tpot_s, tp):
     return concurrency / tpot_s / tp
 
 
-POWER_IDLE_FRACTION = 0.11
-POWER_UTIL_FRACTION = 0.545
+POWER_IDLE_FRACTION = 0.235
+POWER_UTIL_FRACTION = 0.411
 """Board power over TDP: P/TDP = idle + util × busy, fitted (least squares) on the 15 InferenceX DeepSeek-R1
 MI355X points that report a measured average power (aggregated, no speculation; shared/data/inferencex_dsr1.csv,
-``avg_power_w``) with busy = roofline time ÷ step time from this model: 7.4 % mean absolute error on those
+``avg_power_w``) with busy = roofline time ÷ step time from this model: 9.2 % mean absolute error on those
 points (in-sample: no other GPU reports power). The seed's NVIDIA coefficient set (idle 0.4, util 0.6) put
 them 70 % high — measured GPUs draw 36–70 % of TDP while serving. `scripts/derive_power.py` refits."""
 

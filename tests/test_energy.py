@@ -63,8 +63,8 @@ def test_per_token_plan_has_no_footprint_and_says_why():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(power_cap_kw=1), r"^power_cap_kw 1 cannot feed one replica of 4 h100_sxm GPUs \(\d+\.\d kW at full load\) — "
-                           r"give a larger cap$"),
+    (dict(power_cap_kw=1), rf"^power_cap_kw 1 cannot feed one replica of {PLAN.replica_gpus:g} h100_sxm GPUs "
+                           r"\(\d+\.\d kW at full load\) — give a larger cap$"),
     (dict(pue=0.5), r"^pue must be 1 or more — got 0\.5$"),
     (dict(g_co2e_per_kwh=-1), r"^g_co2e_per_kwh must be 0"),
     (dict(power_cap_kw=0), r"^power_cap_kw must be"),
@@ -87,8 +87,11 @@ def test_grid_rows_are_cited_and_dated():
 
 
 def test_power_model_is_the_measured_one():
-    # P/TDP = 0.11 + 0.545 × busy (fitted on measured MI355X power): at full busy a GPU draws about two thirds
-    # of its TDP, as the measured 986 W of 1,400 W at the highest concurrency; never above the TDP
-    assert serving.power_w(1400.0, 1.0) == pytest.approx(1400 * 0.655)
+    # P/TDP = idle + util × busy with the fractions fitted on measured MI355X power (scripts/derive_power.py): at
+    # full busy a GPU draws about two thirds of its TDP, as the measured 986 W of 1,400 W at the highest
+    # concurrency; never above the TDP
+    idle, util = serving.POWER_IDLE_FRACTION, serving.POWER_UTIL_FRACTION
+    assert 0.55 < idle + util < 0.75 and 0.05 < idle < 0.3
+    assert serving.power_w(1400.0, 1.0) == pytest.approx(1400 * (idle + util))
     assert serving.power_w(1400.0, 5.0) == 1400.0
-    assert serving.power_w(1400.0, 0.0) == pytest.approx(0.11 * 1400)
+    assert serving.power_w(1400.0, 0.0) == pytest.approx(idle * 1400)

@@ -46,7 +46,8 @@ def test_unknown_ramps_are_said_not_guessed():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(min_replicas=99), r"^min_replicas 99 is more than the plan's 9 replicas — give at most 9$"),
+    (dict(min_replicas=99), rf"^min_replicas 99 is more than the plan's {OFFICE.gpu_count / OFFICE.replica_gpus:g} "
+                            rf"replicas — give at most {OFFICE.gpu_count / OFFICE.replica_gpus:g}$"),
     (dict(min_replicas=-1), r"^min_replicas must be 0 or more"),
     (dict(load_gb_s=0), r"^load_gb_s must be greater than 0"),
     (dict(min_replicas=1.5), r"^min_replicas must be a whole number"),

@@ -53,7 +53,7 @@ def test_time_equations():
         160 * (10e-6 + 64 * 8192 * 2 * 1.75 / 450e9))
     assert serving.tpot_s(0.03, 64, 0.05, 500) == pytest.approx(0.03 + 64 * 0.05 / 500)
     assert serving.output_tokens_per_s_per_gpu(64, 0.0364, 2) == pytest.approx(64 / 0.0364 / 2)
-    assert serving.power_w(700, 0.5) == pytest.approx(700 * (0.11 + 0.545 * 0.5))  # measured fractions
+    assert serving.power_w(700, 0.5) == pytest.approx(700 * (serving.POWER_IDLE_FRACTION + serving.POWER_UTIL_FRACTION * 0.5))
     assert serving.power_w(700, 2.0) == 700  # capped by the TDP
 
 
