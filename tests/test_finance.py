@@ -17,6 +17,7 @@ from atlas_xl.planner import Assumptions, FIELDS
 # runpod h100_sxm: 2.69 USD/GPU-h (offerings.csv); llama_70b on h100_sxm: the serving model's replica of 4 GPUs
 # (FP8, the default precision), so a deployment is a whole number of 4-GPU replicas
 WORKLOAD = ("steady", "llama_70b", "runpod", "h100_sxm")
+GPUS_2B = 6  # 2e9 tokens/day of WORKLOAD: three least-cost 2-GPU replicas (test_the_hand_computed_cases_plan_six_gpus)
 RUNPOD_H100_USD_H = 2.69
 H100_3Y_USD_H = 2.00  # commitments.csv, InferenceX 3-year rental tier repriced 2026-09-08 (PR #1071)
 
@@ -42,13 +43,18 @@ def test_growth_compounds_monthly():
     np.testing.assert_allclose(frame["cumulative_cost_usd"], np.cumsum(frame["monthly_cost_usd"]))
 
 
+def test_the_hand_computed_cases_plan_six_gpus():
+    plan = atlas_xl.plan(2e9, *WORKLOAD)
+    assert (plan.gpu_count, plan.replica_gpus) == (GPUS_2B, 2)
+
+
 def test_calendar_months_use_their_real_hours():
     frame = finance.forecast(2e9, *WORKLOAD, months=3, start="2028-01")
     assert list(frame["period"]) == ["2028-01", "2028-02", "2028-03"]
     assert list(frame["days"]) == [31, 29, 31]  # 2028 is a leap year
-    # 2e9 tokens/day steady needs 8 GPUs (plan); February 2028: 8 × 2.69 × 29 × 24 = 14,977.92
-    assert frame["gpu_count"].iloc[1] == 8
-    assert frame["monthly_cost_usd"].iloc[1] == pytest.approx(8 * RUNPOD_H100_USD_H * 29 * 24)
+    # 2e9 tokens/day steady needs GPUS_2B GPUs (plan); February 2028: GPUS_2B × 2.69 × 29 × 24
+    assert frame["gpu_count"].iloc[1] == GPUS_2B
+    assert frame["monthly_cost_usd"].iloc[1] == pytest.approx(GPUS_2B * RUNPOD_H100_USD_H * 29 * 24)
     # month 1 equals plan() with January's hours
     january = atlas_xl.plan(2e9, *WORKLOAD, assumptions=Assumptions(hours_per_month=744, days_per_month=31))
     assert frame["monthly_cost_usd"].iloc[0] == pytest.approx(january.monthly_cost_usd)
@@ -77,7 +83,7 @@ def test_price_change_per_year_compounds_monthly():
     # month 13 is 12 months later: 2.69 × 0.8 = 2.152 per GPU-hour
     assert frame["hourly_usd"].iloc[12] == pytest.approx(RUNPOD_H100_USD_H * 0.8)
     assert frame["hourly_usd"].iloc[6] == pytest.approx(RUNPOD_H100_USD_H * 0.8 ** 0.5)
-    assert frame["monthly_cost_usd"].iloc[12] == pytest.approx(8 * RUNPOD_H100_USD_H * 0.8 * 720)
+    assert frame["monthly_cost_usd"].iloc[12] == pytest.approx(GPUS_2B * RUNPOD_H100_USD_H * 0.8 * 720)
 
 
 def test_price_change_applies_to_per_token_price():
@@ -130,22 +136,22 @@ def test_growing_volume_never_lowers_cost(tokens, growth, months):
 # -- commitments ------------------------------------------------------------------------------------
 def test_three_year_commitment_hand_computed():
     frame = finance.forecast(2e9, *WORKLOAD, months=12, commitment="3y")
-    # month 1: 8 GPUs committed at 2.00 × 720 h = 11,520.00; on demand 8 × 2.69 × 720 = 15,494.40
-    assert frame["commitment_cost_usd"].iloc[0] == pytest.approx(8 * H100_3Y_USD_H * 720)
-    assert frame["on_demand_cost_usd"].iloc[0] == pytest.approx(8 * RUNPOD_H100_USD_H * 720)
-    assert frame["savings_usd"].iloc[0] == pytest.approx(8 * (RUNPOD_H100_USD_H - H100_3Y_USD_H) * 720)
+    # month 1: GPUS_2B GPUs committed at 2.00 × 720 h; on demand GPUS_2B × 2.69 × 720
+    assert frame["commitment_cost_usd"].iloc[0] == pytest.approx(GPUS_2B * H100_3Y_USD_H * 720)
+    assert frame["on_demand_cost_usd"].iloc[0] == pytest.approx(GPUS_2B * RUNPOD_H100_USD_H * 720)
+    assert frame["savings_usd"].iloc[0] == pytest.approx(GPUS_2B * (RUNPOD_H100_USD_H - H100_3Y_USD_H) * 720)
     assert frame.attrs["commitment_payoff_month"] == 1
-    # months 13–36 are still owed: 24 × 11,520.00
-    assert frame.attrs["commitment_owed_after_forecast_usd"] == pytest.approx(24 * 8 * H100_3Y_USD_H * 720)
+    # months 13–36 are still owed: 24 × GPUS_2B × 2.00 × 720
+    assert frame.attrs["commitment_owed_after_forecast_usd"] == pytest.approx(24 * GPUS_2B * H100_3Y_USD_H * 720)
     assert "market reference" in frame.attrs["commitment_basis"]
     assert "InferenceX" in frame.attrs["commitment_source"]
 
 
 def test_gpus_beyond_the_commitment_pay_on_demand():
     frame = finance.forecast(2e9, *WORKLOAD, months=6, monthly_growth=0.1, commitment="3y")
-    month = frame[frame["gpu_count"] > 8].iloc[0]
-    extra = month["gpu_count"] - 8
-    assert month["monthly_cost_usd"] == pytest.approx(8 * H100_3Y_USD_H * 720 + extra * RUNPOD_H100_USD_H * 720)
+    month = frame[frame["gpu_count"] > GPUS_2B].iloc[0]
+    extra = month["gpu_count"] - GPUS_2B
+    assert month["monthly_cost_usd"] == pytest.approx(GPUS_2B * H100_3Y_USD_H * 720 + extra * RUNPOD_H100_USD_H * 720)
 
 
 def test_oversized_commitment_never_pays_off():
@@ -181,7 +187,7 @@ def test_platform_commitment_row_wins_over_market_reference():
                            "min_term_months": 12, "source": "test contract", "as_of": "2027-01-01", "notes": ""}])
     catalog = atlas_xl.load_catalog({"commitments": pd.concat([tables["commitments"], extra])})
     frame = finance.forecast(2e9, *WORKLOAD, months=3, commitment="1y", catalog=catalog)
-    assert frame["commitment_cost_usd"].iloc[0] == pytest.approx(8 * 2.0 * 720)
+    assert frame["commitment_cost_usd"].iloc[0] == pytest.approx(GPUS_2B * 2.0 * 720)
     assert frame.attrs["commitment_basis"] == "runpod price"
 
 
@@ -367,7 +373,7 @@ def test_cost_range_is_seeded():
 
 def test_cost_range_without_spread_is_the_point_estimate():
     result = finance.cost_range(2e9, *WORKLOAD, throughput_error=0.0, draws=100)
-    assert result.p10 == result.p50 == result.p90 == pytest.approx(15_494.4)  # 8 × 2.69 × 720
+    assert result.p10 == result.p50 == result.p90 == pytest.approx(GPUS_2B * RUNPOD_H100_USD_H * 720)
 
 
 def test_cost_range_per_token_price_spread_matches_lognormal_quantiles():
@@ -446,7 +452,7 @@ def test_sensitivity_per_token_hand_computed():
 def test_sensitivity_gpu_offering_and_explicit_ranges():
     frame = finance.sensitivity(2e9, *WORKLOAD, ranges={"hourly_usd": (2.0, 4.0), "active_ratio": 0.5})
     rows = frame.set_index("input")
-    assert rows.loc["hourly_usd", "cost_at_high_usd"] == pytest.approx(8 * 4.0 * 720)
+    assert rows.loc["hourly_usd", "cost_at_high_usd"] == pytest.approx(GPUS_2B * 4.0 * 720)
     assert rows.loc["active_ratio", "high"] == 1.0  # capped: steady is already 100 % active
     assert {"gpu_tokens_per_s", "efficiency", "batch_multiplier", "target_utilization"} <= set(frame["input"])
 
@@ -555,9 +561,9 @@ def test_period_totals_add_up_and_bracket_the_forecast():
 
 def test_commit_advice_without_uncertainty_hand_computed():
     advice = finance.commit_advice(2e9, *WORKLOAD, months=36, throughput_error=0, draws=50)
-    # 8 GPUs every month: 3 years at 2.00 instead of 2.69 USD/h saves 36 × 8 × 0.69 × 720 = 143,078.40
-    assert (advice.term, advice.committed_gpus, advice.start_month) == ("3y", 8, 1)
-    assert advice.expected_savings_usd == pytest.approx(36 * 8 * (2.69 - 2.00) * 720)
+    # GPUS_2B GPUs every month: 3 years at 2.00 instead of 2.69 USD/h saves 36 × GPUS_2B × 0.69 × 720
+    assert (advice.term, advice.committed_gpus, advice.start_month) == ("3y", GPUS_2B, 1)
+    assert advice.expected_savings_usd == pytest.approx(36 * GPUS_2B * (2.69 - 2.00) * 720)
     assert advice.p10_overcommitment_usd == 0 and advice.owed_after_usd == 0
 
 
@@ -584,4 +590,4 @@ def test_docs_examples_are_current():
     error = atlas_xl.plan(2e9, *WORKLOAD).throughput_expected_error
     assert f"({atlas_xl.plan(2e9, *WORKLOAD).throughput_basis} basis, {error:.4f}) that is " \
            f"{finance.default_throughput_error('llama_70b', 'h100_sxm', None, error):.3f}" in text
-    assert f"= {36 * 8 * (2.69 - 2.00) * 720:,.0f} USD" in text
+    assert f"36 × {GPUS_2B} × 0.69 × 720\n= {36 * GPUS_2B * (2.69 - 2.00) * 720:,.0f} USD" in text

@@ -93,7 +93,8 @@ def test_json_price_list_and_import(tmp_path):
     target, count, replaced = prices.import_price_list(path, tmp_path / "cat")
     assert count == 1 and replaced == 0
     result = atlas_xl.plan(2e9, "steady", "llama_70b", "acme", catalog=tmp_path / "cat")
-    assert result.monthly_cost_usd == pytest.approx(8 * 1.9 * 720)  # 8 GPUs (as runpod/h100_sxm) × 1.90 × 720 h
+    gpus = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").gpu_count  # as runpod/h100_sxm
+    assert result.monthly_cost_usd == pytest.approx(gpus * 1.9 * 720)  # × 1.90 USD/GPU-h × 720 h
     with pytest.raises(InputError, match="--force"):
         prices.import_price_list(path, tmp_path / "cat")
     _, _, replaced = prices.import_price_list(path, tmp_path / "cat", overwrite=True)

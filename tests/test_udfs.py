@@ -99,7 +99,7 @@ def test_blank_cells_in_optional_ranges_mean_default():
 
 
 def test_one_row_or_column_arrives_1d():
-    assert f.ATLAS_COST([1e9, 2e9], *PLAN[1:]) == [[7747.2, 15494.4]]
+    assert f.ATLAS_COST([1e9, 2e9], *PLAN[1:]) == [[atlas_xl.plan(v, *PLAN[1:]).monthly_cost_usd for v in (1e9, 2e9)]]
 
 
 def test_simulator_broadcasts_targets():
@@ -403,9 +403,10 @@ def test_commit_advice_spills_and_matches_library():
     rows = dict(table[1:])
     expected = atlas_xl.finance.commit_advice(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=36,
                                               terms=["3y"], throughput_error=0)
-    assert table[0] == ["field", "value"] and rows["committed_gpus"] == expected.committed_gpus == 8
-    # no uncertainty: 8 GPUs every month, committed at 2.00 instead of 2.69 USD/h → 36 × 8 × 0.69 × 720 saved
-    assert rows["expected_savings_usd"] == pytest.approx(36 * 8 * (2.69 - 2.00) * 720)
+    gpus = atlas_xl.plan(*PLAN).gpu_count
+    assert table[0] == ["field", "value"] and rows["committed_gpus"] == expected.committed_gpus == gpus
+    # no uncertainty: the same GPUs every month, committed at 2.00 instead of 2.69 USD/h for 36 months
+    assert rows["expected_savings_usd"] == pytest.approx(36 * gpus * (2.69 - 2.00) * 720)
     assert rows["as_of"] == "2026-09-08" and "InferenceX" in rows["source"]
     assert "bills per token" in f.ATLAS_COMMIT(1e9, "steady", "llama_70b", "together")
     assert "no 1y commitment" in f.ATLAS_COMMIT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, None, None,
