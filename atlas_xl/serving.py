@@ -765,8 +765,9 @@ def speculation(model_key, speculative, acceptance_length, calibration):
     return draft, length
 
 
-def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency,
-              speculative=None, acceptance_length=None):
+def _setup(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length):
+    """What `estimate` and `replica_phases` both resolve first: the GPU and model rows, the precisions, the
+    request shape, the vendor's peak and fitted parameters with the speculation method's."""
     gpu_key = cat.check_gpu(gpu)
     if isinstance(model, dict):
         model_key, m = str(model.get("model", "custom")), architecture(model)
@@ -782,6 +783,18 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         raise InputError("kv_precision cannot be 'best' — use bf16, fp16, fp8 or fp4")
     shape = (_positive("input_tokens", input_tokens, DEFAULT_INPUT_TOKENS),
              _positive("output_tokens", output_tokens, DEFAULT_OUTPUT_TOKENS))
+    vendor = cat.gpu_vendors[gpu_key]
+    peak = peak_tflops(g, precision, gpu_key)
+    p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
+    draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
+    p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
+    return gpu_key, model_key, m, g, precision, kv_precision, shape, vendor, peak, p, draft, acceptance
+
+
+def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency,
+              speculative=None, acceptance_length=None):
+    gpu_key, model_key, m, g, precision, kv_precision, shape, vendor, peak, p, draft, acceptance = _setup(
+        cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length)
     limits = (_positive("ttft_ms", ttft_ms, DEFAULT_TTFT_MS), _positive("tpot_ms", tpot_ms, DEFAULT_TPOT_MS))
     if tp is not None:
         tp = _positive("tp", tp, None)
@@ -792,11 +805,6 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         raise InputError(f"tp {tp:g} does not divide {model_key}'s {m['attention_heads']:g} attention heads — "
                          f"use one of {divisors}")
     fixed = math.nan if concurrency is None else _positive("concurrency", concurrency, None)
-    vendor = cat.gpu_vendors[gpu_key]
-    peak = peak_tflops(g, precision, gpu_key)
-    p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
-    draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
-    p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
     q = _solve(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, tp_choices(m["attention_heads"]) if tp is None else (tp,),
                float(shape[0]), float(shape[1]), limits[0], limits[1], fixed, p)
     out_rate = q["output_tokens_per_s_per_gpu"]
@@ -939,26 +947,8 @@ def replica_phases(model, gpu, tps, *, precision=None, kv_precision=None, input_
         ``tps``) giving one decode step's time, communication and overhead included [s].
     """
     cat = load_catalog(catalog)
-    gpu_key = cat.check_gpu(gpu)
-    if isinstance(model, dict):
-        model_key, m = str(model.get("model", "custom")), architecture(model)
-    else:
-        model_key = cat.check_model(model)
-        m = cat.model_specs[model_key]
-    g = cat.gpu_specs[gpu_key]
-    precision = normalize_precision(precision) or DEFAULT_PRECISION
-    if precision == "best":
-        precision = best_precision(g)
-    kv_precision = normalize_precision(kv_precision, "kv_precision") or ("fp8" if precision in ("fp8", "fp4") else precision)
-    if kv_precision == "best":
-        raise InputError("kv_precision cannot be 'best' — use bf16, fp16, fp8 or fp4")
-    shape = (_positive("input_tokens", input_tokens, DEFAULT_INPUT_TOKENS),
-             _positive("output_tokens", output_tokens, DEFAULT_OUTPUT_TOKENS))
-    vendor = cat.gpu_vendors[gpu_key]
-    peak = peak_tflops(g, precision, gpu_key)
-    p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
-    draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
-    p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
+    gpu_key, model_key, m, g, precision, kv_precision, shape, vendor, peak, p, draft, acceptance = _setup(
+        cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length)
     tp = np.asarray(tps, dtype=float)
     r = _replica(m, g, PRECISIONS[precision], PRECISIONS[kv_precision], peak, tp, shape[0], shape[1], p)
 
