@@ -71,6 +71,9 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, terminate)  # `finally` blocks (temp-file cleanup) run on kill
     try:
         status = args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT, never a traceback
+        print("atlas-xl: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `atlas-xl rank ... | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

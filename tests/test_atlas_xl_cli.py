@@ -295,3 +295,14 @@ def test_tp_option_reaches_plan_rank_and_forecast(capsys):
     assert code == 0 and all(m["replica_gpus"] == 4 for m in json.loads(out)["months"])
     code, _, err = run(capsys, "plan", "3B", "steady", "gpt_oss_120b", "runpod", "--gpu", "h100_sxm", "--tp", "1")
     assert code != 0 and "give tp ≥ 2" in err and err.count("\n") == 1
+
+
+def test_ctrl_c_in_any_command_is_one_line_not_a_traceback(capsys, monkeypatch):
+    # issue 22: Ctrl-C printed a Python traceback; every command now ends with one line and status 130
+    from atlas_xl_cli import planning
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(planning, "rank", interrupted)
+    assert cli.main(["rank", "2B", "steady", "llama_70b"]) == 130
+    assert capsys.readouterr().err == "atlas-xl: interrupted\n"
