@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 
-from . import serving
+from .arith import is_array
 from .catalog import load_catalog
 from .errors import InputError
+from .planner import DEFAULT_ASSUMPTIONS, serving_estimate
 from .record import Record
 from .values import check_arguments
 
@@ -32,7 +33,7 @@ LOAD_GB_S = 16.06 / 18.0
 see the module)."""
 ENGINE_START_S = 10.0 + 13.0 + 7.0 + 34.0
 """Engine start besides the weights [s]: compile, graph capture, init (Tensorfuse, warm caches)."""
-HOURS_PER_MONTH = 720.0
+HOURS_PER_MONTH = DEFAULT_ASSUMPTIONS.hours_per_month
 WEEKS_PER_MONTH = HOURS_PER_MONTH / 168.0
 
 
@@ -95,14 +96,14 @@ def scaling(plan_result, *, min_replicas=0, ramps_per_week=None, load_gb_s=None,
     cat = load_catalog(catalog)
     if p.billing == "per_token" or not p.gpu:
         raise InputError(f"{p.platform} bills per token: there are no replicas of yours to start — pick a GPU offering")
-    if hasattr(p.gpu_count, "shape"):
+    if is_array(p.gpu_count):
         raise InputError("scaling takes one plan — call plan with one tokens_per_day")
     replicas = p.gpu_count / p.replica_gpus
     warm = float(min_replicas)
     if warm > replicas:
         raise InputError(f"min_replicas {warm:g} is more than the plan's {replicas:g} replicas — give at most "
                          f"{replicas:g}")
-    est = serving.estimate(p.model, p.gpu, precision=p.precision or None, tp=int(p.replica_gpus), catalog=cat)
+    est = serving_estimate(p, cat)
     start = cold_start_s(est.weights_gb, LOAD_GB_S if load_gb_s is None else float(load_gb_s),
                          ENGINE_START_S if engine_start_s is None else float(engine_start_s))
     if p.billing == "dedicated":

@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 
 from . import serving
+from .arith import is_array
 from .catalog import load_catalog, normalize_key
 from .errors import InputError, unknown_name
+from .planner import DEFAULT_ASSUMPTIONS, serving_estimate
 from .record import Record
 from .values import check_arguments
 
@@ -33,7 +35,6 @@ DEFAULT_PUE = 1.58
 (shared/data/electricity_datacenter.csv; new large facilities report 1.3 or better — give yours)."""
 
 DEFAULT_REGION = "world"
-HOURS_PER_MONTH = 720.0
 
 
 def average_gpu_power_w(idle_w, full_load_w, mean_utilization):
@@ -146,15 +147,15 @@ def footprint(plan_result, *, region=None, g_co2e_per_kwh=None, pue=None, power_
     if p.billing == "per_token" or not p.gpu:
         out["reason"] = f"{p.platform} bills per token: the provider's GPUs and grid are not known"
         return out
-    if isinstance(p.gpu_count, (list, tuple)) or hasattr(p.gpu_count, "shape"):
+    if is_array(p.gpu_count):
         raise InputError("footprint takes one plan — call plan with one tokens_per_day")
     spec = cat.gpu_specs[p.gpu]
     tdp = spec["tdp_w"]
     if not tdp == tdp:
         raise InputError(f"{p.gpu} has no tdp_w in gpus.csv — add it to compute its power")
-    full = tdp if p.model not in cat.model_specs else _full_load_w(p, cat)
+    full = tdp if p.model not in cat.model_specs else serving_estimate(p, cat).power_w_per_gpu
     gpu_w = average_gpu_power_w(serving.POWER_IDLE_FRACTION * tdp, full, p.mean_utilization)
-    paid_hours = p.active_hours_per_month if p.billing == "autoscaling" else HOURS_PER_MONTH
+    paid_hours = p.active_hours_per_month if p.billing == "autoscaling" else DEFAULT_ASSUMPTIONS.hours_per_month
     average_kw = facility_power_kw(gpu_w, p.gpu_count, pue)
     energy = average_kw * paid_hours
     out.update(gpu_power_w=gpu_w, facility_power_kw=average_kw, peak_power_kw=facility_power_kw(full, p.gpu_count, pue),
@@ -171,15 +172,3 @@ def footprint(plan_result, *, region=None, g_co2e_per_kwh=None, pue=None, power_
                    max_tokens_per_day=max_tokens_per_day(p.tokens_per_day, p.utilization_ratio, most,
                                                          target_utilization))
     return out
-
-
-def _full_load_w(p, cat):
-    """The serving model's board power per GPU at the plan's operating point. [W]"""
-    est = serving.estimate(p.model, p.gpu, precision=p.precision or None, input_tokens=_given(p.input_tokens),
-                           output_tokens=_given(p.output_tokens), ttft_ms=_given(p.ttft_ms),
-                           tpot_ms=_given(p.tpot_ms), tp=int(p.replica_gpus), catalog=cat)
-    return est.power_w_per_gpu
-
-
-def _given(value):
-    return None if value != value else value

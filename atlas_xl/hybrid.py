@@ -24,10 +24,6 @@ from .finance import hourly_usage
 from .planner import DEFAULT_ASSUMPTIONS, SECONDS_PER_DAY, plan, rank
 from .record import Record
 
-HOURS_PER_MONTH = 720.0
-DAYS_PER_MONTH = 30.0
-
-
 def served_share(levels, shares, capacity):
     """Share of the tokens a capacity serves under a load-duration curve. [unitless]
 
@@ -108,8 +104,8 @@ def hybrid(tokens_per_day, pattern, model, platform, gpu=None, burst_platform=No
     full = math.ceil(levels.max() / per_gpu / replica) * replica  # own GPUs for the whole peak
     counts = np.arange(0.0, full + replica / 2, replica)
     share = served_share(levels, shares, counts * per_gpu)
-    monthly_tokens = tokens_per_day * DAYS_PER_MONTH
-    own_usd = counts * own.hourly_usd * HOURS_PER_MONTH
+    monthly_tokens = tokens_per_day * a.days_per_month
+    own_usd = counts * own.hourly_usd * a.hours_per_month
     api_usd = (1.0 - share) * monthly_tokens / 1e6 * api.price_per_m_tokens
     total = own_usd + api_usd
     best = int(np.argmin(total))

@@ -704,6 +704,19 @@ class ReplicaSizes:
         return f"{what} of {self.notes}"
 
 
+def serving_estimate(plan_result, catalog=None):
+    """The serving model's record (`atlas_xl.serving.estimate`) at a plan's operating point: its model, GPU,
+    precision, request shape, latency limits and replica size. For the functions that work on a plan
+    (`atlas_xl.footprint`, `atlas_xl.scaling`)."""
+    p = plan_result
+
+    def given(value):
+        return None if value != value else value  # NaN: the plan took the serving model's default
+    return serving.estimate(p.model, p.gpu, precision=p.precision or None, input_tokens=given(p.input_tokens),
+                            output_tokens=given(p.output_tokens), ttft_ms=given(p.ttft_ms), tpot_ms=given(p.tpot_ms),
+                            tp=int(p.replica_gpus), catalog=catalog)
+
+
 def replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms):
     """`ReplicaSizes` of ``model`` on ``gpu``: every tp that divides its attention heads (`atlas_xl.serving.tp_choices`; or the given ``tp``)
     and, for ``precision="best"``, every precision the GPU's tensor cores run natively. Refused with one line

@@ -61,3 +61,13 @@ def test_cheapest_api_by_default_and_one_line_refusals():
         atlas_xl.hybrid(None, "steady", *OWN)
     with pytest.raises(InputError, match="usage log covers 3 hour"):
         atlas_xl.hybrid(None, "steady", *OWN, usage=sine_log().head(3))
+
+
+def test_a_month_of_the_assumptions_prices_both_sides():
+    # a 31-day month: the own GPUs' hours and the API's tokens follow the planner's assumptions, as plan() does
+    a = atlas_xl.Assumptions(hours_per_month=744, days_per_month=31)
+    r = atlas_xl.hybrid(2e9, "steady", *OWN, burst_platform="together", assumptions=a)
+    own = atlas_xl.plan(2e9, "steady", *OWN, billing="dedicated", assumptions=a)
+    api = atlas_xl.plan(2e9, "steady", "llama_70b", "together", billing="per_token", assumptions=a)
+    assert r.own_only_usd == pytest.approx(own.monthly_cost_usd)
+    assert r.api_only_usd == pytest.approx(api.monthly_cost_usd)
