@@ -490,7 +490,8 @@ HYBRID_UNITS = {
 @command("hybrid", "Own GPUs for the base load and a per-token API for the rest: the cheapest split (docs/finance.md).",
          "examples:\n  atlas-xl hybrid 2B steady llama_70b runpod --gpu h100_sxm --burst-platform together\n"
          "  atlas-xl hybrid - steady llama_70b runpod --gpu h100_sxm --usage usage.csv")
-@arg("tokens_per_day", help="daily token volume (2e9, 2B, 500M), or - for the usage log's")
+@arg("tokens_per_day", type=lambda text: None if text == "-" else parse_volume(text),
+     help="daily token volume (2e9, 2B, 500M), or - for the usage log's")
 @pattern_arg
 @model_arg
 @platform_arg
@@ -500,8 +501,7 @@ HYBRID_UNITS = {
 @tp_option
 @serving_options
 def cmd_hybrid(args):
-    volume = None if args.tokens_per_day == "-" else parse_volume(args.tokens_per_day)
-    record = hybrid(volume, args.pattern, args.model, args.platform, args.gpu, args.burst_platform,
+    record = hybrid(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, args.burst_platform,
                     usage=args.usage, tp=args.tp, catalog=args.catalog, **serving_args(args))
     if record.note:
         print(f"atlas-xl: note: {record.note}", file=sys.stderr)

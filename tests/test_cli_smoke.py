@@ -59,6 +59,7 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("footprint 2B steady llama_70b runpod --gpu h100_sxm --region germany", 0,
      r"^\s*co2e_kg_per_month\s+[\d,]+ kgCO2e/month"),
     ("footprint 2B steady llama_70b runpod --gpu h100_sxm --region mars", 1, r"^atlas-xl: error: unknown region 'mars'"),
+    ("hybrid x steady llama_70b runpod", 2, r"^atlas-xl hybrid: error: argument tokens_per_day: 'x' is not a token volume — write e.g. 2e9"),
     ("scaling 2B business_hours llama_70b runpod --gpu h100_sxm --billing autoscaling", 0,
      r"^\s*late_minutes_per_month\s+[\d.,]+\s+min/month"),
     ("scaling 2B steady llama_70b together", 1, r"^atlas-xl: error: together bills per token"),
