@@ -226,3 +226,16 @@ def test_prices_import_and_currency(capsys, tmp_path):
     month = json.loads(out)["months"][0]
     assert code == 0 and month["monthly_cost_eur"] == pytest.approx(month["monthly_cost_usd"] / 1.1429)
     assert "FX rate EUR is from 2025-06-10" in err
+
+
+def test_plan_states_its_price_date_and_warns_when_stale(capsys):
+    # the runpod/h100_sxm offerings row is dated 2026-09-25 (catalogs/offerings.csv)
+    code, out, err = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--json",
+                         "--max-price-age-days", "36500")
+    assert code == 0 and err == "" and json.loads(out)["price_as_of"] == "2026-09-25"
+    code, out, err = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--max-price-age-days", "0")
+    assert code == 0 and "warning: the price of runpod/h100_sxm is from 2026-09-25" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--hourly-usd", "2", "--max-price-age-days", "0", "--json")
+    assert code == 0 and err == "" and json.loads(out)["price_as_of"] == "given"  # the user's price has no age
