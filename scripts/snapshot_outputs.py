@@ -31,7 +31,7 @@ VOLUMES = (1e6, 2e9, 5e10)
 def plain(value):
     """``value`` as JSON-ready text and lists: floats by repr (bit for bit, NaN-aware)."""
     if isinstance(value, pd.DataFrame):
-        return {"columns": [str(c) for c in value.columns], "rows": plain(value.to_dict("records")),
+        return {"columns": [str(c) for c in value.columns], "dtypes": [str(d) for d in value.dtypes], "rows": plain(value.to_dict("records")),
                 "attrs": plain(dict(value.attrs))}
     if isinstance(value, np.ndarray):
         return {"dtype": str(value.dtype), "values": plain(value.tolist())}
