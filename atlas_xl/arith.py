@@ -41,3 +41,19 @@ def minimum(a, b):
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.minimum(a, b)
     return a if a <= b or a != a else b
+
+
+def ceil_rounded(x, digits=9):
+    """ceil(round(x, digits)) of a Python float: the least whole number ≥ x once x is rounded to ``digits``
+    decimals (so 2.25 / 0.75 gives 3, not 4, despite binary floating point); an int.
+
+    ``round(x, 9)`` rounds correctly in decimal, which costs ~270 ns; an x that is whole already, or more than
+    ``10**-digits`` above the whole number below it, has the same ceiling with or without the rounding (rounding
+    moves x by at most half of that and never past a whole number), so only the rest is rounded.
+    """
+    whole = math.floor(x)  # ValueError for NaN, OverflowError for ±inf: as math.ceil(round(x, digits))
+    if x == whole:
+        return whole
+    if x - whole > 10.0 ** -digits:
+        return whole + 1
+    return math.ceil(round(x, digits))

@@ -418,9 +418,21 @@ PLAUSIBLE = {
 
 def normalize_key(value):
     """The canonical spelling of a name: trimmed, lower case, spaces and hyphens as '_'."""
+    if type(value) is str:  # the common case, looked up: a plan() normalises its names ~9 times
+        key = _KEYS.get(value)
+        if key is None:
+            key = "_".join(value.strip().lower().replace("-", " ").split())
+            if len(_KEYS) > 4096:
+                _KEYS.clear()
+            _KEYS[value] = key
+        return key
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return "_".join(str(value).strip().lower().replace("-", " ").split())
+
+
+_KEYS = {}
+"""normalize_key's text → key, by content (text is immutable)."""
 
 
 def parse_bool(value, at="value", error=CatalogError):

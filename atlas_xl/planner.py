@@ -7,13 +7,13 @@ scalar when every input was a scalar.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from . import serving
-from .arith import ceil, floor, is_array, maximum, minimum, where
+from .arith import ceil_rounded, floor, is_array, maximum, minimum, where
 from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError, unknown_name
 from .values import check_arguments
@@ -139,8 +139,8 @@ def gpu_count(utilization_ratio, target_utilization=0.75, replica_gpus=1):
         return np.ceil(np.round(needed / replica_gpus, 9)) * replica_gpus
     if utilization_ratio != utilization_ratio:
         return math.nan
-    needed = max(ceil(round(utilization_ratio / target_utilization, 9)), 1)
-    return int(math.ceil(round(needed / replica_gpus, 9)) * replica_gpus)
+    needed = max(ceil_rounded(utilization_ratio / target_utilization), 1)
+    return int(ceil_rounded(needed / replica_gpus) * replica_gpus)
 
 
 def utilization_after(utilization_ratio, gpu_count):
@@ -397,6 +397,19 @@ class PlanResult:
 
 
 FIELDS = tuple(f.name for f in fields(PlanResult))
+_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.default is not MISSING}
+
+
+def _plan_result(values):
+    """The PlanResult of ``values`` (every field without a default, any with one): what ``PlanResult(**values)``
+    builds, in one step. A frozen dataclass's ``__init__`` sets each of the 36 fields through
+    ``object.__setattr__``, about 4 µs of a scalar `plan` (issue 21)."""
+    result = object.__new__(PlanResult)
+    result.__dict__.update(_DEFAULTS)
+    result.__dict__.update(values)
+    if len(result.__dict__) != len(FIELDS):  # a missing or unknown name: the dataclass's own TypeError
+        return PlanResult(**values)
+    return result
 
 _NUMERIC_ARGS = ("tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
 
@@ -594,12 +607,14 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
     values = plan_equations(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
     nan = math.nan
-    return PlanResult(
+    values.update(
         platform=platform_key, gpu=gpu_key if billing != "per_token" else "", model=model_key,
         pattern=normalize_key(pattern), billing=billing, tokens_per_day=tokens_per_day,
         hourly_usd=hourly if hourly is not None and billing != "per_token" else nan,
         price_per_m_tokens=price if billing == "per_token" else nan,
-        gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan, **values, **serving_fields)
+        gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan)
+    values.update(serving_fields)
+    return _plan_result(values)
 
 
 def _tp(tp):
@@ -652,8 +667,8 @@ class ReplicaSizes:
         for i, (tp, rate, beyond) in enumerate(self._sizes):
             ratio = peak / (rate * scale)
             if fixed is None:  # gpu_count() inlined: this loop is most of a scalar plan()'s time
-                needed = max(math.ceil(round(ratio / target_utilization, 9)), 1)
-                key = (math.ceil(round(needed / tp, 9)) * tp, beyond, ratio)
+                needed = max(ceil_rounded(ratio / target_utilization), 1)
+                key = (ceil_rounded(needed / tp) * tp, beyond, ratio)
             elif tp <= fixed:
                 key = (0, beyond, ratio / (math.floor(fixed / tp + 1e-9) * tp))
             else:
@@ -863,7 +878,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
         except InputError as error:
             excluded[gpu] = str(error)
-    columns = {f: [] for f in FIELDS}
+    parts = {f: [] for f in RANK_COLUMNS[1:]}  # per column, one array per billing type
     for billing in ("autoscaling", "dedicated", "per_token"):  # one vectorised pass per billing type
         per_token = billing == "per_token"
         group = [o for o in offerings if o.billing == billing and (per_token or o.gpu in chosen)]
@@ -885,14 +900,23 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
                       hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps, scale_up_gpus=domain)
         for field, default in _PER_TOKEN_DEFAULTS.items():
             values[field] = [default if r is None else r[field] for r in rows]
-        for f in FIELDS:
-            columns[f].extend(np.broadcast_to(values[f], (n,)).tolist())
-    order = np.lexsort((columns["gpu"], columns["platform"], columns["monthly_cost_usd"], columns["penalty_usd"]))
-    frame = pd.DataFrame({f: [columns[f][i] for i in order] for f in FIELDS}, columns=FIELDS)
-    frame.insert(0, "rank", range(1, len(frame) + 1))
-    frame = frame[list(RANK_COLUMNS)].reset_index(drop=True)
+        for f, column in parts.items():
+            part = np.asarray(values[f])
+            column.append(part if part.shape == (n,) else np.broadcast_to(part, (n,)))
+    keys = [np.concatenate(parts[f]) if parts[f] else [] for f in ("gpu", "platform", "monthly_cost_usd", "penalty_usd")]
+    order = np.lexsort(keys)
+    frame = pd.DataFrame({"rank": range(1, len(order) + 1)} | {f: _rank_column(parts[f], order) for f in parts})
     frame.attrs["excluded"] = {f"{o.platform}/{o.gpu}": excluded[o.gpu] for o in offerings if o.gpu in excluded}
     return frame
+
+
+def _rank_column(parts, order):
+    """One column of `rank`'s frame from its arrays per billing type, in ``order``: a float64 array when they are
+    all floats, else a list of the Python values (for pandas to type, as it types text)."""
+    if parts and all(part.dtype == np.float64 for part in parts):
+        return np.concatenate(parts)[order]
+    values = [value for part in parts for value in part.tolist()]
+    return [values[i] for i in order]
 
 
 _PER_TOKEN_DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.name in SERVING_FIELDS + ("replica_choice",)}

@@ -225,7 +225,7 @@ def check_arguments(**arguments):
     """`check_limits` for every ``name=value`` given that LIMITS knows (the arguments of one API
     call; the others, such as ``billing``, are the callee's to check)."""
     for name, value in arguments.items():
-        if name in LIMITS:
+        if value is not None and name in LIMITS:  # None passes: most of a call's arguments are not given
             check_limits(name, value)
 
 
