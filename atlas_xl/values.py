@@ -240,10 +240,16 @@ def limit_problems(name, value, *, first=False, blank_nan=False):
         return {}  # not numbers: the caller's type check says what is wrong
     flat = array.ravel()
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(flat) if not blank_nan else np.isinf(flat)
-        bad |= (flat != 0) & (np.abs(flat) < TINY)
-        if bounds.get("positive"):
-            bad |= flat <= 0
+        if bounds.get("positive") and not blank_nan:
+            # x ≥ TINY is False for NaN, for x ≤ 0 and for 0 < x < TINY: the checks below in one pass (issue 21)
+            bad = ~(flat >= TINY)
+            if not bounds.get("maximum", math.inf) < math.inf:
+                bad |= np.isinf(flat)
+        else:
+            bad = ~np.isfinite(flat) if not blank_nan else np.isinf(flat)
+            bad |= (flat != 0) & (flat < TINY) & (flat > -TINY)  # |x| < TINY without an array of |x|
+            if bounds.get("positive"):
+                bad |= flat <= 0
         if bounds.get("minimum") is not None:
             bad |= flat < bounds["minimum"]
         if bounds.get("maximum") is not None:
