@@ -755,6 +755,7 @@ class Catalog:
         self.models = set(self.tables["models"].model)
         self.gpus = set(self.tables["gpus"].gpu)
         self.platforms = sorted({k[0] for k in self.offerings})
+        self._platform_set = frozenset(self.platforms)
         self.hardware_models = _records(self.tables["hardware_models"], "hardware_model")
         self.targets = _records(self.tables["targets"], "target")
         self.workloads = _records(self.tables["workloads"], "workload")
@@ -799,7 +800,7 @@ class Catalog:
     def offering(self, platform, model, gpu=None):
         """The offering of ``platform`` that serves ``model`` (on ``gpu`` when given)."""
         platform, model, gpu = normalize_key(platform), normalize_key(model), normalize_key(gpu)
-        if platform not in self.platforms:
+        if platform not in self._platform_set:
             raise unknown_name("platform", platform, self.platforms)
         if gpu:
             found = self.offerings.get((platform, gpu, ""))

@@ -444,6 +444,10 @@ _NUMERIC_ARGS = ("tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s"
 
 def _number(name, value, *, positive=False, allow_none=True):
     """Validate a numeric argument: a float, or a float array when given a list or array."""
+    if type(value) is float or type(value) is int:  # the common case, at once
+        number = float(value)
+        if 0.0 < number < math.inf or (number == 0.0 and not positive):
+            return number
     if value is None:
         if allow_none:
             return None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import sys
 import unicodedata
 
 import numpy as np
@@ -207,6 +208,14 @@ def check_limits(name, value):
     The one check the Python API applies at its entry (plan, rank, estimate, forecast, ...), so the
     worksheet functions, which call it, share it too.
     """
+    if type(value) is float:  # the common cases: a plain number inside the bounds passes at once
+        low, high, whole = _WITHIN[name]
+        if low <= value <= high and (value == 0.0 or abs(value) >= TINY) and (not whole or value.is_integer()):
+            return value
+    elif type(value) is int:
+        low, high, _ = _WITHIN[name]
+        if low <= value <= high:  # whole, and 0 or at least 1: never too close to zero
+            return value
     if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
         return value
     if isinstance(value, (int, float)):
@@ -219,6 +228,18 @@ def check_limits(name, value):
     if problems:
         raise InputError(next(iter(problems.values())))
     return value
+
+
+def _within(bounds):
+    """(low, high, whole) such that low ≤ x ≤ high (finite), and x whole when ``whole``, is inside ``bounds``:
+    `check_limits`' quick acceptance; what it does not accept gets the full checks and their message."""
+    largest = sys.float_info.max
+    minimum, maximum = bounds.get("minimum"), bounds.get("maximum")
+    low = max(-largest if minimum is None else minimum, TINY if bounds.get("positive") else -largest)
+    return low, largest if maximum is None else min(maximum, largest), bool(bounds.get("whole"))
+
+
+_WITHIN = {name: _within(bounds) for name, (bounds, _) in LIMITS.items()}
 
 
 def check_arguments(**arguments):
