@@ -14,7 +14,11 @@ def is_array(*values):
 
 
 def where(condition, a, b):
-    if isinstance(condition, (bool, np.bool_)):
+    if condition is True:  # a Python bool, by identity: the serving model asks ~100 times per estimate
+        return a
+    if condition is False:
+        return b
+    if isinstance(condition, np.bool_):
         return a if condition else b
     return np.where(condition, a, b)
 
@@ -32,12 +36,16 @@ def floor(x):
 
 
 def maximum(a, b):
+    if type(a) is float and type(b) is float:  # the scalar case first
+        return a if a >= b or a != a else b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.maximum(a, b)
     return a if a >= b or a != a else b
 
 
 def minimum(a, b):
+    if type(a) is float and type(b) is float:  # the scalar case first
+        return a if a <= b or a != a else b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.minimum(a, b)
     return a if a <= b or a != a else b
