@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import math
+import pickle
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -934,6 +935,47 @@ def load_catalog(path_or_tables=None):
         return builtin_catalog()
     if isinstance(path_or_tables, Catalog):
         return path_or_tables
+    key = _content_key(path_or_tables)
+    loaded = _LOADED.get(key) if key is not None else None
+    if loaded is None:
+        loaded = _load_catalog(path_or_tables)
+        if key is not None:
+            if len(_LOADED) >= 8:
+                _LOADED.pop(next(iter(_LOADED)))  # the oldest
+            _LOADED[key] = loaded
+    return loaded
+
+
+_LOADED = {}
+"""Catalogs loaded from a folder or a dict, by `_content_key`: the same tables are validated once (issue 21)."""
+
+
+def _content_key(path_or_tables):
+    """A digest of everything `load_catalog` reads from a folder or a dict of tables: the files' bytes, and the
+    tables given as objects pickled (same bytes, same content), in the order given; None when it cannot be
+    had (the loader then says what is wrong). Never an object's identity, which a user's edit leaves as it was."""
+    digest = hashlib.sha256()
+    try:
+        if isinstance(path_or_tables, (str, Path)):
+            directory = Path(path_or_tables)
+            for name, file in FILES.items():
+                if (directory / file).is_file():
+                    digest.update(b"%s\0%s\0" % (name.encode(), hashlib.sha256((directory / file).read_bytes()).digest()))
+        elif isinstance(path_or_tables, dict):
+            for name, table in path_or_tables.items():
+                digest.update(pickle.dumps(name))
+                if isinstance(table, (str, Path)):
+                    digest.update(b"file\0" + hashlib.sha256(Path(table).read_bytes()).digest())
+                else:
+                    digest.update(b"table\0" + hashlib.sha256(pickle.dumps(table, protocol=5)).digest())
+        else:
+            return None
+    except Exception:  # unreadable, unpicklable: load it uncached, and let the loader name the problem
+        return None
+    return digest.digest()
+
+
+def _load_catalog(path_or_tables):
     base = builtin_catalog()
     tables = dict(base.tables)
     if isinstance(path_or_tables, (str, Path)):

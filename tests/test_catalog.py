@@ -81,6 +81,24 @@ def test_partial_catalog_fills_from_builtin_and_changes_results():
     assert edited.monthly_cost_usd == pytest.approx(2 * base.monthly_cost_usd)
 
 
+def test_a_user_catalog_is_validated_once_and_an_edit_is_never_stale(tmp_path):
+    # issue 21: load_catalog caches a folder or a dict by content (file bytes, pickled tables), never by identity
+    frame = load_catalog().to_frames()["offerings"]
+    first = load_catalog({"offerings": frame})
+    assert load_catalog({"offerings": frame.copy()}) is first  # the same content: validated once
+    hourly = frame.loc[(frame.platform == "runpod") & (frame.gpu == "h100_sxm"), "hourly_usd"].iloc[0]
+    frame.loc[(frame.platform == "runpod") & (frame.gpu == "h100_sxm"), "hourly_usd"] = 2 * hourly  # edited in place
+    edited = load_catalog({"offerings": frame})
+    assert edited is not first and edited.fingerprint != first.fingerprint
+    base = atlas_xl.plan(1e9, "steady", "llama_70b", "runpod", "h100_sxm", catalog={"offerings": frame})
+    assert base.hourly_usd == 2 * hourly  # the edit, not the cached first catalog
+    folder = load_catalog().to_csv(tmp_path / "cat")
+    from_folder = load_catalog(folder)
+    assert load_catalog(folder) is from_folder
+    (folder / "patterns.csv").write_text((folder / "patterns.csv").read_text().replace("\nsteady,1.0,", "\nsteady,0.5,", 1))
+    assert load_catalog(folder).pattern("steady").active_ratio == 0.5  # the file's new bytes, not the cache
+
+
 def test_excel_style_range_with_blank_tail_and_messy_header():
     table = [["Pattern ", "active_ratio", "efficiency", "burst_factor", "batch_multiplier", "description", "source", "as_of", "notes"],
              ["Night Batch", 0.3, 0.9, 1.0, 1.3, None, "our logs", "2026-11-01", None],
