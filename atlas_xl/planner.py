@@ -171,9 +171,9 @@ def latency_risk(utilization_after, low_max=0.50, medium_max=0.75):
     """
     if isinstance(utilization_after, np.ndarray) and utilization_after.ndim > 0:
         # the band's index in _RISK_BANDS, the text written once (np.select writes it four times: 4× slower)
-        band = (utilization_after > low_max).astype(np.int8) * (1 + (utilization_after > medium_max).astype(np.int8))
+        band = (utilization_after > low_max).view(np.int8) * (1 + (utilization_after > medium_max).view(np.int8))
         band[utilization_after != utilization_after] = 3  # NaN
-        return _RISK_BANDS[band]
+        return _RISK_BANDS.take(band)
     if isinstance(utilization_after, np.ndarray):
         return np.select([utilization_after <= low_max, utilization_after <= medium_max,
                           utilization_after > medium_max], ["low", "medium", "high"], "n/a")
