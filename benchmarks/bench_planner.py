@@ -27,6 +27,15 @@ def median_seconds(fn, repeat, number):
     return statistics.median(times)
 
 
+def beside(fn, reference, repeat, number):
+    """Median seconds of ``fn`` and of ``reference`` timed alternately (so that both see the same load)."""
+    mine, theirs = [], []
+    for _ in range(repeat):
+        mine.append(median_seconds(fn, 1, number))
+        theirs.append(median_seconds(reference, 1, number))
+    return statistics.median(mine), statistics.median(theirs)
+
+
 def bare_numpy(tpd, tps, hourly):
     """The same equations as plan() for a dedicated offering with a given throughput per GPU (replicas of
     one GPU), written as one numpy expression."""
@@ -64,38 +73,34 @@ def row(name, seconds, target, unit="s", scale=1.0, reference=None):
 
 def main():
     atlas_xl.load_catalog()  # load once, as any long-running process would
-    reference = median_seconds(lambda: bare_python(2e9, 3818.8, 2.69), repeat=7, number=20000)
-    print(f"{'reference: bare_python, one workload':<52} {reference * 1e6:>9.3f} µs")
     plan_target = 10e-6
-    steady = median_seconds(lambda: atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm"),
-                            repeat=7, number=2000)
-    row("plan() one scalar workload (steady, least-cost tp)", steady, plan_target, "µs", 1e6, reference)
-    scalar = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm",
-                                                  latency_ms=250), repeat=7, number=2000)
-    row("plan() bursty, latency_ms=250", scalar, plan_target, "µs", 1e6, reference)
-    given = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm",
-                                                 latency_ms=250, tp=4), repeat=7, number=2000)
-    row("plan() one scalar workload, tp given", given, plan_target, "µs", 1e6, reference)
-    best = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "b200", latency_ms=250,
-                                                precision="best"), repeat=7, number=2000)
-    row("plan() precision='best' (tp x precision)", best, plan_target, "µs", 1e6, reference)
-    fixed = median_seconds(lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm",
-                                                 latency_ms=250, gpu_count=6), repeat=7, number=2000)
-    row("plan() with a fixed gpu_count", fixed, plan_target, "µs", 1e6, reference)
+    one = lambda: bare_python(2e9, 3818.8, 2.69)  # noqa: E731
+    scalars = (
+        ("plan() one scalar workload (steady, least-cost tp)",
+         lambda: atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")),
+        ("plan() bursty, latency_ms=250",
+         lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250)),
+        ("plan() one scalar workload, tp given",
+         lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250, tp=4)),
+        ("plan() precision='best' (tp x precision)",
+         lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "b200", latency_ms=250, precision="best")),
+        ("plan() with a fixed gpu_count",
+         lambda: atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250, gpu_count=6)))
+    for name, fn in scalars:
+        seconds, reference = beside(fn, one, repeat=7, number=2000)
+        row(name, seconds, plan_target, "µs", 1e6, reference)
+    print(f"{'':<52} (reference: bare_python, one workload, timed alternately: {reference * 1e6:.2f} µs)")
     rows = len(atlas_xl.rank(2e9, "steady", "llama_70b"))
-    ranking = median_seconds(lambda: atlas_xl.rank(2e9, "steady", "llama_70b"), repeat=7, number=50)
-    row(f"rank() over the whole catalog ({rows} offerings)", ranking, 1e-3, "ms", 1e3, reference * rows)
+    ranking, reference = beside(lambda: atlas_xl.rank(2e9, "steady", "llama_70b"),
+                                lambda: [bare_python(2e9, 3818.8, 2.69) for _ in range(rows)], repeat=7, number=50)
+    row(f"rank() over the whole catalog ({rows} offerings)", ranking, 1e-3, "ms", 1e3, reference)
     print(f"{'':<52} (reference: bare_python once per offering)")
 
     rng = np.random.default_rng(0)
     tpd = rng.uniform(1e6, 1e11, 1_000_000)
     tps = np.full_like(tpd, 3818.8)
-    vector, bare = [], []
-    for _ in range(5):  # interleaved, so that both see the same load
-        vector.append(median_seconds(lambda: atlas_xl.plan(tpd, "bursty", "llama_70b", "runpod", "h100_sxm",
-                                                           latency_ms=250, gpu_tokens_per_s=3818.8), 1, 1))
-        bare.append(median_seconds(lambda: bare_numpy(tpd, tps, 2.69), 1, 1))
-    vector, bare = statistics.median(vector), statistics.median(bare)
+    vector, bare = beside(lambda: atlas_xl.plan(tpd, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250,
+                                                 gpu_tokens_per_s=3818.8), lambda: bare_numpy(tpd, tps, 2.69), 7, 1)
     print(f"{'reference: bare_numpy, 1,000,000 workloads':<52} {bare:>9.3f} s")
     row("plan() over 1,000,000 workloads (arrays)", vector, 2 * bare, "s", 1.0, bare)
     sized = median_seconds(lambda: atlas_xl.plan(tpd, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250),
@@ -106,8 +111,8 @@ def main():
     cost, penalty, _, _ = bare_numpy(tpd[:1000], tps[:1000], 2.69)
     np.testing.assert_allclose(check.monthly_cost_usd, cost)
     np.testing.assert_allclose(check.penalty_usd, penalty)
-    one = atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250, gpu_tokens_per_s=3818.8)
-    np.testing.assert_allclose([one.monthly_cost_usd, one.penalty_usd], bare_python(2e9, 3818.8, 2.69)[:2])
+    single = atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", latency_ms=250, gpu_tokens_per_s=3818.8)
+    np.testing.assert_allclose([single.monthly_cost_usd, single.penalty_usd], bare_python(2e9, 3818.8, 2.69)[:2])
 
 
 if __name__ == "__main__":
