@@ -20,7 +20,8 @@ from atlas_xl_cli.options import (arg, argument, catalog_option, command, force_
                                   max_price_age_option, model_arg, parse_rate, parse_volume, parse_volumes,
                                   pattern_arg, plan_options, plan_overrides, platform_arg, registered, serving_args,
                                   serving_options, text_argument, tp_option)
-from atlas_xl_cli.output import dump, emit_frame, jsonable, price_warnings, print_fields, show
+from atlas_xl_cli.output import (dump, emit_frame, jsonable, plan_price_age, price_age_line, price_warnings,
+                                 print_fields, show)
 
 growth_options = group(
     registered("months"),
@@ -102,8 +103,8 @@ def cmd_forecast(args):
     a = frame.attrs
     rate, fx_line = _fx(args)
     where = f"{frame['platform'].iloc[0]}{'/' + frame['gpu'].iloc[0] if frame['gpu'].iloc[0] else ''}"
-    price_warnings([_price_age_line(frame["price_as_of"].iloc[0], where, args),
-                    _price_age_line(a["commitment_as_of"], f"the {a['commitment']} commitment", args,
+    price_warnings([price_age_line(frame["price_as_of"].iloc[0], where, args),
+                    price_age_line(a["commitment_as_of"], f"the {a['commitment']} commitment", args,
                                     a["commitment_source"]) if a else "", fx_line])
     if rate:
         for column in [c for c in frame.columns if c.endswith("_usd")]:
@@ -172,8 +173,8 @@ def cmd_breakeven(args):
         month = breakeven_month(args.tokens_per_day, args.pattern, args.model, args.option_a, args.option_b,
                                 months=args.months, monthly_growth=args.growth, start=args.start,
                                 catalog=args.catalog, **sides, **kwargs)
-    price_warnings([_price_age_line(result.price_as_of_a, result.label_a, args),
-                    _price_age_line(result.price_as_of_b, result.label_b, args)])
+    price_warnings([price_age_line(result.price_as_of_a, result.label_a, args),
+                    price_age_line(result.price_as_of_b, result.label_b, args)])
     if args.json or args.csv:
         record = {k: jsonable(v) for k, v in result.as_dict().items()}
         if args.tokens_per_day is not None:
@@ -200,13 +201,6 @@ def cmd_breakeven(args):
                   f" — {month['cheaper_after']} becomes cheaper than {month['cheaper_before']}")
         else:
             print("in the forecast: the cheaper option does not change")
-
-
-def _price_age_line(as_of, what, args, source=""):
-
-    if as_of in ("", "given"):
-        return ""
-    return prices.price_age(as_of, max_age_days=args.max_price_age_days, source=source).line(what)
 
 
 def _fx(args):
@@ -250,7 +244,7 @@ def cmd_cost_range(args):
     if rate:
         for column in money:
             frame[column.replace("_usd", f"_{rate.currency.lower()}")] = frame[column] * rate.units_per_usd
-    price_warnings([_price_age_line(a["price_as_of"], f"{args.platform}{'/' + args.gpu if args.gpu else ''}", args),
+    price_warnings([price_age_line(a["price_as_of"], f"{args.platform}{'/' + args.gpu if args.gpu else ''}", args),
                     fx_line])
     if args.json:
         dump({"periods": [{k: jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")],
@@ -296,9 +290,8 @@ def cmd_sensitivity(args):
                         output=args.output, catalog=args.catalog, **plan_overrides(args))
     base = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, catalog=args.catalog,
                 **plan_overrides(args))
-    age = prices.plan_price_age(base, args.catalog, max_age_days=args.max_price_age_days,
-                                price_given=args.hourly_usd is not None or args.price_per_m_tokens is not None)
-    price_warnings([age.line(f"{base.platform}{'/' + base.gpu if base.gpu else ''}")])
+    age, line = plan_price_age(base, args)
+    price_warnings([line])
     if args.json or args.csv:
         emit_frame(frame, args)
         return
@@ -336,10 +329,9 @@ def cmd_commit(args):
     rate, fx_line = _fx(args)
     base = plan(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, catalog=args.catalog,
                 **plan_overrides(args))
-    age = prices.plan_price_age(base, args.catalog, max_age_days=args.max_price_age_days,
-                                price_given=args.hourly_usd is not None)
-    price_warnings([age.line(f"{base.platform}/{base.gpu}"),
-                    _price_age_line(advice.as_of, f"the {advice.term} commitment", args, advice.source), fx_line])
+    age, line = plan_price_age(base, args)
+    price_warnings([line,
+                    price_age_line(advice.as_of, f"the {advice.term} commitment", args, advice.source), fx_line])
     record = advice.as_dict()
     if rate:
         for key in [k for k in record if k.endswith("_usd")]:

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from atlas_xl import values
+from atlas_xl import prices, values
 
 
 def jsonable(value):
@@ -124,3 +124,19 @@ def price_warnings(lines):
     """Stale-price warnings: one line each on stderr (the result itself stays on stdout)."""
     for line in dict.fromkeys(l for l in lines if l):
         print(f"atlas-xl: warning: {line}", file=sys.stderr)
+
+
+def price_age_line(as_of, what, args, source=""):
+    """The warning line for a price dated ``as_of`` ('' when it is current at --max-price-age-days, or given by the
+    user); ``what`` names the price in the line."""
+    if as_of in ("", "given"):
+        return ""
+    return prices.price_age(as_of, max_age_days=args.max_price_age_days, source=source).line(what)
+
+
+def plan_price_age(result, args):
+    """(PriceAge, warning line) of the price a plan used: the offering row's as_of, 'given' when the user set
+    --hourly-usd or --price-per-m-tokens."""
+    given = any(getattr(args, name, None) is not None for name in ("hourly_usd", "price_per_m_tokens"))
+    age = prices.plan_price_age(result, args.catalog, max_age_days=args.max_price_age_days, price_given=given)
+    return age, age.line(f"{result.platform}{'/' + result.gpu if result.gpu else ''}")

@@ -9,7 +9,7 @@ from atlas_xl.energy import DEFAULT_PUE, footprint
 from atlas_xl.planner import plan, rank
 from atlas_xl_cli.options import (arg, command, gpu_option, max_price_age_option, model_arg, offering_overrides,
                                   platform_arg, registered, serving_args, serving_options, workload_options)
-from atlas_xl_cli.output import emit_frame, price_warnings, print_fields, warn_implausible
+from atlas_xl_cli.output import emit_frame, plan_price_age, price_warnings, print_fields, warn_implausible
 
 PLAN_UNITS = {
     "tokens_per_day": "tokens/day", "hourly_usd": "USD/GPU-h", "price_per_m_tokens": "USD/Mtok",
@@ -66,9 +66,8 @@ def plan_of(args):
 @max_price_age_option
 def cmd_plan(args):
     result = plan_of(args)
-    age = prices.plan_price_age(result, args.catalog, max_age_days=args.max_price_age_days,
-                                price_given=args.hourly_usd is not None or args.price_per_m_tokens is not None)
-    price_warnings([age.line(f"{result.platform}{'/' + result.gpu if result.gpu else ''}")])
+    age, line = plan_price_age(result, args)
+    price_warnings([line])
     print_fields({**result.as_dict(), "price_as_of": age.as_of}, PLAN_UNITS, args)
 
 
