@@ -252,28 +252,74 @@ def _office_environment(python="/usr/bin/python3"):
 
 def _owned_processes(owner=None):
     """{pid: owner 'PID:TOKEN'} of the processes that carry OWNER_VARIABLE (Linux /proc);
-    ``owner``: only those of that owner."""
+    ``owner``: only those of that owner.
+
+    A process that has just been started may not show its environment yet: between execve's point of no return
+    (where the parent's ``Popen`` returns) and the new program's stack, /proc/PID/environ reads empty (measured:
+    244 of 300 ``sleep`` processes read immediately after ``Popen`` returned). Such processes are read again
+    for up to `ENVIRON_WAIT_S`; kernel threads and zombies, which never have one, are not waited for."""
     found = {}
     key = f"{OWNER_VARIABLE}=".encode()
     try:
         entries = os.listdir("/proc")
     except OSError:
         return found
+    starting = []
     for entry in entries:
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue
-        start = environ.find(key)
-        if start < 0 or (start and environ[start - 1] != 0):
-            continue
-        value = environ[start + len(key):].split(b"\0", 1)[0].decode(errors="replace")
-        if owner is None or value == owner:
-            found[int(entry)] = value
+        environ = _environ(entry)
+        if environ == b"":
+            if _may_get_environment(entry):
+                starting.append(entry)
+        elif environ:
+            _match_owner(found, entry, environ, key, owner)
+    end = time.monotonic() + ENVIRON_WAIT_S
+    while starting and time.monotonic() < end:
+        time.sleep(0.002)
+        waiting = []
+        for entry in starting:
+            environ = _environ(entry)
+            if environ:
+                _match_owner(found, entry, environ, key, owner)
+            elif environ == b"":
+                waiting.append(entry)
+        starting = waiting
     return found
+
+
+ENVIRON_WAIT_S = 0.1
+"""How long a process whose environment is not readable yet is waited for [s]; an exec completes in well under a
+millisecond."""
+
+
+def _environ(entry):
+    """The raw environment of /proc/ENTRY (b'' while a program is being loaded), None when unreadable or gone."""
+    try:
+        with open(f"/proc/{entry}/environ", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _may_get_environment(entry):
+    """Whether /proc/ENTRY is a process that can still show an environment: not a kernel thread (PF_KTHREAD in
+    /proc/PID/stat's flags), not a zombie."""
+    try:
+        with open(f"/proc/{entry}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] not in (b"Z", b"X") and not int(fields[6]) & 0x00200000
+
+
+def _match_owner(found, entry, environ, key, owner):
+    value = next((v[len(key):] for v in environ.split(b"\0") if v.startswith(key)), None)
+    if value is None:
+        return
+    value = value.decode(errors="replace")
+    if owner is None or value == owner:
+        found[int(entry)] = value
 
 
 def _kill_owned(owner):
