@@ -761,6 +761,8 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
     """
     check_arguments(input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
                     tp=tp, concurrency=concurrency, prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
+    if prefix_hit_rate is not None:  # one float (a list or text is refused here, before the cache's key)
+        prefix_hit_rate = prefix_hit_share(prefix_hit_rate)
     cat = load_catalog(catalog)
     model_id = tuple(sorted(model.items())) if isinstance(model, dict) else normalize_key(model)
     key = (cat.fingerprint, model_id, normalize_key(gpu), precision, kv_precision, input_tokens,
