@@ -592,9 +592,11 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, gpu_count=gpu_count,
                     gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
                     price_per_m_tokens=price_per_m_tokens, input_tokens=input_tokens,
-                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp,
-                    prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
-    hit = 0.0 if prefix_hit_rate is None else serving.prefix_hit_share(prefix_hit_rate)
+                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp)  # docs/limits.md
+    hit = 0.0
+    if prefix_hit_rate is not None:  # not given: no work (a scalar plan() is ~8 µs)
+        check_arguments(prefix_hit_rate=prefix_hit_rate)
+        hit = serving.prefix_hit_share(prefix_hit_rate)
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
