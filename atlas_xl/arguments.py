@@ -193,6 +193,10 @@ _ARGUMENTS = (
              "Tokens accepted per verification step with speculative decoding [tokens]", "tokens",
              blank="the method's", minimum=1, maximum=64,
              reason="at least the verified token; above 64 exceeds any draft length published"),
+    Argument("prefix_hit_rate", "serving", "Prefix-cache hit rate",
+             "Share of input tokens served from the prefix cache (vLLM automatic prefix caching, SGLang "
+             "RadixAttention), e.g. 0.8 [0-1]", "share", default=0.0, minimum=0, maximum=1,
+             reason="a share of the input tokens: 0 (no cache hits) to 1 (every input token cached)"),
     # -- finance: forecast, uncertainty, commitments, break-even ---------------------------------------------
     Argument("months", "finance", "Months", "Months to forecast", "months",
              blank="12 (or the number of volumes given) [months]", minimum=1, maximum=1200, whole=True,
@@ -356,9 +360,9 @@ def key_names():
 # -- which arguments each entrance takes (names in order) -------------------------------------------------
 PLAN = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
         "hourly_usd", "price_per_m_tokens", "billing", "precision", "input_tokens", "output_tokens", "ttft_ms",
-        "tpot_ms", "tp")
+        "tpot_ms", "tp", "prefix_hit_rate")
 """`atlas_xl.plan`'s arguments (besides catalog and assumptions)."""
-SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "prefix_hit_rate")
 """The serving settings every planner and finance function forwards to `plan`."""
 FORECAST = ("months", "monthly_growth", "price_change_per_year")
 """The forecast arguments a sweep scenario takes besides plan's."""

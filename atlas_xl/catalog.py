@@ -731,6 +731,7 @@ class Offering:
     price_per_m_tokens: float
     price_in_per_m_tokens: float = math.nan
     price_out_per_m_tokens: float = math.nan
+    price_cached_in_per_m_tokens: float = math.nan  # blank: cached input billed as fresh input
 
 
 class Catalog:
@@ -745,7 +746,7 @@ class Catalog:
         o = self.tables["offerings"]
         self.offerings = {(r.platform, r.gpu, r.model): Offering(
             r.platform, r.gpu, r.model, r.billing, r.hourly_usd, r.price_per_m_tokens, r.price_in_per_m_tokens,
-            r.price_out_per_m_tokens)
+            r.price_out_per_m_tokens, r.price_cached_in_per_m_tokens)
             for r in o.itertuples(index=False)}
         self.anchors = {(r["gpu"], r["model"], r["precision"]): r for r in _records(self.tables["throughput"], None)}
         self.model_specs = {r["model"]: _spec(r, MODEL_SPEC) for r in self.tables["models"].to_dict("records")}

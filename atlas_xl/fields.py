@@ -117,6 +117,8 @@ FIELDS = _rows(
     ("scale_up_gpus", "Scale-up domain", "GPUs", "GPUs of one NVLink domain (gpus.csv); a wider replica is penalised"),
     ("input_tokens", "Input tokens per request", "tokens", "mean prompt length of the request shape"),
     ("output_tokens", "Output tokens per request", "tokens", "mean generated length of the request shape"),
+    ("prefix_hit_rate", "Prefix-cache hit rate", "share",
+     "share of input tokens served from the prefix cache: skipped in prefill, billed at the cached-input price"),
     ("tpot_ms", "P99 time per output token", "ms", "estimated at the planned operating point, within the limit"),
     # -- traffic patterns (Patterns sheet), the inputs of a sensitivity -------------------------------------
     ("active_ratio", "Active share of the week", "share", "share of the week with traffic (Patterns sheet)"),

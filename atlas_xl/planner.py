@@ -419,6 +419,7 @@ class PlanResult:
     ttft_ms: float = math.nan
     tpot_ms: float = math.nan
     throughput_expected_error: float = math.nan
+    prefix_hit_rate: float = 0.0
 
     def as_dict(self):
         return asdict(self)
@@ -535,7 +536,7 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
 def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
          gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None, precision=None,
          input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, catalog=None,
-         assumptions=None):
+         assumptions=None, prefix_hit_rate=None):
     """Plan one workload on one offering.
 
     Parameters
@@ -577,6 +578,11 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         Defaults to the built-in catalog.
     assumptions : Assumptions, optional
         Month length, 75 % target, penalty amounts.
+    prefix_hit_rate : numeric, optional
+        Share of the input tokens served from the prefix cache, 0 to 1 (default 0): GPU offerings get the
+        serving model's throughput with the cached prefill skipped (`atlas_xl.serving.estimate`), per-token
+        offerings bill cached input at their cached-input price (`per_token_price`). One value per call (a
+        sweep or a worksheet range takes several). docs/planner.md, "Prefix caching". [0-1]
 
     Returns
     -------
@@ -587,6 +593,10 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
                     gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
                     price_per_m_tokens=price_per_m_tokens, input_tokens=input_tokens,
                     output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp)  # docs/limits.md
+    hit = 0.0
+    if prefix_hit_rate is not None:  # not given: no work (a scalar plan() is ~8 µs)
+        check_arguments(prefix_hit_rate=prefix_hit_rate)
+        hit = serving.prefix_hit_share(prefix_hit_rate)
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
@@ -599,7 +609,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     price = _number("price_per_m_tokens", price_per_m_tokens)
     pat = cat.pattern(pattern)
     model_key, platform_key, gpu_key = normalize_key(model), normalize_key(platform), normalize_key(gpu)
-    shape_given = input_tokens is not None or output_tokens is not None
+    shape_given = input_tokens is not None or output_tokens is not None or hit > 0
 
     if billing is not None:
         billing = normalize_key(billing)
@@ -616,7 +626,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     serving_fields, domain, tp = {}, None, _tp(tp)
     if billing == "per_token":
         if price is None:
-            price = per_token_price(offering, input_tokens, output_tokens) if shape_given else offering.price_per_m_tokens
+            price = per_token_price(offering, input_tokens, output_tokens, hit) if shape_given else \
+                offering.price_per_m_tokens
         replica = 1
     else:
         if hourly is None:
@@ -624,7 +635,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if hourly is None:
                 raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
         if gpu_tps is None:
-            sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+            sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
+                                  hit)
             gpu_tps, serving_fields = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
             replica, domain = serving_fields["replica_gpus"], sizes.domain
         else:
@@ -646,6 +658,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         price_per_m_tokens=price if billing == "per_token" else nan,
         gpu_tokens_per_s=gpu_tps if billing != "per_token" else nan)
     values.update(serving_fields)
+    if hit:  # per-token and given-throughput plans carry the rate too (the serving model's rows have it)
+        values["prefix_hit_rate"] = hit
     return _plan_result(values)
 
 
@@ -663,7 +677,7 @@ def _tp(tp):
 
 # -- the replica size: least monthly cost ----------------------------------------------------------
 SERVING_FIELDS = ("precision", "throughput_basis", "replica_gpus", "input_tokens", "output_tokens", "ttft_ms",
-                  "tpot_ms", "throughput_expected_error")
+                  "tpot_ms", "throughput_expected_error", "prefix_hit_rate")
 _ESTIMATE_NAMES = {"throughput_basis": "basis", "replica_gpus": "tp", "throughput_expected_error": "expected_error"}
 
 
@@ -761,17 +775,18 @@ def serving_estimate(plan_result, catalog=None):
         return None if value != value else value  # NaN: the plan took the serving model's default
     return serving.estimate(p.model, p.gpu, precision=p.precision or None, input_tokens=given(p.input_tokens),
                             output_tokens=given(p.output_tokens), ttft_ms=given(p.ttft_ms), tpot_ms=given(p.tpot_ms),
-                            tp=int(p.replica_gpus), catalog=catalog)
+                            tp=int(p.replica_gpus), catalog=catalog, prefix_hit_rate=p.prefix_hit_rate or None)
 
 
-def replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms):
+def replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, prefix_hit_rate=0.0):
     """`ReplicaSizes` of ``model`` on ``gpu``: every tp that divides its attention heads (`atlas_xl.serving.tp_choices`; or the given ``tp``)
     and, for ``precision="best"``, every precision the GPU's tensor cores run natively. Refused with one line
     when none fits and meets the limits (naming the fix). Cached by content: plan() stays microseconds."""
-    key = (cat.fingerprint, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+    key = (cat.fingerprint, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, prefix_hit_rate)
     sizes = _SIZES.get(key)
     if sizes is None:
-        sizes = _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+        sizes = _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
+                               prefix_hit_rate)
         if len(_SIZES) > 4096:
             _SIZES.clear()
         _SIZES[key] = sizes
@@ -781,10 +796,11 @@ def replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, t
 _SIZES = {}
 
 
-def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms):
+def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, prefix_hit_rate=0.0):
     def estimate(p, size):
         return serving.estimate(model, gpu, precision=p, input_tokens=input_tokens, output_tokens=output_tokens,
-                                ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=size, catalog=cat)
+                                ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=size, catalog=cat,
+                                prefix_hit_rate=prefix_hit_rate or None)
 
     wanted = serving.normalize_precision(precision)
     gpu_key = cat.check_gpu(gpu)
@@ -837,19 +853,35 @@ def _names(estimates, with_precision):
     return [f"{p + ' ' if p else ''}tp {', '.join(str(t) for t in sorted(set(tps)))}" for p, tps in groups.items()]
 
 
-def per_token_price(offering, input_tokens, output_tokens):
-    """Price per million tokens of a request shape from separate input and output prices. [USD Mtok⁻¹]
+def per_token_price(offering, input_tokens, output_tokens, prefix_hit_rate=0.0):
+    """Price per million tokens of a request shape from separate input, cached-input and output prices.
+    [USD Mtok⁻¹]
+
+    Parameters
+    ----------
+    offering : Offering
+        A per-token offering (its ``price_in_per_m_tokens``, ``price_cached_in_per_m_tokens``,
+        ``price_out_per_m_tokens``). [USD Mtok⁻¹]
+    input_tokens, output_tokens : numeric or None
+        Request shape; None = the serving model's default. [tokens]
+    prefix_hit_rate : numeric or array
+        Share of the input tokens the provider serves from its prompt cache, h. [0-1]
 
     Notes
     -----
-    price = (input × price_in + output × price_out) / (input + output); the catalog's blended price
-    where the offering has no separate prices.
+    price = (input × ((1 − h) × price_in + h × price_cached_in) + output × price_out) / (input + output), with
+    price_cached_in = price_in where the offering lists no cached price (billed as fresh input); the catalog's
+    blended price where the offering has no separate input and output prices. Arrays of h broadcast.
     """
     p_in, p_out = offering.price_in_per_m_tokens, offering.price_out_per_m_tokens
     if p_in != p_in or p_out != p_out:
         return offering.price_per_m_tokens
     i = serving.DEFAULT_INPUT_TOKENS if input_tokens is None else float(input_tokens)
     o = serving.DEFAULT_OUTPUT_TOKENS if output_tokens is None else float(output_tokens)
+    if is_array(prefix_hit_rate) or prefix_hit_rate:
+        p_cached = offering.price_cached_in_per_m_tokens
+        p_cached = p_in if p_cached != p_cached else p_cached
+        return (i * ((1.0 - prefix_hit_rate) * p_in + prefix_hit_rate * p_cached) + o * p_out) / (i + o)
     return (i * p_in + o * p_out) / (i + o)
 
 
@@ -858,7 +890,8 @@ RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
 
 
 def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
-         platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None):
+         platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
+         prefix_hit_rate=None):
     """Rank every offering that can serve ``model``: penalty score first, then monthly cost, best first.
 
     Parameters
@@ -876,6 +909,8 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         least monthly cost.
     input_tokens, output_tokens, ttft_ms, tpot_ms, tp : numeric, optional
         Request shape, latency limits and replica size, as in `plan` (default: the least-cost size per GPU).
+    prefix_hit_rate : numeric, optional
+        Share of the input tokens served from the prefix cache, as in `plan` (default 0). [0-1]
 
     Returns
     -------
@@ -886,7 +921,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}).
     """
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, input_tokens=input_tokens,
-                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp)  # docs/limits.md
+                    output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp,
+                    prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
+    hit = 0.0 if prefix_hit_rate is None else serving.prefix_hit_share(prefix_hit_rate)
     cat = load_catalog(catalog)
     model_key = cat.check_model(model)
     if is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):
@@ -901,12 +938,13 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     tp = _tp(tp)
     pat = cat.pattern(pattern)
     a = assumptions or DEFAULT_ASSUMPTIONS
-    shape_given = input_tokens is not None or output_tokens is not None
+    shape_given = input_tokens is not None or output_tokens is not None or hit > 0
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
     chosen, excluded = {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
-            sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms)
+            sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
+                                  hit)
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
         except InputError as error:
             excluded[gpu] = str(error)
@@ -923,7 +961,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         replica = np.array([1.0 if r is None else r["replica_gpus"] for r in rows])
         domain = np.array([math.nan if r is None else r["scale_up_gpus"] for r in rows])
         hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
-        price = np.array([(per_token_price(o, input_tokens, output_tokens) if shape_given else o.price_per_m_tokens)
+        price = np.array([(per_token_price(o, input_tokens, output_tokens, hit) if shape_given else o.price_per_m_tokens)
                           if per_token else math.nan for o in group])
         values = plan_equations(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a,
                           domain)
@@ -932,6 +970,8 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
                       hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps, scale_up_gpus=domain)
         for field, default in _PER_TOKEN_DEFAULTS.items():
             values[field] = [default if r is None else r[field] for r in rows]
+        if hit:
+            values["prefix_hit_rate"] = [hit] * n
         for f, column in parts.items():
             part = np.asarray(values[f])
             column.append(part if part.shape == (n,) else np.broadcast_to(part, (n,)))

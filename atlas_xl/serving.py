@@ -136,6 +136,53 @@ def prefill_flops(active_params_b, layers, attention_heads, attn_dim, input_toke
     return 2e9 * active_params_b * input_tokens, 2.0 * layers * attention_heads * attn_dim * input_tokens * attended
 
 
+def uncached_input_tokens(input_tokens, prefix_hit_rate):
+    """Input tokens a prefill computes: those the prefix cache does not serve. [tokens]
+
+    Parameters
+    ----------
+    input_tokens : numeric
+        Input tokens per request, N. [tokens]
+    prefix_hit_rate : numeric
+        Share of them served from the prefix cache, h. [0-1]
+
+    Notes
+    -----
+    n_new = max(N − h × N, 1): at least the last prompt token is computed, for its logits (vLLM recomputes it on
+    a full hit). The engine finds the request's longest cached prefix (vLLM automatic prefix caching hashes
+    each KV block with its prefix; SGLang RadixAttention keeps a radix tree of cached prefixes) and runs the
+    forward pass on the remaining n_new tokens only: the weight GEMMs of `prefill_flops` scale with n_new.
+
+    References
+    ----------
+    vLLM, "Automatic Prefix Caching", https://docs.vllm.ai/en/latest/design/prefix_caching/ ;
+    Zheng et al., "SGLang: Efficient Execution of Structured Language Model Programs" (NeurIPS 2024), §3.
+    """
+    return maximum(input_tokens - input_tokens * prefix_hit_rate, 1.0)
+
+
+def prefix_attention_tokens(input_tokens, prefix_hit_rate):
+    """The ``attended`` of `prefill_flops` for a prompt whose first h × N tokens are cached. [tokens]
+
+    Parameters
+    ----------
+    input_tokens : numeric
+        Input tokens per request, N. [tokens]
+    prefix_hit_rate : numeric
+        Share of them served from the prefix cache, h. [0-1]
+
+    Notes
+    -----
+    A new token at position i attends the i tokens up to it, the cached prefix's KV included (the cache saves
+    computing the prefix's K and V, not reading them). Over the new positions n_c < i ≤ N, with n_c = h × N
+    and n_new = N − n_c: Σ i ≈ n_new × (n_c + N) / 2, so the causal QKᵀ and AV take
+    4 × layers × heads × attn_dim × n_new × (n_c + N) / 2 = 2 × layers × heads × attn_dim × n_new × (N + n_c) FLOP:
+    `prefill_flops` with input = n_new and attended = N + n_c = N + h × N. h = 0 gives attended = N (half the
+    square, as without a cache); h → 1 gives 2N, a full row of the context per new token.
+    """
+    return input_tokens + input_tokens * prefix_hit_rate
+
+
 def routed_active_params_b(params_b, active_params_b, experts, experts_per_token):
     """Parameters of the routed experts one token uses (mixture of experts; 0 for dense models). [B]
 
@@ -334,10 +381,15 @@ def _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, out
     compute_params = m["active_params_b"] + where(tp > 1, routed * (p.get("expert_imbalance", 1.0) - 1.0), 0.0)
     link = where(tp > g["scale_up_gpus"], SCALE_OUT_GB_S, g["interconnect_gb_s"])
     attention_peak = minimum(peak_tflops, attention_peak_tflops(g, kv_bytes))
+    # prefix caching: the prefill computes the uncached tokens only; the KV of the whole context stays resident
+    # (kv_seq above, unchanged), as the decode reads it (`context` below, unchanged)
+    hit = p.get("prefix_hit_rate", 0.0)
     return dict(tp=tp, weights_gb=weights, kv_token=kv_token, kv_gb_per_sequence=kv_seq, usable_gb=usable,
                 max_concurrency=max_concurrency(usable, weights, kv_seq), attn_dim=attn_dim,
                 prefill_s=prefill_time_s(prefill_flops(compute_params, m["layers"], m["attention_heads"], attn_dim,
-                                                       input_tokens, attended_tokens(input_tokens, *window)),
+                                                       uncached_input_tokens(input_tokens, hit),
+                                                       attended_tokens(prefix_attention_tokens(input_tokens, hit),
+                                                                       *window)),
                                          tp, peak_tflops, p["compute_efficiency"], attention_peak),
                 context=attended_tokens(input_tokens + output_tokens / 2.0, *window), compute_params=compute_params,
                 link=link, attention_peak=attention_peak, moe=moe, allreduces=where(moe, 1.0, 2.0), draft=draft,
@@ -381,7 +433,8 @@ def batch_ceiling(max_sequences, max_tokens_per_step, input_tokens, output_token
     -----
     min(max_sequences, max_tokens_per_step / (1 + input / output)): with chunked prefill every step carries
     the batch's decode tokens and, in steady state, input / output prefill tokens per sequence, within the
-    engine's token budget (TensorRT-LLM ``max_num_tokens``, vLLM ``max_num_batched_tokens``).
+    engine's token budget (TensorRT-LLM ``max_num_tokens``, vLLM ``max_num_batched_tokens``). With a prefix
+    cache ``input_tokens`` is the uncached part (`uncached_input_tokens`): cached tokens take no step budget.
     """
     return minimum(max_sequences, maximum(floor(max_tokens_per_step / (1.0 + input_tokens / output_tokens)), 1.0))
 
@@ -397,7 +450,9 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     """
     r = _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, output_tokens, p)
     cap = minimum(r["max_concurrency"], batch_ceiling(p["max_concurrency"], p.get("max_tokens_per_step", math.inf),
-                                                      input_tokens, output_tokens))
+                                                      uncached_input_tokens(input_tokens,
+                                                                            p.get("prefix_hit_rate", 0.0)),
+                                                      output_tokens))
     bandwidth = tp * g["memory_bandwidth_tb_s"] * 1e12 * p["memory_efficiency"]
     # TPOT(B) = max(a, g·B) + b·B + fixed + slope·B = max(a + b·B, (g + b)·B) + …: the coefficients of `_at`'s
     # equations (a: the weights read, g: the GEMMs' FLOPs, b: the attention, per sequence)
@@ -652,11 +707,13 @@ FIELDS = ("model", "gpu", "precision", "kv_precision", "input_tokens", "output_t
           "tpot_limit_ms", "output_tokens_per_s_per_gpu", "total_tokens_per_s_per_gpu", "concurrency", "tp",
           "ttft_ms", "tpot_ms", "fits", "meets_limits", "weights_gb", "kv_gb_per_sequence", "max_concurrency",
           "usable_memory_gb", "prefill_ms", "decode_step_ms", "allreduce_ms", "power_w_per_gpu", "basis",
-          "anchor_factor", "anchor_source", "expected_error", "speculative", "acceptance_length")
+          "anchor_factor", "anchor_source", "expected_error", "speculative", "acceptance_length",
+          "prefix_hit_rate")
 
 
 def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None, output_tokens=None, ttft_ms=None,
-             tpot_ms=None, tp=None, concurrency=None, speculative=None, acceptance_length=None, catalog=None):
+             tpot_ms=None, tp=None, concurrency=None, speculative=None, acceptance_length=None, catalog=None,
+             prefix_hit_rate=None):
     """The largest throughput one replica of ``model`` on ``gpu`` sustains within the latency limits.
 
     Parameters
@@ -686,6 +743,11 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
         Accepted tokens per sequence and step, the verified one included (≥ 1, at most 1 + draft tokens).
         Default for ``mtp`` on a model with MTP modules: the value fitted on SemiAnalysis InferenceX's MTP rows
         (``acceptance_length_mtp``, from the DeepSeek-V3 report's 1.85); otherwise it must be given. [tokens]
+    prefix_hit_rate : numeric, optional
+        Share of the input tokens served from the prefix cache (0 to 1, default 0): the prefill computes the
+        uncached ones only (`uncached_input_tokens`; attention over the whole context, `prefix_attention_tokens`),
+        so TTFT falls and the prefill share of the TPOT with it; the KV cache of the whole context is still held
+        (memory fit unchanged) and the decode unchanged. docs/serving.md, "Prefix caching". [0-1]
 
     Returns
     -------
@@ -698,15 +760,17 @@ def estimate(model, gpu, *, precision=None, kv_precision=None, input_tokens=None
         and dense/MoE, `expected_error`).
     """
     check_arguments(input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
-                    tp=tp, concurrency=concurrency)  # docs/limits.md
+                    tp=tp, concurrency=concurrency, prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
+    if prefix_hit_rate is not None:  # one float (a list or text is refused here, before the cache's key)
+        prefix_hit_rate = prefix_hit_share(prefix_hit_rate)
     cat = load_catalog(catalog)
     model_id = tuple(sorted(model.items())) if isinstance(model, dict) else normalize_key(model)
     key = (cat.fingerprint, model_id, normalize_key(gpu), precision, kv_precision, input_tokens,
-           output_tokens, ttft_ms, tpot_ms, tp, concurrency, speculative, acceptance_length)
+           output_tokens, ttft_ms, tpot_ms, tp, concurrency, speculative, acceptance_length, prefix_hit_rate)
     cached = _CACHE.get(key)
     if cached is None:
         cached = _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms,
-                           tp, concurrency, speculative, acceptance_length)
+                           tp, concurrency, speculative, acceptance_length, prefix_hit_rate)
         if len(_CACHE) > 4096:
             _CACHE.clear()
         _CACHE[key] = cached
@@ -733,6 +797,24 @@ def _positive(name, value, default):
         raise InputError(f"{name} must be a number, not {value!r}") from None
     if not math.isfinite(number) or number <= 0:
         raise InputError(f"{name} must be a finite number greater than 0 — got {value!r}")
+    return number
+
+
+def prefix_hit_share(value, name="prefix_hit_rate"):
+    """A prefix-cache hit rate as one float from 0 to 1 (None → 0); anything else (text, an array, a value
+    outside 0-1) is refused with one line that names the fix. `atlas_xl.planner` checks with it too."""
+    if value is None:
+        return 0.0
+    if isinstance(value, (bool, np.bool_, str, list, tuple)) or is_array(value):
+        raise InputError(f"{name} must be one number from 0 to 1, not {value!r} — give e.g. 0.8 for 80 % "
+                         f"(a sweep or a worksheet range takes several)")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number from 0 to 1, not {value!r} — give e.g. 0.8 for 80 %") from None
+    if not 0.0 <= number <= 1.0:
+        raise InputError(f"{name} {value!r} is outside 0 to 1 — give the share of input tokens served from the "
+                         f"prefix cache, e.g. 0.8 for 80 %")
     return number
 
 
@@ -765,9 +847,11 @@ def speculation(model_key, speculative, acceptance_length, calibration):
     return draft, length
 
 
-def _setup(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length):
+def _setup(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length,
+           prefix_hit_rate=0.0):
     """What `estimate` and `replica_phases` both resolve first: the GPU and model rows, the precisions, the
-    request shape, the vendor's peak and fitted parameters with the speculation method's."""
+    request shape, the vendor's peak and fitted parameters with the speculation method's (and the prefix-cache
+    hit rate, ``p["prefix_hit_rate"]``, where one is given)."""
     gpu_key = cat.check_gpu(gpu)
     if isinstance(model, dict):
         model_key, m = str(model.get("model", "custom")), architecture(model)
@@ -788,13 +872,16 @@ def _setup(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens
     p = scaled(cat.serving_calibration, efficiency_factor(cat.serving_calibration, vendor, precision))
     draft, acceptance = speculation(model_key, speculative, acceptance_length, cat.serving_calibration)
     p.update(spec_draft_tokens=draft, spec_acceptance=acceptance)
+    if prefix_hit_rate:  # 0: the parameters stay as they were (`_replica` reads a missing rate as 0)
+        p["prefix_hit_rate"] = prefix_hit_rate
     return gpu_key, model_key, m, g, precision, kv_precision, shape, vendor, peak, p, draft, acceptance
 
 
 def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, concurrency,
-              speculative=None, acceptance_length=None):
+              speculative=None, acceptance_length=None, prefix_hit_rate=None):
+    hit = prefix_hit_share(prefix_hit_rate)
     gpu_key, model_key, m, g, precision, kv_precision, shape, vendor, peak, p, draft, acceptance = _setup(
-        cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length)
+        cat, model, gpu, precision, kv_precision, input_tokens, output_tokens, speculative, acceptance_length, hit)
     limits = (_positive("ttft_ms", ttft_ms, DEFAULT_TTFT_MS), _positive("tpot_ms", tpot_ms, DEFAULT_TPOT_MS))
     if tp is not None:
         tp = _positive("tp", tp, None)
@@ -832,7 +919,8 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         power_w_per_gpu=float(power_w(g["tdp_w"], min(1.0, q["roofline_s"] / q["step_s"]))),
         basis=basis, anchor_factor=factor, anchor_source=anchor_source,
         expected_error=expected_error(errors, basis, vendor, m["experts"] > 0),
-        speculative=normalize_key(speculative) if draft else "none", acceptance_length=acceptance)
+        speculative=normalize_key(speculative) if draft else "none", acceptance_length=acceptance,
+        prefix_hit_rate=hit)
 
 
 def expected_error(calibration, basis, vendor, moe):

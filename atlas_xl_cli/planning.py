@@ -20,7 +20,7 @@ PLAN_UNITS = {
     "monthly_tokens": "tokens/month", "cost_per_m_tokens_usd": "USD/Mtok", "overload_penalty_usd": "score",
     "scaling_penalty_usd": "score", "latency_penalty_usd": "score", "penalty_usd": "score",
     "replica_gpus": "GPUs", "input_tokens": "tokens", "output_tokens": "tokens", "ttft_ms": "ms (p99)",
-    "tpot_ms": "ms (p99)", "throughput_expected_error": "relative",
+    "tpot_ms": "ms (p99)", "throughput_expected_error": "relative", "prefix_hit_rate": "share",
 }
 ESTIMATE_UNITS = {
     "input_tokens": "tokens", "output_tokens": "tokens", "ttft_limit_ms": "ms (p99)", "tpot_limit_ms": "ms (p99)",
@@ -28,7 +28,7 @@ ESTIMATE_UNITS = {
     "concurrency": "sequences/replica", "tp": "GPUs/replica", "ttft_ms": "ms (p99)", "tpot_ms": "ms (p99)",
     "weights_gb": "GB", "kv_gb_per_sequence": "GB", "max_concurrency": "sequences", "usable_memory_gb": "GB",
     "prefill_ms": "ms", "decode_step_ms": "ms", "allreduce_ms": "ms", "power_w_per_gpu": "W",
-    "anchor_factor": "measured/modelled", "expected_error": "relative",
+    "anchor_factor": "measured/modelled", "expected_error": "relative", "prefix_hit_rate": "share",
 }
 RANK_VIEW = {  # column → (heading, format)
     "rank": ("#", "{:.0f}"),
@@ -52,18 +52,27 @@ def plan_of(args):
                 latency_ms=args.latency_ms, gpu_count=args.gpu_count,
                 gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
                 price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
-                catalog=args.catalog, **serving_args(args))
+                catalog=args.catalog, **serving_args(args), **_prefix(args))
+
+
+def _prefix(args):
+    """``prefix_hit_rate`` where the command line gives it (plan, rank and estimate take --prefix-hit-rate)."""
+    rate = getattr(args, "prefix_hit_rate", None)
+    return {} if rate is None else {"prefix_hit_rate": rate}
 
 
 @command("plan", "Plan one workload on one platform.",
          "examples:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250\n"
          "  atlas-xl plan 2B steady llama_70b runpod --gpu h200 --input-tokens 8000 --output-tokens 1000 --tpot-ms 40\n"
-         "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated")
+         "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated\n"
+         "  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --input-tokens 8000 --output-tokens 300 "
+         "--prefix-hit-rate 0.8")
 @workload_options
 @platform_arg
 @gpu_option
 @offering_overrides
 @max_price_age_option
+@registered("prefix_hit_rate")
 def cmd_plan(args):
     result = plan_of(args)
     age, line = plan_price_age(result, args)
@@ -81,9 +90,10 @@ def cmd_plan(args):
 @serving_options
 @registered("speculative", choices=None)  # the serving model names the methods it knows (one line)
 @registered("acceptance_length")
+@registered("prefix_hit_rate")
 def cmd_estimate(args):
     record = serving.estimate(args.model, args.gpu, tp=args.tp, catalog=args.catalog, speculative=args.speculative,
-                              acceptance_length=args.acceptance_length, **serving_args(args))
+                              acceptance_length=args.acceptance_length, **serving_args(args), **_prefix(args))
     print_fields(record, ESTIMATE_UNITS, args)
 
 
@@ -107,9 +117,11 @@ def cmd_backtest(args):
 @arg("--platform", action="append", help="only this platform (repeatable)")
 @registered("top")
 @registered("max_price_age_days")
+@registered("prefix_hit_rate")
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
-                 catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args))
+                 catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args),
+                 **_prefix(args))
     excluded = frame.attrs.get("excluded", {})
     if args.top is not None:
         frame = frame.head(args.top)

@@ -263,6 +263,35 @@ def extra_per_token_rows():
     return rows
 
 
+FIREWORKS_CACHED = "https://docs.fireworks.ai/serverless/overview"
+GROQ_CACHED = "https://console.groq.com/docs/prompt-caching"
+CACHED_INPUT = {
+    # (platform, model): (cached-input price or the share of the input price, source, note) — issue 19 item 2.
+    # Fireworks serverless bills cached input at 50 % of input unless a model page lists its own rate (gpt-oss-20b
+    # does: EXTRA_PER_TOKEN); Groq discounts cached tokens 50 % on the models its page lists (gpt-oss-20b/120b,
+    # Kimi K2), none of its Llama models. Both pages undated, read 2026-12-04. Other rows: no cached price found.
+    ("fireworks", "llama_8b"): (0.5, FIREWORKS_CACHED, "Fireworks serverless default: cached input 50 % of input"),
+    ("fireworks", "mistral_7b"): (0.5, FIREWORKS_CACHED, "Fireworks serverless default: cached input 50 % of input"),
+    ("fireworks", "llama_70b"): (0.5, FIREWORKS_CACHED, "Fireworks serverless default: cached input 50 % of input"),
+    ("fireworks", "mixtral_8x7b"): (0.5, FIREWORKS_CACHED, "Fireworks serverless default: cached input 50 % of input"),
+    ("fireworks", "gpt_oss_120b"): (0.5, FIREWORKS_CACHED, "Fireworks serverless default: cached input 50 % of input"),
+    ("groq", "gpt_oss_20b"): (0.5, GROQ_CACHED, "Groq prompt caching: cached input 50 % of input"),
+}
+
+
+def add_cached_prices(frame):
+    """The CACHED_INPUT prices in the offerings frame: the price, its source appended to the row's, a note."""
+    for (platform, model), (share, source, note) in CACHED_INPUT.items():
+        row = (frame.platform == platform) & (frame.model == model)
+        for i in frame.index[row]:
+            price = round(share * frame.at[i, "price_in_per_m_tokens"], 6)
+            frame.at[i, "price_cached_in_per_m_tokens"] = price
+            frame.at[i, "source"] = f"{frame.at[i, 'source']}; cached input: {source}"
+            frame.at[i, "notes"] = f"{frame.at[i, 'notes']}; cached input {price:g} USD/Mtok: {note} ({source}, " \
+                                   "undated, read 2026-12-04)"
+    return frame
+
+
 def _price(text, how):
     text = str(text)
     if how.startswith("slash"):
@@ -303,7 +332,7 @@ def derive_offerings(data):
             "notes": "; ".join(n for n in notes if n and n != "nan"),
         })
     rows += extra_per_token_rows()
-    return pd.DataFrame(rows).reindex(columns=[c.name for c in SCHEMAS["offerings"][0]])
+    return add_cached_prices(pd.DataFrame(rows).reindex(columns=[c.name for c in SCHEMAS["offerings"][0]]))
 
 
 def main(data_dir):

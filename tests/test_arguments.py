@@ -184,7 +184,7 @@ def test_options_in_a_positional_place_mean_the_named_arguments():
 def test_options_last_and_template_keys():
     com = _com()
     options = com.Range([["ttft_limit_ms", 1000.0], ["fixed_gpu_count", 16.0], [None, None]])  # the Inputs keys
-    last = com.call("ATLAS_GPUCOUNT", *PLAN, *[com.MISSING] * 17, options)
+    last = com.call("ATLAS_GPUCOUNT", *PLAN, *[com.MISSING] * 18, options)  # 18: ... tp, prefix_hit_rate
     assert last == atlas_xl.plan(*PLAN, ttft_ms=1000, gpu_count=16).gpu_count == 16
     assert com.call("ATLAS_ESTIMATE", "llama_70b", "h200", com.Range([["tp", 4.0]]), caller=com.cells(30, 2)) == \
         com.call("ATLAS_ESTIMATE", "llama_70b", "h200", *[com.MISSING] * 5, 4.0, caller=com.cells(30, 2))
@@ -207,12 +207,12 @@ def test_bad_options_are_one_line_that_names_the_fix():
     com = _com()
     assert com.call("ATLAS_COST", *PLAN, com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING,
                     com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING, "fp8",
-                    *[com.MISSING] * 5, com.Range([["precision", "bf16"]])) == \
+                    *[com.MISSING] * 6, com.Range([["precision", "bf16"]])) == \
         "precision is given twice — as an argument and in options; leave one of them blank"
-    unknown = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 17, com.Range([["tpot", 40.0]]))
+    unknown = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 18, com.Range([["tpot", 40.0]]))
     assert unknown.startswith("unknown option 'tpot' — ") and "tpot_ms" in unknown
     # a key that is no argument of this function: ATLAS_GPU_TPS has no latency_ms
-    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h200", *[com.MISSING] * 11,
+    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h200", *[com.MISSING] * 12,
                     com.Range([["latency_ms", 250.0]])).startswith("unknown option 'latency_ms'")
     # in a positional place, a range that does not name arguments is that argument's value, as before
     as_latency = com.call("ATLAS_COST", *PLAN, com.Range([["fast", 1.0]]))
@@ -345,3 +345,42 @@ def test_speculative_decoding_reaches_the_worksheet_and_the_cli(capsys):
     import json
     assert json.loads(capsys.readouterr().out)["output_tokens_per_s_per_gpu"] == pytest.approx(
         expected.output_tokens_per_s_per_gpu)
+
+
+def test_prefix_hit_rate_reaches_the_worksheet_the_cli_and_sweeps(capsys):
+    # issue 19 item 2: prefix_hit_rate at the end of the planner and serving functions (before options), by
+    # name in an options range, and a range of hit rates spills one plan per value
+    com = _com()
+    rag = dict(input_tokens=8000, output_tokens=300)
+    expected = [atlas_xl.plan(*PLAN, prefix_hit_rate=h, **rag).gpu_count for h in (0.0, 0.5, 0.8)]
+    column = com.Range([[0.0], [0.5], [0.8]])
+    tail = [com.MISSING] * 12 + [8000.0, 300.0, com.MISSING, com.MISSING, com.MISSING]  # … tp blank
+    assert com.call("ATLAS_GPUCOUNT", *PLAN, *tail, column, caller=com.cells(3, 1)) == [[g] for g in expected]
+    options = com.Range([["input_tokens", 8000.0], ["output_tokens", 300.0], ["prefix_hit_rate", 0.8]])
+    assert com.call("ATLAS_COST", *PLAN, options) == atlas_xl.plan(*PLAN, prefix_hit_rate=0.8, **rag).monthly_cost_usd
+    estimate = atlas_xl.estimate("llama_70b", "h100_sxm", prefix_hit_rate=0.8, **rag)
+    serving_tail = [com.MISSING, 8000.0, 300.0] + [com.MISSING] * 8  # precision … acceptance_length
+    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h100_sxm", *serving_tail, 0.8) == \
+        estimate.output_tokens_per_s_per_gpu
+    assert com.call("ATLAS_GPU_TPS", "llama_70b", "h100_sxm", *serving_tail, 1.5).startswith(
+        "prefix_hit_rate 1.5 is above the plausible limit of 1")
+    ranked = atlas_xl.rank(*PLAN[:3], prefix_hit_rate=0.8, **rag)
+    assert com.call("ATLAS_RANK", *PLAN[:3], com.Range([["prefix_hit_rate", 0.8], ["input_tokens", 8000.0],
+                                                       ["output_tokens", 300.0], ["top", 1.0],
+                                                       ["fields", "monthly_cost_usd"]]),
+                    caller=com.cells(2, 1)) == [["monthly_cost_usd"], [ranked.monthly_cost_usd.iloc[0]]]
+    import atlas_xl_cli
+    import json
+    for command in (["plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm"],
+                    ["rank", "2B", "steady", "llama_70b", "--top", "1"], ["estimate", "llama_70b", "h100_sxm"]):
+        assert atlas_xl_cli.main(command + ["--input-tokens", "8000", "--output-tokens", "300",
+                                            "--prefix-hit-rate", "0.8", "--json"]) == 0, command
+        shown = json.loads(capsys.readouterr().out)
+        shown = shown[0] if isinstance(shown, list) else shown
+        assert shown["prefix_hit_rate"] == 0.8, command
+    # a sweep's column of the registry's PLAN arguments
+    from atlas_xl import sweeps
+    assert "prefix_hit_rate" in sweeps.SCENARIO_COLUMNS and "prefix_hit_rate" in sweeps.SERVING_COLUMNS
+    rows = [dict(zip(("tokens_per_day", "pattern", "model", "platform", "gpu"), PLAN), prefix_hit_rate=h, **rag)
+            for h in (0.0, 0.5, 0.8)]
+    assert sweeps.sweep(rows).gpu_count.tolist() == expected  # one plan per hit rate, as plan() gives

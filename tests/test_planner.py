@@ -481,3 +481,61 @@ def test_size_search_skips_replica_sizes_the_model_cannot_shard():
     with pytest.raises(InputError, match=r"^tp 64 does not divide llama_8b's 32 attention heads — use one of 1, 2, 4, "
                                          r"8, 16, 32$"):
         atlas_xl.plan(2e9, "steady", "llama_8b", "runpod", "h100_sxm", tp=64)
+
+
+# -- prefix caching (issue 19 item 2) ------------------------------------------------------------------
+RAG = dict(input_tokens=8000, output_tokens=300)  # a RAG request: 8 000 tokens of prompt and documents, 300 out
+
+
+def test_prefix_hit_rate_zero_plans_as_before():
+    for platform, gpu in (("runpod", "h100_sxm"), ("fireworks", None), ("together", None)):
+        without = atlas_xl.plan(2e9, "steady", "llama_70b", platform, gpu, **RAG)
+        zero = atlas_xl.plan(2e9, "steady", "llama_70b", platform, gpu, prefix_hit_rate=0.0, **RAG)
+        assert zero.as_dict() == without.as_dict(), platform
+    frame = atlas_xl.rank(2e9, "steady", "llama_70b", **RAG)
+    assert atlas_xl.rank(2e9, "steady", "llama_70b", prefix_hit_rate=0.0, **RAG).equals(frame)
+    assert (frame.prefix_hit_rate == 0.0).all()
+
+
+def test_rag_workload_at_80_percent_hits_needs_fewer_gpus_and_costs_less():
+    without = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", **RAG)
+    cached = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", prefix_hit_rate=0.8, **RAG)
+    assert cached.gpu_tokens_per_s >= without.gpu_tokens_per_s
+    assert cached.gpu_count <= without.gpu_count
+    assert cached.monthly_cost_usd < without.monthly_cost_usd
+    assert cached.ttft_ms < without.ttft_ms
+    assert cached.prefix_hit_rate == 0.8
+    # the plan's serving record is the one at its hit rate (footprint, scaling)
+    assert planner.serving_estimate(cached).prefix_hit_rate == 0.8
+    best, best_cached = (atlas_xl.rank(2e9, "steady", "llama_70b", prefix_hit_rate=h, **RAG).iloc[0] for h in (0, 0.8))
+    assert best_cached.monthly_cost_usd < best.monthly_cost_usd
+
+
+def test_per_token_price_blends_fresh_cached_and_output_prices():
+    cat = atlas_xl.load_catalog()
+    fireworks = cat.offering("fireworks", "llama_70b", None)  # 0.9 in, 0.45 cached in, 0.9 out [USD/Mtok]
+    # hand-computed: (8000 × (0.2 × 0.9 + 0.8 × 0.45) + 300 × 0.9) / 8300 = (4320 + 270) / 8300
+    assert planner.per_token_price(fireworks, 8000, 300, 0.8) == pytest.approx(4590 / 8300)
+    plan = atlas_xl.plan(2e9, "steady", "llama_70b", "fireworks", prefix_hit_rate=0.8, **RAG)
+    assert plan.price_per_m_tokens == pytest.approx(4590 / 8300)
+    # monthly: 2e9 × 30 days / 1e6 × price [USD/month]
+    assert plan.monthly_cost_usd == pytest.approx(6e4 * 4590 / 8300)
+    # array of hit rates broadcasts: h = 0, 0.5, 0.8 → (8000 × 0.9, 8000 × 0.675, 8000 × 0.54) + 270, ÷ 8300
+    np.testing.assert_allclose(planner.per_token_price(fireworks, 8000, 300, np.array([0.0, 0.5, 0.8])),
+                               np.array([7470, 5670, 4590]) / 8300)
+    # no cached price listed (Groq's Llama): cached input billed as fresh, (8000 × 0.59 + 300 × 0.79) / 8300
+    groq = cat.offering("groq", "llama_70b", None)
+    assert math.isnan(groq.price_cached_in_per_m_tokens)
+    assert planner.per_token_price(groq, 8000, 300, 0.8) == pytest.approx((8000 * 0.59 + 300 * 0.79) / 8300)
+    # only the hit rate given: the default 1024 / 1024 shape, (1024 × 0.54 + 1024 × 0.9) / 2048 = 0.72
+    assert atlas_xl.plan(2e9, "steady", "llama_70b", "fireworks", prefix_hit_rate=0.8).price_per_m_tokens == \
+        pytest.approx(0.72)
+
+
+def test_plan_refuses_a_hit_rate_outside_zero_to_one_in_one_line():
+    for call in (atlas_xl.plan, lambda *a, **k: atlas_xl.rank(*a[:3], **k)):
+        with pytest.raises(InputError) as error:
+            call(2e9, "steady", "llama_70b", "runpod", "h100_sxm", prefix_hit_rate=1.2)
+        assert str(error.value).startswith("prefix_hit_rate 1.2 is above") and "\n" not in str(error.value)
+    with pytest.raises(InputError, match="prefix_hit_rate must be one number from 0 to 1, .* sweep or a worksheet"):
+        atlas_xl.plan(2e9, "steady", "llama_70b", "fireworks", prefix_hit_rate=np.array([0.2, 0.8]))

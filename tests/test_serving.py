@@ -340,3 +340,68 @@ def test_bad_speculative_input_is_one_line_naming_the_fix(kwargs, words):
     with pytest.raises(atlas_xl.AtlasError) as info:
         atlas_xl.estimate("deepseek_r1", "b200", precision="fp4", **kwargs)
     assert "\n" not in str(info.value) and words in str(info.value)
+
+
+# -- prefix caching (issue 19 item 2) ------------------------------------------------------------------
+RAG = dict(input_tokens=8000, output_tokens=300)  # a RAG request: 8 000 tokens of prompt and documents, 300 out
+
+
+def test_prefix_cache_equations_hand_computed():
+    # 8 000 input tokens, 80 % cached: n_c = 6 400, n_new = 1 600; attended = N + n_c = 14 400
+    assert serving.uncached_input_tokens(8000.0, 0.8) == pytest.approx(1600.0)
+    assert serving.prefix_attention_tokens(8000.0, 0.8) == pytest.approx(14_400.0)
+    # no cache: the prompt itself, as before
+    assert serving.uncached_input_tokens(8000.0, 0.0) == 8000.0
+    assert serving.prefix_attention_tokens(8000.0, 0.0) == 8000.0
+    # a full hit still computes the last prompt token (its logits)
+    assert serving.uncached_input_tokens(8000.0, 1.0) == 1.0
+    # the attention term against the exact causal sum: a new token at position i attends i tokens, 4 FLOP per
+    # head dimension (QKᵀ and AV multiply-adds): 4 × L × H × d × Σ_{i = 6401}^{8000} i
+    exact = 4.0 * 80 * 64 * 128 * np.arange(6401, 8001, dtype=float).sum()
+    _, attention = serving.prefill_flops(70.6, 80, 64, 128, serving.uncached_input_tokens(8000.0, 0.8),
+                                         serving.prefix_attention_tokens(8000.0, 0.8))
+    assert attention == pytest.approx(exact, rel=1e-3)  # Σ i ≈ n_new (N + n_c) / 2 drops n_new / 2 of 1.4e7
+
+
+def test_prefix_cache_equations_broadcast():
+    rates = np.array([0.0, 0.5, 0.8])
+    # 8 000 × (1 − h) and 8 000 × (1 + h), hand-computed
+    np.testing.assert_allclose(serving.uncached_input_tokens(8000.0, rates), [8000.0, 4000.0, 1600.0])
+    np.testing.assert_allclose(serving.prefix_attention_tokens(8000.0, rates), [8000.0, 12_000.0, 14_400.0])
+
+
+def test_prefix_hit_rate_zero_is_the_model_without_a_cache_bit_for_bit():
+    for model, gpu, extra in (("llama_70b", "h100_sxm", RAG), ("deepseek_r1", "b200", {"precision": "fp4"}),
+                              ("gpt_oss_120b", "h200", RAG), ("llama_8b", "a100_80gb", {"tp": 2})):
+        without = atlas_xl.estimate(model, gpu, **extra)
+        zero = atlas_xl.estimate(model, gpu, prefix_hit_rate=0.0, **extra)
+        assert dict(zero) == dict(without), model  # the same record, prefix_hit_rate 0 in both
+        assert without.prefix_hit_rate == 0.0
+
+
+def test_prefix_cache_speeds_up_the_prefill_and_keeps_memory():
+    without = atlas_xl.estimate("llama_70b", "h100_sxm", tp=4, **RAG)
+    cached = atlas_xl.estimate("llama_70b", "h100_sxm", tp=4, prefix_hit_rate=0.8, **RAG)
+    # prefill on Llama-70B (fp8 weights, fp8 KV: one peak for both terms), from the equations by hand:
+    # (2 × P × n_new + 2 × L × H × d × n_new × (N + n_c)) / (2 × P × N + 2 × L × H × d × N²), P = active params
+    p, lhd = L70["active_params_b"] * 1e9, 80 * 64 * 128
+    ratio = (p * 1600 + lhd * 1600 * 14_400) / (p * 8000 + lhd * 8000 ** 2)
+    assert cached.prefill_ms / without.prefill_ms == pytest.approx(ratio, rel=1e-9)
+    assert cached.ttft_ms < without.ttft_ms
+    assert cached.output_tokens_per_s_per_gpu >= without.output_tokens_per_s_per_gpu
+    # the whole context's KV stays resident: the memory fit is the same
+    for field in ("weights_gb", "kv_gb_per_sequence", "max_concurrency", "usable_memory_gb"):
+        assert cached[field] == without[field], field
+    assert cached.prefix_hit_rate == 0.8
+
+
+def test_prefix_hit_rate_outside_zero_to_one_is_one_line():
+    for bad in (1.5, -0.1):
+        with pytest.raises(InputError) as error:
+            atlas_xl.estimate("llama_70b", "h100_sxm", prefix_hit_rate=bad)
+        message = str(error.value)
+        assert "\n" not in message and message.startswith("prefix_hit_rate") and "—" in message
+    with pytest.raises(InputError, match=r"prefix_hit_rate must be one number from 0 to 1.*— give e\.g\. 0\.8"):
+        atlas_xl.estimate("llama_70b", "h100_sxm", prefix_hit_rate=[0.2, 0.8])
+    with pytest.raises(InputError, match="prefix_hit_rate must be one number from 0 to 1"):
+        atlas_xl.estimate("llama_70b", "h100_sxm", prefix_hit_rate="80%")

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
 SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
 SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
+PREFIX = ("prefix_hit_rate",)  # issue 19 item 2: at the end of the planner and serving functions, before options
 
 PLANNER = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
-           "hourly_usd", "price_per_m_tokens", "assumptions") + PLANNER_TABLES + SERVING + ("options",)
+           "hourly_usd", "price_per_m_tokens", "assumptions") + PLANNER_TABLES + SERVING + PREFIX + ("options",)
 RANK = ("tokens_per_day", "pattern", "model", "latency_ms", "top", "fields", "assumptions") + PLANNER_TABLES + \
-    SERVING + ("options",)
-ESTIMATE = ("model", "gpu") + SERVING + ("gpus", "models", "throughput", "speculative", "acceptance_length", "options")
+    SERVING + PREFIX + ("options",)
+ESTIMATE = ("model", "gpu") + SERVING + ("gpus", "models", "throughput", "speculative", "acceptance_length") + PREFIX + \
+    ("options",)
 SIMULATOR = ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue") + SIMULATOR_TABLES
 OPTIMIZE = ("target", "workload", "knobs", "sla_p99_ms", "seed", "usd_per_kwh", "pue") + SIMULATOR_TABLES
 FORECAST = ("tokens_per_day", "pattern", "model", "platform", "gpu", "months", "monthly_growth", "start",
