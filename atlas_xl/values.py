@@ -180,6 +180,8 @@ def bound_problem(number, what, *, minimum=None, maximum=None, positive=False, w
         return f"{what} must be greater than 0 — got {_show(number)}"
     if minimum is not None and number < minimum:
         return f"{what} must be {_show(minimum)}{units if minimum != 1 else ''} or more — got {_show(number)}"  # not '1 months'
+    if maximum == 1 and not unit and number > 1:  # a share (0-1), often given in percent
+        return f"{what} {_show(number)} is above 1 — it is a share from 0 to 1 (write 80 % as 0.8)"
     if maximum is not None and number > maximum:
         return (f"{what} {_show(number)}{units} is above the plausible limit of {_show(maximum)}{units} — "
                 "check the value (see docs/limits.md)")

@@ -363,7 +363,7 @@ def test_prefix_hit_rate_reaches_the_worksheet_the_cli_and_sweeps(capsys):
     assert com.call("ATLAS_GPU_TPS", "llama_70b", "h100_sxm", *serving_tail, 0.8) == \
         estimate.output_tokens_per_s_per_gpu
     assert com.call("ATLAS_GPU_TPS", "llama_70b", "h100_sxm", *serving_tail, 1.5).startswith(
-        "prefix_hit_rate 1.5 is above the plausible limit of 1")
+        "prefix_hit_rate 1.5 is above 1 — it is a share from 0 to 1 (write 80 % as 0.8)")
     ranked = atlas_xl.rank(*PLAN[:3], prefix_hit_rate=0.8, **rag)
     assert com.call("ATLAS_RANK", *PLAN[:3], com.Range([["prefix_hit_rate", 0.8], ["input_tokens", 8000.0],
                                                        ["output_tokens", 300.0], ["top", 1.0],
