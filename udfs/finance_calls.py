@@ -192,8 +192,19 @@ def _percentiles(value):
     return one(50.0 if excel.is_blank(value) else value)
 
 
+def _months(value):
+    """Cells of a range of months in reading order (blank → None: a blank row of the result)."""
+    return [None if excel.is_blank(c) else calls.argument_number("month", c)
+            for row in excel.as_2d(value) for c in row]
+
+
 @excel.one_line_errors
 def cost_range_value(args, tables, assumption_range, options=None):
+    """One percentile [USD/month]; a range of percentiles: the same shape; a range of months (a
+    column): one row per month, one column per percentile — the Forecast sheet's P10/P90 band in
+    one call, a blank month a blank row. Each month is one seeded `finance.cost_range` for all
+    its percentiles, kept in `calls.RESULTS` by content, so a table costs one Monte-Carlo a month
+    and a recalculation with nothing changed costs none."""
     args = calls.named(args, options)
     tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
                                                                        "platform", "gpu"))
@@ -204,23 +215,36 @@ def cost_range_value(args, tables, assumption_range, options=None):
     plan_args = args
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
-    result = finance.cost_range(
-        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+    cat, a = _catalog(tables), calls.assumptions(assumption_range)
+    kwargs = dict(
         draws=calls.argument_number("draws", draws, default=float(arguments.get("draws").default)),
         seed=int(calls.argument_number("seed", seed, default=0.0)),
         throughput_error=None if excel.is_blank(throughput_error) else calls.argument_number("throughput_error",
                                                                                              throughput_error),
         price_spread=calls.argument_number("price_spread", price_spread, default=0.0),
         volume_spread=calls.argument_number("volume_spread", volume_spread, default=0.0),
-        month=calls.argument_number("month", month, default=1.0),
         monthly_growth=_rate("monthly_growth", monthly_growth),
         growth_spread=calls.argument_number("growth_spread", growth_spread, default=0.0),
         start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
-        percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
         **_plan_kwargs(plan_args))
+    volume, names = calls.argument_number("tokens_per_day", tokens_per_day), _names(pattern, model, platform, gpu)
+    key = ("cost range", cat.fingerprint, a, volume, names, tuple(flat), tuple(sorted(kwargs.items())))
+
+    def percentiles_of(one_month):
+        return calls.RESULTS.get(key + (one_month,), lambda: finance.cost_range(
+            volume, *names, month=one_month, percentiles=flat, catalog=cat, assumptions=a, **kwargs).percentiles)
+
+    if excel.is_range(month):
+        columns = [q for row in qs for q in row] if isinstance(qs, list) else [qs]
+        rows = []
+        for one_month in _months(month):
+            found = None if one_month is None else percentiles_of(one_month)
+            rows.append(["" if found is None else found[q] for q in columns])
+        return rows
+    found = percentiles_of(calls.argument_number("month", month, default=1.0))
     if isinstance(qs, list):
-        return [[result.percentiles[q] for q in row] for row in qs]
-    return result.percentiles[qs]
+        return [[found[q] for q in row] for row in qs]
+    return found[qs]
 
 
 @excel.one_line_errors
