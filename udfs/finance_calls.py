@@ -78,15 +78,23 @@ def forecast_table(args, tables, assumption_range, options=None):
     fields, plan_args = args["forecast_fields"], args
     volumes = _volumes(tokens_per_day)
     term = excel.text("commitment", commitment)
-    frame = finance.forecast(
-        volumes, *_names(pattern, model, platform, gpu),
+    names, cat, a = _names(pattern, model, platform, gpu), _catalog(tables), calls.assumptions(assumption_range)
+    kwargs = dict(
         months=None if excel.is_blank(months) else calls.argument_number("months", months),
         monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
         price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         commitment=term.lower() if term else None,
         committed_gpus=None if excel.is_blank(committed_gpus) else calls.argument_number("committed_gpus",
                                                                                          committed_gpus),
-        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
+        **_plan_kwargs(plan_args))
+    key = ("forecast", cat.fingerprint, a, excel.freeze(volumes), names, excel.freeze(fields),
+           tuple(sorted(kwargs.items())))
+    rows = calls.RESULTS.get(key, lambda: _forecast_rows(volumes, names, cat, a, kwargs, fields, term, start))
+    return excel.table([list(row) for row in rows])  # the caller's copy: the cached rows stay as computed
+
+
+def _forecast_rows(volumes, names, cat, a, kwargs, fields, term, start):
+    frame = finance.forecast(volumes, *names, catalog=cat, assumptions=a, **kwargs)
     wanted = calls.field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
     for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
         if column in wanted and column not in frame.columns:
@@ -105,7 +113,7 @@ def forecast_table(args, tables, assumption_range, options=None):
                  ["still owed after the last month [USD]", a["commitment_owed_after_forecast_usd"]],
                  ["committed price [USD/GPU-h]", a["commitment_hourly_usd"]],
                  ["basis", a["commitment_basis"]], ["source", f"{a['commitment_source']} ({a['commitment_as_of']})"]]
-    return excel.table(rows)
+    return rows
 
 
 def _option(value, gpu, name):
@@ -253,12 +261,17 @@ def sensitivity_table(args, tables, assumption_range, options=None):
     tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
                                                                        "platform", "gpu"))
     spread, output, plan_args = args["spread"], args["output"], args
-    frame = finance.sensitivity(
-        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
-        spread=calls.argument_number("spread", spread, default=finance.SENSITIVITY_SPREAD),
-        output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
-        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
-    return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
+    volume, names = calls.argument_number("tokens_per_day", tokens_per_day), _names(pattern, model, platform, gpu)
+    cat, a = _catalog(tables), calls.assumptions(assumption_range)
+    kwargs = dict(spread=calls.argument_number("spread", spread, default=finance.SENSITIVITY_SPREAD),
+                  output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
+                  **_plan_kwargs(plan_args))
+
+    def rows():
+        frame = finance.sensitivity(volume, *names, catalog=cat, assumptions=a, **kwargs)
+        return [list(frame.columns)] + frame.astype(object).values.tolist()
+    table = calls.RESULTS.get(("sensitivity", cat.fingerprint, a, volume, names, tuple(sorted(kwargs.items()))), rows)
+    return excel.table([list(row) for row in table])  # the caller's copy: the cached rows stay as computed
 
 
 COMMIT_FIELDS = ("term", "committed_gpus", "start_month", "start_period", "expected_cost_usd",
