@@ -603,7 +603,8 @@ class Recalculator:
             copy = Path(folder) / f"book{source.suffix.lower()}"
             package = _copy_for_office(source, copy, self.max_cells, deadline)
             deadline.check(f"copying '{source.name}'")
-            reply = self._driver.request({**message, "path": str(copy), "name": source.name,
+            key = hashlib.sha256(copy.read_bytes()).hexdigest()  # the driver keeps a loaded copy by it
+            reply = self._driver.request({**message, "path": str(copy), "name": source.name, "key": key,
                                           "sheets": package.titles}, deadline, what)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
