@@ -141,7 +141,9 @@ class Leftovers:
             self.folders.add(folder)
         return folder
 
-    def end(self, status=1):
+    def end(self, status=1, orphans=True):
+        """Kill LibreOffice, remove the folders, exit. ``orphans``: also look for the copies of a
+        caller that died (a wait of up to 0.5 s to tell); not when the caller itself asked."""
         with self.lock:
             self.ending = True
             if self.soffice is not None:
@@ -149,7 +151,7 @@ class Leftovers:
                     os.killpg(self.soffice.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            for folder in list(self.folders) + self._orphaned_copies():
+            for folder in list(self.folders) + (self._orphaned_copies() if orphans else []):
                 shutil.rmtree(folder, ignore_errors=True)
             if self.pipe:  # the socket LibreOffice made for the UNO pipe (osl: /tmp/OSL_PIPE_<uid>_<name>)
                 for path in glob.glob(os.path.join(PIPE_FOLDER, f"OSL_PIPE_*_{self.pipe}")):
@@ -342,13 +344,16 @@ class Office:
             return self.kept
         self.forget()
         self.addin.takeErrorTexts(None)  # forget texts of earlier workbooks
+        started = time.perf_counter()
         doc = self._load(request)
+        read = time.perf_counter()
         try:
             doc.calculateAll()
         except Exception:
             doc.close(True)
             raise
         loaded = Loaded(key, doc)
+        loaded.load_s, loaded.calculate_s = read - started, time.perf_counter() - read
         if key:
             self.kept = loaded
         return loaded
@@ -373,9 +378,9 @@ class Office:
     def recalc(self, request):
         names = "|".join(re.escape(n) for n in request.get("tables", ()))
         tables = re.compile(rf"^\{{=ORG\.ATLASXL\.ATLASFUNCTIONS\.({names})\(", re.I) if names else None
-        started = time.perf_counter()
         loaded = self._document(request)
-        doc = loaded.doc
+        doc, load_s, calculate_s = loaded.doc, loaded.load_s, loaded.calculate_s
+        loaded.load_s = loaded.calculate_s = 0.0  # the next request about it loads nothing
         ready = time.perf_counter()
         restore, failed = [], True
         try:
@@ -401,7 +406,7 @@ class Office:
             failed = False
             return {"values": values, "errors": errors, "baseline": baseline, "cells": cells, "introduced": introduced,
                     "sheets": list(loaded.titles()),
-                    "timing": {"load_s": ready - started, "calculate_s": calculated - ready,
+                    "timing": {"load_s": load_s, "calculate_s": calculate_s + calculated - ready,
                                "read_s": time.perf_counter() - calculated}}
         finally:
             self._done(loaded, restore, failed)
@@ -556,6 +561,7 @@ class Loaded:
     def __init__(self, key, doc):
         self.key, self.doc, self.texts = key, doc, set()
         self._titles = self._layout = None
+        self.load_s = self.calculate_s = 0.0  # of the load that made it [s]
 
     def titles(self):
         if self._titles is None:
@@ -643,14 +649,16 @@ def write(message):
 
 
 def _read_requests(requests):
-    """The watchdog: stdin's lines → ``requests``; the end of stdin ends everything at once
-    unless a quit came first (then the main thread closes LibreOffice in order)."""
+    """The watchdog: stdin's lines → ``requests``; the end of stdin, or an ``end`` line, ends
+    everything at once unless a quit came first (then the main thread closes LibreOffice in order)."""
     quitting = False
     for line in sys.stdin.buffer:
         try:
             request = json.loads(line)
         except ValueError:
             continue
+        if request.get("op") == "end":  # the caller stops everything now (Recalculator.close): no quit, no wait
+            LEFTOVERS.end(0, orphans=False)
         quitting = quitting or request.get("op") == "quit"
         requests.put(request)
     if not quitting:

@@ -468,8 +468,13 @@ class _Driver:
             self.kill()
 
     def kill(self, grace_s=1.5):
+        try:  # the driver's watchdog ends LibreOffice and the folders at once: told so, it need not
+            self.process.stdin.write(b'{"op": "end"}\n')  # wait to tell a live caller from a dead one
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            pass
         try:
-            self.process.stdin.close()  # the driver's watchdog ends LibreOffice and the folders at once
+            self.process.stdin.close()
         except (OSError, ValueError):
             pass
         try:
