@@ -17,10 +17,12 @@ arguments are converted to what xlwings delivers (ranges as 2-D lists, empty cel
 the result back (tables as arrays). If atlas_xl cannot be imported, each call returns one line
 saying so instead of a number.
 """
+import functools
 import inspect
 import os
 import site
 import sys
+import time
 
 import uno
 import unohelper
@@ -63,6 +65,9 @@ except Exception as error:  # noqa: BLE001 — reported in every cell instead
                      "the .oxt with that Python (python build.py)")
 
 _ERROR_TEXTS = set()
+_PROFILE = os.environ.get("ATLAS_XL_PROFILE")
+"""A file to append 'ATLAS_NAME seconds' to for every call (the Python side of a recalculation,
+arguments converted and result made; docs/headless.md). Unset: nothing is timed."""
 """Texts of the errors the functions returned: a recalculation tells error texts from values."""
 
 if _excel is not None:
@@ -126,14 +131,31 @@ def _shape(value):
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def _takes_caller(function):
+    """Does ``function`` take the calling range (a table that pads to it)? Looked up once per
+    function: inspect.signature costs ~65 µs, as much as a cached ATLAS_COST twice over."""
+    return "caller" in inspect.signature(function).parameters
+
+
 def _method(name):
     def call(self, *arguments):
+        if not _PROFILE:
+            return compute(*arguments)
+        started = time.perf_counter()
+        try:
+            return compute(*arguments)
+        finally:
+            with open(_PROFILE, "a", encoding="utf-8") as log:
+                log.write(f"{name} {time.perf_counter() - started:.6f}\n")
+
+    def compute(*arguments):
         if _functions is None:
             _ERROR_TEXTS.add(_IMPORT_ERROR)
             return ((_IMPORT_ERROR,),)
         try:
             function = getattr(_functions, name)
-            if "caller" in inspect.signature(function).parameters:  # a table: pad to the array range
+            if _takes_caller(function):  # a table: pad to the array range
                 *arguments, caller = arguments
                 return _result(function(*(_argument(a) for a in arguments), caller=_shape(caller)))
             return _result(function(*(_argument(a) for a in arguments)))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 
 import atlas_xl
 import xlwings_com as com
@@ -155,6 +156,30 @@ def test_whatif_grid_is_volumes_down_by_offerings_across(book):
     volumes, platforms, gpus = [r[0] for r in args[0]], args[3][0], args[4][0]
     assert grid[9][0] == atlas_xl.plan(volumes[9], "steady", "llama_70b", platforms[0], gpus[0],
                                        latency_ms=250).monthly_cost_usd
+
+
+def test_forecast_band_is_one_call_with_the_numbers_of_one_call_per_cell(book):
+    # issue 21: the P10/P90 band was 120 cells of =IF(Kr<=FcMonths,ATLAS_COST_RANGE(...,10 or 90,...,Kr,...),"");
+    # it is one array formula now, and every cell must hold what that cell's own call gives
+    sheet = book["Forecast"]
+    band = next(c.value for row in sheet.iter_rows() for c in row
+                if isinstance(c.value, ArrayFormula) and "ATLAS_COST_RANGE" in c.value.text)
+    area = sheet[band.ref]
+    _, args, result = com.evaluate(band.text, book, "Forecast", (len(area), len(area[0])))
+    grid = as_grid(result)
+    (title, ref), = book.defined_names["FcMonths"].destinations
+    months = book[title][ref.replace("$", "")].value
+    percentiles, month_cells = args[5][0], args[11]
+    assert percentiles == [10.0, 90.0] and len(grid) == 60
+    for row, (month,) in zip(grid, month_cells):
+        if month == "":
+            assert row == ["", ""]
+            continue
+        assert month <= months
+        for q, value in zip(percentiles, row):
+            one = args[:5] + [q] + args[6:11] + [month] + args[12:]
+            assert value == com.call("ATLAS_COST_RANGE", *(com.Range(a) if isinstance(a, list) else a if a is not None
+                                                           else com.MISSING for a in one))
 
 
 # -- the documentation -------------------------------------------------------------------------------------

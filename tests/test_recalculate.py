@@ -222,6 +222,23 @@ def test_errors_are_counted_named_and_traced(template_path, office):
     assert office.recalc(template_path).errors == []  # the warm instance forgets the last workbook's errors
 
 
+def test_a_kept_workbook_answers_as_a_fresh_load(template_path, tmp_path, office):
+    # issue 21: the warm instance keeps the loaded document by content. A second call must report
+    # what a load reports: the inputs of the first call's overrides put back, and an ATLAS_* error
+    # text that its cell computed at the load (no add-in call the second time) still an error
+    book = load_workbook(template_path, keep_vba=True)
+    (title, ref), = book.defined_names["Platform"].destinations
+    book[title][ref.replace("$", "")] = "runpd"
+    broken = tmp_path / f"broken{template_path.suffix}"
+    book.save(broken)
+    first, again = office.recalc(broken), office.recalc(broken)
+    assert first.errors and [str(e) for e in again.errors] == [str(e) for e in first.errors]
+    office.recalc(template_path, {"TokensPerDay": 7e9, "Pattern": "bursty"})
+    kept = office.recalc(template_path)
+    fresh = recalc(template_path)  # a LibreOffice of its own: loads the file
+    assert kept.values == fresh.values and not kept.errors
+
+
 def test_excel_errors_and_functions_libreoffice_lacks(tmp_path, office):
     path = workbook_with(tmp_path / "e.xlsx", {"A1": "=XLOOKUP(1,B1:B2,C1:C2)", "A2": 5, "A3": "=A2*2",
                                                "A4": "=1/0", "A5": "=A4+1"})

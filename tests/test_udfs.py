@@ -364,6 +364,26 @@ def test_cost_range_percentiles_spill_and_match_library():
     assert f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 90) == default.percentiles[90.0]
 
 
+def test_cost_range_month_column_is_one_row_per_month():
+    # issue 21: the Forecast band in one call — rows = months, columns = percentiles, each cell the
+    # library's cost_range of that month (the same seeded draws as one call per cell)
+    months = [[1.0], [2.0], [None], [12.0]]
+    cells = f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", [[10, 90]], 0.15, 0.1, None, None,
+                               None, months, 0.05)
+    for row, month in zip(cells, (1, 2, None, 12)):
+        if month is None:
+            assert row == ["", ""]  # a blank month: a blank row
+            continue
+        expected = atlas_xl.cost_range(2e9, "steady", "llama_70b", "runpod", "h100_sxm", throughput_error=0.15,
+                                       price_spread=0.1, month=month, monthly_growth=0.05, percentiles=[10])
+        assert row[0] == expected.p10
+        assert row[1] == atlas_xl.cost_range(2e9, "steady", "llama_70b", "runpod", "h100_sxm", throughput_error=0.15,
+                                             price_spread=0.1, month=month, monthly_growth=0.05,
+                                             percentiles=[90]).p90
+    assert "month" in f.ATLAS_COST_RANGE(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 90, None, None, None,
+                                         None, None, [[1.0], [-3.0]])  # a bad month names the argument
+
+
 def test_sensitivity_spills_a_tornado_table():
     table = f.ATLAS_SENSITIVITY(1e9, "steady", "llama_70b", "together")
     assert table[0][:2] == ["input", "base"]

@@ -186,16 +186,22 @@ def declared(name, module_name="udfs.functions"):
 
 
 # -- workbook formulas → CallUDF ----------------------------------------------------------------------------------
-FORMULA = re.compile(r'=(ATLAS_[A-Z0-9_]+)\(((?:[^()"]|"[^"]*")*)\)')
+FORMULA = re.compile(r'=(ATLAS_[A-Z0-9_]+)\(((?:[^()"]|"[^"]*"|\((?:[^()"]|"[^"]*")*\))*)\)')
+"""An ATLAS_* call whose arguments are references, literals or one nested call (the Forecast band's
+``IF(K20:K79<=FcMonths,K20:K79,"")``)."""
+BLANK_PAST = re.compile(r'IF\(([^,<=]+)<=([^,]+),\1,""\)')
+"""``IF(range<=limit,range,"")``: the range's cells up to the limit, "" after (Excel's array result)."""
 
 
 def split_arguments(text):
-    """Top-level arguments of a formula's argument list (quotes respected)."""
-    parts, current, quoted = [], "", False
+    """Top-level arguments of a formula's argument list (quotes and parentheses respected)."""
+    parts, current, quoted, depth = [], "", False, 0
     for char in text:
         if char == '"':
             quoted = not quoted
-        if char == "," and not quoted:
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        if char == "," and not quoted and depth == 0:
             parts.append(current.strip())
             current = ""
         else:
@@ -225,8 +231,13 @@ def resolve(token, book, sheet, extra=None):
         return token.strip('"'), token.strip('"')
     if re.fullmatch(r"-?\d+(\.\d+)?([eE]\d+)?", token):
         return float(token), float(token)
+    blank_past = BLANK_PAST.fullmatch(token)
     if token in extra:
         rows = extra[token]
+    elif blank_past:
+        cells, (limit,) = resolve(blank_past.group(1), book, sheet, extra)[1], resolve(blank_past.group(2), book,
+                                                                                     sheet, extra)[1][0]
+        rows = [[c if c <= limit else "" for c in row] for row in cells]
     elif token in book.defined_names:
         (title, ref), = book.defined_names[token].destinations
         rows = block(book, title, ref)

@@ -78,15 +78,23 @@ def forecast_table(args, tables, assumption_range, options=None):
     fields, plan_args = args["forecast_fields"], args
     volumes = _volumes(tokens_per_day)
     term = excel.text("commitment", commitment)
-    frame = finance.forecast(
-        volumes, *_names(pattern, model, platform, gpu),
+    names, cat, a = _names(pattern, model, platform, gpu), _catalog(tables), calls.assumptions(assumption_range)
+    kwargs = dict(
         months=None if excel.is_blank(months) else calls.argument_number("months", months),
         monthly_growth=_rate("monthly_growth", monthly_growth), start=_start(start),
         price_change_per_year=_rate("price_change_per_year", price_change_per_year),
         commitment=term.lower() if term else None,
         committed_gpus=None if excel.is_blank(committed_gpus) else calls.argument_number("committed_gpus",
                                                                                          committed_gpus),
-        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
+        **_plan_kwargs(plan_args))
+    key = ("forecast", cat.fingerprint, a, excel.freeze(volumes), names, excel.freeze(fields),
+           tuple(sorted(kwargs.items())))
+    rows = calls.RESULTS.get(key, lambda: _forecast_rows(volumes, names, cat, a, kwargs, fields, term, start))
+    return excel.table([list(row) for row in rows])  # the caller's copy: the cached rows stay as computed
+
+
+def _forecast_rows(volumes, names, cat, a, kwargs, fields, term, start):
+    frame = finance.forecast(volumes, *names, catalog=cat, assumptions=a, **kwargs)
     wanted = calls.field_list(fields) or list(FORECAST_VIEW + (COMMITMENT_VIEW if term else ()))
     for column in COMMITMENT_VIEW + ("committed_gpus",):  # asked for without a commitment: blank columns
         if column in wanted and column not in frame.columns:
@@ -105,7 +113,7 @@ def forecast_table(args, tables, assumption_range, options=None):
                  ["still owed after the last month [USD]", a["commitment_owed_after_forecast_usd"]],
                  ["committed price [USD/GPU-h]", a["commitment_hourly_usd"]],
                  ["basis", a["commitment_basis"]], ["source", f"{a['commitment_source']} ({a['commitment_as_of']})"]]
-    return excel.table(rows)
+    return rows
 
 
 def _option(value, gpu, name):
@@ -192,8 +200,19 @@ def _percentiles(value):
     return one(50.0 if excel.is_blank(value) else value)
 
 
+def _months(value):
+    """Cells of a range of months in reading order (blank → None: a blank row of the result)."""
+    return [None if excel.is_blank(c) else calls.argument_number("month", c)
+            for row in excel.as_2d(value) for c in row]
+
+
 @excel.one_line_errors
 def cost_range_value(args, tables, assumption_range, options=None):
+    """One percentile [USD/month]; a range of percentiles: the same shape; a range of months (a
+    column): one row per month, one column per percentile — the Forecast sheet's P10/P90 band in
+    one call, a blank month a blank row. Each month is one seeded `finance.cost_range` for all
+    its percentiles, kept in `calls.RESULTS` by content, so a table costs one Monte-Carlo a month
+    and a recalculation with nothing changed costs none."""
     args = calls.named(args, options)
     tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
                                                                        "platform", "gpu"))
@@ -204,23 +223,36 @@ def cost_range_value(args, tables, assumption_range, options=None):
     plan_args = args
     qs = _percentiles(percentile)
     flat = sorted({q for row in qs for q in row}) if isinstance(qs, list) else [qs]
-    result = finance.cost_range(
-        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
+    cat, a = _catalog(tables), calls.assumptions(assumption_range)
+    kwargs = dict(
         draws=calls.argument_number("draws", draws, default=float(arguments.get("draws").default)),
         seed=int(calls.argument_number("seed", seed, default=0.0)),
         throughput_error=None if excel.is_blank(throughput_error) else calls.argument_number("throughput_error",
                                                                                              throughput_error),
         price_spread=calls.argument_number("price_spread", price_spread, default=0.0),
         volume_spread=calls.argument_number("volume_spread", volume_spread, default=0.0),
-        month=calls.argument_number("month", month, default=1.0),
         monthly_growth=_rate("monthly_growth", monthly_growth),
         growth_spread=calls.argument_number("growth_spread", growth_spread, default=0.0),
         start=_start(start), price_change_per_year=_rate("price_change_per_year", price_change_per_year),
-        percentiles=flat, catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range),
         **_plan_kwargs(plan_args))
+    volume, names = calls.argument_number("tokens_per_day", tokens_per_day), _names(pattern, model, platform, gpu)
+    key = ("cost range", cat.fingerprint, a, volume, names, tuple(flat), tuple(sorted(kwargs.items())))
+
+    def percentiles_of(one_month):
+        return calls.RESULTS.get(key + (one_month,), lambda: finance.cost_range(
+            volume, *names, month=one_month, percentiles=flat, catalog=cat, assumptions=a, **kwargs).percentiles)
+
+    if excel.is_range(month):
+        columns = [q for row in qs for q in row] if isinstance(qs, list) else [qs]
+        rows = []
+        for one_month in _months(month):
+            found = None if one_month is None else percentiles_of(one_month)
+            rows.append(["" if found is None else found[q] for q in columns])
+        return rows
+    found = percentiles_of(calls.argument_number("month", month, default=1.0))
     if isinstance(qs, list):
-        return [[result.percentiles[q] for q in row] for row in qs]
-    return result.percentiles[qs]
+        return [[found[q] for q in row] for row in qs]
+    return found[qs]
 
 
 @excel.one_line_errors
@@ -229,12 +261,17 @@ def sensitivity_table(args, tables, assumption_range, options=None):
     tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
                                                                        "platform", "gpu"))
     spread, output, plan_args = args["spread"], args["output"], args
-    frame = finance.sensitivity(
-        calls.argument_number("tokens_per_day", tokens_per_day), *_names(pattern, model, platform, gpu),
-        spread=calls.argument_number("spread", spread, default=finance.SENSITIVITY_SPREAD),
-        output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
-        catalog=_catalog(tables), assumptions=calls.assumptions(assumption_range), **_plan_kwargs(plan_args))
-    return excel.table([list(frame.columns)] + frame.astype(object).values.tolist())
+    volume, names = calls.argument_number("tokens_per_day", tokens_per_day), _names(pattern, model, platform, gpu)
+    cat, a = _catalog(tables), calls.assumptions(assumption_range)
+    kwargs = dict(spread=calls.argument_number("spread", spread, default=finance.SENSITIVITY_SPREAD),
+                  output=normalize_key(excel.text("output", output, default="monthly_cost_usd")),
+                  **_plan_kwargs(plan_args))
+
+    def rows():
+        frame = finance.sensitivity(volume, *names, catalog=cat, assumptions=a, **kwargs)
+        return [list(frame.columns)] + frame.astype(object).values.tolist()
+    table = calls.RESULTS.get(("sensitivity", cat.fingerprint, a, volume, names, tuple(sorted(kwargs.items()))), rows)
+    return excel.table([list(row) for row in table])  # the caller's copy: the cached rows stay as computed
 
 
 COMMIT_FIELDS = ("term", "committed_gpus", "start_month", "start_period", "expected_cost_usd",

@@ -485,7 +485,8 @@ def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percent
                      growth_spread=None, start=None, price_change_per_year=None, latency_ms=None, assumptions=None,
                      gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
                      input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, options=None):
-    """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month]."""
+    """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month].
+    month may be a column of months: one row per month, one column per percentile."""
     return finance_calls.cost_range_value(
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              percentile=percentile, throughput_error=throughput_error, price_spread=price_spread,

@@ -130,7 +130,8 @@ FUNCTIONS = (
               "suggested batching (spills).", PATTERN, 2, "finance_calls.pattern_table", table=True,
               section="finance"),
     Worksheet("ATLAS_COST_RANGE", "A percentile of the monthly cost under throughput, price and volume uncertainty "
-              "(seeded) [USD/month].", COST_RANGE, 4, "finance_calls.cost_range_value", section="finance"),
+              "(seeded) [USD/month].\nmonth may be a column of months: one row per month, one column per "
+              "percentile.", COST_RANGE, 4, "finance_calls.cost_range_value", section="finance"),
     Worksheet("ATLAS_SENSITIVITY", "Tornado table: the monthly cost at the low and high end of each input, largest "
               "swing first (spills).", SENSITIVITY, 4, "finance_calls.sensitivity_table", table=True,
               section="finance"),

@@ -2,7 +2,7 @@
 
 Template (`forecast_template_sheet`, `sensitivity_template_sheet`): inputs for growth, start month,
 price change, commitment and the uncertainty spreads (blue on yellow, defined names ``Fc*``), the
-monthly table as one ATLAS_FORECAST array formula, P10/P90 per month by ATLAS_COST_RANGE, a cost
+monthly table as one ATLAS_FORECAST array formula, P10/P90 of every month by one ATLAS_COST_RANGE array formula, a cost
 chart with the P10–P90 band, the break-even volume and month against a second option; a tornado
 table (ATLAS_SENSITIVITY) with its chart.
 
@@ -116,14 +116,17 @@ def forecast_template_sheet(book, sheet, name):
         put(sheet, f"{get_column_letter(column)}{top - 1}", heading, "atlas_header")
     for r in range(first, last + 1):
         put(sheet, f"K{r}", r - top, "atlas_key", "0")  # the row's month, so no formula reads the spilled table
-        for letter, q in band.items():
-            cost_range = sheets.formula(
-                "ATLAS_COST_RANGE", **sheets.inputs_for("ATLAS_COST_RANGE"), percentile=q,
-                throughput_error="FcThroughputError", price_spread="FcPriceSpread", volume_spread="FcVolumeSpread",
-                month=f"K{r}", monthly_growth="FcGrowth", growth_spread="FcGrowthSpread", start="FcStart",
-                price_change_per_year="FcPriceChange")
-            sheet[f"{letter}{r}"] = f'=IF(K{r}<=FcMonths,{cost_range[1:]},"")'
+        for letter in band:
             sheet[f"{letter}{r}"].number_format = sheets.USD
+    for letter, q in band.items():
+        put(sheet, f"{letter}{top}", q, "atlas_key", "0")  # the band's percentiles, read by its formula
+    # the whole band in one call (issue 21): a column of months (blank past FcMonths) × a row of
+    # percentiles, one seeded Monte-Carlo a month, not one a cell
+    sheet[f"L{first}"] = ArrayFormula(f"L{first}:M{last}", sheets.formula(
+        "ATLAS_COST_RANGE", **sheets.inputs_for("ATLAS_COST_RANGE"), percentile=f"L{top}:M{top}",
+        throughput_error="FcThroughputError", price_spread="FcPriceSpread", volume_spread="FcVolumeSpread",
+        month=f'IF(K{first}:K{last}<=FcMonths,K{first}:K{last},"")', monthly_growth="FcGrowth",
+        growth_spread="FcGrowthSpread", start="FcStart", price_change_per_year="FcPriceChange"))
     for column, key in enumerate(FORECAST_COLUMNS, start=1):
         letter = get_column_letter(column)
         sheet[f"{letter}{top}"].style = "atlas_key"  # the function's keys, small and grey, as on the Simulator

@@ -72,6 +72,9 @@ NOT_COMPUTED = {501, 504, 508, 509, 510, 511, 512, 516, 517, 518, 520, 525}
 """Errors that mean LibreOffice could not evaluate the formula at all (unknown function, syntax)."""
 SERVICE = "org.atlasxl.AtlasFunctions"
 TRACE_LIMIT = 12
+BOUNDING_CELLS = 20_000
+"""A sheet's formula cells are read as one range when its bounding box is at most this many cells
+(or four times the formula cells): one UNO call instead of one per block."""
 """Up to this many overrides, each is recalculated on its own to name the one an error came with."""
 CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 
@@ -138,7 +141,9 @@ class Leftovers:
             self.folders.add(folder)
         return folder
 
-    def end(self, status=1):
+    def end(self, status=1, orphans=True):
+        """Kill LibreOffice, remove the folders, exit. ``orphans``: also look for the copies of a
+        caller that died (a wait of up to 0.5 s to tell); not when the caller itself asked."""
         with self.lock:
             self.ending = True
             if self.soffice is not None:
@@ -146,7 +151,7 @@ class Leftovers:
                     os.killpg(self.soffice.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            for folder in list(self.folders) + self._orphaned_copies():
+            for folder in list(self.folders) + (self._orphaned_copies() if orphans else []):
                 shutil.rmtree(folder, ignore_errors=True)
             if self.pipe:  # the socket LibreOffice made for the UNO pipe (osl: /tmp/OSL_PIPE_<uid>_<name>)
                 for path in glob.glob(os.path.join(PIPE_FOLDER, f"OSL_PIPE_*_{self.pipe}")):
@@ -277,6 +282,7 @@ class Office:
         except Exception:
             self.kill()
             raise
+        self.kept = None  # the Loaded document kept for the next request about the same file: see _document
         if self.addin is None:
             self.kill()
             raise RuntimeError("the ATLAS_* add-in did not register in LibreOffice — is python3-uno "
@@ -318,6 +324,7 @@ class Office:
 
     def close(self):
         try:
+            self.forget()
             self.desktop.terminate()
             self.process.wait(timeout=10)
         except Exception:  # noqa: BLE001 — it is going away anyway
@@ -325,39 +332,84 @@ class Office:
         self.kill()
 
     # -- one recalculation ----------------------------------------------------------------------
-    def recalc(self, request):
-        _, texts = self.addin.takeErrorTexts(None)  # forget texts of earlier workbooks
-        names = "|".join(re.escape(n) for n in request.get("tables", ()))
-        tables = re.compile(rf"^\{{=ORG\.ATLASXL\.ATLASFUNCTIONS\.({names})\(", re.I) if names else None
+    def _document(self, request):
+        """The request's workbook, loaded and calculated (a `Loaded`). It is kept for the next
+        request with the same content key (the caller's hash of the file's bytes): a warm
+        recalculation then skips the load, most of its time (issue 21), and LibreOffice
+        recalculates only what an override changed. Between requests the kept document is as
+        loaded (overrides are put back)."""
+        key = request.get("key")
+        if key and self.kept is not None and self.kept.key == key:
+            self.kept.doc.calculate()  # nothing to do unless LibreOffice left a put-back input uncalculated
+            return self.kept
+        self.forget()
+        self.addin.takeErrorTexts(None)  # forget texts of earlier workbooks
         started = time.perf_counter()
         doc = self._load(request)
-        loaded = time.perf_counter()
+        read = time.perf_counter()
+        try:
+            doc.calculateAll()
+        except Exception:
+            doc.close(True)
+            raise
+        loaded = Loaded(key, doc)
+        loaded.load_s, loaded.calculate_s = read - started, time.perf_counter() - read
+        if key:
+            self.kept = loaded
+        return loaded
+
+    def _done(self, loaded, restore, failed):
+        """After a request: put the overridden cells back and keep the document, or close it (not
+        kept, or its state is unknown after a failure)."""
+        if failed or self.kept is not loaded:
+            if self.kept is loaded:
+                self.kept = None
+            loaded.doc.close(True)
+            return
+        for cell, value in reversed(restore):
+            _set(loaded.doc, cell, value)
+
+    def forget(self):
+        """Close the kept document, if any."""
+        if self.kept is not None:
+            doc, self.kept = self.kept.doc, None
+            doc.close(True)
+
+    def recalc(self, request):
+        names = "|".join(re.escape(n) for n in request.get("tables", ()))
+        tables = re.compile(rf"^\{{=ORG\.ATLASXL\.ATLASFUNCTIONS\.({names})\(", re.I) if names else None
+        loaded = self._document(request)
+        doc, load_s, calculate_s = loaded.doc, loaded.load_s, loaded.calculate_s
+        loaded.load_s = loaded.calculate_s = 0.0  # the next request about it loads nothing
+        ready = time.perf_counter()
+        restore, failed = [], True
         try:
             cells = [self._target(doc, target, titles=request.get("sheets")) for target, _ in request["overrides"]]
             baseline, introduced = None, {}
             trace = bool(request["overrides"]) and request.get("baseline")
             if trace:
-                doc.calculateAll()
-                baseline = [e[:3] for e in self._read(doc, errors_only=True, tables=tables)[1]]
+                baseline = [e[:3] for e in self._read(loaded, errors_only=True, tables=tables)[1]]
                 seen = {tuple(e) for e in baseline}
             for index, (cell, (_, value)) in enumerate(zip(cells, request["overrides"])):
+                restore.append((cell, _get(doc, cell)))
                 _set(doc, cell, value)
                 if trace and len(cells) <= TRACE_LIMIT:  # which override an error appeared with: one calculation each
-                    doc.calculateAll()
-                    for error in self._read(doc, errors_only=True, tables=tables)[1]:
+                    doc.calculate()  # what depends on the changed cells (the document is calculated)
+                    for error in self._read(loaded, errors_only=True, tables=tables)[1]:
                         key = tuple(error[:3])
                         if key not in seen:
                             seen.add(key)
                             introduced[f"{key[0]}!{column_letters(key[2])}{key[1]}"] = index
-            doc.calculateAll()
+            doc.calculate()
             calculated = time.perf_counter()
-            values, errors = self._read(doc, tables=tables)
+            values, errors = self._read(loaded, tables=tables)
+            failed = False
             return {"values": values, "errors": errors, "baseline": baseline, "cells": cells, "introduced": introduced,
-                    "sheets": [sheet.getName() for sheet in doc.Sheets],
-                    "timing": {"load_s": loaded - started, "calculate_s": calculated - loaded,
+                    "sheets": list(loaded.titles()),
+                    "timing": {"load_s": load_s, "calculate_s": calculate_s + calculated - ready,
                                "read_s": time.perf_counter() - calculated}}
         finally:
-            doc.close(True)
+            self._done(loaded, restore, failed)
 
     def _load(self, request):
         url = uno.systemPathToFileUrl(os.path.abspath(request["path"]))
@@ -371,11 +423,12 @@ class Office:
         return doc
 
     def scenarios(self, request):
-        """Load once, then per scenario: apply its overrides (LibreOffice recalculates what depends
-        on them), read the requested cells, put the inputs back. For what-if sweeps."""
-        doc = self._load(request)
+        """Load once (or take the kept document), then per scenario: apply its overrides
+        (LibreOffice recalculates what depends on them), read the requested cells, put the inputs
+        back. For what-if sweeps."""
+        loaded = self._document(request)
+        doc, failed = loaded.doc, True
         try:
-            doc.calculateAll()
             reads = [self._target(doc, target, formulas_ok=True, titles=request.get("sheets")) for target in request["read"]]
             out = []
             for scenario in request["scenarios"]:
@@ -388,9 +441,10 @@ class Office:
                 for cell, value in zip(cells, saved):
                     _set(doc, cell, value)
                 out.append({"values": values, "seconds": time.perf_counter() - started})
+            failed = False
             return {"scenarios": out}
         finally:
-            doc.close(True)
+            self._done(loaded, [], failed)
 
     def pdf(self, request):
         """Recalculate and export every sheet to PDF: what a LibreOffice user with the add-in sees."""
@@ -445,14 +499,15 @@ class Office:
                                "override its input cells instead")
         return cell
 
-    def _read(self, doc, errors_only=False, tables=None):
+    def _read(self, loaded, errors_only=False, tables=None):
         """Values of every formula cell {"Sheet!A1": value} and the error cells
-        [sheet, row, col, excel_code, message, formula] (ATLAS_* error texts included)."""
-        _, texts = self.addin.takeErrorTexts(None)
-        texts = set(texts)
+        [sheet, row, col, excel_code, message, formula] (ATLAS_* error texts included) of a
+        `Loaded` document."""
+        _, taken = self.addin.takeErrorTexts(None)
+        texts = loaded.texts
+        texts.update(taken)
         values, errors, padding = {}, [], []
-        for sheet in doc.Sheets:
-            title = sheet.getName()
+        for title, sheet, reads in loaded.layout():
             for address in sheet.queryFormulaCells(ERROR_RESULT).getRangeAddresses():
                 block = sheet.getCellRangeByPosition(address.StartColumn, address.StartRow,
                                                      address.EndColumn, address.EndRow)
@@ -475,28 +530,77 @@ class Office:
                         errors.append([title, r, c, excel, message, formula, code in NOT_COMPUTED])
             if errors_only and not texts:
                 continue
-            for address in sheet.queryContentCells(FORMULA).getRangeAddresses():
-                block = sheet.getCellRangeByPosition(address.StartColumn, address.StartRow,
-                                                     address.EndColumn, address.EndRow)
-                data = block.getDataArray()
-                formulas = block.getFormulaArray() if not errors_only else None
-                for i, row in enumerate(data):
-                    for j, value in enumerate(row):
-                        r, c = address.StartRow + i + 1, address.StartColumn + j + 1
-                        if isinstance(value, str) and value in texts:
-                            formula = formulas[i][j] if formulas else sheet.getCellByPosition(c - 1, r - 1).getFormula()
-                            errors.append([title, r, c, None, value, formula, False])
-                        if errors_only:
-                            continue
-                        if isinstance(value, float) and value in (0.0, 1.0) and is_logical(formulas[i][j]):
-                            value = value == 1.0
-                        values[f"{title}!{column_letters(c)}{r}"] = value
+            for whole, top, left, blocks, formulas in reads:
+                data = whole.getDataArray()
+                for block in blocks:
+                    for i in range(block.StartRow - top, block.EndRow - top + 1):
+                        for j in range(block.StartColumn - left, block.EndColumn - left + 1):
+                            value = data[i][j]
+                            r, c = top + i + 1, left + j + 1
+                            if isinstance(value, str) and value in texts:
+                                errors.append([title, r, c, None, value, formulas[i][j], False])
+                            if errors_only:
+                                continue
+                            if isinstance(value, float) and value in (0.0, 1.0) and is_logical(formulas[i][j]):
+                                value = value == 1.0
+                            values[f"{title}!{column_letters(c)}{r}"] = value
         for error in errors:  # error cells: the error, not whatever getDataArray made of it
             if error[3] is not None:
                 values[f"{error[0]}!{column_letters(error[2])}{error[1]}"] = {"error": error[3]}
         for sheet, row, col in padding:
             values[f"{sheet}!{column_letters(col)}{row}"] = ""
         return values, errors
+
+
+class Loaded:
+    """A loaded, calculated document, with what a read of it needs that does not change while it
+    is open: its sheet titles, its formula layout (`_layout`), and the add-in's error texts seen
+    in it (cells calculated by an earlier request do not call the add-in again, yet still show
+    their error text)."""
+
+    def __init__(self, key, doc):
+        self.key, self.doc, self.texts = key, doc, set()
+        self._titles = self._layout = None
+        self.load_s = self.calculate_s = 0.0  # of the load that made it [s]
+
+    def titles(self):
+        if self._titles is None:
+            self._titles = self.doc.Sheets.getElementNames()
+        return self._titles
+
+    def layout(self):
+        if self._layout is None:
+            self._layout = _layout(self.doc)
+        return self._layout
+
+
+def _layout(doc):
+    """[(title, sheet, [(range, top, left, blocks, formulas)])] for the sheets holding formulas:
+    each sheet's formula blocks with the ranges to read them through and their formulas. Blocks
+    that fill most of their bounding box are read as one range (one getDataArray instead of one
+    per block: UNO calls, not cells, are what a read costs — about 1 ms each on a busy machine);
+    a sparse sheet block by block. Overrides never touch a formula cell, so a kept document's
+    layout holds for every request about it (issue 21)."""
+    out = []
+    sheets = doc.Sheets
+    for index, title in enumerate(sheets.getElementNames()):
+        sheet = sheets.getByIndex(index)
+        addresses = sheet.queryContentCells(FORMULA).getRangeAddresses()
+        if not addresses:
+            continue
+        top, left = min(a.StartRow for a in addresses), min(a.StartColumn for a in addresses)
+        bottom, right = max(a.EndRow for a in addresses), max(a.EndColumn for a in addresses)
+        cells = sum((a.EndRow - a.StartRow + 1) * (a.EndColumn - a.StartColumn + 1) for a in addresses)
+        if len(addresses) > 1 and (bottom - top + 1) * (right - left + 1) <= max(4 * cells, BOUNDING_CELLS):
+            whole = sheet.getCellRangeByPosition(left, top, right, bottom)
+            reads = [(whole, top, left, addresses, whole.getFormulaArray())]
+        else:
+            reads = []
+            for a in addresses:
+                block = sheet.getCellRangeByPosition(a.StartColumn, a.StartRow, a.EndColumn, a.EndRow)
+                reads.append((block, a.StartRow, a.StartColumn, [a], block.getFormulaArray()))
+        out.append((title, sheet, reads))
+    return out
 
 
 def _cell(doc, cell):
@@ -545,14 +649,16 @@ def write(message):
 
 
 def _read_requests(requests):
-    """The watchdog: stdin's lines → ``requests``; the end of stdin ends everything at once
-    unless a quit came first (then the main thread closes LibreOffice in order)."""
+    """The watchdog: stdin's lines → ``requests``; the end of stdin, or an ``end`` line, ends
+    everything at once unless a quit came first (then the main thread closes LibreOffice in order)."""
     quitting = False
     for line in sys.stdin.buffer:
         try:
             request = json.loads(line)
         except ValueError:
             continue
+        if request.get("op") == "end":  # the caller stops everything now (Recalculator.close): no quit, no wait
+            LEFTOVERS.end(0, orphans=False)
         quitting = quitting or request.get("op") == "quit"
         requests.put(request)
     if not quitting:
