@@ -162,14 +162,8 @@ def uncached_input_tokens(input_tokens, prefix_hit_rate):
 
 
 def prefix_attention_tokens(input_tokens, prefix_hit_rate):
-    """The ``attended`` of `prefill_flops` for a prompt whose first h × N tokens are cached. [tokens]
-
-    Parameters
-    ----------
-    input_tokens : numeric
-        Input tokens per request, N. [tokens]
-    prefix_hit_rate : numeric
-        Share of them served from the prefix cache, h. [0-1]
+    """The ``attended`` of `prefill_flops` for a prompt whose first h × N tokens are cached (parameters as
+    `uncached_input_tokens`). [tokens]
 
     Notes
     -----
