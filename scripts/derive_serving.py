@@ -245,7 +245,7 @@ def independent_points(data):
     for r in x.itertuples():
         common = {"gpu": INDEPENDENT_GPUS[r.gpu], "model": INDEPENDENT_MODELS[r.model],
                   "precision": INDEPENDENT_PRECISIONS[r.precision.lower()], "tp": int(r.tp), "dataset": "",
-                  "ttft_ms": None, "tpot_ms": None, "source": r.source, "as_of": _date(r.date)}
+                  "ttft_ms": None, "tpot_ms": None, "source": r.source, "as_of": as_of_date(r.date)}
         if r.source_family == "gpustack_performance_lab" and str(r.concurrency).startswith("unbounded"):
             if not (r.output_tok_s_per_gpu > 0) or int(r.pp) != 1:
                 continue
