@@ -1497,6 +1497,6 @@ def _vary(name, value, tokens_per_day, pattern, model, platform, gpu, cat, a, ou
     else:
         patterns = cat.tables["patterns"].copy()
         patterns.loc[patterns.pattern == normalize_key(pattern), name] = value
-        cat = load_catalog({**cat.tables, "patterns": patterns})
+        cat = cat.with_patterns(patterns)  # the other tables as they were, not validated again
     return float(getattr(plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a,
                               **kwargs), output))

@@ -191,3 +191,21 @@ def test_normalize_key():
     assert normalize_key(" Business Hours ") == "business_hours"
     assert normalize_key("H100-SXM") == "h100_sxm"
     assert normalize_key(None) == ""
+
+
+def test_with_patterns_is_the_catalog_load_catalog_builds():
+    # issue 21: a changed patterns table without validating the other tables again — same lookups, same fingerprint
+    cat = load_catalog()
+    patterns = cat.tables["patterns"].copy()
+    patterns.loc[patterns.pattern == "bursty", "burst_factor"] = 2.5
+    derived = cat.with_patterns(patterns)
+    loaded = load_catalog({**cat.tables, "patterns": patterns})
+    assert derived.fingerprint == loaded.fingerprint != cat.fingerprint
+    assert {k: vars(p) for k, p in derived.patterns.items()} == {k: vars(p) for k, p in loaded.patterns.items()}
+    assert all(derived.tables[n] is cat.tables[n] for n in SCHEMAS if n != "patterns")  # shared, not copied
+    assert derived.pattern("bursty").burst_factor == 2.5 and cat.pattern("bursty").burst_factor != 2.5
+    patterns.loc[patterns.pattern == "bursty", "burst_factor"] = -1.0
+    with pytest.raises(CatalogError, match="burst_factor"):
+        load_catalog({**cat.tables, "patterns": patterns})
+    with pytest.raises(CatalogError, match="burst_factor"):  # refused as load_catalog refuses it
+        cat.with_patterns(patterns)

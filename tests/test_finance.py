@@ -457,6 +457,20 @@ def test_sensitivity_gpu_offering_and_explicit_ranges():
     assert {"gpu_tokens_per_s", "efficiency", "batch_multiplier", "target_utilization"} <= set(frame["input"])
 
 
+def test_sensitivity_pattern_inputs_are_plans_on_a_changed_catalog():
+    # the changed pattern is derived from the catalog (issue 21), not loaded again: the same numbers as a
+    # catalog loaded with that patterns table
+    frame = finance.sensitivity(2e9, "bursty", "llama_70b", "runpod", "h100_sxm").set_index("input")
+    cat = atlas_xl.load_catalog()
+    for name in finance.PATTERN_INPUTS:
+        for end in ("low", "high"):
+            patterns = cat.tables["patterns"].copy()
+            patterns.loc[patterns.pattern == "bursty", name] = frame.loc[name, end]
+            loaded = atlas_xl.load_catalog({**cat.tables, "patterns": patterns})
+            expected = atlas_xl.plan(2e9, "bursty", "llama_70b", "runpod", "h100_sxm", catalog=loaded)
+            assert frame.loc[name, f"cost_at_{end}_usd"] == expected.monthly_cost_usd
+
+
 def test_sensitivity_bad_input():
     with pytest.raises(InputError, match="no sensitivity input 'colour'"):
         finance.sensitivity(2e9, *WORKLOAD, ranges={"colour": 0.1})
