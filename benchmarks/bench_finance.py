@@ -1,15 +1,19 @@
-"""Finance speed: prints numbers and ratios against the targets of issues 14 and 20 (run on demand, not a test).
+"""Finance speed: prints numbers and ratios against the targets of issues 14, 20 and 21 (run on demand, not a test).
 
     python benchmarks/bench_finance.py
 """
+import time
+
 import numpy as np
 import pandas as pd
 
 import atlas_xl
 from atlas_xl import finance, sweeps
-from bench_planner import median_seconds  # benchmarks/ is on sys.path when this script runs
+from bench_planner import beside, median_seconds  # benchmarks/ is on sys.path when this script runs
 
 WORKLOAD = ("bursty", "llama_70b", "runpod", "h100_sxm")
+TEMPLATE = (2e9, "steady", "llama_70b", "runpod", "h100_sxm")  # the template's Inputs (workbook/sheets.py INPUTS)
+TEMPLATE_BAND = dict(latency_ms=250, monthly_growth=0.05, start="2027-01", percentiles=(10, 90))  # its Forecast band
 
 
 def row(name, seconds, target, unit="ms", scale=1e3):
@@ -42,6 +46,20 @@ def main():
     row("breakeven() together:per_token vs runpod/h100_sxm:2.10",
         median_seconds(lambda: finance.breakeven("steady", "llama_70b", "together:per_token",
                                                  "runpod/h100_sxm:2.10"), 7, 10), 5e-3)
+
+    # issue 21: the template's ATLAS_SENSITIVITY (8 changed patterns, 16 plans) and its 24-month P10/P90 band
+    start = time.perf_counter()
+    finance.sensitivity(*TEMPLATE, latency_ms=250)  # first call: every changed pattern is new to the caches
+    row("sensitivity() template, first call (was 440-900 ms)", time.perf_counter() - start, 50e-3)
+    mine, plans = beside(lambda: finance.sensitivity(*TEMPLATE, latency_ms=250),
+                         lambda: [atlas_xl.plan(*TEMPLATE, latency_ms=250) for _ in range(17)], 7, 5)
+    row("sensitivity() template, again", mine, 50e-3)
+    row("  reference: the 17 scalar plan() calls it makes", plans, 50e-3)
+    months = range(1, 25)
+    one, each = beside(lambda: finance.cost_range_months(*TEMPLATE, months=months, **TEMPLATE_BAND),
+                       lambda: [finance.cost_range(*TEMPLATE, month=m, **TEMPLATE_BAND) for m in months], 7, 1)
+    row("cost_range_months() 24 months, 10,000 draws", one, each)
+    row("  reference: cost_range() once per month (24 calls)", each, each)
 
     rng = np.random.default_rng(0)
     n = 20_000

@@ -438,6 +438,25 @@ def test_wider_throughput_error_never_narrows_the_range(small, extra):
     assert wide.p90 >= narrow.p90 - 1e-9 and wide.p10 <= narrow.p10 + 1e-9
 
 
+
+def test_cost_range_months_is_cost_range_of_each_month():
+    # issue 21: one Monte-Carlo for a column of months gives, bit for bit, what one call per month gives
+    # (month 1 has its own seeded stream when a growth spread is drawn; February is shorter)
+    kw = dict(throughput_error=0.15, price_spread=0.1, volume_spread=0.2, monthly_growth=0.05, growth_spread=0.02,
+              start="2027-01", price_change_per_year=-0.2, draws=2000, seed=3, percentiles=(10, 50, 90))
+    months = (3, 1, 2, 14, 2)
+    together = finance.cost_range_months(2e9, *WORKLOAD, months=months, **kw)
+    assert [r.month for r in together] == list(months)
+    for month, result in zip(months, together):
+        assert result == finance.cost_range(2e9, *WORKLOAD, month=month, **kw)  # every field, bit for bit
+    per_token = finance.cost_range_months(1e9, "steady", "llama_70b", "together", months=(1, 6), price_spread=0.1)
+    assert per_token == [finance.cost_range(1e9, "steady", "llama_70b", "together", month=m, price_spread=0.1)
+                         for m in (1, 6)]
+    with pytest.raises(InputError, match="months is empty"):
+        finance.cost_range_months(2e9, *WORKLOAD, months=())
+    with pytest.raises(InputError, match="months = 0"):
+        finance.cost_range_months(2e9, *WORKLOAD, months=(1, 0))
+
 # -- sensitivity -----------------------------------------------------------------------------------
 def test_sensitivity_per_token_hand_computed():
     frame = finance.sensitivity(1e9, "steady", "llama_70b", "together")

@@ -210,9 +210,9 @@ def _months(value):
 def cost_range_value(args, tables, assumption_range, options=None):
     """One percentile [USD/month]; a range of percentiles: the same shape; a range of months (a
     column): one row per month, one column per percentile — the Forecast sheet's P10/P90 band in
-    one call, a blank month a blank row. Each month is one seeded `finance.cost_range` for all
-    its percentiles, kept in `calls.RESULTS` by content, so a table costs one Monte-Carlo a month
-    and a recalculation with nothing changed costs none."""
+    one call, a blank month a blank row. A column is one seeded `finance.cost_range_months` (the
+    draws made once, each month's numbers those of `finance.cost_range`), kept in `calls.RESULTS`
+    by content, so a table costs one Monte-Carlo and a recalculation with nothing changed none."""
     args = calls.named(args, options)
     tokens_per_day, pattern, model, platform, gpu = (args[n] for n in ("tokens_per_day", "pattern", "model",
                                                                        "platform", "gpu"))
@@ -244,11 +244,17 @@ def cost_range_value(args, tables, assumption_range, options=None):
 
     if excel.is_range(month):
         columns = [q for row in qs for q in row] if isinstance(qs, list) else [qs]
-        rows = []
-        for one_month in _months(month):
-            found = None if one_month is None else percentiles_of(one_month)
-            rows.append(["" if found is None else found[q] for q in columns])
-        return rows
+        wanted = _months(month)
+        given = tuple(dict.fromkeys(m for m in wanted if m is not None))  # each month once, in reading order
+
+        def table():
+            if not given:
+                return {}
+            ranges = finance.cost_range_months(volume, *names, months=given, percentiles=flat, catalog=cat,
+                                               assumptions=a, **kwargs)
+            return {m: r.percentiles for m, r in zip(given, ranges)}
+        found = calls.RESULTS.get(key + ("months", given), table, cells=max(len(given), 1) * len(flat))
+        return [["" if m is None else found[m][q] for q in columns] for m in wanted]
     found = percentiles_of(calls.argument_number("month", month, default=1.0))
     if isinstance(qs, list):
         return [[found[q] for q in row] for row in qs]
