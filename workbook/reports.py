@@ -529,7 +529,7 @@ COST_FIELDS = ("rank", "platform", "gpu", "billing", "active_hours_per_month", "
                "idle_waste_usd", "idle_waste_pct", "mean_utilization", "unused_capacity_usd", "cost_per_m_tokens_usd",
                "overload_penalty_usd", "scaling_penalty_usd", "latency_penalty_usd", "penalty_usd")
 SERVING_FIELDS = ("rank", "platform", "gpu", "billing", "precision", "replica_gpus", "replica_choice", "scale_up_gpus",
-                  "input_tokens", "output_tokens",
+                  "input_tokens", "output_tokens", "prefix_hit_rate",
                   "ttft_ms", "tpot_ms", "throughput_basis", "throughput_expected_error", "gpu_tokens_per_s")
 CHART_BARS = 15
 
