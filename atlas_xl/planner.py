@@ -628,6 +628,9 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         if price is None:
             price = per_token_price(offering, input_tokens, output_tokens, hit) if shape_given else \
                 offering.price_per_m_tokens
+            if np.ndim(price) == 0 and math.isnan(price):  # billing='per_token' on an offering without a token price
+                raise InputError(f"platform '{platform_key}' lists no per-token price for {model_key} — pass "
+                                 "price_per_m_tokens, or plan it on a GPU (billing dedicated or autoscaling)")
         replica = 1
     else:
         if hourly is None:

@@ -539,3 +539,15 @@ def test_plan_refuses_a_hit_rate_outside_zero_to_one_in_one_line():
         assert str(error.value).startswith("prefix_hit_rate 1.2 is above") and "\n" not in str(error.value)
     with pytest.raises(InputError, match="prefix_hit_rate must be one number from 0 to 1, .* sweep or a worksheet"):
         atlas_xl.plan(2e9, "steady", "llama_70b", "fireworks", prefix_hit_rate=np.array([0.2, 0.8]))
+
+
+def test_per_token_billing_without_a_token_price_is_refused():
+    """billing='per_token' on a platform whose rows have no per-token price for the model (together lists
+    llama_70b per token, not gpt_oss_20b: catalogs/offerings.csv) gave a plan of NaN costs, reported as a plan."""
+    with pytest.raises(InputError, match="^platform 'together' lists no per-token price for gpt_oss_20b — pass "
+                                         "price_per_m_tokens") as error:
+        atlas_xl.plan(1e9, "steady", "gpt_oss_20b", "together", billing="per_token")
+    assert "\n" not in str(error.value)
+    # a given price plans it: 1e9 tokens/day × 30 days × 0.2 USD per 1e6 tokens = 6000 USD/month
+    given = atlas_xl.plan(1e9, "steady", "gpt_oss_20b", "together", billing="per_token", price_per_m_tokens=0.2)
+    assert given.monthly_cost_usd == pytest.approx(6000.0)
