@@ -309,13 +309,26 @@ def test_forecast_spills_the_library_table():
     frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3, monthly_growth=0.05)
     assert table[0] == ["month", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
                         "cumulative_cost_usd"]
-    assert [r[3] for r in table[1:]] == list(frame["monthly_cost_usd"])
+    assert [r[3] for r in table[1:4]] == list(frame["monthly_cost_usd"])  # three months, then the price's date
+
+
+def test_forecast_states_the_price_date():
+    table = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 3)
+    frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3)
+    footer = {r[0]: r[1] for r in table[4:] if r[0]}
+    # the library's price_as_of: the runpod/h100_sxm offerings row's as_of (atlas_xl.prices.plan_price_age)
+    assert footer["price as_of"] == frame["price_as_of"].iloc[0] == atlas_xl.prices.plan_price_age(
+        atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")).as_of
+    per_token = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "together", None, 3)
+    # a per-token price is dated by its own offerings row (platform, model)
+    assert {r[0]: r[1] for r in per_token[4:] if r[0]}["price as_of"] == atlas_xl.prices.plan_price_age(
+        atlas_xl.plan(2e9, "steady", "llama_70b", "together")).as_of
 
 
 def test_forecast_from_a_column_of_volumes_and_an_excel_date():
     table = f.ATLAS_FORECAST([[1e9], [2e9], [None]], "steady", "llama_70b", "runpod", "h100_sxm",
                              start=dt.datetime(2027, 2, 1))
-    assert [r[1] for r in table[1:]] == ["2027-02", "2027-03"]
+    assert [r[1] for r in table[1:3]] == ["2027-02", "2027-03"] and table[3][0] in ("", None)  # then the footer
     assert table[1][4] == pytest.approx(4 * 2.69 * 28 * 24)  # 1e9 steady → 4 GPUs; February 2027 has 28 days
 
 
@@ -396,7 +409,7 @@ def test_finance_functions_forward_the_serving_settings():
     serving = dict(precision="bf16", tpot_ms=50.0)
     table = f.ATLAS_FORECAST(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 2, **serving)
     expected = atlas_xl.forecast(5e9, "steady", "llama_70b", "runpod", "h100_sxm", months=2, **serving)
-    assert [r[3] for r in table[1:]] == list(expected["monthly_cost_usd"])
+    assert [r[3] for r in table[1:3]] == list(expected["monthly_cost_usd"])  # two months, then the price's date
     assert f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm", **serving) == \
         atlas_xl.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm", **serving).tokens_per_day
     assert f.ATLAS_COST_RANGE(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 90, **serving) == \
