@@ -28,11 +28,11 @@ def run(names):
     """Optimize the workbook behind ``names`` (an object with ``read(name)`` and
     ``write(name, rows)``); returns the `atlas_xl.optimize` result."""
     tables = {table: names.read(name) for table, name in TABLE_NAMES.items()}
-    cat = excel.catalog(**tables)
+    cat, target, workload, _ = calls.sim_inputs(names.read("Target"), names.read("Workload"), None, tables)
     knobs = {**excel.key_values("Knobs", names.read("Knobs")), **excel.key_values("OptKnobs", names.read("OptKnobs"))}
     kwargs = calls.sim_kwargs({"seed": names.read("Seed"), "usd_per_kwh": names.read("UsdPerKwh"),
                                 "pue": names.read("Pue")})
-    result = atlas_xl.optimize(excel.text("Target", names.read("Target")), calls.workload_spec(names.read("Workload")),
+    result = atlas_xl.optimize(target, workload,
                                knobs or None, catalog=cat,
                                sla_p99_ms=excel.number("OptSlaP99Ms", names.read("OptSlaP99Ms"), default=120.0,
                                                        positive=True), **kwargs)

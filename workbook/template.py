@@ -418,7 +418,8 @@ def _sample_rows(function):
     """The rows an ATLAS_SIMULATE / ATLAS_SCHEDULE table has for the Inputs defaults: their order
     is the record's, whatever the inputs, so each row and column gets its field's number format."""
     values = {spec.key: spec.value for block in sheets.INPUTS for spec in block.rows}
-    rows = function(values["target"], values["workload"], None, values["seed"], values["usd_per_kwh"], None, {})
+    rows = function(atlas_xl.simulator.DEFAULT_TARGET, atlas_xl.simulator.DEFAULT_WORKLOAD, None, values["seed"],
+                    values["usd_per_kwh"], None, {})
     if not isinstance(rows, list):
         raise atlas_xl.errors.AtlasError(f"the template's default simulation failed: {rows}")
     return rows
@@ -443,8 +444,8 @@ def _format_value(cell, key, fmt=None):
 
 def _simulator(book, sheet):
     """ATLAS_SIMULATE spilled into Key | Value (B:C) with display names and units beside it."""
-    _title(sheet, "Simulator", "ATLAS_SIMULATE for the Inputs target, workload and knobs: the whole simulation "
-                               "record.")
+    _title(sheet, "Simulator", "ATLAS_SIMULATE of the planned deployment (the Inputs simulator target and workload "
+                               "follow the plan's model, GPU and GPU count) with the Inputs knobs: the whole record.")
     _record_header(sheet, 4)
     top = 5
     ref = f"B{top}:C{top + SIMULATOR_ROWS - 1}"
@@ -608,8 +609,11 @@ CHECK_TEXT_WIDTH = 100  # characters of the Status column
 
 def _input_cells(inputs):
     """Row key → its value cell ('Inputs!$C$7'), read from the rendered Key column of a row-spec sheet."""
-    return {cell.value: f"{quote_sheetname(inputs.title)}!$C${cell.row}" for cell in inputs["B"]
-            if isinstance(cell.value, str) and cell.style == "atlas_key"}
+    cells = {}
+    for cell in inputs["B"]:  # the first row of a key: a block may repeat one (the simulator workload's model)
+        if isinstance(cell.value, str) and cell.style == "atlas_key":
+            cells.setdefault(cell.value, f"{quote_sheetname(inputs.title)}!$C${cell.row}")
+    return cells
 
 
 def _input_checks(inputs):
@@ -687,6 +691,10 @@ def _result_checks(results):
                 ok = "OR(" + ",".join(f'{x}="{band}"' for band in RISK_BANDS) + ")"
             elif spec.units == "TRUE/FALSE":
                 ok = f"OR({x}=TRUE,{x}=FALSE,LEN({x})=0)"
+            elif spec.key == "sim_deployment":  # what the simulator rows model, or why they cannot
+                ok = f"ISTEXT({x})"
+            elif block.title.startswith("Simulator"):  # per-token: no GPUs to simulate, the rows say so
+                ok = f'OR(ISNUMBER({x}),Gpu="")'
             elif spec.key in MAY_BE_BLANK or block.title.startswith("Serving"):  # per-token: no GPU, blank
                 ok = f'OR(ISNUMBER({x}),LEN({x})=0)'
             else:
