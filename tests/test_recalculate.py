@@ -55,7 +55,7 @@ def workbook_with(path, cells, names=None, arrays=None):
     return path
 
 
-def test_template_results_equal_the_library(template_path, office):
+def test_template_results_equal_the_library(template_path, office, resized_target):
     book = load_workbook(template_path)
     overrides = {"TokensPerDay": 5e9, "Pattern": "bursty", "Platform": "lambda", "Gpu": "b200", "LatencyMs": 200,
                  "Seed": 7, "UsdPerKwh": 0.08}
@@ -81,25 +81,13 @@ def test_template_results_equal_the_library(template_path, office):
     assert platforms == list(ranking.platform[:5])
 
 
-def resized_target(target, gpus):
-    """A catalog target resized to ``gpus`` in equal nodes of at most 8, price and power per GPU kept (by hand)."""
-    nodes = -(-gpus // 8)
-    while gpus % nodes:
-        nodes += 1
-    row = dict(atlas_xl.load_catalog().record("targets", target))
-    share = gpus // nodes / row["accelerators_per_node"]
-    return dict(row, target=f"{target}_as_{gpus}_gpus", accelerators_per_node=gpus // nodes, num_nodes=nodes,
-                **{"cost.hourly_usd": row["cost.hourly_usd"] * share,
-                   "cost.energy_watts_node": row["cost.energy_watts_node"] * share})
-
-
 def simulation_record(result, book):
     (title, ref), = book.defined_names["SimulationRecord"].destinations
     key, value = ref.replace("$", "").split(":")[0][0], ref.replace("$", "").split(":")[1][0]
     return {result.values.get(f"{title}!{key}{r}"): result.values.get(f"{title}!{value}{r}") for r in range(5, 70)}
 
 
-def test_template_simulator_follows_the_plans_model_and_gpu(template_path, office):
+def test_template_simulator_follows_the_plans_model_and_gpu(template_path, office, resized_target):
     """Issue 20: a plan of gpt-oss on B200 is simulated as gpt-oss on that many B200s, not Llama-70B on 8 H100s."""
     book = load_workbook(template_path)
     result = office.recalc(template_path, {"Model": "gpt_oss_120b", "Gpu": "b200"})
@@ -108,7 +96,7 @@ def test_template_simulator_follows_the_plans_model_and_gpu(template_path, offic
     plan = atlas_xl.plan(2e9, "steady", "gpt_oss_120b", "runpod", "b200", latency_ms=250)  # the Inputs defaults
     count = int(plan.gpu_count)
     got, sim = results(result, book), simulation_record(result, book)
-    assert got["sim_deployment"] == f"gpt_oss_120b on {count} × b200 (nvidia_b200_8x resized)"
+    assert got["sim_deployment"] == f"gpt_oss_120b on {count} × b200"
     assert (sim["target"], sim["workload"], sim["accelerators"]) == (f"nvidia_b200_8x_as_{count}_gpus",
                                                                      "gpt_oss_120b_planned", count)
     # no catalog workload runs gpt_oss_120b: one built from the plan, its GPUs as replicas of tp = 1
@@ -123,12 +111,14 @@ def test_template_simulator_says_when_it_cannot_model_the_plans_gpu(template_pat
     book = load_workbook(template_path)
     result = office.recalc(template_path, {"Gpu": "a100_80gb"})  # runpod rents it; no Targets row has it
     got = results(result, book)
-    assert got["sim_deployment"] == "the simulator cannot model a100_80gb: no Targets row has this GPU — add one"
+    assert got["sim_deployment"] == "not simulated: no a100_80gb target"
     assert got["throughput"].startswith("target is empty — no Targets row has the plan's GPU")
     assert isinstance(got["monthly_cost"], float)  # the plan itself is unaffected
+    per_token = results(office.recalc(template_path, {"Platform": "together", "Gpu": ""}), book)
+    assert per_token["sim_deployment"] == "not simulated: per token"  # no GPUs of ours to simulate
 
 
-def test_template_whatif_grid_and_simulator_sheet(template_path, office):
+def test_template_whatif_grid_and_simulator_sheet(template_path, office, resized_target):
     book = load_workbook(template_path)
     result = office.recalc(template_path)
     (title, ref), = book.defined_names["WhatIfByOffering"].destinations

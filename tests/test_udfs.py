@@ -109,20 +109,11 @@ def test_simulator_broadcasts_targets():
     assert row[0][2].startswith("unknown target 'nope'")
 
 
-def _resized(target, gpus, per_node, nodes):
-    """A catalog target with ``nodes`` × ``per_node`` of its GPUs, price and power per GPU kept (hand-built)."""
-    row = dict(atlas_xl.load_catalog().record("targets", target))
-    share = per_node / row["accelerators_per_node"]
-    return dict(row, target=f"{target}_as_{gpus}_gpus", accelerators_per_node=per_node, num_nodes=nodes,
-                **{"cost.hourly_usd": row["cost.hourly_usd"] * share,
-                   "cost.energy_watts_node": row["cost.energy_watts_node"] * share})
-
-
-def test_simulator_target_range_resizes_a_target_to_the_plans_gpus():
+def test_simulator_target_range_resizes_a_target_to_the_plans_gpus(resized_target):
     target = [["target", "nvidia_b200_8x"], ["gpu_count", 4]]
     workload = [["workload", None], ["model", "gpt_oss_120b"], ["sequence.prompt", 1024], ["sequence.generate", 512]]
     # no catalog workload runs gpt_oss_120b: one built from the rows, its 4 GPUs as 4 replicas of tp = 1
-    expected = atlas_xl.simulate(_resized("nvidia_b200_8x", 4, 4, 1),
+    expected = atlas_xl.simulate(resized_target("nvidia_b200_8x", 4),
                                  {"name": "gpt_oss_120b_planned", "model": "gpt_oss_120b", "parallelism": {"dp": 4},
                                   "sequence": {"prompt": 1024, "generate": 512}})
     assert f.ATLAS_THROUGHPUT(target, workload) == expected.tokens_per_sec
@@ -134,7 +125,7 @@ def test_simulator_target_range_resizes_a_target_to_the_plans_gpus():
     twelve = dict(map(tuple, f.ATLAS_SIMULATE([["target", "nvidia_h100_8x_nvlink"], ["gpu_count", 12]],
                                               [["workload", "llama_70b_chat"], ["model", "llama_70b"]])[1:]))
     assert (twelve["accelerators"], twelve["tp"], twelve["dp"]) == (12, 2, 6)
-    assert twelve["tokens_per_sec"] == atlas_xl.simulate(_resized("nvidia_h100_8x_nvlink", 12, 6, 2),
+    assert twelve["tokens_per_sec"] == atlas_xl.simulate(resized_target("nvidia_h100_8x_nvlink", 12),
                                                          {"name": "llama_70b_chat", "parallelism": {"dp": 6}},
                                                          ).tokens_per_sec
 

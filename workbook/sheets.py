@@ -252,10 +252,10 @@ RESULTS = (
             "the Targets row's hourly price (not the Offerings price) + energy, at the simulated throughput: not "
             "the planner's cost per Mtok", fmt=USD_MILLI),
         Row("Simulated deployment", "sim_deployment",
-            '=IF(Gpu="","nothing to simulate: "&Platform&" bills per token",IF(INDEX(Target,1,2)="",'
-            '"the simulator cannot model "&Gpu&": no Targets row has this GPU — add one",'
-            'Model&" on "&GpuCount&" × "&Gpu&" ("&INDEX(Target,1,2)&" resized)"))', "",
-            "what the rows below simulate: the plan's model, GPU and GPU count"),
+            '=IF(Gpu="","not simulated: per token",IF(INDEX(Target,1,2)="","not simulated: no "&Gpu&" target",'
+            'Model&" on "&GpuCount&" × "&Gpu))', "",
+            "what the rows above simulate: the plan's model on its GPUs, or why not (a per-token offering has no "
+            "GPUs; a GPU without a Targets row cannot be modelled — add one)"),
     )),
 )
 

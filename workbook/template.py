@@ -150,7 +150,9 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
             put(sheet, f"A{row}", spec.label, "atlas_label")
             put(sheet, f"B{row}", spec.key, "atlas_key")
             fmt = spec.fmt or (fields.YES_NO if spec.units == "TRUE/FALSE" and style == "atlas_output" else None)
-            cell = put(sheet, f"C{row}", spec.value, style, fmt)  # a TRUE/FALSE result reads yes/no everywhere
+            formula = isinstance(spec.value, str) and spec.value.startswith("=")
+            shown = "atlas_calc" if style == "atlas_input" and formula else style  # an input row that follows the plan
+            cell = put(sheet, f"C{row}", spec.value, shown, fmt)  # a TRUE/FALSE result reads yes/no everywhere
             if isinstance(spec.value, str) and not spec.value.startswith("="):
                 cell.alignment = Alignment(horizontal="left", shrink_to_fit=True)
             put(sheet, f"D{row}", spec.units, "atlas_units").alignment = Alignment(indent=1)
