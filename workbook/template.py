@@ -472,8 +472,8 @@ def _schedule(book, sheet):
     """ATLAS_SCHEDULE spilled into hidden columns; the visible sheet shows it by reference with
     display names, units and formats: the whole schedule (Field | Key | Value | Units), then a
     table of the phases under a header of display names."""
-    _title(sheet, "Schedule", "ATLAS_SCHEDULE for the Inputs target and workload: the schedule aggregated by "
-                              "phase duration, then each phase.")
+    _title(sheet, "Schedule", "ATLAS_SCHEDULE for the planned deployment (the Inputs simulator target and "
+                              "workload): the schedule aggregated by phase duration, then each phase.")
     width = len(calls.PHASE_COLUMNS)
     first = SCHEDULE_SPILL_COLUMN
     ref = f"{get_column_letter(first)}5:{get_column_letter(first + width - 1)}{5 + SCHEDULE_ROWS - 1}"
@@ -527,8 +527,9 @@ SCHEDULE_SPILL_COLUMN = 20  # T: the raw ATLAS_SCHEDULE table, hidden
 
 
 def _optimizer(book, sheet):
-    _title(sheet, "Optimizer", "Hill-climbs the knobs of the Inputs target and workload for throughput within "
-                               "the P99 SLA. Click Optimize; results below are values written by Python.")
+    _title(sheet, "Optimizer", "Hill-climbs the knobs of the planned deployment (the Inputs simulator target and "
+                               "workload) for throughput within the P99 SLA. Click Optimize; results below are values "
+                               "written by Python.")
     put(sheet, "A4", "SLA: P99 below", "atlas_label")
     put(sheet, "B4", "sla_p99_ms", "atlas_key")
     put(sheet, "C4", 120, "atlas_input", sheets.COUNT)
