@@ -356,6 +356,10 @@ INPUT_CHECKS.update({  # the other Inputs rows (planner assumptions, the simulat
                                                                                     "fabric"), optional=True),
     "virt": Check("choice", "blank, bare or sriov", choices=("bare", "sriov"), optional=True),
     "microbatch": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
+    # rows that follow the plan (formulas); a value typed over one is held to the same rules
+    "gpu_count": Check("number", "blank, or a whole number of GPUs, 1 or more", minimum=1.0, whole=True,
+                       optional=True),
+    "precision.weights": INPUT_CHECKS["precision"],
 })
 INPUT_CHECKS = {row.key: INPUT_CHECKS[row.key] for block in INPUTS for row in block.rows if row.key in INPUT_CHECKS}
 """Input rules of the Checks sheet, one per Inputs row (rank_fields is checked by the ranking itself)."""
