@@ -321,7 +321,7 @@ def test_explicit_base_rate_ignores_the_serving_model():
 
 def test_node_split_gives_equal_nodes_of_at_most_eight():
     # hand-computed: ceil(n / 8) nodes, one more until they divide n evenly
-    assert simulator.node_split(6) == (1, 6)
-    assert simulator.node_split(12) == (2, 6)
-    assert simulator.node_split(11) == (11, 1)  # a prime above 8: one GPU a node
-    assert simulator.node_split(24) == (3, 8)
+    assert sim.node_split(6) == (1, 6)
+    assert sim.node_split(12) == (2, 6)
+    assert sim.node_split(11) == (11, 1)  # a prime above 8: one GPU a node
+    assert sim.node_split(24) == (3, 8)
