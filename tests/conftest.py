@@ -14,7 +14,7 @@ def office():
         yield engine.start()
 
 
-def _resized_target(target, gpus):
+def resized_target_record(target, gpus):
     """A catalog target with ``gpus`` GPUs in the fewest equal nodes of at most 8, its hourly price and node power
     per GPU kept: what the template's simulator target range (target, gpu_count) stands for, built by hand."""
     nodes = -(-gpus // 8)
@@ -29,4 +29,4 @@ def _resized_target(target, gpus):
 
 @pytest.fixture(scope="session")
 def resized_target():
-    return _resized_target
+    return resized_target_record
