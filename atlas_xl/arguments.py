@@ -258,7 +258,9 @@ _ARGUMENTS = (
     Argument("max_price_age_days", "finance", "Price age limit", "Flag prices older than this", "days", minimum=0,
              maximum=36_500, reason="a century; 0 flags every price"),
     # -- simulator ------------------------------------------------------------------------------------------
-    Argument("target", "simulator", "Target", "Target key, e.g. nvidia_h100_8x_nvlink", kind="choice",
+    Argument("target", "simulator", "Target",
+             "Target key, e.g. nvidia_h100_8x_nvlink, or a key | value range: target, gpu_count (resized to it) and "
+             "dotted overrides", kind="choice",
              choices=CatalogKeys("targets", "target")),
     Argument("workload", "simulator", "Workload",
              "Workload key, or a key | value range of dotted overrides (parallelism.dp | 4)", kind="pairs",

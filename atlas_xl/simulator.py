@@ -567,6 +567,16 @@ HOST_W_PER_GPU = 575.0
 GPUS_PER_NODE = 8
 
 
+def node_split(gpu_count):
+    """(nodes, GPUs per node): the fewest equal nodes of at most `GPUS_PER_NODE` GPUs that hold exactly
+    ``gpu_count`` GPUs (12 → 2 × 6; a prime above 8 → that many one-GPU nodes)."""
+    count = int(gpu_count)
+    nodes = math.ceil(count / GPUS_PER_NODE)
+    while count % nodes:
+        nodes += 1
+    return nodes, count // nodes
+
+
 def deployment(plan_result, catalog=None):
     """(target, workload) dicts that simulate what `atlas_xl.plan` planned: the same model, GPU, GPU
     count, replica size, precision and request shape, tuned as a serving deployment, with a schedule
@@ -579,10 +589,7 @@ def deployment(plan_result, catalog=None):
     if p.billing == "per_token" or not p.gpu:
         raise InputError(f"{p.platform} bills per token: there are no GPUs to simulate — pick a GPU offering")
     count, tp = int(p.gpu_count), int(p.replica_gpus)
-    nodes = math.ceil(count / GPUS_PER_NODE)
-    while count % nodes:  # equal nodes that hold exactly the planned GPUs
-        nodes += 1
-    per_node = count // nodes
+    nodes, per_node = node_split(count)
     vendor = cat.gpu_vendors[p.gpu]
     tdp = cat.gpu_specs[p.gpu]["tdp_w"]
     hardware = "amd_mi300x" if normalize_key(vendor) == "amd" else "nvidia"

@@ -196,7 +196,7 @@ def test_options_in_finance_functions():
     named = com.call("ATLAS_FORECAST", *PLAN, options, caller=com.cells(6, 7))
     positional = com.call("ATLAS_FORECAST", *PLAN, 3.0, 0.1, *[com.MISSING] * 17, 40.0, caller=com.cells(6, 7))
     assert named == positional
-    assert len([r for r in named if r[0] not in ("", None)]) == 4  # a header and three months
+    assert len([r for r in named if r[0] not in ("", None)]) == 5  # a header, three months and the price's as_of
     assert com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm",
                     com.Range([["latency_ms", 250.0]])) == \
         com.call("ATLAS_BREAKEVEN", "steady", "llama_70b", "together", "runpod/h100_sxm", com.MISSING, com.MISSING,

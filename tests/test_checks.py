@@ -15,9 +15,9 @@ BOUNDARY = {  # the edge of what each input allows: every check must still pass
     "price_per_m_tok_override": 0, "hours_per_month": 744, "days_per_month": 31, "target_utilization": 1,
     "low_risk_max": 0, "medium_risk_max": 1, "overload_threshold": 0, "overload_ramp": 0.001,
     "overload_penalty_usd": 0, "max_gpus": 1, "scaling_penalty_usd_per_gpu": 0, "strict_latency_ms": 0,
-    "latency_penalty_usd": 0, "target": "nvidia_h200_8x", "seed": 0, "usd_per_kwh": 0, "pue": 1,
-    "workload": "llama_8b_api", "parallelism.tp": 1, "parallelism.pp": 1, "parallelism.dp": 1,
-    "sequence.prompt": 1, "sequence.generate": 1, "arrival.requests_per_sec": 0, "arrival.profile": "spike",
+    "latency_penalty_usd": 0, "seed": 0, "usd_per_kwh": 0, "pue": 1,
+    "parallelism.tp": 1, "parallelism.pp": 1, "parallelism.dp": 1,
+    "arrival.requests_per_sec": 0, "arrival.profile": "spike",
     "cuda_graphs": True, "gpudirect_rdma": False, "fabric": "ib", "virt": "bare", "microbatch": 1,
 }
 OUT_OF_RANGE = {  # one step outside what each input allows
@@ -27,9 +27,9 @@ OUT_OF_RANGE = {  # one step outside what each input allows
     "price_per_m_tok_override": -0.5, "hours_per_month": 745, "days_per_month": 32, "target_utilization": 1.5,
     "low_risk_max": 1.2, "medium_risk_max": -0.1, "overload_threshold": -0.1, "overload_ramp": 0,
     "overload_penalty_usd": -1, "max_gpus": 0.5, "scaling_penalty_usd_per_gpu": -1, "strict_latency_ms": -1,
-    "latency_penalty_usd": -1, "target": "nvidia", "seed": 1.5, "usd_per_kwh": -0.1, "pue": 0.9,
-    "workload": "chat", "parallelism.tp": 0, "parallelism.pp": 1.5, "parallelism.dp": 0, "sequence.prompt": 0,
-    "sequence.generate": 2.5, "arrival.requests_per_sec": -1, "arrival.profile": "weekend", "cuda_graphs": "yes",
+    "latency_penalty_usd": -1, "seed": 1.5, "usd_per_kwh": -0.1, "pue": 0.9,
+    "parallelism.tp": 0, "parallelism.pp": 1.5, "parallelism.dp": 0,
+    "arrival.requests_per_sec": -1, "arrival.profile": "weekend", "cuda_graphs": "yes",
     "gpudirect_rdma": "maybe", "fabric": "ethernet", "virt": "vm", "microbatch": 0,
 }
 WRONG_TYPE = {  # blank where a value is required, text where a number belongs, a number for a name
@@ -39,9 +39,9 @@ WRONG_TYPE = {  # blank where a value is required, text where a number belongs, 
     "price_per_m_tok_override": "x", "hours_per_month": None, "days_per_month": "x", "target_utilization": None,
     "low_risk_max": "x", "medium_risk_max": None, "overload_threshold": "x", "overload_ramp": None,
     "overload_penalty_usd": "x", "max_gpus": None, "scaling_penalty_usd_per_gpu": "x", "strict_latency_ms": None,
-    "latency_penalty_usd": "x", "target": None, "seed": "x", "usd_per_kwh": None, "pue": "x", "workload": None,
-    "parallelism.tp": "x", "parallelism.pp": "x", "parallelism.dp": "x", "sequence.prompt": "x",
-    "sequence.generate": "x", "arrival.requests_per_sec": "x", "arrival.profile": 3, "cuda_graphs": 2,
+    "latency_penalty_usd": "x", "seed": "x", "usd_per_kwh": None, "pue": "x",
+    "parallelism.tp": "x", "parallelism.pp": "x", "parallelism.dp": "x",
+    "arrival.requests_per_sec": "x", "arrival.profile": 3, "cuda_graphs": 2,
     "gpudirect_rdma": "x", "fabric": 1, "virt": 0, "microbatch": "x",
 }
 
@@ -54,8 +54,10 @@ def built(tmp_path_factory, office):
     ENGINE["office"] = office  # one warm LibreOffice for every case
     path = template.build_template(tmp_path_factory.mktemp("checks") / template.TEMPLATE_NAME)
     book = load_workbook(path)
-    inputs = {cell.value: f"Inputs!C{cell.row}" for cell in book["Inputs"]["B"]
-              if isinstance(cell.value, str) and cell.style == "atlas_key"}
+    inputs = {}
+    for cell in book["Inputs"]["B"]:  # the first row of a key: the simulator workload repeats model
+        if isinstance(cell.value, str) and cell.style == "atlas_key":
+            inputs.setdefault(cell.value, f"Inputs!C{cell.row}")
     checks = {}  # check label → row on the Checks sheet
     for row in book["Checks"].iter_rows(min_row=7):
         if row[1].value and row[3].value is not None:
@@ -81,10 +83,16 @@ def input_label(key):
     return next(spec.label for block in sheets.INPUTS for spec in block.rows if spec.key == key)
 
 
+FOLLOW_THE_PLAN = {spec.key for block in sheets.INPUTS for spec in block.rows
+                   if isinstance(spec.value, str) and spec.value.startswith("=") and spec.key != "model"}
+"""Inputs rows that are formulas over the plan (issue 20): a recalculation cannot override them (it overrides input
+cells), so the cases below drive them through the plan's inputs; a value typed over one is checked like any input."""
+
+
 def test_every_input_has_a_rule_and_a_check_row(built):
     _, inputs, checks = built
     assert set(sheets.INPUT_CHECKS) == set(inputs) - {"rank_fields"}  # rank_fields: checked by the ranking
-    assert set(BOUNDARY) == set(OUT_OF_RANGE) == set(WRONG_TYPE) == set(sheets.INPUT_CHECKS)
+    assert set(BOUNDARY) == set(OUT_OF_RANGE) == set(WRONG_TYPE) == set(sheets.INPUT_CHECKS) - FOLLOW_THE_PLAN
     assert {input_label(k) for k in sheets.INPUT_CHECKS} <= set(checks)
 
 
@@ -109,31 +117,58 @@ def test_every_bad_value_is_caught_and_named(built, bad):
     assert count >= len(bad) and overall.startswith("CHECK:")
 
 
+SIMULATOR = ("Results (simulator): a number in every value cell", "Simulator: computed", "Schedule: computed")
+
+
 @pytest.mark.parametrize("values, inputs_failing, results_failing", [
     # issue 12: these exited 0 with "0 not computed" and a Checks sheet that said OK
     # text "5B" in the cell: the ATLAS_* functions read it with the one value parser (as recalc --set and the
     # CLI do), so the results compute; the input check still asks for a number, as other formulas see text
     ({"tokens_per_day": "5B"}, {"Tokens per day"}, set()),
+    # the Simulator follows the plan (issue 20): a plan without a GPU count (its GPUs row is the error) leaves it
+    # nothing to simulate
     ({"tokens_per_day": "=abc"}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
-                                                      "Ranking: computed, at least one offering"}),
+                                                      "Ranking: computed, at least one offering", "GPUs", *SIMULATOR}),
     ({"tokens_per_day": -5e9}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
-                                                    "Ranking: computed, at least one offering"}),
-    ({"model": "gpt4"}, {"Model", "Simulator workload runs the plan's model"}, {"Results (planner): a number in every value cell",
+                                                    "Ranking: computed, at least one offering", "GPUs", *SIMULATOR}),
+    ({"model": "gpt4"}, {"Model"}, {"Results (planner): a number in every value cell",
                                     "Results (serving model): a number in every value cell",
                                     "Ranking: computed, at least one offering",
-                                    "What-if by offering: a cost in every cell", "What-if by pattern: a cost in every cell"}),
+                                    "What-if by offering: a cost in every cell", "What-if by pattern: a cost in every cell",
+                                    "GPUs", *SIMULATOR}),
     ({"parallelism.dp": 0}, {"Data parallel replicas"}, {"Results (simulator): a number in every value cell",
                                                          "Simulator: computed", "Schedule: computed"}),
     ({"low_risk_max": 0.8}, {"Low-risk limit ≤ medium-risk limit"}, set()),
-    # issue 20: the Simulator beside a plan it does not model (Llama-70B on H100 beside gpt-oss on B200) is flagged
-    ({"gpu": "b200"}, {"Simulator target has the plan's GPU"}, set()),
-    ({"workload": "llama_8b_api"}, {"Simulator workload runs the plan's model"}, set()),
+    # issue 20: a GPU the simulator cannot model (no Targets row) is flagged, and the simulator rows say why
+    ({"gpu": "a100_80gb"}, {"Simulator target has the plan's GPU"}, set(SIMULATOR)),
 ])
 def test_one_bad_input_fails_its_check_and_the_results_it_breaks(built, values, inputs_failing, results_failing):
     status, (count, overall) = run(built, values)
     failing = {label for label, (problems, _) in status.items() if problems}
     assert failing == inputs_failing | results_failing
     assert count == sum(p for p, _ in status.values()) and overall.startswith("CHECK:")
+
+
+def test_the_simulator_follows_another_gpu_and_every_check_passes(built):
+    # issue 20: B200 and H200 (before: "Simulator target has the plan's GPU" failed beside the fixed H100 target)
+    for values in ({"gpu": "b200"}, {"gpu": "h200"}):
+        status, (count, overall) = run(built, values)
+        assert count == 0 and overall.startswith("OK: all"), [s for s in status.items() if s[1][0]]
+
+
+def test_a_typed_simulator_workload_of_another_model_is_flagged(built, tmp_path):
+    path, inputs, checks = built
+    book = load_workbook(path, keep_vba=True)
+    (title, ref), = book.defined_names["Workload"].destinations
+    first = ref.replace("$", "").split(":")[0]  # the workload row: its value cell is C of the first row
+    book[title][f"C{first[1:]}"] = "llama_8b_api"  # typed over the formula: llama_8b beside a llama_70b plan
+    edited = tmp_path / "typed.xlsm"
+    book.save(edited)
+    status, (count, overall) = run((edited, inputs, checks), {})
+    failing = {label for label, (problems, _) in status.items() if problems}
+    assert "Simulator workload runs the plan's model" in failing and overall.startswith("CHECK:")
+    # llama_8b_api's tp = 1 cannot hold the plan's llama_70b (the model row still follows the plan): the rows say so
+    assert failing - {"Simulator workload runs the plan's model"} <= set(SIMULATOR)
 
 
 def test_overall_check_turns_red(built):

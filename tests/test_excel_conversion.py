@@ -20,6 +20,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 import atlas_xl
 import xlwings_com as com
 from atlas_xl.errors import AtlasError
+from conftest import resized_target_record
 from udfs import calls, excel
 from udfs import functions as f
 from workbook import template
@@ -86,9 +87,21 @@ def expected_planner(name, args):
 
 def simulator_inputs(args):
     target, workload, knobs, seed, usd, pue = [excel.argument(a) for a in (args + [None] * 6)[:6]]
+    gpus = None
+    if isinstance(target, list):  # the template's target range: a Targets row resized to the plan's GPU count
+        given = {k: v for k, v in target if v not in (None, "")}
+        gpus = int(given["gpu_count"])
+        target = resized_target_record(given["target"], gpus)
     if isinstance(workload, list):
-        pairs = {k: v for k, v in workload if v is not None}
-        spec = {"name": pairs.pop("workload")}
+        pairs = {k: v for k, v in workload if v not in (None, "")}
+        name = pairs.pop("workload", None) or f"{pairs['model']}_planned"  # no catalog workload: built from the rows
+        spec = {"name": name}
+        if gpus is not None and "parallelism.dp" not in pairs:  # the target's GPUs as replicas of tp × pp
+            cat = atlas_xl.load_catalog()
+            base = cat.record("workloads", name) if name in cat.workloads else {}
+            tp = pairs.get("parallelism.tp", base.get("parallelism.tp", 1))
+            pp = pairs.get("parallelism.pp", base.get("parallelism.pp", 1))
+            pairs["parallelism.dp"] = gpus // int(tp * pp)
         for key, value in pairs.items():
             *parents, leaf = key.split(".")
             node = spec
@@ -133,13 +146,28 @@ def check(name, args, result, caller_shape):
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     path = template.build_template(tmp_path_factory.mktemp("conversion") / template.TEMPLATE_NAME)
-    return load_workbook(path)
+    loaded = load_workbook(path)
+    loaded.atlas_path = path  # computed_ranges recalculates the file
+    return loaded
 
 
-def test_every_template_formula_through_xlwings_conversion(book):
+def computed_ranges(book, office, names=("Target", "Workload")):
+    """The simulator's Inputs ranges as Excel hands them over: their formula rows (they follow the plan) as
+    computed, here by LibreOffice (issue 20)."""
+    values = office.recalc(book.atlas_path).values
+    out = {}
+    for name in names:
+        (title, ref), = book.defined_names[name].destinations
+        out[name] = [[values.get(f"{title}!{c.coordinate}", "") if isinstance(c.value, str) and c.value.startswith("=")
+                      else c.value for c in row] for row in book[title][ref.replace("$", "")]]
+    return out
+
+
+def test_every_template_formula_through_xlwings_conversion(book, office):
     seen = set()
+    extra = computed_ranges(book, office)
     for sheet, coordinate, formula, shape in com.template_formulas(book):
-        name, args, result = com.evaluate(formula, book, sheet, shape)
+        name, args, result = com.evaluate(formula, book, sheet, shape, extra)
         grid = check(name, args, result, shape)
         seen.add(name)
         if shape != (1, 1):  # an array range gets exactly its shape back: no #N/A, nothing cut off

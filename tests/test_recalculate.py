@@ -55,10 +55,10 @@ def workbook_with(path, cells, names=None, arrays=None):
     return path
 
 
-def test_template_results_equal_the_library(template_path, office):
+def test_template_results_equal_the_library(template_path, office, resized_target):
     book = load_workbook(template_path)
     overrides = {"TokensPerDay": 5e9, "Pattern": "bursty", "Platform": "lambda", "Gpu": "b200", "LatencyMs": 200,
-                 "Target": "nvidia_h200_8x", "Seed": 7, "UsdPerKwh": 0.08}
+                 "Seed": 7, "UsdPerKwh": 0.08}
     result = office.recalc(template_path, overrides)
     assert result.problems == {} and result.errors == []
     got = results(result, book)
@@ -66,7 +66,12 @@ def test_template_results_equal_the_library(template_path, office):
     assert got["gpu_count"] == plan.gpu_count and got["monthly_cost"] == plan.monthly_cost_usd
     assert got["utilization"] == plan.utilization_after and got["latency_risk"] == plan.latency_risk
     assert got["penalty"] == plan.penalty_usd and got["annual_cost"] == pytest.approx(12 * plan.monthly_cost_usd)
-    sim = atlas_xl.simulate("nvidia_h200_8x", "llama_70b_chat", seed=7, usd_per_kwh=0.08)
+    # the Simulator follows the plan: the Targets row with the plan's GPU resized to its GPU count, the catalog
+    # workload of its model (tp = 2) with the planner's request shape (1 024 in, 1 024 out: the serving defaults)
+    count = int(plan.gpu_count)
+    sim = atlas_xl.simulate(resized_target("nvidia_b200_8x", count),
+                            {"name": "llama_70b_chat", "model": "llama_70b", "parallelism": {"dp": count // 2},
+                             "sequence": {"prompt": 1024, "generate": 1024}}, seed=7, usd_per_kwh=0.08)
     assert got["throughput"] == sim.tokens_per_sec and got["latency_p99_ms"] == sim.p99_ms
     assert got["energy_cost"] == sim.energy_cost_per_hour_usd and got["cost_per_1k"] == sim.dollar_per_1k_tokens
     ranking = atlas_xl.rank(5e9, "bursty", "llama_70b", latency_ms=200)
@@ -76,7 +81,44 @@ def test_template_results_equal_the_library(template_path, office):
     assert platforms == list(ranking.platform[:5])
 
 
-def test_template_whatif_grid_and_simulator_sheet(template_path, office):
+def simulation_record(result, book):
+    (title, ref), = book.defined_names["SimulationRecord"].destinations
+    key, value = ref.replace("$", "").split(":")[0][0], ref.replace("$", "").split(":")[1][0]
+    return {result.values.get(f"{title}!{key}{r}"): result.values.get(f"{title}!{value}{r}") for r in range(5, 70)}
+
+
+def test_template_simulator_follows_the_plans_model_and_gpu(template_path, office, resized_target):
+    """Issue 20: a plan of gpt-oss on B200 is simulated as gpt-oss on that many B200s, not Llama-70B on 8 H100s."""
+    book = load_workbook(template_path)
+    result = office.recalc(template_path, {"Model": "gpt_oss_120b", "Gpu": "b200"})
+    # the WhatIf grid's fixed offerings include some without gpt-oss (deepinfra): those cells say so; nothing else errs
+    assert result.problems == {} and [e.address for e in result.errors if not e.address.startswith("WhatIf!")] == []
+    plan = atlas_xl.plan(2e9, "steady", "gpt_oss_120b", "runpod", "b200", latency_ms=250)  # the Inputs defaults
+    count = int(plan.gpu_count)
+    got, sim = results(result, book), simulation_record(result, book)
+    assert got["sim_deployment"] == f"gpt_oss_120b on {count} × b200"
+    assert (sim["target"], sim["workload"], sim["accelerators"]) == (f"nvidia_b200_8x_as_{count}_gpus",
+                                                                     "gpt_oss_120b_planned", count)
+    # no catalog workload runs gpt_oss_120b: one built from the plan, its GPUs as replicas of tp = 1
+    expected = atlas_xl.simulate(resized_target("nvidia_b200_8x", count),
+                                 {"name": "gpt_oss_120b_planned", "model": "gpt_oss_120b", "parallelism": {"dp": count},
+                                  "sequence": {"prompt": 1024, "generate": 1024}})
+    assert got["throughput"] == sim["tokens_per_sec"] == expected.tokens_per_sec
+    assert got["cost_per_1k"] == expected.dollar_per_1k_tokens
+
+
+def test_template_simulator_says_when_it_cannot_model_the_plans_gpu(template_path, office):
+    book = load_workbook(template_path)
+    result = office.recalc(template_path, {"Gpu": "a100_80gb"})  # runpod rents it; no Targets row has it
+    got = results(result, book)
+    assert got["sim_deployment"] == "not simulated: no a100_80gb target"
+    assert got["throughput"].startswith("target is empty — no Targets row has the plan's GPU")
+    assert isinstance(got["monthly_cost"], float)  # the plan itself is unaffected
+    per_token = results(office.recalc(template_path, {"Platform": "together", "Gpu": ""}), book)
+    assert per_token["sim_deployment"] == "not simulated: per token"  # no GPUs of ours to simulate
+
+
+def test_template_whatif_grid_and_simulator_sheet(template_path, office, resized_target):
     book = load_workbook(template_path)
     result = office.recalc(template_path)
     (title, ref), = book.defined_names["WhatIfByOffering"].destinations
@@ -86,10 +128,11 @@ def test_template_whatif_grid_and_simulator_sheet(template_path, office):
     volume, platform, gpu = sheet[f"A{row}"].value, sheet["B5"].value, sheet["B6"].value
     assert result.values[f"{title}!B{row}"] == atlas_xl.plan(volume, "steady", "llama_70b", platform, gpu,
                                                              latency_ms=250).monthly_cost_usd
-    record = atlas_xl.simulate()
-    (title, ref), = book.defined_names["SimulationRecord"].destinations
-    key, value = ref.replace("$", "").split(":")[0][0], ref.replace("$", "").split(":")[1][0]
-    sim = {result.values.get(f"{title}!{key}{r}"): result.values.get(f"{title}!{value}{r}") for r in range(5, 70)}
+    count = int(atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", latency_ms=250).gpu_count)
+    record = atlas_xl.simulate(resized_target("nvidia_h100_8x_nvlink", count),  # the plan's deployment
+                               {"name": "llama_70b_chat", "model": "llama_70b", "parallelism": {"dp": count // 2},
+                                "sequence": {"prompt": 1024, "generate": 1024}})
+    sim = simulation_record(result, book)
     assert sim["tokens_per_sec"] == record.tokens_per_sec
     assert sim["saturated"] == 0  # a table's TRUE/FALSE arrives in Calc as 1/0 (a matrix holds no booleans)
 

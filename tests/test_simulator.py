@@ -317,3 +317,11 @@ def test_explicit_base_rate_ignores_the_serving_model():
                               hardware=seed)
     assert big.tokens_per_sec == small.tokens_per_sec and big.base_rate_basis == "hardware model"
     assert big.base_rate_tokens_per_sec == pytest.approx(8 * 1100.0 * 1.05)  # N × B_base × f_vendor (nvidia.yaml: 1.05)
+
+
+def test_node_split_gives_equal_nodes_of_at_most_eight():
+    # hand-computed: ceil(n / 8) nodes, one more until they divide n evenly
+    assert sim.node_split(6) == (1, 6)
+    assert sim.node_split(12) == (2, 6)
+    assert sim.node_split(11) == (11, 1)  # a prime above 8: one GPU a node
+    assert sim.node_split(24) == (3, 8)

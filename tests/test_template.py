@@ -68,9 +68,11 @@ def test_inputs_names_come_from_the_row_specification(built):
     inputs = book["Inputs"]
     for block in sheets.INPUTS:
         for spec in block.rows:
-            row = next(r for r in range(1, inputs.max_row + 1) if inputs[f"B{r}"].value == spec.key)
+            row = next(r for r in range(1, inputs.max_row + 1) if inputs[f"B{r}"].value == spec.key
+                       and inputs[f"C{r}"].value == spec.value)  # the workload block repeats the key model
             assert inputs[f"A{row}"].value == spec.label
-            assert inputs[f"C{row}"].style == "atlas_input"
+            formula = isinstance(spec.value, str) and spec.value.startswith("=")
+            assert inputs[f"C{row}"].style == ("atlas_calc" if formula else "atlas_input")  # rows that follow the plan
             assert inputs[f"D{row}"].value in (spec.units, None)
             if block.named:
                 (title, ref), = book.defined_names[sheets.name_of(spec.key)].destinations
@@ -178,6 +180,24 @@ def test_vba_project_and_buttons(built):
     assert "[0]!SampleCall" in vml["xl/drawings/vmlDrawing2.vml"]
 
 
+def test_simulator_inputs_follow_the_plan(built):
+    """Issue 20: the simulator's GPU, GPU count, model and request shape are formulas over the plan's cells."""
+    _, book = built
+    inputs = book["Inputs"]
+
+    def block(name):
+        (title, ref), = book.defined_names[name].destinations
+        return {k.value: v.value for k, v in inputs[ref.replace("$", "")]}
+
+    target, workload = block("Target"), block("Workload")
+    assert "MATCH(Gpu,TargetGpus,0)" in target["target"] and "GpuCount" in target["gpu_count"]
+    assert workload["model"] == "=Model" and "MATCH(Model,WorkloadModels,0)" in workload["workload"]
+    assert "InputTokens" in workload["sequence.prompt"] and "OutputTokens" in workload["sequence.generate"]
+    assert "Precision" in workload["precision.weights"]
+    for function in ("ATLAS_THROUGHPUT", "ATLAS_SIMULATE", "ATLAS_SCHEDULE"):  # every simulator formula reads them
+        assert sheets.sim_formula(function).startswith(f"={function}(Target,Workload,Knobs,")
+
+
 def test_xlwings_conf(built):
     _, book = built
     conf = book["xlwings.conf"]
@@ -186,10 +206,15 @@ def test_xlwings_conf(built):
     assert importlib.import_module(dict(sheets.XLWINGS_CONF)["UDF Modules"]).ATLAS_COST
 
 
-def test_optimize_workbook_fills_the_cells_like_optimize(built, tmp_path):
+def test_optimize_workbook_fills_the_cells_like_optimize(built, tmp_path, resized_target):
     path, _ = built
-    output, result = optimize_workbook(path, tmp_path / "opt.xlsm")
-    expected = atlas_xl.optimize("nvidia_h100_8x_nvlink", "llama_70b_chat", sla_p99_ms=120.0)
+    output, result = optimize_workbook(path, tmp_path / "opt.xlsm")  # a fresh template: recalculated to read inputs
+    # the Inputs simulator target and workload follow the plan (llama_70b on runpod h100_sxm, the Inputs defaults)
+    count = int(atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", latency_ms=250).gpu_count)
+    expected = atlas_xl.optimize(resized_target("nvidia_h100_8x_nvlink", count),
+                                 {"name": "llama_70b_chat", "model": "llama_70b", "parallelism": {"dp": count // 2},
+                                  "sequence": {"prompt": 1024, "generate": 1024}}, sla_p99_ms=120.0)
+    assert result.baseline["target"] == f"nvidia_h100_8x_nvlink_as_{count}_gpus"
     assert result.best_knobs == expected.best_knobs
     book = load_workbook(output, keep_vba=True)
     (title, ref), = book.defined_names["OptResults"].destinations

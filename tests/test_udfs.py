@@ -109,6 +109,32 @@ def test_simulator_broadcasts_targets():
     assert row[0][2].startswith("unknown target 'nope'")
 
 
+def test_simulator_target_range_resizes_a_target_to_the_plans_gpus(resized_target):
+    target = [["target", "nvidia_b200_8x"], ["gpu_count", 4]]
+    workload = [["workload", None], ["model", "gpt_oss_120b"], ["sequence.prompt", 1024], ["sequence.generate", 512]]
+    # no catalog workload runs gpt_oss_120b: one built from the rows, its 4 GPUs as 4 replicas of tp = 1
+    expected = atlas_xl.simulate(resized_target("nvidia_b200_8x", 4),
+                                 {"name": "gpt_oss_120b_planned", "model": "gpt_oss_120b", "parallelism": {"dp": 4},
+                                  "sequence": {"prompt": 1024, "generate": 512}})
+    assert f.ATLAS_THROUGHPUT(target, workload) == expected.tokens_per_sec
+    assert f.ATLAS_COST_PER_1K(target, workload) == expected.dollar_per_1k_tokens
+    table = dict(map(tuple, f.ATLAS_SIMULATE(target, workload)[1:]))
+    assert (table["target"], table["workload"], table["accelerators"]) == ("nvidia_b200_8x_as_4_gpus",
+                                                                           "gpt_oss_120b_planned", 4)
+    # 12 GPUs: two equal nodes of 6 (atlas_xl.simulator.node_split); a catalog workload keeps its tp (2): 6 replicas
+    twelve = dict(map(tuple, f.ATLAS_SIMULATE([["target", "nvidia_h100_8x_nvlink"], ["gpu_count", 12]],
+                                              [["workload", "llama_70b_chat"], ["model", "llama_70b"]])[1:]))
+    assert (twelve["accelerators"], twelve["tp"], twelve["dp"]) == (12, 2, 6)
+    assert twelve["tokens_per_sec"] == atlas_xl.simulate(resized_target("nvidia_h100_8x_nvlink", 12),
+                                                         {"name": "llama_70b_chat", "parallelism": {"dp": 6}},
+                                                         ).tokens_per_sec
+
+
+def test_simulator_target_range_without_a_target_says_why():
+    text = f.ATLAS_THROUGHPUT([["target", None], ["gpu_count", 4]], [["model", "llama_70b"]])
+    assert text.startswith("target is empty — no Targets row has the plan's GPU")
+
+
 # -- Excel values --------------------------------------------------------------------------------------
 def test_excel_values_are_normalised():
     assert f.ATLAS_COST(2e9, " Steady ", "LLAMA_70B", "RunPod", "H100-SXM") == atlas_xl.plan(*PLAN).monthly_cost_usd
@@ -309,13 +335,26 @@ def test_forecast_spills_the_library_table():
     frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3, monthly_growth=0.05)
     assert table[0] == ["month", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
                         "cumulative_cost_usd"]
-    assert [r[3] for r in table[1:]] == list(frame["monthly_cost_usd"])
+    assert [r[3] for r in table[1:4]] == list(frame["monthly_cost_usd"])  # three months, then the price's date
+
+
+def test_forecast_states_the_price_date():
+    table = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 3)
+    frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3)
+    footer = {r[0]: r[1] for r in table[4:] if r[0]}
+    # the library's price_as_of: the runpod/h100_sxm offerings row's as_of (atlas_xl.prices.plan_price_age)
+    assert footer["price as_of"] == frame["price_as_of"].iloc[0] == atlas_xl.prices.plan_price_age(
+        atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")).as_of
+    per_token = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "together", None, 3)
+    # a per-token price is dated by its own offerings row (platform, model)
+    assert {r[0]: r[1] for r in per_token[4:] if r[0]}["price as_of"] == atlas_xl.prices.plan_price_age(
+        atlas_xl.plan(2e9, "steady", "llama_70b", "together")).as_of
 
 
 def test_forecast_from_a_column_of_volumes_and_an_excel_date():
     table = f.ATLAS_FORECAST([[1e9], [2e9], [None]], "steady", "llama_70b", "runpod", "h100_sxm",
                              start=dt.datetime(2027, 2, 1))
-    assert [r[1] for r in table[1:]] == ["2027-02", "2027-03"]
+    assert [r[1] for r in table[1:3]] == ["2027-02", "2027-03"] and table[3][0] in ("", None)  # then the footer
     assert table[1][4] == pytest.approx(4 * 2.69 * 28 * 24)  # 1e9 steady → 4 GPUs; February 2027 has 28 days
 
 
@@ -396,7 +435,7 @@ def test_finance_functions_forward_the_serving_settings():
     serving = dict(precision="bf16", tpot_ms=50.0)
     table = f.ATLAS_FORECAST(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 2, **serving)
     expected = atlas_xl.forecast(5e9, "steady", "llama_70b", "runpod", "h100_sxm", months=2, **serving)
-    assert [r[3] for r in table[1:]] == list(expected["monthly_cost_usd"])
+    assert [r[3] for r in table[1:3]] == list(expected["monthly_cost_usd"])  # two months, then the price's date
     assert f.ATLAS_BREAKEVEN("steady", "llama_70b", "together", "runpod/h100_sxm", **serving) == \
         atlas_xl.breakeven("steady", "llama_70b", "together", "runpod/h100_sxm", **serving).tokens_per_day
     assert f.ATLAS_COST_RANGE(5e9, "steady", "llama_70b", "runpod", "h100_sxm", 90, **serving) == \

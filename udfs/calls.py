@@ -346,17 +346,71 @@ def field_list(fields):
 # -- simulator --------------------------------------------------------------------------------------
 def workload_spec(value):
     """A workload name, or a key | value range of dotted keys overriding the named (``workload``
-    key) or default workload."""
+    key) workload — without one, a workload ``<model>_planned`` of the rows alone when they name a model,
+    else the default workload."""
     if excel.is_range(value):
         pairs = excel.key_values("workload", value)
         base = pairs.pop("workload", pairs.pop("name", None))
+        if base is None and "model" in pairs:  # no catalog workload runs the model: one built from the rows
+            base = f"{normalize_key(pairs['model'])}_planned"
         return {"name": base or atlas_xl.simulator.DEFAULT_WORKLOAD, **excel.nest(pairs)}
     return excel.text("workload", value)
 
 
-def _sim_inputs(target, workload, knobs, tables):
+def target_spec(value, cat):
+    """A target name, or a key | value range: ``target`` names the Targets row to start from, ``gpu_count``
+    resizes it to that many GPUs in equal nodes (`atlas_xl.simulator.node_split`; hourly price and node power
+    per GPU as the row's), other dotted keys override the row. The template sizes the plan's GPU this way."""
+    if not excel.is_range(value):
+        return excel.text("target", value)
+    pairs = excel.key_values("target", value)
+    base = excel.text("target", pairs.pop("target", None))
+    if base is None:
+        raise InputError("target is empty — no Targets row has the plan's GPU (or the plan bills per token): add a "
+                         "Targets row with the GPU, or enter a target")
+    count = pairs.pop("gpu_count", None)
+    record = dict(cat.record("targets", base))
+    if count is not None:
+        count = argument_number("gpu_count", count)
+        nodes, per_node = atlas_xl.simulator.node_split(count)
+        share = per_node / record["accelerators_per_node"]
+        record.update({"target": f"{base}_as_{int(count)}_gpus", "accelerators_per_node": per_node,
+                       "num_nodes": nodes, "cost.hourly_usd": record["cost.hourly_usd"] * share,
+                       "cost.energy_watts_node": record["cost.energy_watts_node"] * share})
+    return {**record, **pairs}
+
+
+def _is_target_spec(value):
+    """True for a key | value target range (it names ``target`` or ``gpu_count``), not a range of target names."""
+    if not excel.is_range(value):
+        return False
+    rows = excel.as_2d(value)
+    return all(len(r) == 2 for r in rows) and any(isinstance(r[0], str) and normalize_key(r[0]) in
+                                                  ("target", "gpu_count") for r in rows)
+
+
+def _sized_workload(spec, target, cat):
+    """A sized target's GPUs as the workload's replicas: parallelism.dp = GPUs ÷ (tp · pp) unless given."""
+    if not isinstance(target, dict):
+        return spec
+    spec = {"name": spec or atlas_xl.simulator.DEFAULT_WORKLOAD} if not isinstance(spec, dict) else spec
+    parallelism = dict(spec.get("parallelism", {}))
+    if "dp" in parallelism:
+        return spec
+    name = normalize_key(spec.get("name", ""))
+    base = cat.record("workloads", name) if name in cat.workloads else atlas_xl.simulator.WORKLOAD_DEFAULTS
+    tp = parallelism.get("tp", base["parallelism.tp"])
+    pp = parallelism.get("pp", base["parallelism.pp"])
+    parallelism["dp"] = max(int(target["accelerators_per_node"] * target["num_nodes"] // (tp * pp)), 1)
+    return {**spec, "parallelism": parallelism}
+
+
+def sim_inputs(target, workload, knobs, tables):
+    """(catalog, target, workload, knobs); target is a range of names to broadcast, or one name or sized
+    record (`target_spec`)."""
     cat = excel.catalog(**{t: tables.get(t) for t in SIMULATOR_TABLES})
-    return cat, workload_spec(workload), excel.key_values("knobs", knobs) or None
+    target = target_spec(target, cat) if _is_target_spec(target) or not excel.is_range(target) else target
+    return cat, target, _sized_workload(workload_spec(workload), target, cat), excel.key_values("knobs", knobs) or None
 
 
 def _sim_cells(target, seed, usd_per_kwh, pue):
@@ -385,12 +439,14 @@ def sim_kwargs(cell):
 @excel.one_line_errors
 def sim_field(field, target, workload, knobs, seed, usd_per_kwh, pue, tables):
     """One simulator output per cell of the broadcast target/seed/price/PUE arguments."""
-    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    shape, cells = _sim_cells(target, seed, usd_per_kwh, pue)
+    cat, target, spec, knob_values = sim_inputs(target, workload, knobs, tables)
+    names = excel.is_range(target)  # a range of target names broadcasts
+    shape, cells = _sim_cells(target if names else None, seed, usd_per_kwh, pue)
     out = []
     for cell in cells:
         try:
-            record = _simulate(cat, excel.text("target", cell["target"]), spec, knob_values, sim_kwargs(cell))
+            record = _simulate(cat, excel.text("target", cell["target"]) if names else target, spec, knob_values,
+                               sim_kwargs(cell))
             out.append(excel.cell_value(_show(record, field)))
         except AtlasError as error:
             out.append(excel.error_text(error))
@@ -426,8 +482,8 @@ def _show(record, key):
 
 @excel.one_line_errors
 def simulate_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
-    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    record = _simulate(cat, excel.text("target", target), spec, knob_values,
+    cat, target, spec, knob_values = sim_inputs(target, workload, knobs, tables)
+    record = _simulate(cat, target, spec, knob_values,
                        sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}))
     return excel.table([["field", "value"]] + _record_rows(record))
 
@@ -439,8 +495,8 @@ PHASE_COLUMNS = ("phase", "duration_minutes", "tokens_scale", "autoscale_factor"
 
 @excel.one_line_errors
 def schedule_table(target, workload, knobs, seed, usd_per_kwh, pue, tables):
-    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
-    record = _simulate(cat, excel.text("target", target), spec, knob_values,
+    cat, target, spec, knob_values = sim_inputs(target, workload, knobs, tables)
+    record = _simulate(cat, target, spec, knob_values,
                        sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue}), atlas_xl.run_schedule)
     rows = [["field", "value"]] + _record_rows(record)
     for group in ("service_latency_ms", "queue_latency_ms", "queue_wait_ms"):
@@ -456,9 +512,9 @@ OPTIMIZE_METRICS = ("tokens_per_sec", "p50_ms", "p99_ms", "ttft_ms", "flop_utili
 
 @excel.one_line_errors
 def optimize_table(target, workload, knobs, sla_p99_ms, seed, usd_per_kwh, pue, tables):
-    cat, spec, knob_values = _sim_inputs(target, workload, knobs, tables)
+    cat, name, spec, knob_values = sim_inputs(target, workload, knobs, tables)
     sla = argument_number("sla_p99_ms", sla_p99_ms, default=arguments.get("sla_p99_ms").default)
-    name, kwargs = excel.text("target", target), sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
+    kwargs = sim_kwargs({"seed": seed, "usd_per_kwh": usd_per_kwh, "pue": pue})
     key = ("optimize", cat.fingerprint, name, excel.freeze(spec), excel.freeze(knob_values), sla, excel.freeze(kwargs))
     result = RESULTS.get(key, lambda: atlas_xl.optimize(name, spec, knob_values, sla_p99_ms=sla, catalog=cat, **kwargs))
     return excel.table(optimize_rows(result))

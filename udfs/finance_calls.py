@@ -106,6 +106,8 @@ def _forecast_rows(volumes, names, cat, a, kwargs, fields, term, start):
     if start is None or excel.is_blank(start):
         wanted = [w for w in wanted if w != "period"] if not fields else wanted
     rows = [wanted] + frame[wanted].astype(object).values.tolist()
+    # every output that uses a price states its date (issue 20): the offering row's as_of, 'given' for a set price
+    rows += [[], ["price as_of", frame["price_as_of"].iloc[0]]]
     if frame.attrs:
         a = frame.attrs
         rows += [[], ["commitment pays off in month", a["commitment_payoff_month"] or "never within its term"],

@@ -444,7 +444,7 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
                    forecast_fields=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
                    throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None,
                    ttft_ms=None, tpot_ms=None, tp=None, options=None, caller=None):
-    """Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, cumulative cost (spills).
+    """Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, cumulative cost, then the price's as_of (spills).
     tokens_per_day may be a range of monthly volumes."""
     return excel.fit(finance_calls.forecast_table(
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu, months=months,

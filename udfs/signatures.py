@@ -122,7 +122,7 @@ FUNCTIONS = (
     Worksheet("ATLAS_VERSION", "The version of atlas_xl that computes these functions.", (), 0, "atlas_xl.__version__",
               section="catalog"),
     Worksheet("ATLAS_FORECAST", "Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, "
-              "cumulative cost (spills).\ntokens_per_day may be a range of monthly volumes.", FORECAST, 4,
+              "cumulative cost, then the price's as_of (spills).\ntokens_per_day may be a range of monthly volumes.", FORECAST, 4,
               "finance_calls.forecast_table", table=True, section="finance"),
     Worksheet("ATLAS_BREAKEVEN", "Daily volume at which two options cost the same per month [tokens/day]; text when "
               "they never cross.", BREAKEVEN, 4, "finance_calls.breakeven_value", section="finance"),

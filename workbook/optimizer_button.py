@@ -17,7 +17,7 @@ from openpyxl.utils import range_boundaries
 import atlas_xl
 from atlas_xl.errors import InputError
 from udfs import calls, excel
-from workbook import sheets
+from workbook import recalculate, sheets
 from workbook.reports import save_atomic
 
 TABLE_NAMES = {table: name for table, (_, name, _) in sheets.CATALOG_SHEETS.items()
@@ -28,11 +28,11 @@ def run(names):
     """Optimize the workbook behind ``names`` (an object with ``read(name)`` and
     ``write(name, rows)``); returns the `atlas_xl.optimize` result."""
     tables = {table: names.read(name) for table, name in TABLE_NAMES.items()}
-    cat = excel.catalog(**tables)
+    cat, target, workload, _ = calls.sim_inputs(names.read("Target"), names.read("Workload"), None, tables)
     knobs = {**excel.key_values("Knobs", names.read("Knobs")), **excel.key_values("OptKnobs", names.read("OptKnobs"))}
     kwargs = calls.sim_kwargs({"seed": names.read("Seed"), "usd_per_kwh": names.read("UsdPerKwh"),
                                 "pue": names.read("Pue")})
-    result = atlas_xl.optimize(excel.text("Target", names.read("Target")), calls.workload_spec(names.read("Workload")),
+    result = atlas_xl.optimize(target, workload,
                                knobs or None, catalog=cat,
                                sla_p99_ms=excel.number("OptSlaP99Ms", names.read("OptSlaP99Ms"), default=120.0,
                                                        positive=True), **kwargs)
@@ -43,10 +43,28 @@ def run(names):
 
 
 class OpenpyxlNames:
-    """Defined names of a workbook loaded with openpyxl."""
+    """Defined names of a workbook loaded with openpyxl. A formula cell (the simulator's target and workload
+    follow the plan) reads as its value: the one ``cached`` (the workbook loaded with ``data_only``) holds,
+    else the one ``recalculate()`` ({'Sheet!A1': value}, called once) computes."""
 
-    def __init__(self, book):
+    def __init__(self, book, cached=None, recalculate=None):
         self.book = book
+        self.cached = cached
+        self.recalculate = recalculate
+        self._computed = None
+
+    def _value(self, sheet, cell):
+        if not (isinstance(cell.value, str) and cell.value.startswith("=")):
+            return cell.value
+        value = self.cached[sheet.title][cell.coordinate].value if self.cached is not None else None
+        if value is not None:
+            return value
+        if self.recalculate is None:
+            raise InputError(f"{sheet.title}!{cell.coordinate} holds a formula without a computed value — recalculate "
+                             "the workbook (atlas-xl recalc FILE -o OUT) or type the value in")
+        if self._computed is None:
+            self._computed = self.recalculate()
+        return self._computed.get(f"{sheet.title}!{cell.coordinate}")
 
     def _cells(self, name):
         if name not in self.book.defined_names:
@@ -58,12 +76,7 @@ class OpenpyxlNames:
 
     def read(self, name):
         sheet, cells = self._cells(name)
-        values = [[cell.value for cell in row] for row in cells]
-        for row in cells:
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    raise InputError(f"{sheet.title}!{cell.coordinate} holds a formula; the headless optimizer "
-                                     "reads values — type the value in")
+        values = [[self._value(sheet, cell) for cell in row] for row in cells]
         return values[0][0] if len(values) == 1 and len(values[0]) == 1 else values
 
     def write(self, name, rows):
@@ -111,5 +124,8 @@ def optimize_workbook(path, output=None, in_place=False, overwrite=False):
     if target.suffix.lower() != source.suffix.lower():
         raise InputError(f"write the result as {source.suffix} like the input ('{target.name}' has another type)")
     book = load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
-    result = run(OpenpyxlNames(book))
+    # the inputs' formulas as last computed, or (a file never recalculated, such as a fresh template) on LibreOffice
+    names = OpenpyxlNames(book, load_workbook(source, data_only=True),
+                          lambda: recalculate.recalc(source).values)
+    result = run(names)
     return save_atomic(book, target, overwrite=in_place or overwrite), result

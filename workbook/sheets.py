@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from atlas_xl import arguments, fields as field_table, planner
+from atlas_xl import arguments, fields as field_table, planner, serving
 from udfs import signatures
 
 
@@ -96,9 +96,16 @@ INPUTS = (
         Row(ASSUMPTION_DOCS[f.name][0], f.name, f.default, ASSUMPTION_DOCS[f.name][1], ASSUMPTION_DOCS[f.name][2],
             fmt=ASSUMPTION_FORMATS[f.name])
         for f in fields(planner.Assumptions)), kv_name="Assumptions", named=False),
-    Block("Simulator — target and energy", (
-        argument_row("target", "nvidia_h100_8x_nvlink", "", "a node or cluster of the Targets sheet",
-            choices="TargetList"),
+    # the Simulator follows the plan (issue 20): the plan's GPU and GPU count, model and request shape
+    Block("Simulator target (key | value; follows the plan: the Inputs GPU, the Results GPU count)", (
+        argument_row("target", '=IF(Gpu="","",IFERROR(INDEX(TargetKeys,MATCH(Gpu,TargetGpus,0)),""))', "",
+            "the first Targets row with the Inputs GPU; blank when none — the Simulator then says so",
+            choices="TargetList", optional=True),
+        Row("GPUs", "gpu_count", '=IF(GpuCount="","",GpuCount)', "GPUs",
+            "the Results GPU count: the target resized to it (equal nodes of at most 8 GPUs)", fmt=COUNT,
+            optional=True),
+    ), kv_name="Target", named=False),
+    Block("Simulator — seed and energy", (
         argument_row("seed", 0, "", "noise seed: same inputs and seed give the same numbers", fmt="0"),
         argument_row("usd_per_kwh", arguments.USD_PER_KWH, "simulator spec default; US industrial 2023: 0.0806",
                      fmt=USD_MILLI),
@@ -106,12 +113,24 @@ INPUTS = (
             optional=True),
     )),
     Block("Simulator workload (key | value; blank values = the workload's own)", (
-        argument_row("workload", "llama_70b_chat", "", "a key of the Workloads sheet", choices="WorkloadList"),
-        Row("Tensor parallel", "parallelism.tp", None, "GPUs", "", fmt="0", optional=True),
+        argument_row("workload", '=IFERROR(INDEX(WorkloadKeys,MATCH(Model,WorkloadModels,0)),"")', "",
+            "the first Workloads row running the Inputs model; blank = one built from the plan", choices="WorkloadList",
+            optional=True),
+        Row("Model", "model", "=Model", "", "the Inputs model"),
+        Row("Tensor parallel", "parallelism.tp", None, "GPUs", "blank = the workload's (1 when built from the plan)",
+            fmt="0", optional=True),
         Row("Pipeline parallel", "parallelism.pp", None, "stages", "", fmt="0", optional=True),
-        Row("Data parallel replicas", "parallelism.dp", None, "replicas", "the queue's servers", fmt="0", optional=True),
-        Row("Prompt tokens", "sequence.prompt", None, "tokens", "", fmt=COUNT, optional=True),
-        Row("Generated tokens", "sequence.generate", None, "tokens", "", fmt=COUNT, optional=True),
+        Row("Data parallel replicas", "parallelism.dp", None, "replicas",
+            "the queue's servers; blank = the target's GPUs ÷ (tp × pp)", fmt="0", optional=True),
+        Row("Prompt tokens", "sequence.prompt",
+            f'=IF(InputTokens="",{serving.DEFAULT_INPUT_TOKENS},InputTokens)', "tokens",
+            f"the Inputs input tokens (blank there = {serving.DEFAULT_INPUT_TOKENS:,}, the serving default)",
+            fmt=COUNT, optional=True),
+        Row("Generated tokens", "sequence.generate",
+            f'=IF(OutputTokens="",{serving.DEFAULT_OUTPUT_TOKENS},OutputTokens)', "tokens",
+            f"the Inputs output tokens (blank there = {serving.DEFAULT_OUTPUT_TOKENS:,})", fmt=COUNT, optional=True),
+        Row("Weights precision", "precision.weights", '=IF(Precision="","",Precision)', "",
+            "the Inputs precision; blank = the workload's", optional=True),
         Row("Arrival rate", "arrival.requests_per_sec", None, "requests/s", "blank = profile share of capacity",
             fmt=NUMBER, optional=True),
         Row("Request profile", "arrival.profile", None, "", "steady, peak, spike, low", optional=True),
@@ -218,7 +237,7 @@ RESULTS = (
         Row("Model fits", "serving_fits", serving_formula("ATLAS_FIT"), "TRUE/FALSE",
             "weights + one sequence's KV cache on a replica of at most 64 GPUs"),
     )),
-    Block("Simulator — the chosen target and workload", (
+    Block("Simulator — the planned deployment (Inputs: Simulator target and workload)", (
         Row("Throughput", "throughput", sim_formula("ATLAS_THROUGHPUT"), "tokens/s", "", fmt=COUNT),
         Row("P50 latency", "latency_p50_ms", sim_formula("ATLAS_P50"), "ms", "with queue delay", fmt=NUMBER),
         Row("P95 latency", "latency_p95_ms", sim_formula("ATLAS_P95"), "ms", "with queue delay", fmt=NUMBER),
@@ -229,8 +248,14 @@ RESULTS = (
         Row("Node power", "node_power_w", sim_formula("ATLAS_POWER"), "W", "", fmt=COUNT),
         Row("Energy cost", "energy_cost", sim_formula("ATLAS_ENERGY_COST"), "USD/h", "whole target, with PUE",
             fmt=USD_CENTS),
-        Row("Cost per 1k tokens", "cost_per_1k", sim_formula("ATLAS_COST_PER_1K"), "USD/1k tokens",
-            "infrastructure + energy", fmt=USD_MILLI),
+        Row("Simulator cost per 1k tokens", "cost_per_1k", sim_formula("ATLAS_COST_PER_1K"), "USD/1k tokens",
+            "the Targets row's hourly price (not the Offerings price) + energy, at the simulated throughput: not "
+            "the planner's cost per Mtok", fmt=USD_MILLI),
+        Row("Simulated deployment", "sim_deployment",
+            '=IF(Gpu="","not simulated: per token",IF(INDEX(Target,1,2)="","not simulated: no "&Gpu&" target",'
+            'Model&" on "&GpuCount&" × "&Gpu))', "",
+            "what the rows above simulate: the plan's model on its GPUs, or why not (a per-token offering has no "
+            "GPUs; a GPU without a Targets row cannot be modelled — add one)"),
     )),
 )
 
@@ -331,6 +356,10 @@ INPUT_CHECKS.update({  # the other Inputs rows (planner assumptions, the simulat
                                                                                     "fabric"), optional=True),
     "virt": Check("choice", "blank, bare or sriov", choices=("bare", "sriov"), optional=True),
     "microbatch": Check("number", "blank, or a whole number, 1 or more", minimum=1.0, whole=True, optional=True),
+    # rows that follow the plan (formulas); a value typed over one is held to the same rules
+    "gpu_count": Check("number", "blank, or a whole number of GPUs, 1 or more", minimum=1.0, whole=True,
+                       optional=True),
+    "precision.weights": INPUT_CHECKS["precision"],
 })
 INPUT_CHECKS = {row.key: INPUT_CHECKS[row.key] for block in INPUTS for row in block.rows if row.key in INPUT_CHECKS}
 """Input rules of the Checks sheet, one per Inputs row (rank_fields is checked by the ranking itself)."""
@@ -347,8 +376,8 @@ CROSS_CHECKS = (  # checks across inputs: (label, condition that must hold, over
     ("Simulator target has the plan's GPU", 'OR({gpu}="",IFERROR(INDEX(TargetGpus,MATCH({target},TargetKeys,0)),"")'
                                             '={gpu})',
      "pick a target of the Targets sheet with the Inputs GPU, or the Simulator models other hardware than the plan"),
-    ("Simulator workload runs the plan's model", 'IFERROR(INDEX(WorkloadModels,MATCH({workload},WorkloadKeys,0)),"")'
-                                                 '={model}',
+    ("Simulator workload runs the plan's model", 'OR({workload}="",IFERROR(INDEX(WorkloadModels,MATCH({workload},'
+                                                 'WorkloadKeys,0)),"")={model})',
      "pick a workload of the Workloads sheet whose model is the Inputs model (add one if none), or the Simulator "
      "models another model than the plan"),
 )

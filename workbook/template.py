@@ -150,7 +150,9 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
             put(sheet, f"A{row}", spec.label, "atlas_label")
             put(sheet, f"B{row}", spec.key, "atlas_key")
             fmt = spec.fmt or (fields.YES_NO if spec.units == "TRUE/FALSE" and style == "atlas_output" else None)
-            cell = put(sheet, f"C{row}", spec.value, style, fmt)  # a TRUE/FALSE result reads yes/no everywhere
+            formula = isinstance(spec.value, str) and spec.value.startswith("=")
+            shown = "atlas_calc" if style == "atlas_input" and formula else style  # an input row that follows the plan
+            cell = put(sheet, f"C{row}", spec.value, shown, fmt)  # a TRUE/FALSE result reads yes/no everywhere
             if isinstance(spec.value, str) and not spec.value.startswith("="):
                 cell.alignment = Alignment(horizontal="left", shrink_to_fit=True)
             put(sheet, f"D{row}", spec.units, "atlas_units").alignment = Alignment(indent=1)
@@ -418,7 +420,8 @@ def _sample_rows(function):
     """The rows an ATLAS_SIMULATE / ATLAS_SCHEDULE table has for the Inputs defaults: their order
     is the record's, whatever the inputs, so each row and column gets its field's number format."""
     values = {spec.key: spec.value for block in sheets.INPUTS for spec in block.rows}
-    rows = function(values["target"], values["workload"], None, values["seed"], values["usd_per_kwh"], None, {})
+    rows = function(atlas_xl.simulator.DEFAULT_TARGET, atlas_xl.simulator.DEFAULT_WORKLOAD, None, values["seed"],
+                    values["usd_per_kwh"], None, {})
     if not isinstance(rows, list):
         raise atlas_xl.errors.AtlasError(f"the template's default simulation failed: {rows}")
     return rows
@@ -443,8 +446,8 @@ def _format_value(cell, key, fmt=None):
 
 def _simulator(book, sheet):
     """ATLAS_SIMULATE spilled into Key | Value (B:C) with display names and units beside it."""
-    _title(sheet, "Simulator", "ATLAS_SIMULATE for the Inputs target, workload and knobs: the whole simulation "
-                               "record.")
+    _title(sheet, "Simulator", "ATLAS_SIMULATE of the planned deployment (the Inputs simulator target and workload "
+                               "follow the plan's model, GPU and GPU count) with the Inputs knobs: the whole record.")
     _record_header(sheet, 4)
     top = 5
     ref = f"B{top}:C{top + SIMULATOR_ROWS - 1}"
@@ -469,8 +472,8 @@ def _schedule(book, sheet):
     """ATLAS_SCHEDULE spilled into hidden columns; the visible sheet shows it by reference with
     display names, units and formats: the whole schedule (Field | Key | Value | Units), then a
     table of the phases under a header of display names."""
-    _title(sheet, "Schedule", "ATLAS_SCHEDULE for the Inputs target and workload: the schedule aggregated by "
-                              "phase duration, then each phase.")
+    _title(sheet, "Schedule", "ATLAS_SCHEDULE for the planned deployment (the Inputs simulator target and "
+                              "workload): the schedule aggregated by phase duration, then each phase.")
     width = len(calls.PHASE_COLUMNS)
     first = SCHEDULE_SPILL_COLUMN
     ref = f"{get_column_letter(first)}5:{get_column_letter(first + width - 1)}{5 + SCHEDULE_ROWS - 1}"
@@ -524,8 +527,9 @@ SCHEDULE_SPILL_COLUMN = 20  # T: the raw ATLAS_SCHEDULE table, hidden
 
 
 def _optimizer(book, sheet):
-    _title(sheet, "Optimizer", "Hill-climbs the knobs of the Inputs target and workload for throughput within "
-                               "the P99 SLA. Click Optimize; results below are values written by Python.")
+    _title(sheet, "Optimizer", "Hill-climbs the knobs of the planned deployment (the Inputs simulator target and "
+                               "workload) for throughput within the P99 SLA. Click Optimize; results below are values "
+                               "written by Python.")
     put(sheet, "A4", "SLA: P99 below", "atlas_label")
     put(sheet, "B4", "sla_p99_ms", "atlas_key")
     put(sheet, "C4", 120, "atlas_input", sheets.COUNT)
@@ -608,8 +612,11 @@ CHECK_TEXT_WIDTH = 100  # characters of the Status column
 
 def _input_cells(inputs):
     """Row key → its value cell ('Inputs!$C$7'), read from the rendered Key column of a row-spec sheet."""
-    return {cell.value: f"{quote_sheetname(inputs.title)}!$C${cell.row}" for cell in inputs["B"]
-            if isinstance(cell.value, str) and cell.style == "atlas_key"}
+    cells = {}
+    for cell in inputs["B"]:  # the first row of a key: a block may repeat one (the simulator workload's model)
+        if isinstance(cell.value, str) and cell.style == "atlas_key":
+            cells.setdefault(cell.value, f"{quote_sheetname(inputs.title)}!$C${cell.row}")
+    return cells
 
 
 def _input_checks(inputs):
@@ -687,6 +694,10 @@ def _result_checks(results):
                 ok = "OR(" + ",".join(f'{x}="{band}"' for band in RISK_BANDS) + ")"
             elif spec.units == "TRUE/FALSE":
                 ok = f"OR({x}=TRUE,{x}=FALSE,LEN({x})=0)"
+            elif spec.key == "sim_deployment":  # what the simulator rows model, or why they cannot
+                ok = f"ISTEXT({x})"
+            elif block.title.startswith("Simulator"):  # per-token: no GPUs to simulate, the rows say so
+                ok = f'OR(ISNUMBER({x}),Gpu="")'
             elif spec.key in MAY_BE_BLANK or block.title.startswith("Serving"):  # per-token: no GPU, blank
                 ok = f'OR(ISNUMBER({x}),LEN({x})=0)'
             else:
