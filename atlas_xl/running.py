@@ -102,7 +102,12 @@ def grid_intensity(region=None, catalog=None):
     """(gCO2e per kWh, the catalog row) of ``region`` in ``grid_intensity.csv`` (default: world). Kept by the
     catalog's content, so a plan looks it up in a dictionary, not a table."""
     cat = load_catalog(catalog)
-    key = DEFAULT_REGION if region is None else normalize_key(region or DEFAULT_REGION)  # None: no string work
+    if region is None:  # the common case: one look-up by the catalog's fingerprint
+        found = _WORLD.get(cat.fingerprint)
+        if found is None:
+            found = _WORLD[cat.fingerprint] = grid_intensity(DEFAULT_REGION, cat)
+        return found
+    key = normalize_key(region or DEFAULT_REGION)
     found = _INTENSITY.get((cat.fingerprint, key))
     if found is None:
         table = cat.tables["grid_intensity"]
@@ -118,3 +123,4 @@ def grid_intensity(region=None, catalog=None):
 
 
 _INTENSITY = {}
+_WORLD = {}  # catalog fingerprint → the default region's entry of _INTENSITY
