@@ -541,9 +541,9 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
     return out
 
 
-POWER_KEYS = ("idle_power_w_per_gpu", "power_w_per_gpu")
-"""What a serving-field row (`ReplicaSizes`) carries besides PlanResult fields: one GPU's board power idle and at
-the replica's operating point [W], for `running_fields`; `plan` takes them out before it builds the PlanResult."""
+POWER_KEY = "power_w_per_gpu"
+"""What a serving-field row (`ReplicaSizes`) carries besides PlanResult fields: one GPU's board power at the
+replica's operating point [W], for `running_fields`; `plan` takes it out before it builds the PlanResult."""
 
 
 def running_fields(billing, gpu_count, replica_gpus, mean_utilization, paid_hours, idle_w, full_load_w, start_s,
@@ -698,7 +698,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         offering = cat.offering(platform, model_key, gpu)
         billing = billing or offering.billing
         gpu_key = offering.gpu
-    serving_fields, domain, tp = {}, None, _tp(tp)
+    serving_fields, domain, tp, idle = {}, None, _tp(tp), math.nan
     if billing == "per_token":
         if price is None:
             price = per_token_price(offering, input_tokens, output_tokens, hit) if shape_given else \
@@ -713,7 +713,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
                                   hit)
             gpu_tps, serving_fields = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
-            replica, domain = serving_fields["replica_gpus"], sizes.domain
+            replica, domain, idle = serving_fields["replica_gpus"], sizes.domain, sizes.idle_w
         else:
             replica = 1 if tp is None else tp
             if fixed is not None and np.min(fixed) < replica:
@@ -724,7 +724,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if gpu_key in cat.gpu_specs:
                 domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
             serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
-            serving_fields.update(_given_throughput_power(cat, model_key, gpu_key, replica, hit))
+            idle, given = _given_throughput_power(cat, model_key, gpu_key, replica, hit)
+            serving_fields.update(given)
     values = plan_equations(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
     nan = math.nan
     values.update(
@@ -744,8 +745,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             _check_warm_pool(warm, count / replica)
         values.update(running_fields(billing, count, replica, values["mean_utilization"],
                                      values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
-                                     values.pop(POWER_KEYS[0]), values.pop(POWER_KEYS[1]), values["cold_start_s"], warm,
-                                     intensity))
+                                     idle, values.pop(POWER_KEY), values["cold_start_s"], warm, intensity))
     return _plan_result(values)
 
 
@@ -758,7 +758,8 @@ def _check_warm_pool(min_replicas, replicas):
 
 
 def _given_throughput_power(cat, model, gpu, replica_gpus, hit):
-    """The power and cold-start entries of a plan whose throughput was given: the serving model's at ``replica_gpus``
+    """(idle power of the GPU [W], the power and cold-start entries) of a plan whose throughput was given: the serving
+    model's at ``replica_gpus``
     and its default shape where the catalog knows the model and the GPU (as `serving_estimate` reads the plan), the
     TDP at full load where it knows only the GPU, NaN otherwise. Kept by content."""
     key = (cat.fingerprint, model, gpu, replica_gpus, hit)
@@ -773,7 +774,7 @@ def _given_throughput_power(cat, model, gpu, replica_gpus, hit):
                 full, start = est.power_w_per_gpu, running.cold_start_s(est.weights_gb)
             except InputError:  # the model cannot run there: its power and start are unknown, the plan stands
                 full = math.nan
-        found = {POWER_KEYS[0]: serving.POWER_IDLE_FRACTION * tdp, POWER_KEYS[1]: full, "cold_start_s": start}
+        found = serving.POWER_IDLE_FRACTION * tdp, {POWER_KEY: full, "cold_start_s": start}
         if len(_GIVEN) > 4096:
             _GIVEN.clear()
         _GIVEN[key] = found
@@ -812,12 +813,13 @@ class ReplicaSizes:
         self.tp = [float(e.tp) for e in estimates]
         self.rate = [float(e.total_tokens_per_s_per_gpu) for e in estimates]
         self.domain = domain
+        self.idle_w = idle_w  # one GPU's idle board power [W] (`running_fields`)
         self.mode = mode  # "given" or "least cost"
         self.notes = notes
         self._sizes = [(tp, rate, tp > domain) for tp, rate in zip(self.tp, self.rate)]
         rows = [{f: e[_ESTIMATE_NAMES.get(f, f)] for f in SERVING_FIELDS} | {"scale_up_gpus": domain}
-                | {"cold_start_s": running.cold_start_s(e.weights_gb), POWER_KEYS[0]: idle_w,
-                   POWER_KEYS[1]: e.power_w_per_gpu} for e in estimates]  # per size, once: plan() stays microseconds
+                | {"cold_start_s": running.cold_start_s(e.weights_gb), POWER_KEY: e.power_w_per_gpu}
+                for e in estimates]  # per size, once: plan() stays microseconds
         self._rows = {fixed: [dict(row, replica_choice=self._why(fixed)) for row in rows] for fixed in (False, True)}
         self._columns = None
 
@@ -1066,12 +1068,13 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     a = assumptions or DEFAULT_ASSUMPTIONS
     shape_given = input_tokens is not None or output_tokens is not None or hit > 0
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
-    chosen, excluded = {}, {}
+    chosen, excluded, idle_w = {}, {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
             sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
                                   hit)
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
+            idle_w[gpu] = sizes.idle_w
         except InputError as error:
             excluded[gpu] = str(error)
     parts = {f: [] for f in RANK_COLUMNS[1:]}  # per column, one array per billing type
@@ -1096,8 +1099,8 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
                       hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps, scale_up_gpus=domain)
         for field, default in _PER_TOKEN_DEFAULTS.items():
             values[field] = [default if r is None else r[field] for r in rows]
-        idle, full, start = (np.array([math.nan if r is None else r[k] for r in rows])
-                             for k in POWER_KEYS + ("cold_start_s",))
+        idle = np.array([math.nan if per_token else idle_w[o.gpu] for o in group])
+        full, start = (np.array([math.nan if r is None else r[k] for r in rows]) for k in (POWER_KEY, "cold_start_s"))
         values.update(running_fields(billing, values["gpu_count"], replica, values["mean_utilization"],
                                      values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
                                      idle, full, start, 0.0, intensity))
