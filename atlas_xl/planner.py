@@ -588,10 +588,12 @@ def running_fields(billing, gpu_count, replica_gpus, mean_utilization, paid_hour
     if billing == "per_token":
         nan = gpu_count  # NaN (math.nan itself, as plan_equations gives it, so equal plans compare equal), or its array
         return {"cold_start_s": nan, "warm_replicas": nan, "energy_kwh_per_month": nan, "co2e_kg_per_month": nan}
+    # shaped as the plan; np.zeros leaves a million workloads' pages untouched until read (0.0 × count writes them)
+    zero = np.zeros(gpu_count.shape) if isinstance(gpu_count, np.ndarray) else 0.0 * gpu_count
     if billing == "autoscaling":
-        cold, warm = start_s + 0.0 * gpu_count, min_replicas + 0.0 * gpu_count
+        cold, warm = zero + start_s, zero + min_replicas
     else:
-        cold, warm = 0.0 * gpu_count, gpu_count / replica_gpus
+        cold, warm = zero, gpu_count / replica_gpus
     gpu_w = running.average_gpu_power_w(idle_w, full_load_w, mean_utilization)
     energy = running.energy_kwh(running.facility_power_kw(gpu_w, gpu_count, pue), paid_hours)
     return {"cold_start_s": cold, "warm_replicas": warm, "energy_kwh_per_month": energy,

@@ -64,7 +64,9 @@ def average_gpu_power_w(idle_w, full_load_w, mean_utilization):
     (`atlas_xl.serving.power_w`) and u the plan's mean utilization (served over servable tokens): a GPU
     serving a u share of its capacity draws the operating point's extra power a u share of the time.
     """
-    return idle_w + (full_load_w - idle_w) * mean_utilization
+    power = (full_load_w - idle_w) * mean_utilization
+    power += idle_w  # in place for arrays (a million workloads need one array, not two); the same sum for scalars
+    return power
 
 
 def facility_power_kw(gpu_power_w, gpus, pue, host_w_per_gpu=HOST_W_PER_GPU):
@@ -74,7 +76,11 @@ def facility_power_kw(gpu_power_w, gpus, pue, host_w_per_gpu=HOST_W_PER_GPU):
     -----
     P_facility = (P_gpu + P_host) × GPUs × PUE / 1000
     """
-    return (gpu_power_w + host_w_per_gpu) * gpus * pue / 1000.0
+    power = gpu_power_w + host_w_per_gpu  # a new value: the caller's gpu_power_w is left as it is
+    power *= gpus  # then in place for arrays, in the equation's order (the same bits as one expression)
+    power *= pue
+    power /= 1000.0
+    return power
 
 
 def energy_kwh(facility_power_kw, paid_hours):
@@ -95,7 +101,9 @@ def co2e_kg(energy_kwh, g_co2e_per_kwh):
     -----
     CO2e = E × I / 1000, location-based (the grid's average, not a supplier's contract).
     """
-    return energy_kwh * g_co2e_per_kwh / 1000.0
+    emissions = energy_kwh * g_co2e_per_kwh
+    emissions /= 1000.0  # in place for arrays
+    return emissions
 
 
 def grid_intensity(region=None, catalog=None):
