@@ -363,7 +363,12 @@ def key_names():
 PLAN = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
         "hourly_usd", "price_per_m_tokens", "billing", "precision", "input_tokens", "output_tokens", "ttft_ms",
         "tpot_ms", "tp", "prefix_hit_rate")
-"""`atlas_xl.plan`'s arguments (besides catalog and assumptions)."""
+"""`atlas_xl.plan`'s arguments (besides catalog and assumptions) that every planner entrance takes: the planner
+worksheet functions (`udfs.calls`), sweep columns (`atlas_xl.sweeps`) and the template."""
+PLAN_RUNNING = ("region", "min_replicas")
+"""`atlas_xl.plan`'s arguments after `PLAN`: the grid of ``co2e_kg_per_month`` and the warm pool of
+``warm_replicas`` (issue 19 items 3-4). The Python API and ``atlas-xl plan`` take them; the worksheet functions and
+sweeps do not yet (their plans use the defaults: world, no warm replicas)."""
 SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "prefix_hit_rate")
 """The serving settings every planner and finance function forwards to `plan`."""
 FORECAST = ("months", "monthly_growth", "price_change_per_year")

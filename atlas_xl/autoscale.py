@@ -10,6 +10,9 @@ replica first loads its weights and starts its engine; until then the traffic ab
 * each ramp (the pattern's ``ramps_per_week``, or yours) that needs more than the warm pool spends one cold
   start above the limit.
 
+The cold start itself (`cold_start_s`, `LOAD_GB_S`, `ENGINE_START_S`) lives in `atlas_xl.running`, below the
+planner, which fills ``cold_start_s`` and ``warm_replicas`` into every plan.
+
 Defaults, measured (Tensorfuse, "Reducing GPU cold start", vLLM serving Llama-3.1-8B-Instruct on L40S, with the
 model and compile caches on a shared volume: https://tensorfuse.io/docs/blogs/reducing_gpu_cold_start):
 weight loading 18 s for the model's 16.1 GB of BF16 weights → `LOAD_GB_S`; Dynamo bytecode transform 10 s +
@@ -26,25 +29,11 @@ from .catalog import load_catalog
 from .errors import InputError
 from .planner import DEFAULT_ASSUMPTIONS, serving_estimate
 from .record import Record
+from .running import ENGINE_START_S, LOAD_GB_S, cold_start_s  # noqa: F401  (atlas_xl.autoscale.LOAD_GB_S as before)
 from .values import check_arguments
 
-LOAD_GB_S = 16.06 / 18.0
-"""Weights loaded per second into a replica [GB/s]: 16.06 GB (8.03 B parameters × 2 bytes) in 18 s (Tensorfuse,
-see the module)."""
-ENGINE_START_S = 10.0 + 13.0 + 7.0 + 34.0
-"""Engine start besides the weights [s]: compile, graph capture, init (Tensorfuse, warm caches)."""
 HOURS_PER_MONTH = DEFAULT_ASSUMPTIONS.hours_per_month
 WEEKS_PER_MONTH = HOURS_PER_MONTH / 168.0
-
-
-def cold_start_s(weights_gb, load_gb_s=LOAD_GB_S, engine_start_s=ENGINE_START_S):
-    """Time from asking for a replica to its first token. [s]
-
-    Notes
-    -----
-    t = W / B + t_engine: the replica's weights W [GB] at the load bandwidth B [GB/s], then the engine's start.
-    """
-    return weights_gb / load_gb_s + engine_start_s
 
 
 def warm_pool_usd(min_replicas, replica_gpus, hourly_usd, idle_hours_per_month):

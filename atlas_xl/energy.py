@@ -10,6 +10,10 @@ model (`atlas_xl.serving.estimate`) says what one GPU draws at the plan's operat
 * under a site power cap (kW at the facility meter) the GPUs it can feed at full load, and the daily volume
   those GPUs serve at the planner's target utilization — the planner's own equations run backwards.
 
+The equations a plan shares (`average_gpu_power_w`, `facility_power_kw`, `energy_kwh`, `co2e_kg`,
+`grid_intensity` and their defaults) live in `atlas_xl.running`, below the planner, which fills
+``energy_kwh_per_month`` and ``co2e_kg_per_month`` into every plan.
+
 A per-token offering has no GPUs of yours: its footprint is unknown and every figure is NaN with a reason.
 """
 
@@ -19,55 +23,13 @@ import math
 
 from . import serving
 from .arith import is_array
-from .catalog import load_catalog, normalize_key
-from .errors import InputError, unknown_name
+from .catalog import load_catalog
+from .errors import InputError
 from .planner import DEFAULT_ASSUMPTIONS, serving_estimate
 from .record import Record
+from .running import (DEFAULT_PUE, DEFAULT_REGION, HOST_W_PER_GPU, average_gpu_power_w,  # noqa: F401 (as before)
+                      co2e_kg, energy_kwh, facility_power_kw, grid_intensity)
 from .values import check_arguments
-
-HOST_W_PER_GPU = 575.0
-"""Host share of a GPU node's power per GPU [W]: (DGX H100 10.2 kW − 8 × 700 W) / 8
-(shared/data/electricity_datacenter.csv, shared/data/gpu_specs.csv). InferenceX's all-in power per H100,
-1.37 kW (shared/data/inferencex_gpu_specs_tco.csv), is 7 % above 700 + 575 W: it also counts the network."""
-
-DEFAULT_PUE = 1.58
-"""Facility power over IT power [unitless]: the 2023 industry average of Uptime Institute's survey
-(shared/data/electricity_datacenter.csv; new large facilities report 1.3 or better — give yours)."""
-
-DEFAULT_REGION = "world"
-
-
-def average_gpu_power_w(idle_w, full_load_w, mean_utilization):
-    """Board power of one GPU averaged over its paid hours. [W]
-
-    Notes
-    -----
-    P = P_idle + (P_full − P_idle) × u, with P_full the serving model's power at the plan's operating point
-    (`atlas_xl.serving.power_w`) and u the plan's mean utilization (served over servable tokens): a GPU
-    serving a u share of its capacity draws the operating point's extra power a u share of the time.
-    """
-    return idle_w + (full_load_w - idle_w) * mean_utilization
-
-
-def facility_power_kw(gpu_power_w, gpus, pue, host_w_per_gpu=HOST_W_PER_GPU):
-    """Power drawn at the facility meter. [kW]
-
-    Notes
-    -----
-    P_facility = (P_gpu + P_host) × GPUs × PUE / 1000
-    """
-    return (gpu_power_w + host_w_per_gpu) * gpus * pue / 1000.0
-
-
-def co2e_kg(energy_kwh, g_co2e_per_kwh):
-    """Emissions of the energy at the grid's intensity. [kg CO2e]
-
-    Notes
-    -----
-    CO2e = E × I / 1000, location-based (the grid's average, not a supplier's contract).
-    """
-    return energy_kwh * g_co2e_per_kwh / 1000.0
-
 
 def gpus_within_cap(power_cap_kw, full_load_w, pue, replica_gpus, host_w_per_gpu=HOST_W_PER_GPU):
     """The most GPUs, in whole replicas, a site power cap feeds when every GPU runs at full load. [GPUs]
@@ -90,17 +52,6 @@ def max_tokens_per_day(tokens_per_day, utilization_ratio, gpus, target_utilizati
     and the peak is proportional to the daily volume; so N GPUs serve volume × N × target ÷ u₁.
     """
     return tokens_per_day * gpus * target_utilization / utilization_ratio
-
-
-def grid_intensity(region=None, catalog=None):
-    """(gCO2e per kWh, the catalog row) of ``region`` in ``grid_intensity.csv`` (default: world)."""
-    table = load_catalog(catalog).tables["grid_intensity"]
-    key = normalize_key(region or DEFAULT_REGION)
-    rows = table[table.region == key]
-    if rows.empty:
-        raise unknown_name("region", region, list(table.region))
-    row = rows.iloc[0]
-    return float(row.g_co2e_per_kwh), row
 
 
 def footprint(plan_result, *, region=None, g_co2e_per_kwh=None, pue=None, power_cap_kw=None, catalog=None,
@@ -157,7 +108,7 @@ def footprint(plan_result, *, region=None, g_co2e_per_kwh=None, pue=None, power_
     gpu_w = average_gpu_power_w(serving.POWER_IDLE_FRACTION * tdp, full, p.mean_utilization)
     paid_hours = p.active_hours_per_month if p.billing == "autoscaling" else DEFAULT_ASSUMPTIONS.hours_per_month
     average_kw = facility_power_kw(gpu_w, p.gpu_count, pue)
-    energy = average_kw * paid_hours
+    energy = energy_kwh(average_kw, paid_hours)
     out.update(gpu_power_w=gpu_w, facility_power_kw=average_kw, peak_power_kw=facility_power_kw(full, p.gpu_count, pue),
                energy_kwh_per_month=energy, kwh_per_m_tokens=energy / p.monthly_tokens * 1e6,
                co2e_kg_per_month=co2e_kg(energy, intensity),

@@ -120,6 +120,17 @@ FIELDS = _rows(
     ("prefix_hit_rate", "Prefix-cache hit rate", "share",
      "share of input tokens served from the prefix cache: skipped in prefill, billed at the cached-input price"),
     ("tpot_ms", "P99 time per output token", "ms", "estimated at the planned operating point, within the limit"),
+    ("cold_start_s", "Cold start of a replica", "s",
+     "autoscaling: weights ÷ load bandwidth + engine start, the wait of a replica a ramp starts; dedicated: 0 "
+     "(every replica stays up); per-token: blank, the provider's"),
+    ("warm_replicas", "Warm replicas", "count",
+     "replicas up through the hours without traffic: min_replicas autoscaling (default 0), every replica dedicated; "
+     "per-token: blank"),
+    ("energy_kwh_per_month", "Energy per month", "kWh/month",
+     "(GPU power at the mean utilization + host) × GPUs × PUE × paid hours; per-token: blank, the provider's "
+     "energy is not yours"),
+    ("co2e_kg_per_month", "Emissions per month", "kgCO2e/month",
+     "energy × the grid intensity of the region (default world, location-based); per-token: blank"),
     # -- traffic patterns (Patterns sheet), the inputs of a sensitivity -------------------------------------
     ("active_ratio", "Active share of the week", "share", "share of the week with traffic (Patterns sheet)"),
     ("burst_factor", "Burst factor", "×", "peak over average while active (Patterns sheet)"),

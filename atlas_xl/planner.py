@@ -12,7 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 import numpy as np
 import pandas as pd
 
-from . import serving
+from . import running, serving
 from .arith import ceil_rounded, floor, is_array, maximum, minimum, where
 from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError, unknown_name
@@ -379,7 +379,11 @@ class PlanResult:
     fields that do not apply (GPU count of a per-token offering) are NaN.
 
     Costs (``monthly_cost_usd``, ``idle_waste_usd``, ``unused_capacity_usd``, ``cost_per_m_tokens_usd``)
-    never include the penalties: those are the seed's ranking score (``penalty_usd``), in its own column."""
+    never include the penalties: those are the seed's ranking score (``penalty_usd``), in its own column.
+
+    ``cold_start_s``, ``warm_replicas``, ``energy_kwh_per_month`` and ``co2e_kg_per_month`` are what `running_fields`
+    says of the plan's GPUs (the numbers `atlas_xl.scaling` and `atlas_xl.footprint` report with their details);
+    NaN for a per-token offering, whose replicas, power and grid are the provider's."""
 
     platform: str
     gpu: str
@@ -420,6 +424,10 @@ class PlanResult:
     tpot_ms: float = math.nan
     throughput_expected_error: float = math.nan
     prefix_hit_rate: float = 0.0
+    cold_start_s: float = math.nan
+    warm_replicas: float = math.nan
+    energy_kwh_per_month: float = math.nan
+    co2e_kg_per_month: float = math.nan
 
     def as_dict(self):
         return asdict(self)
@@ -431,13 +439,15 @@ _DEFAULTS = {f.name: f.default for f in fields(PlanResult) if f.default is not M
 
 def _plan_result(values):
     """The PlanResult of ``values`` (every field without a default, any with one): what ``PlanResult(**values)``
-    builds, in one step. A frozen dataclass's ``__init__`` sets each of the 36 fields through
-    ``object.__setattr__``, about 4 µs of a scalar `plan` (issue 21)."""
+    builds, in one step. A frozen dataclass's ``__init__`` sets each of the 43 fields through
+    ``object.__setattr__``, about 4 µs of a scalar `plan` (issue 21); copying them into a new instance dictionary
+    was another 0.9 µs, so ``values`` — a dictionary `plan` made for this result — becomes the result's own."""
+    if len(values) != len(FIELDS):  # fields left at their defaults (a per-token plan has no serving fields)
+        values = _DEFAULTS | values
+        if len(values) != len(FIELDS):  # a missing or unknown name: the dataclass's own TypeError
+            return PlanResult(**values)
     result = object.__new__(PlanResult)
-    result.__dict__.update(_DEFAULTS)
-    result.__dict__.update(values)
-    if len(result.__dict__) != len(FIELDS):  # a missing or unknown name: the dataclass's own TypeError
-        return PlanResult(**values)
+    object.__setattr__(result, "__dict__", values)
     return result
 
 _NUMERIC_ARGS = ("tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens")
@@ -533,10 +543,67 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
     return out
 
 
+POWER_KEY = "power_w_per_gpu"
+"""What a serving-field row (`ReplicaSizes`) carries besides PlanResult fields: one GPU's board power at the
+replica's operating point [W], for `running_fields`; `plan` takes it out before it builds the PlanResult."""
+
+
+def running_fields(billing, gpu_count, replica_gpus, mean_utilization, paid_hours, idle_w, full_load_w, start_s,
+                   min_replicas, g_co2e_per_kwh, pue=running.DEFAULT_PUE):
+    """Cold start, warm pool, energy and carbon of a plan's GPUs (`atlas_xl.running`). Scalars or arrays.
+
+    Parameters
+    ----------
+    billing : str
+        autoscaling, dedicated or per_token.
+    gpu_count, replica_gpus : numeric
+        The plan's GPUs and GPUs per replica. [GPUs]
+    mean_utilization : numeric
+        Served over servable tokens in the paid hours (`mean_utilization`). [unitless]
+    paid_hours : numeric
+        Hours billed: active hours autoscaling, every hour dedicated. [h month⁻¹]
+    idle_w, full_load_w : numeric
+        One GPU's board power idle (``POWER_IDLE_FRACTION`` × TDP) and at the replica's operating point
+        (`atlas_xl.serving.estimate`'s ``power_w_per_gpu``; the TDP without a serving model). [W]
+    start_s : numeric
+        One replica's cold start (`atlas_xl.running.cold_start_s` of its weights). [s]
+    min_replicas : numeric
+        Replicas an autoscaling offering keeps warm through the hours without traffic. [count]
+    g_co2e_per_kwh : float
+        The grid's intensity (`atlas_xl.running.grid_intensity`). [gCO2e kWh⁻¹]
+    pue : float
+        Facility power over IT power (`atlas_xl.running.DEFAULT_PUE`). [unitless]
+
+    Returns
+    -------
+    dict
+        ``cold_start_s`` — autoscaling: ``start_s``, the wait of a replica a ramp starts; dedicated: 0, every
+        replica stays up all month. ``warm_replicas`` — autoscaling: ``min_replicas``; dedicated: every replica
+        (gpu_count ÷ replica_gpus). ``energy_kwh_per_month`` = `atlas_xl.running.energy_kwh` of
+        `atlas_xl.running.facility_power_kw` of `atlas_xl.running.average_gpu_power_w` over the paid hours (a warm
+        pool's hours without traffic are not counted; `atlas_xl.footprint` does not count them either); ``co2e_kg_per_month`` =
+        `atlas_xl.running.co2e_kg` of it. Per-token: all NaN — the provider's replicas, power and grid are not
+        known.
+    """
+    if billing == "per_token":
+        nan = gpu_count  # NaN (math.nan itself, as plan_equations gives it, so equal plans compare equal), or its array
+        return {"cold_start_s": nan, "warm_replicas": nan, "energy_kwh_per_month": nan, "co2e_kg_per_month": nan}
+    # shaped as the plan; np.zeros leaves a million workloads' pages untouched until read (0.0 × count writes them)
+    zero = np.zeros(gpu_count.shape) if isinstance(gpu_count, np.ndarray) else 0.0 * gpu_count
+    if billing == "autoscaling":
+        cold, warm = zero + start_s, zero + min_replicas
+    else:
+        cold, warm = zero, gpu_count / replica_gpus
+    gpu_w = running.average_gpu_power_w(idle_w, full_load_w, mean_utilization)
+    energy = running.energy_kwh(running.facility_power_kw(gpu_w, gpu_count, pue), paid_hours)
+    return {"cold_start_s": cold, "warm_replicas": warm, "energy_kwh_per_month": energy,
+            "co2e_kg_per_month": running.co2e_kg(energy, g_co2e_per_kwh)}
+
+
 def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
          gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None, precision=None,
          input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, catalog=None,
-         assumptions=None, prefix_hit_rate=None):
+         assumptions=None, prefix_hit_rate=None, region=None, min_replicas=None):
     """Plan one workload on one offering.
 
     Parameters
@@ -583,11 +650,18 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         serving model's throughput with the cached prefill skipped (`atlas_xl.serving.estimate`), per-token
         offerings bill cached input at their cached-input price (`per_token_price`). One value per call (a
         sweep or a worksheet range takes several). docs/planner.md, "Prefix caching". [0-1]
+    region : str, optional
+        Grid region of ``grid_intensity.csv`` for ``co2e_kg_per_month`` (default ``"world"``).
+    min_replicas : int, optional
+        Replicas an autoscaling offering keeps warm through the hours without traffic, at most the plan's
+        replicas (default 0; `atlas_xl.scaling` prices them). [count]
 
     Returns
     -------
     PlanResult
-        ``replica_gpus`` is the replica size chosen and ``replica_choice`` says why.
+        ``replica_gpus`` is the replica size chosen and ``replica_choice`` says why; ``cold_start_s``,
+        ``warm_replicas``, ``energy_kwh_per_month`` and ``co2e_kg_per_month`` as `running_fields` gives them
+        (docs/planner.md, "Cold start, warm pool, energy and carbon of every plan").
     """
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, gpu_count=gpu_count,
                     gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
@@ -597,7 +671,12 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     if prefix_hit_rate is not None:  # not given: no work (a scalar plan() is ~8 µs)
         check_arguments(prefix_hit_rate=prefix_hit_rate)
         hit = serving.prefix_hit_share(prefix_hit_rate)
+    warm = 0.0
+    if min_replicas is not None:
+        check_arguments(min_replicas=min_replicas)
+        warm = float(min_replicas)
     cat = load_catalog(catalog)
+    intensity = running.grid_intensity(region, cat)[0]  # a dictionary look-up; an unknown region names the known
     a = assumptions or DEFAULT_ASSUMPTIONS
     tokens_per_day = _number("tokens_per_day", tokens_per_day, positive=True, allow_none=False)
     latency_ms = _number("latency_ms", latency_ms)
@@ -623,7 +702,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         offering = cat.offering(platform, model_key, gpu)
         billing = billing or offering.billing
         gpu_key = offering.gpu
-    serving_fields, domain, tp = {}, None, _tp(tp)
+    serving_fields, domain, tp, idle = {}, None, _tp(tp), math.nan
     if billing == "per_token":
         if price is None:
             price = per_token_price(offering, input_tokens, output_tokens, hit) if shape_given else \
@@ -641,7 +720,7 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
                                   hit)
             gpu_tps, serving_fields = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
-            replica, domain = serving_fields["replica_gpus"], sizes.domain
+            replica, domain, idle = serving_fields["replica_gpus"], sizes.domain, sizes.idle_w
         else:
             replica = 1 if tp is None else tp
             if fixed is not None and np.min(fixed) < replica:
@@ -652,6 +731,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if gpu_key in cat.gpu_specs:
                 domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
             serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
+            idle, given = _given_throughput_power(cat, model_key, gpu_key, replica, hit)
+            serving_fields.update(given)
     values = plan_equations(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
     nan = math.nan
     values.update(
@@ -663,7 +744,51 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     values.update(serving_fields)
     if hit:  # per-token and given-throughput plans carry the rate too (the serving model's rows have it)
         values["prefix_hit_rate"] = hit
+    if billing == "per_token":
+        values.update(running_fields(billing, values["gpu_count"], 1.0, nan, nan, nan, nan, nan, warm, intensity))
+    else:
+        count = values["gpu_count"]
+        if warm:
+            _check_warm_pool(warm, count / replica)
+        values.update(running_fields(billing, count, replica, values["mean_utilization"],
+                                     values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
+                                     idle, values.pop(POWER_KEY), values["cold_start_s"], warm, intensity))
     return _plan_result(values)
+
+
+def _check_warm_pool(min_replicas, replicas):
+    """A warm pool of at most the plan's replicas (the fewest, for arrays of volumes)."""
+    fewest = float(np.min(replicas)) if isinstance(replicas, np.ndarray) else replicas
+    if min_replicas > fewest:
+        raise InputError(f"min_replicas {min_replicas:g} is more than the plan's {fewest:g} replicas — give at most "
+                         f"{fewest:g}")
+
+
+def _given_throughput_power(cat, model, gpu, replica_gpus, hit):
+    """(idle power of the GPU [W], the power and cold-start entries) of a plan whose throughput was given: the serving
+    model's at ``replica_gpus``
+    and its default shape where the catalog knows the model and the GPU (as `serving_estimate` reads the plan), the
+    TDP at full load where it knows only the GPU, NaN otherwise. Kept by content."""
+    key = (cat.fingerprint, model, gpu, replica_gpus, hit)
+    found = _GIVEN.get(key)
+    if found is None:
+        spec = cat.gpu_specs.get(gpu)
+        tdp = math.nan if spec is None else spec["tdp_w"]
+        full, start = tdp, math.nan
+        if spec is not None and model in cat.model_specs:
+            try:
+                est = serving.estimate(model, gpu, tp=int(replica_gpus), catalog=cat, prefix_hit_rate=hit or None)
+                full, start = est.power_w_per_gpu, running.cold_start_s(est.weights_gb)
+            except InputError:  # the model cannot run there: its power and start are unknown, the plan stands
+                full = math.nan
+        found = serving.POWER_IDLE_FRACTION * tdp, {POWER_KEY: full, "cold_start_s": start}
+        if len(_GIVEN) > 4096:
+            _GIVEN.clear()
+        _GIVEN[key] = found
+    return found
+
+
+_GIVEN = {}
 
 
 def _tp(tp):
@@ -690,16 +815,18 @@ class ReplicaSizes:
     ones a smaller replica beats (no more tokens/s per GPU from more GPUs per replica). Built by
     `replica_sizes` (cached by content); `choose` picks one per workload."""
 
-    def __init__(self, estimates, mode, notes, domain):
+    def __init__(self, estimates, mode, notes, domain, idle_w=math.nan):
         self.estimates = estimates  # serving-model records, tp ascending
         self.tp = [float(e.tp) for e in estimates]
         self.rate = [float(e.total_tokens_per_s_per_gpu) for e in estimates]
         self.domain = domain
+        self.idle_w = idle_w  # one GPU's idle board power [W] (`running_fields`)
         self.mode = mode  # "given" or "least cost"
         self.notes = notes
         self._sizes = [(tp, rate, tp > domain) for tp, rate in zip(self.tp, self.rate)]
         rows = [{f: e[_ESTIMATE_NAMES.get(f, f)] for f in SERVING_FIELDS} | {"scale_up_gpus": domain}
-                for e in estimates]
+                | {"cold_start_s": running.cold_start_s(e.weights_gb), POWER_KEY: e.power_w_per_gpu}
+                for e in estimates]  # per size, once: plan() stays microseconds
         self._rows = {fixed: [dict(row, replica_choice=self._why(fixed)) for row in rows] for fixed in (False, True)}
         self._columns = None
 
@@ -808,6 +935,7 @@ def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, 
     wanted = serving.normalize_precision(precision)
     gpu_key = cat.check_gpu(gpu)
     domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
+    idle_w = serving.POWER_IDLE_FRACTION * cat.gpu_specs[gpu_key]["tdp_w"]  # `atlas_xl.footprint`'s idle power
     sizes = serving.tp_choices(cat.model_specs[cat.check_model(model)]["attention_heads"])
     if tp is not None:
         est = estimate(wanted, tp)
@@ -816,7 +944,7 @@ def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, 
             hint = f"tp ≥ {fitting[0]:g}" if fitting else "a larger GPU"
             raise InputError(f"{est.model} at {est.precision} ({est.weights_gb:,.0f} GB of weights) does not fit on "
                              f"tp {tp:g} {est.gpu} GPUs — give {hint} or a lower precision")
-        return ReplicaSizes([serving.servable(est)], "given", "", domain)
+        return ReplicaSizes([serving.servable(est)], "given", "", domain, idle_w)
     if wanted == "best":
         spec = cat.gpu_specs[gpu_key]
         precisions = [p for p in ("fp4", "fp8", "bf16") if spec[serving.TFLOPS_COLUMN[p]] == spec[serving.TFLOPS_COLUMN[p]]]
@@ -845,7 +973,7 @@ def _replica_sizes(cat, model, gpu, precision, tp, input_tokens, output_tokens, 
         notes += f" ({sep.join(_names(beaten, several))}: fewer tokens/s per GPU)"
     if missed:
         notes += f"; {sep.join(_names(missed, several))}: does not fit or meet the limits"
-    return ReplicaSizes(kept, "least cost", notes, domain)
+    return ReplicaSizes(kept, "least cost", notes, domain, idle_w)
 
 
 def _names(estimates, with_precision):
@@ -894,7 +1022,7 @@ RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
 
 def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
          platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
-         prefix_hit_rate=None):
+         prefix_hit_rate=None, region=None):
     """Rank every offering that can serve ``model``: penalty score first, then monthly cost, best first.
 
     Parameters
@@ -914,6 +1042,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         Request shape, latency limits and replica size, as in `plan` (default: the least-cost size per GPU).
     prefix_hit_rate : numeric, optional
         Share of the input tokens served from the prefix cache, as in `plan` (default 0). [0-1]
+    region : str, optional
+        Grid region for ``co2e_kg_per_month``, as in `plan` (default ``"world"``); autoscaling offerings keep no
+        warm replicas (``warm_replicas`` 0: `plan` and `atlas_xl.scaling` take ``min_replicas``).
 
     Returns
     -------
@@ -928,6 +1059,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
                     prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
     hit = 0.0 if prefix_hit_rate is None else serving.prefix_hit_share(prefix_hit_rate)
     cat = load_catalog(catalog)
+    intensity = running.grid_intensity(region, cat)[0]
     model_key = cat.check_model(model)
     if is_array(tokens_per_day) or isinstance(tokens_per_day, (list, tuple)):
         raise InputError("rank takes one tokens_per_day — call it once per volume")
@@ -943,12 +1075,13 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     a = assumptions or DEFAULT_ASSUMPTIONS
     shape_given = input_tokens is not None or output_tokens is not None or hit > 0
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
-    chosen, excluded = {}, {}
+    chosen, excluded, idle_w = {}, {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
             sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
                                   hit)
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
+            idle_w[gpu] = sizes.idle_w
         except InputError as error:
             excluded[gpu] = str(error)
     parts = {f: [] for f in RANK_COLUMNS[1:]}  # per column, one array per billing type
@@ -973,6 +1106,11 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
                       hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps, scale_up_gpus=domain)
         for field, default in _PER_TOKEN_DEFAULTS.items():
             values[field] = [default if r is None else r[field] for r in rows]
+        idle = np.array([math.nan if per_token else idle_w[o.gpu] for o in group])
+        full, start = (np.array([math.nan if r is None else r[k] for r in rows]) for k in (POWER_KEY, "cold_start_s"))
+        values.update(running_fields(billing, values["gpu_count"], replica, values["mean_utilization"],
+                                     values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
+                                     idle, full, start, 0.0, intensity))
         if hit:
             values["prefix_hit_rate"] = [hit] * n
         for f, column in parts.items():

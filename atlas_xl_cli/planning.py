@@ -21,6 +21,8 @@ PLAN_UNITS = {
     "scaling_penalty_usd": "score", "latency_penalty_usd": "score", "penalty_usd": "score",
     "replica_gpus": "GPUs", "input_tokens": "tokens", "output_tokens": "tokens", "ttft_ms": "ms (p99)",
     "tpot_ms": "ms (p99)", "throughput_expected_error": "relative", "prefix_hit_rate": "share",
+    "cold_start_s": "s", "warm_replicas": "replicas", "energy_kwh_per_month": "kWh/month",
+    "co2e_kg_per_month": "kgCO2e/month",
 }
 ESTIMATE_UNITS = {
     "input_tokens": "tokens", "output_tokens": "tokens", "ttft_limit_ms": "ms (p99)", "tpot_limit_ms": "ms (p99)",
@@ -52,7 +54,7 @@ def plan_of(args):
                 latency_ms=args.latency_ms, gpu_count=args.gpu_count,
                 gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
                 price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
-                catalog=args.catalog, **serving_args(args), **_prefix(args))
+                catalog=args.catalog, **serving_args(args), **_prefix(args), **_running(args))
 
 
 def _prefix(args):
@@ -61,18 +63,27 @@ def _prefix(args):
     return {} if rate is None else {"prefix_hit_rate": rate}
 
 
+def _running(args, names=("region", "min_replicas")):
+    """``region`` and ``min_replicas`` where the command line gives them (plan takes both, rank --region; footprint
+    and scaling pass theirs on, so the plan they report on shows the same grid and warm pool)."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
 @command("plan", "Plan one workload on one platform.",
          "examples:\n  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --latency-ms 250\n"
          "  atlas-xl plan 2B steady llama_70b runpod --gpu h200 --input-tokens 8000 --output-tokens 1000 --tpot-ms 40\n"
          "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated\n"
          "  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --input-tokens 8000 --output-tokens 300 "
-         "--prefix-hit-rate 0.8")
+         "--prefix-hit-rate 0.8\n"
+         "  atlas-xl plan 2B business_hours llama_70b runpod_serverless --gpu h100_sxm --min-replicas 1 --region france")
 @workload_options
 @platform_arg
 @gpu_option
 @offering_overrides
 @max_price_age_option
 @registered("prefix_hit_rate")
+@registered("region", choices=None)  # the catalog's regions, which a folder may extend
+@registered("min_replicas")
 def cmd_plan(args):
     result = plan_of(args)
     age, line = plan_price_age(result, args)
@@ -118,10 +129,11 @@ def cmd_backtest(args):
 @registered("top")
 @registered("max_price_age_days")
 @registered("prefix_hit_rate")
+@registered("region", choices=None)
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
                  catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args),
-                 **_prefix(args))
+                 **_prefix(args), **_running(args, ("region",)))
     excluded = frame.attrs.get("excluded", {})
     if args.top is not None:
         frame = frame.head(args.top)

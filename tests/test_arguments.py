@@ -58,7 +58,9 @@ def test_the_models_defaults_are_the_registrys():
 
 def test_the_plan_arguments_are_plans_signature():
     parameters = inspect.signature(atlas_xl.plan).parameters
-    assert list(arguments.PLAN) == [p for p in parameters if p not in ("catalog", "assumptions")]
+    # PLAN (every entrance's) then PLAN_RUNNING (the Python API's and the CLI's only), in plan's own order
+    assert list(arguments.PLAN + arguments.PLAN_RUNNING) == [p for p in parameters if p not in ("catalog", "assumptions")]
+    assert {p for p in inspect.signature(atlas_xl.rank).parameters} >= {"region"}
     assert set(arguments.SERVING) <= set(inspect.signature(atlas_xl.estimate).parameters)
 
 

@@ -551,3 +551,103 @@ def test_per_token_billing_without_a_token_price_is_refused():
     # a given price plans it: 1e9 tokens/day × 30 days × 0.2 USD per 1e6 tokens = 6000 USD/month
     given = atlas_xl.plan(1e9, "steady", "gpt_oss_20b", "together", billing="per_token", price_per_m_tokens=0.2)
     assert given.monthly_cost_usd == pytest.approx(6000.0)
+
+
+# -- cold start, warm pool, energy and carbon of every plan (issue 19 items 3-4) ---------------------------------
+# An own GPU at a given throughput and an unknown model: the serving model has no power for it, so a GPU at full
+# load draws its TDP (as atlas_xl.footprint assumes), and every number below follows by hand.
+OWN = dict(gpu_tokens_per_s=1000.0, hourly_usd=2.0, gpu_count=4)
+
+
+def test_a_dedicated_plan_uses_energy_by_hand():
+    # steady: effective = 1000 × 0.85 × 1.25 = 1062.5 tokens/s; 183.6 M tokens/day → peak 2125 tokens/s → load 2
+    # GPU-equivalents on 4 GPUs → utilization 0.5, mean utilization 0.5 (burst 1, every hour active and paid)
+    p = atlas_xl.plan(183.6e6, "steady", "my_model", "my_cloud", "h100_sxm", billing="dedicated", **OWN)
+    assert p.mean_utilization == pytest.approx(0.5, rel=1e-12)
+    # GPU: idle 0.235 × 700 W (serving.POWER_IDLE_FRACTION × gpus.csv TDP) = 164.5 W, full load 700 W →
+    # 164.5 + 535.5 × 0.5 = 432.25 W; facility (432.25 + 575 W host) × 4 GPUs × PUE 1.58 / 1000 = 6.36582 kW;
+    # × 720 h = 4 583.3904 kWh; × 481 gCO2e/kWh (world, grid_intensity.csv) / 1000 = 2 204.6107824 kg
+    assert p.energy_kwh_per_month == pytest.approx(4583.3904, rel=1e-12)
+    assert p.co2e_kg_per_month == pytest.approx(2204.6107824, rel=1e-12)
+    assert p.cold_start_s == 0.0 and p.warm_replicas == 4.0  # dedicated: every replica stays up all month
+    france = atlas_xl.plan(183.6e6, "steady", "my_model", "my_cloud", "h100_sxm", billing="dedicated", region="France",
+                           **OWN)
+    assert france.energy_kwh_per_month == p.energy_kwh_per_month
+    assert france.co2e_kg_per_month == pytest.approx(4583.3904 * 56 / 1000, rel=1e-12)  # France 56 g/kWh
+
+
+def test_an_autoscaling_plan_counts_active_hours_and_its_warm_pool():
+    # business hours: effective 1000 × 0.80 × 1.10 = 880 tokens/s; active 0.238 × 720 = 171.36 h; a volume whose
+    # peak is 2 × 880 = 1760 tokens/s (1760 × 0.238 × 86 400 tokens/day) on 4 GPUs → utilization 0.5, mean 0.5
+    p = atlas_xl.plan(1760 * 0.238 * 86_400, "business_hours", "my_model", "my_cloud", "h100_sxm",
+                      billing="autoscaling", min_replicas=3, **OWN)
+    assert p.mean_utilization == pytest.approx(0.5, rel=1e-12)
+    # 6.36582 kW as above, over the 171.36 paid hours = 1 090.8469152 kWh
+    assert p.energy_kwh_per_month == pytest.approx(6.36582 * 171.36, rel=1e-12)
+    assert p.warm_replicas == 3.0  # min_replicas
+    assert math.isnan(p.cold_start_s)  # no serving model for my_model: its weights are unknown
+
+
+def test_the_cold_start_is_the_replicas_weights_over_the_load_bandwidth():
+    p = atlas_xl.plan(2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")
+    # llama_70b at fp8: 70.6 B parameters × 1 byte = 70.6 GB (models.csv); 16.06 GB in 18 s and a 64 s engine start
+    # (Tensorfuse, atlas_xl/running.py) → 70.6 × 18 / 16.06 + 64 = 143.128 s
+    assert p.billing == "autoscaling" and p.cold_start_s == pytest.approx(70.6 * 18 / 16.06 + 64, rel=1e-12)
+    assert p.warm_replicas == 0.0  # default: scale to zero
+
+
+def test_per_token_plans_have_no_replicas_or_energy_of_ours():
+    p = atlas_xl.plan(2e9, "steady", "llama_70b", "together", billing="per_token", region="france")
+    assert all(math.isnan(getattr(p, f)) for f in ("cold_start_s", "warm_replicas", "energy_kwh_per_month",
+                                                   "co2e_kg_per_month"))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(platform="runpod_serverless", pattern="business_hours", min_replicas=1),
+    dict(platform="runpod_serverless", pattern="bursty", precision="best", region="india"),
+    dict(platform="runpod", pattern="steady", region="germany"),
+    dict(platform="runpod", pattern="bursty", gpu_count=6),
+    dict(platform="runpod", pattern="steady", gpu_tokens_per_s=3000.0),
+    dict(platform="runpod_serverless", pattern="business_hours", input_tokens=8000, output_tokens=300,
+         prefix_hit_rate=0.8),
+])
+def test_the_plans_fields_are_what_scaling_and_footprint_report(kwargs):
+    kwargs = dict(kwargs)
+    platform, pattern, min_replicas, region = (kwargs.pop(k, None) for k in ("platform", "pattern", "min_replicas",
+                                                                            "region"))
+    p = atlas_xl.plan(2e9, pattern, "llama_70b", platform, "h100_sxm", region=region, min_replicas=min_replicas,
+                      **kwargs)
+    fp = atlas_xl.footprint(p, region=region)
+    sc = atlas_xl.scaling(p, min_replicas=min_replicas or 0)
+    assert p.energy_kwh_per_month == fp.energy_kwh_per_month and p.co2e_kg_per_month == fp.co2e_kg_per_month
+    assert p.warm_replicas == sc.warm_replicas
+    # autoscaling: the wait of a starting replica; dedicated: 0, where scaling still reports a replica's start time
+    assert p.cold_start_s == (sc.cold_start_s if p.billing == "autoscaling" else 0.0)
+
+
+def test_the_new_fields_broadcast_over_volumes():
+    volumes = np.array([1e6, 2e9, 5e10])
+    arrays = atlas_xl.plan(volumes, "bursty", "llama_70b", "runpod_serverless", "h100_sxm", region="france")
+    for i, volume in enumerate(volumes):
+        one = atlas_xl.plan(float(volume), "bursty", "llama_70b", "runpod_serverless", "h100_sxm", region="france")
+        for f in ("cold_start_s", "warm_replicas", "energy_kwh_per_month", "co2e_kg_per_month"):
+            assert getattr(arrays, f).shape == (3,) and getattr(arrays, f)[i] == pytest.approx(getattr(one, f),
+                                                                                               rel=1e-12), f
+
+
+def test_rank_has_the_columns_and_its_rows_are_the_plans():
+    ranked = atlas_xl.rank(2e9, "steady", "llama_70b", region="france", platforms=["runpod", "together"])
+    for row in ranked.to_dict("records"):
+        p = atlas_xl.plan(2e9, "steady", "llama_70b", row["platform"], row["gpu"] or None, region="france")
+        for f in ("cold_start_s", "warm_replicas", "energy_kwh_per_month", "co2e_kg_per_month"):
+            assert row[f] == pytest.approx(getattr(p, f), rel=1e-12, nan_ok=True), (row["platform"], row["gpu"], f)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(region="mars"), UnknownNameError, r"^unknown region 'mars' — known: .*france.*world"),
+    (dict(min_replicas=99), InputError, r"^min_replicas 99 is more than the plan's \d+ replicas — give at most \d+$"),
+    (dict(min_replicas=-1), InputError, r"^min_replicas must be 0 or more"),
+])
+def test_bad_region_or_warm_pool_is_one_line(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        atlas_xl.plan(2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm", **kwargs)

@@ -309,9 +309,11 @@ def _details(book, scenario, ranking, cat):
     _summary(book.create_sheet("Overview"), scenario, results, cat)
     _ranking(book.create_sheet("Ranking"), ranking)
     _breakdown(book.create_sheet("Breakdown"), ranking, CAPACITY_FIELDS, "Breakdown: load and capacity",
-               "Per offering, in ranking order: prices, throughput, load and the GPUs it takes.")
+               "Per offering, in ranking order: prices, throughput, load, the GPUs it takes, its warm replicas and "
+               "how long one replica takes to start.")
     _breakdown(book.create_sheet("Costs"), ranking, COST_FIELDS, "Breakdown: costs and penalties",
-               "Per offering, in ranking order: what a month costs, idle waste and the ranking penalties.")
+               "Per offering, in ranking order: what a month costs, idle waste, energy and emissions, and the "
+               "ranking penalties.")
     _breakdown(book.create_sheet("Serving"), ranking, SERVING_FIELDS, "Breakdown: serving model",
                "Per offering, in ranking order: the precision, replica and request shape the throughput is "
                "planned for, its p99 latencies (within the limits), and how well that throughput is known.")
@@ -524,9 +526,10 @@ RANKING_FIELDS = ("rank", "platform", "gpu", "billing", "gpu_count", "utilizatio
                   "monthly_cost_usd", "idle_waste_usd", "cost_per_m_tokens_usd", "penalty_usd")
 CAPACITY_FIELDS = ("rank", "platform", "gpu", "billing", "hourly_usd", "price_per_m_tokens", "gpu_tokens_per_s",
                    "effective_gpu_tokens_per_s", "avg_tokens_per_s", "peak_tokens_per_s", "utilization_ratio",
-                   "gpu_count", "utilization_after", "latency_risk")
+                   "gpu_count", "utilization_after", "latency_risk", "warm_replicas", "cold_start_s")
 COST_FIELDS = ("rank", "platform", "gpu", "billing", "active_hours_per_month", "monthly_tokens", "monthly_cost_usd",
                "idle_waste_usd", "idle_waste_pct", "mean_utilization", "unused_capacity_usd", "cost_per_m_tokens_usd",
+               "energy_kwh_per_month", "co2e_kg_per_month",
                "overload_penalty_usd", "scaling_penalty_usd", "latency_penalty_usd", "penalty_usd")
 SERVING_FIELDS = ("rank", "platform", "gpu", "billing", "precision", "replica_gpus", "replica_choice", "scale_up_gpus",
                   "input_tokens", "output_tokens", "prefix_hit_rate",
