@@ -658,6 +658,12 @@ def _decode(data, label):
                            f"{guess}) — save it as 'CSV UTF-8'") from None
 
 
+def _table_text(table):
+    """A table's CSV text, for the catalog's fingerprint (compared, never written: files go through
+    values.write_csv)."""
+    return table.to_csv(index=False)  # fingerprint text
+
+
 def _parse_csv(text, label):
     if not text.strip():
         raise CatalogError(f"{label}: the file is empty — give a header row and at least one data row")
@@ -764,7 +770,7 @@ class Catalog:
         self.phases = {}
         for phase in _records(self.tables["phases"], None):
             self.phases.setdefault(phase["workload"], []).append(phase)
-        self._csv = {n: self.tables[n].to_csv(index=False) for n in SCHEMAS}  # kept: with_patterns reuses them
+        self._csv = {n: _table_text(self.tables[n]) for n in SCHEMAS}  # kept: with_patterns reuses them
         self.fingerprint = _fingerprint(self._csv)
 
     def with_patterns(self, patterns):
@@ -778,7 +784,7 @@ class Catalog:
         derived = copy.copy(self)
         derived.tables = {**self.tables, "patterns": table}
         derived.patterns = _patterns(table)
-        derived._csv = {**self._csv, "patterns": table.to_csv(index=False)}
+        derived._csv = {**self._csv, "patterns": _table_text(table)}
         derived.fingerprint = _fingerprint(derived._csv)
         return derived
 

@@ -598,9 +598,10 @@ def test_uno_and_cxx_failures_become_one_line_naming_the_workbook(raw):
 def test_cli_counts_the_failing_checks_of_the_checks_sheet(template_path, tmp_path, capsys):
     # issue 22: "0 errors" while the template's Checks sheet was red. A value out of an argument's bounds
     # (LatencyMs=-5) is refused by --set itself (issue 18: the registry's check, as every entrance);
-    # a plan GPU the simulator target lacks passes every bound and fails a cross-check of the sheet
+    # a plan GPU the simulator has no target for (a100_80gb: catalogs/targets.csv) passes every bound and fails
+    # a cross-check of the sheet
     out = tmp_path / "checks.xlsm"
-    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "Gpu=b200", "-o", str(out)])
+    code = atlas_xl_cli.main(["recalc", str(template_path), "--set", "Gpu=a100_80gb", "-o", str(out)])
     printed = capsys.readouterr()
     assert code == 1 and "failed check: Checks!E" in printed.err and "failed checks" in printed.out
     assert "target" in printed.err.lower()
