@@ -1148,8 +1148,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         penalties rank; they are never added to a cost. GPU offerings that cannot hold the model or meet the
         limits are left out and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}; with
         ``disaggregated``, those that neither way can serve). With ``disaggregated``,
-        ``frame.attrs["serving_modes"]`` gives each GPU offering's monthly cost both ways
-        ({"platform/gpu": {"aggregated": USD or the reason, "disaggregated": USD or the reason}}).
+        ``frame.attrs["serving_modes"]`` gives each GPU offering's penalty score and monthly cost both ways
+        ({"platform/gpu": {"aggregated": {"penalty_usd": …, "monthly_cost_usd": …} or the reason it cannot serve,
+        "disaggregated": the same}}).
     """
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, input_tokens=input_tokens,
                     output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp,
@@ -1208,7 +1209,7 @@ def _better_of(aggregated, split, offerings, excluded, split_excluded):
     best = best.sort_values(["penalty_usd", "monthly_cost_usd", "platform", "gpu"], kind="stable")
     frame = pd.concat([pd.Series(range(1, len(best) + 1), index=best.index, name="rank"), best], axis=1)
     frame = frame[list(RANK_COLUMNS) + ["serving_mode"]].reset_index(drop=True)
-    cost = {(mode, f"{r.platform}/{r.gpu}"): r.monthly_cost_usd
+    cost = {(mode, f"{r.platform}/{r.gpu}"): {"penalty_usd": r.penalty_usd, "monthly_cost_usd": r.monthly_cost_usd}
             for mode, part in (("aggregated", aggregated), ("disaggregated", split)) for r in part.itertuples()}
     modes = {}
     for o in offerings:
