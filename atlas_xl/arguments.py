@@ -116,6 +116,8 @@ class Argument:
         blank = self.blank if self.blank is not None else (None if self.default is None else _shown(self.default))
         default = f" (default: {blank})" if blank is not None else ""
         out = {"default": None, "help": f"{self.help}{units}{default}"}
+        if self.kind == "bool":  # a switch: given = True
+            out.update(action="store_true", default=self.default)
         if isinstance(self.choices, tuple):
             out["choices"] = self.choices
         return out
@@ -197,6 +199,9 @@ _ARGUMENTS = (
              "Share of input tokens served from the prefix cache (vLLM automatic prefix caching, SGLang "
              "RadixAttention), e.g. 0.8 [0-1]", "share", default=0.0, minimum=0, maximum=1,
              reason="a share of the input tokens: 0 (no cache hits) to 1 (every input token cached)"),
+    Argument("disaggregated", "serving", "Disaggregated serving",
+             "Serve prompts and generation on separate GPUs of the offering (prefill/decode units, "
+             "atlas_xl.estimate_disaggregated); GPU offerings only", kind="bool", default=False, blank="aggregated"),
     # -- finance: forecast, uncertainty, commitments, break-even ---------------------------------------------
     Argument("months", "finance", "Months", "Months to forecast", "months",
              blank="12 (or the number of volumes given) [months]", minimum=1, maximum=1200, whole=True,
@@ -365,10 +370,11 @@ PLAN = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "
         "tpot_ms", "tp", "prefix_hit_rate")
 """`atlas_xl.plan`'s arguments (besides catalog and assumptions) that every planner entrance takes: the planner
 worksheet functions (`udfs.calls`), sweep columns (`atlas_xl.sweeps`) and the template."""
-PLAN_RUNNING = ("region", "min_replicas")
-"""`atlas_xl.plan`'s arguments after `PLAN`: the grid of ``co2e_kg_per_month`` and the warm pool of
-``warm_replicas`` (issue 19 items 3-4). The Python API and ``atlas-xl plan`` take them; the worksheet functions and
-sweeps do not yet (their plans use the defaults: world, no warm replicas)."""
+PLAN_RUNNING = ("region", "min_replicas", "disaggregated")
+"""`atlas_xl.plan`'s arguments after `PLAN`: the grid of ``co2e_kg_per_month``, the warm pool of
+``warm_replicas`` (issue 19 items 3-4) and disaggregated prefill/decode serving (issue 19 item 1). The Python API and
+``atlas-xl plan`` take them; the worksheet functions and sweeps do not yet (their plans use the defaults: world, no
+warm replicas, aggregated serving)."""
 SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "prefix_hit_rate")
 """The serving settings every planner and finance function forwards to `plan`."""
 FORECAST = ("months", "monthly_growth", "price_change_per_year")

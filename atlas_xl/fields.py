@@ -114,6 +114,9 @@ FIELDS = _rows(
      "relative error of this basis in the leave-one-GPU-out back-test"),
     ("replica_gpus", "GPUs per replica", "GPUs", "GPUs one copy of the model runs on (tp), chosen for least cost"),
     ("replica_choice", "Replica size chosen by", "", "why this replica size: given, least monthly cost, or the fixed GPUs"),
+    ("serving_mode", "Serving mode", "",
+     "aggregated (every replica prefills and decodes) or disaggregated (units of prefill and decode GPUs); "
+     "per-token: blank, the provider's"),
     ("scale_up_gpus", "Scale-up domain", "GPUs", "GPUs of one NVLink domain (gpus.csv); a wider replica is penalised"),
     ("input_tokens", "Input tokens per request", "tokens", "mean prompt length of the request shape"),
     ("output_tokens", "Output tokens per request", "tokens", "mean generated length of the request shape"),

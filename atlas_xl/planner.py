@@ -12,10 +12,12 @@ from dataclasses import MISSING, asdict, dataclass, fields
 import numpy as np
 import pandas as pd
 
+from . import disaggregated as disagg
 from . import running, serving
 from .arith import ceil_rounded, floor, is_array, maximum, minimum, where
 from .catalog import BILLING, load_catalog, normalize_key
 from .errors import InputError, unknown_name
+from .record import Record
 from .values import check_arguments
 
 SECONDS_PER_DAY = 86_400.0
@@ -383,7 +385,10 @@ class PlanResult:
 
     ``cold_start_s``, ``warm_replicas``, ``energy_kwh_per_month`` and ``co2e_kg_per_month`` are what `running_fields`
     says of the plan's GPUs (the numbers `atlas_xl.scaling` and `atlas_xl.footprint` report with their details);
-    NaN for a per-token offering, whose replicas, power and grid are the provider's."""
+    NaN for a per-token offering, whose replicas, power and grid are the provider's.
+
+    ``serving_mode`` is ``"aggregated"`` (every replica prefills and decodes) or ``"disaggregated"`` (units of
+    prefill and decode GPUs, `plan`'s ``disaggregated=True``); blank for a per-token offering, the provider's."""
 
     platform: str
     gpu: str
@@ -428,6 +433,7 @@ class PlanResult:
     warm_replicas: float = math.nan
     energy_kwh_per_month: float = math.nan
     co2e_kg_per_month: float = math.nan
+    serving_mode: str = ""
 
     def as_dict(self):
         return asdict(self)
@@ -480,7 +486,7 @@ def _number(name, value, *, positive=False, allow_none=True):
 
 
 def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, billing, hourly_usd,
-                   price_per_m_tokens, fixed_gpu_count, latency_ms, a, scale_up_gpus=None):
+                   price_per_m_tokens, fixed_gpu_count, latency_ms, a, scale_up_gpus=None, widest_replica_gpus=None):
     """The planner equations in order, on inputs already resolved from the catalog; returns a dict of
     the numeric and band fields. `plan` and `plan_table` call it after their lookups and checks; the
     finance draws (atlas_xl.finance) call it on arrays of changed throughputs and prices.
@@ -489,7 +495,10 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
     ``a`` the Assumptions; ``fixed_gpu_count`` None means the 75 % rule decides.
 
     ``scale_up_gpus`` is the GPU's scale-up domain for the scaling penalty (default ``a.max_gpus``).
-    A fixed GPU count serves with its whole replicas only (6 GPUs hold one replica of 4)."""
+    A fixed GPU count serves with its whole replicas only (6 GPUs hold one replica of 4). ``replica_gpus`` is
+    what the count is rounded to; ``widest_replica_gpus`` is the widest copy of the model for the scaling
+    penalty where that differs (a disaggregated unit of ``replica_gpus`` GPUs whose prefill and decode replicas
+    are narrower; default ``replica_gpus``)."""
     per_token = billing == "per_token"
     avg = avg_tokens_per_s(tokens_per_day)
     peak = peak_tokens_per_s(avg, pattern.active_ratio, pattern.burst_factor)
@@ -534,8 +543,9 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
                    unused_capacity_usd=unused_capacity_usd(cost, mean),
                    overload_penalty_usd=overload_penalty_usd(after, a.overload_threshold, a.overload_ramp,
                                                              a.overload_penalty_usd),
-                   scaling_penalty_usd=scaling_penalty_usd(replica_gpus, domain, a.scaling_penalty_usd_per_gpu)
-                   + 0.0 * count,
+                   scaling_penalty_usd=scaling_penalty_usd(
+                       replica_gpus if widest_replica_gpus is None else widest_replica_gpus, domain,
+                       a.scaling_penalty_usd_per_gpu) + 0.0 * count,
                    latency_penalty_usd=latency_penalty_usd(risk, latency_ms, a.strict_latency_ms,
                                                            a.latency_penalty_usd))
     out["cost_per_m_tokens_usd"] = cost_per_m_tokens_usd(out["monthly_cost_usd"], tokens_month)
@@ -603,7 +613,7 @@ def running_fields(billing, gpu_count, replica_gpus, mean_utilization, paid_hour
 def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
          gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None, precision=None,
          input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, catalog=None,
-         assumptions=None, prefix_hit_rate=None, region=None, min_replicas=None):
+         assumptions=None, prefix_hit_rate=None, region=None, min_replicas=None, disaggregated=False):
     """Plan one workload on one offering.
 
     Parameters
@@ -655,11 +665,17 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     min_replicas : int, optional
         Replicas an autoscaling offering keeps warm through the hours without traffic, at most the plan's
         replicas (default 0; `atlas_xl.scaling` prices them). [count]
+    disaggregated : bool, optional
+        Serve prompts and generation on separate GPUs of the offering (default False): the throughput per GPU is
+        `atlas_xl.estimate_disaggregated`'s on the offering's GPU (prefill and decode alike) at this request shape
+        and these limits, and the GPU count is whole units of its prefill + decode GPUs (``replica_gpus`` = the
+        unit). Refused for a per-token offering (the provider decides how it serves), with a given
+        ``gpu_tokens_per_s``, ``tp`` or ``prefix_hit_rate``. docs/planner.md, "Disaggregated serving".
 
     Returns
     -------
     PlanResult
-        ``replica_gpus`` is the replica size chosen and ``replica_choice`` says why; ``cold_start_s``,
+        ``replica_gpus`` is the replica size chosen (the unit, disaggregated) and ``replica_choice`` says why; ``cold_start_s``,
         ``warm_replicas``, ``energy_kwh_per_month`` and ``co2e_kg_per_month`` as `running_fields` gives them
         (docs/planner.md, "Cold start, warm pool, energy and carbon of every plan").
     """
@@ -675,6 +691,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     if min_replicas is not None:
         check_arguments(min_replicas=min_replicas)
         warm = float(min_replicas)
+    if disaggregated is not False:  # the default costs one comparison
+        disaggregated = _disaggregated(disaggregated, tp=tp, prefix_hit_rate=hit)
     cat = load_catalog(catalog)
     intensity = running.grid_intensity(region, cat)[0]  # a dictionary look-up; an unknown region names the known
     a = assumptions or DEFAULT_ASSUMPTIONS
@@ -702,8 +720,11 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         offering = cat.offering(platform, model_key, gpu)
         billing = billing or offering.billing
         gpu_key = offering.gpu
-    serving_fields, domain, tp, idle = {}, None, _tp(tp), math.nan
+    serving_fields, domain, tp, idle, widest = {}, None, _tp(tp), math.nan, None
     if billing == "per_token":
+        if disaggregated:
+            raise InputError(f"platform '{platform_key}' serves {model_key} per token: how it serves is the "
+                             "provider's — plan disaggregated serving on a GPU offering, or leave disaggregated off")
         if price is None:
             price = per_token_price(offering, input_tokens, output_tokens, hit) if shape_given else \
                 offering.price_per_m_tokens
@@ -717,23 +738,31 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if hourly is None:
                 raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
         if gpu_tps is None:
-            sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
-                                  hit)
+            if disaggregated:
+                sizes = disaggregated_sizes(cat, model_key, gpu_key, precision, input_tokens, output_tokens, ttft_ms,
+                                            tpot_ms)
+            else:
+                sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms,
+                                      tpot_ms, hit)
             gpu_tps, serving_fields = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
-            replica, domain, idle = serving_fields["replica_gpus"], sizes.domain, sizes.idle_w
+            replica, domain, idle, widest = serving_fields["replica_gpus"], sizes.domain, sizes.idle_w, sizes.widest
+        elif disaggregated:
+            raise InputError("gpu_tokens_per_s gives the throughput per GPU, so disaggregated=True has nothing to "
+                             "size — leave out gpu_tokens_per_s or disaggregated")
         else:
             replica = 1 if tp is None else tp
             if fixed is not None and np.min(fixed) < replica:
                 raise InputError(f"gpu_count {float(np.min(fixed)):g} cannot hold one replica of tp {replica:g} — "
                                  f"give gpu_count ≥ {replica:g} or a smaller tp")
             serving_fields = dict(replica_gpus=float(replica), replica_choice="given throughput: replicas of one GPU"
-                                  if tp is None else f"given: tp {tp:g}")
+                                  if tp is None else f"given: tp {tp:g}", serving_mode="aggregated")
             if gpu_key in cat.gpu_specs:
                 domain = cat.gpu_specs[gpu_key]["scale_up_gpus"]
             serving_fields["scale_up_gpus"] = a.max_gpus if domain is None else domain
             idle, given = _given_throughput_power(cat, model_key, gpu_key, replica, hit)
             serving_fields.update(given)
-    values = plan_equations(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain)
+    values = plan_equations(tokens_per_day, pat, gpu_tps, replica, billing, hourly, price, fixed, latency_ms, a, domain,
+                            widest)
     nan = math.nan
     values.update(
         platform=platform_key, gpu=gpu_key if billing != "per_token" else "", model=model_key,
@@ -754,6 +783,22 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
                                      values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
                                      idle, values.pop(POWER_KEY), values["cold_start_s"], warm, intensity))
     return _plan_result(values)
+
+
+def _disaggregated(value, tp=None, prefix_hit_rate=0.0):
+    """``disaggregated`` as a bool: True or False (None = False); with True, refused where the disaggregated serving
+    model cannot follow (a given tp, a prefix cache), in one line naming the fix."""
+    if value is None or value is False or (isinstance(value, np.bool_) and not value):
+        return False
+    if not (value is True or isinstance(value, np.bool_)):
+        raise InputError(f"disaggregated must be True or False, not {value!r}")
+    if tp is not None:
+        raise InputError("tp with disaggregated=True: the unit's prefill and decode replica sizes are chosen by "
+                         "estimate_disaggregated — leave tp out, or plan aggregated")
+    if prefix_hit_rate:
+        raise InputError("prefix_hit_rate with disaggregated=True: the disaggregated serving model has no prefix "
+                         "cache yet — leave prefix_hit_rate out, or plan aggregated")
+    return True
 
 
 def _check_warm_pool(min_replicas, replicas):
@@ -815,17 +860,19 @@ class ReplicaSizes:
     ones a smaller replica beats (no more tokens/s per GPU from more GPUs per replica). Built by
     `replica_sizes` (cached by content); `choose` picks one per workload."""
 
-    def __init__(self, estimates, mode, notes, domain, idle_w=math.nan):
+    def __init__(self, estimates, mode, notes, domain, idle_w=math.nan, widest=None):
         self.estimates = estimates  # serving-model records, tp ascending
         self.tp = [float(e.tp) for e in estimates]
         self.rate = [float(e.total_tokens_per_s_per_gpu) for e in estimates]
         self.domain = domain
         self.idle_w = idle_w  # one GPU's idle board power [W] (`running_fields`)
-        self.mode = mode  # "given" or "least cost"
+        self.mode = mode  # "given", "least cost" or "disaggregated" (one size: the unit, `disaggregated_sizes`)
         self.notes = notes
+        self.widest = widest  # the widest replica of a disaggregated unit, for the scaling penalty; None: the size
         self._sizes = [(tp, rate, tp > domain) for tp, rate in zip(self.tp, self.rate)]
         rows = [{f: e[_ESTIMATE_NAMES.get(f, f)] for f in SERVING_FIELDS} | {"scale_up_gpus": domain}
-                | {"cold_start_s": running.cold_start_s(e.weights_gb), POWER_KEY: e.power_w_per_gpu}
+                | {"cold_start_s": running.cold_start_s(e.weights_gb), POWER_KEY: e.power_w_per_gpu,
+                   "serving_mode": "disaggregated" if mode == "disaggregated" else "aggregated"}
                 for e in estimates]  # per size, once: plan() stays microseconds
         self._rows = {fixed: [dict(row, replica_choice=self._why(fixed)) for row in rows] for fixed in (False, True)}
         self._columns = None
@@ -885,10 +932,13 @@ class ReplicaSizes:
 
     def _refuse(self, fixed):
         e = self.estimates[0]
-        raise InputError(f"gpu_count {fixed:g} cannot hold {e.model} at {e.precision} on {e.gpu}: the smallest replica "
+        what = "disaggregated unit" if self.mode == "disaggregated" else "replica"
+        raise InputError(f"gpu_count {fixed:g} cannot hold {e.model} at {e.precision} on {e.gpu}: the smallest {what} "
                          f"that fits and meets the limits needs {self.tp[0]:g} GPUs — give gpu_count ≥ {self.tp[0]:g}")
 
     def _why(self, fixed):
+        if self.mode == "disaggregated":
+            return self.notes + (", as many units as the fixed gpu_count holds" if fixed else "")
         if self.mode == "given":
             return f"given: tp {self.tp[0]:g}"
         what = "most tokens/s from the fixed gpu_count" if fixed else "least monthly cost"
@@ -984,6 +1034,44 @@ def _names(estimates, with_precision):
     return [f"{p + ' ' if p else ''}tp {', '.join(str(t) for t in sorted(set(tps)))}" for p, tps in groups.items()]
 
 
+def disaggregated_sizes(cat, model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms):
+    """`ReplicaSizes` of one size, a disaggregated unit of ``model`` on ``gpu`` (prefill and decode on the same GPU
+    type): `atlas_xl.estimate_disaggregated` at the plan's request shape and limits. Refused with its one line
+    (`atlas_xl.disaggregated.servable`) where the unit does not fit or cannot meet the limits, as
+    `replica_sizes` refuses an aggregated plan. Cached by content.
+
+    Notes
+    -----
+    The unit stands where an aggregated plan has its replica: size = prefill_gpus + decode_gpus [GPUs], throughput
+    per GPU = the unit's ``total_tokens_per_s_per_gpu`` (input + output tokens over all its GPUs, as the planner's
+    volume counts them), so `plan_equations` gives gpu_count = ceil(ceil(peak ÷ (rate × efficiency ×
+    batch_multiplier) ÷ 0.75) ÷ unit) × unit. The scaling penalty looks at the widest of its replicas
+    (max(prefill_tp, decode_tp)), not the unit. The power per GPU at the operating point is the TDP (the
+    disaggregated model computes none); ``throughput_expected_error`` is NaN (its back-test: docs/disaggregated.md).
+    """
+    key = ("disaggregated", cat.fingerprint, model, gpu, precision, input_tokens, output_tokens, ttft_ms, tpot_ms)
+    sizes = _SIZES.get(key)
+    if sizes is None:
+        record = disagg.servable(disagg.estimate_disaggregated(
+            model, gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms,
+            tpot_ms=tpot_ms, catalog=cat))
+        spec = cat.gpu_specs[record.decode_gpu]
+        unit = record.prefill_gpus + record.decode_gpus
+        unit_record = dict(model=record.model, gpu=record.decode_gpu, precision=record.precision, basis="estimated",
+                           tp=unit, input_tokens=record.input_tokens, output_tokens=record.output_tokens,
+                           ttft_ms=record.ttft_ms, tpot_ms=record.tpot_ms, expected_error=math.nan,
+                           prefix_hit_rate=0.0, weights_gb=record.weights_gb, power_w_per_gpu=spec["tdp_w"],
+                           total_tokens_per_s_per_gpu=record.total_tokens_per_s_per_gpu)
+        notes = (f"disaggregated: {record.prefill_gpus:g} prefill + {record.decode_gpus:g} decode GPUs per unit "
+                 f"({record.prefill_replicas:g}×P{record.prefill_tp:g} + {record.decode_replicas:g}×D{record.decode_tp:g})")
+        sizes = ReplicaSizes([Record(unit_record)], "disaggregated", notes, spec["scale_up_gpus"],
+                             serving.POWER_IDLE_FRACTION * spec["tdp_w"], max(record.prefill_tp, record.decode_tp))
+        if len(_SIZES) > 4096:
+            _SIZES.clear()
+        _SIZES[key] = sizes
+    return sizes
+
+
 def per_token_price(offering, input_tokens, output_tokens, prefix_hit_rate=0.0):
     """Price per million tokens of a request shape from separate input, cached-input and output prices.
     [USD Mtok⁻¹]
@@ -1017,12 +1105,14 @@ def per_token_price(offering, input_tokens, output_tokens, prefix_hit_rate=0.0):
 
 
 RANK_COLUMNS = ("rank", "platform", "gpu", "billing") + tuple(
-    f for f in FIELDS if f not in ("platform", "gpu", "billing", "model", "pattern", "tokens_per_day"))
+    f for f in FIELDS if f not in ("platform", "gpu", "billing", "model", "pattern", "tokens_per_day", "serving_mode"))
+"""`rank`'s columns; ``rank(..., disaggregated=True)`` adds ``serving_mode`` (every row of a default ranking is
+aggregated)."""
 
 
 def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
          platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
-         prefix_hit_rate=None, region=None):
+         prefix_hit_rate=None, region=None, disaggregated=False):
     """Rank every offering that can serve ``model``: penalty score first, then monthly cost, best first.
 
     Parameters
@@ -1045,19 +1135,29 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     region : str, optional
         Grid region for ``co2e_kg_per_month``, as in `plan` (default ``"world"``); autoscaling offerings keep no
         warm replicas (``warm_replicas`` 0: `plan` and `atlas_xl.scaling` take ``min_replicas``).
+    disaggregated : bool, optional
+        Plan every GPU offering both ways, aggregated and disaggregated (as `plan`'s ``disaggregated``), and keep
+        the better row of the two by the ranking's own order (penalty score, then monthly cost; aggregated on a
+        tie); a column ``serving_mode`` says which. Per-token rows are as without it.
 
     Returns
     -------
     pandas.DataFrame
-        One row per offering, columns ``RANK_COLUMNS``, sorted by the seed's penalty score
-        (``penalty_usd``: 0 first), then monthly cost, then platform and GPU. The penalties rank; they are
-        never added to a cost. GPU offerings that cannot hold the model or meet the limits are left out
-        and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}).
+        One row per offering, columns ``RANK_COLUMNS`` (and ``serving_mode`` with ``disaggregated``), sorted by
+        the seed's penalty score (``penalty_usd``: 0 first), then monthly cost, then platform and GPU. The
+        penalties rank; they are never added to a cost. GPU offerings that cannot hold the model or meet the
+        limits are left out and named in ``frame.attrs["excluded"]`` ({"platform/gpu": reason}; with
+        ``disaggregated``, those that neither way can serve). With ``disaggregated``,
+        ``frame.attrs["serving_modes"]`` gives each GPU offering's penalty score and monthly cost both ways
+        ({"platform/gpu": {"aggregated": {"penalty_usd": …, "monthly_cost_usd": …} or the reason it cannot serve,
+        "disaggregated": the same}}).
     """
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, input_tokens=input_tokens,
                     output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp,
                     prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
     hit = 0.0 if prefix_hit_rate is None else serving.prefix_hit_share(prefix_hit_rate)
+    if disaggregated is not False:
+        disaggregated = _disaggregated(disaggregated, tp=tp, prefix_hit_rate=hit)
     cat = load_catalog(catalog)
     intensity = running.grid_intensity(region, cat)[0]
     model_key = cat.check_model(model)
@@ -1075,13 +1175,71 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     a = assumptions or DEFAULT_ASSUMPTIONS
     shape_given = input_tokens is not None or output_tokens is not None or hit > 0
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
-    chosen, excluded, idle_w = {}, {}, {}
+    workload = (tokens_per_day, pattern, pat, model_key, latency_ms, a, intensity)
+    serving_args = (precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, hit, shape_given)
+    parts, excluded = _rank_parts(cat, offerings, workload, serving_args, False)
+    if not disaggregated:
+        keys = [np.concatenate(parts[f]) if parts[f] else [] for f in ("gpu", "platform", "monthly_cost_usd",
+                                                                       "penalty_usd")]
+        order = np.lexsort(keys)
+        frame = pd.DataFrame({"rank": range(1, len(order) + 1)} | {f: _rank_column(parts[f], order) for f in parts})
+        frame.attrs["excluded"] = {f"{o.platform}/{o.gpu}": excluded[o.gpu] for o in offerings if o.gpu in excluded}
+        return frame
+    split, split_excluded = _rank_parts(cat, [o for o in offerings if o.billing != "per_token"], workload,
+                                        serving_args, True)
+    return _better_of(_rank_frame(parts, "aggregated"), _rank_frame(split, "disaggregated"), offerings, excluded,
+                      split_excluded)
+
+
+def _rank_frame(parts, mode):
+    """A `rank` frame of ``parts`` (`_rank_parts`), unsorted, with its ``serving_mode``."""
+    frame = pd.DataFrame({f: _rank_column(parts[f], np.arange(sum(len(p) for p in parts["platform"])))
+                          for f in parts})
+    frame["serving_mode"] = np.where(frame.billing == "per_token", "", mode) if len(frame) else []
+    return frame
+
+
+def _better_of(aggregated, split, offerings, excluded, split_excluded):
+    """`rank`'s frame with ``disaggregated``: per GPU offering, the better of its aggregated and disaggregated rows
+    (penalty score, then monthly cost; aggregated on a tie), sorted and numbered as `rank` sorts."""
+    both = pd.concat([aggregated, split], ignore_index=True)
+    both["_mode"] = (both.serving_mode == "disaggregated").astype(int)  # aggregated first on a tie
+    both = both.sort_values(["penalty_usd", "monthly_cost_usd", "_mode"], kind="stable")
+    best = both.drop_duplicates(["platform", "gpu", "billing"]).drop(columns="_mode")
+    best = best.sort_values(["penalty_usd", "monthly_cost_usd", "platform", "gpu"], kind="stable")
+    frame = pd.concat([pd.Series(range(1, len(best) + 1), index=best.index, name="rank"), best], axis=1)
+    frame = frame[list(RANK_COLUMNS) + ["serving_mode"]].reset_index(drop=True)
+    cost = {(mode, f"{r.platform}/{r.gpu}"): {"penalty_usd": r.penalty_usd, "monthly_cost_usd": r.monthly_cost_usd}
+            for mode, part in (("aggregated", aggregated), ("disaggregated", split)) for r in part.itertuples()}
+    modes = {}
+    for o in offerings:
+        if o.gpu:
+            name = f"{o.platform}/{o.gpu}"
+            modes[name] = {mode: cost.get((mode, name), reasons.get(o.gpu, ""))
+                           for mode, reasons in (("aggregated", excluded), ("disaggregated", split_excluded))}
+    frame.attrs["excluded"] = {f"{o.platform}/{o.gpu}": f"aggregated: {excluded[o.gpu]}; disaggregated: "
+                               f"{split_excluded[o.gpu]}" for o in offerings
+                               if o.gpu in excluded and o.gpu in split_excluded}
+    frame.attrs["serving_modes"] = modes
+    return frame
+
+
+def _rank_parts(cat, offerings, workload, serving_args, split):
+    """`rank`'s columns (one array per billing type each) and the GPUs left out ({gpu: reason}) of ``offerings``,
+    every GPU planned aggregated or, ``split``, disaggregated (`disaggregated_sizes`)."""
+    tokens_per_day, pattern, pat, model_key, latency_ms, a, intensity = workload
+    precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, hit, shape_given = serving_args
+    chosen, excluded, idle_w, widest = {}, {}, {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
-            sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
-                                  hit)
+            if split:
+                sizes = disaggregated_sizes(cat, model_key, gpu, precision, input_tokens, output_tokens, ttft_ms,
+                                            tpot_ms)
+            else:
+                sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms,
+                                      tpot_ms, hit)
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
-            idle_w[gpu] = sizes.idle_w
+            idle_w[gpu], widest[gpu] = sizes.idle_w, sizes.widest
         except InputError as error:
             excluded[gpu] = str(error)
     parts = {f: [] for f in RANK_COLUMNS[1:]}  # per column, one array per billing type
@@ -1099,8 +1257,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         hourly = np.array([math.nan if per_token else o.hourly_usd for o in group])
         price = np.array([(per_token_price(o, input_tokens, output_tokens, hit) if shape_given else o.price_per_m_tokens)
                           if per_token else math.nan for o in group])
+        penalised = np.array([widest[o.gpu] for o in group]) if split else None  # the unit's widest replica
         values = plan_equations(np.full(n, tokens_per_day), pat, tps, replica, billing, hourly, price, None, latency_ms, a,
-                          domain)
+                                domain, penalised)
         values.update(platform=[o.platform for o in group], gpu=[o.gpu for o in group], model=[model_key] * n,
                       pattern=[normalize_key(pattern)] * n, billing=[billing] * n, tokens_per_day=[tokens_per_day] * n,
                       hourly_usd=hourly, price_per_m_tokens=price, gpu_tokens_per_s=tps, scale_up_gpus=domain)
@@ -1116,11 +1275,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         for f, column in parts.items():
             part = np.asarray(values[f])
             column.append(part if part.shape == (n,) else np.broadcast_to(part, (n,)))
-    keys = [np.concatenate(parts[f]) if parts[f] else [] for f in ("gpu", "platform", "monthly_cost_usd", "penalty_usd")]
-    order = np.lexsort(keys)
-    frame = pd.DataFrame({"rank": range(1, len(order) + 1)} | {f: _rank_column(parts[f], order) for f in parts})
-    frame.attrs["excluded"] = {f"{o.platform}/{o.gpu}": excluded[o.gpu] for o in offerings if o.gpu in excluded}
-    return frame
+    return parts, excluded
 
 
 def _rank_column(parts, order):

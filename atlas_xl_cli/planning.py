@@ -54,13 +54,18 @@ def plan_of(args):
                 latency_ms=args.latency_ms, gpu_count=args.gpu_count,
                 gpu_tokens_per_s=args.gpu_tokens_per_s, hourly_usd=args.hourly_usd,
                 price_per_m_tokens=args.price_per_m_tokens, billing=args.billing, tp=args.tp,
-                catalog=args.catalog, **serving_args(args), **_prefix(args), **_running(args))
+                catalog=args.catalog, **serving_args(args), **_prefix(args), **_running(args), **_split(args))
 
 
 def _prefix(args):
     """``prefix_hit_rate`` where the command line gives it (plan, rank and estimate take --prefix-hit-rate)."""
     rate = getattr(args, "prefix_hit_rate", None)
     return {} if rate is None else {"prefix_hit_rate": rate}
+
+
+def _split(args):
+    """``disaggregated=True`` where the command line gives --disaggregated (plan and rank take it)."""
+    return {"disaggregated": True} if getattr(args, "disaggregated", False) else {}
 
 
 def _running(args, names=("region", "min_replicas")):
@@ -75,7 +80,8 @@ def _running(args, names=("region", "min_replicas")):
          "  atlas-xl plan 2B steady llama_70b my_cloud --gpu a100_80gb --hourly-usd 1.5 --billing dedicated\n"
          "  atlas-xl plan 2B steady llama_70b runpod --gpu h100_sxm --input-tokens 8000 --output-tokens 300 "
          "--prefix-hit-rate 0.8\n"
-         "  atlas-xl plan 2B business_hours llama_70b runpod_serverless --gpu h100_sxm --min-replicas 1 --region france")
+         "  atlas-xl plan 2B business_hours llama_70b runpod_serverless --gpu h100_sxm --min-replicas 1 --region france\n"
+         "  atlas-xl plan 50B steady deepseek_r1 nebius --gpu b200 --disaggregated")
 @workload_options
 @platform_arg
 @gpu_option
@@ -84,6 +90,7 @@ def _running(args, names=("region", "min_replicas")):
 @registered("prefix_hit_rate")
 @registered("region", choices=None)  # the catalog's regions, which a folder may extend
 @registered("min_replicas")
+@registered("disaggregated")
 def cmd_plan(args):
     result = plan_of(args)
     age, line = plan_price_age(result, args)
@@ -123,23 +130,28 @@ def cmd_backtest(args):
 
 @command("rank", "Rank every offering that serves the model: penalty score (0 first), then monthly cost.",
          "examples:\n  atlas-xl rank 500M bursty llama_8b --latency-ms 200 --top 5\n"
-         "  atlas-xl rank 2B steady llama_70b --precision best --tpot-ms 40 --ttft-ms 450")
+         "  atlas-xl rank 2B steady llama_70b --precision best --tpot-ms 40 --ttft-ms 450\n"
+         "  atlas-xl rank 50B steady deepseek_r1 --disaggregated --top 5")
 @workload_options
 @arg("--platform", action="append", help="only this platform (repeatable)")
 @registered("top")
 @registered("max_price_age_days")
 @registered("prefix_hit_rate")
 @registered("region", choices=None)
+@registered("disaggregated")
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
                  catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args),
-                 **_prefix(args), **_running(args, ("region",)))
+                 **_prefix(args), **_running(args, ("region",)), **_split(args))
     excluded = frame.attrs.get("excluded", {})
     if args.top is not None:
         frame = frame.head(args.top)
     warn_implausible(frame.head(1).to_dict("records"))
     frame = _with_price_age(frame, args)
-    emit_frame(frame, args, view={**RANK_VIEW, "price_shown": ("price as of", "{}")})
+    view = {**RANK_VIEW, "price_shown": ("price as of", "{}")}
+    if "serving_mode" in frame.columns:  # --disaggregated: which mode each row kept
+        view["serving_mode"] = ("mode", "{}")
+    emit_frame(frame, args, view=view)
     if excluded and not (args.json or args.csv):
         print(f"\nleft out ({len(excluded)} offerings): " + "; ".join(
             f"{k}: {v}" for k, v in sorted(excluded.items())), file=sys.stderr)

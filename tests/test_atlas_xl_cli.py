@@ -306,3 +306,17 @@ def test_ctrl_c_in_any_command_is_one_line_not_a_traceback(capsys, monkeypatch):
     monkeypatch.setattr(planning, "rank", interrupted)
     assert cli.main(["rank", "2B", "steady", "llama_70b"]) == 130
     assert capsys.readouterr().err == "atlas-xl: interrupted\n"
+
+
+def test_plan_and_rank_disaggregated(capsys):
+    code, out, _ = run(capsys, "plan", "50B", "steady", "deepseek_r1", "nebius", "--gpu", "b200", "--disaggregated",
+                       "--json")
+    expected = atlas_xl.plan(5e10, "steady", "deepseek_r1", "nebius", "b200", disaggregated=True)
+    assert code == 0 and json.loads(out)["serving_mode"] == "disaggregated"
+    assert json.loads(out)["gpu_count"] == expected.gpu_count
+    code, out, _ = run(capsys, "rank", "50B", "steady", "deepseek_r1", "--disaggregated", "--tpot-ms", "30", "--json")
+    rows = json.loads(out)
+    ranked = atlas_xl.rank(5e10, "steady", "deepseek_r1", tpot_ms=30, disaggregated=True)
+    assert code == 0 and [r["serving_mode"] for r in rows] == list(ranked.serving_mode)
+    code, _, err = run(capsys, "plan", "2B", "steady", "llama_70b", "together", "--disaggregated")
+    assert code != 0 and "provider's" in err and len(err.strip().splitlines()) == 1  # one line, no traceback

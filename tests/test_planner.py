@@ -651,3 +651,68 @@ def test_rank_has_the_columns_and_its_rows_are_the_plans():
 def test_bad_region_or_warm_pool_is_one_line(kwargs, error, message):
     with pytest.raises(error, match=message):
         atlas_xl.plan(2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm", **kwargs)
+
+
+# -- disaggregated prefill/decode serving (issue 19 item 1) ---------------------------------------------------
+def test_disaggregated_plan_is_whole_units_of_estimate_disaggregated():
+    p = atlas_xl.plan(5e10, "steady", "deepseek_r1", "nebius", "b200", disaggregated=True)
+    unit = atlas_xl.estimate_disaggregated("deepseek_r1", "b200")  # the plan's defaults: fp8, 1024/1024, 2000/200 ms
+    pat = atlas_xl.load_catalog().pattern("steady")
+    # by hand from the record: the unit stands where the replica stands in plan_equations —
+    # peak = tokens/day ÷ 86 400 ÷ active × burst; effective = unit's total tokens/s/GPU × efficiency × batch_mult;
+    # GPUs = ceil(peak ÷ effective ÷ 0.75) (9 decimals first, as gpu_count), rounded up to whole units
+    unit_gpus = unit.prefill_gpus + unit.decode_gpus
+    peak = 5e10 / 86_400 / pat.active_ratio * pat.burst_factor
+    effective = unit.total_tokens_per_s_per_gpu * pat.efficiency * pat.batch_multiplier
+    gpus = max(math.ceil(round(peak / effective / 0.75, 9)), 1)
+    units = math.ceil(round(gpus / unit_gpus, 9))
+    assert p.gpu_count == units * unit_gpus and p.replica_gpus == unit_gpus
+    assert p.gpu_tokens_per_s == unit.total_tokens_per_s_per_gpu  # input + output, as the plan's volume counts
+    assert p.monthly_cost_usd == pytest.approx(720 * p.hourly_usd * units * unit_gpus)  # dedicated: every hour
+    assert (p.ttft_ms, p.tpot_ms, p.precision) == (unit.ttft_ms, unit.tpot_ms, unit.precision)
+    assert p.serving_mode == "disaggregated"
+    assert p.replica_choice.startswith(f"disaggregated: {unit.prefill_gpus:g} prefill + {unit.decode_gpus:g} decode "
+                                       "GPUs per unit")
+    assert p.warm_replicas == units  # dedicated: every unit stays up
+    assert p.scaling_penalty_usd == 0.0  # replicas of max(prefill_tp, decode_tp) GPUs within the B200's 8, not the unit
+
+
+def test_disaggregated_false_is_the_aggregated_plan():
+    args = (2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+    off, default = atlas_xl.plan(*args, disaggregated=False), atlas_xl.plan(*args)
+    assert off.as_dict() == default.as_dict() and default.serving_mode == "aggregated"
+    assert atlas_xl.plan(2e9, "steady", "llama_70b", "together").serving_mode == ""  # per token: the provider's
+    assert "serving_mode" not in atlas_xl.rank(2e9, "steady", "llama_70b").columns  # a default ranking's columns
+
+
+def test_disaggregated_refused_where_it_cannot_apply():
+    with pytest.raises(InputError, match="per token: how it serves is the provider's"):
+        atlas_xl.plan(2e9, "steady", "llama_70b", "together", disaggregated=True)
+    with pytest.raises(InputError, match="gpu_tokens_per_s gives the throughput"):
+        atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", gpu_tokens_per_s=1000, disaggregated=True)
+    with pytest.raises(InputError, match="tp with disaggregated=True"):
+        atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", tp=2, disaggregated=True)
+    with pytest.raises(InputError, match="disaggregated must be True or False"):
+        atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", disaggregated="yes")
+    # limits no unit meets: the same one-line refusal (InputError) an aggregated plan gives, naming the fix
+    with pytest.raises(InputError, match="relax ttft_ms/tpot_ms"):
+        atlas_xl.plan(2e9, "steady", "deepseek_r1", "nebius", "b200", tpot_ms=1, disaggregated=True)
+    with pytest.raises(InputError, match="relax ttft_ms/tpot_ms"):
+        atlas_xl.plan(2e9, "steady", "deepseek_r1", "nebius", "b200", tpot_ms=1)
+
+
+def test_disaggregated_rank_keeps_the_cheaper_mode_and_says_which():
+    modes = set()
+    for tpot_ms in (None, 30):  # a tight TPOT favours decode replicas that never prefill (DistServe)
+        frame = atlas_xl.rank(5e10, "steady", "deepseek_r1", tpot_ms=tpot_ms, disaggregated=True)
+        both = frame.attrs["serving_modes"]
+        for row in frame[frame.billing != "per_token"].itertuples():
+            ways = {m: w for m, w in both[f"{row.platform}/{row.gpu}"].items() if isinstance(w, dict)}
+            # the ranking's own order: penalty score (a replica beyond its scale-up domain), then cost; aggregated on a tie
+            better = min(ways, key=lambda m: (ways[m]["penalty_usd"], ways[m]["monthly_cost_usd"], m != "aggregated"))
+            assert row.serving_mode == better and row.monthly_cost_usd == ways[better]["monthly_cost_usd"]
+            modes.add(row.serving_mode)
+        assert (frame.serving_mode[frame.billing == "per_token"] == "").all()
+        assert list(frame["rank"]) == list(range(1, len(frame) + 1))
+        assert frame.monthly_cost_usd[frame.penalty_usd == 0].is_monotonic_increasing
+    assert modes == {"aggregated", "disaggregated"}  # each mode wins somewhere: the comparison can fail
