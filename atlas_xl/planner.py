@@ -738,12 +738,8 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
             if hourly is None:
                 raise InputError(f"no hourly price for platform '{platform_key}' — pass hourly_usd")
         if gpu_tps is None:
-            if disaggregated:
-                sizes = disaggregated_sizes(cat, model_key, gpu_key, precision, input_tokens, output_tokens, ttft_ms,
-                                            tpot_ms)
-            else:
-                sizes = replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms,
-                                      tpot_ms, hit)
+            sizes = _sizes(cat, model_key, gpu_key, disaggregated, precision, tp, input_tokens, output_tokens, ttft_ms,
+                           tpot_ms, hit)
             gpu_tps, serving_fields = sizes.choose(tokens_per_day, pat, fixed, a.target_utilization)
             replica, domain, idle, widest = serving_fields["replica_gpus"], sizes.domain, sizes.idle_w, sizes.widest
         elif disaggregated:
@@ -1224,6 +1220,14 @@ def _better_of(aggregated, split, offerings, excluded, split_excluded):
     return frame
 
 
+def _sizes(cat, model_key, gpu_key, split, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, hit):
+    """The replica sizes a GPU offers a plan: aggregated (`replica_sizes`) or, ``split``, units of prefill and
+    decode GPUs (`disaggregated_sizes`)."""
+    if split:
+        return disaggregated_sizes(cat, model_key, gpu_key, precision, input_tokens, output_tokens, ttft_ms, tpot_ms)
+    return replica_sizes(cat, model_key, gpu_key, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, hit)
+
+
 def _rank_parts(cat, offerings, workload, serving_args, split):
     """`rank`'s columns (one array per billing type each) and the GPUs left out ({gpu: reason}) of ``offerings``,
     every GPU planned aggregated or, ``split``, disaggregated (`disaggregated_sizes`)."""
@@ -1232,12 +1236,8 @@ def _rank_parts(cat, offerings, workload, serving_args, split):
     chosen, excluded, idle_w, widest = {}, {}, {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
         try:
-            if split:
-                sizes = disaggregated_sizes(cat, model_key, gpu, precision, input_tokens, output_tokens, ttft_ms,
-                                            tpot_ms)
-            else:
-                sizes = replica_sizes(cat, model_key, gpu, precision, tp, input_tokens, output_tokens, ttft_ms,
-                                      tpot_ms, hit)
+            sizes = _sizes(cat, model_key, gpu, split, precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms,
+                           hit)
             chosen[gpu] = sizes.choose(tokens_per_day, pat, None, a.target_utilization)
             idle_w[gpu], widest[gpu] = sizes.idle_w, sizes.widest
         except InputError as error:
