@@ -1042,19 +1042,14 @@ def cost_range_months(tokens_per_day, pattern, model, platform, gpu=None, *, mon
     change = _rate("price_change_per_year", price_change_per_year)
     first = parse_start(start)
     distinct = sorted(set(wanted))
-    if first:  # a month's calendar length; months of one length share their assumptions (and base plan)
-        lengths = calendar_months(first, distinct[-1])[1]
-        month_a, by_days = {}, {}
-        for m in distinct:
-            days = float(lengths[m - 1])
-            if days not in by_days:
-                by_days[days] = dataclasses.replace(a0, hours_per_month=days * HOURS_PER_DAY, days_per_month=days)
-            month_a[m] = by_days[days]
-    else:
-        month_a = dict.fromkeys(distinct, a0)
-    groups = {}  # id(assumptions) → (assumptions, months)
+    lengths = calendar_months(first, distinct[-1])[1] if first else None
+    groups = {}  # a month's calendar length (None without a start) → (its assumptions, its months): one base plan
     for m in distinct:
-        groups.setdefault(id(month_a[m]), (month_a[m], []))[1].append(m)
+        days = float(lengths[m - 1]) if first else None
+        if days not in groups:
+            groups[days] = (dataclasses.replace(a0, hours_per_month=days * HOURS_PER_DAY, days_per_month=days)
+                            if first else a0, [])
+        groups[days][1].append(m)
     found, streams = {}, {}
     for a, group in groups.values():
         found.update(_cost_range_group(tokens_per_day, pattern, model, platform, gpu, group, a, cat, draws, seed,
