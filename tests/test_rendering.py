@@ -152,6 +152,9 @@ def _left_edge(cell):
             and (alignment is None or alignment.horizontal in (None, "general", "left")))
 
 
+DISPLAY_TEXT_STYLES = ("atlas_units", "atlas_label", "atlas_header")
+
+
 def readability_problems(book, pages, keyed=KEYED_SHEETS):
     """Every readability defect of the sheets of ``book`` printed as ``pages``, one line each."""
     problems = []
@@ -184,6 +187,11 @@ def readability_problems(book, pages, keyed=KEYED_SHEETS):
                     if needed > height * 1.05:
                         problems.append(f"{where}: wrapped text needs {needed:.0f} points, its row has "
                                         f"{height:.0f}: it overlaps the next row")
+        for row in sheet.iter_rows():
+            for cell in row:  # a display-text cell (label, units, header) computed to a number prints that number
+                if cell.style in DISPLAY_TEXT_STYLES and isinstance(cell.value, (int, float)):
+                    problems.append(f"{sheet.title}!{cell.coordinate}: the number {cell.value!r} in a {cell.style} cell "
+                                    "(a lookup of an empty cell is 0; keep the formula text)")
         hidden = {c for d in sheet.column_dimensions.values() if d.hidden for c in range(d.min, d.max + 1)}
         for row in sheet.iter_rows(min_col=1, max_col=max(sheet.max_column - 1, 1)):
             for cell in row:

@@ -428,9 +428,12 @@ def _sample_rows(function):
 
 
 def _lookup(key_ref, column, fallback=None):
-    """A FieldsTable lookup of ``key_ref``'s display text (column 2 heading, 3 label, 4 units)."""
+    """A FieldsTable lookup of ``key_ref``'s display text (column 2 heading, 3 label, 4 units).
+
+    ``&""`` keeps it text: a lookup of an empty FieldsTable cell (a unitless field) is 0 in Excel and
+    LibreOffice, which the sheet would print as a unit."""
     fallback = key_ref if fallback is None else fallback
-    return f'=IF({key_ref}="","",IFERROR(VLOOKUP({key_ref},FieldsTable,{column},FALSE),{fallback}))'
+    return f'=IF({key_ref}="","",IFERROR(VLOOKUP({key_ref},FieldsTable,{column},FALSE)&"",{fallback}))'
 
 
 def _record_header(sheet, row):
