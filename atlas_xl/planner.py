@@ -137,7 +137,8 @@ def gpu_count(utilization_ratio, target_utilization=0.75, replica_gpus=1):
     floating point. With ``replica_gpus = 1`` this is the spec's equation exactly.
     """
     if isinstance(utilization_ratio, np.ndarray) or isinstance(replica_gpus, np.ndarray):
-        needed = np.maximum(_ceil_rounded_array(np.asarray(utilization_ratio) / target_utilization), 1)
+        needed = _ceil_rounded_array(np.asarray(utilization_ratio) / target_utilization)
+        needed = np.maximum(needed, 1, out=needed if needed.ndim else None)  # a new array already: in place
         if not isinstance(replica_gpus, np.ndarray) and replica_gpus == 1 and needed.max(initial=0) < 4e9:
             return needed  # n ÷ 1 rounded to 9 decimals is n for whole n < 2⁵³ ÷ 5⁹ (n × 10⁹ is exact): 6 passes saved
         return _ceil_rounded_array(needed / replica_gpus) * replica_gpus
@@ -172,10 +173,8 @@ def latency_risk(utilization_after, low_max=0.50, medium_max=0.75):
     Planner spec, "Latency Risk Bands", with the boundaries of DESIGN.md.
     """
     if isinstance(utilization_after, np.ndarray) and utilization_after.ndim > 0:
-        # the band's index in _RISK_BANDS, the text written once (np.select writes it four times: 4× slower)
-        band = (utilization_after > low_max).view(np.int8) * (1 + (utilization_after > medium_max).view(np.int8))
-        band[utilization_after != utilization_after] = 3  # NaN
-        return _RISK_BANDS.take(band)
+        # the text written once from the band's index (np.select writes it four times: 4× slower)
+        return _RISK_BANDS.take(risk_band(utilization_after, low_max, medium_max))
     if isinstance(utilization_after, np.ndarray):
         return np.select([utilization_after <= low_max, utilization_after <= medium_max,
                           utilization_after > medium_max], ["low", "medium", "high"], "n/a")
@@ -185,6 +184,20 @@ def latency_risk(utilization_after, low_max=0.50, medium_max=0.75):
 
 
 _RISK_BANDS = np.array(["low", "medium", "high", "n/a"])  # <U6, as np.select made them
+HIGH_RISK = 2
+"""`risk_band`'s index of 'high'."""
+
+
+def risk_band(utilization_after, low_max=0.50, medium_max=0.75):
+    """`latency_risk` of an array as each band's index (int8): 0 low, 1 medium, 2 high (`HIGH_RISK`), 3 n/a.
+
+    Notes
+    -----
+    index = [u > low_max] × (1 + [u > medium_max]), 3 where u is NaN: the bands of `latency_risk`.
+    """
+    band = (utilization_after > low_max).view(np.int8) * (1 + (utilization_after > medium_max).view(np.int8))
+    band[utilization_after != utilization_after] = 3  # NaN
+    return band
 
 
 # -- cost ----------------------------------------------------------------------------------------
@@ -241,7 +254,8 @@ def idle_waste_pct(idle_waste_usd, monthly_cost_usd):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             pct = idle_waste_usd / cost * 100.0
         if pct.ndim:  # in place: a million workloads need one array, not three
-            np.copyto(pct, 0.0, where=~(cost > 0))
+            if not cost.min(initial=math.inf) > 0:  # some cost is 0 or NaN (the least is NaN if any is)
+                np.copyto(pct, 0.0, where=~(cost > 0))
             return pct
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(cost > 0, idle_waste_usd / np.where(cost > 0, cost, 1.0) * 100.0, 0.0)
@@ -323,9 +337,18 @@ def overload_penalty_usd(utilization_after, threshold=0.90, ramp=0.10, amount_us
     penalty = 20 000 × (utilization_after − 0.90) / 0.10 if utilization_after > 0.90
     (planner spec, "Overload Penalty"; DESIGN.md keeps the ramp above 100 %). 0 for NaN.
     """
+    if type(utilization_after) is float and type(threshold) is float:  # a scalar plan, first
+        return (utilization_after - threshold) / ramp * amount_usd if utilization_after > threshold else 0.0
+    if isinstance(utilization_after, np.ndarray) and utilization_after.ndim and utilization_after.dtype == np.float64:
+        hot = utilization_after > threshold
+        if not hot.any():  # none above it (every plan the 75 % rule sizes): zeros, without the ramp's four passes
+            return np.zeros(np.broadcast_shapes(hot.shape, np.shape(ramp), np.shape(amount_usd)))
+        over = (utilization_after - threshold) / ramp * amount_usd
+        np.copyto(over, 0.0, where=~hot)  # in place: one array, not two
+        return over
     over = (utilization_after - threshold) / ramp * amount_usd
     if isinstance(over, np.ndarray) and over.ndim:
-        np.copyto(over, 0.0, where=~(utilization_after > threshold))  # in place: one array, not two
+        np.copyto(over, 0.0, where=~(utilization_after > threshold))
         return over
     return where(utilization_after > threshold, over, 0.0)
 
@@ -352,7 +375,7 @@ def scaling_penalty_usd(replica_gpus, scale_up_gpus=8, amount_usd_per_gpu=50_000
     return where(replica_gpus > scale_up_gpus, (replica_gpus - scale_up_gpus) * amount_usd_per_gpu, 0.0)
 
 
-def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30_000.0):
+def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30_000.0, band=None):
     """Penalty for a high-risk configuration under a strict latency requirement. [USD]
 
     Parameters
@@ -361,6 +384,9 @@ def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30
         Band from `latency_risk`.
     latency_ms : numeric or None
         The workload's latency requirement; None (or NaN) means none. [ms]
+    band : array of int8, optional
+        The `risk_band` indices ``latency_risk`` was written from, when the caller has them: compared instead of
+        the text (a million six-character comparisons are 3 ms, of indices 0.03 ms).
 
     Notes
     -----
@@ -370,7 +396,14 @@ def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30
     if latency_ms is None:
         return np.zeros(np.shape(latency_risk)) if is_array(latency_risk) else 0.0
     if is_array(latency_risk, latency_ms):
-        return np.where((np.asarray(latency_risk) == "high") & (latency_ms < strict_ms), amount_usd, 0.0)
+        strict = latency_ms < strict_ms
+        if strict is False:  # a scalar requirement that is not strict: no penalty anywhere
+            return np.zeros(np.broadcast(np.asarray(latency_risk), latency_ms).shape)
+        high = np.asarray(latency_risk) == "high" if band is None else band == HIGH_RISK
+        if not high.any():  # no high risk anywhere: zeros (never written until read)
+            return np.zeros(np.broadcast(high, latency_ms).shape)
+        # the penalty where both hold, else 0: a bool times the amount is np.where's numbers at an eighth of its time
+        return np.multiply(high if strict is True else high & strict, float(amount_usd))
     return amount_usd if latency_risk == "high" and latency_ms < strict_ms else 0.0
 
 
@@ -388,7 +421,12 @@ class PlanResult:
     NaN for a per-token offering, whose replicas, power and grid are the provider's.
 
     ``serving_mode`` is ``"aggregated"`` (every replica prefills and decodes) or ``"disaggregated"`` (units of
-    prefill and decode GPUs, `plan`'s ``disaggregated=True``); blank for a per-token offering, the provider's."""
+    prefill and decode GPUs, `plan`'s ``disaggregated=True``); blank for a per-token offering, the provider's.
+
+    Planned over arrays, a field with one value for every workload (the scaling penalty of one replica size, a
+    dedicated plan's ``cold_start_s``, an autoscaling plan's ``cold_start_s`` and ``warm_replicas``) is a read-only
+    view of that value (``np.broadcast_to``), and ``warm_replicas`` of replicas of one GPU a read-only view of
+    ``gpu_count``, not a million copies; ``np.array(field)`` gives an array of one's own to write into."""
 
     platform: str
     gpu: str
@@ -476,10 +514,12 @@ def _number(name, value, *, positive=False, allow_none=True):
         number = np.asarray(value, dtype=float) if array else float(value)
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a number, not {value!r}") from None
-    finite = np.isfinite(number).all() if array else math.isfinite(number)  # math: fast for scalars
-    if not finite:
+    if array:  # the least and the greatest say whether all are finite (NaN is either): two reading passes
+        smallest, largest = (float(number.min()), float(number.max())) if number.size else (0.0, 0.0)
+    else:
+        smallest = largest = number
+    if not (math.isfinite(smallest) and math.isfinite(largest)):
         raise InputError(f"{name} must be a finite number")
-    smallest = (float(number.min()) if number.size else 0.0) if array else number
     if smallest < 0 or (positive and smallest == 0):
         raise InputError(f"{name} must be {'greater than 0' if positive else '0 or more'} — got {smallest:g}")
     return number
@@ -510,10 +550,11 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
         nan = math.nan if not is_array(tokens_per_day, price_per_m_tokens) else np.full(np.shape(avg * price_per_m_tokens), np.nan)
         zero = 0.0 if not is_array(nan) else np.zeros(np.shape(nan))
         cost = per_token_monthly_cost_usd(tokens_month, price_per_m_tokens)
+        scaling, shaped = zero, False
         out.update(effective_gpu_tokens_per_s=nan, utilization_ratio=nan, gpu_count=nan,
                    utilization_after=nan, latency_risk=latency_risk(nan), monthly_cost_usd=cost,
                    idle_waste_usd=zero, idle_waste_pct=zero, mean_utilization=nan, unused_capacity_usd=zero,
-                   overload_penalty_usd=zero, scaling_penalty_usd=zero, latency_penalty_usd=zero)
+                   overload_penalty_usd=zero, scaling_penalty_usd=scaling, latency_penalty_usd=zero)
     else:
         effective = effective_gpu_tokens_per_s(gpu_tokens_per_s, pattern.efficiency, pattern.batch_multiplier)
         ratio = utilization_ratio(peak, effective)
@@ -524,7 +565,11 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
             count = fixed_gpu_count
             serving = floor(count / replica_gpus + 1e-9) * replica_gpus  # GPUs in whole replicas
         after = utilization_after(ratio, serving)
-        risk = latency_risk(after, a.low_risk_max, a.medium_risk_max)
+        if isinstance(after, np.ndarray) and after.ndim:  # the bands' indices kept for the latency penalty
+            band = risk_band(after, a.low_risk_max, a.medium_risk_max)
+            risk = _RISK_BANDS.take(band)
+        else:
+            band, risk = None, latency_risk(after, a.low_risk_max, a.medium_risk_max)
         if billing == "autoscaling":
             cost = autoscaling_monthly_cost_usd(hours_active, hourly_usd, count)
             waste = 0.0 * cost
@@ -537,20 +582,42 @@ def plan_equations(tokens_per_day, pattern, gpu_tokens_per_s, replica_gpus, bill
         if fixed_gpu_count is not None:  # idle GPUs beyond whole replicas serve nothing
             mean = mean * serving / count
         domain = a.max_gpus if scale_up_gpus is None else scale_up_gpus
+        scaling = scaling_penalty_usd(replica_gpus if widest_replica_gpus is None else widest_replica_gpus, domain,
+                                      a.scaling_penalty_usd_per_gpu)
+        shaped = isinstance(count, np.ndarray) and not isinstance(scaling, np.ndarray)  # a field shaped as the plan
         out.update(effective_gpu_tokens_per_s=effective, utilization_ratio=ratio, gpu_count=count,
                    utilization_after=after, latency_risk=risk, monthly_cost_usd=cost,
                    idle_waste_usd=waste, idle_waste_pct=idle_waste_pct(waste, cost), mean_utilization=mean,
                    unused_capacity_usd=unused_capacity_usd(cost, mean),
                    overload_penalty_usd=overload_penalty_usd(after, a.overload_threshold, a.overload_ramp,
                                                              a.overload_penalty_usd),
-                   scaling_penalty_usd=scaling_penalty_usd(
-                       replica_gpus if widest_replica_gpus is None else widest_replica_gpus, domain,
-                       a.scaling_penalty_usd_per_gpu) + 0.0 * count,
+                   scaling_penalty_usd=scaling,
                    latency_penalty_usd=latency_penalty_usd(risk, latency_ms, a.strict_latency_ms,
-                                                           a.latency_penalty_usd))
+                                                           a.latency_penalty_usd, band))
     out["cost_per_m_tokens_usd"] = cost_per_m_tokens_usd(out["monthly_cost_usd"], tokens_month)
-    out["penalty_usd"] = out["overload_penalty_usd"] + out["scaling_penalty_usd"] + out["latency_penalty_usd"]
+    out["penalty_usd"] = penalty_usd(out["overload_penalty_usd"], scaling, out["latency_penalty_usd"])
+    if shaped:  # one value for every workload: a read-only view of it, not a million copies (issue 21)
+        out["scaling_penalty_usd"] = np.broadcast_to(float(scaling), np.shape(count))
     return out
+
+
+def penalty_usd(overload_penalty_usd, scaling_penalty_usd, latency_penalty_usd):
+    """The ranking score of a plan: its penalties summed. [USD, a score]
+
+    Notes
+    -----
+    penalty = overload + scaling + latency  (planner spec, "Ranking"), added in that order. A scalar scaling
+    penalty of 0 over arrays is left out of the sum (x + 0 is x: no penalty is −0), one pass of a million less.
+    """
+    if type(overload_penalty_usd) is float:  # a scalar plan, first
+        return overload_penalty_usd + scaling_penalty_usd + latency_penalty_usd
+    if isinstance(overload_penalty_usd, np.ndarray) and not isinstance(scaling_penalty_usd, np.ndarray):
+        if scaling_penalty_usd == 0.0:
+            return overload_penalty_usd + latency_penalty_usd
+        total = overload_penalty_usd + scaling_penalty_usd
+        total += latency_penalty_usd  # in place: the sum is a new array already
+        return total
+    return overload_penalty_usd + scaling_penalty_usd + latency_penalty_usd
 
 
 POWER_KEY = "power_w_per_gpu"
@@ -598,14 +665,25 @@ def running_fields(billing, gpu_count, replica_gpus, mean_utilization, paid_hour
     if billing == "per_token":
         nan = gpu_count  # NaN (math.nan itself, as plan_equations gives it, so equal plans compare equal), or its array
         return {"cold_start_s": nan, "warm_replicas": nan, "energy_kwh_per_month": nan, "co2e_kg_per_month": nan}
-    # shaped as the plan; np.zeros leaves a million workloads' pages untouched until read (0.0 × count writes them)
-    zero = np.zeros(gpu_count.shape) if isinstance(gpu_count, np.ndarray) else 0.0 * gpu_count
+    shape = gpu_count.shape if isinstance(gpu_count, np.ndarray) else None
     if billing == "autoscaling":
-        cold, warm = zero + start_s, zero + min_replicas
-    else:
-        cold, warm = zero, gpu_count / replica_gpus
-    gpu_w = running.average_gpu_power_w(idle_w, full_load_w, mean_utilization)
-    energy = running.energy_kwh(running.facility_power_kw(gpu_w, gpu_count, pue), paid_hours)
+        if shape is not None and not isinstance(start_s, np.ndarray):  # one value for every workload: a view of it
+            cold, warm = np.broadcast_to(float(start_s), shape), np.broadcast_to(float(min_replicas), shape)
+        else:
+            zero = 0.0 * gpu_count if shape is None else np.zeros(shape)
+            cold, warm = zero + start_s, zero + min_replicas
+    elif shape is None:
+        cold, warm = 0.0 * gpu_count, gpu_count / replica_gpus
+    else:  # every replica stays up: no cold start for any workload (a view of one 0, not a million)
+        cold = np.broadcast_to(0.0, shape)
+        if isinstance(replica_gpus, np.ndarray) or replica_gpus != 1:
+            warm = gpu_count / replica_gpus
+        else:  # replicas of one GPU: count ÷ 1 is the count, bit for bit — a read-only view of it, not a copy
+            warm = gpu_count.view()
+            warm.flags.writeable = False
+    gpu_w = running.average_gpu_power_w(idle_w, full_load_w, mean_utilization)  # a new value, ours to reuse:
+    energy = running.energy_kwh(running.facility_power_kw(gpu_w, gpu_count, pue, in_place=True), paid_hours,
+                                in_place=True)  # one array for the three, not three (issue 21)
     return {"cold_start_s": cold, "warm_replicas": warm, "energy_kwh_per_month": energy,
             "co2e_kg_per_month": running.co2e_kg(energy, g_co2e_per_kwh)}
 

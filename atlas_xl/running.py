@@ -69,28 +69,41 @@ def average_gpu_power_w(idle_w, full_load_w, mean_utilization):
     return power
 
 
-def facility_power_kw(gpu_power_w, gpus, pue, host_w_per_gpu=HOST_W_PER_GPU):
+def facility_power_kw(gpu_power_w, gpus, pue, host_w_per_gpu=HOST_W_PER_GPU, in_place=False):
     """Power drawn at the facility meter. [kW]
+
+    ``in_place=True`` computes it in ``gpu_power_w``'s own array (one the caller has no more use for): a million
+    workloads then need no new array. By default the caller's ``gpu_power_w`` is left as it is.
 
     Notes
     -----
     P_facility = (P_gpu + P_host) × GPUs × PUE / 1000
     """
-    power = gpu_power_w + host_w_per_gpu  # a new value: the caller's gpu_power_w is left as it is
+    if in_place:
+        power = gpu_power_w
+        power += host_w_per_gpu
+    else:
+        power = gpu_power_w + host_w_per_gpu  # a new value
     power *= gpus  # then in place for arrays, in the equation's order (the same bits as one expression)
     power *= pue
     power /= 1000.0
     return power
 
 
-def energy_kwh(facility_power_kw, paid_hours):
+def energy_kwh(facility_power_kw, paid_hours, in_place=False):
     """Energy drawn over the paid hours. [kWh]
+
+    ``in_place=True`` computes it in ``facility_power_kw``'s own array, as `facility_power_kw` does.
 
     Notes
     -----
     E = P_facility × paid hours (all hours dedicated, active hours autoscaling): a GPU that is not billed is not
     running.
     """
+    if in_place:
+        energy = facility_power_kw
+        energy *= paid_hours
+        return energy
     return facility_power_kw * paid_hours
 
 

@@ -77,6 +77,10 @@ def test_dedicated_cost_and_idle_waste():
     assert cost == 2880.0
     assert waste == pytest.approx(2194.56)
     assert planner.idle_waste_pct(waste, cost) == pytest.approx(76.2)
+    for costs in ([cost, cost], [cost, 0.0], [cost, np.nan], []):  # every cost above 0, or not: 0 where 0 or NaN
+        wastes = np.full(len(costs), waste)
+        np.testing.assert_array_equal(planner.idle_waste_pct(wastes, np.array(costs)),
+                                      [planner.idle_waste_pct(waste, c) for c in costs])  # its scalars
 
 
 def test_per_token_cost_and_cost_per_m():
@@ -89,11 +93,24 @@ def test_per_token_cost_and_cost_per_m():
 
 
 # -- penalties: hand-computed --------------------------------------------------------------------
+@pytest.mark.parametrize("low, medium", [(0.50, 0.75), (0.75, 0.50), (0.6, 0.6)])  # ordered, reversed, equal
+def test_risk_band_indexes_the_latency_risk_text(low, medium):
+    u = np.array([0.0, 0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 2.0, np.nan])
+    bands = np.array(["low", "medium", "high", "n/a"])[planner.risk_band(u, low, medium)]
+    # the text latency_risk writes for each value, element by element (its scalar branch)
+    np.testing.assert_array_equal(bands, [planner.latency_risk(float(x), low, medium) for x in u])
+    assert planner.risk_band(np.array([0.9]))[0] == planner.HIGH_RISK  # above 0.75: high (DESIGN.md)
+
+
 def test_overload_penalty_ramp():
     assert planner.overload_penalty_usd(0.90) == 0.0
     assert planner.overload_penalty_usd(0.95) == pytest.approx(10_000.0)  # half the ramp
     assert planner.overload_penalty_usd(1.00) == pytest.approx(20_000.0)  # spec: $20k at 100 %
     assert planner.overload_penalty_usd(1.10) == pytest.approx(40_000.0)  # ramp kept above 100 %
+    for u in ([0.2, 0.75, np.nan], [0.2, 0.95, np.nan, 1.10]):  # none above the threshold, some above it
+        # each element as its scalar gives it
+        np.testing.assert_array_equal(planner.overload_penalty_usd(np.array(u)),
+                                      [planner.overload_penalty_usd(x) for x in u])
 
 
 def test_scaling_penalty_counts_a_replica_beyond_its_scale_up_domain():
@@ -119,6 +136,40 @@ def test_latency_penalty():
     assert planner.latency_penalty_usd("medium", 100) == 0.0
     assert planner.latency_penalty_usd("high", None) == 0.0
     np.testing.assert_array_equal(planner.latency_penalty_usd(np.array(["high", "low"]), 100), [30_000, 0])
+    # the band indices give what the text gives: 30k where high and strict, per element
+    u = np.array([0.2, 0.6, 0.9, np.nan])
+    for latency in (100.0, 300.0, np.array([100.0, 100.0, 400.0, 100.0])):
+        by_text = planner.latency_penalty_usd(planner.latency_risk(u), latency)
+        by_band = planner.latency_penalty_usd(planner.latency_risk(u), latency, band=planner.risk_band(u))
+        assert by_band.dtype == by_text.dtype == np.float64
+        np.testing.assert_array_equal(by_band, by_text)
+    np.testing.assert_array_equal(planner.latency_penalty_usd(np.array(["high"] * 3), np.array([100.0, 300.0, 200.0])),
+                                  [30_000.0, 0.0, 30_000.0])  # strictly below 300 ms, element by element
+
+
+def test_penalty_is_the_sum_in_the_spec_order():
+    overload = np.array([0.0, 12_345.678901, 1e-3])
+    for scaling in (0.0, 150_000.0, np.array([0.0, 50_000.0, 0.0])):
+        for latency in (np.zeros(3), np.array([30_000.0, 0.0, 30_000.0])):
+            # overload + scaling + latency, added left to right as the planner spec lists them
+            expected = [(o + s) + l for o, s, l in zip(overload, np.broadcast_to(scaling, 3), latency)]
+            np.testing.assert_array_equal(planner.penalty_usd(overload, scaling, latency), expected)
+    assert planner.penalty_usd(10.0, 150_000.0, 30_000.0) == 180_010.0  # hand-computed
+
+
+def test_plan_arrays_share_what_is_the_same_for_every_workload():
+    volumes = np.array([1e7, 1e9, 5e9, 2e10])
+    for platform, gpu in (("runpod", "h100_sxm"), ("runpod_serverless", "b200")):  # dedicated, autoscaling
+        r = atlas_xl.plan(volumes, "bursty", "llama_70b", platform, gpu, latency_ms=250, gpu_tokens_per_s=3818.8)
+        for field in ("scaling_penalty_usd", "cold_start_s", "warm_replicas"):
+            column = getattr(r, field)
+            assert column.shape == volumes.shape and column.dtype == np.float64
+            assert not column.flags.writeable  # a read-only view, not a copy to write into
+            for j, volume in enumerate(volumes):  # the same number as each workload's own plan
+                s = atlas_xl.plan(volume, "bursty", "llama_70b", platform, gpu, latency_ms=250,
+                                  gpu_tokens_per_s=3818.8)
+                assert column[j] == getattr(s, field)
+        assert r.gpu_count.flags.writeable and r.energy_kwh_per_month.flags.writeable  # per workload: arrays
 
 
 # -- plan(): whole records ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import datetime as dt
 import math
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -158,6 +159,24 @@ def test_limits_are_vectorised_per_cell():
     with pytest.raises(InputError, match="gpu_count nan is not a finite number"):
         values.check_limits("gpu_count", [4.0, math.nan])  # from Python, NaN is no blank
     assert values.check_limits("gpu_count", None) is None and values.check_limits("gpu_count", "x") == "x"
+
+
+@pytest.mark.parametrize("name", ["tokens_per_day", "latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd"])
+def test_a_float_array_is_refused_as_its_list_is(name):
+    """check_limits accepts a float64 array inside its bounds from its least and greatest value; any array it
+    refuses gets the message of the full checks, the one its list gets."""
+    for bad in (math.nan, math.inf, -math.inf, -1.0, 0.0, 1e-310, 2.5, 1e30):
+        cells = [4.0, bad, 8.0]
+        try:
+            values.check_limits(name, cells)  # the full, per-cell checks
+        except InputError as error:
+            with pytest.raises(InputError) as refused:
+                values.check_limits(name, np.array(cells))
+            assert str(refused.value) == str(error)
+        else:
+            assert values.check_limits(name, np.array(cells)) is not None  # accepted alike
+    inside = np.array([1.0, 2.0, 8.0])  # inside every one of these bounds: the array itself comes back
+    assert values.check_limits(name, inside) is inside
 
 
 def test_a_worksheet_grid_refuses_only_its_bad_cells():
