@@ -342,10 +342,35 @@ def fit_table(points, catalog=None):
                          "value": round(float(group.error.abs().mean()), 4), "units": "mean |relative error|",
                          "source": "leave-one-GPU-out back-test (atlas-xl backtest)", "as_of": as_of,
                          "notes": f"{len(group)} points of {vendor} GPUs, {architecture} models"})
+    unseen, moe = unseen_vendor_errors(points, cat)
+    for suffix, mask in (("", np.ones_like(moe)), ("_moe", moe), ("_dense", ~moe)):
+        rows.append({"parameter": f"expected_error_uncalibrated{suffix}",
+                     "value": round(float(np.abs(unseen[mask]).mean()), 4), "units": "mean |relative error|",
+                     "source": "leave-one-vendor-out test (atlas_xl.calibration.unseen_vendor_errors)", "as_of": as_of,
+                     "notes": f"{int(mask.sum())} AMD points predicted by a fit on the other vendors' points at the "
+                              f"default software efficiency (NVIDIA's newest); median error "
+                              f"{np.median(unseen[mask]) * 100:+.0f} %"})
     rows.append({"parameter": "expected_error_measured", "value": round(float(np.abs(anchored).mean()), 4),
                  "units": "mean |relative error|", "source": "anchor transfer test (atlas_xl.calibration.anchored_errors)",
                  "as_of": as_of, "notes": "a GPU's MLPerf Server point anchors the prediction of its other points"})
     return pd.DataFrame(rows)
+
+
+def unseen_vendor_errors(points, catalog=None, held_out="amd"):
+    """Relative errors of the points of vendor ``held_out`` predicted by a fit on the other vendors' points with the
+    vendor's software efficiency unknown: the expected error of ``basis = uncalibrated`` (an accelerator whose
+    vendor has no ``software_<vendor>_<year>`` factor; `serving.efficiency_factor` gives it the reference's 1).
+
+    Returns (errors, moe): two arrays, one entry per held-out point (predicted / measured − 1; True for a
+    mixture-of-experts model)."""
+    cat = load_catalog(catalog)
+    vendors = np.array([normalize_key(cat.gpu_vendors[g]) for g in points.gpu])
+    train, test = points[vendors != held_out], points[vendors == held_out]
+    prepared = _prepare(cat, test)
+    prepared["vendors"] = ["uncalibrated"] * len(test)  # no software_uncalibrated_* factor: the default 1
+    predicted = predict(cat, prepared, fit(train, cat), stated(cat))
+    moe = np.array([cat.model_specs[m]["experts"] > 0 for m in test.model])
+    return predicted / test.tokens_per_s.values - 1.0, moe
 
 
 def anchored_errors(points, catalog=None, params=None):

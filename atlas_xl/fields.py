@@ -109,9 +109,10 @@ FIELDS = _rows(
      "overload + scaling + strict latency in the planner spec's dollar points: ranks, never in a cost"),
     ("latency_ms", "Latency requirement", "ms", "blank = none"),
     ("precision", "Precision", "", "weight precision of the serving model: bf16, fp8, fp4"),
-    ("throughput_basis", "Throughput basis", "", "measured (anchored on a benchmark), estimated, or given"),
+    ("throughput_basis", "Throughput basis", "", "measured (anchored on a benchmark), "
+     "estimated, uncalibrated (a vendor no measurement calibrates: docs/serving.md), or given"),
     ("throughput_expected_error", "Expected throughput error", "share",
-     "relative error of this basis in the leave-one-GPU-out back-test"),
+     "relative error of this basis in the leave-one-GPU-out back-test (uncalibrated: leave-one-vendor-out)"),
     ("replica_gpus", "GPUs per replica", "GPUs", "GPUs one copy of the model runs on (tp), chosen for least cost"),
     ("replica_choice", "Replica size chosen by", "", "why this replica size: given, least monthly cost, or the fixed GPUs"),
     ("serving_mode", "Serving mode", "",

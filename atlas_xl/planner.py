@@ -1131,7 +1131,9 @@ def disaggregated_sizes(cat, model, gpu, precision, input_tokens, output_tokens,
             tpot_ms=tpot_ms, catalog=cat))
         spec = cat.gpu_specs[record.decode_gpu]
         unit = record.prefill_gpus + record.decode_gpus
-        unit_record = dict(model=record.model, gpu=record.decode_gpu, precision=record.precision, basis="estimated",
+        unit_record = dict(model=record.model, gpu=record.decode_gpu, precision=record.precision,
+                           basis="estimated" if serving.calibrated(cat.serving_calibration,
+                                                                   cat.gpu_vendors[record.decode_gpu]) else "uncalibrated",
                            tp=unit, input_tokens=record.input_tokens, output_tokens=record.output_tokens,
                            ttft_ms=record.ttft_ms, tpot_ms=record.tpot_ms, expected_error=math.nan,
                            prefix_hit_rate=0.0, weights_gb=record.weights_gb, power_w_per_gpu=spec["tdp_w"],

@@ -679,10 +679,23 @@ def software_period(as_of):
     return min(max(year, SOFTWARE_PERIODS[0]), SOFTWARE_PERIODS[-1])
 
 
+REFERENCE_VENDOR = "nvidia"
+"""The vendor whose newest software period is the efficiency reference (factor 1, no parameter of its own)."""
+
+
+def calibrated(calibration, vendor):
+    """True when the fit has a software efficiency for ``vendor`` (a ``software_<vendor>_<year>`` factor, or the
+    reference vendor); False for a vendor no measurement calibrates (Google's TPUs)."""
+    key = normalize_key(vendor)
+    return key == REFERENCE_VENDOR or any(name.startswith(f"software_{key}_") for name in calibration)
+
+
 def efficiency_factor(calibration, vendor, precision, period=None):
     """The fitted software factors of a vendor in a period (default the newest; NVIDIA's newest = 1), as
     (compute, memory): FP4 kernels' own factor (``fp4_efficiency``) scales the tensor-core side only — an FP4
-    weight is read at the same bandwidth as any other byte; the FP4 GEMM kernels are what is younger. [unitless]"""
+    weight is read at the same bandwidth as any other byte; the FP4 GEMM kernels are what is younger. A vendor
+    without a fitted factor (`calibrated` False) takes the stated default 1, the reference's, and its estimates say
+    ``basis = uncalibrated`` (docs/serving.md, "Accelerators no measurement calibrates"). [unitless]"""
     period = SOFTWARE_PERIODS[-1] if period is None else period
     software = calibration.get(f"software_{normalize_key(vendor)}_{period}", 1.0)
     return software * (calibration.get("fp4_efficiency", 1.0) if precision == "fp4" else 1.0), software
@@ -898,6 +911,8 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
         factor = _ANCHOR_FACTORS[factor_key]
         basis, anchor_source = "measured", anchor["source"]
         out_rate *= factor
+    elif not calibrated(cat.serving_calibration, vendor):
+        basis = "uncalibrated"
     errors = cat.serving_calibration
     return dict(
         model=model_key, gpu=gpu_key, precision=precision, kv_precision=kv_precision,
@@ -919,9 +934,12 @@ def _estimate(cat, model, gpu, precision, kv_precision, input_tokens, output_tok
 
 def expected_error(calibration, basis, vendor, moe):
     """Mean |relative error| of the back-test for this case: basis (measured | estimated), the GPU's vendor and
-    dense or mixture-of-experts (``expected_error_estimated_nvidia_moe``), else the basis' overall figure."""
+    dense or mixture-of-experts (``expected_error_estimated_nvidia_moe``), else the basis' overall figure; for
+    ``uncalibrated``, the leave-one-vendor-out test's of dense or MoE (``expected_error_uncalibrated_moe``,
+    `calibration.unseen_vendor_errors`)."""
     overall = calibration.get(f"expected_error_{basis}", math.nan)
-    return calibration.get(f"expected_error_{basis}_{normalize_key(vendor)}_{'moe' if moe else 'dense'}", overall)
+    group = "" if basis == "uncalibrated" else f"_{normalize_key(vendor)}"
+    return calibration.get(f"expected_error_{basis}{group}_{'moe' if moe else 'dense'}", overall)
 
 
 def servable(est):

@@ -157,6 +157,8 @@ def derive_gpus(data):
     gpus = pd.DataFrame(rows).reindex(columns=columns).set_index("gpu").astype(
         {c.name: float for c in SCHEMAS["gpus"][0] if c.kind == "number"})
     gpus = _add_inferencex_specs(gpus, pd.read_csv(data / "inferencex_gpu_specs_tco.csv"))
+    for key, row in CITED_ACCELERATORS.items():
+        gpus.loc[key] = row
     unsized = gpus[gpus.memory_bandwidth_tb_s.isna()].index.tolist()
     if unsized:
         print(f"left out (no sourced memory bandwidth): {', '.join(unsized)}")
@@ -192,6 +194,34 @@ def _add_inferencex_specs(gpus, specs):
     return gpus
 
 
+TPU7X_DOC = "https://docs.cloud.google.com/tpu/docs/tpu7x (System architecture table; page undated, read 2026-12-04)"
+TPU7X_PR_1070 = ("SemiAnalysis InferenceX: github.com/SemiAnalysisAI/InferenceX-app/pull/1070 (merged 2026-09-08; "
+                 "tpuv7 in packages/constants/src/gpu-keys.ts: tdp 980, power 1.207, costh 1.21)")
+TPU7X_PR_1083 = ("SemiAnalysis InferenceX: github.com/SemiAnalysisAI/InferenceX-app/pull/1083 (merged 2026-09-08; "
+                 "tpuv7.costr 1.21 -> 2, 'Rent - 3 Year Commit' per the SemiAnalysis AI Cloud TCO Model)")
+CITED_ACCELERATORS = {  # accelerators neither shared/data file lists, each value from a cited page
+    "tpu_v7": {
+        "name": "Google TPU7x (Ironwood)", "vendor": "Google", "bf16_dense_tflops": 2307.0,
+        "fp8_dense_tflops": 4614.0, "fp4_dense_tflops": None, "memory_gb": 192.0, "memory_bandwidth_tb_s": 7.38,
+        "tdp_w": 980.0, "interconnect_gb_s": 600.0, "scale_up_gpus": 9216, "scale_out_gb_s": 12.5,
+        "source": f"{TPU7X_DOC} ; TDP: {TPU7X_PR_1070}", "as_of": "2026-09-08",
+        "notes": ("Google's table, per chip: 2307 BF16 / 4614 FP8 TFLOPs peak, HBM 192 GiB (Google's launch blog "
+                  "says 192 GB; kept as 192), HBM 7380 GB/s, bidirectional ICI 1200 GB/s (600 one direction), "
+                  "DCN 100 Gb/s (12.5 GB/s), 9216 chips per pod (the ICI domain); no FP4 listed; Google publishes "
+                  "no TDP: 980 W is InferenceX's (all-in 1.207 kW per chip)"),
+    },
+}
+"""Rows of gpus.csv that come from a vendor's page rather than shared/data (issue 20: TPUv7, priced by PR #1083)."""
+
+CITED_TCO = [  # (gpu, tier, usd_per_gpu_hour, source, as_of, notes): tiers InferenceX prices outside shared/data
+    ("tpu_v7", "hyperscaler_owned", 1.21, TPU7X_PR_1070, "2026-09-08",
+     "external TCO basis (PR #1083 keeps costh 1.21 external, 1.03 internal); all-in 1.207 kW per chip; "
+     "InferenceX lists no neocloud tier for TPUs"),
+    ("tpu_v7", "rental_3yr", 2.0, TPU7X_PR_1083, "2026-09-08",
+     "what a customer pays GCP under a 3-year commit (PR #1083), repriced from 1.21 (PR #1070, which mirrored the "
+     "owning TCO); all-in 1.207 kW per chip"),
+]
+
 RENTAL_REPRICED = {  # InferenceX gpu key -> 3-year-rental $/GPU-h after upstream PR #1071 (merged 2026-09-08)
     "h100": 2.00, "h200": 2.90, "b200": 3.70, "gb200": 4.00, "b300": 4.25, "gb300": 5.00, "mi355x": 2.90,
 }
@@ -199,14 +229,13 @@ RENTAL_REPRICED_SOURCE = ("SemiAnalysis InferenceX: github.com/SemiAnalysisAI/In
                           "costr in packages/constants/src/gpu-keys.ts, 'Rent - 3 Year Commit' tier repriced to the "
                           "July 2026 TCO model)")
 RENTAL_REPRICED_AS_OF = "2026-09-08"
-# PR #1083 (same day) sets TPUv7 to 2.00 $/chip-h; gpus.csv has no TPU row, so it is not in the catalog.
 
 
 def derive_gpu_tco(data):
     """Total cost of ownership per GPU-hour, three tiers (InferenceX): a price reference, not an offering.
 
     The 3-year-rental tier of the GPUs in RENTAL_REPRICED takes InferenceX's 2026-09-08 values (PR #1071);
-    shared/data still holds the July values, which stay in the notes."""
+    shared/data still holds the July values, which stay in the notes. `CITED_TCO` adds the TPUv7 tiers."""
     specs = pd.read_csv(data / "inferencex_gpu_specs_tco.csv")
     rows = []
     for r in specs.itertuples():
@@ -221,6 +250,7 @@ def derive_gpu_tco(data):
                            notes=f"repriced from {getattr(r, column):g} (July 2026, {r.source}); all-in "
                                  f"{r.all_in_power_kw_per_gpu} kW per GPU")
             rows.append(row)
+    rows += [dict(zip(("gpu", "tier", "usd_per_gpu_hour", "source", "as_of", "notes"), r)) for r in CITED_TCO]
     return pd.DataFrame(rows)
 
 

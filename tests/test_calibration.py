@@ -133,6 +133,16 @@ def test_expected_errors_are_the_back_test(backtest):
         assert stored == pytest.approx(group.error.abs().mean(), abs=5e-4), (vendor, architecture)
 
 
+def test_uncalibrated_error_is_the_leave_one_vendor_out_test():
+    # the AMD points predicted by a fit on the NVIDIA points at the default software efficiency (1)
+    errors, moe = calibration.unseen_vendor_errors(POINTS)
+    for suffix, mask in (("", np.ones_like(moe)), ("_moe", moe), ("_dense", ~moe)):
+        stored = CAT.serving_calibration[f"expected_error_uncalibrated{suffix}"]
+        assert stored == pytest.approx(np.abs(errors[mask]).mean(), abs=5e-4), suffix
+    # the default borrows NVIDIA's newest software, which AMD's fitted 2026 factor (< 1) says is faster: optimistic
+    assert CAT.serving_calibration["software_amd_2026"] < 1 and np.median(errors) > 0
+
+
 def _numbers(text):
     return [float(n) for n in re.findall(r"[-+]?\d+\.?\d*", text)]
 

@@ -16,7 +16,7 @@ BOUNDARY = {  # the edge of what each input allows: every check must still pass
     "low_risk_max": 0, "medium_risk_max": 1, "overload_threshold": 0, "overload_ramp": 0.001,
     "overload_penalty_usd": 0, "max_gpus": 1, "scaling_penalty_usd_per_gpu": 0, "strict_latency_ms": 0,
     "latency_penalty_usd": 0, "seed": 0, "usd_per_kwh": 0, "pue": 1,
-    "parallelism.tp": 1, "parallelism.pp": 1, "parallelism.dp": 1,
+    "parallelism.pp": 1, "parallelism.dp": 1,
     "arrival.requests_per_sec": 0, "arrival.profile": "spike",
     "cuda_graphs": True, "gpudirect_rdma": False, "fabric": "ib", "virt": "bare", "microbatch": 1,
 }
@@ -28,7 +28,7 @@ OUT_OF_RANGE = {  # one step outside what each input allows
     "low_risk_max": 1.2, "medium_risk_max": -0.1, "overload_threshold": -0.1, "overload_ramp": 0,
     "overload_penalty_usd": -1, "max_gpus": 0.5, "scaling_penalty_usd_per_gpu": -1, "strict_latency_ms": -1,
     "latency_penalty_usd": -1, "seed": 1.5, "usd_per_kwh": -0.1, "pue": 0.9,
-    "parallelism.tp": 0, "parallelism.pp": 1.5, "parallelism.dp": 0,
+    "parallelism.pp": 1.5, "parallelism.dp": 0,
     "arrival.requests_per_sec": -1, "arrival.profile": "weekend", "cuda_graphs": "yes",
     "gpudirect_rdma": "maybe", "fabric": "ethernet", "virt": "vm", "microbatch": 0,
 }
@@ -40,7 +40,7 @@ WRONG_TYPE = {  # blank where a value is required, text where a number belongs, 
     "low_risk_max": "x", "medium_risk_max": None, "overload_threshold": "x", "overload_ramp": None,
     "overload_penalty_usd": "x", "max_gpus": None, "scaling_penalty_usd_per_gpu": "x", "strict_latency_ms": None,
     "latency_penalty_usd": "x", "seed": "x", "usd_per_kwh": None, "pue": "x",
-    "parallelism.tp": "x", "parallelism.pp": "x", "parallelism.dp": "x",
+    "parallelism.pp": "x", "parallelism.dp": "x",
     "arrival.requests_per_sec": "x", "arrival.profile": 3, "cuda_graphs": 2,
     "gpudirect_rdma": "x", "fabric": 1, "virt": 0, "microbatch": "x",
 }
@@ -169,6 +169,24 @@ def test_a_typed_simulator_workload_of_another_model_is_flagged(built, tmp_path)
     assert "Simulator workload runs the plan's model" in failing and overall.startswith("CHECK:")
     # llama_8b_api's tp = 1 cannot hold the plan's llama_70b (the model row still follows the plan): the rows say so
     assert failing - {"Simulator workload runs the plan's model"} <= set(SIMULATOR)
+
+
+def test_a_typed_tensor_parallel_other_than_the_plans_is_flagged(built, tmp_path):
+    # issue 20: the simulator's tp follows Results' GPUs per replica (2 for the default llama_70b plan on 6 H100s,
+    # atlas_xl.plan(...).replica_gpus); 8 typed over the formula simulates other replicas than the plan
+    path, inputs, checks = built
+    book = load_workbook(path, keep_vba=True)
+    (title, ref), = book.defined_names["Workload"].destinations
+    top, bottom = (int(c[1:]) for c in ref.replace("$", "").split(":"))
+    row = next(r for r in range(top, bottom + 1) if book[title][f"B{r}"].value == "parallelism.tp")
+    book[title][f"C{row}"] = 8
+    edited = tmp_path / "typed_tp.xlsm"
+    book.save(edited)
+    status, _ = run((edited, inputs, checks), {})
+    failing = {label for label, (problems, _) in status.items() if problems}
+    assert "Simulator tensor parallel is the plan's replica size" in failing
+    assert "Simulator tensor parallel is the plan's replica size" not in {
+        label for label, (problems, _) in run(built, {})[0].items() if problems}  # the formula passes
 
 
 def test_overall_check_turns_red(built):

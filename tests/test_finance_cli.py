@@ -217,15 +217,16 @@ def test_prices_import_and_currency(capsys, tmp_path):
     assert code == 0 and "1 imported price" in out
     written = pd.read_csv(folder / "offerings.csv")
     row = written[written.platform == "acme"].iloc[0]
-    # 1.75 EUR / (0.8750 EUR per USD: ECB 2025-06-10, 1 / 1.1429) = 2.000075 USD (hand-computed)
-    assert row.hourly_usd == pytest.approx(1.75 * 1.1429, abs=1e-6) and "converted from EUR" in row.notes
+    # 1.75 EUR / (0.8559 EUR per USD: ECB 2026-04-13, the newest day on or before the quote's 2026-11-15,
+    # 1 / 1.1684) = 2.0447 USD (hand-computed)
+    assert row.hourly_usd == pytest.approx(1.75 * 1.1684, abs=1e-6) and "converted from EUR" in row.notes
     code, out, err = run(capsys, "prices", "import", str(quote), "--to", str(folder))
     assert code == 1 and "--force" in err  # never overwrites unasked
     code, out, err = run(capsys, "forecast", "1B", "steady", "llama_70b", "acme", "--catalog", str(folder),
                          "--months", "1", "--currency", "EUR", "--json")
     month = json.loads(out)["months"][0]
-    assert code == 0 and month["monthly_cost_eur"] == pytest.approx(month["monthly_cost_usd"] / 1.1429)
-    assert "FX rate EUR is from 2025-06-10" in err
+    assert code == 0 and month["monthly_cost_eur"] == pytest.approx(month["monthly_cost_usd"] / 1.1684)
+    assert "FX rate EUR is from 2026-04-13" in err  # the newest ECB day shipped, older than 90 days
 
 
 def test_plan_states_its_price_date_and_warns_when_stale(capsys):

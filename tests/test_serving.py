@@ -116,6 +116,51 @@ def test_expected_error_depends_on_the_case():
     assert moe.expected_error != dense.expected_error
 
 
+# -- an accelerator no measurement calibrates (issue 20: Google's TPU7x) -----------------------------------
+def test_tpu_v7_row_is_googles_table_and_inferencex_prices():
+    g = CAT.tables["gpus"].set_index("gpu").loc["tpu_v7"]
+    # docs.cloud.google.com/tpu/docs/tpu7x, per chip: 4614 FP8 / 2307 BF16 TFLOPs, 192 GiB HBM at 7380 GB/s, ICI
+    # 1200 GB/s bidirectional (600 one way), DCN 100 Gb/s (12.5 GB/s), 9216 chips per pod, no FP4 listed
+    assert (g.vendor, g.fp8_dense_tflops, g.bf16_dense_tflops, g.memory_gb, g.memory_bandwidth_tb_s) == \
+        ("Google", 4614, 2307, 192, 7.38)
+    assert (g.interconnect_gb_s, g.scale_up_gpus, g.scale_out_gb_s) == (600, 9216, 12.5) and math.isnan(g.fp4_dense_tflops)
+    assert g.tdp_w == 980 and "pull/1070" in g.source  # Google publishes no TDP: InferenceX PR #1070's
+    tco = CAT.tables["gpu_tco"].set_index(["gpu", "tier"]).usd_per_gpu_hour
+    assert tco["tpu_v7", "rental_3yr"] == 2.0 and tco["tpu_v7", "hyperscaler_owned"] == 1.21  # PRs #1083, #1070
+
+
+def test_uncalibrated_vendor_is_estimated_at_the_reference_and_says_so(tmp_path):
+    assert not serving.calibrated(CAT.serving_calibration, "Google")
+    assert serving.calibrated(CAT.serving_calibration, "AMD") and serving.calibrated(CAT.serving_calibration, "NVIDIA")
+    tpu = atlas_xl.estimate("llama_70b", "tpu_v7")
+    assert tpu.basis == "uncalibrated" and tpu.output_tokens_per_s_per_gpu > 0
+    # the stated default is the reference's software efficiency (NVIDIA's newest, 1): the same row labelled NVIDIA
+    # gives the same rate, as an ordinary estimate
+    gpus = CAT.tables["gpus"].copy()
+    gpus.loc[gpus.gpu == "tpu_v7", "vendor"] = "NVIDIA"
+    gpus.to_csv(tmp_path / "gpus.csv", index=False)
+    same = atlas_xl.estimate("llama_70b", "tpu_v7", catalog=tmp_path)
+    assert same.basis == "estimated" and same.output_tokens_per_s_per_gpu == tpu.output_tokens_per_s_per_gpu
+    # its expected error is the leave-one-vendor-out test's (catalogs/serving_calibration.csv), dense or MoE, and
+    # larger than the leave-one-GPU-out error of every calibrated vendor's class
+    p = CAT.serving_calibration
+    moe = atlas_xl.estimate("deepseek_r1", "tpu_v7")
+    assert tpu.expected_error == p["expected_error_uncalibrated_dense"]
+    assert moe.basis == "uncalibrated" and moe.expected_error == p["expected_error_uncalibrated_moe"]
+    for vendor in ("nvidia", "amd"):
+        assert tpu.expected_error > p[f"expected_error_estimated_{vendor}_dense"]
+        assert moe.expected_error > p[f"expected_error_estimated_{vendor}_moe"]
+
+
+def test_a_plan_on_an_uncalibrated_accelerator_carries_the_flag():
+    plan = atlas_xl.plan(2e9, "steady", "llama_70b", "gcp", gpu="tpu_v7", hourly_usd=2.0, billing="dedicated")
+    assert plan.throughput_basis == "uncalibrated"
+    assert plan.throughput_expected_error == CAT.serving_calibration["expected_error_uncalibrated_dense"]
+    given = atlas_xl.plan(2e9, "steady", "llama_70b", "gcp", gpu="tpu_v7", hourly_usd=2.0, billing="dedicated",
+                          gpu_tokens_per_s=5000.0)
+    assert given.throughput_basis == "given"  # the way out docs/serving.md names: a measured throughput
+
+
 def test_tp_that_does_not_divide_the_heads_is_refused_in_one_line():
     with pytest.raises(atlas_xl.AtlasError) as info:
         atlas_xl.estimate("llama_70b", "h100_sxm", tp=3)  # Llama 3.3 70B: 64 attention heads (config.json)

@@ -263,7 +263,7 @@ def template_formulas(book):
         for row in sheet.iter_rows():
             for c in row:
                 value = c.value
-                if isinstance(value, ArrayFormula):
+                if isinstance(value, ArrayFormula) and value.text.startswith("=ATLAS_"):  # not a lookup around one
                     area = sheet[value.ref]
                     yield sheet.title, c.coordinate, value.text, (len(area), len(area[0]))
                 elif isinstance(value, str) and value.startswith("=ATLAS_"):

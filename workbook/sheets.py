@@ -21,6 +21,7 @@ class Row:
     choices: str | None = None  # defined name of a drop-down list
     fmt: str | None = None
     optional: bool = False  # blank is meaningful ("blank = catalog value")
+    array: bool = False  # a one-cell array formula: it looks a field up in a table a function returns (ATLAS_PLAN)
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,9 @@ INPUTS = (
             "the first Workloads row running the Inputs model; blank = one built from the plan", choices="WorkloadList",
             optional=True),
         Row("Model", "model", "=Model", "", "the Inputs model"),
-        Row("Tensor parallel", "parallelism.tp", None, "GPUs", "blank = the workload's (1 when built from the plan)",
-            fmt="0", optional=True),
+        Row("Tensor parallel", "parallelism.tp", '=IF(ReplicaGpus="","",ReplicaGpus)', "GPUs",
+            "the Results GPUs per replica (the planner's replica size); blank = the workload's (1 when built from "
+            "the plan)", fmt="0", optional=True),
         Row("Pipeline parallel", "parallelism.pp", None, "stages", "", fmt="0", optional=True),
         Row("Data parallel replicas", "parallelism.dp", None, "replicas",
             "the queue's servers; blank = the target's GPUs ÷ (tp × pp)", fmt="0", optional=True),
@@ -212,6 +214,9 @@ def serving_formula(function):
     return f'=IF(Gpu="","",{formula(function, **inputs_for(function))[1:]})'
 
 
+SIM_TP = 'INDEX(Workload,MATCH("parallelism.tp",INDEX(Workload,0,1),0),2)'
+"""The Inputs simulator workload's tensor parallel (the planner's GPUs per replica unless typed over)."""
+
 RESULTS = (
     Block("Planner — the chosen offering", (
         Row("Peak load", "peak_tokens_per_s", plan_formula("ATLAS_PEAK_TPS"), "tokens/s", "while active", fmt=COUNT),
@@ -227,6 +232,10 @@ RESULTS = (
         Row("Penalty score", "penalty", plan_formula("ATLAS_PENALTY"), "score",
             "overload + scaling + strict latency: ranks offerings, never a cost", fmt=COUNT),
         Row("Annual cost", "annual_cost", "=MonthlyCost*12", "USD/year", "12 × monthly cost", fmt=USD),
+        Row("GPUs per replica", "replica_gpus",
+            f'=IF(Gpu="","",IFERROR(VLOOKUP("replica_gpus",{plan_formula("ATLAS_PLAN")[1:]},2,FALSE),""))', "GPUs",
+            "one copy of the model (tp), the size the planner chose for least monthly cost (ATLAS_PLAN's "
+            "replica_gpus); the Simulator runs it as its tensor parallel", fmt=COUNT, optional=True, array=True),
     )),
     Block("Serving model — one GPU of the chosen offering (blank for per-token offerings)", (
         Row("Output tokens per GPU", "serving_tokens_per_s", serving_formula("ATLAS_GPU_TPS"), "tokens/s/GPU",
@@ -253,9 +262,10 @@ RESULTS = (
             "the planner's cost per Mtok", fmt=USD_MILLI),
         Row("Simulated deployment", "sim_deployment",
             '=IF(Gpu="","not simulated: per token",IF(INDEX(Target,1,2)="","not simulated: no "&Gpu&" target",'
-            'Model&" on "&GpuCount&" × "&Gpu))', "",
-            "what the rows above simulate: the plan's model on its GPUs, or why not (a per-token offering has no "
-            "GPUs; a GPU without a Targets row cannot be modelled — add one)"),
+            f'Model&" on "&GpuCount&" × "&Gpu&IF({SIM_TP}="",""," in replicas of "&{SIM_TP})))', "",
+            "what the rows above simulate: the plan's model on its GPUs in replicas of the Inputs workload's tensor "
+            "parallel (the planner's GPUs per replica), or why not (a per-token offering has no GPUs; a GPU without "
+            "a Targets row cannot be modelled — add one)"),
     )),
 )
 
@@ -380,4 +390,8 @@ CROSS_CHECKS = (  # checks across inputs: (label, condition that must hold, over
                                                  'WorkloadKeys,0)),"")={model})',
      "pick a workload of the Workloads sheet whose model is the Inputs model (add one if none), or the Simulator "
      "models another model than the plan"),
+    ("Simulator tensor parallel is the plan's replica size",
+     'OR({parallelism_tp}="",ReplicaGpus="",{parallelism_tp}=ReplicaGpus)',
+     "clear the typed tensor parallel (it follows Results' GPUs per replica), or the Simulator runs other replicas "
+     "than the plan"),
 )

@@ -152,7 +152,8 @@ def _render_blocks(book, sheet, blocks, style, start_row=4):
             fmt = spec.fmt or (fields.YES_NO if spec.units == "TRUE/FALSE" and style == "atlas_output" else None)
             formula = isinstance(spec.value, str) and spec.value.startswith("=")
             shown = "atlas_calc" if style == "atlas_input" and formula else style  # an input row that follows the plan
-            cell = put(sheet, f"C{row}", spec.value, shown, fmt)  # a TRUE/FALSE result reads yes/no everywhere
+            value = ArrayFormula(f"C{row}", spec.value) if spec.array else spec.value  # LibreOffice: a table in VLOOKUP
+            cell = put(sheet, f"C{row}", value, shown, fmt)  # a TRUE/FALSE result reads yes/no everywhere
             if isinstance(spec.value, str) and not spec.value.startswith("="):
                 cell.alignment = Alignment(horizontal="left", shrink_to_fit=True)
             put(sheet, f"D{row}", spec.units, "atlas_units").alignment = Alignment(indent=1)
@@ -450,7 +451,8 @@ def _format_value(cell, key, fmt=None):
 def _simulator(book, sheet):
     """ATLAS_SIMULATE spilled into Key | Value (B:C) with display names and units beside it."""
     _title(sheet, "Simulator", "ATLAS_SIMULATE of the planned deployment (the Inputs simulator target and workload "
-                               "follow the plan's model, GPU and GPU count) with the Inputs knobs: the whole record.")
+                               "follow the plan's model, GPU, GPU count and GPUs per replica as tensor parallel) "
+                               "with the Inputs knobs: the whole record.")
     _record_header(sheet, 4)
     top = 5
     ref = f"B{top}:C{top + SIMULATOR_ROWS - 1}"
@@ -645,7 +647,7 @@ def _input_checks(inputs):
         formula = f"=IF(ISERROR({x}),1,IF(LEN({x})=0,{blank},{test}))"
         rows.append(("Inputs", labels[key], x.replace("$", "").replace("'", ""), formula, check.fix))
     for label, condition, fix in sheets.CROSS_CHECKS:
-        test = condition.format(**cells)
+        test = condition.format(**{key.replace(".", "_"): cell for key, cell in cells.items()})  # {parallelism_tp}
         rows.append(("Inputs", label, "Inputs", f"=IF(ISERROR({test}),1,IF({test},0,1))", fix))
     return rows
 
@@ -680,7 +682,7 @@ def _price_checks(inputs):
 
 
 RISK_BANDS = ("low", "medium", "high", "n/a")
-MAY_BE_BLANK = {"gpu_count", "utilization", "idle_waste"}  # per-token offerings have no GPUs
+MAY_BE_BLANK = {"gpu_count", "utilization", "idle_waste", "replica_gpus"}  # per-token offerings have no GPUs
 
 
 def _result_checks(results):
