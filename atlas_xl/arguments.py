@@ -377,8 +377,8 @@ worksheet functions (`udfs.calls`), sweep columns (`atlas_xl.sweeps`) and the te
 PLAN_RUNNING = ("region", "min_replicas", "disaggregated", "pue")
 """`atlas_xl.plan`'s arguments after `PLAN`: the grid of ``co2e_kg_per_month``, the warm pool of
 ``warm_replicas`` (issue 19 items 3-4), disaggregated prefill/decode serving (issue 19 item 1) and the facility PUE of
-``energy_kwh_per_month``. The Python API and ``atlas-xl plan`` take them; the worksheet functions and sweeps do not
-yet (their plans use the defaults: world, no warm replicas, aggregated serving, `PUE`)."""
+``energy_kwh_per_month``. The Python API, ``atlas-xl plan`` and the planner worksheet functions (at the end of their
+argument lists, before options) take them."""
 RANK_RUNNING = ("region", "disaggregated", "pue")
 """`atlas_xl.rank`'s arguments of `PLAN_RUNNING` (a ranking keeps no warm replicas)."""
 ONE_PER_CALL = ("min_replicas", "pue")
