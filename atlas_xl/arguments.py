@@ -38,6 +38,10 @@ SPECULATIVE = ("mtp", "eagle")
 
 USD_PER_KWH = 0.12
 """Default electricity price [USD/kWh]: the simulator spec's "Standard rate" (section 6)."""
+PUE = 1.58
+"""Default facility power over IT power of a plan [unitless]: the 2023 industry average of Uptime Institute's survey
+(data/electricity_datacenter.csv; new large facilities report 1.3 or better — give yours). The simulator's default is
+the target's own (targets.csv)."""
 
 HOUR_MS = 3.6e6  # one hour: a latency limit beyond it is not interactive serving
 ONE_HOUR = "one hour; a latency target beyond it is not interactive serving"
@@ -277,9 +281,9 @@ _ARGUMENTS = (
     Argument("usd_per_kwh", "simulator", "Electricity price", "Electricity price [USD/kWh]", "USD/kWh",
              default=USD_PER_KWH, minimum=0, maximum=10,
              reason="~50x the dearest price (0.19 USD/kWh) in data/electricity_datacenter.csv"),
-    Argument("pue", "simulator", "PUE", "Power usage effectiveness [>= 1]", "ratio", blank="the target's", minimum=1,
-             maximum=5,
-             reason="PUE >= 1 by definition; 5 is ~3x the 2023 industry average of 1.58 (Uptime, "
+    Argument("pue", "simulator", "PUE", "Power usage effectiveness: facility power over IT power [>= 1]", "ratio",
+             blank=f"{PUE:g}, Uptime's 2023 average (planner); the target's (simulator)", minimum=1, maximum=5,
+             reason=f"PUE >= 1 by definition; 5 is ~3x the 2023 industry average of {PUE:g} (Uptime, "
                     "data/electricity_datacenter.csv)"),
     # -- autoscaling dynamics of a plan (atlas_xl.scaling) ------------------------------------------------------
     Argument("min_replicas", "scaling", "Warm replicas", "Replicas kept warm through the hours without traffic",
@@ -370,11 +374,16 @@ PLAN = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "
         "tpot_ms", "tp", "prefix_hit_rate")
 """`atlas_xl.plan`'s arguments (besides catalog and assumptions) that every planner entrance takes: the planner
 worksheet functions (`udfs.calls`), sweep columns (`atlas_xl.sweeps`) and the template."""
-PLAN_RUNNING = ("region", "min_replicas", "disaggregated")
+PLAN_RUNNING = ("region", "min_replicas", "disaggregated", "pue")
 """`atlas_xl.plan`'s arguments after `PLAN`: the grid of ``co2e_kg_per_month``, the warm pool of
-``warm_replicas`` (issue 19 items 3-4) and disaggregated prefill/decode serving (issue 19 item 1). The Python API and
-``atlas-xl plan`` take them; the worksheet functions and sweeps do not yet (their plans use the defaults: world, no
-warm replicas, aggregated serving)."""
+``warm_replicas`` (issue 19 items 3-4), disaggregated prefill/decode serving (issue 19 item 1) and the facility PUE of
+``energy_kwh_per_month``. The Python API, ``atlas-xl plan`` and the planner worksheet functions (at the end of their
+argument lists, before options) take them."""
+RANK_RUNNING = ("region", "disaggregated", "pue")
+"""`atlas_xl.rank`'s arguments of `PLAN_RUNNING` (a ranking keeps no warm replicas)."""
+ONE_PER_CALL = ("min_replicas", "pue")
+"""Numbers of `PLAN_RUNNING` that `atlas_xl.plan` takes one value of per call (an array is refused in one line): a
+worksheet range or a sweep column of them is grouped by value, one plan per value."""
 SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "prefix_hit_rate")
 """The serving settings every planner and finance function forwards to `plan`."""
 FORECAST = ("months", "monthly_growth", "price_change_per_year")

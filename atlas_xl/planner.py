@@ -691,7 +691,7 @@ def running_fields(billing, gpu_count, replica_gpus, mean_utilization, paid_hour
 def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None, gpu_count=None,
          gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, billing=None, precision=None,
          input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, catalog=None,
-         assumptions=None, prefix_hit_rate=None, region=None, min_replicas=None, disaggregated=False):
+         assumptions=None, prefix_hit_rate=None, region=None, min_replicas=None, disaggregated=False, pue=None):
     """Plan one workload on one offering.
 
     Parameters
@@ -749,6 +749,10 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         and these limits, and the GPU count is whole units of its prefill + decode GPUs (``replica_gpus`` = the
         unit). Refused for a per-token offering (the provider decides how it serves), with a given
         ``gpu_tokens_per_s``, ``tp`` or ``prefix_hit_rate``. docs/planner.md, "Disaggregated serving".
+    pue : float, optional
+        Facility power over IT power of the site, ≥ 1, for ``energy_kwh_per_month`` and ``co2e_kg_per_month``
+        (default `atlas_xl.arguments.PUE`, 1.58: Uptime Institute's 2023 average). One value per call, as
+        ``min_replicas``. [unitless]
 
     Returns
     -------
@@ -767,8 +771,13 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
         hit = serving.prefix_hit_share(prefix_hit_rate)
     warm = 0.0
     if min_replicas is not None:
-        check_arguments(min_replicas=min_replicas)
+        check_arguments(min_replicas=_one_value("min_replicas", min_replicas))
         warm = float(min_replicas)
+    if pue is None:
+        pue = running.DEFAULT_PUE
+    else:
+        check_arguments(pue=_one_value("pue", pue))
+        pue = float(pue)
     if disaggregated is not False:  # the default costs one comparison
         disaggregated = _disaggregated(disaggregated, tp=tp, prefix_hit_rate=hit)
     cat = load_catalog(catalog)
@@ -848,15 +857,23 @@ def plan(tokens_per_day, pattern, model, platform, gpu=None, *, latency_ms=None,
     if hit:  # per-token and given-throughput plans carry the rate too (the serving model's rows have it)
         values["prefix_hit_rate"] = hit
     if billing == "per_token":
-        values.update(running_fields(billing, values["gpu_count"], 1.0, nan, nan, nan, nan, nan, warm, intensity))
+        values.update(running_fields(billing, values["gpu_count"], 1.0, nan, nan, nan, nan, nan, warm, intensity, pue))
     else:
         count = values["gpu_count"]
         if warm:
             _check_warm_pool(warm, count / replica)
         values.update(running_fields(billing, count, replica, values["mean_utilization"],
                                      values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
-                                     idle, values.pop(POWER_KEY), values["cold_start_s"], warm, intensity))
+                                     idle, values.pop(POWER_KEY), values["cold_start_s"], warm, intensity, pue))
     return _plan_result(values)
+
+
+def _one_value(name, value):
+    """``value`` when it is one number; an array or list refused in one line: ``name`` is one setting per call."""
+    if is_array(value) or isinstance(value, (list, tuple)):
+        raise InputError(f"{name} takes one value per call, not an array — call plan once per {name} (a sweep or a "
+                         f"worksheet range of {name} does)")
+    return value
 
 
 def _disaggregated(value, tp=None, prefix_hit_rate=0.0):
@@ -1188,7 +1205,7 @@ aggregated)."""
 
 def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assumptions=None,
          platforms=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
-         prefix_hit_rate=None, region=None, disaggregated=False):
+         prefix_hit_rate=None, region=None, disaggregated=False, pue=None):
     """Rank every offering that can serve ``model``: penalty score first, then monthly cost, best first.
 
     Parameters
@@ -1215,6 +1232,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
         Plan every GPU offering both ways, aggregated and disaggregated (as `plan`'s ``disaggregated``), and keep
         the better row of the two by the ranking's own order (penalty score, then monthly cost; aggregated on a
         tie); a column ``serving_mode`` says which. Per-token rows are as without it.
+    pue : float, optional
+        Facility power over IT power for ``energy_kwh_per_month``, as in `plan` (default `atlas_xl.arguments.PUE`).
+        [unitless]
 
     Returns
     -------
@@ -1231,6 +1251,9 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     check_arguments(tokens_per_day=tokens_per_day, latency_ms=latency_ms, input_tokens=input_tokens,
                     output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp,
                     prefix_hit_rate=prefix_hit_rate)  # docs/limits.md
+    if pue is not None:
+        check_arguments(pue=_one_value("pue", pue))
+    pue = running.DEFAULT_PUE if pue is None else float(pue)
     hit = 0.0 if prefix_hit_rate is None else serving.prefix_hit_share(prefix_hit_rate)
     if disaggregated is not False:
         disaggregated = _disaggregated(disaggregated, tp=tp, prefix_hit_rate=hit)
@@ -1251,7 +1274,7 @@ def rank(tokens_per_day, pattern, model, *, latency_ms=None, catalog=None, assum
     a = assumptions or DEFAULT_ASSUMPTIONS
     shape_given = input_tokens is not None or output_tokens is not None or hit > 0
     offerings = [o for o in cat.serving(model_key) if wanted is None or o.platform in wanted]
-    workload = (tokens_per_day, pattern, pat, model_key, latency_ms, a, intensity)
+    workload = (tokens_per_day, pattern, pat, model_key, latency_ms, a, intensity, pue)
     serving_args = (precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, hit, shape_given)
     parts, excluded = _rank_parts(cat, offerings, workload, serving_args, False)
     if not disaggregated:
@@ -1311,7 +1334,7 @@ def _sizes(cat, model_key, gpu_key, split, precision, tp, input_tokens, output_t
 def _rank_parts(cat, offerings, workload, serving_args, split):
     """`rank`'s columns (one array per billing type each) and the GPUs left out ({gpu: reason}) of ``offerings``,
     every GPU planned aggregated or, ``split``, disaggregated (`disaggregated_sizes`)."""
-    tokens_per_day, pattern, pat, model_key, latency_ms, a, intensity = workload
+    tokens_per_day, pattern, pat, model_key, latency_ms, a, intensity, pue = workload
     precision, tp, input_tokens, output_tokens, ttft_ms, tpot_ms, hit, shape_given = serving_args
     chosen, excluded, idle_w, widest = {}, {}, {}, {}
     for gpu in sorted({o.gpu for o in offerings if o.gpu}):  # the least-cost size depends on the GPU, not the price
@@ -1349,7 +1372,7 @@ def _rank_parts(cat, offerings, workload, serving_args, split):
         full, start = (np.array([math.nan if r is None else r[k] for r in rows]) for k in (POWER_KEY, "cold_start_s"))
         values.update(running_fields(billing, values["gpu_count"], replica, values["mean_utilization"],
                                      values["active_hours_per_month"] if billing == "autoscaling" else a.hours_per_month,
-                                     idle, full, start, 0.0, intensity))
+                                     idle, full, start, 0.0, intensity, pue))
         if hit:
             values["prefix_hit_rate"] = [hit] * n
         for f, column in parts.items():

@@ -20,6 +20,7 @@ grid intensities: ``catalogs/grid_intensity.csv`` (cited per row).
 
 from __future__ import annotations
 
+from . import arguments
 from .catalog import load_catalog, normalize_key
 from .errors import unknown_name
 
@@ -47,9 +48,9 @@ HOST_W_PER_GPU = 575.0
 (shared/data/electricity_datacenter.csv, shared/data/gpu_specs.csv). InferenceX's all-in power per H100,
 1.37 kW (shared/data/inferencex_gpu_specs_tco.csv), is 7 % above 700 + 575 W: it also counts the network."""
 
-DEFAULT_PUE = 1.58
-"""Facility power over IT power [unitless]: the 2023 industry average of Uptime Institute's survey
-(shared/data/electricity_datacenter.csv; new large facilities report 1.3 or better — give yours)."""
+DEFAULT_PUE = arguments.PUE
+"""Facility power over IT power [unitless]: the argument registry's default (`atlas_xl.arguments.PUE`, the 2023
+industry average of Uptime Institute's survey, data/electricity_datacenter.csv)."""
 
 DEFAULT_REGION = "world"
 """The grid of ``catalogs/grid_intensity.csv`` when no region is given."""

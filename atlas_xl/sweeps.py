@@ -3,10 +3,12 @@ processes or a Dask cluster, with the same results either way.
 
 A scenario is one row of a table: every argument of `atlas_xl.plan` (`atlas_xl.arguments.PLAN`:
 tokens_per_day, pattern, model, platform, gpu, latency_ms, gpu_count, gpu_tokens_per_s, hourly_usd,
-price_per_m_tokens, billing, precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp) plus the
-forecast's months, monthly_growth and price_change_per_year. Blank cells mean "not given"; a number
-is held to the registry's bounds with the message every other entrance gives. The result has one
-row per scenario-month (720-hour months, the planner's convention).
+price_per_m_tokens, billing, precision, input_tokens, output_tokens, ttft_ms, tpot_ms, tp, prefix_hit_rate; and
+`atlas_xl.arguments.PLAN_RUNNING`: region, min_replicas, disaggregated, pue) plus the forecast's months,
+monthly_growth and price_change_per_year. Blank cells mean "not given"; a number is held to the registry's bounds
+with the message every other entrance gives; disaggregated is TRUE/FALSE (or 1/0). The arguments plan takes one
+value of per call (the serving settings, min_replicas, pue) group the scenarios: one plan per value, never an
+array. The result has one row per scenario-month (720-hour months, the planner's convention).
 """
 from __future__ import annotations
 
@@ -22,13 +24,18 @@ from . import arguments
 from .values import check_arguments, limit_problems
 from .planner import FIELDS, plan
 
-KEY_COLUMNS = tuple(n for n in arguments.PLAN if arguments.get(n).kind != "number")
+PLAN_COLUMNS = arguments.PLAN + arguments.PLAN_RUNNING
+KEY_COLUMNS = tuple(n for n in PLAN_COLUMNS if arguments.get(n).kind not in ("number", "bool"))
 """The text arguments of plan (names): a group of scenarios shares them."""
-NUMBER_COLUMNS = tuple(n for n in arguments.PLAN if arguments.get(n).kind == "number" and n != "tokens_per_day")
+FLAG_COLUMNS = tuple(n for n in PLAN_COLUMNS if arguments.get(n).kind == "bool")
+"""The switches of plan (disaggregated): a group of scenarios shares them."""
+NUMBER_COLUMNS = tuple(n for n in PLAN_COLUMNS if arguments.get(n).kind == "number" and n != "tokens_per_day")
 SERVING_COLUMNS = tuple(n for n in NUMBER_COLUMNS if n in arguments.SERVING)
 """Numbers plan takes one value of per call (the serving model's settings): a group shares their values."""
+ONE_VALUE_COLUMNS = SERVING_COLUMNS + tuple(n for n in NUMBER_COLUMNS if n in arguments.ONE_PER_CALL)
+"""Every number plan takes one value of per call (it refuses an array of min_replicas or pue): a group shares them."""
 FORECAST_COLUMNS = arguments.FORECAST
-SCENARIO_COLUMNS = ("tokens_per_day",) + KEY_COLUMNS + NUMBER_COLUMNS + FORECAST_COLUMNS
+SCENARIO_COLUMNS = ("tokens_per_day",) + KEY_COLUMNS + FLAG_COLUMNS + NUMBER_COLUMNS + FORECAST_COLUMNS
 REQUIRED = ("tokens_per_day", "pattern", "model", "platform")
 RESULT_COLUMNS = ("scenario", "month") + FIELDS + ("cumulative_cost_usd", "error")
 
@@ -66,6 +73,9 @@ def read_scenarios(source):
     for column in KEY_COLUMNS:
         values = frame[column] if column in frame.columns else pd.Series([""] * len(frame))
         out[column] = [normalize_key(v) for v in values.tolist()]
+    for column in FLAG_COLUMNS:
+        values = frame[column].tolist() if column in frame.columns else [None] * len(frame)
+        out[column] = [_flag(v, row, column) for row, v in enumerate(values)]
     defaults = {"months": 1.0, "monthly_growth": 0.0, "price_change_per_year": 0.0}
     for column in ("tokens_per_day",) + NUMBER_COLUMNS + FORECAST_COLUMNS:
         if column in frame.columns:
@@ -102,6 +112,20 @@ def read_scenarios(source):
     return out
 
 
+def _flag(value, row, column):
+    """A scenario's switch: TRUE/FALSE, true/false or 1/0; blank = False. Anything else names the row and column."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and
+                                                                           not value.strip()):
+        return False
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InputError(f"scenario row {row + 2}, column {column}: {value!r} — give TRUE or FALSE (or leave it blank)")
+
+
 def _expand(scenarios):
     """One row per scenario-month: scenario number, month, volume and price factor."""
     months = scenarios["months"].to_numpy()
@@ -126,10 +150,10 @@ def run_chunk(scenarios, catalog=None, assumptions=None):
     columns = {}  # field → array, made at the first result (text or numbers, as plan() returns it)
     errors = np.full(n, "", dtype=object)
     given = {c: ~np.isnan(scenarios[c].to_numpy())[index] for c in NUMBER_COLUMNS}
-    keys = pd.DataFrame({c: scenarios[c].to_numpy()[index] for c in KEY_COLUMNS})
+    keys = pd.DataFrame({c: scenarios[c].to_numpy()[index] for c in KEY_COLUMNS + FLAG_COLUMNS})
     for c in NUMBER_COLUMNS:
         keys[f"has_{c}"] = given[c]
-    for c in SERVING_COLUMNS:  # one value per plan call
+    for c in ONE_VALUE_COLUMNS:  # one value per plan call
         keys[f"value_{c}"] = np.nan_to_num(scenarios[c].to_numpy()[index], nan=-1.0)
     keys["priced"] = factor != 1.0
     for _, rows in keys.groupby(list(keys.columns), sort=False).indices.items():
@@ -146,7 +170,8 @@ def _run_group(rows, scenarios, index, volume, factor, columns, errors, cat, ass
     first = scenarios.iloc[index[rows[0]]]
     names = {c: first[c] or None for c in KEY_COLUMNS}
     kwargs = {c: scenarios[c].to_numpy()[index[rows]] for c in NUMBER_COLUMNS if not math.isnan(first[c])}
-    kwargs.update((c, float(first[c])) for c in SERVING_COLUMNS if c in kwargs)
+    kwargs.update((c, float(first[c])) for c in ONE_VALUE_COLUMNS if c in kwargs)
+    kwargs.update(region=names["region"], disaggregated=bool(first["disaggregated"]))
     if "latency_ms" in kwargs and np.unique(kwargs["latency_ms"]).size == 1:
         kwargs["latency_ms"] = float(kwargs["latency_ms"][0])
     try:

@@ -179,10 +179,10 @@ offering_overrides = group(  # one offering's catalog values replaced
     registered("price_per_m_tokens"), registered("billing"),
 )
 workload_options = group(tokens_per_day_arg, pattern_arg, model_arg, latency_option, tp_option, serving_options)
-plan_options = group(latency_option, offering_overrides, serving_options, tp_option)  # every plan() keyword
+plan_options = group(latency_option, offering_overrides, serving_options, tp_option, pue_option)  # plan()'s keywords
 SERVING_NAMES = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
 PLAN_NAMES = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "billing",
-              *SERVING_NAMES, "tp")
+              *SERVING_NAMES, "tp", "pue")
 
 
 def serving_args(args):

@@ -5,10 +5,11 @@ import sys
 
 from atlas_xl import calibration, prices, serving
 from atlas_xl.autoscale import scaling
-from atlas_xl.energy import DEFAULT_PUE, footprint
+from atlas_xl.energy import footprint
 from atlas_xl.planner import plan, rank
 from atlas_xl_cli.options import (arg, command, gpu_option, max_price_age_option, model_arg, offering_overrides,
-                                  platform_arg, registered, serving_args, serving_options, workload_options)
+                                  platform_arg, pue_option, registered, serving_args, serving_options,
+                                  workload_options)
 from atlas_xl_cli.output import emit_frame, plan_price_age, price_warnings, print_fields, warn_implausible
 
 PLAN_UNITS = {
@@ -68,9 +69,10 @@ def _split(args):
     return {"disaggregated": True} if getattr(args, "disaggregated", False) else {}
 
 
-def _running(args, names=("region", "min_replicas")):
-    """``region`` and ``min_replicas`` where the command line gives them (plan takes both, rank --region; footprint
-    and scaling pass theirs on, so the plan they report on shows the same grid and warm pool)."""
+def _running(args, names=("region", "min_replicas", "pue")):
+    """``region``, ``min_replicas`` and ``pue`` where the command line gives them (plan takes all three, rank --region
+    and --pue; footprint and scaling pass theirs on, so the plan they report on shows the same grid, warm pool and
+    PUE)."""
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
@@ -91,6 +93,7 @@ def _running(args, names=("region", "min_replicas")):
 @registered("region", choices=None)  # the catalog's regions, which a folder may extend
 @registered("min_replicas")
 @registered("disaggregated")
+@pue_option
 def cmd_plan(args):
     result = plan_of(args)
     age, line = plan_price_age(result, args)
@@ -139,10 +142,11 @@ def cmd_backtest(args):
 @registered("prefix_hit_rate")
 @registered("region", choices=None)
 @registered("disaggregated")
+@pue_option
 def cmd_rank(args):
     frame = rank(args.tokens_per_day, args.pattern, args.model, latency_ms=args.latency_ms,
                  catalog=args.catalog, platforms=args.platform or None, tp=args.tp, **serving_args(args),
-                 **_prefix(args), **_running(args, ("region",)), **_split(args))
+                 **_prefix(args), **_running(args, ("region", "pue")), **_split(args))
     excluded = frame.attrs.get("excluded", {})
     if args.top is not None:
         frame = frame.head(args.top)
@@ -188,7 +192,7 @@ FOOTPRINT_UNITS = {
 @offering_overrides
 @registered("region", choices=None)  # the catalog's regions, which a folder may extend
 @registered("g_co2e_per_kwh")
-@registered("pue", help=f"facility power over IT power (default {DEFAULT_PUE:g})")
+@pue_option
 @registered("power_cap_kw")
 def cmd_footprint(args):
     record = footprint(plan_of(args), region=args.region, g_co2e_per_kwh=args.g_co2e_per_kwh, pue=args.pue,

@@ -211,7 +211,8 @@ def test_bad_options_are_one_line_that_names_the_fix():
                     com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING, com.MISSING, "fp8",
                     *[com.MISSING] * 6, com.Range([["precision", "bf16"]])) == \
         "precision is given twice — as an argument and in options; leave one of them blank"
-    unknown = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * 18, com.Range([["tpot", 40.0]]))
+    before_options = signatures.get("ATLAS_COST").parameters.index("options") - len(PLAN)  # options' own place
+    unknown = com.call("ATLAS_COST", *PLAN, *[com.MISSING] * before_options, com.Range([["tpot", 40.0]]))
     assert unknown.startswith("unknown option 'tpot' — ") and "tpot_ms" in unknown
     # a key that is no argument of this function: ATLAS_GPU_TPS has no latency_ms
     assert com.call("ATLAS_GPU_TPS", "llama_70b", "h200", *[com.MISSING] * 12,
@@ -386,3 +387,27 @@ def test_prefix_hit_rate_reaches_the_worksheet_the_cli_and_sweeps(capsys):
     rows = [dict(zip(("tokens_per_day", "pattern", "model", "platform", "gpu"), PLAN), prefix_hit_rate=h, **rag)
             for h in (0.0, 0.5, 0.8)]
     assert sweeps.sweep(rows).gpu_count.tolist() == expected  # one plan per hit rate, as plan() gives
+
+
+def test_the_running_arguments_reach_the_worksheet_and_the_cli(capsys):
+    # issue 19: region, min_replicas, disaggregated and pue at the end of every planner function (before options),
+    # rank's three at the end of ATLAS_RANK; the CLI's plan and rank take the same names from the registry
+    for w in signatures.FUNCTIONS:
+        if w.call in ("calls.plan_field", "calls.plan_table"):
+            assert w.parameters[-5:-1] == arguments.PLAN_RUNNING, w.name
+    assert signatures.get("ATLAS_RANK").parameters[-4:-1] == arguments.RANK_RUNNING
+    com = _com()
+    serverless = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")
+    expected = atlas_xl.plan(*serverless, region="germany", min_replicas=2, pue=1.3)
+    options = com.Range([["region", "germany"], ["min_replicas", 2.0], ["pue", 1.3]])
+    rows = com.call("ATLAS_PLAN", *serverless, options, caller=com.cells(70, 2))
+    shown = {row[0]: row[1] for row in rows[1:] if row and row[0]}
+    for field in ("co2e_kg_per_month", "warm_replicas", "energy_kwh_per_month"):  # as plan() gives them
+        assert shown[field] == getattr(expected, field), field
+    import atlas_xl_cli
+    import json
+    assert atlas_xl_cli.main(["plan", "2B", "business_hours", "llama_70b", "runpod_serverless", "--gpu", "h100_sxm",
+                              "--region", "germany", "--min-replicas", "2", "--pue", "1.3", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    for field in ("co2e_kg_per_month", "warm_replicas", "energy_kwh_per_month"):
+        assert printed[field] == pytest.approx(getattr(expected, field), rel=1e-12), field

@@ -320,3 +320,24 @@ def test_plan_and_rank_disaggregated(capsys):
     assert code == 0 and [r["serving_mode"] for r in rows] == list(ranked.serving_mode)
     code, _, err = run(capsys, "plan", "2B", "steady", "llama_70b", "together", "--disaggregated")
     assert code != 0 and "provider's" in err and len(err.strip().splitlines()) == 1  # one line, no traceback
+
+
+def test_plan_rank_and_forecast_take_the_facility_pue(capsys):
+    # --pue is the registry's pue (atlas_xl.arguments): the same value reaches plan(), rank() and forecast()
+    code, out, _ = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--pue", "1.2",
+                       "--json")
+    expected = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", pue=1.2)
+    default = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+    assert code == 0 and json.loads(out)["energy_kwh_per_month"] == pytest.approx(expected.energy_kwh_per_month)
+    assert expected.energy_kwh_per_month == pytest.approx(default.energy_kwh_per_month * 1.2 / 1.58)  # ∝ PUE
+    code, out, _ = run(capsys, "rank", "2B", "steady", "llama_70b", "--platform", "runpod", "--pue", "1.2", "--json")
+    ranked = atlas_xl.rank(2e9, "steady", "llama_70b", platforms=["runpod"], pue=1.2)
+    assert code == 0 and [r["energy_kwh_per_month"] for r in json.loads(out)] == pytest.approx(
+        ranked.energy_kwh_per_month.tolist())
+    code, out, _ = run(capsys, "forecast", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--months", "1",
+                       "--pue", "1.2", "--json")
+    assert code == 0 and json.loads(out)["months"][0]["energy_kwh_per_month"] == pytest.approx(expected.energy_kwh_per_month)
+    with pytest.raises(SystemExit) as info:  # the registry's bound, as a one-line usage error
+        cli.main(["plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--pue", "0.9"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "--pue must be 1 or more — got 0.9" in err and err.count("\n") == 1

@@ -52,6 +52,16 @@ def test_the_extension_carries_help_and_compatibility_names(tmp_path):
     assert "Daily token volume [tokens/day]" in xcu
 
 
+BEFORE_RUNNING = [None] * 18  # latency_ms … prefix_hit_rate: between gpu and region (udfs/signatures.py)
+SPLIT = [5e10, "steady", "deepseek_r1", "nebius", "b200"]
+SERVERLESS = [2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm"]
+RUNNING_CALLS = [  # issue 19: region, min_replicas, disaggregated, pue at the end of the planner functions
+    ("ATLAS_GPUCOUNT", SPLIT + BEFORE_RUNNING + [None, None, 1.0]),  # Calc hands TRUE to an add-in as 1
+    ("ATLAS_GPUCOUNT", SPLIT + BEFORE_RUNNING + [None, None, True]),
+    ("ATLAS_PLAN", SERVERLESS + BEFORE_RUNNING + ["france", 1.0, None, 1.2]),
+    ("ATLAS_RANK", [2e9, "steady", "llama_70b", None, 2.0, "platform,co2e_kg_per_month"] + [None] * 13 +
+     ["france", None, 1.2]),
+]
 CALLS = [
     ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpod", "h100_sxm"]),
     ("ATLAS_COST", [[[1e9], [2e9]], "steady", "llama_70b", [["together", "deepinfra"]]]),
@@ -61,6 +71,7 @@ CALLS = [
     ("ATLAS_RANK", [2e9, "steady", "llama_70b", 250.0, 3.0, "rank,platform,monthly_cost_usd"]),
     ("ATLAS_CATALOG", ["models"]),
     ("ATLAS_VERSION", []),
+    *RUNNING_CALLS,
     ("ATLAS_GPUCOUNT", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 8.5]),  # limits (docs/limits.md)
     ("ATLAS_COST", [1e300, "steady", "llama_70b", "runpod", "h100_sxm"]),
     ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", [["precision", "fp8"], ["tpot_ms", 40.0]]]),
@@ -122,6 +133,14 @@ def test_libreoffice_and_excel_give_the_same_results(lo_python):
     assert got["results"][-1] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", precision="fp8",
                                                  tpot_ms=40).monthly_cost_usd]]
     assert got["results"][0] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").monthly_cost_usd]]
+    # region, min_replicas, disaggregated and pue from Calc equal plan()'s for the same inputs
+    first = CALLS.index(RUNNING_CALLS[0])
+    split = atlas_xl.plan(*SPLIT, disaggregated=True).gpu_count
+    assert got["results"][first] == got["results"][first + 1] == [[split]] != [[atlas_xl.plan(*SPLIT).gpu_count]]
+    shown = dict((row[0], row[1]) for row in got["results"][first + 2][1:] if row[0])
+    given = atlas_xl.plan(*SERVERLESS, region="france", min_replicas=1, pue=1.2)
+    assert shown["co2e_kg_per_month"] == given.co2e_kg_per_month and shown["warm_replicas"] == 1.0
+    assert shown["energy_kwh_per_month"] == given.energy_kwh_per_month
 
 
 def test_libreoffice_python_finds_atlas_xl_through_the_site_variable_or_says_how(lo_python):

@@ -627,6 +627,37 @@ def test_a_dedicated_plan_uses_energy_by_hand():
     assert france.co2e_kg_per_month == pytest.approx(4583.3904 * 56 / 1000, rel=1e-12)  # France 56 g/kWh
 
 
+def test_the_facility_pue_scales_energy_and_carbon_exactly():
+    # energy ∝ PUE: facility power = (GPU + host W) × GPUs × PUE / 1000 (atlas_xl/running.py), so the same plan at
+    # PUE 1.2 is 1.2 / 1.58 of the default's — by hand: 4 583.3904 kWh × 1.2 / 1.58 = 3 481.04334177... kWh
+    p = atlas_xl.plan(183.6e6, "steady", "my_model", "my_cloud", "h100_sxm", billing="dedicated", pue=1.2, **OWN)
+    assert p.energy_kwh_per_month == pytest.approx(4583.3904 * 1.2 / 1.58, rel=1e-12)
+    assert p.co2e_kg_per_month == pytest.approx(4583.3904 * 1.2 / 1.58 * 481 / 1000, rel=1e-12)  # world 481 g/kWh
+    default = atlas_xl.plan(183.6e6, "steady", "my_model", "my_cloud", "h100_sxm", billing="dedicated", **OWN)
+    assert p.monthly_cost_usd == default.monthly_cost_usd and p.gpu_count == default.gpu_count  # energy only
+    # the default is the registry's one PUE (atlas_xl.arguments.PUE: Uptime's 2023 average, 1.58)
+    assert atlas_xl.plan(183.6e6, "steady", "my_model", "my_cloud", "h100_sxm", billing="dedicated", pue=1.58,
+                         **OWN) == default
+    ranked = atlas_xl.rank(2e9, "steady", "llama_70b", platforms=["runpod"], pue=1.2)
+    ranked_default = atlas_xl.rank(2e9, "steady", "llama_70b", platforms=["runpod"])
+    assert (ranked.energy_kwh_per_month / ranked_default.energy_kwh_per_month).tolist() == pytest.approx(
+        [1.2 / 1.58] * len(ranked), rel=1e-12)  # the same ratio on every row
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(pue=0.9), r"^pue must be 1 or more — got 0.9$"),  # the registry's bound, PUE >= 1 by definition
+    (dict(pue=np.array([1.1, 1.2])), r"^pue takes one value per call, not an array — call plan once per pue"),
+    (dict(min_replicas=np.array([0, 1])), r"^min_replicas takes one value per call, not an array — call plan once"),
+])
+def test_pue_and_min_replicas_refused_in_one_line(kwargs, message):
+    with pytest.raises(InputError, match=message) as error:
+        atlas_xl.plan(2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm", **kwargs)
+    assert "\n" not in str(error.value)
+    if "pue" in kwargs:
+        with pytest.raises(InputError, match=message.replace("call plan", "call plan")):
+            atlas_xl.rank(2e9, "business_hours", "llama_70b", **kwargs)
+
+
 def test_an_autoscaling_plan_counts_active_hours_and_its_warm_pool():
     # business hours: effective 1000 × 0.80 × 1.10 = 880 tokens/s; active 0.238 × 720 = 171.36 h; a volume whose
     # peak is 2 × 880 = 1760 tokens/s (1760 × 0.238 × 86 400 tokens/day) on 4 GPUs → utilization 0.5, mean 0.5

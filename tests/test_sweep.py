@@ -119,7 +119,7 @@ def test_unreachable_scheduler_is_one_line():
 def test_sweep_columns_are_every_plan_and_forecast_argument():
     # issue 18: the columns come from the argument registry, so the serving arguments are sweepable
     from atlas_xl import arguments
-    assert set(sweeps.SCENARIO_COLUMNS) == set(arguments.PLAN) | set(arguments.FORECAST)
+    assert set(sweeps.SCENARIO_COLUMNS) == set(arguments.PLAN) | set(arguments.PLAN_RUNNING) | set(arguments.FORECAST)
     rows = [dict(tokens_per_day=2e9, pattern="steady", model="llama_70b", platform="runpod", gpu="h100_sxm",
                  precision="fp8", tpot_ms=tpot) for tpot in (40, 200)] + [
         dict(tokens_per_day=2e9, pattern="steady", model="llama_70b", platform="runpod", gpu="h100_sxm", tp=8)]
@@ -139,3 +139,48 @@ def test_a_sweep_refuses_what_plan_refuses_with_the_same_message():
     with pytest.raises(InputError, match="scenario row 2, column hourly_usd: ") as swept:
         atlas_xl.sweep([row], workers=1)
     assert str(swept.value).endswith(str(refused.value))
+
+
+SERVERLESS = dict(tokens_per_day=2e9, pattern="business_hours", model="llama_70b", platform="runpod_serverless",
+                  gpu="h100_sxm")
+SPLIT = dict(tokens_per_day=5e10, pattern="steady", model="deepseek_r1", platform="nebius", gpu="b200")
+
+
+def test_region_min_replicas_disaggregated_and_pue_are_sweep_columns():
+    # issue 19: the four running arguments of plan (atlas_xl.arguments.PLAN_RUNNING) as columns; plan takes one
+    # min_replicas and one pue per call, so the sweep plans each value apart — each scenario is plan() of its row
+    rows = [dict(SERVERLESS, region=r, min_replicas=m, pue=p) for r, m, p in
+            (("france", 0, 1.2), ("germany", 1, 1.2), ("france", 1, 1.5), (None, None, None))]
+    rows += [dict(SPLIT, disaggregated=d) for d in (True, False, "TRUE", 0)]
+    frame = atlas_xl.sweep(pd.DataFrame(rows), workers=1)
+    assert (frame["error"] == "").all()
+    for i, row in enumerate(rows):
+        given = {k: v for k, v in row.items() if v is not None}
+        if "disaggregated" in given:
+            given["disaggregated"] = given["disaggregated"] in (True, "TRUE")
+        expected = atlas_xl.plan(**given)
+        for field in ("co2e_kg_per_month", "warm_replicas", "energy_kwh_per_month", "replica_gpus", "gpu_count"):
+            assert frame.loc[i, field] == getattr(expected, field), (i, field)
+    # each argument changed what it should (hand check: energy ∝ PUE, atlas_xl/running.py)
+    assert frame.loc[2, "energy_kwh_per_month"] == pytest.approx(frame.loc[0, "energy_kwh_per_month"] * 1.5 / 1.2)
+    assert frame.loc[0, "co2e_kg_per_month"] != frame.loc[1, "co2e_kg_per_month"]  # France vs Germany (and warm)
+    assert frame.loc[1, "warm_replicas"] == 1.0 and frame.loc[0, "warm_replicas"] == 0.0
+    assert frame.loc[4, "replica_gpus"] != frame.loc[5, "replica_gpus"]  # a disaggregated unit vs a replica
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(pue=0.9), "scenario row 2, column pue: pue must be 1 or more — got 0.9"),  # the registry's bound
+    (dict(min_replicas=1.5), "scenario row 2, column min_replicas: min_replicas must be a whole number"),
+    (dict(disaggregated="maybe"), "scenario row 2, column disaggregated: 'maybe' — give TRUE or FALSE"),
+])
+def test_bad_running_columns_name_row_and_column(change, words):
+    with pytest.raises(InputError, match=words):
+        atlas_xl.sweep([dict(SERVERLESS, **change)], workers=1)
+
+
+def test_a_warm_pool_larger_than_the_plan_is_that_scenarios_error():
+    rows = [dict(SERVERLESS, min_replicas=1), dict(SERVERLESS, min_replicas=999)]
+    frame = atlas_xl.sweep(rows, workers=1)
+    with pytest.raises(InputError) as refused:
+        atlas_xl.plan(**rows[1])
+    assert frame.loc[0, "error"] == "" and frame.loc[1, "error"] == str(refused.value)  # plan()'s own line

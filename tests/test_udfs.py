@@ -470,3 +470,83 @@ def test_commit_advice_spills_and_matches_library():
     assert "bills per token" in f.ATLAS_COMMIT(1e9, "steady", "llama_70b", "together")
     assert "no 1y commitment" in f.ATLAS_COMMIT(2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, None, None,
                                                 "1y")
+
+
+# -- region, min_replicas, disaggregated and pue reach the planner functions (issue 19) ------------------------
+BEFORE_RUNNING = 18  # latency_ms … prefix_hit_rate: the arguments between gpu and region (udfs/signatures.py)
+
+
+def _com():
+    import xlwings_com  # xlwings' own COM conversion, pywin32 stubbed (tests/xlwings_com.py)
+    return xlwings_com
+
+
+def _plan_table(com, args, *running):
+    """ATLAS_PLAN through xlwings' conversion with region, min_replicas, disaggregated, pue at their positions."""
+    rows = com.call("ATLAS_PLAN", *args, *[com.MISSING] * BEFORE_RUNNING, *running, caller=com.cells(70, 2))
+    return {row[0]: row[1] for row in rows[1:] if row and row[0]}
+
+
+def test_region_min_replicas_disaggregated_and_pue_equal_plan():
+    com = _com()
+    serverless = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")
+    default = atlas_xl.plan(*serverless)
+    given = atlas_xl.plan(*serverless, region="france", min_replicas=1, pue=1.2)
+    shown = _plan_table(com, serverless, "france", 1.0, com.MISSING, 1.2)
+    # each value as plan() gives it for the same inputs, and each argument changes what it should
+    assert shown["co2e_kg_per_month"] == given.co2e_kg_per_month != default.co2e_kg_per_month  # region, pue
+    assert shown["warm_replicas"] == given.warm_replicas == 1.0 != default.warm_replicas  # autoscaling warm pool
+    assert shown["energy_kwh_per_month"] == given.energy_kwh_per_month == pytest.approx(
+        default.energy_kwh_per_month * 1.2 / 1.58, rel=1e-12)  # energy ∝ PUE (atlas_xl/running.py)
+    blank = _plan_table(com, serverless, com.MISSING, com.MISSING, com.MISSING, com.MISSING)
+    assert blank["co2e_kg_per_month"] == default.co2e_kg_per_month  # blank cells: world, no warm pool, PUE 1.58
+    split_args = (5e10, "steady", "deepseek_r1", "nebius", "b200")
+    split = atlas_xl.plan(*split_args, disaggregated=True)
+    shown = _plan_table(com, split_args, com.MISSING, com.MISSING, True)
+    assert shown["replica_gpus"] == split.replica_gpus != atlas_xl.plan(*split_args).replica_gpus  # the unit
+    assert shown["serving_mode"] == "disaggregated"
+    # the same four by name in an options range (=ATLAS_COST(TokensPerDay,…,Gpu,Options))
+    options = com.Range([["region", "france"], ["min_replicas", 1.0], ["pue", 1.2]])
+    assert com.call("ATLAS_COST", *serverless, options) == given.monthly_cost_usd
+    assert com.call("ATLAS_GPUCOUNT", *split_args, com.Range([["disaggregated", True]])) == split.gpu_count
+
+
+def test_running_arguments_in_a_grid_and_their_refusals():
+    com = _com()
+    split_args = (5e10, "steady", "deepseek_r1", "nebius", "b200")
+    column = com.Range([[False], [True]])  # one plan per switch value
+    expected = [[atlas_xl.plan(*split_args, disaggregated=d).gpu_count] for d in (False, True)]
+    tail = [com.MISSING] * BEFORE_RUNNING
+    assert com.call("ATLAS_GPUCOUNT", *split_args, *tail, com.MISSING, com.MISSING, column,
+                    caller=com.cells(2, 1)) == expected
+    assert expected[0] != expected[1]  # docs/planner.md: 88 vs 120 GPUs at the default limits
+    # a range of PUEs is one plan per value (plan takes one per call); a bad cell names its problem alone
+    pues = com.Range([[1.1], [0.9]])
+    got = com.call("ATLAS_COST", *PLAN, *tail, com.MISSING, com.MISSING, com.MISSING, pues, caller=com.cells(2, 1))
+    assert got[0] == [atlas_xl.plan(*PLAN, pue=1.1).monthly_cost_usd]
+    assert got[1][0].startswith("pue must be 1 or more — got 0.9")  # the registry's bound, as plan() says it
+    assert "disaggregated must be TRUE or FALSE" in com.call("ATLAS_GPUCOUNT", *split_args, *tail, com.MISSING,
+                                                             com.MISSING, "maybe")
+    assert "unknown region 'mars'" in com.call("ATLAS_COST", *PLAN, *tail, "mars")
+
+
+def test_rank_takes_region_disaggregated_and_pue():
+    com = _com()
+    ranked = atlas_xl.rank(2e9, "steady", "llama_70b", region="france", pue=1.2)
+    fields = "platform,gpu,co2e_kg_per_month,energy_kwh_per_month"
+    before = [com.MISSING] * 12  # precision … prefix_hit_rate between fields and region
+    shown = com.call("ATLAS_RANK", 2e9, "steady", "llama_70b", com.MISSING, 3.0, fields, com.MISSING, *before,
+                     "france", com.MISSING, 1.2, caller=com.cells(4, 4))
+    assert shown[0] == fields.split(",")
+    blank = lambda v: "" if math.isnan(v) else v  # noqa: E731 — a per-token row's NaN is an empty cell
+    assert [r[2] for r in shown[1:]] == [blank(v) for v in ranked.co2e_kg_per_month.head(3)]
+    assert [r[3] for r in shown[1:]] == [blank(v) for v in ranked.energy_kwh_per_month.head(3)]
+    world = atlas_xl.rank(2e9, "steady", "llama_70b")
+    gpu_rows = ranked.gpu.head(3) != ""
+    assert gpu_rows.any() and (ranked.co2e_kg_per_month.head(3)[gpu_rows] !=
+                               world.co2e_kg_per_month.head(3)[gpu_rows]).all()  # the grid and PUE changed them
+    split = atlas_xl.rank(5e10, "steady", "deepseek_r1", disaggregated=True)
+    shown = com.call("ATLAS_RANK", 5e10, "steady", "deepseek_r1", com.Range([["disaggregated", True], ["top", 2.0],
+                                                                             ["fields", "serving_mode"]]),
+                     caller=com.cells(3, 1))
+    assert [r[0] for r in shown[1:]] == split.serving_mode.head(2).tolist()

@@ -25,16 +25,20 @@ def _lower(name):
     return bounds.get("positive", False), bounds.get("minimum")
 
 
-PLAN_ARGS = tuple(n for n in arguments.PLAN if n != "billing")
-"""The `atlas_xl.plan` arguments a planner worksheet function takes (registry order)."""
+PLAN_ARGS = tuple(n for n in arguments.PLAN + arguments.PLAN_RUNNING if n != "billing")
+"""The `atlas_xl.plan` arguments a planner worksheet function takes (registry order, then the running ones)."""
 PLAN_REQUIRED = ("tokens_per_day", "pattern", "model", "platform")
 # numeric planner arguments: (required, positive, minimum); the upper bounds are checked per cell too
 PLAN_NUMBERS = {name: (name in PLAN_REQUIRED,) + _lower(name) for name in PLAN_ARGS
                 if arguments.get(name).kind == "number"}
 SERVING_NUMBERS = tuple(n for n in arguments.SERVING if arguments.get(n).kind == "number")
 """Arguments of the serving model, one value per `atlas_xl.plan` call: a grid groups its cells by them."""
-PLAN_TEXTS = {name: name in PLAN_REQUIRED for name in PLAN_ARGS if arguments.get(name).kind != "number"}
+ONE_VALUE = SERVING_NUMBERS + arguments.ONE_PER_CALL
+"""Numbers plan takes one value of per call: the serving model's and the warm pool and PUE (a grid groups by them)."""
+PLAN_TEXTS = {name: name in PLAN_REQUIRED for name in PLAN_ARGS if arguments.get(name).kind not in ("number", "bool")}
 """Text planner arguments → required."""
+PLAN_FLAGS = tuple(name for name in PLAN_ARGS if arguments.get(name).kind == "bool")
+"""Switch planner arguments (disaggregated): TRUE/FALSE, blank = off."""
 PLANNER_TABLES = arguments.PLANNER_TABLES
 SIMULATOR_TABLES = arguments.SIMULATOR_TABLES
 RESULTS = excel.Memo(size=512)
@@ -43,7 +47,7 @@ catalog fingerprint: the template's eight planner cells cost one plan, its nine 
 one simulation."""
 
 
-OPTION_KINDS = ("number", "choice", "text", "date", "fields")
+OPTION_KINDS = ("number", "choice", "text", "date", "fields", "bool")
 """Kinds of argument an ``options`` range may name: what one cell holds (not a table or a range)."""
 
 
@@ -172,6 +176,21 @@ def _text_array(name, value, shape, required):
     return array, errors
 
 
+def _flag_array(name, value, shape):
+    """(bools, {flat index: error text}) for one switch argument (`excel.flag` per cell; blank = False)."""
+    if not excel.is_range(value):
+        return np.full(shape, excel.flag(name, value)), {}
+    grid = np.array(excel.as_2d(value), dtype=object)
+    cells = np.zeros(grid.shape, dtype=bool)
+    errors = {}
+    for (i, j), cell in np.ndenumerate(grid):
+        try:
+            cells[i, j] = excel.flag(name, cell)
+        except InputError as error:
+            errors[(i, j)] = str(error)
+    return np.broadcast_to(cells, shape), _spread(errors, cells.shape, shape)
+
+
 def _spread(errors, range_shape, shape):
     """Errors of a range's cells {(i, j): text} → errors of the broadcast grid {flat index: text}."""
     if not errors:
@@ -224,7 +243,9 @@ def _plan_one(args, cat, a):
         if required and texts[name] is None:
             raise InputError(f"{name} is empty — enter a name")
     return atlas_xl.plan(numbers.pop("tokens_per_day"), texts["pattern"], texts["model"], texts["platform"],
-                         texts["gpu"], **numbers, precision=texts["precision"], catalog=cat, assumptions=a)
+                         texts["gpu"], **numbers, precision=texts["precision"], region=texts["region"],
+                         disaggregated=excel.flag("disaggregated", args.get("disaggregated")), catalog=cat,
+                         assumptions=a)
 
 
 def _plan_grid(field, args, shape, cat, a):
@@ -238,15 +259,22 @@ def _plan_grid(field, args, shape, cat, a):
     for name, required in PLAN_TEXTS.items():
         texts[name], bad = _text_array(name, args.get(name), shape, required)
         errors.update({k: v for k, v in bad.items() if k not in errors})
+    flags = {}
+    for name in PLAN_FLAGS:
+        flags[name], bad = _flag_array(name, args.get(name), shape)
+        errors.update({k: v for k, v in bad.items() if k not in errors})
     # group cells by their names and by which optional numbers are blank
     blank_bits = np.zeros(size, dtype=np.int64)
     for bit, name in enumerate(n for n in PLAN_NUMBERS if n != "tokens_per_day"):
         blank_bits |= np.isnan(numbers[name]).ravel().astype(np.int64) << bit
     keys = [blank_bits]
-    for name in SERVING_NUMBERS:
+    for name in ONE_VALUE:
         if excel.is_range(args.get(name)):
             _, codes = np.unique(np.nan_to_num(numbers[name].ravel(), nan=-1.0), return_inverse=True)
             keys.append(codes.astype(np.int64))
+    for name in PLAN_FLAGS:
+        if excel.is_range(args.get(name)):
+            keys.append(flags[name].ravel().astype(np.int64))
     for name in PLAN_TEXTS:
         flat = texts[name].ravel()
         if excel.is_range(args.get(name)):
@@ -266,13 +294,15 @@ def _plan_grid(field, args, shape, cat, a):
         idx = np.flatnonzero(group_key == key)
         first = idx[0]
         kwargs = {name: (None if np.isnan(numbers[name].flat[first]) else
-                         float(numbers[name].flat[first]) if name in SERVING_NUMBERS else numbers[name].ravel()[idx])
+                         float(numbers[name].flat[first]) if name in ONE_VALUE else numbers[name].ravel()[idx])
                   for name in PLAN_NUMBERS if name != "tokens_per_day"}
         try:
             result = atlas_xl.plan(numbers["tokens_per_day"].ravel()[idx], texts["pattern"].flat[first],
                                    texts["model"].flat[first], texts["platform"].flat[first],
                                    texts["gpu"].flat[first] or None, **kwargs,
-                                   precision=texts["precision"].flat[first] or None, catalog=cat, assumptions=a)
+                                   precision=texts["precision"].flat[first] or None,
+                                   region=texts["region"].flat[first] or None,
+                                   disaggregated=bool(flags["disaggregated"].flat[first]), catalog=cat, assumptions=a)
             values = np.broadcast_to(getattr(result, field), idx.shape)
             out[idx] = _cells(values)
         except AtlasError as error:
@@ -320,9 +350,13 @@ def rank_table(args, tables, assumption_range, options=None):
     texts = excel.text("pattern", pattern) or "", excel.text("model", model) or ""
     latency = None if math.isnan(latency) else latency
     settings = serving_options(serving)
-    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(settings.items()))),
+    region, split = excel.text("region", args["region"]), excel.flag("disaggregated", args["disaggregated"])
+    pue = argument_number("pue", args["pue"], default=math.nan)
+    running = dict(region=region, disaggregated=split, pue=None if math.isnan(pue) else pue)
+    frame = RESULTS.get(("rank", cat.fingerprint, a, volume, *texts, latency, tuple(sorted(settings.items())),
+                         tuple(running.items())),
                         lambda: atlas_xl.rank(volume, *texts, latency_ms=latency, catalog=cat, assumptions=a,
-                                              **settings))
+                                              **settings, **running))
     count = argument_number("top", top) if not excel.is_blank(top) else 0
     if count:
         frame = frame.head(count)

@@ -173,6 +173,22 @@ def number(name, value, *, default=None, positive=False, minimum=None, whole=Fal
     return int(value) if whole else value
 
 
+def flag(name, value, *, default=False):
+    """One cell as a switch: TRUE/FALSE, 1/0 (Calc hands TRUE over as 1) or the words TRUE/FALSE; blank → ``default``."""
+    if is_blank(value):
+        return default
+    refuse_error(name, value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = values.parse_value(value, name)
+        if isinstance(word, bool):
+            return word
+    raise InputError(f"{name} must be TRUE or FALSE, not {values.shown(str(value))} — or leave it blank")
+
+
 def text(name, value, *, default=None):
     """One cell as a name; None/blank → ``default`` (None when optional)."""
     if is_blank(value):

@@ -26,13 +26,13 @@ from udfs import calls, excel, finance_calls  # modules, not names: xlwings expo
 ARG_DOCS = {name: registry.get(name).doc for name in (
     "tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
     "hourly_usd", "price_per_m_tokens", "assumptions", "gpus", "models", "patterns", "offerings", "throughput",
-    "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "prefix_hit_rate", "options", "top",
-    "fields", "speculative", "acceptance_length", "target", "workload", "knobs", "seed", "usd_per_kwh", "pue",
-    "hardware_models", "targets", "workloads", "phases", "request_profiles", "sla_p99_ms", "kind", "table",
-    "months", "monthly_growth", "start", "price_change_per_year", "commitment", "committed_gpus", "forecast_fields",
-    "commitments", "option_a", "option_b", "gpu_a", "gpu_b", "timestamps", "tokens", "pattern_field", "percentile",
-    "throughput_error", "price_spread", "volume_spread", "draws", "month", "growth_spread", "spread", "output",
-    "horizon_months", "term", "commit_draws",
+    "precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp", "prefix_hit_rate", "region",
+    "min_replicas", "disaggregated", "pue", "options", "top", "fields", "speculative", "acceptance_length",
+    "target", "workload", "knobs", "seed", "usd_per_kwh", "hardware_models", "targets", "workloads", "phases",
+    "request_profiles", "sla_p99_ms", "kind", "table", "months", "monthly_growth", "start", "price_change_per_year",
+    "commitment", "committed_gpus", "forecast_fields", "commitments", "option_a", "option_b", "gpu_a", "gpu_b",
+    "timestamps", "tokens", "pattern_field", "percentile", "throughput_error", "price_spread", "volume_spread",
+    "draws", "month", "growth_spread", "spread", "output", "horizon_months", "term", "commit_draws",
 )}
 """Every worksheet argument's help text, with units (from the argument registry)."""
 
@@ -64,14 +64,16 @@ def udf(function):
 def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                    gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                    models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-                   output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+                   output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+                   min_replicas=None, disaggregated=None, pue=None, options=None):
     """Peak load while active: tokens/day ÷ 86 400 ÷ active ratio × burst factor [tokens/s]."""
     return calls.plan_field(
         "peak_tokens_per_s",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -81,14 +83,16 @@ def ATLAS_PEAK_TPS(tokens_per_day, pattern, model, platform, gpu=None, latency_m
 def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                    gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                    models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-                   output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+                   output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+                   min_replicas=None, disaggregated=None, pue=None, options=None):
     """GPUs needed to serve the workload at 75 % target utilization (blank for per-token offerings)."""
     return calls.plan_field(
         "gpu_count",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -98,14 +102,16 @@ def ATLAS_GPUCOUNT(tokens_per_day, pattern, model, platform, gpu=None, latency_m
 def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                       gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                       models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-                      output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+                      output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+                      min_replicas=None, disaggregated=None, pue=None, options=None):
     """Utilization of each GPU at peak after scaling [0-1]."""
     return calls.plan_field(
         "utilization_after",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -115,14 +121,16 @@ def ATLAS_UTILIZATION(tokens_per_day, pattern, model, platform, gpu=None, latenc
 def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+               min_replicas=None, disaggregated=None, pue=None, options=None):
     """Latency-risk band: low (≤ 50 % utilization), medium (≤ 75 %), high; n/a for per-token."""
     return calls.plan_field(
         "latency_risk",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -132,14 +140,16 @@ def ATLAS_RISK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+               min_replicas=None, disaggregated=None, pue=None, options=None):
     """Monthly cost of serving the workload on the offering [USD/month]."""
     return calls.plan_field(
         "monthly_cost_usd",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -149,14 +159,16 @@ def ATLAS_COST(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                         gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                         models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-                        output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+                        output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+                        min_replicas=None, disaggregated=None, pue=None, options=None):
     """Cost per million tokens: monthly cost ÷ monthly tokens × 10⁶ [USD/Mtok]."""
     return calls.plan_field(
         "cost_per_m_tokens_usd",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -166,14 +178,16 @@ def ATLAS_COST_PER_MTOK(tokens_per_day, pattern, model, platform, gpu=None, late
 def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                      gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                      models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-                     output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+                     output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+                     min_replicas=None, disaggregated=None, pue=None, options=None):
     """What a dedicated deployment pays for hours without traffic [USD/month]."""
     return calls.plan_field(
         "idle_waste_usd",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -183,14 +197,16 @@ def ATLAS_IDLE_WASTE(tokens_per_day, pattern, model, platform, gpu=None, latency
 def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                   gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                   models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-                  output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None):
+                  output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+                  min_replicas=None, disaggregated=None, pue=None, options=None):
     """Penalty score: overload + scaling + strict-latency penalties that rank offerings, never a cost [score]."""
     return calls.plan_field(
         "penalty_usd",
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -200,14 +216,15 @@ def ATLAS_PENALTY(tokens_per_day, pattern, model, platform, gpu=None, latency_ms
 def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=None, gpu_count=None,
                gpu_tokens_per_s=None, hourly_usd=None, price_per_m_tokens=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None,
-               caller=None):
+               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+               min_replicas=None, disaggregated=None, pue=None, options=None, caller=None):
     """The whole plan of one workload as a field | value table (spills)."""
     return excel.fit(calls.plan_table(
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              latency_ms=latency_ms, gpu_count=gpu_count, gpu_tokens_per_s=gpu_tokens_per_s, hourly_usd=hourly_usd,
              price_per_m_tokens=price_per_m_tokens, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate,
+             region=region, min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     ), caller)
@@ -216,15 +233,15 @@ def ATLAS_PLAN(tokens_per_day, pattern, model, platform, gpu=None, latency_ms=No
 @udf
 def ATLAS_RANK(tokens_per_day, pattern, model, latency_ms=None, top=None, fields=None, assumptions=None, gpus=None,
                models=None, patterns=None, offerings=None, throughput=None, precision=None, input_tokens=None,
-               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, options=None,
-               caller=None):
+               output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, prefix_hit_rate=None, region=None,
+               disaggregated=None, pue=None, options=None, caller=None):
     """Every offering that serves the model, best first (penalty score, then monthly cost), with a header row (spills)."""
     return excel.fit(calls.rank_table(
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, latency_ms=latency_ms, top=top, fields=fields,
              precision=precision, input_tokens=input_tokens, output_tokens=output_tokens, ttft_ms=ttft_ms,
-             tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate),
-        dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
-        options
+             tpot_ms=tpot_ms, tp=tp, prefix_hit_rate=prefix_hit_rate, region=region, disaggregated=disaggregated,
+             pue=pue), dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput),
+        assumptions, options
     ), caller)
 
 

@@ -17,11 +17,14 @@ PLANNER_TABLES = ("gpus", "models", "patterns", "offerings", "throughput")
 SIMULATOR_TABLES = ("hardware_models", "targets", "workloads", "phases", "request_profiles")
 SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "tp")
 PREFIX = ("prefix_hit_rate",)  # issue 19 item 2: at the end of the planner and serving functions, before options
+RUNNING = ("region", "min_replicas", "disaggregated", "pue")  # issue 19 items 1, 3, 4 (atlas_xl.arguments.PLAN_RUNNING)
+RANK_RUNNING = ("region", "disaggregated", "pue")  # atlas_xl.arguments.RANK_RUNNING: a ranking keeps no warm pool
 
 PLANNER = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
-           "hourly_usd", "price_per_m_tokens", "assumptions") + PLANNER_TABLES + SERVING + PREFIX + ("options",)
+           "hourly_usd", "price_per_m_tokens", "assumptions") + PLANNER_TABLES + SERVING + PREFIX + RUNNING + \
+    ("options",)
 RANK = ("tokens_per_day", "pattern", "model", "latency_ms", "top", "fields", "assumptions") + PLANNER_TABLES + \
-    SERVING + PREFIX + ("options",)
+    SERVING + PREFIX + RANK_RUNNING + ("options",)
 ESTIMATE = ("model", "gpu") + SERVING + ("gpus", "models", "throughput", "speculative", "acceptance_length") + PREFIX + \
     ("options",)
 SIMULATOR = ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue") + SIMULATOR_TABLES
