@@ -538,8 +538,8 @@ of `docs/serving.md` (its calibration; nothing is fitted here). This page is gen
 `atlas_xl.disaggregated.servable(record)` turns a record that misses the limits into one line naming the fix; an
 unknown prefill or decode GPU is refused naming the known ones. `plan(..., disaggregated=True)` and
 `rank(..., disaggregated=True)` (`atlas-xl plan/rank --disaggregated`) plan a GPU offering on this unit and say
-whether it is cheaper than aggregated serving (docs/planner.md, "Disaggregated serving"); the worksheet functions do
-not take it yet.
+whether it is cheaper than aggregated serving (docs/planner.md, "Disaggregated serving"); so do the planner's
+worksheet functions (`disaggregated` = TRUE) and sweeps (a `disaggregated` column).
 
 ## Back-test at the user's question (SemiAnalysis InferenceX)
 
