@@ -421,7 +421,7 @@ class _Driver:
 
     _ids = 0
 
-    def __init__(self, soffice, python, profile, oxt, sites, deadline, prepared=None):
+    def __init__(self, soffice, python, profile, oxt, sites, deadline, prepared=None, wait=True):
         self.owner = f"{os.getpid()}:{os.urandom(6).hex()}"
         env = dict(_office_environment(python), **{addin_package.SITE_VARIABLE: os.pathsep.join(sites),
                                                    "SAL_USE_VCLPLUGIN": "svp", OWNER_VARIABLE: self.owner})
@@ -437,6 +437,16 @@ class _Driver:
             self.process = subprocess.Popen(command + ([str(prepared)] if prepared else []),
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                                             env=env, start_new_session=True)
+        self.ready = False
+        self.startup_s = None
+        if wait:
+            self.wait_ready(deadline)
+
+    def wait_ready(self, deadline):
+        """Wait for LibreOffice's start (``wait=False`` leaves it to the caller, who does other
+        work meanwhile); an error stops it and raises."""
+        if self.ready:
+            return
         try:
             ready = self._reply(deadline, "starting LibreOffice")
         except BaseException:
@@ -449,6 +459,7 @@ class _Driver:
         if ready.get("addin") and "atlas_xl is not available" in ready["addin"]:
             self.kill()
             raise OfficeError(ready["addin"])
+        self.ready = True
 
     def request(self, message, deadline, what):
         """Send one request and return its reply; anything that interrupts the wait (the time
@@ -607,28 +618,38 @@ class Recalculator:
             self._lock = threading.RLock()
 
     def start(self, deadline=None):
+        """Start LibreOffice, unless it is running, and wait until it is ready."""
         self._own()
         with self._lock:
-            if self._driver is not None and self._driver.alive():
-                return self
             deadline = deadline or self._deadline("")
-            soffice, python = find_office()
-            sites = calc_addin.site_dirs()
-            sweep_leftovers()
-            prepared = _prepared_profile(soffice, python, sites, deadline)
             for attempt in (1, 2, 3):  # LibreOffice's Python sometimes fails to come up on a busy machine
-                self.close()
-                self._temp = _temp_folder("atlas_xl_lo_")
-                profile = Path(self._temp) / "profile"  # copied by the driver: its own to remove if this one dies
+                self._launch(deadline)
                 try:
-                    self._driver = _Driver(soffice, python, profile, prepared / "atlas_xl.oxt", sites, deadline,
-                                           prepared / "profile")
+                    self._driver.wait_ready(deadline)
                     return self
                 except OfficeError as error:
                     if attempt == 3 or "atlas_xl is not available" in str(error) or deadline.left() <= attempt:
                         raise
                     time.sleep(attempt)
             return self
+
+    def _launch(self, deadline):
+        """Start LibreOffice's driver unless one is running, without waiting for LibreOffice: a
+        cold call copies the workbook while LibreOffice starts (both take about a second for
+        10,000 rows, on two cores side by side — issue 21); `start` waits."""
+        self._own()
+        with self._lock:
+            if self._driver is not None and self._driver.alive():
+                return
+            soffice, python = find_office()
+            sites = calc_addin.site_dirs()
+            sweep_leftovers()
+            prepared = _prepared_profile(soffice, python, sites, deadline)
+            self.close()
+            self._temp = _temp_folder("atlas_xl_lo_")
+            profile = Path(self._temp) / "profile"  # copied by the driver: its own to remove if this one dies
+            self._driver = _Driver(soffice, python, profile, prepared / "atlas_xl.oxt", sites, deadline,
+                                   prepared / "profile", wait=False)
 
     def close(self):
         """Stop LibreOffice and remove its profile. Stopped, not asked to quit: nothing of it is
@@ -648,13 +669,14 @@ class Recalculator:
         """Copy ``source`` for LibreOffice (refused beyond the budget), start LibreOffice if
         needed, send one request about the copy; the copy is removed on every way out."""
         _copy_for_office(source, None, self.max_cells, deadline)  # the budget, before LibreOffice starts
-        self.start(deadline)  # before the copy: a running driver removes it if this process dies
+        self._launch(deadline)  # before the copy: a running driver removes it if this process dies
         folder = _temp_folder("atlas_xl_in_")
         try:
             copy = Path(folder) / f"book{source.suffix.lower()}"
             package = _copy_for_office(source, copy, self.max_cells, deadline)
             deadline.check(f"copying '{source.name}'")
             key = hashlib.sha256(copy.read_bytes()).hexdigest()  # the driver keeps a loaded copy by it
+            self.start(deadline)  # LibreOffice started while the workbook was copied
             reply = self._driver.request({**message, "path": str(copy), "name": source.name, "key": key,
                                           "sheets": package.titles}, deadline, what)
         finally:
