@@ -1271,6 +1271,79 @@ def _apply(root, values, formulas, deadline=None):
         data[:] = [rows[number] for number in sorted(rows)]
 
 
+_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(?:/>|>(.*?)</sheetData>)", re.S)
+_CELL_ELEMENT = re.compile(rb'<c\b([^>]*?\sr="([A-Z]{1,3}[0-9]{1,7})"[^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_CELL_T = re.compile(rb"""\st\s*=\s*(?:"[^"]*"|'[^']*')""")
+_VALUE_CHILD = re.compile(rb"<(?:v|is)\b[^>]*?(?:/>|>.*?</(?:v|is)>)", re.S)
+_FORMULA_CHILD = re.compile(rb"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
+_ROW_START = re.compile(rb"<row[\s>/]")
+_ROW_WITH_R = re.compile(rb"<row\b[^>]*?\sr=\"[0-9]+\"")
+_CELL_START = re.compile(rb"<c[\s>/]")
+_NOT_PLAIN = re.compile(rb"<\w+:(?:sheetData|row|c|f|v|is)\b|<!\[CDATA\[|<!--")
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _value_xml(value, formula_cell):
+    """A cell's new ``t`` attribute and value element, as `_set_cell` makes them (bytes); None
+    for a text XML cannot hold (`_apply` then raises as lxml does)."""
+    value = _plain(value)
+    if value is None:
+        return (b' t="str"', b"<v></v>") if formula_cell else (b"", b"")
+    if isinstance(value, CellError):
+        return b' t="e"', b"<v>" + xml_escape(value.code).encode() + b"</v>"
+    if isinstance(value, bool):
+        return b' t="b"', b"<v>1</v>" if value else b"<v>0</v>"
+    if isinstance(value, (int, float)):
+        return b"", b"<v>" + repr(float(value)).encode() + b"</v>"
+    text = str(value)
+    if _NOT_XML_TEXT.search(text):
+        return None
+    text = xml_escape(text).encode("utf-8")
+    if not formula_cell:
+        return b' t="inlineStr"', b"<is><t>" + text + b"</t></is>"
+    return b' t="str"', b"<v>" + text + b"</v>"
+
+
+def _apply_in_place(data, values, formulas, deadline=None):
+    """`_apply` on the worksheet XML's bytes, when every cell to write is already there: the
+    values change in place and every other byte stays as it was — one pass over the sheet, no
+    parsed tree (a third of the time and none of the memory of `_apply` for 10,000 rows, issue 21).
+    None when the sheet needs `_apply`: a cell to create, a row or cell without ``r``, prefixed
+    element names, CDATA or comments."""
+    found = _SHEET_DATA.search(data)
+    if found is None or found.group(1) is None or _NOT_PLAIN.search(data):
+        return None
+    start, end = found.span(1)
+    rows = len(_ROW_START.findall(data, start, end))
+    if rows != len(_ROW_WITH_R.findall(data, start, end)):
+        return None
+    targets = {f"{get_column_letter(col)}{row}".encode(): (row, col) for row, col in values}
+    cells = 0
+    out, last, done = [], 0, set()
+    for match in _CELL_ELEMENT.finditer(data, start, end):
+        cells += 1
+        key = targets.get(match.group(2))
+        if key is None or key in done:
+            continue
+        if deadline is not None and len(done) % 10_000 == 0:
+            deadline.check(f"writing '{deadline.name}'")
+        formula_cell = key in formulas
+        made = _value_xml(values[key], formula_cell)
+        if made is None:
+            return None
+        inner = _VALUE_CHILD.sub(b"", match.group(3) or b"")
+        if not formula_cell:
+            inner = _FORMULA_CHILD.sub(b"", inner)
+        out += [data[last:match.start()], b"<c", _CELL_T.sub(b"", match.group(1)), made[0], b">", inner, made[1],
+                b"</c>"]
+        last = match.end()
+        done.add(key)
+    if len(done) != len(values) or cells != len(_CELL_START.findall(data, start, end)):
+        return None  # a cell to create, or one without r
+    out.append(data[last:])
+    return b"".join(out)
+
+
 def write_cached_values(source, target, computed, changes, *, values_only=False, overwrite=True, deadline=None):
     """Copy ``source`` to ``target`` with computed values cached beside their formulas and
     ``changes`` written into their input cells; every other part is copied unchanged.
@@ -1288,10 +1361,13 @@ def write_cached_values(source, target, computed, changes, *, values_only=False,
         rewritten = {}
         for sheet, cells in by_sheet.items():
             part = parts[sheet]
-            root = etree.fromstring(archive.read(part), PARSER)
+            data = archive.read(part)
             formulas = {(r, c) for (r, c) in cells if (sheet, r, c) in computed}
-            _apply(root, cells, formulas, deadline)
-            rewritten[part] = root
+            written = None if values_only else _apply_in_place(data, cells, formulas, deadline)
+            if written is None:
+                written = etree.fromstring(data, PARSER)
+                _apply(written, cells, formulas, deadline)
+            rewritten[part] = written
         if values_only:
             for part in parts.values():
                 if part not in rewritten and part in archive.namelist():
