@@ -1319,7 +1319,7 @@ def _apply_in_place(data, values, formulas, deadline=None):
         return None
     targets = {f"{get_column_letter(col)}{row}".encode(): (row, col) for row, col in values}
     cells = 0
-    out, last, done = [], 0, set()
+    out, last, done, view = bytearray(), 0, set(), memoryview(data)
     for match in _CELL_ELEMENT.finditer(data, start, end):
         cells += 1
         key = targets.get(match.group(2))
@@ -1334,14 +1334,14 @@ def _apply_in_place(data, values, formulas, deadline=None):
         inner = _VALUE_CHILD.sub(b"", match.group(3) or b"")
         if not formula_cell:
             inner = _FORMULA_CHILD.sub(b"", inner)
-        out += [data[last:match.start()], b"<c", _CELL_T.sub(b"", match.group(1)), made[0], b">", inner, made[1],
-                b"</c>"]
+        out += view[last:match.start()]
+        out += b"<c" + _CELL_T.sub(b"", match.group(1)) + made[0] + b">" + inner + made[1] + b"</c>"
         last = match.end()
         done.add(key)
     if len(done) != len(values) or cells != len(_CELL_START.findall(data, start, end)):
         return None  # a cell to create, or one without r
-    out.append(data[last:])
-    return b"".join(out)
+    out += view[last:]
+    return bytes(out)
 
 
 def write_cached_values(source, target, computed, changes, *, values_only=False, overwrite=True, deadline=None):
