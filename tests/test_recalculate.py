@@ -539,6 +539,7 @@ def test_cli_timeout_is_read_by_the_value_parser_before_libreoffice_starts(templ
                                                                          monkeypatch):
     started = []
     monkeypatch.setattr(recalc_module.Recalculator, "start", lambda self, *a: started.append(1))
+    monkeypatch.setattr(recalc_module.Recalculator, "_launch", lambda self, *a: started.append(1))
     assert atlas_xl_cli.main(["recalc", str(template_path), f"--timeout={timeout}"]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and started == []
@@ -551,6 +552,7 @@ def test_a_workbook_beyond_the_cell_budget_is_refused_at_once(tmp_path, capsys, 
     book.save(tmp_path / "huge.xlsx")
     started = []
     monkeypatch.setattr(recalc_module.Recalculator, "start", lambda self, *a: started.append(1))
+    monkeypatch.setattr(recalc_module.Recalculator, "_launch", lambda self, *a: started.append(1))
     began = time.monotonic()
     assert atlas_xl_cli.main(["recalc", str(tmp_path / "huge.xlsx")]) == 1
     assert time.monotonic() - began < 10 and started == []

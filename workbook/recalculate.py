@@ -437,7 +437,7 @@ class _Driver:
             self.process = subprocess.Popen(command + ([str(prepared)] if prepared else []),
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                                             env=env, start_new_session=True)
-        self.ready = False
+        self.ready = self.ended = False
         self.startup_s = None
         if wait:
             self.wait_ready(deadline)
@@ -510,7 +510,7 @@ class _Driver:
             raise OfficeError(f"LibreOffice sent an unreadable reply while {what} — stopped it; try again") from None
 
     def alive(self):
-        return self.process.poll() is None
+        return not self.ended and self.process.poll() is None
 
     def close(self):
         """Ask LibreOffice to quit (a few seconds), then make sure everything is gone."""
@@ -524,7 +524,9 @@ class _Driver:
         finally:
             self.kill()
 
-    def kill(self, grace_s=1.5):
+    def end(self):
+        """Tell the driver to end LibreOffice and itself now, without waiting (`kill` waits)."""
+        self.ended = True
         try:  # the driver's watchdog ends LibreOffice and the folders at once: told so, it need not
             self.process.stdin.write(b'{"op": "end"}\n')  # wait to tell a live caller from a dead one
             self.process.stdin.flush()
@@ -534,6 +536,9 @@ class _Driver:
             self.process.stdin.close()
         except (OSError, ValueError):
             pass
+
+    def kill(self, grace_s=1.5):
+        self.end()
         try:
             self.process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
@@ -587,20 +592,23 @@ class Recalculator:
     copying, loading, recalculating, reading back, writing); past it LibreOffice is stopped,
     OfficeError raised, and the next call starts a fresh one. ``max_cells`` is the budget of
     formula cells (array ranges counted cell by cell) a workbook may ask LibreOffice to compute:
-    beyond it the workbook is refused before LibreOffice starts.
+    beyond it the workbook is refused before LibreOffice starts. ``single``: the instance is
+    asked once (`recalc`, the CLI with one file), so LibreOffice is ended as soon as it has
+    answered, while the values are written; another call would start it again.
 
     One instance may be shared by threads: calls take turns (a lock), each gets its own reply.
     A process that inherits an instance (fork) starts its own LibreOffice on first use and never
     touches its parent's.
     """
 
-    def __init__(self, timeout=DEFAULT_TIMEOUT_S, max_cells=None):
+    def __init__(self, timeout=DEFAULT_TIMEOUT_S, max_cells=None, *, single=False):
         self.timeout = _positive_seconds(timeout)
         self.max_cells = MAX_FORMULA_CELLS if max_cells is None else _cell_budget(max_cells)
         self._driver = None
         self._temp = None
         self._pid = os.getpid()
         self._lock = threading.RLock()
+        self.single = bool(single)
 
     def __enter__(self):
         return self
@@ -679,6 +687,8 @@ class Recalculator:
             self.start(deadline)  # LibreOffice started while the workbook was copied
             reply = self._driver.request({**message, "path": str(copy), "name": source.name, "key": key,
                                           "sheets": package.titles}, deadline, what)
+            if self.single:  # not asked again: LibreOffice goes while the values are written (issue 21)
+                self._driver.end()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if "error" in reply:
@@ -761,7 +771,7 @@ def render_pdf(path, output, *, engine=None, timeout=DEFAULT_TIMEOUT_S):
     """Recalculate the workbook with the add-in and print every sheet to the PDF ``output``
     (replaced if it exists): the workbook as a LibreOffice user with the add-in sees it."""
     own = engine is None
-    engine = engine or Recalculator(timeout)
+    engine = engine or Recalculator(timeout, single=True)
     try:
         return engine.render_pdf(path, output)
     finally:
@@ -772,7 +782,7 @@ def render_pdf(path, output, *, engine=None, timeout=DEFAULT_TIMEOUT_S):
 def recalc(path, overrides=None, output=None, *, values_only=False, in_place=False, overwrite=False,
            timeout=DEFAULT_TIMEOUT_S, max_cells=None):
     """Recalculate one workbook on a LibreOffice started for this call (see `Recalculator`)."""
-    with Recalculator(timeout, max_cells) as engine:
+    with Recalculator(timeout, max_cells, single=True) as engine:
         return engine.recalc(path, overrides, output, values_only=values_only, in_place=in_place,
                              overwrite=overwrite)
 
