@@ -117,7 +117,8 @@ def cmd_recalc(args):
     if len(args.file) > 1 and args.output:
         raise InputError("-o names one output — with several workbooks use --in-place, or recalculate them one by one")
     failed = False
-    engine = Recalculator(timeout=args.timeout, max_cells=args.max_cells)  # options checked before LibreOffice starts
+    engine = Recalculator(timeout=args.timeout, max_cells=args.max_cells,  # options checked before LibreOffice starts
+                          single=len(args.file) == 1)
     try:
         with engine:  # one LibreOffice for every file
             for path in args.file:

@@ -4,6 +4,7 @@
     python benchmarks/bench_recalc.py 10000      # one size
     python benchmarks/bench_recalc.py --write    # write-back: one array formula of 80,000 rows and of the budget (250,000)
     python benchmarks/bench_recalc.py --profile  # where a template recalculation goes: phases, add-in time per function
+    python benchmarks/bench_recalc.py --profile 10000  # where a cold recalc() of N rows goes: phases and memory
 
 Each measurement runs in a fresh process. "Cold" is one `workbook.recalc()` call in a new
 process: LibreOffice's start (with the cached add-in profile), loading, recalculating everything,
@@ -15,7 +16,8 @@ calculates again. "One input" changes
 one input of a loaded workbook (`Recalculator.scenarios`: LibreOffice recalculates what depends on
 it) and reads the total; "one input, recalc" is `Recalculator.recalc` with that override (every
 value read back).
-Peak memory is the maximum resident size of LibreOffice's processes plus this one.
+Peak memory is the maximum resident size of LibreOffice's processes plus this one (the workbook
+is generated in another process: building it with openpyxl is not the recalculation's memory).
 
 The generated what-if workbook has N rows of inputs (tokens, pattern, model), an ATLAS_COST call
 and three ordinary formulas (×12, IF, VLOOKUP into a catalog range), plus a SUM over all rows.
@@ -66,6 +68,8 @@ class PeakMemory:
     def __init__(self, owner=None):
         self.owner = owner  # only processes a Recalculator of this pid started (ATLAS_XL_OWNER=PID:...)
         self.peak_kb = 0
+        self.largest_kb = 0  # the largest single process: LibreOffice forks itself briefly to run gpg (the
+        # children share its pages, yet each shows them all as resident), so the sum can exceed what is used
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -96,17 +100,28 @@ class PeakMemory:
                     if f"ATLAS_XL_OWNER={self.owner}:".encode() not in environ:
                         continue
                 if (b"soffice.bin" in cmdline and b"atlas_xl_lo_" in cmdline) or b"lo_driver.py" in cmdline:
-                    total += int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
+                    try:
+                        resident = int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
+                    except StopIteration:  # a process that is ending
+                        continue
+                    total += resident
+                    if b"soffice.bin" in cmdline:
+                        self.largest_kb = max(self.largest_kb, resident)
             self.peak_kb = max(self.peak_kb, total)
             time.sleep(0.02)
+
+
+def made_workbook(path, rows):
+    """`make_workbook` in a child process (its openpyxl workbook is not this process's memory)."""
+    subprocess.run([sys.executable, __file__, "--make", str(path), str(rows)], check=True)
+    return path
 
 
 def measure_rows(rows):
     from workbook.recalculate import Recalculator, recalc
 
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"whatif_{rows}.xlsx"
-        make_workbook(path, rows)
+        path = made_workbook(Path(folder) / f"whatif_{rows}.xlsx", rows)
         with PeakMemory(owner=os.getpid()) as memory:  # this run's LibreOffice, not another job's
             start = time.perf_counter()
             result = recalc(path, None, Path(folder) / "out.xlsx")
@@ -116,7 +131,52 @@ def measure_rows(rows):
             scenarios = [{f"Model!A{rows // 2}": 5e9 + i} for i in range(5)]
             timings = [s["seconds"] for s in engine.scenarios(path, scenarios, ["Summary!B1"])]
     return {"rows": rows, "cold_s": cold, "one_input_s": min(timings),
-            "peak_mb": memory.peak_kb / 1024 + resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mb": memory.peak_kb / 1024 + resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "libreoffice_mb": memory.peak_kb / 1024, "largest_mb": memory.largest_kb / 1024,
+            "python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def profile_rows(rows):
+    """Where a cold `recalc()` of ``rows`` goes: each phase of this process (timed around the
+    functions that do it) and LibreOffice's load, calculation and read (timed in the driver);
+    peak memory by side."""
+    from workbook import recalculate
+
+    phases = {}
+
+    def timed(owner, name, label):
+        real = getattr(owner, name)
+
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                phases[label] = phases.get(label, 0.0) + time.perf_counter() - start
+        setattr(owner, name, run)
+
+    timed(recalculate, "check_workbook", "checking the archive")
+    timed(recalculate, "_copy_for_office", "copy for LibreOffice (budget pass included)")
+    timed(recalculate, "_bind_atlas", "  of it binding ATLAS_* calls")
+    timed(recalculate.Recalculator, "_launch", "starting the driver (not waiting)")
+    timed(recalculate._Driver, "wait_ready", "waiting for LibreOffice's start")
+    timed(recalculate._Driver, "request", "request (load, calculate, read)")
+    timed(recalculate, "_result", "reading the reply")
+    timed(recalculate, "write_cached_values", "writing the file")
+    timed(recalculate.Recalculator, "close", "closing")
+    with tempfile.TemporaryDirectory() as folder:
+        path = made_workbook(Path(folder) / f"whatif_{rows}.xlsx", rows)
+        with PeakMemory(owner=os.getpid()) as memory:
+            start = time.perf_counter()
+            result = recalculate.recalc(path, None, Path(folder) / "out.xlsx")
+            total = time.perf_counter() - start
+    python_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{rows:,} rows, cold recalc(): {total:.3f} s")
+    for label, seconds in phases.items():
+        print(f"    {label:<46} {seconds:7.3f} s")
+    print(f"    {'  in LibreOffice: ' + ', '.join(f'{k} {v:.3f}' for k, v in result.timing.items()):<46}")
+    print(f"peak memory: LibreOffice's processes {memory.peak_kb / 1024:.0f} MB (largest single process "
+          f"{memory.largest_kb / 1024:.0f} MB), this process {python_mb:.0f} MB")
 
 
 def other_bytes(path, other):
@@ -259,8 +319,14 @@ def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--child-write":
         print(json.dumps(measure_write(int(sys.argv[2]))))
         return
+    if len(sys.argv) == 4 and sys.argv[1] == "--make":
+        make_workbook(Path(sys.argv[2]), int(sys.argv[3]))
+        return
     if sys.argv[1:] == ["--profile"]:
         profile_template()
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--profile":
+        profile_rows(int(sys.argv[2]))
         return
     if sys.argv[1:] == ["--write"]:
         main_write()
@@ -289,6 +355,8 @@ def main():
               f"{before(rows, 'one_input_s', 1e3)}")
         print(f"{f'{rows:,} rows: peak memory (LibreOffice + Python)':<48} {result['peak_mb']:8.0f} MB  "
               f"{verdict(result['peak_mb'], TARGETS['peak_mb'] if big else None)}{before(rows, 'peak_mb')}")
+        print(f"{'    LibreOffice + driver / largest process / Python':<48} {result['libreoffice_mb']:4.0f} / "
+              f"{result['largest_mb']:.0f} / {result['python_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import os
 import site
 import sys
 import time
+from collections import OrderedDict
 
 import uno
 import unohelper
@@ -70,14 +71,29 @@ _PROFILE = os.environ.get("ATLAS_XL_PROFILE")
 arguments converted and result made; docs/headless.md). Unset: nothing is timed."""
 """Texts of the errors the functions returned: a recalculation tells error texts from values."""
 
+_CALLED = []
+"""Error texts made by the call being computed (`_recorded_error_text`), kept with its cached result."""
+
 if _excel is not None:
     _error_text = _excel.error_text
 
     def _recorded_error_text(error):
         text = _error_text(error)
         _ERROR_TEXTS.add(text)
+        _CALLED.append(text)
         return text
     _excel.error_text = _recorded_error_text
+
+_CALLS = OrderedDict()
+"""(function, Calc's arguments) → (result, its error texts), for the calls of one recalculation: a
+what-if sheet asks the same question in many rows (10,000 ATLAS_COST rows of the benchmark hold 582
+different calls), and Calc hands the arguments as numbers, texts and tuples — their content, never a
+cell address. Emptied when the driver takes the error texts (after each read, and before a new
+workbook), so nothing outlives a recalculation but in a what-if session on a loaded workbook."""
+CALLS_KEPT = 4096
+"""At most this many results are kept (least recently used first out)."""
+CALL_CELLS_KEPT = 1000
+"""A result of more cells (a large table) is not kept: computing it dwarfs the look-up."""
 
 
 def _cell_in(value):
@@ -150,8 +166,29 @@ def _method(name):
                 log.write(f"{name} {time.perf_counter() - started:.6f}\n")
 
     def compute(*arguments):
+        key = (name, arguments)
+        try:
+            result, texts = _CALLS[key]
+        except KeyError:
+            pass
+        except TypeError:  # an argument without a hash: computed, not kept
+            return uncached(*arguments)
+        else:
+            _CALLS.move_to_end(key)
+            _ERROR_TEXTS.update(texts)
+            return result
+        del _CALLED[:]
+        result = uncached(*arguments)
+        if sum(len(row) for row in result) <= CALL_CELLS_KEPT:
+            _CALLS[key] = (result, tuple(_CALLED))
+            if len(_CALLS) > CALLS_KEPT:
+                _CALLS.popitem(last=False)
+        return result
+
+    def uncached(*arguments):
         if _functions is None:
             _ERROR_TEXTS.add(_IMPORT_ERROR)
+            _CALLED.append(_IMPORT_ERROR)
             return ((_IMPORT_ERROR,),)
         try:
             function = getattr(_functions, name)
@@ -162,6 +199,7 @@ def _method(name):
         except Exception as error:  # noqa: BLE001 — one line in the cell, never a traceback
             text = f"internal error ({type(error).__name__}: {error}) — please report it"
             _ERROR_TEXTS.add(text)
+            _CALLED.append(text)
             return ((text,),)
     call.__name__ = name
     return call
@@ -177,6 +215,7 @@ class AtlasFunctions(unohelper.Base, XAtlas, XAtlasErrors, XServiceName, XServic
     def takeErrorTexts(self, texts=None):
         found = tuple(sorted(_ERROR_TEXTS))
         _ERROR_TEXTS.clear()
+        _CALLS.clear()  # the end of a recalculation (see _CALLS)
         return None, found
 
     def __getattr__(self, name):  # only when atlas_xl could not be imported: every function says why

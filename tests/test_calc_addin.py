@@ -167,3 +167,42 @@ def test_the_template_printed_by_libreoffice_with_the_add_in_has_no_name_errors(
     cost = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", latency_ms=250).monthly_cost_usd
     assert f"{cost:,.0f}" in text  # the Results sheet shows the computed cost
     assert "runpod" in text and "tokens_per_sec" in text  # the ranking and the Simulator table
+
+
+def test_a_repeated_call_is_looked_up_and_still_reports_its_error_text(lo_python):
+    # issue 21: the calls of one recalculation are kept by their arguments' content (component._CALLS); a
+    # repeated call does not reach udfs, yet an error text it returns is reported again, and taking the
+    # error texts (the end of a recalculation) empties the cache
+    import calc_addin
+    rdb = package.RDB.resolve()
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT / 'calc_addin')!r})
+import component
+addin = component.AtlasFunctions(None)
+n = len(component._functions.arguments(component._functions.ATLAS_COST))
+good = (2e9, "steady", "llama_70b", "runpod", "h100_sxm") + (None,) * (n - 5)
+bad = (2e9, "steady", "llama_70b", "runpd", "h100_sxm") + (None,) * (n - 5)
+first = [addin.ATLAS_COST(*good), addin.ATLAS_COST(*bad)]
+texts = addin.takeErrorTexts(None)[1]
+calls = []
+real = component._functions.ATLAS_COST
+component._functions.ATLAS_COST = lambda *a, **k: calls.append(1) or real(*a, **k)
+kept = [addin.ATLAS_COST(*good), addin.ATLAS_COST(*bad)]  # a new recalculation: computed again
+again = [addin.ATLAS_COST(*good), addin.ATLAS_COST(*bad)]  # the same recalculation: looked up
+print(json.dumps({{"first": first, "kept": kept, "again": again, "calls": len(calls), "texts": texts,
+                  "texts_after": addin.takeErrorTexts(None)[1], "left": len(component._CALLS)}}))
+"""
+    env = dict(os.environ, URE_MORE_TYPES=f"file:///usr/lib/libreoffice/program/types.rdb "
+                                          f"<file:///usr/lib/libreoffice/program/types>* file://{rdb}",
+               **{package.SITE_VARIABLE: os.pathsep.join(calc_addin.site_dirs())})
+    done = subprocess.run(["/usr/bin/python3", "-c", script], capture_output=True, text=True, env=env, cwd="/",
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["first"] == got["kept"] == got["again"]
+    assert got["first"][0] == [[atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").monthly_cost_usd]]
+    assert got["calls"] == 2  # after the texts were taken: both computed once, then both looked up
+    assert len(got["texts"]) == 1 and "unknown platform 'runpd'" in got["texts"][0]
+    assert got["texts_after"] == got["texts"]  # the looked-up error is reported as the computed one was
+    assert got["left"] == 0

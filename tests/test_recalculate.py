@@ -539,6 +539,7 @@ def test_cli_timeout_is_read_by_the_value_parser_before_libreoffice_starts(templ
                                                                          monkeypatch):
     started = []
     monkeypatch.setattr(recalc_module.Recalculator, "start", lambda self, *a: started.append(1))
+    monkeypatch.setattr(recalc_module.Recalculator, "_launch", lambda self, *a: started.append(1))
     assert atlas_xl_cli.main(["recalc", str(template_path), f"--timeout={timeout}"]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and started == []
@@ -551,6 +552,7 @@ def test_a_workbook_beyond_the_cell_budget_is_refused_at_once(tmp_path, capsys, 
     book.save(tmp_path / "huge.xlsx")
     started = []
     monkeypatch.setattr(recalc_module.Recalculator, "start", lambda self, *a: started.append(1))
+    monkeypatch.setattr(recalc_module.Recalculator, "_launch", lambda self, *a: started.append(1))
     began = time.monotonic()
     assert atlas_xl_cli.main(["recalc", str(tmp_path / "huge.xlsx")]) == 1
     assert time.monotonic() - began < 10 and started == []
@@ -565,13 +567,14 @@ def test_the_time_limit_covers_writing_too(tmp_path, office, monkeypatch):
     book = Workbook()
     book.active["A1"] = "=1+1"
     book.save(tmp_path / "b.xlsx")
-    real = recalc_module._apply
+    real = recalc_module.Deadline.check
 
-    def slow(root, values, formulas, deadline=None):
-        deadline.end = time.monotonic() - 0.1  # as if writing had used up the limit
-        return real(root, values, formulas, deadline)
+    def slow(deadline, what):
+        if what.startswith("writing"):
+            deadline.end = time.monotonic() - 0.1  # as if writing had used up the limit
+        return real(deadline, what)
 
-    monkeypatch.setattr(recalc_module, "_apply", slow)
+    monkeypatch.setattr(recalc_module.Deadline, "check", slow)
     engine = Recalculator(timeout=30)
     engine._driver, engine._temp = office._driver, None  # the warm LibreOffice, no new start
     with pytest.raises(OfficeError, match=r"took too long writing 'b.xlsx' \(limit 30 s\)"):
@@ -607,6 +610,52 @@ def test_rows_and_cells_without_r_are_placed_where_they_are_implied(tmp_path):
     text = recalc_module.etree.tostring(root).decode()
     assert re.findall(r'<row r="(\d+)"', text) == ["1", "2", "3", "4"]
     assert re.findall(r'<c r="([A-Z]+\d+)"', text) == ["A1", "B1", "A2", "B3", "A4", "B4"]
+
+
+def _sheet_xml(path):
+    with zipfile.ZipFile(path) as archive:
+        return recalc_module.etree.tostring(recalc_module.etree.fromstring(
+            archive.read("xl/worksheets/sheet1.xml")), method="c14n")
+
+
+def test_write_back_in_place_writes_what_the_tree_writer_writes(tmp_path, monkeypatch):
+    # issue 21: the values are written into the sheet's bytes (`_apply_in_place`) when every cell exists; the
+    # expected output is the lxml tree writer's (`_apply`, the writer of issue 22) for the same cells, compared
+    # as canonical XML (C14N: attribute order and <v/> against <v></v> aside)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "S"
+    sheet["A1"], sheet["B1"], sheet["C1"] = "label", 2.5, True
+    for row in range(2, 8):
+        sheet[f"A{row}"], sheet[f"B{row}"] = row, f"=A{row}*2"
+    sheet["C2"] = "=B2&\"x\""
+    book.save(tmp_path / "in.xlsx")
+    computed = {("S", 2, 2): 4.0, ("S", 3, 2): "text <&> \"q\"", ("S", 4, 2): CellError("#N/A"),
+                ("S", 5, 2): True, ("S", 6, 2): None, ("S", 7, 2): float("nan"), ("S", 2, 3): "4x"}
+    changes = {("S", 1, 1): "new <label>", ("S", 1, 2): 3.0, ("S", 1, 3): None, ("S", 2, 1): False}
+    calls = []
+    real = recalc_module._apply_in_place
+    monkeypatch.setattr(recalc_module, "_apply_in_place", lambda *a, **k: calls.append(1) or real(*a, **k))
+    recalc_module.write_cached_values(tmp_path / "in.xlsx", tmp_path / "fast.xlsx", computed, changes)
+    monkeypatch.setattr(recalc_module, "_apply_in_place", lambda *a, **k: None)  # the tree writer alone
+    recalc_module.write_cached_values(tmp_path / "in.xlsx", tmp_path / "tree.xlsx", computed, changes)
+    fast, tree = _sheet_xml(tmp_path / "fast.xlsx"), _sheet_xml(tmp_path / "tree.xlsx")
+    assert calls == [1] and b"<v>4.0</v>" in fast and b'<c r="B3" t="str"><f>A3*2</f>' in fast
+    assert fast == tree
+    cells = load_workbook(tmp_path / "fast.xlsx")["S"]
+    assert (cells["A1"].value, cells["B1"].value, cells["C1"].value, cells["A2"].value) == ("new <label>", 3, None, False)
+
+
+def test_write_back_takes_the_tree_writer_for_a_cell_it_must_create(tmp_path):
+    # a formula value for a cell the sheet does not have (the unused rows of an array range, issue 22) or a sheet
+    # whose cells have no r: `_apply_in_place` declines, `_apply` places it
+    data = (f'<worksheet xmlns="{recalc_module.MAIN}"><sheetData><row r="1"><c r="A1"><f>1</f></c></row>'
+            '</sheetData></worksheet>').encode()
+    assert recalc_module._apply_in_place(data, {(1, 1): 1.0}, {(1, 1)}) is not None
+    assert recalc_module._apply_in_place(data, {(1, 1): 1.0, (2, 1): 2.0}, {(1, 1), (2, 1)}) is None
+    assert recalc_module._apply_in_place(data.replace(b' r="A1"', b""), {(1, 1): 1.0}, {(1, 1)}) is None
+    assert recalc_module._apply_in_place(data.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>"),
+                                         {(1, 1): 1.0}, {(1, 1)}) is None
 
 
 # -- issue 22: clean errors; the workbook's own checks ------------------------------------------------------
