@@ -45,14 +45,15 @@ the dataset's own token counts give it, else fitted (one value per dataset, shar
 length is measured per submission (`V6_OUTPUT`)."""
 PSAP = "https://github.com/openshift-psap/performance-dashboard/blob/{commit}/mlperf-data/summaries/{file}.csv"
 MLPERF_INPUT_TOKENS = {  # dataset: (mean input tokens, summary file, commit)
-    "mlperf_openorca": (222.33, "llama2-70b-99", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
-    "mlperf_cnn_dailymail": (870.73, "llama3-1-8b-datacenter", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
-    "mlperf_405b_mix": (9428.64, "llama3-1-405b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
-    "mlperf_deepseek_r1": (803.79, "deepseek-r1", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
-    "mlperf_mixtral": (427.39, "mixtral-8x7b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
+    "mlperf_openorca": (222.3, "llama2-70b-99", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
+    "mlperf_cnn_dailymail": (870.7, "llama3-1-8b-datacenter", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
+    "mlperf_405b_mix": (9428.6, "llama3-1-405b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
+    "mlperf_deepseek_r1": (803.8, "deepseek-r1", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
+    "mlperf_mixtral": (427.4, "mixtral-8x7b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
 }
 """Mean prompt tokens over every sample of the MLCommons dataset files (24 576 OpenOrca, 13 368 CNN/DailyMail, 8 313
-Llama-3.1-405B, 4 388 DeepSeek-R1, 15 000 Mixtral samples; each model's tokenizer), computed here from the per-sample
+Llama-3.1-405B, 4 388 DeepSeek-R1, 15 000 Mixtral samples; each model's tokenizer; to 0.1 token, as the output
+lengths), computed here from the per-sample
 ``input_length`` column of openshift-psap/performance-dashboard's summaries (`PSAP`), which extract the official
 files' token counts: their ``output_length`` reproduces MLCommons' published reference means exactly (Llama-3.1-405B
 684.68, Mixtral 144.84, DeepSeek-R1 4 043.45 before the 20k cap; mlcommons/inference language/*/README.md), so the

@@ -88,8 +88,8 @@ def test_anchor_reproduces_its_measurement():
     # at its own conditions (shared/data/mlperf_v6_0.csv, lower median of the round's submissions)
     anchor = CAT.anchors[("b200", "llama_70b", "fp4")]
     assert anchor["tokens_per_s"] == 12413.1 and anchor["as_of"].startswith("2026")
-    # the anchor's own request shape: the dataset's mean input (222.33 tokens, scripts/derive_serving.py) and output
-    assert anchor["input_tokens"] == 222.33
+    # the anchor's own request shape: the dataset's mean input (222.3 tokens, scripts/derive_serving.py) and output
+    assert anchor["input_tokens"] == 222.3
     r = atlas_xl.estimate("llama_70b", "b200", precision="fp4", input_tokens=anchor["input_tokens"],
                           output_tokens=anchor["output_tokens"], ttft_ms=anchor["ttft_ms"], tpot_ms=anchor["tpot_ms"])
     assert r.basis == "measured"

@@ -217,7 +217,7 @@ TUNED = {"cuda_graphs": True, "gpudirect_rdma": True, "virt": "bare", "fabric": 
 
 
 def _mlperf_shape():
-    # MLPerf Llama-2-70B: mean output 291 tokens (result logs); mean input 222.33 tokens over the OpenOrca dataset
+    # MLPerf Llama-2-70B: mean output 291 tokens (result logs); mean input 222.3 tokens over the OpenOrca dataset
     # (scripts/derive_serving.py, MLPERF_INPUT_TOKENS)
     prompt = 222
     return {"name": "llama_70b_chat", "sequence": {"prompt": prompt, "generate": 291}}
