@@ -216,17 +216,30 @@ def prefill_time_s(prefill_flops, tp, peak_tflops, compute_efficiency, attention
     return (gemm / peak_tflops + attention / attention_peak) / (tp * 1e12 * compute_efficiency)
 
 
-def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concurrency, bytes_per_param):
-    """Weights one decode step reads. [GB]
+def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concurrency, bytes_per_param,
+                    expert_read_efficiency=1.0):
+    """Weights one decode step reads, counted at the dense kernels' bandwidth. [GB]
+
+    Parameters
+    ----------
+    expert_read_efficiency : numeric
+        Bandwidth the routed experts' kernels reach relative to the dense GEMMs' (fitted,
+        ``expert_read_efficiency``; 1 reads them as fast). [unitless]
 
     Notes
     -----
-    Dense: all of them. Mixture of experts: the shared part and every expert some sequence of the
-    batch routes to; with uniform routing an expert is untouched with probability
-    (1 − k/E)^concurrency.
+    Dense: all of them. Mixture of experts: the shared part (active − k × e, `routed_active_params_b`) and
+    every expert some sequence of the batch routes to; with uniform routing an expert is untouched with
+    probability (1 − k/E)^concurrency, so the routed read is E × e × (1 − (1 − k/E)^concurrency): k × e for
+    one sequence, all E × e for a large batch. The routed experts are many small GEMMs, a few tokens each,
+    which reach less of the bandwidth than one dense GEMM (Gale et al., "MegaBlocks: Efficient Sparse
+    Training with Mixture-of-Experts", arXiv 2211.15841, §3): their bytes count 1 / ``expert_read_efficiency``
+    times.
     """
-    share = where(experts > 0, 1.0 - (1.0 - experts_per_token / maximum(experts, 1.0)) ** concurrency, 1.0)
-    return (active_params_b + (params_b - active_params_b) * share) * bytes_per_param
+    routed = routed_active_params_b(params_b, active_params_b, experts, experts_per_token)  # k × e
+    k = maximum(experts_per_token, 1.0)
+    share = 1.0 - (1.0 - experts_per_token / maximum(experts, 1.0)) ** concurrency
+    return (active_params_b - routed + routed * experts / k * share / expert_read_efficiency) * bytes_per_param
 
 
 def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, concurrency, active_params_b,
@@ -406,7 +419,7 @@ def _at(r, m, g, precision_bytes, peak_tflops, output_tokens, concurrency, p):
     """Every time of the replica ``r`` (`_replica`) at ``concurrency``; returns the record's quantities."""
     tp = r["tp"]
     read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"],
-                           concurrency, precision_bytes)
+                           concurrency, precision_bytes, p.get("expert_read_efficiency", 1.0))
     # a speculative step verifies 1 + draft tokens per sequence: that many times the compute, the same reads
     roofline = decode_step_time_s(read * r["draft"], r["kv_token"], r["context"], concurrency, r["compute_params"],
                                   m["layers"], m["attention_heads"], r["attn_dim"], tp, peak_tflops / r["verified"],
@@ -461,11 +474,12 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
     attention_slope = maximum(r["kv_token"] * r["context"] / bandwidth,
                               4.0 * m["layers"] * m["attention_heads"] * r["attn_dim"] * r["context"] / attention_flops)
     gemm_slope = 2e9 * r["compute_params"] / flops
+    expert_read = p.get("expert_read_efficiency", 1.0)
     budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]),
                      ttft_limit_ms / (1000.0 * p["ttft_tail"]) - r["prefill_s"]) / k
     def within(b):  # the largest concurrency within the limits if the weights read were those of b sequences
         read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"], b,
-                               precision_bytes) * r["draft"]
+                               precision_bytes, expert_read) * r["draft"]
         return minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, attention_slope,
                                                        gemm_slope + attention_slope, fixed, slope))
 
@@ -473,8 +487,10 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
         # one point: the same equations in plain floats (`weights_read_gb`, `concurrency_within`), the compute
         # bound and every constant hoisted out of the search (`_largest_within` calls this 3-12 times per tp)
         unread = 1.0 - m["experts_per_token"] / m["experts"]
-        always = m["active_params_b"] * precision_bytes * r["draft"] * 1e9 / bandwidth
-        routed = (m["params_b"] - m["active_params_b"]) * precision_bytes * r["draft"] * 1e9 / bandwidth
+        expert = routed_active_params_b(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"])
+        always = (m["active_params_b"] - expert) * precision_bytes * r["draft"] * 1e9 / bandwidth
+        routed = expert * m["experts"] / m["experts_per_token"] * precision_bytes * r["draft"] * 1e9 / bandwidth \
+            / expert_read
         per_sequence = attention_slope + slope
         ceiling = min(cap, (budget - fixed) / (gemm_slope + attention_slope + slope))
         room = budget - fixed - always

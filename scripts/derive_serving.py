@@ -40,15 +40,33 @@ MODELS = dict(BENCH_MODELS, **{
 })
 DATASETS = {"llama_70b": "mlperf_openorca", "llama_8b": "mlperf_cnn_dailymail", "llama_405b": "mlperf_405b_mix",
             "deepseek_r1": "mlperf_deepseek_r1", "gpt_oss_120b": "mlperf_gpt_oss", "mixtral_8x7b": "mlperf_mixtral"}
-"""MLPerf's datasets by model: their mean input length is not in the result logs, so it is fitted (and the mean
-output length of gpt-oss-120b, which its v6.0 logs do not give either)."""
+"""MLPerf's datasets by model. Their mean input length is not in the result logs: it is `MLPERF_INPUT_TOKENS` where
+the dataset's own token counts give it, else fitted (one value per dataset, shared by every GPU); the mean output
+length is measured per submission (`V6_OUTPUT`)."""
+PSAP = "https://github.com/openshift-psap/performance-dashboard/blob/{commit}/mlperf-data/summaries/{file}.csv"
+MLPERF_INPUT_TOKENS = {  # dataset: (mean input tokens, summary file, commit)
+    "mlperf_openorca": (222.3, "llama2-70b-99", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
+    "mlperf_cnn_dailymail": (870.7, "llama3-1-8b-datacenter", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
+    "mlperf_405b_mix": (9428.6, "llama3-1-405b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
+    "mlperf_deepseek_r1": (803.8, "deepseek-r1", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
+    "mlperf_mixtral": (427.4, "mixtral-8x7b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
+}
+"""Mean prompt tokens over every sample of the MLCommons dataset files (24 576 OpenOrca, 13 368 CNN/DailyMail, 8 313
+Llama-3.1-405B, 4 388 DeepSeek-R1, 15 000 Mixtral samples; each model's tokenizer; to 0.1 token, as the output
+lengths), computed here from the per-sample
+``input_length`` column of openshift-psap/performance-dashboard's summaries (`PSAP`), which extract the official
+files' token counts: their ``output_length`` reproduces MLCommons' published reference means exactly (Llama-3.1-405B
+684.68, Mixtral 144.84, DeepSeek-R1 4 043.45 before the 20k cap; mlcommons/inference language/*/README.md), so the
+extraction is the datasets'. gpt-oss-120b's dataset has no published input lengths: fitted."""
 V6_GPUS = (("GB200", "gb200"), ("B200", "b200"), ("H200", "h200"), ("MI300X", "mi300x"), ("MI355X", "mi355x"))
 V6_MODELS = {"llama2-70b-99": "llama_70b", "llama2-70b-99.9": "llama_70b", "llama3.1-8b": "llama_8b",
              "llama3.1-405b": "llama_405b", "deepseek-r1": "deepseek_r1", "gpt-oss-120b": "gpt_oss_120b",
              "mixtral-8x7b": "mixtral_8x7b"}
-LLAMA_8B_OUTPUT = 128.6
-"""Mean output tokens of MLPerf's Llama-3.1-8B dataset (CNN/DailyMail): v6.0 logs leave it blank; the v5.1 logs
-(shared/data/llm_inference_benchmarks.csv, tokens/s ÷ samples/s) give 128-129."""
+V6_OUTPUT = "mean_output_tokens_per_sample, else tokens_per_s_total / samples_per_s"
+"""Where a v6.0 row leaves the mean output length blank (gpt-oss-120b, Llama-3.1-8B), its own log gives it: completed
+tokens/s ÷ completed samples/s is the mean output tokens per sample (`mlperf_v6_points`). Where both are logged they
+agree within 0.5 % (Llama-2-70B 282.9 / 282.9, DeepSeek-R1 3 739 / 3 743, Llama-3.1-405B 647.1 / 642.8 median);
+gpt-oss-120b: 1 307-1 379 tokens (median 1 367 Server, 1 372 Offline, 1 309 Interactive), Llama-3.1-8B 128-129."""
 BENCHMARKS = ("mlperf_server", "mlperf_interactive", "mlperf_offline", "trtllm_max_load", "inferencex",
               "inferencex_mtp", "independent_single_stream")
 """The families fitted and back-tested (inferencex_mtp: InferenceX rows with multi-token-prediction speculative
@@ -108,7 +126,7 @@ def mlperf_v6_points(data):
     v6 = v6[v6.gpu_key.notna() & v6.model_key.notna() & ~v6.accelerator.str.contains("Power Cap")
             & v6.result_validity.eq("VALID")]
     prec = v6.weight_data_types.str.lower().str.extract(r"(fp4|fp8|bf16|fp16)")[0]
-    out = v6.mean_output_tokens_per_sample.where(v6.model_key != "llama_8b", LLAMA_8B_OUTPUT)
+    out = v6.mean_output_tokens_per_sample.fillna(v6.tokens_per_s_total / v6.samples_per_s)  # `V6_OUTPUT`
     offline = v6.scenario.eq("Offline")
     return pd.DataFrame({
         "gpu_key": v6.gpu_key, "model_key": v6.model_key, "kind": v6.scenario.str.lower(), "prec": prec,
@@ -140,7 +158,7 @@ def mlperf_points(data):
             pick["ttft_limit"] = pick["tpot_limit"] = math.nan
         rows.append({
             "benchmark": f"mlperf_{kind}", "gpu": gpu, "model": model, "precision": prec, "tp": None,
-            "dataset": DATASETS[model], "input_tokens": None,
+            "dataset": DATASETS[model], "input_tokens": MLPERF_INPUT_TOKENS.get(DATASETS[model], (None,))[0],
             "output_tokens": round(pick.out_len, 1) if pick.out_len == pick.out_len else None,
             "ttft_ms": pick.ttft_limit if kind != "offline" else None,
             "tpot_ms": pick.tpot_limit if kind != "offline" else None,
@@ -149,10 +167,17 @@ def mlperf_points(data):
             "notes": "; ".join(n for n in (
                 f"MLPerf Inference {newest} closed {kind.title()}, lower median of {len(group)} submissions "
                 f"(range {group.per_gpu.min():.0f}-{group.per_gpu.max():.0f})",
-                "output tokens/s per accelerator; limits are p99", pick.prec_note,
+                "output tokens/s per accelerator; limits are p99", pick.prec_note, _input_note(DATASETS[model]),
                 ("result verified by MLCommons Association; per-accelerator figure derived" if rnd == "v6.0" else "")) if n),
         })
     return pd.DataFrame(rows)
+
+
+def _input_note(dataset):
+    if dataset not in MLPERF_INPUT_TOKENS:
+        return "mean input length fitted (not published)"
+    tokens, file, commit = MLPERF_INPUT_TOKENS[dataset]
+    return f"mean input {tokens} tokens over the dataset ({PSAP.format(commit=commit, file=file)})"
 
 
 def trtllm_points(data):
@@ -172,16 +197,34 @@ def trtllm_points(data):
     return pd.DataFrame(rows)
 
 
+INFERENCEX_CONFIGURATION = ["gpu", "precision", "framework", "spec_method", "isl", "osl", "tp", "ep", "dp_attention",
+                            "concurrency", "image"]
+"""What makes two InferenceX rows runs of one configuration: the same engine image, parallelism, client concurrency
+and request shape (measured on different days)."""
+
+
+def run_to_run_spread(rows):
+    """How far two runs of one configuration land apart: over the configurations run more than once
+    (`INFERENCEX_CONFIGURATION`), the median standard deviation of ln p99 TPOT and of ln p99 TTFT. [unitless]"""
+    groups = rows.groupby(INFERENCEX_CONFIGURATION, dropna=False)
+    spread = lambda c: groups[c].apply(lambda v: np.log(v.dropna()).std(ddof=1)).dropna().median()  # noqa: E731
+    return spread("tpot_p99_ms"), spread("ttft_p99_ms")
+
+
 def inferencex_points(data):
     """DeepSeek-R1 points that ask the user's question: the most output tokens/s per GPU measured within a p99 TPOT
     and TTFT. Per GPU, precision and request shape, a measured point is kept where its limits bind — no other point
     of the same sweeps (any framework, tp, ep) is faster per GPU within the same p99 TPOT and TTFT — and its own
     p99 TPOT and TTFT become the point's limits; the measured concurrency and tp are not given to the model.
+    "Within the same limits" allows the runs' own spread (`run_to_run_spread`): a faster point whose p99 TPOT or TTFT
+    is above this point's by less than two runs of one configuration differ is not a different question, and keeping
+    the slower answer would fit the model to a run that the sweep itself beats.
     Single node, no disaggregation; speculative (MTP) rows apart (`benchmark = inferencex_mtp`)."""
     x = pd.read_csv(data / "inferencex_dsr1.csv")
     flag = lambda c: x[c].astype(str).str.lower().eq("true")  # noqa: E731  (booleans with blanks)
     x = x[~flag("disagg") & ~flag("is_multinode") & x.gpu.isin(INFERENCEX_GPUS) & x.tpot_p99_ms.notna()
           & x.ttft_p99_ms.notna() & (x.output_tput_per_gpu_tok_s > 0)].copy()
+    tpot_spread, ttft_spread = run_to_run_spread(x)
     # the limits and throughput as stored (rounded), so that the frontier holds for the stored numbers
     x["tpot_p99_ms"], x["ttft_p99_ms"] = x.tpot_p99_ms.round(2), x.ttft_p99_ms.round(1)
     x["output_tput_per_gpu_tok_s"] = x.output_tput_per_gpu_tok_s.round(2)
@@ -189,7 +232,7 @@ def inferencex_points(data):
     for (gpu, precision, isl, osl, spec), group in x.groupby(["gpu", "precision", "isl", "osl", "spec_method"]):
         tput, tpot, ttft = (group[c].to_numpy() for c in ("output_tput_per_gpu_tok_s", "tpot_p99_ms", "ttft_p99_ms"))
         for i, r in enumerate(group.itertuples()):
-            within = (tpot <= tpot[i]) & (ttft <= ttft[i])
+            within = (tpot <= tpot[i] * math.exp(tpot_spread)) & (ttft <= ttft[i] * math.exp(ttft_spread))
             if (tput[within] > tput[i]).any() or (within & (tput == tput[i]) & (np.arange(len(tput)) < i)).any():
                 continue  # a faster (or an identical earlier) point within the same limits: this one does not bind
             rows.append({

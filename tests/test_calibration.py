@@ -60,18 +60,22 @@ def test_back_test_errors_stay_within_what_was_reached(backtest):
     # Server ≤ 15 %, Interactive ≤ 20 %, MoE ≤ 25 %, leave-one-model-out ≤ 25 %, ratio ≤ 15 %).
     logo = backtest[backtest.split == "gpu"]
     mlperf = logo[logo.benchmark.str.startswith("mlperf")]
-    assert _mape(logo[logo.benchmark == "mlperf_server"]) <= 0.26  # reached 23.5 % (v2: 26.2 %)
-    assert _mape(logo[logo.benchmark == "mlperf_interactive"]) <= 0.50  # reached 46.8 % (v2: 49.0 %)
-    assert _mape(mlperf[mlperf.architecture == "MoE"]) <= 0.44  # reached 40.8 % (v2: 45.3 %)
-    assert _mape(logo[logo.benchmark == "inferencex_mtp"]) <= 0.52  # reached 47.9 % (v2: 41.7 %)
-    assert _mape(logo[logo.benchmark == "independent_single_stream"]) <= 0.40  # reached 33.7 % (new)
-    # leave-one-model-out: reached 141 % (v2: 88 % on 497 points); DeepSeek-R1 held out keeps the MTP acceptance
-    # at its start (1.85; fitted on InferenceX: 1.41), and its 318 InferenceX points are most of the 518
-    assert _mape(backtest[backtest.split == "model"]) <= 1.50
-    assert calibration.interactive_server_ratio(backtest).error.abs().mean() <= 0.42  # reached 38.8 % (v2: 40.7 %)
+    assert _mape(logo[logo.benchmark == "mlperf_server"]) <= 0.27  # reached 24.2 % (before the MoE read: 23.7 %)
+    # reached 50.2 % (47.3 %): gpt-oss-120b's measured output length (1 309 tokens, was fitted at 709) took the slack
+    assert _mape(logo[logo.benchmark == "mlperf_interactive"]) <= 0.54
+    assert _mape(mlperf[mlperf.architecture == "MoE"]) <= 0.49  # reached 46.5 % (40.9 %)
+    assert _mape(logo[logo.benchmark == "inferencex_mtp"]) <= 0.47  # reached 43.6 % (48.4 %)
+    assert _mape(logo[logo.benchmark == "independent_single_stream"]) <= 0.33  # reached 29.4 % (33.6 %)
+    assert _mape(logo) <= 0.36  # reached 33.0 % (39.0 %)
+    # leave-one-model-out: reached 50.8 % (136 %); gpt-oss-120b held out keeps its MLPerf dataset's input length at
+    # the stated start (1 000 tokens; fitted: 7 378) and is 5-10x too fast: 584 % alone (docs/serving.md)
+    assert _mape(backtest[backtest.split == "model"]) <= 0.55
+    model = backtest[(backtest.split == "model") & (backtest.architecture == "dense")]
+    assert _mape(model) <= 0.24  # dense models the fit never saw: reached 21.1 % (37.0 %)
+    assert calibration.interactive_server_ratio(backtest).error.abs().mean() <= 0.44  # reached 41.5 % (38.8 %)
     # "impossible" (0) where the measurement met its limit: InferenceX DeepSeek-R1 points at their tightest
     # p99 TTFT/TPOT (docs/serving.md, what it does not know)
-    assert (logo.predicted <= 0).sum() <= 6
+    assert (logo.predicted <= 0).sum() <= 4  # reached 3 (6)
 
 
 def test_independent_benchmarks_are_in_the_fit_cited_and_unflagged():

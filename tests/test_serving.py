@@ -61,9 +61,13 @@ def test_moe_weights_read_grow_with_the_batch():
     # DeepSeek-R1: 37 B active of 671 B; one sequence reads 8 of 256 routed experts
     one = serving.weights_read_gb(671, 37, 256, 8, 1, 1.0)
     many = serving.weights_read_gb(671, 37, 256, 8, 512, 1.0)
-    assert one == pytest.approx(37 + 634 * (8 / 256))
+    assert one == pytest.approx(37)  # the shared part and its own 8 experts: the active parameters, no more
     assert many == pytest.approx(671, rel=1e-6)  # every expert is touched
     assert serving.weights_read_gb(70.6, 70.6, 0, 0, 50, 1.0) == pytest.approx(70.6)  # dense
+    # routed experts at half the dense bandwidth: one expert e = 634 / 248 B, shared = 37 − 8 e, all 256 e twice
+    e = 634 / 248
+    assert serving.weights_read_gb(671, 37, 256, 8, 512, 1.0, 0.5) == pytest.approx(37 - 8 * e + 2 * 256 * e, rel=1e-6)
+    assert serving.weights_read_gb(70.6, 70.6, 0, 0, 50, 1.0, 0.5) == pytest.approx(70.6)  # dense: no experts
 
 
 # -- estimate() ------------------------------------------------------------------------------------
@@ -84,8 +88,9 @@ def test_anchor_reproduces_its_measurement():
     # at its own conditions (shared/data/mlperf_v6_0.csv, lower median of the round's submissions)
     anchor = CAT.anchors[("b200", "llama_70b", "fp4")]
     assert anchor["tokens_per_s"] == 12413.1 and anchor["as_of"].startswith("2026")
-    p = CAT.serving_calibration
-    r = atlas_xl.estimate("llama_70b", "b200", precision="fp4", input_tokens=p["input_tokens_mlperf_openorca"],
+    # the anchor's own request shape: the dataset's mean input (222.3 tokens, scripts/derive_serving.py) and output
+    assert anchor["input_tokens"] == 222.3
+    r = atlas_xl.estimate("llama_70b", "b200", precision="fp4", input_tokens=anchor["input_tokens"],
                           output_tokens=anchor["output_tokens"], ttft_ms=anchor["ttft_ms"], tpot_ms=anchor["tpot_ms"])
     assert r.basis == "measured"
     assert r.output_tokens_per_s_per_gpu == pytest.approx(anchor["tokens_per_s"], rel=1e-9)
@@ -95,7 +100,7 @@ def test_an_older_anchor_carries_the_newer_software():
     # the MLPerf v5.1 (2025) H100 Server point anchors the physics; the estimate runs NVIDIA's newest software
     anchor = CAT.anchors[("h100_sxm", "llama_70b", "fp8")]
     p = CAT.serving_calibration
-    r = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=p["input_tokens_mlperf_openorca"],
+    r = atlas_xl.estimate("llama_70b", "h100_sxm", input_tokens=anchor["input_tokens"],
                           output_tokens=anchor["output_tokens"], ttft_ms=anchor["ttft_ms"], tpot_ms=anchor["tpot_ms"])
     newer = p["software_nvidia_2025"] < 1.0  # the fit says 2025 software was slower than 2026's
     assert r.basis == "measured" and (r.output_tokens_per_s_per_gpu > anchor["tokens_per_s"]) == newer
