@@ -53,7 +53,7 @@ def test_the_extension_carries_help_and_compatibility_names(tmp_path):
 
 
 BEFORE_RUNNING = [None] * 18  # latency_ms … prefix_hit_rate: between gpu and region (udfs/signatures.py)
-SPLIT = [5e10, "steady", "deepseek_r1", "nebius", "b200"]
+SPLIT = [3e10, "steady", "deepseek_r1", "nebius", "b200"]  # 48 GPUs aggregated, 80 disaggregated
 SERVERLESS = [2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm"]
 RUNNING_CALLS = [  # issue 19: region, min_replicas, disaggregated, pue at the end of the planner functions
     ("ATLAS_GPUCOUNT", SPLIT + BEFORE_RUNNING + [None, None, 1.0]),  # Calc hands TRUE to an add-in as 1

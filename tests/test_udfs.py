@@ -500,7 +500,7 @@ def test_region_min_replicas_disaggregated_and_pue_equal_plan():
         default.energy_kwh_per_month * 1.2 / 1.58, rel=1e-12)  # energy ∝ PUE (atlas_xl/running.py)
     blank = _plan_table(com, serverless, com.MISSING, com.MISSING, com.MISSING, com.MISSING)
     assert blank["co2e_kg_per_month"] == default.co2e_kg_per_month  # blank cells: world, no warm pool, PUE 1.58
-    split_args = (5e10, "steady", "deepseek_r1", "nebius", "b200")
+    split_args = (3e10, "steady", "deepseek_r1", "nebius", "b200")
     split = atlas_xl.plan(*split_args, disaggregated=True)
     shown = _plan_table(com, split_args, com.MISSING, com.MISSING, True)
     assert shown["replica_gpus"] == split.replica_gpus != atlas_xl.plan(*split_args).replica_gpus  # the unit
@@ -513,13 +513,13 @@ def test_region_min_replicas_disaggregated_and_pue_equal_plan():
 
 def test_running_arguments_in_a_grid_and_their_refusals():
     com = _com()
-    split_args = (5e10, "steady", "deepseek_r1", "nebius", "b200")
+    split_args = (3e10, "steady", "deepseek_r1", "nebius", "b200")
     column = com.Range([[False], [True]])  # one plan per switch value
     expected = [[atlas_xl.plan(*split_args, disaggregated=d).gpu_count] for d in (False, True)]
     tail = [com.MISSING] * BEFORE_RUNNING
     assert com.call("ATLAS_GPUCOUNT", *split_args, *tail, com.MISSING, com.MISSING, column,
                     caller=com.cells(2, 1)) == expected
-    assert expected[0] != expected[1]  # docs/planner.md: 88 vs 120 GPUs at the default limits
+    assert expected[0] != expected[1]  # 48 vs 80 GPUs: whole 8-GPU replicas against whole 40-GPU units
     # a range of PUEs is one plan per value (plan takes one per call); a bad cell names its problem alone
     pues = com.Range([[1.1], [0.9]])
     got = com.call("ATLAS_COST", *PLAN, *tail, com.MISSING, com.MISSING, com.MISSING, pues, caller=com.cells(2, 1))
