@@ -215,6 +215,8 @@ def test_prices_import_and_currency(capsys, tmp_path):
     folder = tmp_path / "cat"
     code, out, err = run(capsys, "prices", "import", str(quote), "--to", str(folder))
     assert code == 0 and "1 imported price" in out
+    # the EUR rate used (ECB 2026-04-13) is 216 days older than the quote of 2026-11-15 (hand-counted)
+    assert "warning: row 2: the EUR rate used is of 2026-04-13, 216 days before" in err and err.count("\n") == 1
     written = pd.read_csv(folder / "offerings.csv")
     row = written[written.platform == "acme"].iloc[0]
     # 1.75 EUR / (0.8559 EUR per USD: ECB 2026-04-13, the newest day on or before the quote's 2026-11-15,
