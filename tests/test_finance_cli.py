@@ -196,10 +196,15 @@ def test_sensitivity_and_commit_commands(capsys):
     code, out, _ = run(capsys, "sensitivity", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                        "--max-price-age-days", "36500")
     # largest swing first, the volume shown for people (2 B, not 2e+09)
-    assert code == 0 and "tokens_per_day" in out and "2 B" in out
+    assert code == 0 and "Tokens per day" in out and "2 B" in out
+    # labels and whole dollars as the report's Sensitivity sheet shows them (before: 'monthly_cost_usd at low',
+    # '11,620.80'); 2 × 2.69 × 720 = 3,873.60 USD, one 2-GPU replica more (docs/finance.md, hand-computed)
+    assert "Monthly cost at low" in out and "monthly_cost_usd" not in out and "$3,874" in out and ".80" not in out
+    assert "Monthly cost [USD/month] at the base: $11,621;" in out  # 6 GPUs × 2.69 × 720 = 11,620.80
     rows = [line.split() for line in out.splitlines()[1:]]
-    swings = [float(r[-1].replace(",", "")) for r in rows if r and r[-1].replace(",", "").replace(".", "").isdigit()]
-    assert swings == sorted(swings, reverse=True) and swings[0] > 0
+    swings = [float(r[-1].strip("$").replace(",", "")) for r in rows
+              if r and r[-1].strip("$").replace(",", "").replace(".", "").isdigit()]
+    assert len(swings) == 8 and swings == sorted(swings, reverse=True) and swings[0] > 0
     code, out, _ = run(capsys, "commit", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--months",
                        "36", "--draws", "300", "--throughput-error", "0", "--json")
     advice = json.loads(out)
