@@ -495,12 +495,21 @@ HYBRID_UNITS = {
 @arg("--usage", metavar="FILE", help="usage CSV (timestamps and token counts, as `pattern` reads): the hourly load")
 @tp_option
 @serving_options
+@max_price_age_option
 def cmd_hybrid(args):
     record = hybrid(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, args.burst_platform,
                     usage=args.usage, tp=args.tp, catalog=args.catalog, **serving_args(args))
     if record.note:
         print(f"atlas-xl: note: {record.note}", file=sys.stderr)
     show_record = {k: v for k, v in record.items() if k != "note"}
+    lines = []  # both prices dated, as every command that uses a price (issue 20)
+    for field, (platform, gpu, model, billing) in (
+            ("price_as_of", (record.platform, record.gpu, "", "dedicated")),
+            ("api_price_as_of", (record.burst_platform, "", args.model, "per_token"))):
+        row = prices.offering_row(args.catalog, platform, gpu, model, billing)
+        show_record[field] = row["as_of"] if row else "given"
+        lines.append(price_age_line(show_record[field], f"{platform}/{gpu or model}", args, row["source"] if row else ""))
+    price_warnings(lines)
     print_fields(show_record, HYBRID_UNITS, args)
 
 

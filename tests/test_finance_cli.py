@@ -247,3 +247,18 @@ def test_plan_states_its_price_date_and_warns_when_stale(capsys):
     code, out, err = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                          "--hourly-usd", "2", "--max-price-age-days", "0", "--json")
     assert code == 0 and err == "" and json.loads(out)["price_as_of"] == "given"  # the user's price has no age
+
+
+def test_hybrid_states_both_price_dates_and_warns_when_stale(capsys):
+    # before the fix: hybrid printed neither price's date and no warning, although together's API price is
+    # from 2026-05-08 (catalogs/offerings.csv), older than the 90-day limit on any day after 2026-08-06
+    code, out, err = run(capsys, "hybrid", "2B", "bursty", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--burst-platform", "together", "--json", "--max-price-age-days", "36500")
+    record = json.loads(out)
+    # the runpod/h100_sxm and together/llama_70b rows' as_of (catalogs/offerings.csv)
+    assert code == 0 and "warning" not in err  # (a named pattern's note is on stderr too)
+    assert (record["price_as_of"], record["api_price_as_of"]) == ("2026-09-25", "2026-05-08")
+    code, out, err = run(capsys, "hybrid", "2B", "bursty", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--burst-platform", "together", "--max-price-age-days", "0")
+    assert code == 0 and "warning: the price of together/llama_70b is from 2026-05-08" in err
+    assert "warning: the price of runpod/h100_sxm is from 2026-09-25" in err and err.count("warning:") == 2
