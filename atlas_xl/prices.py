@@ -278,6 +278,7 @@ def read_price_list(path, catalog=None):
     (`fx_rate`); the rate and its date are added to the row's notes.
     """
     frame, name = _read_list(path)
+    rates = []
     frame.columns = [normalize_key(c) for c in frame.columns]
     if "hourly_usd" in frame.columns and "hourly" not in frame.columns:
         frame = frame.rename(columns={"hourly_usd": "hourly"})
@@ -314,17 +315,40 @@ def read_price_list(path, catalog=None):
         if out["billing"] == "per_token" and out["price_per_m_tokens"] is None \
                 and out["price_in_per_m_tokens"] is not None and out["price_out_per_m_tokens"] is not None:
             out["price_per_m_tokens"] = round((out["price_in_per_m_tokens"] + out["price_out_per_m_tokens"]) / 2, 6)
+        if rate.currency != "USD":
+            rates.append((number, rate, str(record["as_of"])))
         converted = "" if rate.currency == "USD" else (f"converted from {currency.upper()} at {rate.line()}")
         out["notes"] = "; ".join(n for n in (str(out["notes"] or ""), f"imported from {name}", converted) if n)
         rows.append(out)
-    return validate_table("offerings", pd.DataFrame(rows), where=f"price list '{name}'")
+    result = validate_table("offerings", pd.DataFrame(rows), where=f"price list '{name}'")
+    result.attrs["fx_rates"] = rates  # (row, FxRate, the quote's as_of) of every converted row
+    return result
 
 
-def import_price_list(path, directory, catalog=None, *, overwrite=False):
+def fx_age_lines(imported, *, max_age_days=None):
+    """Warning lines for the rows of a `read_price_list` result converted at an FX rate more than
+    ``max_age_days`` (default 90) older than the quote: its USD price moves with the rate since then.
+
+    Notes
+    -----
+    gap = as_of(quote) − date(FX rate)  [days]; the rate used is the newest on or before as_of (`fx_rate`).
+    """
+    limit = max_age(max_age_days)
+    lines = []
+    for number, rate, as_of in imported.attrs.get("fx_rates", []):
+        gap = price_age_days(rate.date, today=as_of)
+        if gap > limit:
+            lines.append(f"row {number}: the {rate.currency} rate used is of {rate.date}, {gap:.0f} days before the "
+                         f"quote's {as_of} (more than {limit:g}) — add a current ECB rate to fx_rates.csv and import "
+                         "again")
+    return lines
+
+
+def import_price_list(path, directory, catalog=None, *, overwrite=False, max_age_days=None):
     """Write ``directory``/offerings.csv: the folder's (or the built-in) offerings with the list's rows
     added, a listed key replacing the row it names. Atomic; an existing file only with ``overwrite``.
 
-    Returns (target path, number of imported rows, number of rows they replaced).
+    Returns (target path, number of imported rows, number of rows they replaced, `fx_age_lines` of the list).
     """
     imported = read_price_list(path, catalog)
     directory = Path(directory)
@@ -341,4 +365,4 @@ def import_price_list(path, directory, catalog=None, *, overwrite=False):
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_output(target, overwrite=overwrite) as temp:
         write_csv(merged, temp)
-    return target, len(imported), len(base) - sum(keep)
+    return target, len(imported), len(base) - sum(keep), fx_age_lines(imported, max_age_days=max_age_days)

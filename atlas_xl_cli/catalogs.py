@@ -8,7 +8,7 @@ from atlas_xl import prices
 from atlas_xl.catalog import SCHEMAS, load_catalog
 from atlas_xl.errors import InputError
 from atlas_xl_cli.options import arg, command, max_price_age_option
-from atlas_xl_cli.output import emit_frame, short
+from atlas_xl_cli.output import emit_frame, price_warnings, short
 
 
 @command("catalog", "List, validate or export the catalogs.",
@@ -65,7 +65,10 @@ def cmd_prices(args):
     if args.action == "import":
         if not args.file or not args.to:
             raise InputError("prices import needs a price list and a folder — atlas-xl prices import FILE --to DIR")
-        target, count, replaced = prices.import_price_list(args.file, args.to, args.catalog, overwrite=args.force)
+        target, count, replaced, fx_lines = prices.import_price_list(args.file, args.to, args.catalog,
+                                                                     overwrite=args.force,
+                                                                     max_age_days=args.max_price_age_days)
+        price_warnings(fx_lines)
         print(f"wrote {target}: {count} imported price{'s' if count != 1 else ''} in USD"
               + (f", replacing {replaced} row{'s' if replaced != 1 else ''} of the same offering" if replaced else ""))
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from atlas_xl import prices, values
+from atlas_xl import fields, prices, values
 from atlas_xl.catalog import TERMS
 from atlas_xl.errors import InputError
 from atlas_xl.files import atomic_output
@@ -295,17 +295,20 @@ def cmd_sensitivity(args):
     if args.json or args.csv:
         emit_frame(frame, args)
         return
-    money = args.output.endswith("_usd")
-    fmt = "{:,.2f}" if money else "{:,.4g}"
+    shown = fields.field(args.output, plan=True)  # label, units and number format, as the report shows them
     for column in ("base", "low", "high"):  # 2e+09 tokens/day reads as 2 B
         frame[column] = [people_number(v, 4) if abs(v) >= 1e6 else f"{v:,.4g}" for v in frame[column]]
-    view = {"input": ("input", "{}"), "base": ("base", "{}"), "low": ("low", "{}"),
-            "high": ("high", "{}"), "cost_at_low_usd": (f"{args.output} at low", fmt),
-            "cost_at_high_usd": (f"{args.output} at high", fmt), "swing_usd": ("swing", fmt)}
+    frame["input"] = [fields.field(name, plan=True).label for name in frame["input"]]
+    for column in ("cost_at_low_usd", "cost_at_high_usd", "swing_usd"):
+        frame[column] = [fields.display(v, shown.number_format) for v in frame[column]]
+    view = {"input": ("input", "{}"), "base": ("base", "{}"), "low": ("low", "{}"), "high": ("high", "{}"),
+            "cost_at_low_usd": (f"{shown.label} at low", "{}"), "cost_at_high_usd": (f"{shown.label} at high", "{}"),
+            "swing_usd": ("swing", "{}")}
     emit_frame(frame, args, view=view)
-    print(f"\n{args.output} at the base: {fmt.format(frame['base_cost_usd'].iloc[0])}; each input alone from "
-          f"{1 - args.spread:.0%} to {1 + args.spread:.0%} of its base (active_ratio and target_utilization at most "
-          f"1), largest swing first. Price as of {age.as_of}.")
+    at_base = fields.display(frame["base_cost_usd"].iloc[0], shown.number_format)
+    print(f"\n{shown.label} [{shown.units}] at the base: {at_base}; each input alone from {1 - args.spread:.0%} to "
+          f"{1 + args.spread:.0%} of its base (active share and target utilization at most 1), largest swing first. "
+          f"Price as of {age.as_of}.")
 
 
 @command("commit", "Which commitment term, how many GPUs and from which month minimise the expected cost.",
@@ -492,12 +495,21 @@ HYBRID_UNITS = {
 @arg("--usage", metavar="FILE", help="usage CSV (timestamps and token counts, as `pattern` reads): the hourly load")
 @tp_option
 @serving_options
+@max_price_age_option
 def cmd_hybrid(args):
     record = hybrid(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, args.burst_platform,
                     usage=args.usage, tp=args.tp, catalog=args.catalog, **serving_args(args))
     if record.note:
         print(f"atlas-xl: note: {record.note}", file=sys.stderr)
     show_record = {k: v for k, v in record.items() if k != "note"}
+    lines = []  # both prices dated, as every command that uses a price (issue 20)
+    for field, (platform, gpu, model, billing) in (
+            ("price_as_of", (record.platform, record.gpu, "", "dedicated")),
+            ("api_price_as_of", (record.burst_platform, "", args.model, "per_token"))):
+        row = prices.offering_row(args.catalog, platform, gpu, model, billing)
+        show_record[field] = row["as_of"] if row else "given"
+        lines.append(price_age_line(show_record[field], f"{platform}/{gpu or model}", args, row["source"] if row else ""))
+    price_warnings(lines)
     print_fields(show_record, HYBRID_UNITS, args)
 
 

@@ -5,9 +5,10 @@ import contextlib
 import sys
 from pathlib import Path
 
+from atlas_xl import arguments
 from atlas_xl.errors import InputError
 from atlas_xl.files import exclusive_update
-from atlas_xl_cli.options import (arg, catalog_option, command, exclusive, force_option, latency_option,
+from atlas_xl_cli.options import (arg, catalog_option, command, exclusive, force_option,
                                   load_spec_file, output_or_in_place, parse_volume, pue_option, registered, serving_args,
                                   serving_options, text_argument)
 
@@ -34,6 +35,15 @@ def cmd_optimize_workbook(args):
           f"{len(result.trail)} accepted steps)")
 
 
+REPORT_LATENCY_MS = 250.0
+"""The latency requirement of a report whose scenario sets none (`workbook.reports.Scenario.latency_ms`;
+a test keeps the two equal — this module does not import the report writer before a report is asked for)."""
+_latency = arguments.get("latency_ms")
+report_latency_option = registered(
+    "latency_ms", help=f"{_latency.help} (default: {REPORT_LATENCY_MS:g} for a report, said so in its assumptions; "
+                       "latency_ms: null in a scenario file for none)".replace("%", "%%"))
+
+
 def _check_output(path, suffixes):
     if Path(path).suffix.lower() not in suffixes:
         raise InputError(f"output '{path}' must end in {' or '.join(suffixes)} — this command writes an Excel "
@@ -56,7 +66,7 @@ def _check_output(path, suffixes):
 @arg("--tokens-per-day", type=parse_volume, help="daily token volume (2e9, 2B, 500M)")
 @arg("--pattern", help="traffic pattern")
 @arg("--model", help="model key")
-@latency_option
+@report_latency_option
 @serving_options
 @arg("--platform", action="append", help="candidate platform (repeatable; default all)")
 @arg("--options", nargs="+", metavar="OPTION",

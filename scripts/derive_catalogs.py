@@ -335,6 +335,14 @@ def _price(text, how):
     return round({"second": value * 3600, "node8": value / 8}.get(how, value), 6)
 
 
+def row_source(prices, index):
+    """The source of a cloud_and_api_prices.csv row; its 'same as above' is the row above's (Groq's Llama 70B
+    row says so of its Llama 8B row), never printed as a source."""
+    while str(prices.source.iloc[index]).strip().lower() == "same as above" and index > 0:
+        index -= 1
+    return prices.source.iloc[index]
+
+
 def derive_offerings(data):
     prices = pd.read_csv(data / "cloud_and_api_prices.csv")
     rows = []
@@ -358,7 +366,7 @@ def derive_offerings(data):
             "price_per_m_tokens": price if per_token else None,
             "price_in_per_m_tokens": split[0] if per_token else None,
             "price_out_per_m_tokens": split[-1] if per_token else None,
-            "source": src.source, "as_of": as_of_date(src.date),
+            "source": row_source(prices, index), "as_of": as_of_date(src.date),
             "notes": "; ".join(n for n in notes if n and n != "nan"),
         })
     rows += extra_per_token_rows()

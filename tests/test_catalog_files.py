@@ -116,3 +116,13 @@ def test_more_experts_per_token_than_experts_is_refused(tmp_path):
     lines[row] = lines[row].replace(",8,2,", ",8,1500,")
     message = refused(tmp_path, "models", "\n".join(lines) + "\n")
     assert f"models.csv row {row + 1}, column experts_per_token: 1500 is more than the model's 8 experts" in message
+
+
+def test_every_source_names_its_source_not_the_row_above():
+    # before the fix: offerings.csv's groq/llama_70b row printed "same as above" as its source in the ranking,
+    # the report's Sources sheet and `prices stale`, where no row is above it (issue 20 audit)
+    cat = catalog.load_catalog()
+    found = [f"{name}: {frame.source.iloc[i]!r} in row {i + 2}" for name, frame in cat.tables.items()
+             if "source" in frame.columns for i in range(len(frame))
+             if str(frame.source.iloc[i]).strip().lower() in ("same as above", "ditto", "see above", "as above")]
+    assert found == []

@@ -52,7 +52,7 @@ SMOKE = [  # (command line with {placeholders}, exit status, a line the output m
     ("forecast 2B steady llama_70b runpod --gpu h100_sxm --months 3 --growth 5%", 0, r"^3 months: [\d,]+ USD"),
     ("breakeven steady llama_70b together runpod/h100_sxm", 0, r"^break-even: [\d.]+ [kMBT] tokens/day"),
     ("cost-range 2B steady llama_70b runpod --gpu h100_sxm --months 3 --draws 200", 0, r"^Fiscal years:"),
-    ("sensitivity 2B steady llama_70b runpod --gpu h100_sxm", 0, r"^\s*hourly_usd\s+2\.69"),
+    ("sensitivity 2B steady llama_70b runpod --gpu h100_sxm", 0, r"^\s*Price per GPU-hour\s+2\.69"),
     ("commit 2B steady llama_70b runpod --gpu h100_sxm --draws 200", 0, r"^Commit \d+ GPUs for 3y"),
     ("prices stale", 0, r"prices older than 90 days or undated"),
     ("pattern {usage}", 0, r"^\s*nearest_pattern\s+[a-z_]+"),

@@ -31,3 +31,16 @@ def test_optimize_workbook_in_place_and_never_over_an_existing_file(template_pat
     capsys.readouterr()
     assert atlas_xl_cli.main(["optimize-workbook", str(template_path), "-o", str(copy)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_report_latency_help_names_the_default_a_report_uses(capsys):
+    # before the fix: `report --help` said "(default: none)" (the planner's) while a report plans at
+    # 250 ms and its Summary says "latency requirement 250 ms (default)" (issue 20)
+    from atlas_xl_cli.workbooks import REPORT_LATENCY_MS
+    from workbook.reports import Scenario
+
+    assert REPORT_LATENCY_MS == Scenario.latency_ms
+    with pytest.raises(SystemExit):
+        atlas_xl_cli.main(["report", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {Scenario.latency_ms:g} for a report" in text and "penalised (default: none)" not in text

@@ -196,10 +196,15 @@ def test_sensitivity_and_commit_commands(capsys):
     code, out, _ = run(capsys, "sensitivity", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                        "--max-price-age-days", "36500")
     # largest swing first, the volume shown for people (2 B, not 2e+09)
-    assert code == 0 and "tokens_per_day" in out and "2 B" in out
+    assert code == 0 and "Tokens per day" in out and "2 B" in out
+    # labels and whole dollars as the report's Sensitivity sheet shows them (before: 'monthly_cost_usd at low',
+    # '11,620.80'); 2 × 2.69 × 720 = 3,873.60 USD, one 2-GPU replica more (docs/finance.md, hand-computed)
+    assert "Monthly cost at low" in out and "monthly_cost_usd" not in out and "$3,874" in out and ".80" not in out
+    assert "Monthly cost [USD/month] at the base: $11,621;" in out  # 6 GPUs × 2.69 × 720 = 11,620.80
     rows = [line.split() for line in out.splitlines()[1:]]
-    swings = [float(r[-1].replace(",", "")) for r in rows if r and r[-1].replace(",", "").replace(".", "").isdigit()]
-    assert swings == sorted(swings, reverse=True) and swings[0] > 0
+    swings = [float(r[-1].strip("$").replace(",", "")) for r in rows
+              if r and r[-1].strip("$").replace(",", "").replace(".", "").isdigit()]
+    assert len(swings) == 8 and swings == sorted(swings, reverse=True) and swings[0] > 0
     code, out, _ = run(capsys, "commit", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm", "--months",
                        "36", "--draws", "300", "--throughput-error", "0", "--json")
     advice = json.loads(out)
@@ -215,6 +220,8 @@ def test_prices_import_and_currency(capsys, tmp_path):
     folder = tmp_path / "cat"
     code, out, err = run(capsys, "prices", "import", str(quote), "--to", str(folder))
     assert code == 0 and "1 imported price" in out
+    # the EUR rate used (ECB 2026-04-13) is 216 days older than the quote of 2026-11-15 (hand-counted)
+    assert "warning: row 2: the EUR rate used is of 2026-04-13, 216 days before" in err and err.count("\n") == 1
     written = pd.read_csv(folder / "offerings.csv")
     row = written[written.platform == "acme"].iloc[0]
     # 1.75 EUR / (0.8559 EUR per USD: ECB 2026-04-13, the newest day on or before the quote's 2026-11-15,
@@ -240,3 +247,18 @@ def test_plan_states_its_price_date_and_warns_when_stale(capsys):
     code, out, err = run(capsys, "plan", "2B", "steady", "llama_70b", "runpod", "--gpu", "h100_sxm",
                          "--hourly-usd", "2", "--max-price-age-days", "0", "--json")
     assert code == 0 and err == "" and json.loads(out)["price_as_of"] == "given"  # the user's price has no age
+
+
+def test_hybrid_states_both_price_dates_and_warns_when_stale(capsys):
+    # before the fix: hybrid printed neither price's date and no warning, although together's API price is
+    # from 2026-05-08 (catalogs/offerings.csv), older than the 90-day limit on any day after 2026-08-06
+    code, out, err = run(capsys, "hybrid", "2B", "bursty", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--burst-platform", "together", "--json", "--max-price-age-days", "36500")
+    record = json.loads(out)
+    # the runpod/h100_sxm and together/llama_70b rows' as_of (catalogs/offerings.csv)
+    assert code == 0 and "warning" not in err  # (a named pattern's note is on stderr too)
+    assert (record["price_as_of"], record["api_price_as_of"]) == ("2026-09-25", "2026-05-08")
+    code, out, err = run(capsys, "hybrid", "2B", "bursty", "llama_70b", "runpod", "--gpu", "h100_sxm",
+                         "--burst-platform", "together", "--max-price-age-days", "0")
+    assert code == 0 and "warning: the price of together/llama_70b is from 2026-05-08" in err
+    assert "warning: the price of runpod/h100_sxm is from 2026-09-25" in err and err.count("warning:") == 2

@@ -95,19 +95,31 @@ def test_read_price_list_converts_to_usd(tmp_path):
     assert "converted from GBP" in api.notes and api.as_of == "2026-11-15"
 
 
+def test_an_fx_rate_much_older_than_the_quote_warns(tmp_path):
+    # before the fix: a 2026-11-15 EUR quote was converted at the 2026-04-13 rate without a word
+    path = tmp_path / "quote.csv"
+    path.write_text(QUOTE)
+    frame = prices.read_price_list(path)
+    lines = prices.fx_age_lines(frame)
+    # rows 2 (EUR) and 3 (GBP) of QUOTE: 2026-04-13 → 2026-11-15 is 17 + 31 + 30 + 31 + 31 + 30 + 31 + 15 = 216 days
+    assert [line.split(":")[0] for line in lines] == ["row 2", "row 3"]
+    assert "EUR rate used is of 2026-04-13, 216 days before the quote's 2026-11-15" in lines[0]
+    assert prices.fx_age_lines(frame, max_age_days=216) == []  # at the limit, not beyond it
+
+
 def test_json_price_list_and_import(tmp_path):
     path = tmp_path / "quote.json"
     path.write_text(json.dumps({"prices": [{"platform": "acme", "gpu": "h100_sxm", "billing": "dedicated",
                                             "currency": "USD", "hourly": 1.9, "source": "contract",
                                             "as_of": "2026-11-15"}]}))
-    target, count, replaced = prices.import_price_list(path, tmp_path / "cat")
-    assert count == 1 and replaced == 0
+    target, count, replaced, fx_lines = prices.import_price_list(path, tmp_path / "cat")
+    assert count == 1 and replaced == 0 and fx_lines == []  # USD: nothing converted
     result = atlas_xl.plan(2e9, "steady", "llama_70b", "acme", catalog=tmp_path / "cat")
     gpus = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm").gpu_count  # as runpod/h100_sxm
     assert result.monthly_cost_usd == pytest.approx(gpus * 1.9 * 720)  # × 1.90 USD/GPU-h × 720 h
     with pytest.raises(InputError, match="--force"):
         prices.import_price_list(path, tmp_path / "cat")
-    _, _, replaced = prices.import_price_list(path, tmp_path / "cat", overwrite=True)
+    _, _, replaced, _ = prices.import_price_list(path, tmp_path / "cat", overwrite=True)
     assert replaced == 1  # the same key replaces its row, never duplicates it
 
 

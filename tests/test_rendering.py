@@ -8,7 +8,8 @@ column widths and row heights, no header is a raw key (``monthly_cost_usd``) and
 than its column; no wrapped text needs more lines than its row has (text that would overlap the
 next row); no chart drops a category label; and from the printed text, no scientific notation,
 no volume with cents (3,000,000,000.00), no unformatted amount (-1722.24), no month run into its
-period (12027-01). Set ATLAS_RENDER_PNG to a folder to keep the PDFs and PNG pages (pdftoppm).
+period (12027-01), no text cut off by the cell beside it. Set ATLAS_RENDER_PNG to a folder to keep the
+PDFs and PNG pages (pdftoppm).
 """
 import math
 import os
@@ -155,6 +156,39 @@ def _left_edge(cell):
 DISPLAY_TEXT_STYLES = ("atlas_units", "atlas_label", "atlas_header")
 
 
+def clipped_text(sheet, merged_inner, hidden):
+    """Text that does not fit its cell and is not wrapped prints over the next cell when that is empty, and
+    is cut off at the cell's edge when it is not (the Sources sheet's 'expected_error_uncalibrated_dense' ran
+    into its source): one line per cut-off text."""
+    problems = []
+    for row in sheet.iter_rows():
+        for cell in row:
+            text = cell.value
+            if (not isinstance(text, str) or not text.strip() or (cell.row, cell.column) in merged_inner
+                    or cell.column in hidden or _is_header(cell) or cell.style == "atlas_key"):
+                continue  # a grey key row names what the ATLAS_* functions read: not text for the reader
+            alignment = cell.alignment
+            if alignment is not None and (alignment.wrap_text or alignment.horizontal not in (None, "general", "left")):
+                continue  # wrapped (the row-height check covers it), or centred/right text that spills left
+            scale = 11 / _font_points(cell) / (CHAR_WIDTH["bold"] if cell.font is not None and cell.font.b
+                                               else CHAR_WIDTH["plain"])
+            longest = max(text_width(part) for part in text.split("\n"))
+            room = _span_width(sheet, cell)
+            after = cell.column + 1
+            for merged in sheet.merged_cells.ranges:
+                if merged.min_row == cell.row and merged.min_col == cell.column:
+                    after = merged.max_col + 1
+            while after <= sheet.max_column and sheet.cell(cell.row, after).value in (None, ""):
+                room += sheet.column_dimensions[get_column_letter(after)].width or 8.43  # spills over empty cells
+                after += 1
+            width = room * scale - 1 - (alignment.indent if alignment is not None else 0)
+            beside = sheet.cell(cell.row, after).value if after <= sheet.max_column else None
+            if longest > width and beside not in (None, ""):
+                problems.append(f"{sheet.title}!{cell.coordinate}: {text[:50]!r} needs {longest:.1f} characters, its "
+                                f"column has {width:.1f}, and {str(beside)[:20]!r} beside it cuts it off")
+    return problems
+
+
 def readability_problems(book, pages, keyed=KEYED_SHEETS):
     """Every readability defect of the sheets of ``book`` printed as ``pages``, one line each."""
     problems = []
@@ -193,6 +227,8 @@ def readability_problems(book, pages, keyed=KEYED_SHEETS):
                     problems.append(f"{sheet.title}!{cell.coordinate}: the number {cell.value!r} in a {cell.style} cell "
                                     "(a lookup of an empty cell is 0; keep the formula text)")
         hidden = {c for d in sheet.column_dimensions.values() if d.hidden for c in range(d.min, d.max + 1)}
+        if sheet.title not in keyed:  # catalog tables are data a user widens; every other sheet is read as printed
+            problems += clipped_text(sheet, merged_inner, hidden)
         for row in sheet.iter_rows(min_col=1, max_col=max(sheet.max_column - 1, 1)):
             for cell in row:
                 after = sheet.cell(cell.row, cell.column + 1)

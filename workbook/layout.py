@@ -135,6 +135,21 @@ def table(sheet, top, names, records, column=1, widths=None, plan=False):
             shown[name].append(fields.display(value, fmt))
     for offset, name in enumerate(names):
         set_width(sheet, column + offset, (widths or {}).get(name) or fit_width(shown[name][1:], shown[name][0]))
+    for r in range(top + 1, row + 1):  # text wider than the widest column wraps (the next cell would clip it)
+        lines = 1
+        for offset in range(len(names)):
+            cell = sheet.cell(r, column + offset)
+            width = (sheet.column_dimensions[get_column_letter(column + offset)].width or 10) - 2
+            if isinstance(cell.value, str) and len(cell.value) > width:
+                cell.alignment = Alignment(wrap_text=True, vertical="top", indent=cell.alignment.indent)
+                lines = max(lines, wrapped_lines(cell.value, width - cell.alignment.indent))
+        if lines > 1:
+            sheet.row_dimensions[r].height = 15 * lines + 2
+            for offset in range(len(names)):  # the row's numbers beside the wrapped text, on its first line
+                cell = sheet.cell(r, column + offset)
+                a = cell.alignment
+                cell.alignment = Alignment(horizontal=a.horizontal, indent=a.indent, wrap_text=a.wrap_text,
+                                           vertical="top")
     sheet.row_dimensions[top].height = header_height(sheet, names, column)
     return row
 

@@ -733,7 +733,7 @@ def _sources(sheet, ranking, record, cat, scenario, one_page=False):
         frame = cat.tables[table]
         for r in frame[frame[key_column] == key].itertuples():
             rows.append((table, key, r.source, r.as_of, r.notes))
-    column_widths = [18, 28, 60, 11, 70]
+    column_widths = [18, max([28] + [len(str(r[1])) + 2 for r in rows]), 60, 11, 70]  # every key whole
     _widths(sheet, column_widths)
     for r, values in enumerate(rows, start=top + 1):
         lines = 1

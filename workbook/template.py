@@ -299,7 +299,19 @@ def _text_height(text, width):
 def _results(book, sheet):
     _title(sheet, "Results", "Every value is an ATLAS_* formula over the Inputs sheet and the catalog sheets.")
     _render_blocks(book, sheet, sheets.RESULTS, "atlas_output")
-    _widths(sheet, [26, 20, 16, 14, 40])
+    _widths(sheet, [26, 20, 18, 16, 40])
+    _wrap_value(sheet, "sim_deployment", "gpt_oss_120b on 16 × h100_sxm in replicas of 8")  # the longest kind
+
+
+def _wrap_value(sheet, key, longest):
+    """The value (column C) of the row keyed ``key`` wrapped, its row as high as ``longest`` needs: a text
+    longer than the column would be cut off by the units beside it."""
+    width = sheet.column_dimensions["C"].width
+    for row in sheet.iter_rows(min_col=2, max_col=3):
+        if row[0].value == key:
+            a = row[1].alignment
+            row[1].alignment = Alignment(horizontal=a.horizontal, indent=a.indent, wrap_text=True, vertical="top")
+            sheet.row_dimensions[row[0].row].height = _text_height(longest, width - 1)
 
 
 def _ranking(book, sheet, cat):
@@ -570,8 +582,9 @@ def _checks(book, sheet, inputs, results):
     for column, heading in enumerate(("Area", "Check", "Where", "Problems", "Status"), start=1):
         put(sheet, f"{get_column_letter(column)}{header}", heading, "atlas_header")
     rows = _input_checks(inputs) + _result_checks(results) + _catalog_checks() + _price_checks(inputs)
-    put(sheet, "B5", "Price age limit [days]: a price older than this, or undated, fails the price check",
-         "atlas_label")
+    put(sheet, "B5", "Price age limit [days]", "atlas_label")
+    put(sheet, "E5", "a price older than this, or undated, fails the price check", "atlas_comment").alignment = \
+        Alignment(indent=1)  # clear of the number beside it
     put(sheet, "D5", atlas_xl.prices.MAX_PRICE_AGE_DAYS, "atlas_input", "0")
     _name(book, "MaxPriceAgeDays", sheet, "D5")
     row = header + 1
@@ -607,7 +620,7 @@ def _checks(book, sheet, inputs, results):
         sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}>0"], **red))
         sheet.conditional_formatting.add(ref, FormulaRule(formula=[f"{count}=0"], **green))
     sheet["D4"].alignment = Alignment(horizontal="center")
-    _widths(sheet, [12, 44, 16, 10, CHECK_TEXT_WIDTH])
+    _widths(sheet, [12, 50, 16, 10, CHECK_TEXT_WIDTH])  # B: the longest check label whole
     sheet.freeze_panes = f"A{header + 1}"
     layout.print_setup(sheet, title_rows=(header, header), area=f"A1:E{total}")
 
@@ -862,7 +875,8 @@ def build_template(path, catalog=None, overwrite=True):
     inputs = created["Inputs"]
     _title(inputs, "Inputs", "Blue on yellow cells are inputs. Keys (grey) are what the ATLAS_* functions read.")
     _render_blocks(book, inputs, sheets.INPUTS, "atlas_input")
-    _widths(inputs, [30, 26, 22, 12, 70])
+    _widths(inputs, [30, 26, 22, 14, 70])  # D: 'tokens/s/GPU' whole
+    _wrap_value(inputs, "rank_fields", sheets.input_row("rank_fields").value)  # the ranking's column list
     _results(book, created["Results"])
     _whatif(book, created["WhatIf"])
     _ranking(book, created["Ranking"], cat)
