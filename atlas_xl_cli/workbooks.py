@@ -5,12 +5,13 @@ import contextlib
 import sys
 from pathlib import Path
 
-from atlas_xl import arguments
+from atlas_xl import arguments, prices
 from atlas_xl.errors import InputError
 from atlas_xl.files import exclusive_update
-from atlas_xl_cli.options import (arg, catalog_option, command, exclusive, force_option,
-                                  load_spec_file, output_or_in_place, parse_volume, pue_option, registered, serving_args,
-                                  serving_options, text_argument)
+from atlas_xl_cli.output import price_warnings
+from atlas_xl_cli.options import (arg, catalog_option, command, exclusive, force_option, load_spec_file,
+                                  max_price_age_option, output_or_in_place, parse_volume, pue_option, registered,
+                                  serving_args, serving_options, text_argument)
 
 
 def update_lock(args, path):
@@ -82,10 +83,11 @@ def _check_output(path, suffixes):
 @registered("usd_per_kwh")
 @pue_option
 @arg("--no-schedule", action="store_true", help="leave out the multi-phase schedule")
+@max_price_age_option
 @catalog_option
 @force_option
 def cmd_report(args):
-    from workbook.reports import report, scenario_from
+    from workbook.reports import report, report_prices, scenario_from
 
     _check_output(args.output, (".xlsx",))
     scenario = dict(load_spec_file(args.scenario, "scenario")) if args.scenario else {}
@@ -99,8 +101,14 @@ def cmd_report(args):
         fields["schedule"] = False
     if args.detail:
         fields["detail"] = True
-    path = report(args.output, scenario_from(fields), catalog=args.catalog, overwrite=args.force)
+    scenario = scenario_from(fields)
+    path = report(args.output, scenario, catalog=args.catalog, overwrite=args.force)
     print(f"wrote {path}")
+    # every output that uses a price says when it is old (issue 20): one line per stale price the Summary compares
+    compared = report_prices(scenario, catalog=args.catalog, max_age_days=args.max_price_age_days)
+    price_warnings([prices.price_age(as_of, max_age_days=args.max_price_age_days).line(
+        f"{platform}{'/' + gpu if gpu else ''}") for platform, gpu, as_of in
+        zip(compared.platform, compared.gpu, compared.price_as_of)])
 
 
 @command("recalc", "Recalculate every formula of a workbook (ATLAS_* included) on LibreOffice, without Excel.",

@@ -44,3 +44,18 @@ def test_report_latency_help_names_the_default_a_report_uses(capsys):
         atlas_xl_cli.main(["report", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"(default: {Scenario.latency_ms:g} for a report" in text and "penalised (default: none)" not in text
+
+
+def test_report_warns_of_the_stale_prices_it_compares(tmp_path, capsys):
+    # issue 20: every output that uses a price says when it is old. catalogs/offerings.csv: together's H100 row is
+    # dated 2026-05-08 (older than the 90-day default from 2026-08-06 on), deepinfra's llama_70b price is undated
+    options = ["--options", "together", "runpod/h100_sxm", "deepinfra"]
+    assert atlas_xl_cli.main(["report", "-o", str(tmp_path / "r.xlsx"), *options]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert any("the price of together/h100_sxm is from 2026-05-08" in line for line in err)
+    assert any("the price of deepinfra is undated" in line for line in err)
+    # at a limit longer than any dated price's age (the registry's bound, 100 years) only the undated one is left
+    assert atlas_xl_cli.main(["report", "-o", str(tmp_path / "s.xlsx"), *options, "--max-price-age-days", "36500"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "warning" in line] == [
+        "atlas-xl: warning: the price of deepinfra is undated (no source date) — check it and set as_of in the catalog"]

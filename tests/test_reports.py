@@ -331,6 +331,8 @@ def test_cli_report_options(tmp_path, capsys):
     out = tmp_path / "o.xlsx"
     assert atlas_xl_cli.main(["report", "-o", str(out), "--options", "runpod/h100_sxm", "together:per_token"]) == 0
     assert set(summary_table(load_workbook(out))) == {"runpod/h100_sxm", "together (per-token)"}
+    # the per-token price compared is dated 2026-05-08 (catalogs/offerings.csv): one warning line on stderr
+    assert "the price of together is from 2026-05-08" in capsys.readouterr().err
     assert atlas_xl_cli.main(["report", "-o", str(tmp_path / "x.xlsx"), "--options", "runpod:weekly"]) == 1
     err = capsys.readouterr().err
     assert "billing 'weekly'" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

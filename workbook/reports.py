@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 import atlas_xl
-from atlas_xl import arguments, serving, simulator
+from atlas_xl import arguments, prices, serving, simulator
 from atlas_xl.catalog import BILLING, normalize_key
 from atlas_xl import values as atlas_values
 from atlas_xl.errors import InputError
@@ -219,6 +219,20 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     scenario = scenario if isinstance(scenario, Scenario) else scenario_from(scenario or {})
     finance_sheets.forecast_settings(scenario)  # a mistyped forecast key fails before any work, detail or not
     cat = atlas_xl.load_catalog(catalog)
+    ranking, compared = _options(scenario, cat)
+    book = Workbook()
+    _executive(book.active, scenario, compared, len(ranking), cat)
+    record = _details(book, scenario, ranking, cat) if scenario.detail else None
+    _sources(book.create_sheet("Sources"), ranking if scenario.detail else compared, record, cat, scenario,
+             one_page=not scenario.detail)
+    for sheet in book.worksheets:
+        if sheet.page_setup.orientation is None:  # a sheet without its own print setup
+            layout.print_setup(sheet)
+    return save_atomic(book, path, overwrite)
+
+
+def _options(scenario, cat):
+    """(the ranking, the options the Summary compares) of ``scenario``."""
     named = [parse_option(text) for text in scenario.options or ()]
     platforms = scenario.platforms
     if named:
@@ -230,16 +244,17 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
         raise InputError(f"no offering serves model '{scenario.model}'"
                          f"{' on ' + ', '.join(platforms) if platforms else ''} — "
                          "add a throughput or per-token row, or widen the platforms")
-    compared = compared_options(ranking, named, scenario.model) if named else ranking.head(COMPARED)
-    book = Workbook()
-    _executive(book.active, scenario, compared, len(ranking), cat)
-    record = _details(book, scenario, ranking, cat) if scenario.detail else None
-    _sources(book.create_sheet("Sources"), ranking if scenario.detail else compared, record, cat, scenario,
-             one_page=not scenario.detail)
-    for sheet in book.worksheets:
-        if sheet.page_setup.orientation is None:  # a sheet without its own print setup
-            layout.print_setup(sheet)
-    return save_atomic(book, path, overwrite)
+    return ranking, (compared_options(ranking, named, scenario.model) if named else ranking.head(COMPARED))
+
+
+def report_prices(scenario=None, *, catalog=None, max_age_days=None, today=None):
+    """The prices the report of ``scenario`` compares: the Summary's options with ``price_as_of``,
+    ``price_age_days`` and ``price_stale`` (`atlas_xl.prices.with_price_age`), for a caller that warns of stale ones
+    (``atlas-xl report`` does, one line each)."""
+    scenario = scenario if isinstance(scenario, Scenario) else scenario_from(scenario or {})
+    cat = atlas_xl.load_catalog(catalog)
+    return prices.with_price_age(_options(scenario, cat)[1], cat, model=scenario.model, max_age_days=max_age_days,
+                                 today=today)
 
 
 COMPARED = 3  # options on the Summary when the scenario names none: the best three of the ranking
