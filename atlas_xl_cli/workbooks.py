@@ -5,10 +5,10 @@ import contextlib
 import sys
 from pathlib import Path
 
-from atlas_xl import arguments, prices
+from atlas_xl import arguments
 from atlas_xl.errors import InputError
 from atlas_xl.files import exclusive_update
-from atlas_xl_cli.output import price_warnings
+from atlas_xl_cli.output import price_age_line, price_warnings
 from atlas_xl_cli.options import (arg, catalog_option, command, exclusive, force_option, load_spec_file,
                                   max_price_age_option, output_or_in_place, parse_volume, pue_option, registered,
                                   serving_args, serving_options, text_argument)
@@ -106,9 +106,8 @@ def cmd_report(args):
     print(f"wrote {path}")
     # every output that uses a price says when it is old (issue 20): one line per stale price the Summary compares
     compared = report_prices(scenario, catalog=args.catalog, max_age_days=args.max_price_age_days)
-    price_warnings([prices.price_age(as_of, max_age_days=args.max_price_age_days).line(
-        f"{platform}{'/' + gpu if gpu else ''}") for platform, gpu, as_of in
-        zip(compared.platform, compared.gpu, compared.price_as_of)])
+    price_warnings([price_age_line(as_of, f"{platform}{'/' + gpu if gpu else ''}", args)
+                    for platform, gpu, as_of in zip(compared.platform, compared.gpu, compared.price_as_of)])
 
 
 @command("recalc", "Recalculate every formula of a workbook (ATLAS_* included) on LibreOffice, without Excel.",
