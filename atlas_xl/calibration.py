@@ -13,7 +13,7 @@ stated starts within stated bounds (`FITTED`), in log space with a log-normal pr
 (`PRIOR_WEIGHT`, `PRIOR_WEIGHTS`) from three fixed starts (`STARTS`); each benchmark family weighs the same,
 whatever its number of points. The back-test refits without a GPU (leave-one-GPU-out) or without a model (leave-one-model-out) and
 predicts the points left out, so every error it reports is on data the fit never saw; a factor the fit could
-not learn from its training points (a dataset's mean length, a vendor's software period) takes its stated start,
+not learn from its training points (a vendor's software period) takes its stated start,
 never the stored value fitted on everything.
 """
 from __future__ import annotations
@@ -34,6 +34,8 @@ FITTED = {  # parameter: (initial, lower, upper, units)
     "expert_imbalance": (1.3, 1.0, 3.0, "busiest GPU's routed-expert load / mean, expert parallelism"),
     "expert_read_efficiency": (1.0, 0.1, 1.0, "routed experts' bandwidth relative to the dense GEMMs' "
                                "(`serving.weights_read_gb`)"),
+    "expert_compute_efficiency": (1.0, 0.1, 1.0, "routed experts' grouped-GEMM FLOP rate relative to the dense "
+                                  "GEMMs' (`serving.expert_compute_params_b`)"),
     "fp4_efficiency": (0.7, 0.2, 1.5, "FP4 kernels' efficiency relative to FP8/BF16"),
     **{f"software_nvidia_{year}": (1.0, 0.2, 2.0, f"NVIDIA software efficiency in {year} relative to "
                                                   f"{serving.SOFTWARE_PERIODS[-1]}")
@@ -43,8 +45,6 @@ FITTED = {  # parameter: (initial, lower, upper, units)
        for year in serving.SOFTWARE_PERIODS},
     "acceptance_length_mtp": (serving.MTP_ACCEPTANCE_START, 1.0, 2.0, "accepted tokens per step, DeepSeek-R1 "
                               "multi-token prediction (1 draft token), on InferenceX spec_method = mtp rows"),
-    "input_tokens_mlperf_gpt_oss": (1000.0, 50.0, 30000.0, "tokens (MLPerf gpt-oss-120b dataset mean; not "
-                                                           "published, scripts/derive_serving.py MLPERF_INPUT_TOKENS)"),
 }
 """What the fit adjusts. The overhead pair starts (and its prior is centred, `PRIOR_WEIGHTS`) where two cited
 single-stream TPOTs put it: Qwen2.5-0.5B (24 layers) on one H100 under vLLM, 2.21 ms median (AccelMark,
@@ -53,10 +53,8 @@ DeepSeek-R1 (61 layers) FP4 on 8 × B200 under SGLang at one client, 6.04 ms med
 shared/data/inferencex_dsr1.csv), less its weight read (0.65 ms) and 3 collectives per layer at the stated 10 µs
 (1.8 ms), gives a + 61 b ≈ 3.6 ms; so a ≈ 0.6 ms per step and b ≈ 45 µs per layer. (That read was counted with the
 former weights-read equation, which read a batch of one's own experts twice: 0.41 ms now; the start is kept.)
-The MLPerf datasets' mean input lengths are not in the result logs; the points carry them where the datasets' token
-counts give them (scripts/derive_serving.py, ``MLPERF_INPUT_TOKENS``). gpt-oss-120b's is fitted: a property of a
-dataset, shared by every GPU, so the leave-one-GPU-out back-test stays honest (leave-one-model-out leaves it at its
-stated start)."""
+No request shape is fitted: the MLPerf datasets' mean input lengths are not in the result logs, and the points carry
+them from the datasets' token counts (scripts/derive_serving.py, ``MLPERF_INPUT_TOKENS``)."""
 
 SOURCE = "fitted by atlas_xl.calibration on catalogs/serving_benchmarks.csv (scripts/derive_serving.py)"
 SPLITS = {"gpu": "leave-one-GPU-out", "model": "leave-one-model-out"}
@@ -82,9 +80,8 @@ def _prepare(cat, points):
     return dict(rows=rows, models=models, gpus=gpus, vendors=vendors, precisions=precisions, kv=kv, peaks=peaks,
                 periods=[serving.software_period(r.get("as_of")) for r in rows],
                 tps=[_number(r, "tp", None) for r in rows],
-                datasets=[r.get("dataset") if isinstance(r.get("dataset"), str) else "" for r in rows],
-                input_tokens=[_number(r, "input_tokens", math.nan) for r in rows],
-                output_tokens=[_number(r, "output_tokens", math.nan) for r in rows],
+                input_tokens=[float(r["input_tokens"]) for r in rows],  # every point states its request shape
+                output_tokens=[float(r["output_tokens"]) for r in rows],
                 ttft=[_number(r, "ttft_ms", math.inf) for r in rows], tpot=[_number(r, "tpot_ms", math.inf) for r in rows],
                 concurrency=[_number(r, "concurrency", math.nan) for r in rows],
                 speculative=np.array([r["benchmark"] == "inferencex_mtp" for r in rows]),
@@ -111,16 +108,13 @@ def predict(cat, prepared, params, base=None, soft=False):
     p.update(params)
     factors = np.array([serving.efficiency_factor(p, v, x, y) for v, x, y in
                         zip(prepared["vendors"], prepared["precisions"], prepared["periods"])])
-    inputs = [x if x == x else p.get(f"input_tokens_{d}", serving.DEFAULT_INPUT_TOKENS)
-              for x, d in zip(prepared["input_tokens"], prepared["datasets"])]
-    outputs = [x if x == x else p.get(f"output_tokens_{d}", serving.DEFAULT_OUTPUT_TOKENS)
-               for x, d in zip(prepared["output_tokens"], prepared["datasets"])]
     q = serving.scaled(p, (factors[:, 0], factors[:, 1]))
     mtp = prepared["speculative"]
     q.update(spec_draft_tokens=np.where(mtp, serving.SPECULATIVE["mtp"], 0.0),
              spec_acceptance=np.where(mtp, p.get("acceptance_length_mtp", serving.MTP_ACCEPTANCE_START), 1.0))
     out = serving.solve_points(cat, prepared["models"], prepared["gpus"], prepared["vendors"], prepared["precisions"],
-                               prepared["kv"], prepared["peaks"], prepared["tps"], inputs, outputs,
+                               prepared["kv"], prepared["peaks"], prepared["tps"], prepared["input_tokens"],
+                               prepared["output_tokens"],
                                prepared["ttft"], prepared["tpot"], prepared["concurrency"], q)
     rate = out["output_tokens_per_s_per_gpu"]
     if not soft:
@@ -196,9 +190,6 @@ def _used(name, prepared):
         return "fp4" in prepared["precisions"]
     if name == "acceptance_length_mtp":
         return bool(prepared["speculative"].any())
-    if name.startswith("input_tokens_"):
-        dataset = name[len("input_tokens_"):]
-        return any(d == dataset and x != x for d, x in zip(prepared["datasets"], prepared["input_tokens"]))
     return True
 
 

@@ -84,7 +84,19 @@ def kv_bytes_per_token(layers, kv_heads, head_dim, kv_bytes, kv_latent_dim=0.0):
 
 
 def kv_gb_per_sequence(kv_bytes_per_token, input_tokens, output_tokens):
-    """KV cache one sequence holds at its full length. [GB]"""
+    """KV cache one sequence holds at its full length. [GB]
+
+    Notes
+    -----
+    KV per token (every layer) × (input + output), sliding-window layers included: engines size their block pools
+    for every layer's whole context. TensorRT-LLM writes a sliding-window layer's blocks linearly up to the
+    sequence length (NVIDIA/TensorRT-LLM PR #6768, "Support SWA KV cache"); vLLM's hybrid allocator reports a KV
+    capacity of every layer's bytes per token (983 040 B for Gemma-4-31B, whose 60 layers are five-sixths sliding;
+    alvarobartt/hf-mem PR #61). MLPerf v6.0 agrees: gpt-oss-120b (5 011 input, ~1 340 output tokens) ran ~440
+    sequences per B200 and ~475 per GB200 on one-GPU replicas (output tokens/s × mean TPOT), what 98 % of the
+    memory beside the 66 GB of weights holds at 36 864 B per token on all 36 layers (FP8), half of what a
+    window-only cache would hold.
+    """
     return kv_bytes_per_token * (input_tokens + output_tokens) / 1e9
 
 
@@ -116,8 +128,8 @@ def attended_tokens(context_tokens, layers, sliding_window, sliding_window_layer
     -----
     Full-attention layers attend the whole context, sliding-window layers min(context, window):
     ((layers − n_swa) × context + n_swa × min(context, window)) / layers. gpt-oss alternates 128-token
-    sliding-window and full layers (its config.json ``sliding_window``, ``layer_types``); engines keep only the
-    window's KV for those layers (vLLM's hybrid KV-cache manager, TensorRT-LLM's variable window attention).
+    sliding-window and full layers (its config.json ``sliding_window``, ``layer_types``). This is what a layer
+    *reads*; the memory an engine holds for it is the whole context's (`kv_gb_per_sequence`).
     """
     swa = minimum(sliding_window_layers, layers)
     windowed = where(sliding_window > 0, minimum(context_tokens, sliding_window), context_tokens)
@@ -187,6 +199,30 @@ def routed_active_params_b(params_b, active_params_b, experts, experts_per_token
     """
     per_expert = (params_b - active_params_b) / maximum(experts - experts_per_token, 1.0)
     return where(experts > experts_per_token, experts_per_token * per_expert, 0.0)
+
+
+def expert_compute_params_b(active_params_b, routed_params_b, tp, expert_imbalance, expert_compute_efficiency):
+    """Active parameters one token costs in FLOPs on the busiest GPU, at the dense GEMMs' efficiency. [B]
+
+    Parameters
+    ----------
+    routed_params_b : numeric
+        The routed experts' share of the active parameters (`routed_active_params_b`; 0 for dense models). [B]
+    expert_imbalance : numeric
+        Busiest GPU's routed load / mean load in an expert-parallel replica (fitted; applies where tp > 1). [unitless]
+    expert_compute_efficiency : numeric
+        FLOP rate the routed experts' grouped GEMMs reach relative to one dense GEMM (fitted). [unitless]
+
+    Notes
+    -----
+    shared + routed × imbalance / η_expert,compute, with shared = active − routed. The routed experts run as one
+    grouped GEMM of many small matrices, a few to a few hundred tokens each, which keeps the tensor cores less busy
+    than one large dense GEMM (Gale et al., "MegaBlocks", arXiv 2211.15841, §3 and §5; DeepSeek's DeepGEMM reports its
+    grouped FP8 GEMMs below its dense ones on the same GPU); the busiest GPU of an expert-parallel replica computes
+    ``expert_imbalance`` × the mean routed load.
+    """
+    imbalance = where(tp > 1, expert_imbalance, 1.0)
+    return active_params_b - routed_params_b + routed_params_b * imbalance / expert_compute_efficiency
 
 
 def alltoall_time_s(layers, hidden_size, experts_per_token, concurrency, tp, interconnect_gb_s, latency_us):
@@ -379,13 +415,14 @@ def _replica(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tokens, out
     weights = weights_gb(m["params_b"], precision_bytes) * draft
     kv_token = kv_bytes_per_token(m["layers"], m["kv_heads"], m["head_dim"], kv_bytes, m["kv_latent_dim"]) * draft
     window = (m["layers"], m["sliding_window"], m["sliding_window_layers"])
-    kv_seq = kv_gb_per_sequence(kv_token, attended_tokens(input_tokens + output_tokens, *window), 0.0)
+    # memory: every layer's KV for the whole context (`kv_gb_per_sequence`); the decode reads a window (`context`)
+    kv_seq = kv_gb_per_sequence(kv_token, input_tokens, output_tokens)
     usable = usable_memory_gb(g["memory_gb"], tp, p["memory_fraction"])
     attn_dim = where(m["kv_latent_dim"] > 0, m["kv_latent_dim"], m["head_dim"])
     moe = m["experts"] > 0
-    # the busiest GPU of an expert-parallel replica computes `expert_imbalance` × the mean routed load
     routed = routed_active_params_b(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"])
-    compute_params = m["active_params_b"] + where(tp > 1, routed * (p.get("expert_imbalance", 1.0) - 1.0), 0.0)
+    compute_params = expert_compute_params_b(m["active_params_b"], routed, tp, p.get("expert_imbalance", 1.0),
+                                             p.get("expert_compute_efficiency", 1.0))
     link = where(tp > g["scale_up_gpus"], SCALE_OUT_GB_S, g["interconnect_gb_s"])
     attention_peak = minimum(peak_tflops, attention_peak_tflops(g, kv_bytes))
     # prefix caching: the prefill computes the uncached tokens only; the KV of the whole context stays resident

@@ -40,16 +40,19 @@ MODELS = dict(BENCH_MODELS, **{
 })
 DATASETS = {"llama_70b": "mlperf_openorca", "llama_8b": "mlperf_cnn_dailymail", "llama_405b": "mlperf_405b_mix",
             "deepseek_r1": "mlperf_deepseek_r1", "gpt_oss_120b": "mlperf_gpt_oss", "mixtral_8x7b": "mlperf_mixtral"}
-"""MLPerf's datasets by model. Their mean input length is not in the result logs: it is `MLPERF_INPUT_TOKENS` where
-the dataset's own token counts give it, else fitted (one value per dataset, shared by every GPU); the mean output
-length is measured per submission (`V6_OUTPUT`)."""
+"""MLPerf's datasets by model. Their mean input length is not in the result logs: it is `MLPERF_INPUT_TOKENS`, from
+the datasets' own token counts; the mean output length is measured per submission (`V6_OUTPUT`)."""
 PSAP = "https://github.com/openshift-psap/performance-dashboard/blob/{commit}/mlperf-data/summaries/{file}.csv"
-MLPERF_INPUT_TOKENS = {  # dataset: (mean input tokens, summary file, commit)
-    "mlperf_openorca": (222.3, "llama2-70b-99", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
-    "mlperf_cnn_dailymail": (870.7, "llama3-1-8b-datacenter", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
-    "mlperf_405b_mix": (9428.6, "llama3-1-405b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
-    "mlperf_deepseek_r1": (803.8, "deepseek-r1", "7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb"),
-    "mlperf_mixtral": (427.4, "mixtral-8x7b", "67033baeaac181a3a35641dd2b86a7cb22d856dd"),
+GPT_OSS_ISL = ("https://github.com/mlcommons/inference/blob/38420392fc040bbb7de376af587375042d333ea5/language/"
+               "gpt-oss-120b/dataset_isl_distribution.png")
+MLPERF_INPUT_TOKENS = {  # dataset: (mean input tokens, source)
+    "mlperf_openorca": (222.3, PSAP.format(commit="7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb", file="llama2-70b-99")),
+    "mlperf_cnn_dailymail": (870.7, PSAP.format(commit="7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb",
+                                                file="llama3-1-8b-datacenter")),
+    "mlperf_405b_mix": (9428.6, PSAP.format(commit="67033baeaac181a3a35641dd2b86a7cb22d856dd", file="llama3-1-405b")),
+    "mlperf_deepseek_r1": (803.8, PSAP.format(commit="7cd1065d1e2c53ee745cbda08e2a8f13a42c93bb", file="deepseek-r1")),
+    "mlperf_mixtral": (427.4, PSAP.format(commit="67033baeaac181a3a35641dd2b86a7cb22d856dd", file="mixtral-8x7b")),
+    "mlperf_gpt_oss": (5011.0, GPT_OSS_ISL),
 }
 """Mean prompt tokens over every sample of the MLCommons dataset files (24 576 OpenOrca, 13 368 CNN/DailyMail, 8 313
 Llama-3.1-405B, 4 388 DeepSeek-R1, 15 000 Mixtral samples; each model's tokenizer; to 0.1 token, as the output
@@ -57,7 +60,10 @@ lengths), computed here from the per-sample
 ``input_length`` column of openshift-psap/performance-dashboard's summaries (`PSAP`), which extract the official
 files' token counts: their ``output_length`` reproduces MLCommons' published reference means exactly (Llama-3.1-405B
 684.68, Mixtral 144.84, DeepSeek-R1 4 043.45 before the 20k cap; mlcommons/inference language/*/README.md), so the
-extraction is the datasets'. gpt-oss-120b's dataset has no published input lengths: fitted."""
+extraction is the datasets'. gpt-oss-120b: the mean of MLCommons' own input-length histogram of its performance
+dataset ("GPT-OSS-120B v4 Dataset", 6 396 samples: mean 5 011, median 4 593, 600-15 330 tokens; `GPT_OSS_ISL`), the
+dataset v6.0 submissions ran (``build/data/gpt-oss/v4/perf`` and 6 396 queries in their configs, e.g.
+closed/Nebius/configs/nebius_b200_n1/Server/gpt-oss-120b.py of mlcommons/inference_results_v6.0)."""
 V6_GPUS = (("GB200", "gb200"), ("B200", "b200"), ("H200", "h200"), ("MI300X", "mi300x"), ("MI355X", "mi355x"))
 V6_MODELS = {"llama2-70b-99": "llama_70b", "llama2-70b-99.9": "llama_70b", "llama3.1-8b": "llama_8b",
              "llama3.1-405b": "llama_405b", "deepseek-r1": "deepseek_r1", "gpt-oss-120b": "gpt_oss_120b",
@@ -158,7 +164,7 @@ def mlperf_points(data):
             pick["ttft_limit"] = pick["tpot_limit"] = math.nan
         rows.append({
             "benchmark": f"mlperf_{kind}", "gpu": gpu, "model": model, "precision": prec, "tp": None,
-            "dataset": DATASETS[model], "input_tokens": MLPERF_INPUT_TOKENS.get(DATASETS[model], (None,))[0],
+            "dataset": DATASETS[model], "input_tokens": MLPERF_INPUT_TOKENS[DATASETS[model]][0],
             "output_tokens": round(pick.out_len, 1) if pick.out_len == pick.out_len else None,
             "ttft_ms": pick.ttft_limit if kind != "offline" else None,
             "tpot_ms": pick.tpot_limit if kind != "offline" else None,
@@ -174,10 +180,8 @@ def mlperf_points(data):
 
 
 def _input_note(dataset):
-    if dataset not in MLPERF_INPUT_TOKENS:
-        return "mean input length fitted (not published)"
-    tokens, file, commit = MLPERF_INPUT_TOKENS[dataset]
-    return f"mean input {tokens} tokens over the dataset ({PSAP.format(commit=commit, file=file)})"
+    tokens, source = MLPERF_INPUT_TOKENS[dataset]
+    return f"mean input {tokens} tokens over the dataset ({source})"
 
 
 def trtllm_points(data):
