@@ -113,7 +113,8 @@ FIELDS = _rows(
      "estimated, uncalibrated (a vendor no measurement calibrates: docs/serving.md), or given"),
     ("throughput_expected_error", "Expected throughput error", "share",
      "relative error of this basis in the leave-one-GPU-out back-test (uncalibrated: leave-one-vendor-out)"),
-    ("replica_gpus", "GPUs per replica", "GPUs", "GPUs one copy of the model runs on (tp), chosen for least cost"),
+    ("replica_gpus", "GPUs per replica", "GPUs", "GPUs one copy of the model runs on (tp), chosen for least cost; "
+     "per-token: blank, no GPUs of yours"),
     ("replica_choice", "Replica size chosen by", "", "why this replica size: given, least monthly cost, or the fixed GPUs"),
     ("serving_mode", "Serving mode", "",
      "aggregated (every replica prefills and decodes) or disaggregated (units of prefill and decode GPUs); "

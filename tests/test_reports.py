@@ -79,6 +79,12 @@ def test_breakdown_schedule_sources(default_report):
         shown |= {h.split("\n")[0] for h in rows[0] if h}
         assert len(rows) - 1 == len(ranking)
     assert shown == {atlas_xl.fields.field(c, plan=True).label for c in ranking.columns}  # every field, by name
+    serving = list(book["Serving"].iter_rows(min_row=4, values_only=True))
+    column = {h: i for i, h in enumerate(heads(serving[0]))}
+    rows = [r for r in serving[1:] if r[column["Billing"]]]
+    per_token = [r[column["GPUs per replica"]] for r in rows if r[column["Billing"]] == "per_token"]
+    assert per_token and all(v is None for v in per_token)  # a per-token API has no GPUs: blank, not 1
+    assert all(r[column["GPUs per replica"]] >= 1 for r in rows if r[column["Billing"]] != "per_token")
     phases = [r[0] for r in book["Schedule"].iter_rows(values_only=True)]
     assert "active" in phases  # steady traffic: one phase, all week (the pattern's schedule)
     sources = [r for r in book["Sources"].iter_rows(min_row=5, values_only=True) if r[0]]

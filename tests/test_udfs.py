@@ -142,6 +142,8 @@ def test_excel_values_are_normalised():
     assert f.ATLAS_COST("2,000,000,000", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd
     assert f.ATLAS_COST("2B", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd  # the one value parser
     assert f.ATLAS_GPUCOUNT(1e9, "steady", "llama_70b", "together") is None  # per-token: empty cell
+    per_token = dict(row for row in f.ATLAS_PLAN(1e9, "steady", "llama_70b", "together")[1:])
+    assert per_token["gpu_count"] is None and per_token["replica_gpus"] is None  # no GPUs, so none per replica
 
 
 @pytest.mark.parametrize("value, message", [
