@@ -152,6 +152,8 @@ FIELDS = _rows(
     ("cumulative_savings_usd", "Cumulative saving", "USD", "savings summed from month 1"),
     ("p10_cost_usd", "P10 on-demand cost", "USD/month", "10th percentile of the month's cost (no commitment)"),
     ("p90_cost_usd", "P90 on-demand cost", "USD/month", "90th percentile of the month's cost (no commitment)"),
+    ("price_as_of", "Price as of", "", "date (as_of) of the offerings row whose price the figures use; 'given' "
+     "for a price set by hand"),
     # -- sensitivity (atlas_xl.finance.sensitivity) -------------------------------------------------------------
     ("input", "Input", "", "the input moved, one at a time"),
     ("base", "Base value", "", "the input's value in the plan", MAGNITUDE),

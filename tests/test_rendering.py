@@ -339,6 +339,8 @@ def test_template_required_cells_are_filled_and_shown(template_pages):
     for cell, text in shown_numbers(book["WhatIf"]):
         assert text in pages["WhatIf"], f"WhatIf!{cell.coordinate} not shown as {text}"
     assert "OK: all" in pages["Checks"] and "OK: all" in pages["Start"]
+    # the forecast's footer dates its price in the field table's words, not as the key price_as_of
+    assert re.search(rf"{fields.label('price_as_of')}\s+\d{{4}}-\d{{2}}-\d{{2}}", pages["Forecast"])
 
 
 def test_report_reads_cleanly(report_pages):

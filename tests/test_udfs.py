@@ -344,12 +344,15 @@ def test_forecast_states_the_price_date():
     table = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 3)
     frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3)
     footer = {r[0]: r[1] for r in table[4:] if r[0]}
+    # the footer row reads as the field table labels price_as_of (atlas_xl/fields.py), not as a key
+    label = atlas_xl.fields.FIELDS["price_as_of"].label
+    assert label in footer and "_" not in label and label[0].isupper()
     # the library's price_as_of: the runpod/h100_sxm offerings row's as_of (atlas_xl.prices.plan_price_age)
-    assert footer["price as_of"] == frame["price_as_of"].iloc[0] == atlas_xl.prices.plan_price_age(
+    assert footer[label] == frame["price_as_of"].iloc[0] == atlas_xl.prices.plan_price_age(
         atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")).as_of
     per_token = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "together", None, 3)
     # a per-token price is dated by its own offerings row (platform, model)
-    assert {r[0]: r[1] for r in per_token[4:] if r[0]}["price as_of"] == atlas_xl.prices.plan_price_age(
+    assert {r[0]: r[1] for r in per_token[4:] if r[0]}[label] == atlas_xl.prices.plan_price_age(
         atlas_xl.plan(2e9, "steady", "llama_70b", "together")).as_of
 
 
