@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 USD = '"$"#,##0'
 USD_CENTS = '"$"#,##0.00'
 USD_MILLI = '"$"#,##0.0000'
+USD_MICRO = '"$"#,##0.000000'  # a cost per 1k tokens, a thousandth of a cost per Mtok: $0.000171, not $0.0002
 COUNT = "#,##0"
 INTEGER = "0"
 SHARE = "0.0%"  # a share stored as 0.586 shows as 58.6 %
@@ -32,7 +33,7 @@ MAGNITUDE = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0.0,,"M";#,##0.00##'  # 
 UNIT_FORMATS = {
     "USD": USD, "USD/month": USD, "USD/year": USD, "USD/GPU": USD,
     "USD/h": USD_CENTS, "USD/GPU-hour": USD_CENTS, "USD/kWh": USD_MILLI,
-    "USD/Mtok": USD_MILLI, "USD/1k tokens": USD_MILLI,
+    "USD/Mtok": USD_MILLI, "USD/1k tokens": USD_MICRO,
     "tokens/day": COUNT, "tokens/month": COUNT, "tokens/s": COUNT, "tokens/s/GPU": COUNT, "tokens": COUNT,
     "GPUs": COUNT, "score": COUNT, "score/GPU": COUNT, "W": COUNT, "minutes": COUNT, "h/month": COUNT, "days/month": COUNT,
     "ms": DECIMAL, "requests/s": DECIMAL, "GPU-equivalents": DECIMAL,
@@ -42,7 +43,8 @@ UNIT_FORMATS = {
     "yes/no": YES_NO, "": TEXT,
 }
 """Number format of each unit: whole dollars for budgets, cents for hourly prices, four decimals
-for prices per token volume, thousands separators for volumes, one decimal for percentages."""
+for prices per million tokens (six per thousand tokens: the same digits of a figure 1000 times smaller),
+thousands separators for volumes, one decimal for percentages."""
 
 
 @dataclass(frozen=True)
@@ -338,7 +340,7 @@ def display(value, fmt):
         return _rounded(number * 100, 1, "") + "%"
     if fmt == PERCENT:
         return _rounded(number, 1, "") + " %"
-    decimals = {USD: 0, USD_CENTS: 2, USD_MILLI: 4, COUNT: 0, INTEGER: 0, DECIMAL: 2, RATIO: 3, FINE: 4}.get(fmt, 2)
+    decimals = {USD: 0, USD_CENTS: 2, USD_MILLI: 4, USD_MICRO: 6, COUNT: 0, INTEGER: 0, DECIMAL: 2, RATIO: 3, FINE: 4}.get(fmt, 2)
     text = _rounded(abs(number), decimals, "," if fmt not in (INTEGER, RATIO, FINE) else "")
     negative = number < 0 and text.strip("0.,") != ""
     return ("-" if negative else "") + ("$" if fmt.startswith('"$"') else "") + text
@@ -357,8 +359,8 @@ def markdown():
              "the template (its Fields sheet) and these docs show them. Generated from `atlas_xl/fields.py`",
              "by `python scripts/gen_field_docs.py`; a test fails when this page is stale.", "",
              "Number formats follow the units: whole dollars for monthly and one-off amounts, cents for hourly",
-             "prices, four decimals for prices per token volume, thousands separators for volumes, one decimal",
-             "for percentages (a share of 0.586 shows as 58.6 %).", "",
+             "prices, four decimals for prices per million tokens (six per thousand tokens), thousands separators",
+             "for volumes, one decimal for percentages (a share of 0.586 shows as 58.6 %).", "",
              "| field | display name | units | number format | meaning |", "|---|---|---|---|---|"]
     for meta in sorted(FIELDS.values(), key=lambda f: f.name):
         cells = (f"`{meta.name}`", meta.label, meta.units, f"`{meta.number_format}`", meta.description)

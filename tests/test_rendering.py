@@ -29,8 +29,8 @@ from openpyxl.utils import get_column_letter
 from workbook import layout, sheets, template
 
 ERRORS = ("###", "#NAME?", "#VALUE!", "#N/A", "#REF!", "#DIV/0!", "#NUM!", "Err:5")
-CHECKED_FORMATS = {fields.USD, fields.USD_CENTS, fields.USD_MILLI, fields.COUNT, fields.SHARE, fields.DECIMAL,
-                   fields.RATIO, fields.PERCENT, fields.YES_NO}
+CHECKED_FORMATS = {fields.USD, fields.USD_CENTS, fields.USD_MILLI, fields.USD_MICRO, fields.COUNT, fields.SHARE,
+                   fields.DECIMAL, fields.RATIO, fields.PERCENT, fields.YES_NO}
 
 
 def render(path, folder):

@@ -198,6 +198,32 @@ def test_simulator_inputs_follow_the_plan(built):
         assert sheets.sim_formula(function).startswith(f"={function}(Target,Workload,Knobs,")
 
 
+def _significant_digits(text):
+    """Digits a reader gets of a small amount as printed: '$0.000171' has 3, '$0.0002' 1."""
+    return len(text.lstrip("$0.,").replace(",", "").replace(".", ""))
+
+
+def test_simulator_cost_per_1k_tokens_shows_its_digits(built):
+    """A cost per 1k tokens is a thousandth of a cost per Mtok ($0.19/Mtok is $0.00019/1k): the Results row and
+    the field table's format (the Simulator sheet's row) show at least three significant digits of it, from the
+    cheapest simulation of the catalog to the dearest, where four decimals showed the cheapest as $0.0002."""
+    _, book = built
+    results = next(r[2] for r in book["Results"].iter_rows() if r[1].value == "cost_per_1k")
+    cat = atlas_xl.load_catalog()
+    costs = []
+    for target in cat.targets:
+        for workload in cat.workloads:
+            try:
+                costs.append(atlas_xl.simulate(target, workload).dollar_per_1k_tokens)
+            except atlas_xl.errors.AtlasError:  # a workload the target cannot run
+                continue
+    fmt = results.number_format
+    assert fmt == atlas_xl.fields.number_format("dollar_per_1k_tokens")  # Results reads as the Simulator sheet
+    for cost in (min(costs), max(costs)):
+        shown = atlas_xl.fields.display(cost, fmt)
+        assert _significant_digits(shown) >= 3, f"{cost!r} shows as {shown}"
+
+
 def test_xlwings_conf(built):
     _, book = built
     conf = book["xlwings.conf"]
