@@ -28,7 +28,7 @@ RATIO = "0.000"
 FINE = "0.0000"
 YES_NO = '"yes";"yes";"no"'  # TRUE (1) → yes, FALSE (0) → no, in Excel and LibreOffice alike
 TEXT = "@"
-MAGNITUDE = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0.0,,"M";#,##0.00##'  # 2.0B, 1.8M, 0.255: inputs of any size
+MAGNITUDE = '[>=1000000000]#,##0.0,,,"B";[>=1000]#,##0;#,##0.00##'  # 2.0B, 52,834, 0.255: a value of any size
 
 UNIT_FORMATS = {
     "USD": USD, "USD/month": USD, "USD/year": USD, "USD/GPU": USD,
@@ -158,9 +158,10 @@ FIELDS = _rows(
      "for a price set by hand"),
     # -- sensitivity (atlas_xl.finance.sensitivity) -------------------------------------------------------------
     ("input", "Input", "", "the input moved, one at a time"),
-    ("base", "Base value", "", "the input's value in the plan", MAGNITUDE),
-    ("low", "Low value", "", "base × (1 − spread)", MAGNITUDE),
-    ("high", "High value", "", "base × (1 + spread)", MAGNITUDE),
+    ("base", "Base value", "", "the input's value in the plan, in the input's units and number format (this "
+     "format only where the input has none)", MAGNITUDE),
+    ("low", "Low value", "", "base × (1 − spread), as the base value", MAGNITUDE),
+    ("high", "High value", "", "base × (1 + spread), as the base value", MAGNITUDE),
     ("cost_at_low_usd", "Cost at low", "USD/month", "monthly cost with the input at its low value"),
     ("cost_at_high_usd", "Cost at high", "USD/month", "monthly cost with the input at its high value"),
     ("swing_usd", "Swing", "USD/month", "|cost at high − cost at low|"),
@@ -331,9 +332,10 @@ def display(value, fmt):
         return "saturated (infinite)"
     number = float(value)
     if fmt == MAGNITUDE:
-        for scale, suffix in ((1e9, "B"), (1e6, "M")):
-            if number >= scale:
-                return _rounded(number / scale, 1, ",") + suffix
+        if number >= 1e9:
+            return _rounded(number / 1e9, 1, ",") + "B"
+        if number >= 1e3:
+            return _rounded(number, 0, ",")
         text = _rounded(number, 4, ",").rstrip("0")
         return text + "0" * max(0, 2 - len(text.partition(".")[2]))
     if fmt == SHARE:

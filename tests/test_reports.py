@@ -259,6 +259,20 @@ def test_sensitivity_section_is_a_tornado(default_report):
     assert sheet._charts
 
 
+def test_sensitivity_values_read_in_their_inputs_units(default_report):
+    """Base, low and high value are in the units of the row's input: $2.69 an hour, 85.0 % efficiency, 5,181
+    tokens/s, not one format for all (5,180.5032)."""
+    sheet = load_workbook(default_report)["Sensitivity"]
+    header = heads([c.value for c in sheet[4]])
+    key = {atlas_xl.fields.label(name): name for name in atlas_xl.fields.FIELDS}
+    rows = [r for r in sheet.iter_rows(min_row=5) if r[0].value in key]
+    assert {key[r[0].value] for r in rows} >= {"tokens_per_day", "hourly_usd", "efficiency", "gpu_tokens_per_s"}
+    for row in rows:
+        for column in ("Base value", "Low value", "High value"):
+            cell = row[header.index(column)]
+            assert cell.number_format == atlas_xl.fields.number_format(key[row[0].value]), (row[0].value, column)
+
+
 def test_forecast_section_uses_the_scenarios_serving_settings(tmp_path):
     path = workbook.report(tmp_path / "r.xlsx", {"tokens_per_day": 5e9, "offerings": ["runpod"], "precision": "bf16",
                                                  "tpot_ms": 50, "schedule": False, "detail": True})

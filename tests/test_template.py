@@ -224,6 +224,26 @@ def test_simulator_cost_per_1k_tokens_shows_its_digits(built):
         assert _significant_digits(shown) >= 3, f"{cost!r} shows as {shown}"
 
 
+def test_sensitivity_values_take_their_inputs_formats(built):
+    """The Sensitivity table's rows change order with the inputs (largest swing first), so base, low and high
+    value take the number format of the row's input by conditional formats over the Fields sheet: one rule per
+    format of the field table, each giving the format it tests for."""
+    _, book = built
+    sheet = book["Sensitivity"]
+    values = f"C8:E{7 + finance_sheets.SENSITIVITY_ROWS}"  # base, low and high value under the key row
+    rules = [(rule.formula[0], rule.dxf.numFmt.formatCode) for cf in sheet.conditional_formatting
+             if str(cf.sqref) == values for rule in cf.rules if rule.dxf is not None and rule.dxf.numFmt is not None]
+    tested = {}
+    for formula, code in rules:
+        assert formula.startswith("IFERROR(VLOOKUP($B8,FieldsTable,5,FALSE),\"\")=")  # the row's key, its format
+        tested[formula.split(")=", 1)[1][1:-1].replace('""', '"')] = code
+    assert all(literal == code for literal, code in tested.items())
+    inputs = atlas_xl.sensitivity(2e9, "steady", "llama_70b", "runpod", "h100_sxm")["input"]
+    for name in list(inputs) + ["price_per_m_tokens"]:  # a per-token offering varies its token price
+        assert atlas_xl.fields.number_format(name) in tested, name
+    assert [c.value for c in book["Fields"][4]][4] == "Number format"  # column 5 of FieldsTable
+
+
 def test_xlwings_conf(built):
     _, book = built
     conf = book["xlwings.conf"]
