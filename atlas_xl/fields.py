@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 USD = '"$"#,##0'
 USD_CENTS = '"$"#,##0.00'
 USD_MILLI = '"$"#,##0.0000'
+USD_MICRO = '"$"#,##0.000000'  # a cost per 1k tokens, a thousandth of a cost per Mtok: $0.000171, not $0.0002
 COUNT = "#,##0"
 INTEGER = "0"
 SHARE = "0.0%"  # a share stored as 0.586 shows as 58.6 %
@@ -27,12 +28,12 @@ RATIO = "0.000"
 FINE = "0.0000"
 YES_NO = '"yes";"yes";"no"'  # TRUE (1) → yes, FALSE (0) → no, in Excel and LibreOffice alike
 TEXT = "@"
-MAGNITUDE = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0.0,,"M";#,##0.00##'  # 2.0B, 1.8M, 0.255: inputs of any size
+MAGNITUDE = '[>=1000000000]#,##0.0,,,"B";[>=1000]#,##0;#,##0.00##'  # 2.0B, 52,834, 0.255: a value of any size
 
 UNIT_FORMATS = {
     "USD": USD, "USD/month": USD, "USD/year": USD, "USD/GPU": USD,
     "USD/h": USD_CENTS, "USD/GPU-hour": USD_CENTS, "USD/kWh": USD_MILLI,
-    "USD/Mtok": USD_MILLI, "USD/1k tokens": USD_MILLI,
+    "USD/Mtok": USD_MILLI, "USD/1k tokens": USD_MICRO,
     "tokens/day": COUNT, "tokens/month": COUNT, "tokens/s": COUNT, "tokens/s/GPU": COUNT, "tokens": COUNT,
     "GPUs": COUNT, "score": COUNT, "score/GPU": COUNT, "W": COUNT, "minutes": COUNT, "h/month": COUNT, "days/month": COUNT,
     "ms": DECIMAL, "requests/s": DECIMAL, "GPU-equivalents": DECIMAL,
@@ -42,7 +43,8 @@ UNIT_FORMATS = {
     "yes/no": YES_NO, "": TEXT,
 }
 """Number format of each unit: whole dollars for budgets, cents for hourly prices, four decimals
-for prices per token volume, thousands separators for volumes, one decimal for percentages."""
+for prices per million tokens (six per thousand tokens: the same digits of a figure 1000 times smaller),
+thousands separators for volumes, one decimal for percentages."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ FIELDS = _rows(
      "estimated, uncalibrated (a vendor no measurement calibrates: docs/serving.md), or given"),
     ("throughput_expected_error", "Expected throughput error", "share",
      "relative error of this basis in the leave-one-GPU-out back-test (uncalibrated: leave-one-vendor-out)"),
-    ("replica_gpus", "GPUs per replica", "GPUs", "GPUs one copy of the model runs on (tp), chosen for least cost"),
+    ("replica_gpus", "GPUs per replica", "GPUs", "GPUs one copy of the model runs on (tp), chosen for least cost; "
+     "per-token: blank, no GPUs of yours"),
     ("replica_choice", "Replica size chosen by", "", "why this replica size: given, least monthly cost, or the fixed GPUs"),
     ("serving_mode", "Serving mode", "",
      "aggregated (every replica prefills and decodes) or disaggregated (units of prefill and decode GPUs); "
@@ -151,11 +154,14 @@ FIELDS = _rows(
     ("cumulative_savings_usd", "Cumulative saving", "USD", "savings summed from month 1"),
     ("p10_cost_usd", "P10 on-demand cost", "USD/month", "10th percentile of the month's cost (no commitment)"),
     ("p90_cost_usd", "P90 on-demand cost", "USD/month", "90th percentile of the month's cost (no commitment)"),
+    ("price_as_of", "Price as of", "", "date (as_of) of the offerings row whose price the figures use; 'given' "
+     "for a price set by hand"),
     # -- sensitivity (atlas_xl.finance.sensitivity) -------------------------------------------------------------
     ("input", "Input", "", "the input moved, one at a time"),
-    ("base", "Base value", "", "the input's value in the plan", MAGNITUDE),
-    ("low", "Low value", "", "base × (1 − spread)", MAGNITUDE),
-    ("high", "High value", "", "base × (1 + spread)", MAGNITUDE),
+    ("base", "Base value", "", "the input's value in the plan, in the input's units and number format (this "
+     "format only where the input has none)", MAGNITUDE),
+    ("low", "Low value", "", "base × (1 − spread), as the base value", MAGNITUDE),
+    ("high", "High value", "", "base × (1 + spread), as the base value", MAGNITUDE),
     ("cost_at_low_usd", "Cost at low", "USD/month", "monthly cost with the input at its low value"),
     ("cost_at_high_usd", "Cost at high", "USD/month", "monthly cost with the input at its high value"),
     ("swing_usd", "Swing", "USD/month", "|cost at high − cost at low|"),
@@ -326,16 +332,17 @@ def display(value, fmt):
         return "saturated (infinite)"
     number = float(value)
     if fmt == MAGNITUDE:
-        for scale, suffix in ((1e9, "B"), (1e6, "M")):
-            if number >= scale:
-                return _rounded(number / scale, 1, ",") + suffix
+        if number >= 1e9:
+            return _rounded(number / 1e9, 1, ",") + "B"
+        if number >= 1e3:
+            return _rounded(number, 0, ",")
         text = _rounded(number, 4, ",").rstrip("0")
         return text + "0" * max(0, 2 - len(text.partition(".")[2]))
     if fmt == SHARE:
         return _rounded(number * 100, 1, "") + "%"
     if fmt == PERCENT:
         return _rounded(number, 1, "") + " %"
-    decimals = {USD: 0, USD_CENTS: 2, USD_MILLI: 4, COUNT: 0, INTEGER: 0, DECIMAL: 2, RATIO: 3, FINE: 4}.get(fmt, 2)
+    decimals = {USD: 0, USD_CENTS: 2, USD_MILLI: 4, USD_MICRO: 6, COUNT: 0, INTEGER: 0, DECIMAL: 2, RATIO: 3, FINE: 4}.get(fmt, 2)
     text = _rounded(abs(number), decimals, "," if fmt not in (INTEGER, RATIO, FINE) else "")
     negative = number < 0 and text.strip("0.,") != ""
     return ("-" if negative else "") + ("$" if fmt.startswith('"$"') else "") + text
@@ -354,8 +361,8 @@ def markdown():
              "the template (its Fields sheet) and these docs show them. Generated from `atlas_xl/fields.py`",
              "by `python scripts/gen_field_docs.py`; a test fails when this page is stale.", "",
              "Number formats follow the units: whole dollars for monthly and one-off amounts, cents for hourly",
-             "prices, four decimals for prices per token volume, thousands separators for volumes, one decimal",
-             "for percentages (a share of 0.586 shows as 58.6 %).", "",
+             "prices, four decimals for prices per million tokens (six per thousand tokens), thousands separators",
+             "for volumes, one decimal for percentages (a share of 0.586 shows as 58.6 %).", "",
              "| field | display name | units | number format | meaning |", "|---|---|---|---|---|"]
     for meta in sorted(FIELDS.values(), key=lambda f: f.name):
         cells = (f"`{meta.name}`", meta.label, meta.units, f"`{meta.number_format}`", meta.description)

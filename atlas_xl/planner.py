@@ -411,7 +411,7 @@ def latency_penalty_usd(latency_risk, latency_ms, strict_ms=300.0, amount_usd=30
 @dataclass(frozen=True)
 class PlanResult:
     """One planned deployment. Numeric fields are floats (or arrays when inputs were arrays);
-    fields that do not apply (GPU count of a per-token offering) are NaN.
+    fields that do not apply (GPU count and GPUs per replica of a per-token offering) are NaN.
 
     Costs (``monthly_cost_usd``, ``idle_waste_usd``, ``unused_capacity_usd``, ``cost_per_m_tokens_usd``)
     never include the penalties: those are the seed's ranking score (``penalty_usd``), in its own column.
@@ -458,7 +458,7 @@ class PlanResult:
     penalty_usd: float
     precision: str = ""
     throughput_basis: str = "given"
-    replica_gpus: float = 1.0
+    replica_gpus: float = math.nan  # every GPU plan sets it; a per-token plan has no GPUs, so none per replica
     replica_choice: str = ""
     scale_up_gpus: float = math.nan
     input_tokens: float = math.nan

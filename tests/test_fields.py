@@ -46,6 +46,9 @@ def test_every_field_reads_well():
     ("saturated", False, "no"),                          # issue 12: booleans were shown as 0.00
     ("p99_ms", 19.99690035689637, "20.00"),
     ("monthly_cost_usd", 1_912.5, "$1,913"),             # half away from zero, as spreadsheets round
+    ("base", 52_834.4577, "52,834"),                     # a value of any size: whole from a thousand up
+    ("base", 2e9, "2.0B"),
+    ("base", 0.765, "0.765"),
 ])
 def test_display_follows_the_units(name, value, shown):
     assert fields.display(value, fields.number_format(name, value)) == shown

@@ -8,8 +8,8 @@ column widths and row heights, no header is a raw key (``monthly_cost_usd``) and
 than its column; no wrapped text needs more lines than its row has (text that would overlap the
 next row); no chart drops a category label; and from the printed text, no scientific notation,
 no volume with cents (3,000,000,000.00), no unformatted amount (-1722.24), no month run into its
-period (12027-01), no text cut off by the cell beside it. Set ATLAS_RENDER_PNG to a folder to keep the
-PDFs and PNG pages (pdftoppm).
+period (12027-01), no thousands with more than two decimals (52,834.4577), no text cut off by the cell
+beside it. Set ATLAS_RENDER_PNG to a folder to keep the PDFs and PNG pages (pdftoppm).
 """
 import math
 import os
@@ -26,11 +26,11 @@ from atlas_xl import fields
 from atlas_xl.errors import InputError
 from openpyxl.utils import get_column_letter
 
-from workbook import layout, sheets, template
+from workbook import finance_sheets, layout, sheets, template
 
 ERRORS = ("###", "#NAME?", "#VALUE!", "#N/A", "#REF!", "#DIV/0!", "#NUM!", "Err:5")
-CHECKED_FORMATS = {fields.USD, fields.USD_CENTS, fields.USD_MILLI, fields.COUNT, fields.SHARE, fields.DECIMAL,
-                   fields.RATIO, fields.PERCENT, fields.YES_NO}
+CHECKED_FORMATS = {fields.USD, fields.USD_CENTS, fields.USD_MILLI, fields.USD_MICRO, fields.COUNT, fields.SHARE,
+                   fields.DECIMAL, fields.RATIO, fields.PERCENT, fields.YES_NO}
 
 
 def render(path, folder):
@@ -87,6 +87,7 @@ PRINTED = (  # (what a reader would see, pattern in the printed text)
     ("scientific notation", re.compile(r"\d[eE][+-]\d{1,3}\b")),
     ("a volume with cents", re.compile(r"\d{1,3}(?:,\d{3}){2,}\.\d+")),
     ("an unformatted amount", re.compile(r"(?<![\w.,$/-])-?\d{4,}\.\d{2,}(?![\d%])")),
+    ("thousands with more than two decimals", re.compile(r"\d,\d{3}\.\d{3,}")),  # 52,834.4577: no unit needs it
     ("a month run into its period", re.compile(r"(?<![\d-])\d{5,6}-\d{2}(?!\d)")),
 )
 CHAR_WIDTH = {"bold": 1.1, "plain": 1.0}  # width of a character of an 11-point font [units of column width]
@@ -339,6 +340,25 @@ def test_template_required_cells_are_filled_and_shown(template_pages):
     for cell, text in shown_numbers(book["WhatIf"]):
         assert text in pages["WhatIf"], f"WhatIf!{cell.coordinate} not shown as {text}"
     assert "OK: all" in pages["Checks"] and "OK: all" in pages["Start"]
+    # the forecast's footer dates its price in the field table's words, not as the key price_as_of
+    assert re.search(rf"{fields.label('price_as_of')}\s+\d{{4}}-\d{{2}}-\d{{2}}", pages["Forecast"])
+
+
+def test_template_sensitivity_reads_in_each_inputs_units(template_pages):
+    """Base, low and high value as the row's input is shown everywhere ($2.69, 85.0%, 5,181), whatever order
+    the rows come in (the conditional formats of finance_sheets.sensitivity_template_sheet)."""
+    book, pages = template_pages
+    first = 8  # under the header and the function's key row
+    checked = 0
+    for row in book["Sensitivity"].iter_rows(min_row=first, max_row=first + finance_sheets.SENSITIVITY_ROWS - 1):
+        key = row[1].value
+        if not key:
+            continue
+        for cell in row[2:5]:
+            text = fields.display(cell.value, fields.number_format(key))
+            assert text in pages["Sensitivity"], f"Sensitivity!{cell.coordinate} ({key}) not shown as {text}"
+            checked += 1
+    assert checked >= 3 * 6
 
 
 def test_report_reads_cleanly(report_pages):

@@ -79,6 +79,12 @@ def test_breakdown_schedule_sources(default_report):
         shown |= {h.split("\n")[0] for h in rows[0] if h}
         assert len(rows) - 1 == len(ranking)
     assert shown == {atlas_xl.fields.field(c, plan=True).label for c in ranking.columns}  # every field, by name
+    serving = list(book["Serving"].iter_rows(min_row=4, values_only=True))
+    column = {h: i for i, h in enumerate(heads(serving[0]))}
+    rows = [r for r in serving[1:] if r[column["Billing"]]]
+    per_token = [r[column["GPUs per replica"]] for r in rows if r[column["Billing"]] == "per_token"]
+    assert per_token and all(v is None for v in per_token)  # a per-token API has no GPUs: blank, not 1
+    assert all(r[column["GPUs per replica"]] >= 1 for r in rows if r[column["Billing"]] != "per_token")
     phases = [r[0] for r in book["Schedule"].iter_rows(values_only=True)]
     assert "active" in phases  # steady traffic: one phase, all week (the pattern's schedule)
     sources = [r for r in book["Sources"].iter_rows(min_row=5, values_only=True) if r[0]]
@@ -251,6 +257,20 @@ def test_sensitivity_section_is_a_tornado(default_report):
     swings = [r[6] for r in rows if isinstance(r[6], (int, float))]
     assert swings == sorted(swings, reverse=True) and len(swings) >= 2
     assert sheet._charts
+
+
+def test_sensitivity_values_read_in_their_inputs_units(default_report):
+    """Base, low and high value are in the units of the row's input: $2.69 an hour, 85.0 % efficiency, 5,181
+    tokens/s, not one format for all (5,180.5032)."""
+    sheet = load_workbook(default_report)["Sensitivity"]
+    header = heads([c.value for c in sheet[4]])
+    key = {atlas_xl.fields.label(name): name for name in atlas_xl.fields.FIELDS}
+    rows = [r for r in sheet.iter_rows(min_row=5) if r[0].value in key]
+    assert {key[r[0].value] for r in rows} >= {"tokens_per_day", "hourly_usd", "efficiency", "gpu_tokens_per_s"}
+    for row in rows:
+        for column in ("Base value", "Low value", "High value"):
+            cell = row[header.index(column)]
+            assert cell.number_format == atlas_xl.fields.number_format(key[row[0].value]), (row[0].value, column)
 
 
 def test_forecast_section_uses_the_scenarios_serving_settings(tmp_path):

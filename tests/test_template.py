@@ -198,6 +198,52 @@ def test_simulator_inputs_follow_the_plan(built):
         assert sheets.sim_formula(function).startswith(f"={function}(Target,Workload,Knobs,")
 
 
+def _significant_digits(text):
+    """Digits a reader gets of a small amount as printed: '$0.000171' has 3, '$0.0002' 1."""
+    return len(text.lstrip("$0.,").replace(",", "").replace(".", ""))
+
+
+def test_simulator_cost_per_1k_tokens_shows_its_digits(built):
+    """A cost per 1k tokens is a thousandth of a cost per Mtok ($0.19/Mtok is $0.00019/1k): the Results row and
+    the field table's format (the Simulator sheet's row) show at least three significant digits of it, from the
+    cheapest simulation of the catalog to the dearest, where four decimals showed the cheapest as $0.0002."""
+    _, book = built
+    results = next(r[2] for r in book["Results"].iter_rows() if r[1].value == "cost_per_1k")
+    cat = atlas_xl.load_catalog()
+    costs = []
+    for target in cat.targets:
+        for workload in cat.workloads:
+            try:
+                costs.append(atlas_xl.simulate(target, workload).dollar_per_1k_tokens)
+            except atlas_xl.errors.AtlasError:  # a workload the target cannot run
+                continue
+    fmt = results.number_format
+    assert fmt == atlas_xl.fields.number_format("dollar_per_1k_tokens")  # Results reads as the Simulator sheet
+    for cost in (min(costs), max(costs)):
+        shown = atlas_xl.fields.display(cost, fmt)
+        assert _significant_digits(shown) >= 3, f"{cost!r} shows as {shown}"
+
+
+def test_sensitivity_values_take_their_inputs_formats(built):
+    """The Sensitivity table's rows change order with the inputs (largest swing first), so base, low and high
+    value take the number format of the row's input by conditional formats over the Fields sheet: one rule per
+    format of the field table, each giving the format it tests for."""
+    _, book = built
+    sheet = book["Sensitivity"]
+    values = f"C8:E{7 + finance_sheets.SENSITIVITY_ROWS}"  # base, low and high value under the key row
+    rules = [(rule.formula[0], rule.dxf.numFmt.formatCode) for cf in sheet.conditional_formatting
+             if str(cf.sqref) == values for rule in cf.rules if rule.dxf is not None and rule.dxf.numFmt is not None]
+    tested = {}
+    for formula, code in rules:
+        assert formula.startswith("IFERROR(VLOOKUP($B8,FieldsTable,5,FALSE),\"\")=")  # the row's key, its format
+        tested[formula.split(")=", 1)[1][1:-1].replace('""', '"')] = code
+    assert all(literal == code for literal, code in tested.items())
+    inputs = atlas_xl.sensitivity(2e9, "steady", "llama_70b", "runpod", "h100_sxm")["input"]
+    for name in list(inputs) + ["price_per_m_tokens"]:  # a per-token offering varies its token price
+        assert atlas_xl.fields.number_format(name) in tested, name
+    assert [c.value for c in book["Fields"][4]][4] == "Number format"  # column 5 of FieldsTable
+
+
 def test_xlwings_conf(built):
     _, book = built
     conf = book["xlwings.conf"]

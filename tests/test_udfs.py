@@ -142,6 +142,8 @@ def test_excel_values_are_normalised():
     assert f.ATLAS_COST("2,000,000,000", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd
     assert f.ATLAS_COST("2B", *PLAN[1:]) == atlas_xl.plan(*PLAN).monthly_cost_usd  # the one value parser
     assert f.ATLAS_GPUCOUNT(1e9, "steady", "llama_70b", "together") is None  # per-token: empty cell
+    per_token = dict(row for row in f.ATLAS_PLAN(1e9, "steady", "llama_70b", "together")[1:])
+    assert per_token["gpu_count"] is None and per_token["replica_gpus"] is None  # no GPUs, so none per replica
 
 
 @pytest.mark.parametrize("value, message", [
@@ -342,12 +344,15 @@ def test_forecast_states_the_price_date():
     table = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "runpod", "h100_sxm", 3)
     frame = atlas_xl.forecast(2e9, "steady", "llama_70b", "runpod", "h100_sxm", months=3)
     footer = {r[0]: r[1] for r in table[4:] if r[0]}
+    # the footer row reads as the field table labels price_as_of (atlas_xl/fields.py), not as a key
+    label = atlas_xl.fields.FIELDS["price_as_of"].label
+    assert label in footer and "_" not in label and label[0].isupper()
     # the library's price_as_of: the runpod/h100_sxm offerings row's as_of (atlas_xl.prices.plan_price_age)
-    assert footer["price as_of"] == frame["price_as_of"].iloc[0] == atlas_xl.prices.plan_price_age(
+    assert footer[label] == frame["price_as_of"].iloc[0] == atlas_xl.prices.plan_price_age(
         atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")).as_of
     per_token = f.ATLAS_FORECAST(2e9, "steady", "llama_70b", "together", None, 3)
     # a per-token price is dated by its own offerings row (platform, model)
-    assert {r[0]: r[1] for r in per_token[4:] if r[0]}["price as_of"] == atlas_xl.prices.plan_price_age(
+    assert {r[0]: r[1] for r in per_token[4:] if r[0]}[label] == atlas_xl.prices.plan_price_age(
         atlas_xl.plan(2e9, "steady", "llama_70b", "together")).as_of
 
 

@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from atlas_xl import arguments, finance
+from atlas_xl import fields as field_table  # "fields" is ATLAS_FORECAST's argument (the columns asked for)
 from atlas_xl.catalog import normalize_key
 from atlas_xl.errors import InputError
 
@@ -107,7 +108,7 @@ def _forecast_rows(volumes, names, cat, a, kwargs, fields, term, start):
         wanted = [w for w in wanted if w != "period"] if not fields else wanted
     rows = [wanted] + frame[wanted].astype(object).values.tolist()
     # every output that uses a price states its date (issue 20): the offering row's as_of, 'given' for a set price
-    rows += [[], ["price as_of", frame["price_as_of"].iloc[0]]]
+    rows += [[], [field_table.label("price_as_of"), frame["price_as_of"].iloc[0]]]
     if frame.attrs:
         a = frame.attrs
         rows += [[], ["commitment pays off in month", a["commitment_payoff_month"] or "never within its term"],

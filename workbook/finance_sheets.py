@@ -15,7 +15,10 @@ import math
 
 from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment
+from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE, NumberFormat
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
@@ -29,6 +32,9 @@ FORECAST_ROWS = 60  # the monthly table has room for five years
 FORECAST_COLUMNS = ("month", "period", "tokens_per_day", "gpu_count", "monthly_cost_usd", "cost_per_m_tokens_usd",
                     "cumulative_cost_usd", "on_demand_cost_usd", "savings_usd", "cumulative_savings_usd")
 SENSITIVITY_ROWS = 12
+IN_INPUT_UNITS = ("base", "low", "high")
+"""Sensitivity columns that hold a value of the row's input: shown in that input's number format ($2.69 an
+hour, 85.0 % efficiency, 5,181 tokens/s), not in one format for every row."""
 
 # (label, defined name, default, units, comment, number format)
 FORECAST_INPUTS = (
@@ -194,6 +200,8 @@ def sensitivity_template_sheet(book, sheet, name):
         fmt = fields.number_format(key)
         for r in range(top + 1, last + 1):
             sheet[f"{letter}{r}"].number_format = "General" if fmt == fields.TEXT else fmt
+    columns = [get_column_letter(finance.SENSITIVITY_COLUMNS.index(c) + 2) for c in IN_INPUT_UNITS]
+    _formats_of_row_field(book, sheet, f"{columns[0]}{top + 1}:{columns[-1]}{last}", f"$B{top + 1}")
     for r in range(top + 1, last + 1):
         put(sheet, f"A{r}", f'=IF(B{r}="","",IFERROR(VLOOKUP(B{r},FieldsTable,3,FALSE),B{r}))', "atlas_label")
         put(sheet, f"J{r}", r - top, "atlas_key", "0")  # which row of the spilled table, read through its name
@@ -205,14 +213,36 @@ def sensitivity_template_sheet(book, sheet, name):
     put(sheet, f"L{top}", fields.label("high_delta_usd"), "atlas_key")
     name(book, "SensitivityTable", sheet, f"B{top}:I{last}")
     _tornado(sheet, top, last, "K", "A", anchor=f"A{last + 3}")
-    samples = {"input_label": "Catalog throughput per GPU", "input": "gpu_tokens_per_s", "base": "5,061.5241",
-               "low": "4,555.3717", "high": "5,567.6765", "row": "12"}
+    samples = {"input_label": "Catalog throughput per GPU", "input": "gpu_tokens_per_s", "base": "2,000,000,000",
+               "low": "1,800,000,000", "high": "2,200,000,000", "row": "12"}  # tokens per day, the widest input
     for column, (key, heading) in enumerate(zip(names, headings), start=1):
         sheet.column_dimensions[get_column_letter(column)].width = layout.fit_width([samples.get(key, "-$1,000,000")],
                                                                                    heading)
     sheet.row_dimensions[header].height = layout.LINE_POINTS * max(
         layout.wrapped_lines(h, sheet.column_dimensions[get_column_letter(c)].width / 1.1 - 1)
         for c, h in enumerate(headings, start=1))
+
+
+def _formats_of_row_field(book, sheet, ref, key_cell):
+    """Conditional formats that show each cell of ``ref`` in the number format of the field its row names in
+    ``key_cell`` (``$B8``, relative to the first row), looked up in FieldsTable: one rule per number format of
+    the field table (the rows' order follows the inputs, so no format can be fixed when the sheet is built)."""
+    column = layout.FIELD_COLUMNS.index("Number format") + 1
+    for code in sorted({f.number_format for f in fields.FIELDS.values()} - {fields.TEXT}):
+        literal = code.replace('"', '""')
+        style = DifferentialStyle(numFmt=NumberFormat(numFmtId=_format_id(book, code), formatCode=code))
+        sheet.conditional_formatting.add(ref, Rule(
+            type="expression", dxf=style, stopIfTrue=True,
+            formula=[f'IFERROR(VLOOKUP({key_cell},FieldsTable,{column},FALSE),"")="{literal}"']))
+
+
+def _format_id(book, code):
+    """The number-format id of ``code`` in ``book``: a built-in one's, else the id its cells get (a custom
+    format's place in openpyxl's list of them after the built-ins), which is how Excel numbers a
+    conditional format's number format."""
+    if code in BUILTIN_FORMATS_REVERSE:
+        return BUILTIN_FORMATS_REVERSE[code]
+    return BUILTIN_FORMATS_MAX_SIZE + book._number_formats.add(code)  # openpyxl keeps no public index of them
 
 
 def _tornado(sheet, top, last, delta_letter, label_letter, anchor=None):
@@ -371,11 +401,12 @@ def sensitivity_report_sheet(sheet, scenario, ranking, cat, write_cell, header, 
           f"Monthly cost with each input at ±{spread:.0%} of its base value, one at a time, largest swing first.")
     records = frame.to_dict("records")
     for record in records:
-        record["input"] = fields.label(record["input"])  # the input as a reader names it
+        record["input_key"], record["input"] = record["input"], fields.label(record["input"])  # as a reader names it
         record["low_delta_usd"] = record["cost_at_low_usd"] - record["base_cost_usd"]
         record["high_delta_usd"] = record["cost_at_high_usd"] - record["base_cost_usd"]
     names = list(finance.SENSITIVITY_COLUMNS) + ["low_delta_usd", "high_delta_usd"]
-    last = layout.table(sheet, 4, names, records)
+    in_units = {name: lambda record: fields.number_format(record["input_key"]) for name in IN_INPUT_UNITS}
+    last = layout.table(sheet, 4, names, records, formats=in_units)
     _tornado(sheet, 4, last, get_column_letter(names.index("low_delta_usd") + 1), "A", anchor=f"A{last + 3}")
     layout.print_setup(sheet, title_rows=(4, 4), area=f"A1:{get_column_letter(len(names))}"
                                                      f"{last + 3 + math.ceil((3 + 0.8 * len(frame)) / 0.5)}")

@@ -32,6 +32,8 @@ WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 MIN_WIDTH, MAX_WIDTH, HEADER_LINES = 6, 60, 3
 LINE_POINTS = 15  # row height [points] of one line of 11-point text
 UNIT_TEXT = {"share": "%", "count": "", "yes/no": "", "ratio": "", "": ""}  # units as a header shows them
+FIELD_COLUMNS = ("Field", "Heading", "Label", "Units", "Number format", "Description")
+"""Columns of the template's Fields sheet (its FieldsTable): a field's key, then how it is shown."""
 
 
 VOLUME = '[>=1000000000]#,##0.0,,,"B";[>=1000000]#,##0,,"M";#,##0'  # 2.5B, 250M: tokens per day, readable
@@ -116,17 +118,18 @@ def heading_text(name, plan=False):
     return f"{meta.label}\n[{shown}]" if shown else meta.label
 
 
-def table(sheet, top, names, records, column=1, widths=None, plan=False):
+def table(sheet, top, names, records, column=1, widths=None, plan=False, formats=None):
     """A table of ``records`` (dicts) under a header of the display names and units of ``names``,
-    each column in its field's number format (``plan``: names are plan fields); sets the columns'
-    widths to fit (``widths`` maps a name to a fixed width). Returns the last row written."""
+    each column in its field's number format (``plan``: names are plan fields; ``formats`` maps a name
+    to a function of the record that gives the cell's format, for a column whose units change by row);
+    sets the columns' widths to fit (``widths`` maps a name to a fixed width). Returns the last row written."""
     header(sheet, top, [heading_text(n, plan) for n in names], column)
     shown = {n: [heading_text(n, plan)] for n in names}
     row = top
     for row, record in enumerate(records, start=top + 1):
         for offset, name in enumerate(names):
             value = record.get(name)
-            fmt = fields.number_format(name, value, plan)
+            fmt = formats[name](record) if formats and name in formats else fields.number_format(name, value, plan)
             cell = write_cell(sheet, row, column + offset, value, fmt)
             if fmt == fields.INTEGER:  # ranks and counts: centred, clear of the text beside them
                 cell.alignment = Alignment(horizontal="center")

@@ -39,6 +39,7 @@ def name_of(key):
 
 # number formats: the field table's (atlas_xl.fields), so a sheet row and a report column agree
 USD, USD_CENTS, USD_MILLI = field_table.USD, field_table.USD_CENTS, field_table.USD_MILLI
+USD_PER_1K = field_table.number_format("dollar_per_1k_tokens")  # the Simulator sheet's format of the same value
 COUNT, PCT, NUMBER = field_table.COUNT, field_table.SHARE, field_table.DECIMAL
 
 ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atlas_xl.Assumptions)
@@ -259,7 +260,7 @@ RESULTS = (
             fmt=USD_CENTS),
         Row("Simulator cost per 1k tokens", "cost_per_1k", sim_formula("ATLAS_COST_PER_1K"), "USD/1k tokens",
             "the Targets row's hourly price (not the Offerings price) + energy, at the simulated throughput: not "
-            "the planner's cost per Mtok", fmt=USD_MILLI),
+            "the planner's cost per Mtok", fmt=USD_PER_1K),
         Row("Simulated deployment", "sim_deployment",
             '=IF(Gpu="","not simulated: per token",IF(INDEX(Target,1,2)="","not simulated: no "&Gpu&" target",'
             f'Model&" on "&GpuCount&" × "&Gpu&IF({SIM_TP}="",""," in replicas of "&{SIM_TP})))', "",

@@ -779,8 +779,7 @@ def _fields(book, sheet):
     """The field table of atlas_xl.fields as a sheet: the template's headers and labels look names
     up here (FieldsTable), and a reader sees what every output means."""
     _title(sheet, "Fields", "Display name, units and number format of every output field (atlas_xl.fields).")
-    columns = ("Field", "Heading", "Label", "Units", "Number format", "Description")
-    for column, text in enumerate(columns, start=1):
+    for column, text in enumerate(layout.FIELD_COLUMNS, start=1):
         put(sheet, f"{get_column_letter(column)}4", text, "atlas_header")
     rows = sorted(fields.FIELDS.values(), key=lambda f: f.name)
     for row, meta in enumerate(rows, start=5):
