@@ -66,6 +66,7 @@ def test_template_results_equal_the_library(template_path, office, resized_targe
     assert got["gpu_count"] == plan.gpu_count and got["monthly_cost"] == plan.monthly_cost_usd
     assert got["utilization"] == plan.utilization_after and got["latency_risk"] == plan.latency_risk
     assert got["penalty"] == plan.penalty_usd and got["annual_cost"] == pytest.approx(12 * plan.monthly_cost_usd)
+    assert got["unused_capacity"] == pytest.approx(plan.unused_capacity_usd) and plan.unused_capacity_usd > 0
     # the Simulator follows the plan: the Targets row with the plan's GPU resized to its GPU count, the catalog
     # workload of its model in replicas of the plan's size (its tp, not llama_70b_chat's 2), with the planner's
     # request shape (1 024 in, 1 024 out: the serving defaults)

@@ -345,7 +345,7 @@ def test_template_required_cells_are_filled_and_shown(template_pages):
 
 
 def test_template_sensitivity_reads_in_each_inputs_units(template_pages):
-    """Base, low and high value as the row's input is shown everywhere ($2.69, 85.0%, 5,181), whatever order
+    """Base, low and high value as the row's input is shown everywhere ($2.69, 85.0%, 5,592), whatever order
     the rows come in (the conditional formats of finance_sheets.sensitivity_template_sheet)."""
     book, pages = template_pages
     first = 8  # under the header and the function's key row

@@ -260,7 +260,7 @@ def test_sensitivity_section_is_a_tornado(default_report):
 
 
 def test_sensitivity_values_read_in_their_inputs_units(default_report):
-    """Base, low and high value are in the units of the row's input: $2.69 an hour, 85.0 % efficiency, 5,181
+    """Base, low and high value are in the units of the row's input: $2.69 an hour, 85.0 % efficiency, 5,592
     tokens/s, not one format for all (5,180.5032)."""
     sheet = load_workbook(default_report)["Sensitivity"]
     header = heads([c.value for c in sheet[4]])

@@ -34,7 +34,7 @@ FORECAST_COLUMNS = ("month", "period", "tokens_per_day", "gpu_count", "monthly_c
 SENSITIVITY_ROWS = 12
 IN_INPUT_UNITS = ("base", "low", "high")
 """Sensitivity columns that hold a value of the row's input: shown in that input's number format ($2.69 an
-hour, 85.0 % efficiency, 5,181 tokens/s), not in one format for every row."""
+hour, 85.0 % efficiency, 5,592 tokens/s), not in one format for every row."""
 
 # (label, defined name, default, units, comment, number format)
 FORECAST_INPUTS = (

@@ -41,6 +41,7 @@ def name_of(key):
 USD, USD_CENTS, USD_MILLI = field_table.USD, field_table.USD_CENTS, field_table.USD_MILLI
 USD_PER_1K = field_table.number_format("dollar_per_1k_tokens")  # the Simulator sheet's format of the same value
 COUNT, PCT, NUMBER = field_table.COUNT, field_table.SHARE, field_table.DECIMAL
+UNUSED = field_table.field("unused_capacity_usd")  # the Results row of paid capacity that serves no traffic
 
 ASSUMPTION_DOCS = {  # label, units and comment of each planner assumption (atlas_xl.Assumptions)
     f.name: (field_table.field(f.name, assumption=True).label, field_table.field(f.name, assumption=True).units,
@@ -228,6 +229,10 @@ RESULTS = (
         Row("Monthly cost", "monthly_cost", plan_formula("ATLAS_COST"), "USD/month", "", fmt=USD),
         Row("Idle waste", "idle_waste", plan_formula("ATLAS_IDLE_WASTE"), "USD/month", "dedicated hours without traffic",
             fmt=USD),
+        Row(UNUSED.label, "unused_capacity",
+            f'=IFERROR(VLOOKUP("unused_capacity_usd",{plan_formula("ATLAS_PLAN")[1:]},2,FALSE),"")', UNUSED.units,
+            f"{UNUSED.description} (ATLAS_PLAN's unused_capacity_usd); 0 for per-token offerings", fmt=USD,
+            array=True),
         Row("Cost per million tokens", "cost_per_m_tokens", plan_formula("ATLAS_COST_PER_MTOK"), "USD/Mtok", "",
             fmt=USD_MILLI),
         Row("Penalty score", "penalty", plan_formula("ATLAS_PENALTY"), "score",
