@@ -36,6 +36,8 @@ FITTED = {  # parameter: (initial, lower, upper, units)
                                "(`serving.weights_read_gb`)"),
     "expert_compute_efficiency": (1.0, 0.1, 1.0, "routed experts' grouped-GEMM FLOP rate relative to the dense "
                                   "GEMMs' (`serving.expert_compute_params_b`)"),
+    "gemm_overlap_loss": (0.3, 0.0, 1.0, "share of the shorter of a GEMM's weight read and multiply not hidden "
+                          "under the longer (`serving.decode_step_time_s`; 0: the roofline)"),
     "fp4_efficiency": (0.7, 0.2, 1.5, "FP4 kernels' efficiency relative to FP8/BF16"),
     **{f"software_nvidia_{year}": (1.0, 0.2, 2.0, f"NVIDIA software efficiency in {year} relative to "
                                                   f"{serving.SOFTWARE_PERIODS[-1]}")

@@ -280,7 +280,7 @@ def weights_read_gb(params_b, active_params_b, experts, experts_per_token, concu
 
 def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, concurrency, active_params_b,
                        layers, attention_heads, attn_dim, tp, peak_tflops, bandwidth_tb_s, compute_efficiency,
-                       memory_efficiency, attention_peak_tflops=None):
+                       memory_efficiency, attention_peak_tflops=None, overlap_loss=0.0):
     """Roofline time of one decode step for the whole batch, before communication and overhead. [s]
 
     Notes
@@ -289,19 +289,25 @@ def decode_step_time_s(weights_read_gb, kv_bytes_per_token, context_tokens, conc
     that run one after the other, each bound by its own memory traffic or FLOPs (the per-operator roofline of
     Yuan et al., "LLM Inference Unveiled: Survey and Roofline Model Insights", arXiv 2402.16363, §3):
 
-    GEMMs     = max(weights_read / (tp × bandwidth × η_mem), concurrency × 2 × active_params / (tp × peak × η_compute))
+    read      = weights_read / (tp × bandwidth × η_mem);  multiply = concurrency × 2 × active_params / (tp × peak × η_compute)
+    GEMMs     = max(read, multiply) + λ × min(read, multiply)
     attention = concurrency × max(kv_per_token × context / (tp × bandwidth × η_mem),
                                   4 × layers × heads × attn_dim × context / (tp × attention peak × η_compute))
     step      = GEMMs + attention
 
     The GEMMs multiply at the weights' tensor-core peak, the attention at the KV cache's (``attention_peak_tflops``:
     FP8 attention kernels for an FP8 cache, BF16 for a BF16 one — TensorRT-LLM's FP8 FMHA, FlashMLA, FlashInfer; no
-    engine multiplies QKᵀ in FP4), default the weights' peak.
+    engine multiplies QKᵀ in FP4), default the weights' peak. λ (``overlap_loss``, fitted ``gemm_overlap_loss``) is
+    the share of the shorter of a GEMM's weight streaming and its tensor-core work that the kernel does not hide under
+    the longer: 0 is the roofline's perfect overlap, an upper bound on speed (Williams, Waterman and Patterson,
+    "Roofline", CACM 52(4), 2009), 1 none; near the ridge point, where the two take as long, real kernels fall below
+    the roofline by up to that much.
     """
     bandwidth = tp * bandwidth_tb_s * 1e12 * memory_efficiency
     flops = tp * peak_tflops * 1e12 * compute_efficiency
     attention_flops = flops if attention_peak_tflops is None else tp * attention_peak_tflops * 1e12 * compute_efficiency
-    gemms = maximum(weights_read_gb * 1e9 / bandwidth, concurrency * 2e9 * active_params_b / flops)
+    read, multiply = weights_read_gb * 1e9 / bandwidth, concurrency * 2e9 * active_params_b / flops
+    gemms = maximum(read, multiply) + overlap_loss * minimum(read, multiply)
     attention = concurrency * maximum(kv_bytes_per_token * context_tokens / bandwidth,
                                       4.0 * layers * attention_heads * attn_dim * context_tokens / attention_flops)
     return gemms + attention
@@ -347,7 +353,7 @@ def tpot_s(step_time_s, concurrency, prefill_time_s, output_tokens, acceptance_l
 
 
 def concurrency_within(budget_s, step_intercept_memory_s, step_slope_memory_s, step_slope_compute_s,
-                       fixed_s, slope_s):
+                       fixed_s, slope_s, overlap_loss=0.0):
     """The largest concurrency whose mean TPOT stays within a budget. [sequences]
 
     Parameters
@@ -361,15 +367,19 @@ def concurrency_within(budget_s, step_intercept_memory_s, step_slope_memory_s, s
     fixed_s, slope_s : numeric
         What every step adds besides the roofline: all-reduce latency and overhead, and per sequence the
         all-reduce volume and its share of prefill (prefill / output_tokens). [s], [s sequence⁻¹]
+    overlap_loss : numeric
+        λ of `decode_step_time_s`: the GEMMs take max(a, g·B) + λ min(a, g·B), with g = c − b. [unitless]
 
     Notes
     -----
-    TPOT(B) = max(a + b·B, c·B) + fixed + slope·B (the functions above) is increasing and piecewise
-    linear, so TPOT(B) ≤ budget ⇔ B ≤ min((budget − fixed − a) / (b + slope), (budget − fixed) / (c + slope)).
-    Throughput per replica B / TPOT(B) grows with B, so this is the best concurrency the limit allows.
+    TPOT(B) = max(a, g·B) + λ min(a, g·B) + b·B + fixed + slope·B (the functions above) equals, for 0 ≤ λ ≤ 1,
+    max(a + (b + λg)·B, λa + c·B) + fixed + slope·B: increasing and piecewise linear, so TPOT(B) ≤ budget ⇔
+    B ≤ min((budget − fixed − a) / (b + λg + slope), (budget − fixed − λa) / (c + slope)). Throughput per replica
+    B / TPOT(B) grows with B, so this is the best concurrency the limit allows.
     """
-    memory = (budget_s - fixed_s - step_intercept_memory_s) / (step_slope_memory_s + slope_s)
-    compute = (budget_s - fixed_s) / (step_slope_compute_s + slope_s)
+    gemm = step_slope_compute_s - step_slope_memory_s
+    memory = (budget_s - fixed_s - step_intercept_memory_s) / (step_slope_memory_s + overlap_loss * gemm + slope_s)
+    compute = (budget_s - fixed_s - overlap_loss * step_intercept_memory_s) / (step_slope_compute_s + slope_s)
     return minimum(memory, compute)
 
 
@@ -461,7 +471,7 @@ def _at(r, m, g, precision_bytes, peak_tflops, output_tokens, concurrency, p):
     roofline = decode_step_time_s(read * r["draft"], r["kv_token"], r["context"], concurrency, r["compute_params"],
                                   m["layers"], m["attention_heads"], r["attn_dim"], tp, peak_tflops / r["verified"],
                                   g["memory_bandwidth_tb_s"], p["compute_efficiency"], p["memory_efficiency"],
-                                  r["attention_peak"] / r["verified"])
+                                  r["attention_peak"] / r["verified"], p.get("gemm_overlap_loss", 0.0))
     comm = _comm_s(r, m, concurrency, p)
     step = (roofline + comm + r["overhead_s"]) * where(r["verified"] > 1, r["draft"], 1.0)
     tpot = tpot_s(step, concurrency, r["prefill_s"], output_tokens, r["acceptance"])
@@ -498,8 +508,8 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
                                                                             p.get("prefix_hit_rate", 0.0)),
                                                       output_tokens))
     bandwidth = tp * g["memory_bandwidth_tb_s"] * 1e12 * p["memory_efficiency"]
-    # TPOT(B) = max(a, g·B) + b·B + fixed + slope·B = max(a + b·B, (g + b)·B) + …: the coefficients of `_at`'s
-    # equations (a: the weights read, g: the GEMMs' FLOPs, b: the attention, per sequence)
+    # TPOT(B) = max(a, g·B) + λ min(a, g·B) + b·B + fixed + slope·B: the coefficients of `_at`'s equations (a: the
+    # weights read, g: the GEMMs' FLOPs, b: the attention, per sequence; λ: `decode_step_time_s`)
     # speculative decoding: TPOT = K × (step) + prefill share with K = draft factor / acceptance, so the step
     # may take budget / K and the prefill share counts 1 / K as much against it
     k = where(r["verified"] > 1, r["draft"], 1.0) / r["acceptance"]
@@ -512,13 +522,14 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
                               4.0 * m["layers"] * m["attention_heads"] * r["attn_dim"] * r["context"] / attention_flops)
     gemm_slope = 2e9 * r["compute_params"] / flops
     expert_read = p.get("expert_read_efficiency", 1.0)
+    loss = p.get("gemm_overlap_loss", 0.0)
     budget = minimum(tpot_limit_ms / (1000.0 * p["tpot_tail"]),
                      ttft_limit_ms / (1000.0 * p["ttft_tail"]) - r["prefill_s"]) / k
     def within(b):  # the largest concurrency within the limits if the weights read were those of b sequences
         read = weights_read_gb(m["params_b"], m["active_params_b"], m["experts"], m["experts_per_token"], b,
                                precision_bytes, expert_read) * r["draft"]
         return minimum(cap, concurrency_within(budget, read * 1e9 / bandwidth, attention_slope,
-                                                       gemm_slope + attention_slope, fixed, slope))
+                                               gemm_slope + attention_slope, fixed, slope, loss))
 
     if not is_array(cap, budget, bandwidth, attention_slope, gemm_slope, fixed, slope) and m["experts"] > 0:
         # one point: the same equations in plain floats (`weights_read_gb`, `concurrency_within`), the compute
@@ -528,12 +539,13 @@ def _operating_point(m, g, precision_bytes, kv_bytes, peak_tflops, tp, input_tok
         always = (m["active_params_b"] - expert) * precision_bytes * r["draft"] * 1e9 / bandwidth
         routed = expert * m["experts"] / m["experts_per_token"] * precision_bytes * r["draft"] * 1e9 / bandwidth \
             / expert_read
-        per_sequence = attention_slope + slope
-        ceiling = min(cap, (budget - fixed) / (gemm_slope + attention_slope + slope))
-        room = budget - fixed - always
+        per_sequence = attention_slope + loss * gemm_slope + slope
+        per_sequence_compute = gemm_slope + attention_slope + slope
+        room = budget - fixed
 
         def within(b):  # noqa: F811  (the scalar form of the function above)
-            return min(ceiling, (room - routed * (1.0 - unread ** b)) / per_sequence)
+            read = always + routed * (1.0 - unread ** b)
+            return min(cap, (room - read) / per_sequence, (room - loss * read) / per_sequence_compute)
 
     moe = m["experts"] > 0
     if moe.any() if isinstance(moe, np.ndarray) else moe:
