@@ -930,7 +930,8 @@ def _draws_throughput_error(base, throughput_error, cat):
                          "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
     if getattr(base, "serving_mode", "") == "disaggregated":  # default_throughput_error would take aggregated's
         raise InputError("disaggregated serving has no error from the serving model's back-test (its own is in "
-                         "docs/disaggregated.md) — pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
+                         "docs/disaggregated.md) — pass throughput_error (--throughput-error; relative 1-sigma, e.g. "
+                         "0.15 for ±15 %)")
     return default_throughput_error(base.model, base.gpu, cat,
                                     float(getattr(base, "throughput_expected_error", math.nan)))
 
