@@ -698,3 +698,19 @@ def test_docs_examples_are_current():
     assert f"({atlas_xl.plan(2e9, *WORKLOAD).throughput_basis} basis, {error:.4f}) that is " \
            f"{finance.default_throughput_error('llama_70b', 'h100_sxm', None, error):.3f}" in text
     assert f"36 × {GPUS_2B} × 0.69 × 720\n= {36 * GPUS_2B * (2.69 - 2.00) * 720:,.0f} USD" in text
+
+
+def test_docs_say_which_running_arguments_each_finance_function_takes():
+    # docs/finance.md's issue-19 table names, per entrance, the running arguments its worksheet function takes
+    from atlas_xl import arguments
+    from udfs import signatures
+    text = (Path(__file__).parents[1] / "docs" / "finance.md").read_text()
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| `") and "ATLAS_" in line]
+    for w in signatures.FUNCTIONS:
+        taken = [n for n in w.parameters if n in arguments.PLAN_RUNNING]
+        if w.section != "finance" or not taken:
+            continue
+        cells = next(row for row in rows if f"`{w.name}`" in row[1])[2]
+        assert [n for n in arguments.PLAN_RUNNING if f"`{n}`" in cells] == taken, w.name
+    planner = (Path(__file__).parents[1] / "docs" / "planner.md").read_text()
+    assert "`ATLAS_FORECAST`/`ATLAS_SENSITIVITY`" in planner and "`breakeven`, `cost_range`, `commit_advice`" in planner
