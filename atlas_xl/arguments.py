@@ -378,7 +378,13 @@ PLAN_RUNNING = ("region", "min_replicas", "disaggregated", "pue")
 """`atlas_xl.plan`'s arguments after `PLAN`: the grid of ``co2e_kg_per_month``, the warm pool of
 ``warm_replicas`` (issue 19 items 3-4), disaggregated prefill/decode serving (issue 19 item 1) and the facility PUE of
 ``energy_kwh_per_month``. The Python API, ``atlas-xl plan`` and the planner worksheet functions (at the end of their
-argument lists, before options) take them."""
+argument lists, before options) take them, and so do the finance functions that show any plan field (ATLAS_FORECAST's
+columns, ATLAS_SENSITIVITY's output; ``atlas-xl forecast``, ``sensitivity``)."""
+COST_RUNNING = ("disaggregated",)
+"""The one argument of `PLAN_RUNNING` that changes a monthly cost: region and pue change energy and CO2e only, and
+min_replicas only ``warm_replicas`` (plan prices autoscaling by its active hours; `atlas_xl.scaling` prices a warm
+pool). The finance functions whose results are costs take it alone (ATLAS_BREAKEVEN, ATLAS_COST_RANGE,
+ATLAS_COMMIT; ``atlas-xl breakeven``, ``cost-range``, ``commit``)."""
 RANK_RUNNING = ("region", "disaggregated", "pue")
 """`atlas_xl.rank`'s arguments of `PLAN_RUNNING` (a ranking keeps no warm replicas)."""
 ONE_PER_CALL = ("min_replicas", "pue")

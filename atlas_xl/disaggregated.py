@@ -539,7 +539,8 @@ of `docs/serving.md` (its calibration; nothing is fitted here). This page is gen
 unknown prefill or decode GPU is refused naming the known ones. `plan(..., disaggregated=True)` and
 `rank(..., disaggregated=True)` (`atlas-xl plan/rank --disaggregated`) plan a GPU offering on this unit and say
 whether it is cheaper than aggregated serving (docs/planner.md, "Disaggregated serving"); so do the planner's
-worksheet functions (`disaggregated` = TRUE) and sweeps (a `disaggregated` column).
+worksheet functions (`disaggregated` = TRUE), sweeps (a `disaggregated` column) and the finance functions —
+forecast, break-even, cost range, sensitivity, commitments — in Python, the worksheet and the CLI (docs/finance.md).
 
 ## Back-test at the user's question (SemiAnalysis InferenceX)
 

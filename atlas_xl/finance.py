@@ -486,8 +486,25 @@ def resolve_option(option, name, model, catalog=None, overrides=None):
     return Option(label, args, note)
 
 
+def _side_args(plan_kwargs, option_args):
+    """The plan() arguments of one side of a comparison: the shared ones, then the side's own. ``disaggregated``
+    plans how a GPU option serves; how a per-token option serves is its provider's, so that side is planned as it
+    is (as `planner.rank` keeps its per-token rows)."""
+    args = {**plan_kwargs, **option_args}
+    if args.get("billing") == "per_token":
+        args.pop("disaggregated", None)
+    return args
+
+
+def _check_comparable(plan_kwargs, opt_a, opt_b):
+    """One line for the shared plan() arguments a comparison of two options cannot use (docs/finance.md)."""
+    if plan_kwargs.get("disaggregated") and all(o.args.get("billing") == "per_token" for o in (opt_a, opt_b)):
+        raise InputError(f"disaggregated plans GPU options, and '{opt_a.label}' and '{opt_b.label}' both bill per "
+                         "token — name a GPU option (platform/gpu), or leave disaggregated off")
+
+
 def _option_costs(volumes, pattern, model, args, catalog, assumptions, plan_kwargs):
-    args = {**plan_kwargs, **args}
+    args = _side_args(plan_kwargs, args)
     platform, gpu = args.pop("platform"), args.pop("gpu", None)
     return np.asarray(plan(volumes, pattern, model, platform, gpu, catalog=catalog, assumptions=assumptions,
                            **args).monthly_cost_usd, dtype=float)
@@ -504,7 +521,7 @@ def _check_side_agnostic(plan_kwargs):
 
 def _price_as_of(option, volume, pattern, model, cat, a, plan_kwargs):
     """The as_of of the catalog price an option uses ('given' when its price was set)."""
-    args = {**plan_kwargs, **option.args}
+    args = _side_args(plan_kwargs, option.args)
     given = args.get("hourly_usd") is not None or args.get("price_per_m_tokens") is not None
     if given:
         return "given"
@@ -562,8 +579,10 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
         gpu_tokens_per_s, gpu_count).
     **plan_kwargs :
         Other `plan` arguments applied to both options — the serving limits (latency_ms, ttft_ms,
-        tpot_ms, precision, input/output tokens). A price, billing or throughput here would make
-        both options one offering and is refused (`OFFERING_OVERRIDES`).
+        tpot_ms, precision, input/output tokens) and ``disaggregated`` (GPU options are planned
+        disaggregated; a per-token option as it is, its serving being the provider's). A price,
+        billing or throughput here would make both options one offering and is refused
+        (`OFFERING_OVERRIDES`); so is ``min_replicas``, which changes no monthly cost.
 
     Returns
     -------
@@ -581,10 +600,15 @@ def breakeven(pattern, model, option_a, option_b, *, low=BREAKEVEN_LOW, high=BRE
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
         raise InputError(f"breakeven range {low:g}–{high:g} tokens/day — give 0 < low < high")
     _check_side_agnostic(plan_kwargs)
+    if plan_kwargs.get("min_replicas") is not None:  # passed on, plan would refuse a pool above the scan's 1 replica
+        raise InputError("min_replicas changes no monthly cost (plan prices autoscaling by its active hours; "
+                         "atlas_xl.scaling prices a warm pool), and breakeven compares monthly costs — leave "
+                         "min_replicas out")
     cat = load_catalog(catalog)
     a = assumptions or DEFAULT_ASSUMPTIONS
     opt_a = resolve_option(option_a, "option_a", model, cat, overrides_a)
     opt_b = resolve_option(option_b, "option_b", model, cat, overrides_b)
+    _check_comparable(plan_kwargs, opt_a, opt_b)
     if opt_a.args == opt_b.args:
         raise InputError(f"option_a '{opt_a.label}' and option_b '{opt_b.label}' are the same offering with the same "
                          "prices — name two different ones (e.g. together:per_token and together/h100_sxm)")
@@ -655,6 +679,7 @@ def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, month
     cat = load_catalog(catalog)
     opt_a = resolve_option(option_a, "option_a", model, cat, overrides_a)
     opt_b = resolve_option(option_b, "option_b", model, cat, overrides_b)
+    _check_comparable(plan_kwargs, opt_a, opt_b)
     label_a, label_b = opt_a.label, opt_b.label
     if label_a == label_b:
         label_a, label_b = f"{label_a} (A)", f"{label_b} (B)"
@@ -662,7 +687,7 @@ def breakeven_month(tokens_per_day, pattern, model, option_a, option_b, *, month
                   price_change_per_year=price_change_per_year, catalog=cat, assumptions=assumptions)
     frames = []
     for args in (opt_a.args, opt_b.args):
-        args = {**plan_kwargs, **args}
+        args = _side_args(plan_kwargs, args)
         frames.append(forecast(tokens_per_day, pattern, model, args.pop("platform"), args.pop("gpu", None),
                                **common, **args))
     cost_a, cost_b = (f["monthly_cost_usd"].to_numpy() for f in frames)
@@ -890,6 +915,27 @@ def default_throughput_error(model, gpu, catalog, expected_error=math.nan):
     return expected_error * math.sqrt(math.pi / 2.0)
 
 
+def _draws_throughput_error(base, throughput_error, cat):
+    """The relative 1-sigma throughput error the draws around the plan ``base`` use: the one given, else the
+    serving model's (`default_throughput_error`); a per-token offering has none unless given. Refused in one
+    line where the serving model's back-test does not apply: a throughput the caller gave, and disaggregated
+    serving (its plan's ``throughput_expected_error`` is blank; its estimates are checked in
+    docs/disaggregated.md instead)."""
+    if base.billing == "per_token":
+        return 0.0 if throughput_error is None else _spread("throughput_error", throughput_error)
+    if throughput_error is not None:
+        return _spread("throughput_error", throughput_error)
+    if getattr(base, "throughput_basis", "") == "given":  # the caller's own throughput: no model error applies
+        raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
+                         "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
+    if getattr(base, "serving_mode", "") == "disaggregated":  # default_throughput_error would take aggregated's
+        raise InputError("disaggregated serving has no error from the serving model's back-test (its own is in "
+                         "docs/disaggregated.md) — pass throughput_error (--throughput-error; relative 1-sigma, e.g. "
+                         "0.15 for ±15 %)")
+    return default_throughput_error(base.model, base.gpu, cat,
+                                    float(getattr(base, "throughput_expected_error", math.nan)))
+
+
 def _replan(base, tokens_per_day, cat, pattern, a, plan_kwargs, **changes):
     """plan()'s equations (its array path) around one base plan, with some of its inputs changed.
 
@@ -969,7 +1015,9 @@ def cost_range(tokens_per_day, pattern, model, platform, gpu=None, *, draws=10_0
     throughput_error : numeric, optional
         Relative 1-sigma error of the throughput per GPU, drawn lognormal: throughput × exp(N(0,
         ln(1 + e))). Default: from the serving model's ``expected_error`` for the plan's
-        throughput (see `default_throughput_error`). Unused for per-token offerings.
+        throughput (see `default_throughput_error`); to be given for a throughput you set and for
+        ``disaggregated=True`` (no back-tested error of that mode applies). Unused for per-token
+        offerings.
     price_spread : numeric
         Relative 1-sigma spread of the price (hourly or per token), lognormal as above. Default 0
         (price as in the catalog): no source gives a price distribution, so state yours.
@@ -1065,16 +1113,7 @@ def _cost_range_group(tokens_per_day, pattern, model, platform, gpu, months, a, 
     if isinstance(base.monthly_cost_usd, np.ndarray):
         raise InputError("cost_range takes one tokens_per_day — call it once per volume")
     per_token = base.billing == "per_token"
-    if per_token:
-        error = 0.0 if throughput_error is None else _spread("throughput_error", throughput_error)
-    elif throughput_error is None:
-        if getattr(base, "throughput_basis", "") == "given":  # the caller's own throughput: no model error applies
-            raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
-                             "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
-        error = default_throughput_error(base.model, base.gpu, cat,
-                                          float(getattr(base, "throughput_expected_error", math.nan)))
-    else:
-        error = _spread("throughput_error", throughput_error)
+    error = _draws_throughput_error(base, throughput_error, cat)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise InputError(f"seed must be a whole number, not {seed!r}")
     price_key = "price_per_m_tokens" if per_token else "hourly_usd"
@@ -1194,15 +1233,7 @@ def _simulated_months(tokens_per_day, pattern, model, platform, gpu, *, months, 
     base = plan(_float("tokens_per_day", tokens_per_day, ""), pattern, model, platform, gpu, catalog=cat,
                 assumptions=a, **plan_kwargs)
     per_token = base.billing == "per_token"
-    if per_token:
-        error = 0.0 if throughput_error is None else _spread("throughput_error", throughput_error)
-    elif throughput_error is None:
-        if getattr(base, "throughput_basis", "") == "given":
-            raise InputError("the throughput per GPU was given, so the serving model's error does not apply — "
-                             "pass throughput_error (relative 1-sigma, e.g. 0.15 for ±15 %)")
-        error = default_throughput_error(base.model, base.gpu, cat, float(base.throughput_expected_error))
-    else:
-        error = _spread("throughput_error", throughput_error)
+    error = _draws_throughput_error(base, throughput_error, cat)
     rng = np.random.default_rng(seed)
     volume0 = base.tokens_per_day * _lognormal(rng, spreads["volume_spread"], draws)
     rate = growth + spreads["growth_spread"] * rng.standard_normal(draws) if spreads["growth_spread"] else \

@@ -18,7 +18,7 @@ from atlas_xl.planner import plan
 from atlas_xl.sweeps import sweep
 from atlas_xl_cli.options import (arg, argument, catalog_option, command, force_option, gpu_option, group,
                                   max_price_age_option, model_arg, parse_rate, parse_volume, parse_volumes,
-                                  pattern_arg, plan_options, plan_overrides, platform_arg, registered, serving_args,
+                                  pattern_arg, plan_field_options, plan_options, plan_overrides, platform_arg, registered, serving_args,
                                   serving_options, text_argument, tp_option)
 from atlas_xl_cli.output import (dump, emit_frame, jsonable, plan_price_age, price_age_line, price_warnings,
                                  print_fields, show)
@@ -93,6 +93,7 @@ COMMITMENT_VIEW = {"on_demand_cost_usd": ("on-demand $", "{:,.0f}"), "savings_us
 @registered("commitment")
 @registered("committed_gpus")
 @plan_options
+@plan_field_options
 @max_price_age_option
 @currency_option
 def cmd_forecast(args):
@@ -284,6 +285,7 @@ def cmd_cost_range(args):
 @arg("--output", default="monthly_cost_usd",
      help="plan field compared: monthly_cost_usd (default), cost_per_m_tokens_usd, unused_capacity_usd, gpu_count")
 @plan_options
+@plan_field_options
 @max_price_age_option
 def cmd_sensitivity(args):
     frame = sensitivity(args.tokens_per_day, args.pattern, args.model, args.platform, args.gpu, spread=args.spread,

@@ -179,10 +179,13 @@ offering_overrides = group(  # one offering's catalog values replaced
     registered("price_per_m_tokens"), registered("billing"),
 )
 workload_options = group(tokens_per_day_arg, pattern_arg, model_arg, latency_option, tp_option, serving_options)
-plan_options = group(latency_option, offering_overrides, serving_options, tp_option, pue_option)  # plan()'s keywords
+plan_options = group(latency_option, offering_overrides, serving_options, tp_option, pue_option,
+                     *(registered(name) for name in arguments.COST_RUNNING))  # plan()'s keywords (finance commands)
+plan_field_options = group(  # the finance commands that show any plan field (forecast, sensitivity): grid, warm pool
+    registered("region", choices=None), registered("min_replicas"))  # the catalog's regions, which a folder may extend
 SERVING_NAMES = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms")
 PLAN_NAMES = ("latency_ms", "gpu_count", "gpu_tokens_per_s", "hourly_usd", "price_per_m_tokens", "billing",
-              *SERVING_NAMES, "tp", "pue")
+              *SERVING_NAMES, "tp", *arguments.PLAN_RUNNING)
 
 
 def serving_args(args):
@@ -191,8 +194,10 @@ def serving_args(args):
 
 
 def plan_overrides(args):
-    """The plan() keywords a command line gives (those left out keep plan()'s defaults)."""
-    return {name: getattr(args, name) for name in PLAN_NAMES if getattr(args, name, None) is not None}
+    """The plan() keywords a command line gives (those left out keep plan()'s defaults; a switch left off is
+    not given)."""
+    given = {name: getattr(args, name, None) for name in PLAN_NAMES}
+    return {name: value for name, value in given.items() if value is not None and value is not False}
 
 
 force_option = arg("--force", action="store_true", help="replace OUTPUT if it exists")

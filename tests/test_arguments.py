@@ -229,7 +229,7 @@ def test_is_options_tells_options_from_values():
     assert not calls.is_options([[250.0], [300.0]], known)  # a column of latencies
     assert not calls.is_options([["runpod", "lambda"]], known)  # a row of platforms
     assert not calls.is_options([[None, None]], known) and not calls.is_options(250.0, known)
-    assert finance_calls.PLAN_KWARGS == ("latency_ms",) + arguments.SERVING
+    assert finance_calls.PLAN_KWARGS == ("latency_ms",) + arguments.SERVING + arguments.PLAN_RUNNING
 
 
 # -- positions are a promise to saved workbooks ----------------------------------------------------------
@@ -411,3 +411,21 @@ def test_the_running_arguments_reach_the_worksheet_and_the_cli(capsys):
     printed = json.loads(capsys.readouterr().out)
     for field in ("co2e_kg_per_month", "warm_replicas", "energy_kwh_per_month"):
         assert printed[field] == pytest.approx(getattr(expected, field), rel=1e-12), field
+
+
+def test_the_finance_functions_take_the_running_arguments_that_change_their_results():
+    # issue 19: a forecast's columns and a tornado's output may be any plan field, so ATLAS_FORECAST and
+    # ATLAS_SENSITIVITY take all four (as the planner functions); break-even, cost range and commitment advice are
+    # costs, which only disaggregated changes (atlas_xl.arguments.COST_RUNNING) — each at the end, before options
+    for name in ("ATLAS_FORECAST", "ATLAS_SENSITIVITY"):
+        assert signatures.get(name).parameters[-5:-1] == arguments.PLAN_RUNNING, name
+    for name in ("ATLAS_BREAKEVEN", "ATLAS_COST_RANGE", "ATLAS_COMMIT"):
+        assert signatures.get(name).parameters[-2:-1] == arguments.COST_RUNNING, name
+    changes_cost = [n for n in arguments.PLAN_RUNNING if n in arguments.COST_RUNNING]
+    serverless = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")
+    base = atlas_xl.plan(*serverless).monthly_cost_usd
+    for name, value in (("region", "france"), ("min_replicas", 1), ("pue", 1.2)):  # energy, CO2e, warm pool only
+        assert name not in changes_cost and atlas_xl.plan(*serverless, **{name: value}).monthly_cost_usd == base
+    split = (3e10, "steady", "deepseek_r1", "nebius", "b200")
+    assert changes_cost == ["disaggregated"] and atlas_xl.plan(*split, disaggregated=True).monthly_cost_usd != \
+        atlas_xl.plan(*split).monthly_cost_usd

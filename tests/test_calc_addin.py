@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 import atlas_xl
 from calc_addin import package, regenerate, spec
-from udfs import functions
+from udfs import functions, signatures
 from workbook import template
 from workbook.recalculate import render_pdf
 
@@ -62,6 +62,30 @@ RUNNING_CALLS = [  # issue 19: region, min_replicas, disaggregated, pue at the e
     ("ATLAS_RANK", [2e9, "steady", "llama_70b", None, 2.0, "platform,co2e_kg_per_month"] + [None] * 13 +
      ["france", None, 1.2]),
 ]
+
+
+def at(name, leading, **named):
+    """Calc's cells of a call of ``name``: ``leading`` first, ``named`` at their positions (udfs/signatures.py)."""
+    parameters = signatures.get(name).parameters
+    cells = list(leading) + [None] * (len(parameters) - len(leading))
+    for key, value in named.items():
+        cells[parameters.index(key)] = value
+    return cells
+
+
+BREAKEVEN_SPLIT = ["steady", "deepseek_r1", "deepinfra", "nebius/b200"]  # the API against disaggregated B200 units
+CARBON_FIELDS = "month,warm_replicas,energy_kwh_per_month,co2e_kg_per_month"
+FINANCE_CALLS = [  # issue 19: the finance functions take the running arguments that change their results
+    ("ATLAS_FORECAST", at("ATLAS_FORECAST", SPLIT, months=3.0, monthly_growth=0.5, disaggregated=1.0)),
+    ("ATLAS_FORECAST", at("ATLAS_FORECAST", SERVERLESS, months=2.0, forecast_fields=CARBON_FIELDS, region="france",
+                          min_replicas=1.0, pue=1.2)),
+    ("ATLAS_BREAKEVEN", at("ATLAS_BREAKEVEN", BREAKEVEN_SPLIT, disaggregated=1.0)),
+    ("ATLAS_COST_RANGE", at("ATLAS_COST_RANGE", SPLIT + [90.0, 0.3], disaggregated=1.0)),
+    ("ATLAS_SENSITIVITY", at("ATLAS_SENSITIVITY", SPLIT, disaggregated=1.0)),
+    ("ATLAS_SENSITIVITY", at("ATLAS_SENSITIVITY", SERVERLESS, output="co2e_kg_per_month", region="france",
+                             min_replicas=1.0, pue=1.2)),
+    ("ATLAS_COMMIT", at("ATLAS_COMMIT", SPLIT + [36.0], throughput_error=0.0, disaggregated=1.0)),
+]
 CALLS = [
     ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpod", "h100_sxm"]),
     ("ATLAS_COST", [[[1e9], [2e9]], "steady", "llama_70b", [["together", "deepinfra"]]]),
@@ -72,6 +96,7 @@ CALLS = [
     ("ATLAS_CATALOG", ["models"]),
     ("ATLAS_VERSION", []),
     *RUNNING_CALLS,
+    *FINANCE_CALLS,
     ("ATLAS_GPUCOUNT", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", None, 8.5]),  # limits (docs/limits.md)
     ("ATLAS_COST", [1e300, "steady", "llama_70b", "runpod", "h100_sxm"]),
     ("ATLAS_COST", [2e9, "steady", "llama_70b", "runpod", "h100_sxm", [["precision", "fp8"], ["tpot_ms", 40.0]]]),
@@ -141,6 +166,23 @@ def test_libreoffice_and_excel_give_the_same_results(lo_python):
     given = atlas_xl.plan(*SERVERLESS, region="france", min_replicas=1, pue=1.2)
     assert shown["co2e_kg_per_month"] == given.co2e_kg_per_month and shown["warm_replicas"] == 1.0
     assert shown["energy_kwh_per_month"] == given.energy_kwh_per_month
+    # the finance functions' disaggregated, region, min_replicas and pue from Calc equal the Python functions'
+    first = CALLS.index(FINANCE_CALLS[0])
+    split, carbon, breakeven, p90, tornado, carbon_tornado, advice = got["results"][first:first + len(FINANCE_CALLS)]
+    frame = atlas_xl.forecast(*SPLIT, months=3, monthly_growth=0.5, disaggregated=True)
+    assert [row[split[0].index("monthly_cost_usd")] for row in split[1:4]] == list(frame.monthly_cost_usd)
+    assert frame.monthly_cost_usd.iloc[0] != atlas_xl.plan(*SPLIT).monthly_cost_usd  # 80 GPUs, not 48
+    frame = atlas_xl.forecast(*SERVERLESS, months=2, region="france", min_replicas=1, pue=1.2)
+    assert [row[1:] for row in carbon[1:3]] == frame[CARBON_FIELDS.split(",")[1:]].values.tolist()
+    assert breakeven == [[atlas_xl.breakeven(*BREAKEVEN_SPLIT, disaggregated=True).tokens_per_day]]
+    assert p90 == [[atlas_xl.cost_range(*SPLIT, percentiles=[90], throughput_error=0.3, disaggregated=True).p90]]
+    for table, frame in ((tornado, atlas_xl.sensitivity(*SPLIT, disaggregated=True)),
+                         (carbon_tornado, atlas_xl.sensitivity(*SERVERLESS, output="co2e_kg_per_month",
+                                                               region="france", min_replicas=1, pue=1.2))):
+        assert table == [list(frame.columns)] + frame.astype(object).values.tolist()
+    rows = dict((row[0], row[1]) for row in advice[1:])
+    expected = atlas_xl.finance.commit_advice(*SPLIT, months=36, throughput_error=0, disaggregated=True)
+    assert rows["committed_gpus"] == expected.committed_gpus and rows["expected_cost_usd"] == expected.expected_cost_usd
 
 
 def test_libreoffice_python_finds_atlas_xl_through_the_site_variable_or_says_how(lo_python):

@@ -615,6 +615,80 @@ def test_commit_advice_counts_what_is_owed_after_the_horizon_and_the_p10_risk():
         finance.commit_advice(1e9, "steady", "llama_70b", "together")
 
 
+
+# -- disaggregated serving and warm pools reach every finance function (issue 19) -------------------------------
+SPLIT = (3e10, "steady", "deepseek_r1", "nebius", "b200")  # 48 GPUs aggregated, 80 (two 40-GPU units) disaggregated
+SERVERLESS = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")  # autoscaling, 15 replicas of 2
+
+
+def test_a_disaggregated_forecast_is_plan_of_each_months_volume():
+    frame = finance.forecast(*SPLIT, months=3, monthly_growth=0.5, disaggregated=True)
+    for volume, cost, gpus, mode in zip(frame.tokens_per_day, frame.monthly_cost_usd, frame.gpu_count,
+                                        frame.serving_mode):
+        expected = atlas_xl.plan(volume, *SPLIT[1:], disaggregated=True)
+        assert (cost, gpus, mode) == (expected.monthly_cost_usd, expected.gpu_count, "disaggregated")
+    assert frame.monthly_cost_usd.iloc[0] != atlas_xl.plan(*SPLIT).monthly_cost_usd  # 80 GPUs, not 48
+
+
+def test_a_forecasts_warm_pool_region_and_pue_are_plans():
+    frame = finance.forecast(*SERVERLESS, months=3, monthly_growth=0.2, min_replicas=2, region="france", pue=1.2)
+    for month in range(3):
+        expected = atlas_xl.plan(frame.tokens_per_day.iloc[month], *SERVERLESS[1:], min_replicas=2, region="france",
+                                 pue=1.2)
+        for field in ("monthly_cost_usd", "warm_replicas", "co2e_kg_per_month", "energy_kwh_per_month"):
+            assert frame[field].iloc[month] == getattr(expected, field), field
+    # plan prices autoscaling by its active hours, with or without a warm pool (atlas_xl.scaling prices the pool)
+    assert list(frame.warm_replicas) == [2.0] * 3
+    with pytest.raises(InputError, match="min_replicas 16 is more than the plan's 15 replicas"):
+        finance.forecast(*SERVERLESS, months=3, monthly_growth=0.2, min_replicas=16)  # as plan() refuses it
+
+
+def test_breakeven_plans_gpu_options_disaggregated_and_per_token_ones_as_they_are():
+    found = finance.breakeven("steady", "deepseek_r1", "deepinfra", "nebius/b200", disaggregated=True)
+    unit = atlas_xl.plan(*SPLIT, disaggregated=True).replica_gpus  # 16 prefill + 24 decode GPUs
+    price = atlas_xl.plan(1e9, "steady", "deepseek_r1", "deepinfra").price_per_m_tokens  # offerings.csv
+    # hand-computed: one unit on nebius (7.15 USD/GPU-h, offerings.csv) all month = 30 days of tokens at the API
+    assert found.tokens_per_day == pytest.approx(unit * 7.15 * 720 / (30 * price / 1e6), rel=1e-8)
+    assert found.cost_b_usd == atlas_xl.plan(found.tokens_per_day, "steady", "deepseek_r1", "nebius", "b200",
+                                             disaggregated=True).monthly_cost_usd
+    assert found.tokens_per_day > finance.breakeven("steady", "deepseek_r1", "deepinfra",
+                                                    "nebius/b200").tokens_per_day  # 40-GPU units, not 8-GPU replicas
+    month = finance.breakeven_month(1e9, "steady", "deepseek_r1", "deepinfra", "nebius/b200", months=24,
+                                    monthly_growth=0.3, disaggregated=True)
+    assert month["cost_b_usd"] == unit * 7.15 * 720  # the first month past the volume above: one unit
+    with pytest.raises(InputError, match="both bill per token — name a GPU option"):
+        finance.breakeven("steady", "llama_70b", "together", "deepinfra", disaggregated=True)
+    with pytest.raises(InputError, match="min_replicas changes no monthly cost .* leave min_replicas out"):
+        finance.breakeven("business_hours", "llama_70b", "together", "runpod_serverless/h100_sxm", min_replicas=2)
+
+
+def test_cost_range_and_commitments_keep_the_disaggregated_unit():
+    unit = atlas_xl.plan(*SPLIT, disaggregated=True)
+    point = finance.cost_range(*SPLIT, throughput_error=0, draws=100, disaggregated=True)
+    assert point.p10 == point.p90 == unit.monthly_cost_usd  # every draw is the plan: whole 40-GPU units
+    spread = finance.cost_range(*SPLIT, throughput_error=0.3, draws=400, disaggregated=True)
+    assert {spread.gpu_count_p10 % unit.replica_gpus, spread.gpu_count_p90 % unit.replica_gpus} == {0.0}
+    advice = finance.commit_advice(*SPLIT, months=36, throughput_error=0, draws=50, disaggregated=True)
+    assert advice.committed_gpus == unit.gpu_count  # the same units every month, committed
+    # the serving model's back-tested error is aggregated serving's: a disaggregated range needs its own
+    for call in (lambda: finance.cost_range(*SPLIT, disaggregated=True),
+                 lambda: finance.cost_range_periods(*SPLIT, months=3, disaggregated=True),
+                 lambda: finance.commit_advice(*SPLIT, disaggregated=True)):
+        with pytest.raises(InputError, match="disaggregated serving has no error .* pass throughput_error"):
+            call()
+
+
+def test_sensitivity_varies_around_a_disaggregated_or_regional_plan():
+    frame = finance.sensitivity(*SPLIT, disaggregated=True).set_index("input")
+    low = frame.loc["hourly_usd", "low"]
+    assert frame.loc["hourly_usd", "cost_at_low_usd"] == atlas_xl.plan(*SPLIT, hourly_usd=low,
+                                                                        disaggregated=True).monthly_cost_usd
+    assert frame.base_cost_usd.iloc[0] == atlas_xl.plan(*SPLIT, disaggregated=True).monthly_cost_usd
+    carbon = finance.sensitivity(*SERVERLESS, output="co2e_kg_per_month", region="france", pue=1.2).set_index("input")
+    high = carbon.loc["tokens_per_day", "high"]
+    assert carbon.loc["tokens_per_day", "cost_at_high_usd"] == atlas_xl.plan(
+        high, *SERVERLESS[1:], region="france", pue=1.2).co2e_kg_per_month
+
 def test_docs_examples_are_current():
     # docs/finance.md shows computed numbers: they come from these calls
     text = (Path(__file__).parents[1] / "docs" / "finance.md").read_text()
@@ -624,3 +698,19 @@ def test_docs_examples_are_current():
     assert f"({atlas_xl.plan(2e9, *WORKLOAD).throughput_basis} basis, {error:.4f}) that is " \
            f"{finance.default_throughput_error('llama_70b', 'h100_sxm', None, error):.3f}" in text
     assert f"36 × {GPUS_2B} × 0.69 × 720\n= {36 * GPUS_2B * (2.69 - 2.00) * 720:,.0f} USD" in text
+
+
+def test_docs_say_which_running_arguments_each_finance_function_takes():
+    # docs/finance.md's issue-19 table names, per entrance, the running arguments its worksheet function takes
+    from atlas_xl import arguments
+    from udfs import signatures
+    text = (Path(__file__).parents[1] / "docs" / "finance.md").read_text()
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| `") and "ATLAS_" in line]
+    for w in signatures.FUNCTIONS:
+        taken = [n for n in w.parameters if n in arguments.PLAN_RUNNING]
+        if w.section != "finance" or not taken:
+            continue
+        cells = next(row for row in rows if f"`{w.name}`" in row[1])[2]
+        assert [n for n in arguments.PLAN_RUNNING if f"`{n}`" in cells] == taken, w.name
+    planner = (Path(__file__).parents[1] / "docs" / "planner.md").read_text()
+    assert "`ATLAS_FORECAST`/`ATLAS_SENSITIVITY`" in planner and "`breakeven`, `cost_range`, `commit_advice`" in planner

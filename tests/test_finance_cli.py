@@ -263,3 +263,50 @@ def test_hybrid_states_both_price_dates_and_warns_when_stale(capsys):
                          "--burst-platform", "together", "--max-price-age-days", "0")
     assert code == 0 and "warning: the price of together/llama_70b is from 2026-05-08" in err
     assert "warning: the price of runpod/h100_sxm is from 2026-09-25" in err and err.count("warning:") == 2
+
+
+SPLIT = ("30B", "steady", "deepseek_r1", "nebius", "--gpu", "b200")  # 48 GPUs aggregated, 80 disaggregated
+SPLIT_ARGS = (3e10, "steady", "deepseek_r1", "nebius", "b200")
+SERVERLESS = ("2B", "business_hours", "llama_70b", "runpod_serverless", "--gpu", "h100_sxm")
+SERVERLESS_ARGS = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")
+CARBON = ("--region", "france", "--min-replicas", "1", "--pue", "1.2")
+
+
+def test_finance_commands_take_disaggregated_region_and_a_warm_pool(capsys):
+    # issue 19: --disaggregated on forecast, breakeven, cost-range, sensitivity and commit; --region and
+    # --min-replicas (and --pue) on forecast and sensitivity, whose output may be any plan field
+    code, out, _ = run(capsys, "forecast", *SPLIT, "--months", "2", "--growth", "50%", "--disaggregated", "--json")
+    expected = finance.forecast(*SPLIT_ARGS, months=2, monthly_growth=0.5, disaggregated=True)
+    months = json.loads(out)["months"]
+    assert code == 0 and [m["monthly_cost_usd"] for m in months] == list(expected.monthly_cost_usd)
+    assert [m["serving_mode"] for m in months] == ["disaggregated"] * 2
+    code, out, _ = run(capsys, "forecast", *SERVERLESS, "--months", "2", *CARBON, "--json")
+    expected = finance.forecast(*SERVERLESS_ARGS, months=2, region="france", min_replicas=1, pue=1.2)
+    for month, (_, row) in zip(json.loads(out)["months"], expected.iterrows()):
+        for field in ("warm_replicas", "energy_kwh_per_month", "co2e_kg_per_month"):
+            assert month[field] == pytest.approx(row[field], rel=1e-12), field
+    code, out, _ = run(capsys, "breakeven", "steady", "deepseek_r1", "deepinfra", "nebius/b200", "--disaggregated",
+                       "--json")
+    assert code == 0 and json.loads(out)["tokens_per_day"] == pytest.approx(
+        finance.breakeven("steady", "deepseek_r1", "deepinfra", "nebius/b200", disaggregated=True).tokens_per_day,
+        rel=1e-12)
+    code, out, _ = run(capsys, "cost-range", *SPLIT, "--months", "2", "--draws", "300", "--throughput-error", "30%",
+                       "--disaggregated", "--json")
+    expected = finance.cost_range_periods(*SPLIT_ARGS, months=2, draws=300, throughput_error=0.3, disaggregated=True)
+    assert code == 0 and [p["p90_usd"] for p in json.loads(out)["periods"]] == pytest.approx(list(expected.p90_usd),
+                                                                                              rel=1e-12)
+    code, _, err = run(capsys, "cost-range", *SPLIT, "--disaggregated")
+    assert code == 1 and "pass throughput_error (--throughput-error" in err and err.count("\n") == 1
+    code, out, _ = run(capsys, "sensitivity", *SPLIT, "--disaggregated", "--json")
+    expected = finance.sensitivity(*SPLIT_ARGS, disaggregated=True)
+    assert code == 0 and [r["cost_at_low_usd"] for r in json.loads(out)] == pytest.approx(
+        list(expected.cost_at_low_usd), rel=1e-12)
+    code, out, _ = run(capsys, "sensitivity", *SERVERLESS, "--output", "co2e_kg_per_month", *CARBON, "--json")
+    expected = finance.sensitivity(*SERVERLESS_ARGS, output="co2e_kg_per_month", region="france", min_replicas=1,
+                                   pue=1.2)
+    assert code == 0 and [r["cost_at_high_usd"] for r in json.loads(out)] == pytest.approx(
+        list(expected.cost_at_high_usd), rel=1e-12)
+    code, out, _ = run(capsys, "commit", *SPLIT, "--months", "36", "--draws", "50", "--throughput-error", "0",
+                       "--disaggregated", "--json")
+    gpus = atlas_xl.plan(*SPLIT_ARGS, disaggregated=True).gpu_count  # two 40-GPU units every month
+    assert code == 0 and json.loads(out)["committed_gpus"] == gpus != atlas_xl.plan(*SPLIT_ARGS).gpu_count

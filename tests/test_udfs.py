@@ -555,3 +555,67 @@ def test_rank_takes_region_disaggregated_and_pue():
                                                                              ["fields", "serving_mode"]]),
                      caller=com.cells(3, 1))
     assert [r[0] for r in shown[1:]] == split.serving_mode.head(2).tolist()
+
+
+# -- the finance functions take the running arguments that change their results (issue 19) -------------------
+SPLIT = (3e10, "steady", "deepseek_r1", "nebius", "b200")  # 48 GPUs aggregated, 80 (two 40-GPU units) disaggregated
+SERVERLESS = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")  # autoscaling, warm pool allowed
+
+
+def _finance_call(com, name, *leading, caller=None, **named):
+    """``name`` through xlwings' conversion: ``leading`` in the first places, ``named`` at their own positions
+    (udfs/signatures.py), every other argument omitted."""
+    from udfs import signatures
+    parameters = signatures.get(name).parameters
+    cells = list(leading) + [com.MISSING] * (len(parameters) - len(leading))
+    for key, value in named.items():
+        cells[parameters.index(key)] = value
+    return com.call(name, *cells, caller=caller)
+
+
+def test_forecast_takes_disaggregated_region_min_replicas_and_pue():
+    com = _com()
+    table = _finance_call(com, "ATLAS_FORECAST", *SPLIT, months=3.0, monthly_growth=0.5, disaggregated=True,
+                          caller=com.cells(8, 6))
+    frame = atlas_xl.forecast(*SPLIT, months=3, monthly_growth=0.5, disaggregated=True)
+    costs = [row[table[0].index("monthly_cost_usd")] for row in table[1:4]]
+    assert costs == list(frame.monthly_cost_usd) == [atlas_xl.plan(v, *SPLIT[1:], disaggregated=True).monthly_cost_usd
+                                                    for v in frame.tokens_per_day]
+    assert costs[0] != atlas_xl.plan(*SPLIT).monthly_cost_usd  # 80 GPUs, not 48
+    fields = "month,warm_replicas,energy_kwh_per_month,co2e_kg_per_month"
+    table = _finance_call(com, "ATLAS_FORECAST", *SERVERLESS, months=2.0, forecast_fields=fields, region="france",
+                          min_replicas=1.0, pue=1.2, caller=com.cells(6, 4))
+    frame = atlas_xl.forecast(*SERVERLESS, months=2, region="france", min_replicas=1, pue=1.2)
+    assert table[0] == fields.split(",")
+    assert [row[1:] for row in table[1:3]] == frame[fields.split(",")[1:]].values.tolist()
+    assert table[1][3] != atlas_xl.plan(*SERVERLESS).co2e_kg_per_month  # the French grid at PUE 1.2
+
+
+def test_breakeven_cost_range_and_commit_take_disaggregated():
+    com = _com()
+    expected = atlas_xl.breakeven("steady", "deepseek_r1", "deepinfra", "nebius/b200", disaggregated=True)
+    assert _finance_call(com, "ATLAS_BREAKEVEN", "steady", "deepseek_r1", "deepinfra", "nebius/b200",
+                         disaggregated=True) == expected.tokens_per_day
+    assert expected.tokens_per_day != atlas_xl.breakeven("steady", "deepseek_r1", "deepinfra",
+                                                         "nebius/b200").tokens_per_day
+    p90 = atlas_xl.cost_range(*SPLIT, percentiles=[90], throughput_error=0.3, disaggregated=True).p90
+    assert _finance_call(com, "ATLAS_COST_RANGE", *SPLIT, 90.0, 0.3, disaggregated=True) == p90
+    assert _finance_call(com, "ATLAS_COST_RANGE", *SPLIT, 90.0, 0.3, com.Range([["disaggregated", True]])) == p90
+    assert "pass throughput_error" in _finance_call(com, "ATLAS_COST_RANGE", *SPLIT, 90.0, disaggregated=True)
+    rows = dict(_finance_call(com, "ATLAS_COMMIT", *SPLIT, 36.0, throughput_error=0.0, disaggregated=True,
+                              caller=com.cells(21, 2))[1:])
+    advice = atlas_xl.finance.commit_advice(*SPLIT, months=36, throughput_error=0, disaggregated=True)
+    assert rows["committed_gpus"] == advice.committed_gpus == atlas_xl.plan(*SPLIT, disaggregated=True).gpu_count
+    assert rows["expected_cost_usd"] == advice.expected_cost_usd
+
+
+def test_sensitivity_takes_disaggregated_region_min_replicas_and_pue():
+    com = _com()
+    frame = atlas_xl.sensitivity(*SPLIT, disaggregated=True)
+    table = _finance_call(com, "ATLAS_SENSITIVITY", *SPLIT, disaggregated=True, caller=com.cells(len(frame) + 1, 8))
+    assert table == [list(frame.columns)] + frame.astype(object).values.tolist()
+    expected = atlas_xl.sensitivity(*SERVERLESS, output="co2e_kg_per_month", region="france", min_replicas=1, pue=1.2)
+    carbon = _finance_call(com, "ATLAS_SENSITIVITY", *SERVERLESS, output="co2e_kg_per_month", region="france",
+                           min_replicas=1.0, pue=1.2, caller=com.cells(len(expected) + 1, 8))
+    assert carbon == [list(expected.columns)] + expected.astype(object).values.tolist()
+    assert carbon[1][-1] != atlas_xl.plan(*SERVERLESS).co2e_kg_per_month  # base_cost_usd: the French grid's

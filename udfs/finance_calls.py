@@ -27,18 +27,22 @@ def _catalog(tables):
     return excel.catalog(**{t: tables.get(t) for t in FINANCE_TABLES})
 
 
-PLAN_KWARGS = ("latency_ms",) + arguments.SERVING
-"""The plan() arguments every finance function forwards: latency requirement and serving settings."""
+PLAN_KWARGS = ("latency_ms",) + arguments.SERVING + arguments.PLAN_RUNNING
+"""The plan() arguments a finance function forwards where its signature has them: latency requirement, serving
+settings, and region, min_replicas, disaggregated, pue (`atlas_xl.arguments.PLAN_RUNNING`, `COST_RUNNING`)."""
 
 
 def _plan_kwargs(raw):
-    """The given ones of latency_ms and the serving settings, as plan() takes them (blank = default)."""
+    """The given ones of `PLAN_KWARGS`, as plan() takes them (blank = default): numbers held to the registry's
+    bounds, a switch read by `excel.flag`, names as text."""
     out = {}
     for name in PLAN_KWARGS:
         value = raw.get(name)
         if excel.is_blank(value):
             continue
-        out[name] = excel.text(name, value) if name == "precision" else calls.argument_number(name, value)
+        kind = arguments.get(name).kind
+        out[name] = (calls.argument_number(name, value) if kind == "number" else
+                     excel.flag(name, value) if kind == "bool" else excel.text(name, value))
     return out
 
 

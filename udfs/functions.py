@@ -460,7 +460,8 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
                    price_change_per_year=None, commitment=None, committed_gpus=None, latency_ms=None,
                    forecast_fields=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
                    throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None,
-                   ttft_ms=None, tpot_ms=None, tp=None, options=None, caller=None):
+                   ttft_ms=None, tpot_ms=None, tp=None, region=None, min_replicas=None, disaggregated=None, pue=None,
+                   options=None, caller=None):
     """Month-by-month cost as usage grows: month, volume, GPUs, cost, cost per Mtok, cumulative cost, then the price's as_of (spills).
     tokens_per_day may be a range of monthly volumes."""
     return excel.fit(finance_calls.forecast_table(
@@ -468,7 +469,8 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
              monthly_growth=monthly_growth, start=start, price_change_per_year=price_change_per_year,
              commitment=commitment, committed_gpus=committed_gpus, latency_ms=latency_ms,
              forecast_fields=forecast_fields, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, region=region,
+             min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput,
              commitments=commitments), assumptions, options
     ), caller)
@@ -477,12 +479,13 @@ def ATLAS_FORECAST(tokens_per_day, pattern, model, platform, gpu=None, months=No
 @udf
 def ATLAS_BREAKEVEN(pattern, model, option_a, option_b, gpu_a=None, gpu_b=None, latency_ms=None, assumptions=None,
                     gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                    input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, options=None):
+                    input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, disaggregated=None,
+                    options=None):
     """Daily volume at which two options cost the same per month [tokens/day]; text when they never cross."""
     return finance_calls.breakeven_value(
         dict(pattern=pattern, model=model, option_a=option_a, option_b=option_b, gpu_a=gpu_a, gpu_b=gpu_b,
              latency_ms=latency_ms, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp),
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, disaggregated=disaggregated),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -501,7 +504,8 @@ def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percent
                      price_spread=None, volume_spread=None, draws=None, seed=None, month=None, monthly_growth=None,
                      growth_spread=None, start=None, price_change_per_year=None, latency_ms=None, assumptions=None,
                      gpus=None, models=None, patterns=None, offerings=None, throughput=None, precision=None,
-                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, options=None):
+                     input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None, disaggregated=None,
+                     options=None):
     """A percentile of the monthly cost under throughput, price and volume uncertainty (seeded) [USD/month].
     month may be a column of months: one row per month, one column per percentile."""
     return finance_calls.cost_range_value(
@@ -510,7 +514,7 @@ def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percent
              volume_spread=volume_spread, draws=draws, seed=seed, month=month, monthly_growth=monthly_growth,
              growth_spread=growth_spread, start=start, price_change_per_year=price_change_per_year,
              latency_ms=latency_ms, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp),
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, disaggregated=disaggregated),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     )
@@ -520,12 +524,13 @@ def ATLAS_COST_RANGE(tokens_per_day, pattern, model, platform, gpu=None, percent
 def ATLAS_SENSITIVITY(tokens_per_day, pattern, model, platform, gpu=None, spread=None, output=None, latency_ms=None,
                       assumptions=None, gpus=None, models=None, patterns=None, offerings=None, throughput=None,
                       precision=None, input_tokens=None, output_tokens=None, ttft_ms=None, tpot_ms=None, tp=None,
-                      options=None, caller=None):
+                      region=None, min_replicas=None, disaggregated=None, pue=None, options=None, caller=None):
     """Tornado table: the monthly cost at the low and high end of each input, largest swing first (spills)."""
     return excel.fit(finance_calls.sensitivity_table(
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu, spread=spread,
              output=output, latency_ms=latency_ms, precision=precision, input_tokens=input_tokens,
-             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp),
+             output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, region=region,
+             min_replicas=min_replicas, disaggregated=disaggregated, pue=pue),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput), assumptions,
         options
     ), caller)
@@ -536,14 +541,14 @@ def ATLAS_COMMIT(tokens_per_day, pattern, model, platform, gpu=None, horizon_mon
                  start=None, term=None, volume_spread=None, throughput_error=None, commit_draws=None, seed=None,
                  latency_ms=None, assumptions=None, gpus=None, models=None, patterns=None, offerings=None,
                  throughput=None, commitments=None, precision=None, input_tokens=None, output_tokens=None, ttft_ms=None,
-                 tpot_ms=None, tp=None, options=None, caller=None):
+                 tpot_ms=None, tp=None, disaggregated=None, options=None, caller=None):
     """Commitment advice: which term, how many GPUs, from which month minimise expected cost; risk at P10 (spills)."""
     return excel.fit(finance_calls.commit_table(
         dict(tokens_per_day=tokens_per_day, pattern=pattern, model=model, platform=platform, gpu=gpu,
              horizon_months=horizon_months, monthly_growth=monthly_growth, start=start, term=term,
              volume_spread=volume_spread, throughput_error=throughput_error, commit_draws=commit_draws, seed=seed,
              latency_ms=latency_ms, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp),
+             ttft_ms=ttft_ms, tpot_ms=tpot_ms, tp=tp, disaggregated=disaggregated),
         dict(gpus=gpus, models=models, patterns=patterns, offerings=offerings, throughput=throughput,
              commitments=commitments), assumptions, options
     ), caller)

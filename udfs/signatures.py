@@ -19,6 +19,7 @@ SERVING = ("precision", "input_tokens", "output_tokens", "ttft_ms", "tpot_ms", "
 PREFIX = ("prefix_hit_rate",)  # issue 19 item 2: at the end of the planner and serving functions, before options
 RUNNING = ("region", "min_replicas", "disaggregated", "pue")  # issue 19 items 1, 3, 4 (atlas_xl.arguments.PLAN_RUNNING)
 RANK_RUNNING = ("region", "disaggregated", "pue")  # atlas_xl.arguments.RANK_RUNNING: a ranking keeps no warm pool
+COST_RUNNING = ("disaggregated",)  # atlas_xl.arguments.COST_RUNNING: the finance functions whose results are costs
 
 PLANNER = ("tokens_per_day", "pattern", "model", "platform", "gpu", "latency_ms", "gpu_count", "gpu_tokens_per_s",
            "hourly_usd", "price_per_m_tokens", "assumptions") + PLANNER_TABLES + SERVING + PREFIX + RUNNING + \
@@ -31,18 +32,19 @@ SIMULATOR = ("target", "workload", "knobs", "seed", "usd_per_kwh", "pue") + SIMU
 OPTIMIZE = ("target", "workload", "knobs", "sla_p99_ms", "seed", "usd_per_kwh", "pue") + SIMULATOR_TABLES
 FORECAST = ("tokens_per_day", "pattern", "model", "platform", "gpu", "months", "monthly_growth", "start",
             "price_change_per_year", "commitment", "committed_gpus", "latency_ms", "forecast_fields", "assumptions") + \
-    PLANNER_TABLES + ("commitments",) + SERVING + ("options",)
+    PLANNER_TABLES + ("commitments",) + SERVING + RUNNING + ("options",)
 BREAKEVEN = ("pattern", "model", "option_a", "option_b", "gpu_a", "gpu_b", "latency_ms", "assumptions") + \
-    PLANNER_TABLES + SERVING + ("options",)
+    PLANNER_TABLES + SERVING + COST_RUNNING + ("options",)
 PATTERN = ("timestamps", "tokens", "pattern_field", "patterns")
 COST_RANGE = ("tokens_per_day", "pattern", "model", "platform", "gpu", "percentile", "throughput_error",
               "price_spread", "volume_spread", "draws", "seed", "month", "monthly_growth", "growth_spread", "start",
-              "price_change_per_year", "latency_ms", "assumptions") + PLANNER_TABLES + SERVING + ("options",)
+              "price_change_per_year", "latency_ms", "assumptions") + PLANNER_TABLES + SERVING + COST_RUNNING + \
+    ("options",)
 SENSITIVITY = ("tokens_per_day", "pattern", "model", "platform", "gpu", "spread", "output", "latency_ms",
-               "assumptions") + PLANNER_TABLES + SERVING + ("options",)
+               "assumptions") + PLANNER_TABLES + SERVING + RUNNING + ("options",)
 COMMIT = ("tokens_per_day", "pattern", "model", "platform", "gpu", "horizon_months", "monthly_growth", "start", "term",
           "volume_spread", "throughput_error", "commit_draws", "seed", "latency_ms", "assumptions") + \
-    PLANNER_TABLES + ("commitments",) + SERVING + ("options",)
+    PLANNER_TABLES + ("commitments",) + SERVING + COST_RUNNING + ("options",)
 
 
 @dataclass(frozen=True)
