@@ -216,9 +216,9 @@ def expert_compute_params_b(active_params_b, routed_params_b, tp, expert_imbalan
     Notes
     -----
     shared + routed × imbalance / η_expert,compute, with shared = active − routed. The routed experts run as one
-    grouped GEMM of many small matrices, a few to a few hundred tokens each, which keeps the tensor cores less busy
-    than one large dense GEMM (Gale et al., "MegaBlocks", arXiv 2211.15841, §3 and §5; DeepSeek's DeepGEMM reports its
-    grouped FP8 GEMMs below its dense ones on the same GPU); the busiest GPU of an expert-parallel replica computes
+    grouped GEMM of many small matrices, a few to a few hundred tokens each, padded to the kernel's tile and unevenly
+    loaded — the waste block-sparse MoE kernels set out to remove (Gale et al., "MegaBlocks", arXiv 2211.15841, §3);
+    η_expert,compute is fitted, not derived. The busiest GPU of an expert-parallel replica computes
     ``expert_imbalance`` × the mean routed load.
     """
     imbalance = where(tp > 1, expert_imbalance, 1.0)

@@ -60,23 +60,23 @@ def test_back_test_errors_stay_within_what_was_reached(backtest):
     # Server ≤ 15 %, Interactive ≤ 20 %, MoE ≤ 25 %, leave-one-model-out ≤ 25 %, ratio ≤ 15 %).
     logo = backtest[backtest.split == "gpu"]
     mlperf = logo[logo.benchmark.str.startswith("mlperf")]
-    assert _mape(logo[logo.benchmark == "mlperf_server"]) <= 0.24  # reached 21.2 % (before issue 17's work: 23.7 %)
-    # reached 51.5 % (47.3 %): gpt-oss-120b on B200 at 15 ms (one submission, one-GPU replicas at 10 queries/s) is
-    # +311 % alone; its measured output length (1 309 tokens, was fitted at 709) took the slack
-    assert _mape(logo[logo.benchmark == "mlperf_interactive"]) <= 0.55
-    assert _mape(mlperf[mlperf.architecture == "MoE"]) <= 0.37  # reached 33.5 % (40.9 %)
-    assert _mape(logo[logo.benchmark == "inferencex_mtp"]) <= 0.45  # reached 41.8 % (48.4 %)
-    assert _mape(logo[logo.benchmark == "independent_single_stream"]) <= 0.32  # reached 28.9 % (33.6 %)
-    assert _mape(logo) <= 0.35  # reached 32.3 % (39.0 %)
-    # leave-one-model-out: reached 36.4 % (136 %); no request shape is fitted any more, so a held-out model keeps
+    assert _mape(logo[logo.benchmark == "mlperf_server"]) <= 0.24  # reached 21.4 % (before issue 17's work: 23.7 %)
+    # reached 49.0 % (47.3 %): gpt-oss-120b on B200 at 15 ms (one submission, one-GPU replicas at 10 queries/s) is
+    # +300 % alone; its measured output length (1 309 tokens, was fitted at 709) took the slack
+    assert _mape(logo[logo.benchmark == "mlperf_interactive"]) <= 0.52
+    assert _mape(mlperf[mlperf.architecture == "MoE"]) <= 0.37  # reached 34.1 % (40.9 %)
+    assert _mape(logo[logo.benchmark == "inferencex_mtp"]) <= 0.42  # reached 38.5 % (48.4 %)
+    assert _mape(logo[logo.benchmark == "independent_single_stream"]) <= 0.32  # reached 28.8 % (33.6 %)
+    assert _mape(logo) <= 0.34  # reached 30.8 % (39.0 %)
+    # leave-one-model-out: reached 38.2 % (136 %); no request shape is fitted any more, so a held-out model keeps
     # its dataset's measured lengths (gpt-oss-120b alone was 584 % when its input length was fitted)
-    assert _mape(backtest[backtest.split == "model"]) <= 0.40
+    assert _mape(backtest[backtest.split == "model"]) <= 0.42
     model = backtest[(backtest.split == "model") & (backtest.architecture == "dense")]
-    assert _mape(model) <= 0.24  # dense models the fit never saw: reached 21.5 % (37.0 %)
-    assert calibration.interactive_server_ratio(backtest).error.abs().mean() <= 0.45  # reached 41.8 % (38.8 %)
+    assert _mape(model) <= 0.25  # dense models the fit never saw: reached 22.2 % (37.0 %)
+    assert calibration.interactive_server_ratio(backtest).error.abs().mean() <= 0.41  # reached 37.8 % (38.8 %)
     # "impossible" (0) where the measurement met its limit: InferenceX DeepSeek-R1 points at their tightest
     # p99 TTFT/TPOT (docs/serving.md, what it does not know)
-    assert (logo.predicted <= 0).sum() <= 4  # reached 3 (6)
+    assert (logo.predicted <= 0).sum() <= 3  # reached 2 (6)
 
 
 def test_independent_benchmarks_are_in_the_fit_cited_and_unflagged():

@@ -617,8 +617,8 @@ def test_commit_advice_counts_what_is_owed_after_the_horizon_and_the_p10_risk():
 
 
 # -- disaggregated serving and warm pools reach every finance function (issue 19) -------------------------------
-SPLIT = (3e10, "steady", "deepseek_r1", "nebius", "b200")  # 48 GPUs aggregated, 80 (two 40-GPU units) disaggregated
-SERVERLESS = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")  # autoscaling, 15 replicas of 2
+SPLIT = (3e10, "steady", "deepseek_r1", "nebius", "b200")  # 80 GPUs aggregated, 96 (one unit) disaggregated
+SERVERLESS = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")  # autoscaling, 7 replicas of 4
 
 
 def test_a_disaggregated_forecast_is_plan_of_each_months_volume():
@@ -639,23 +639,25 @@ def test_a_forecasts_warm_pool_region_and_pue_are_plans():
             assert frame[field].iloc[month] == getattr(expected, field), field
     # plan prices autoscaling by its active hours, with or without a warm pool (atlas_xl.scaling prices the pool)
     assert list(frame.warm_replicas) == [2.0] * 3
-    with pytest.raises(InputError, match="min_replicas 16 is more than the plan's 15 replicas"):
-        finance.forecast(*SERVERLESS, months=3, monthly_growth=0.2, min_replicas=16)  # as plan() refuses it
+    first = atlas_xl.plan(frame.tokens_per_day.iloc[0], *SERVERLESS[1:])  # the smallest month's plan
+    replicas = round(first.gpu_count / first.replica_gpus)
+    with pytest.raises(InputError, match=f"min_replicas {replicas + 1} is more than the plan's {replicas} replicas"):
+        finance.forecast(*SERVERLESS, months=3, monthly_growth=0.2, min_replicas=replicas + 1)  # as plan() refuses
 
 
 def test_breakeven_plans_gpu_options_disaggregated_and_per_token_ones_as_they_are():
     found = finance.breakeven("steady", "deepseek_r1", "deepinfra", "nebius/b200", disaggregated=True)
-    unit = atlas_xl.plan(*SPLIT, disaggregated=True).replica_gpus  # 16 prefill + 24 decode GPUs
+    unit = atlas_xl.plan(*SPLIT, disaggregated=True).replica_gpus  # prefill + decode GPUs of one unit
     price = atlas_xl.plan(1e9, "steady", "deepseek_r1", "deepinfra").price_per_m_tokens  # offerings.csv
     # hand-computed: one unit on nebius (7.15 USD/GPU-h, offerings.csv) all month = 30 days of tokens at the API
     assert found.tokens_per_day == pytest.approx(unit * 7.15 * 720 / (30 * price / 1e6), rel=1e-8)
     assert found.cost_b_usd == atlas_xl.plan(found.tokens_per_day, "steady", "deepseek_r1", "nebius", "b200",
                                              disaggregated=True).monthly_cost_usd
     assert found.tokens_per_day > finance.breakeven("steady", "deepseek_r1", "deepinfra",
-                                                    "nebius/b200").tokens_per_day  # 40-GPU units, not 8-GPU replicas
+                                                    "nebius/b200").tokens_per_day  # whole units, not 8-GPU replicas
     month = finance.breakeven_month(1e9, "steady", "deepseek_r1", "deepinfra", "nebius/b200", months=24,
                                     monthly_growth=0.3, disaggregated=True)
-    assert month["cost_b_usd"] == unit * 7.15 * 720  # the first month past the volume above: one unit
+    assert month["cost_b_usd"] == pytest.approx(unit * 7.15 * 720, rel=1e-12)  # the first month past it: one unit
     with pytest.raises(InputError, match="both bill per token — name a GPU option"):
         finance.breakeven("steady", "llama_70b", "together", "deepinfra", disaggregated=True)
     with pytest.raises(InputError, match="min_replicas changes no monthly cost .* leave min_replicas out"):
@@ -665,7 +667,7 @@ def test_breakeven_plans_gpu_options_disaggregated_and_per_token_ones_as_they_ar
 def test_cost_range_and_commitments_keep_the_disaggregated_unit():
     unit = atlas_xl.plan(*SPLIT, disaggregated=True)
     point = finance.cost_range(*SPLIT, throughput_error=0, draws=100, disaggregated=True)
-    assert point.p10 == point.p90 == unit.monthly_cost_usd  # every draw is the plan: whole 40-GPU units
+    assert point.p10 == point.p90 == unit.monthly_cost_usd  # every draw is the plan: whole units
     spread = finance.cost_range(*SPLIT, throughput_error=0.3, draws=400, disaggregated=True)
     assert {spread.gpu_count_p10 % unit.replica_gpus, spread.gpu_count_p90 % unit.replica_gpus} == {0.0}
     advice = finance.commit_advice(*SPLIT, months=36, throughput_error=0, draws=50, disaggregated=True)

@@ -308,5 +308,5 @@ def test_finance_commands_take_disaggregated_region_and_a_warm_pool(capsys):
         list(expected.cost_at_high_usd), rel=1e-12)
     code, out, _ = run(capsys, "commit", *SPLIT, "--months", "36", "--draws", "50", "--throughput-error", "0",
                        "--disaggregated", "--json")
-    gpus = atlas_xl.plan(*SPLIT_ARGS, disaggregated=True).gpu_count  # two 40-GPU units every month
+    gpus = atlas_xl.plan(*SPLIT_ARGS, disaggregated=True).gpu_count  # whole disaggregated units every month
     assert code == 0 and json.loads(out)["committed_gpus"] == gpus != atlas_xl.plan(*SPLIT_ARGS).gpu_count

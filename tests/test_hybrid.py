@@ -16,6 +16,12 @@ def sine_log(days=14, swing=0.8, tokens_per_hour=1e8):
     return pd.DataFrame({"timestamp": hours, "tokens": load * tokens_per_hour})
 
 
+def spike_log(days=14, base=1e8, spike=8.0):
+    """A base load of ``base`` tokens an hour and one busy hour a day (18:00) at ``spike`` × base."""
+    hours = pd.date_range("2027-01-04", periods=24 * days, freq="h")
+    return pd.DataFrame({"timestamp": hours, "tokens": np.where(hours.hour == 18, spike * base, base)})
+
+
 def test_served_share_is_the_load_below_the_capacity():
     assert served_share([10.0, 0.0], [0.5, 0.5], [0.0, 5.0, 10.0, 20.0]) == pytest.approx([0, 0.5, 1, 1])
     assert served_share([4.0, 2.0], [0.5, 0.5], [3.0]) == pytest.approx([(3 + 2) / 6])
@@ -41,9 +47,11 @@ def test_one_sided_costs_are_the_planner_and_the_api_price():
 
 
 def test_a_usage_log_with_a_base_load_splits_and_saves():
-    log = sine_log()
+    # GPUs sized for the one busy hour would sit 23 hours a day at an eighth of their load: the API takes the spike
+    # (a smooth day, sine_log's ±80 %, is cheapest on own GPUs alone at today's throughput per GPU)
+    log = spike_log()
     r = atlas_xl.hybrid(None, "steady", *OWN, usage=log, burst_platform="together")
-    assert r.tokens_per_day == pytest.approx(2.4e9)  # 1e8 tokens an hour on average
+    assert r.tokens_per_day == pytest.approx(3.1e9)  # 23 hours of 1e8 tokens and one of 8e8
     all_own_gpus = r.own_only_usd / (r.hourly_usd * 720)
     assert 0 < r.own_gpu_count < all_own_gpus
     assert 0 < r.own_share < 1 and r.saving_usd > 0

@@ -524,7 +524,7 @@ def test_running_arguments_in_a_grid_and_their_refusals():
     tail = [com.MISSING] * BEFORE_RUNNING
     assert com.call("ATLAS_GPUCOUNT", *split_args, *tail, com.MISSING, com.MISSING, column,
                     caller=com.cells(2, 1)) == expected
-    assert expected[0] != expected[1]  # 48 vs 80 GPUs: whole 8-GPU replicas against whole 40-GPU units
+    assert expected[0] != expected[1]  # whole 8-GPU replicas against whole disaggregated units
     # a range of PUEs is one plan per value (plan takes one per call); a bad cell names its problem alone
     pues = com.Range([[1.1], [0.9]])
     got = com.call("ATLAS_COST", *PLAN, *tail, com.MISSING, com.MISSING, com.MISSING, pues, caller=com.cells(2, 1))
@@ -558,7 +558,7 @@ def test_rank_takes_region_disaggregated_and_pue():
 
 
 # -- the finance functions take the running arguments that change their results (issue 19) -------------------
-SPLIT = (3e10, "steady", "deepseek_r1", "nebius", "b200")  # 48 GPUs aggregated, 80 (two 40-GPU units) disaggregated
+SPLIT = (3e10, "steady", "deepseek_r1", "nebius", "b200")  # 80 GPUs aggregated, 96 (one unit) disaggregated
 SERVERLESS = (2e9, "business_hours", "llama_70b", "runpod_serverless", "h100_sxm")  # autoscaling, warm pool allowed
 
 
