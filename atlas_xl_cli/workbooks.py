@@ -102,7 +102,8 @@ def cmd_report(args):
     if args.detail:
         fields["detail"] = True
     scenario = scenario_from(fields)
-    path = report(args.output, scenario, catalog=args.catalog, overwrite=args.force)
+    path = report(args.output, scenario, catalog=args.catalog, overwrite=args.force,
+                  max_price_age_days=args.max_price_age_days)
     print(f"wrote {path}")
     # every output that uses a price says when it is old (issue 20): one line per stale price the Summary compares
     compared = report_prices(scenario, catalog=args.catalog, max_age_days=args.max_price_age_days)

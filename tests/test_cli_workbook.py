@@ -59,3 +59,13 @@ def test_report_warns_of_the_stale_prices_it_compares(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert [line for line in err if "warning" in line] == [
         "atlas-xl: warning: the price of deepinfra is undated (no source date) — check it and set as_of in the catalog"]
+    # the Summary page itself names them, at the same limit as the warnings (before: only stderr said so)
+    def assumptions(name):
+        cells = load_workbook(tmp_path / name)["Summary"].iter_rows(values_only=True)
+        return next(c for r in cells for c in r if isinstance(c, str) and c.startswith("Assumptions:"))
+    line = assumptions("r.xlsx")
+    assert "stale prices (older than 90 days or undated): " in line and "— check them with the provider" in line
+    assert "together/h100_sxm: 2026-05-08" in line and "deepinfra (per-token): undated" in line
+    line = assumptions("s.xlsx")
+    assert "stale prices (older than 36,500 days or undated): deepinfra (per-token): undated —" in line
+    assert "together/h100_sxm: 2026-05-08" not in line

@@ -206,11 +206,12 @@ class _Results:
     sweep: dict = field(default_factory=dict)
 
 
-def report(path, scenario=None, *, catalog=None, overwrite=False):
+def report(path, scenario=None, *, catalog=None, overwrite=False, max_price_age_days=None):
     """Write the report workbook of ``scenario`` (a Scenario, a dict, or None for the defaults):
     a one-page Summary comparing the scenario's options (or the best three) and the Sources page;
     with ``detail``, the ranking, breakdowns, cost against volume, simulator, schedule, forecast,
-    sensitivity and assumptions sheets between them.
+    sensitivity and assumptions sheets between them. The Summary names every compared price older than
+    ``max_price_age_days`` (default: the registry's, 90) or undated.
 
     Returns the path written.
     """
@@ -221,7 +222,7 @@ def report(path, scenario=None, *, catalog=None, overwrite=False):
     cat = atlas_xl.load_catalog(catalog)
     ranking, compared = _options(scenario, cat)
     book = Workbook()
-    _executive(book.active, scenario, compared, len(ranking), cat)
+    _executive(book.active, scenario, compared, len(ranking), cat, max_price_age_days)
     record = _details(book, scenario, ranking, cat) if scenario.detail else None
     _sources(book.create_sheet("Sources"), ranking if scenario.detail else compared, record, cat, scenario,
              one_page=not scenario.detail)
@@ -367,7 +368,7 @@ EXECUTIVE_FIELDS = ("option", "billing", "gpu_count", "utilization_after", "late
                     "annual_cost_usd", "cost_per_m_tokens_usd", "idle_waste_usd")
 
 
-def _executive(sheet, scenario, compared, offered, cat):
+def _executive(sheet, scenario, compared, offered, cat, max_price_age_days=None):
     """The one printed page: what is recommended and why, the options' costs side by side, a chart
     of their monthly costs and the assumptions in one line."""
     sheet.title = "Summary"
@@ -391,7 +392,7 @@ def _executive(sheet, scenario, compared, offered, cat):
     sheet.add_chart(chart, f"A{last + 2}")
     chart_rows = math.ceil(chart.height / 0.53) + 1  # 15-point rows are 0.53 cm
     line = last + 2 + chart_rows
-    _paragraph(sheet, line, assumptions_line(scenario, frame, cat), span, layout.NOTE_FONT)
+    _paragraph(sheet, line, assumptions_line(scenario, frame, cat, max_price_age_days), span, layout.NOTE_FONT)
     _paragraph(sheet, line + 1, "Sources of every price and throughput: the Sources sheet (page 2)."
                + ("" if scenario.detail else " The detail sheets (ranking, breakdowns, simulator, forecast, "
                                              "sensitivity): atlas-xl report --detail."), span, layout.NOTE_FONT)
@@ -412,8 +413,9 @@ def _paragraph(sheet, row, text, span, font=None):
     sheet.row_dimensions[row].height = 15 * size * lines + 3
 
 
-def assumptions_line(scenario, frame, cat):
-    """Every setting the Summary's numbers depend on, in one sentence; a default says it is one."""
+def assumptions_line(scenario, frame, cat, max_price_age_days=None):
+    """Every setting the Summary's numbers depend on, in one sentence; a default says it is one. Prices older
+    than ``max_price_age_days`` or undated are named (`atlas_xl.prices.with_price_age`)."""
     def given(value, default, text):
         return text(default) + " (default)" if value is None else text(value)
     a = DEFAULT_ASSUMPTIONS
@@ -435,6 +437,12 @@ def assumptions_line(scenario, frame, cat):
              f"GPUs sized to at most {a.target_utilization:.0%} utilization at peak",
              ((f"prices as of {dates[0]}" if len(set(dates)) == 1 else f"prices as of {dates[0]} to {dates[-1]}")
               if dates else "no price dated") + (f" ({undated} undated)" if undated and dates else "")]
+    aged = prices.with_price_age(frame, cat, model=scenario.model, max_age_days=max_price_age_days)
+    stale = [f"{option_name(r)}: {r.price_as_of}" for r in aged.itertuples() if r.price_stale]
+    if stale:
+        limit = prices.max_age(max_price_age_days)
+        parts.append(f"stale prices (older than {limit:,.0f} days or undated): {', '.join(stale)} — check them "
+                     f"with the provider")
     return "Assumptions: " + "; ".join(parts) + "."
 
 
