@@ -126,11 +126,13 @@ SIMULATOR = ("Results (simulator): a number in every value cell", "Simulator: co
     # CLI do), so the results compute; the input check still asks for a number, as other formulas see text
     ({"tokens_per_day": "5B"}, {"Tokens per day"}, set()),
     # the Simulator follows the plan (issue 20): a plan without a GPU count (its GPUs row is the error) leaves it
-    # nothing to simulate
+    # nothing to simulate; the What-if offering axis is the Ranking's first seven, so no ranking leaves it empty
     ({"tokens_per_day": "=abc"}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
-                                                      "Ranking: computed, at least one offering", "GPUs", *SIMULATOR}),
+                                                      "Ranking: computed, at least one offering", "GPUs", *SIMULATOR,
+                                                      "What-if by offering: a cost in every cell"}),
     ({"tokens_per_day": -5e9}, {"Tokens per day"}, {"Results (planner): a number in every value cell",
-                                                    "Ranking: computed, at least one offering", "GPUs", *SIMULATOR}),
+                                                    "Ranking: computed, at least one offering", "GPUs", *SIMULATOR,
+                                                    "What-if by offering: a cost in every cell"}),
     ({"model": "gpt4"}, {"Model"}, {"Results (planner): a number in every value cell",
                                     "Results (serving model): a number in every value cell",
                                     "Ranking: computed, at least one offering",

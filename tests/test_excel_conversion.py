@@ -151,9 +151,10 @@ def book(tmp_path_factory):
     return loaded
 
 
-def computed_ranges(book, office, names=("Target", "Workload")):
-    """The simulator's Inputs ranges as Excel hands them over: their formula rows (they follow the plan) as
-    computed, here by LibreOffice (issue 20)."""
+def computed_ranges(book, office, names=("Target", "Workload", "WhatIfPlatforms", "WhatIfGpus")):
+    """The ranges whose cells are formulas, as Excel hands them over: computed, here by LibreOffice — the
+    simulator's Inputs ranges (they follow the plan, issue 20) and the What-if offering axis (the Ranking's first
+    seven)."""
     values = office.recalc(book.atlas_path).values
     out = {}
     for name in names:
@@ -175,15 +176,17 @@ def test_every_template_formula_through_xlwings_conversion(book, office):
     assert {"ATLAS_COST", "ATLAS_P99", "ATLAS_RANK", "ATLAS_SIMULATE", "ATLAS_SCHEDULE", "ATLAS_CATALOG"} <= seen
 
 
-def test_whatif_grid_is_volumes_down_by_offerings_across(book):
+def test_whatif_grid_is_volumes_down_by_offerings_across(book, office):
     (title, ref), = book.defined_names["WhatIfByOffering"].destinations
     formula = book[title][ref.replace("$", "").split(":")[0]].value
-    _, args, result = com.evaluate(formula.text, book, title, (10, 7))
+    _, args, result = com.evaluate(formula.text, book, title, (10, 7), computed_ranges(book, office))
     grid = as_grid(result)
     assert np.shape(grid) == (10, 7)  # was "ranges do not line up (1x10, 1x7, 1x7)" with xlwings' default
     volumes, platforms, gpus = [r[0] for r in args[0]], args[3][0], args[4][0]
-    assert grid[9][0] == atlas_xl.plan(volumes[9], "steady", "llama_70b", platforms[0], gpus[0],
+    assert grid[9][0] == atlas_xl.plan(volumes[9], "steady", "llama_70b", platforms[0], gpus[0] or None,
                                        latency_ms=250).monthly_cost_usd
+    ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)  # the axis is the Ranking's first seven
+    assert list(platforms) == list(ranking.platform[:7])
 
 
 def test_forecast_band_is_one_call_with_the_numbers_of_one_call_per_cell(book):

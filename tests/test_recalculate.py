@@ -94,8 +94,9 @@ def test_template_simulator_follows_the_plans_model_and_gpu(template_path, offic
     """Issue 20: a plan of gpt-oss on B200 is simulated as gpt-oss on that many B200s, not Llama-70B on 8 H100s."""
     book = load_workbook(template_path)
     result = office.recalc(template_path, {"Model": "gpt_oss_120b", "Gpu": "b200"})
-    # the WhatIf grid's fixed offerings include some without gpt-oss (deepinfra): those cells say so; nothing else errs
-    assert result.problems == {} and [e.address for e in result.errors if not e.address.startswith("WhatIf!")] == []
+    # the WhatIf grid's offerings are the Ranking's first seven, so every one serves gpt-oss (a fixed list had
+    # deepinfra, which does not: 10 error cells)
+    assert result.problems == {} and result.errors == []
     plan = atlas_xl.plan(2e9, "steady", "gpt_oss_120b", "runpod", "b200", latency_ms=250)  # the Inputs defaults
     count = int(plan.gpu_count)
     got, sim = results(result, book), simulation_record(result, book)
@@ -150,8 +151,11 @@ def test_template_whatif_grid_and_simulator_sheet(template_path, office, resized
     sheet = book[title]
     first = ref.replace("$", "").split(":")[0]
     row = int(first[1:])
-    volume, platform, gpu = sheet[f"A{row}"].value, sheet["B5"].value, sheet["B6"].value
-    assert result.values[f"{title}!B{row}"] == atlas_xl.plan(volume, "steady", "llama_70b", platform, gpu,
+    volume, platform, gpu = sheet[f"A{row}"].value, result.values[f"{title}!B5"], result.values[f"{title}!B6"]
+    ranking = atlas_xl.rank(2e9, "steady", "llama_70b", latency_ms=250)  # the Inputs defaults' ranking
+    axis = [(result.values[f"{title}!{c}5"], result.values[f"{title}!{c}6"] or None) for c in "BCDEFGH"]
+    assert axis == [(r.platform, r.gpu or None) for r in ranking.head(7).itertuples()]
+    assert result.values[f"{title}!B{row}"] == atlas_xl.plan(volume, "steady", "llama_70b", platform, gpu or None,
                                                              latency_ms=250).monthly_cost_usd
     count = int(atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", latency_ms=250).gpu_count)
     record = atlas_xl.simulate(resized_target("nvidia_h100_8x_nvlink", count),  # the plan's deployment

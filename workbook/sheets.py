@@ -276,8 +276,17 @@ RESULTS = (
 )
 
 WHATIF_VOLUMES = (1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10, 2.5e10, 5e10, 1e11)
-WHATIF_OFFERINGS = (("runpod", "h100_sxm"), ("runpod", "b200"), ("lambda", "h100_sxm"), ("nebius", "h200"),
-                    ("fireworks", "h100_sxm"), ("together", None), ("deepinfra", None))
+WHATIF_OFFERINGS = 7
+"""Offerings across the What-if grid: the Ranking's first seven for the Inputs model (formulas a user may type over),
+so every column serves the model (a fixed list errs for a model some platforms do not serve: gpt_oss_120b)."""
+
+
+def ranking_cell(field, position):
+    """A formula for ``field`` (platform, gpu) of the Ranking's ``position``-th offering, blank past its end or for a
+    per-token offering's GPU (``&""``: a blank cell reads as text, not 0)."""
+    return f'=IFERROR(INDEX(Ranking,{1 + position},MATCH("{field}",INDEX(Ranking,1,0),0))&"","")'
+
+
 WHATIF_PATTERNS = ("steady", "business_hours", "bursty")
 
 SPARE_ROWS = 100  # blank rows inside each table's defined name, so added rows count

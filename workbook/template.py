@@ -383,28 +383,32 @@ CATALOG_TITLES = {title for title, _, _ in sheets.CATALOG_SHEETS.values()}
 def _whatif(book, sheet):
     _title(sheet, "What-if", "Monthly cost [USD/month] for the model and inputs of the Inputs sheet. Edit the "
                              "blue axes; each grid is one array formula.")
-    offers = sheets.WHATIF_OFFERINGS
-    platforms, gpus = [p for p, _ in offers], [g for _, g in offers]
-    top = _whatif_grid(book, sheet, 4, "By offering", [("Platform", platforms), ("GPU (blank = per-token)", gpus)],
+    offers = range(1, sheets.WHATIF_OFFERINGS + 1)
+    platforms = [sheets.ranking_cell("platform", i) for i in offers]
+    gpus = [sheets.ranking_cell("gpu", i) for i in offers]
+    top = _whatif_grid(book, sheet, 4, "By offering (the Ranking's first seven; type over one to fix it)",
+                       [("Platform", platforms, "WhatIfPlatforms"), ("GPU (blank = per-token)", gpus, "WhatIfGpus")],
                        lambda axes: {"Platform": axes[0], "Gpu": axes[1]}, "WhatIfByOffering")
     _whatif_grid(book, sheet, top + 2, "By traffic pattern (the Inputs platform and GPU)",
-                 [("Pattern", list(sheets.WHATIF_PATTERNS))], lambda axes: {"Pattern": axes[0]}, "WhatIfByPattern")
+                 [("Pattern", list(sheets.WHATIF_PATTERNS), "WhatIfPatterns")], lambda axes: {"Pattern": axes[0]},
+                 "WhatIfByPattern")
     _widths(sheet, [24] + [15] * len(offers))
 
 
 def _whatif_grid(book, sheet, top, heading, axes, replaces, name):
-    """A grid of monthly cost: tokens per day down column A × the ``axes`` rows across, filled by
-    one ATLAS_COST array formula. Returns the last row used."""
+    """A grid of monthly cost: tokens per day down column A × the ``axes`` rows (label, values, defined name)
+    across, filled by one ATLAS_COST array formula over the axes' names. Returns the last row used."""
     volumes = sheets.WHATIF_VOLUMES
     width = len(axes[0][1])
     last_col = get_column_letter(1 + width)
     put(sheet, f"A{top}", heading, "atlas_heading")
     refs = []
-    for i, (label, values) in enumerate(axes, start=top + 1):
+    for i, (label, values, axis) in enumerate(axes, start=top + 1):
         put(sheet, f"A{i}", label, "atlas_label")
         for j, value in enumerate(values):
             put(sheet, f"{get_column_letter(2 + j)}{i}", value, "atlas_input")
-        refs.append(f"B{i}:{last_col}{i}")
+        _name(book, axis, sheet, f"B{i}:{last_col}{i}")
+        refs.append(axis)
     header = top + 1 + len(axes)
     put(sheet, f"A{header}", "Tokens per day [tokens/day]", "atlas_header")
     for j in range(width):
