@@ -422,7 +422,8 @@ def assumptions_line(scenario, frame, cat, max_price_age_days=None):
     latency = ("no latency requirement" if scenario.latency_ms is None else
                f"latency requirement {scenario.latency_ms:,.0f} ms"
                + (" (default)" if scenario.latency_ms == Scenario.latency_ms else ""))
-    stated = [str(d) for d in _price_dates(frame, cat, scenario)]
+    aged = prices.with_price_age(frame, cat, model=scenario.model, max_age_days=max_price_age_days)
+    stated = [str(d) for d in aged.price_as_of]
     dates = sorted(d for d in stated if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d))
     undated = len(stated) - len(dates)
     parts = [f"{layout.volume_text(scenario.tokens_per_day)} tokens/day, {scenario.pattern} traffic, {scenario.model}",
@@ -437,21 +438,12 @@ def assumptions_line(scenario, frame, cat, max_price_age_days=None):
              f"GPUs sized to at most {a.target_utilization:.0%} utilization at peak",
              ((f"prices as of {dates[0]}" if len(set(dates)) == 1 else f"prices as of {dates[0]} to {dates[-1]}")
               if dates else "no price dated") + (f" ({undated} undated)" if undated and dates else "")]
-    aged = prices.with_price_age(frame, cat, model=scenario.model, max_age_days=max_price_age_days)
     stale = [f"{option_name(r)}: {r.price_as_of}" for r in aged.itertuples() if r.price_stale]
     if stale:
         limit = prices.max_age(max_price_age_days)
         parts.append(f"stale prices (older than {limit:,.0f} days or undated): {', '.join(stale)} — check them "
                      f"with the provider")
     return "Assumptions: " + "; ".join(parts) + "."
-
-
-def _price_dates(frame, cat, scenario):
-    offerings = cat.tables["offerings"]
-    for offer in frame.itertuples():
-        match = offerings[(offerings.platform == offer.platform) & (offerings.gpu == offer.gpu)
-                          & (offerings.model == ("" if offer.gpu else normalize_key(scenario.model)))]
-        yield from match.as_of
 
 
 def _summary(sheet, scenario, results, cat):
