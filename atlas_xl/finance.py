@@ -1592,7 +1592,13 @@ def _vary(name, value, tokens_per_day, pattern, model, platform, gpu, cat, a, ou
     elif name == "gpu_tokens_per_s":  # keep the serving model's replica size (see _replan)
         base = plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a, **kwargs)
         values = _replan(base, base.tokens_per_day, cat, pattern, a, kwargs, gpu_tokens_per_s=value)
-        return float(values.get(output, value if output == "gpu_tokens_per_s" else getattr(base, output)))
+        if output in values or output == "gpu_tokens_per_s":
+            return float(values.get(output, value))
+        # a field the planner's equations do not give (energy, emissions, warm pool): the plan at that throughput
+        # in replicas of the base plan's size (at the base throughput it is the base plan, field for field)
+        kwargs.update(gpu_tokens_per_s=value, tp=base.replica_gpus)
+        return float(getattr(plan(tokens_per_day, pattern, model, platform, gpu, catalog=cat, assumptions=a,
+                                  **kwargs), output))
     elif name in ("hourly_usd", "price_per_m_tokens"):
         kwargs[name] = value
     elif name == "target_utilization":

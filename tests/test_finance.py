@@ -716,3 +716,17 @@ def test_docs_say_which_running_arguments_each_finance_function_takes():
         assert [n for n in arguments.PLAN_RUNNING if f"`{n}`" in cells] == taken, w.name
     planner = (Path(__file__).parents[1] / "docs" / "planner.md").read_text()
     assert "`ATLAS_FORECAST`/`ATLAS_SENSITIVITY`" in planner and "`breakeven`, `cost_range`, `commit_advice`" in planner
+
+
+@pytest.mark.parametrize("output", ["energy_kwh_per_month", "co2e_kg_per_month"])
+def test_sensitivity_of_a_field_the_equations_do_not_give_moves_with_the_throughput(output):
+    # the throughput row used to read the base plan's value for fields outside plan_equations (a swing of 0 for
+    # energy and emissions); it is the plan at that throughput, in replicas of the base plan's size
+    base = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm")
+    frame = finance.sensitivity(2e9, "steady", "llama_70b", "runpod", "h100_sxm", output=output)
+    row = frame[frame.input == "gpu_tokens_per_s"].iloc[0]
+    for value, got in ((row.low, row.cost_at_low_usd), (row.high, row.cost_at_high_usd)):
+        expected = atlas_xl.plan(2e9, "steady", "llama_70b", "runpod", "h100_sxm", gpu_tokens_per_s=value,
+                                 tp=base.replica_gpus)
+        assert got == getattr(expected, output)
+    assert row.swing_usd > 0 and row.base_cost_usd == getattr(base, output)
